@@ -1,0 +1,39 @@
+"""The ``neon-governor`` command: wiring only. Each command lives in governor/commands/."""
+
+from __future__ import annotations
+
+import typer
+
+from governor import __version__
+from governor.commands import audit, demo, findings, inventory, policies, simulate
+
+app = typer.Typer(
+    name="neon-governor",
+    help="Cost and idle governance for Neon: sweep, policies, findings, remediation.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"neon-governor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Cost and idle governance for Neon."""
+
+
+for module in (simulate, inventory, policies, audit, findings, demo):
+    module.register(app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,133 @@
+"""The inventory snapshot: everything one sweep saw, and what it could not see.
+
+Why a separate module: the sweep (I/O) produces it, the policy engine, savings estimates
+and the store (pure or local) consume it. Unknown is never "gone": every part the sweep
+could not read is listed in ``incomplete`` and ``covers()`` answers False for it, so a
+later stage can keep earlier findings about it as they were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from governor.neon.models import ApiKey, Branch, Endpoint, Organization, Project
+
+ResourceType = Literal["project", "branch", "endpoint", "api_key"]
+KeyScope = Literal["personal", "organization", "project"]
+# What a sweep can fail to read. "organizations": the organization list itself;
+# "projects": one organization's project list (org_id set; project_id set when the API
+# reported that one project as unavailable); "project", "branches", "endpoints": one
+# project's details (project_id set); "api_keys": personal keys (org_id None) or one
+# organization's keys.
+PartKind = Literal["organizations", "projects", "project", "branches", "endpoints", "api_keys"]
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """An API key with where it came from: the API objects do not say."""
+
+    key: ApiKey
+    scope: KeyScope
+    org_id: str | None  # None for personal keys
+
+    @property
+    def project_id(self) -> str | None:
+        return self.key.project_id
+
+
+@dataclass(frozen=True)
+class IncompletePart:
+    kind: PartKind
+    reason: str
+    org_id: str | None = None
+    project_id: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "org_id": self.org_id,
+            "project_id": self.project_id,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class Snapshot:
+    taken_at: datetime
+    organizations: list[Organization] = field(default_factory=list)
+    projects: list[Project] = field(default_factory=list)
+    branches: list[Branch] = field(default_factory=list)
+    endpoints: list[Endpoint] = field(default_factory=list)
+    api_keys: list[KeyRecord] = field(default_factory=list)
+    incomplete: list[IncompletePart] = field(default_factory=list)
+    requests: int = 0
+    # org ids the sweep was asked to cover (all visible ones when none were named)
+    org_ids: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.incomplete
+
+    def org_of_project(self, project_id: str) -> str | None:
+        for project in self.projects:
+            if project.id == project_id:
+                return project.org_id
+        return None
+
+    def covers(
+        self, resource_type: ResourceType, org_id: str | None, project_id: str | None
+    ) -> bool:
+        """Whether the sweep read the part where such a resource would live.
+
+        False means: a resource missing from the snapshot there may still exist.
+        """
+        for part in self.incomplete:
+            if part.kind == "organizations":
+                return False
+            if resource_type == "api_key":
+                if part.kind == "api_keys" and part.org_id == org_id:
+                    return False
+                continue
+            if part.kind == "projects" and part.org_id == org_id and (
+                part.project_id is None or part.project_id == project_id
+            ):
+                return False
+            if part.project_id is not None and part.project_id == project_id:
+                if part.kind == "project" and resource_type == "project":
+                    return False
+                if part.kind == "branches" and resource_type in ("branch", "endpoint"):
+                    # endpoint derived fields need the branch; be conservative
+                    return False
+                if part.kind == "endpoints" and resource_type in ("endpoint", "branch"):
+                    # a branch's activity comes from its endpoints
+                    return False
+        return True
+
+    def iter_parts(self) -> Iterator[IncompletePart]:
+        yield from self.incomplete
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``inventory --format json`` document: API objects exactly as returned."""
+        return {
+            "complete": self.complete,
+            "requests": self.requests,
+            "taken_at": self.taken_at.isoformat(),
+            "organizations": [org.raw for org in self.organizations],
+            "projects": [project.raw for project in self.projects],
+            "branches": [branch.raw for branch in self.branches],
+            "endpoints": [endpoint.raw for endpoint in self.endpoints],
+            "api_keys": [record.key.raw for record in self.api_keys],
+            "api_key_scopes": [
+                {
+                    "id": record.key.id,
+                    "scope": record.scope,
+                    "org_id": record.org_id,
+                    "project_id": record.project_id,
+                }
+                for record in self.api_keys
+            ],
+            "incomplete": [part.as_dict() for part in self.incomplete],
+        }

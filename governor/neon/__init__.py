@@ -1,0 +1,1 @@
+"""The Neon API edge: models, a paced client, operation waiting."""
