@@ -1,0 +1,52 @@
+"""What a route handler gets: the live world, the caller's scope, the request, the time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from governor.simulator.access import Scope
+from governor.simulator.operations import OperationBook
+from governor.simulator.options import SimulatorOptions
+from governor.simulator.paging import Query
+from governor.simulator.world import World
+
+# (status, JSON payload); payload None means an empty body (204).
+Answer = tuple[int, Any]
+
+
+@dataclass
+class Tombstones:
+    """Ids that existed and were deleted, so a second delete answers 204, not 404."""
+
+    branches: dict[str, set[str]] = field(default_factory=dict)
+    endpoints: dict[str, set[str]] = field(default_factory=dict)
+
+    def bury_branch(self, project_id: str, branch_id: str) -> None:
+        self.branches.setdefault(project_id, set()).add(branch_id)
+
+    def bury_endpoint(self, project_id: str, endpoint_id: str) -> None:
+        self.endpoints.setdefault(project_id, set()).add(endpoint_id)
+
+    def branch_was_deleted(self, project_id: str, branch_id: str) -> bool:
+        return branch_id in self.branches.get(project_id, set())
+
+
+@dataclass
+class Context:
+    world: World
+    scope: Scope
+    params: dict[str, str]
+    query: Query
+    body: bytes
+    now: datetime
+    clock_value: float
+    options: SimulatorOptions
+    operations: OperationBook
+    tombstones: Tombstones
+    schedule_expiry: Callable[[str, str], None]
+
+
+Handler = Callable[[Context], Answer]

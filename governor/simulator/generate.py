@@ -1,0 +1,457 @@
+"""Generated worlds: a realistic, seeded mix of what a governance sweep meets.
+
+Why these proportions: they cover every case a policy distinguishes (stale previews,
+parents, protected and default branches, archived ones, branches that already expire,
+computes that never suspend, large fixed sizes, keys never used) in worlds of any size,
+while staying deterministic for a seed and ``now``.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import string
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from governor.simulator.timestamps import format_timestamp
+
+ADJECTIVES = (
+    "aged", "ancient", "autumn", "billowing", "bitter", "black", "blue", "bold", "broad",
+    "calm", "cold", "cool", "crimson", "curly", "damp", "dark", "dawn", "delicate", "divine",
+    "dry", "empty", "falling", "fancy", "flat", "floral", "fragrant", "frosty", "gentle",
+    "green", "hidden", "holy", "icy", "jolly", "late", "lingering", "little", "lively",
+    "long", "lucky", "misty", "morning", "muddy", "nameless", "noisy", "odd", "old",
+    "orange", "patient", "plain", "polished", "proud", "purple", "quiet", "rapid", "raspy",
+    "red", "restless", "rough", "round", "royal", "shiny", "shrill", "shy", "silent",
+    "small", "snowy", "soft", "solitary", "sparkling", "spring", "square", "steep", "still",
+    "summer", "super", "sweet", "throbbing", "tight", "tiny", "twilight", "wandering",
+    "weathered", "white", "wild", "winter", "wispy", "withered", "yellow", "young",
+)  # fmt: skip
+NOUNS = (
+    "art", "band", "bar", "base", "bird", "block", "boat", "bonus", "bread", "breeze",
+    "brook", "bush", "butterfly", "cake", "cell", "cherry", "cloud", "credit", "darkness",
+    "dawn", "dew", "disk", "dream", "dust", "feather", "field", "fire", "firefly", "flower",
+    "fog", "forest", "frog", "frost", "glade", "glitter", "grass", "hall", "hat", "haze",
+    "heart", "hill", "king", "lab", "lake", "leaf", "limit", "math", "meadow", "mode",
+    "moon", "morning", "mountain", "mouse", "mud", "night", "paper", "pine", "poetry",
+    "pond", "queen", "rain", "recipe", "resonance", "rice", "river", "salad", "scene",
+    "sea", "shadow", "shape", "silence", "sky", "smoke", "snow", "snowflake", "sound",
+    "star", "sun", "sunset", "surf", "term", "thunder", "tooth", "tree", "truth", "union",
+    "unit", "violet", "voice", "water", "waterfall", "wave", "wildflower", "wind", "wood",
+)  # fmt: skip
+PROJECT_NAMES = (
+    "billing-api", "storefront", "analytics", "marketing-site", "auth-service", "mobile-backend",
+    "data-warehouse", "internal-tools", "search", "notifications", "payments", "crm",
+    "docs-site", "ml-features", "inventory", "support-desk", "reporting", "edge-cache",
+)  # fmt: skip
+PEOPLE = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy")
+REGIONS = ("aws-us-east-2", "aws-us-east-1", "aws-eu-central-1", "aws-us-west-2")
+COMPUTE_SIZES: tuple[tuple[float, float], ...] = (
+    (0.25, 0.25),
+    (0.25, 1),
+    (0.25, 2),
+    (0.5, 2),
+    (1, 4),
+    (2, 8),
+)
+LARGE_FIXED_SIZES: tuple[tuple[float, float], ...] = ((8, 8), (16, 16))
+MEBIBYTE = 1024 * 1024
+
+
+@dataclass
+class _Ids:
+    rng: random.Random
+    used: set[str] = field(default_factory=set)
+
+    def _words(self) -> str:
+        return f"{self.rng.choice(ADJECTIVES)}-{self.rng.choice(NOUNS)}"
+
+    def _unique(self, make: Any) -> str:
+        while True:
+            value = str(make())
+            if value not in self.used:
+                self.used.add(value)
+                return value
+
+    def organization(self) -> str:
+        return self._unique(lambda: f"org-{self._words()}-{self.rng.randrange(10**7, 10**8)}")
+
+    def project(self) -> str:
+        return self._unique(lambda: f"{self._words()}-{self.rng.randrange(10**7, 10**8)}")
+
+    def _suffix(self) -> str:
+        return "".join(self.rng.choice(string.ascii_lowercase + string.digits) for _ in range(8))
+
+    def branch(self) -> str:
+        return self._unique(lambda: f"br-{self._words()}-{self._suffix()}")
+
+    def endpoint(self) -> str:
+        return self._unique(lambda: f"ep-{self._words()}-{self._suffix()}")
+
+    def uuid(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+
+@dataclass
+class _BranchPlan:
+    branch: dict[str, Any]
+    stale: bool
+    created: datetime
+    endpoints: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _Generator:
+    def __init__(self, seed: int, now: datetime) -> None:
+        self.rng = random.Random(seed)
+        self.ids = _Ids(self.rng)
+        self.now = now
+        self.next_key_id = 100_000 + self.rng.randrange(1000) * 100
+        self.preview_number = 100 + self.rng.randrange(400)
+
+    # ----- time helpers ---------------------------------------------------------------
+
+    def days_ago(self, low: float, high: float) -> datetime:
+        seconds = self.rng.uniform(low * 86400, high * 86400)
+        return (self.now - timedelta(seconds=seconds)).replace(microsecond=0)
+
+    def between(self, start: datetime, end: datetime) -> datetime:
+        if end <= start:
+            return start
+        seconds = self.rng.uniform(0, (end - start).total_seconds())
+        return (start + timedelta(seconds=seconds)).replace(microsecond=0)
+
+    # ----- objects --------------------------------------------------------------------
+
+    def organization(self, index: int) -> dict[str, Any]:
+        created = self.days_ago(500, 1200)
+        name = f"{self.rng.choice(ADJECTIVES).title()} {self.rng.choice(NOUNS).title()} Inc"
+        return {
+            "id": self.ids.organization(),
+            "name": name,
+            "handle": f"{name.lower().replace(' ', '-')}-{index}",
+            "plan": ("scale", "launch", "scale", "free")[index % 4],
+            "created_at": format_timestamp(created),
+            "updated_at": format_timestamp(self.between(created, self.now)),
+            "managed_by": "console",
+            "allow_hipaa_projects": False,
+        }
+
+    def creator(self) -> dict[str, Any]:
+        person = self.rng.choice(PEOPLE)
+        return {
+            "id": self.ids.uuid(),
+            "name": person.title(),
+            "image": f"https://avatars.example.com/{person}.png",
+        }
+
+    def api_key(self, name: str, usage: str) -> dict[str, Any]:
+        self.next_key_id += self.rng.randrange(1, 50)
+        created = self.days_ago(30, 700)
+        key: dict[str, Any] = {
+            "id": self.next_key_id,
+            "name": name,
+            "created_at": format_timestamp(created),
+            "created_by": self.creator(),
+        }
+        if usage == "never":
+            key["last_used_at"] = None
+            key["last_used_from_addr"] = ""
+        else:
+            used = (
+                self.between(max(created, self.now - timedelta(hours=6)), self.now)
+                if usage == "recent"
+                else self.between(created, max(created, self.now - timedelta(days=120)))
+            )
+            key["last_used_at"] = format_timestamp(used)
+            key["last_used_from_addr"] = (
+                f"203.0.113.{self.rng.randrange(1, 255)},192.0.2.{self.rng.randrange(1, 255)}"
+            )
+        return key
+
+    def project(self, org_id: str, index: int) -> dict[str, Any]:
+        created = self.days_ago(60, 900)
+        region = self.rng.choice(REGIONS)
+        size_limit_mib = self.rng.choice((3072, 51200, 204800, 2097152))
+        base_name = PROJECT_NAMES[index % len(PROJECT_NAMES)]
+        name = base_name if index < len(PROJECT_NAMES) else f"{base_name}-{index}"
+        period_start = self.now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        active_seconds = self.rng.randrange(0, 2_000_000)
+        return {
+            "id": self.ids.project(),
+            "platform_id": "aws",
+            "region_id": region,
+            "name": name,
+            "provisioner": "k8s-neonvm",
+            "default_endpoint_settings": {
+                "autoscaling_limit_min_cu": 0.25,
+                "autoscaling_limit_max_cu": self.rng.choice((1, 2, 4)),
+                "suspend_timeout_seconds": 0,
+            },
+            "settings": {"allowed_ips": {"ips": [], "protected_branches_only": False}},
+            "pg_version": self.rng.choice((15, 16, 17, 17)),
+            "proxy_host": f"{region.removeprefix('aws-')}.aws.neon.tech",
+            "branch_logical_size_limit": size_limit_mib,
+            "branch_logical_size_limit_bytes": size_limit_mib * MEBIBYTE,
+            "store_passwords": True,
+            "active_time_seconds": active_seconds,
+            "compute_time_seconds": int(active_seconds * self.rng.uniform(0.1, 0.6)),
+            "written_data_bytes": self.rng.randrange(0, 50 * 1024 * MEBIBYTE),
+            "data_transfer_bytes": self.rng.randrange(0, 20 * 1024 * MEBIBYTE),
+            "data_storage_bytes_hour": self.rng.randrange(0, 10**15),
+            "cpu_used_sec": int(active_seconds * self.rng.uniform(0.1, 0.6)),
+            "creation_source": "console",
+            "history_retention_seconds": self.rng.choice((21600, 86400, 604800)),
+            "created_at": format_timestamp(created),
+            "updated_at": format_timestamp(self.between(created, self.now)),
+            "synthetic_storage_size": 0,
+            "consumption_period_start": format_timestamp(period_start),
+            "consumption_period_end": format_timestamp(
+                (period_start + timedelta(days=32)).replace(day=1)
+            ),
+            "owner_id": self.ids.uuid(),
+            "org_id": org_id,
+        }
+
+    def logical_size(self) -> int:
+        size = self.rng.lognormvariate(math.log(300 * MEBIBYTE), 1.6)
+        return int(min(max(size, 30 * MEBIBYTE), 400 * 1024 * MEBIBYTE))
+
+    def branch(
+        self,
+        project: dict[str, Any],
+        name: str,
+        created: datetime,
+        stale: bool,
+        parent: _BranchPlan | None,
+    ) -> _BranchPlan:
+        last_change = (
+            self.between(created, self.now - timedelta(days=40))
+            if stale
+            else self.between(created, self.now)
+        )
+        active_seconds = self.rng.randrange(0, 400_000)
+        branch: dict[str, Any] = {"id": self.ids.branch(), "project_id": project["id"]}
+        if parent is not None:
+            branch["parent_id"] = parent.branch["id"]
+            branch["parent_lsn"] = (
+                f"{self.rng.randrange(1, 16):X}/{self.rng.randrange(16**7, 16**8):08X}"
+            )
+            branch["parent_timestamp"] = format_timestamp(created)
+        branch.update(
+            {
+                "name": name,
+                "current_state": "ready",
+                "state_changed_at": format_timestamp(last_change),
+                "logical_size": self.logical_size(),
+                "creation_source": "console"
+                if parent is None
+                else self.rng.choice(("console", "neonctl", "vercel", "github-actions")),
+                "primary": parent is None,
+                "default": parent is None,
+                "protected": False,
+                "cpu_used_sec": int(active_seconds * 0.3),
+                "compute_time_seconds": int(active_seconds * 0.3),
+                "active_time_seconds": active_seconds,
+                "written_data_bytes": self.rng.randrange(0, 5 * 1024 * MEBIBYTE),
+                "data_transfer_bytes": self.rng.randrange(0, 1024 * MEBIBYTE),
+                "created_at": format_timestamp(created),
+                "updated_at": format_timestamp(last_change),
+                "init_source": "parent-data",
+                "created_by": {"name": self.rng.choice(PEOPLE).title(), "image": ""},
+            }
+        )
+        return _BranchPlan(branch=branch, stale=stale, created=created)
+
+    def endpoint(
+        self, project: dict[str, Any], plan: _BranchPlan, endpoint_type: str
+    ) -> dict[str, Any]:
+        endpoint_id = self.ids.endpoint()
+        timeout = self.rng.choices((0, 300, -1, 3600), weights=(60, 20, 15, 5))[0]
+        if self.rng.random() < 0.06:
+            low, high = self.rng.choice(LARGE_FIXED_SIZES)
+        else:
+            low, high = self.rng.choice(COMPUTE_SIZES)
+        created = self.between(plan.created, plan.created + timedelta(minutes=5))
+        archived = plan.branch["current_state"] == "archived"
+        if plan.stale:
+            last_active = self.between(created, self.now - timedelta(days=40))
+        else:
+            last_active = self.between(max(created, self.now - timedelta(days=3)), self.now)
+        active = not archived and (
+            (timeout == -1 and self.rng.random() < 0.8)
+            or (not plan.stale and self.rng.random() < 0.35)
+        )
+        endpoint: dict[str, Any] = {
+            "host": f"{endpoint_id}.{project['proxy_host'].split('.')[0]}.aws.neon.tech",
+            "id": endpoint_id,
+            "project_id": project["id"],
+            "branch_id": plan.branch["id"],
+            "autoscaling_limit_min_cu": low,
+            "autoscaling_limit_max_cu": high,
+            "region_id": project["region_id"],
+            "type": endpoint_type,
+            "current_state": "active" if active else "idle",
+            "settings": {},
+            "pooler_enabled": False,
+            "pooler_mode": "transaction",
+            "disabled": False,
+            "passwordless_access": True,
+            "creation_source": plan.branch["creation_source"],
+            "created_at": format_timestamp(created),
+            "proxy_host": project["proxy_host"],
+            "suspend_timeout_seconds": timeout,
+            "provisioner": "k8s-neonvm",
+        }
+        if active:
+            started = self.between(max(created, self.now - timedelta(days=2)), self.now)
+            endpoint["started_at"] = format_timestamp(started)
+            endpoint["last_active"] = format_timestamp(self.between(started, self.now))
+            endpoint["updated_at"] = endpoint["started_at"]
+        else:
+            started = self.between(created, last_active)
+            suspended = min(last_active + timedelta(minutes=5), self.now)
+            endpoint["started_at"] = format_timestamp(started)
+            endpoint["last_active"] = format_timestamp(last_active)
+            endpoint["suspended_at"] = format_timestamp(suspended)
+            endpoint["updated_at"] = format_timestamp(suspended)
+        return endpoint
+
+    # ----- structure ------------------------------------------------------------------
+
+    def branch_name(self, parent: _BranchPlan | None) -> str:
+        roll = self.rng.random()
+        if parent is not None and not parent.branch["default"]:
+            return f"{parent.branch['name']}/fix-{self.rng.randrange(1, 99)}"
+        if roll < 0.6:
+            self.preview_number += self.rng.randrange(1, 9)
+            return f"preview/pr-{self.preview_number}"
+        if roll < 0.8:
+            return f"dev/{self.rng.choice(PEOPLE)}"
+        if roll < 0.9:
+            return self.rng.choice(("staging", "qa", "load-test", "migration-test"))
+        return f"feature/{self.rng.choice(NOUNS)}-{self.rng.choice(NOUNS)}"
+
+    def project_tree(self, project: dict[str, Any], branch_count: int) -> list[_BranchPlan]:
+        project_created = datetime.fromisoformat(project["created_at"])
+        root = self.branch(project, "main", project_created, stale=False, parent=None)
+        root.branch["protected"] = self.rng.random() < 0.4
+        root.branch["updated_at"] = format_timestamp(self.between(project_created, self.now))
+        plans = [root]
+        for _ in range(branch_count - 1):
+            stale = self.rng.random() < 0.45
+            if stale:
+                created = max(project_created, self.days_ago(60, 400))
+            else:
+                created = max(project_created, self.days_ago(0, 10))
+            eligible = [
+                plan
+                for plan in plans[1:]
+                if plan.created < created and plan.branch["name"].count("/") < 2
+            ]
+            parent = self.rng.choice(eligible) if eligible and self.rng.random() < 0.2 else root
+            plans.append(self.branch(project, self.branch_name(parent), created, stale, parent))
+        self.decorate(plans)
+        for plan in plans:
+            if plan.branch["default"] or self.rng.random() < 0.8:
+                plan.endpoints.append(self.endpoint(project, plan, "read_write"))
+                if self.rng.random() < (0.3 if plan.branch["default"] else 0.05):
+                    plan.endpoints.append(self.endpoint(project, plan, "read_only"))
+        return plans
+
+    def decorate(self, plans: list[_BranchPlan]) -> None:
+        """Protection, archiving and expiry, after the tree is known (they depend on it)."""
+        parents = {plan.branch.get("parent_id") for plan in plans}
+        for plan in plans[1:]:
+            branch = plan.branch
+            has_children = branch["id"] in parents
+            if branch["name"] in ("staging", "qa") and self.rng.random() < 0.5:
+                branch["protected"] = True
+            elif plan.stale and not has_children and self.rng.random() < 0.3:
+                archived_at = self.between(
+                    datetime.fromisoformat(branch["updated_at"]), self.now - timedelta(days=40)
+                )
+                branch["current_state"] = "archived"
+                branch["state_changed_at"] = format_timestamp(archived_at)
+            elif not plan.stale and not has_children and self.rng.random() < 0.25:
+                expires = self.now + timedelta(days=self.rng.uniform(1, 20))
+                branch["expires_at"] = format_timestamp(expires)
+                branch["ttl_interval_seconds"] = int((expires - plan.created).total_seconds())
+
+
+def _split_total(rng: random.Random, total: int, parts: int, minimum: int) -> list[int]:
+    """``total`` spread over ``parts`` (each at least ``minimum``), skewed like real accounts."""
+    counts = [minimum] * parts
+    weights = [rng.paretovariate(1.5) for _ in range(parts)]
+    for index in rng.choices(range(parts), weights=weights, k=max(0, total - minimum * parts)):
+        counts[index] += 1
+    return counts
+
+
+def generate_world_data(
+    seed: int = 1,
+    orgs: int = 2,
+    projects: int = 24,
+    branches: int = 200,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The world file for a generated account; ``projects``/``branches`` are totals."""
+    if orgs < 0 or projects < 0 or branches < 0:
+        raise ValueError("orgs, projects and branches must not be negative")
+    if projects and not orgs:
+        raise ValueError("projects need at least one organization")
+    if branches < projects:
+        raise ValueError(
+            f"branches ({branches}) must be at least projects ({projects}): "
+            "every project has a default branch"
+        )
+    moment = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    generator = _Generator(seed, moment)
+    rng = generator.rng
+    organizations = [generator.organization(index) for index in range(orgs)]
+    for org in organizations:
+        org["api_keys"] = []
+        org["projects"] = []
+    branch_counts = _split_total(rng, branches, projects, 1)
+    for index in range(projects):
+        org = organizations[index % orgs]
+        project = generator.project(org["id"], index)
+        plans = generator.project_tree(project, branch_counts[index])
+        endpoints = [endpoint for plan in plans for endpoint in plan.endpoints]
+        project["synthetic_storage_size"] = sum(plan.branch["logical_size"] for plan in plans)
+        if endpoints:
+            project["compute_last_active_at"] = max(
+                endpoint["last_active"] for endpoint in endpoints
+            )
+        project["branches"] = [plan.branch for plan in plans]
+        project["endpoints"] = endpoints
+        org["projects"].append(project)
+    personal = [
+        generator.api_key("ci-deploy", "recent"),
+        generator.api_key("old-laptop", "old"),
+        generator.api_key("unused-experiment", "never"),
+        generator.api_key("terraform", "old" if rng.random() < 0.5 else "recent"),
+    ]
+    keys: dict[str, dict[str, Any]] = {"sim-personal-key": {"kind": "personal"}}
+    for org in organizations:
+        org["api_keys"] = [
+            generator.api_key("governor", "recent"),
+            generator.api_key("github-actions", "old"),
+            generator.api_key("never-used", "never"),
+        ]
+        for project in org["projects"][:2]:
+            scoped = generator.api_key(f"{project['name']}-deployer", rng.choice(("old", "never")))
+            scoped["project_id"] = project["id"]
+            org["api_keys"].append(scoped)
+        keys[f"sim-org-key-{org['id']}"] = {"kind": "org", "org_id": org["id"]}
+    for org in organizations:
+        if org["projects"]:
+            keys["sim-project-key"] = {
+                "kind": "project",
+                "org_id": org["id"],
+                "project_id": org["projects"][0]["id"],
+            }
+            break
+    return {"keys": keys, "personal_api_keys": personal, "organizations": organizations}

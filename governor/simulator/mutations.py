@@ -1,0 +1,327 @@
+"""Mutations: branch update and delete, endpoint update/suspend/start, API key revocation.
+
+Each validates like Neon, refuses with 423 while the project has unfinished operations,
+and changes the world only when its operations finish (branch updates and key revocations
+have none and apply at once).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from governor.simulator.access import require_org_access, visible_project
+from governor.simulator.context import Answer, Context, Tombstones
+from governor.simulator.operations import Step
+from governor.simulator.responses import ApiError
+from governor.simulator.timestamps import format_timestamp, parse_timestamp
+from governor.simulator.world import ProjectState
+
+LOCKED_MESSAGE = "project already has running operations, scheduling of new ones is prohibited"
+MAX_EXPIRATION = timedelta(days=30)
+BRANCH_UPDATE_FIELDS = frozenset({"name", "protected", "expires_at"})
+ENDPOINT_UPDATE_FIELDS = frozenset(
+    {
+        "branch_id", "autoscaling_limit_min_cu", "autoscaling_limit_max_cu", "provisioner",
+        "settings", "pooler_enabled", "pooler_mode", "disabled", "passwordless_access",
+        "suspend_timeout_seconds", "name",
+    }
+)  # fmt: skip
+MIN_COMPUTE_UNITS = 0.25
+SUSPEND_TIMEOUT_RANGE = (-1, 604800)
+
+
+# ----- shared helpers -----------------------------------------------------------------
+
+
+def _request_object(context: Context, envelope: str, allowed: frozenset[str]) -> dict[str, Any]:
+    """The ``{envelope: {...}}`` body, with unknown fields refused by name."""
+    try:
+        body = json.loads(context.body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "request body is not valid JSON") from None
+    if not isinstance(body, dict) or not isinstance(body.get(envelope), dict):
+        raise ApiError(400, f'request body must be a JSON object {{"{envelope}": {{...}}}}')
+    fields: dict[str, Any] = body[envelope]
+    unknown = sorted(set(fields) - allowed)
+    if unknown:
+        raise ApiError(400, f"unknown field(s) in {envelope}: {', '.join(unknown)}")
+    return fields
+
+
+def _refuse_while_running(context: Context, state: ProjectState) -> None:
+    if context.operations.has_running(state.project_id):
+        raise ApiError(423, LOCKED_MESSAGE)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def remove_branch(state: ProjectState, branch_id: str, tombstones: Tombstones) -> None:
+    """Delete a branch and its computes, remembering both ids."""
+    state.branches.pop(branch_id, None)
+    tombstones.bury_branch(state.project_id, branch_id)
+    for endpoint_id in [
+        endpoint_id
+        for endpoint_id, endpoint in state.endpoints.items()
+        if endpoint["branch_id"] == branch_id
+    ]:
+        del state.endpoints[endpoint_id]
+        tombstones.bury_endpoint(state.project_id, endpoint_id)
+
+
+def _existing_branch(state: ProjectState, branch_id: str) -> dict[str, Any]:
+    branch = state.branches.get(branch_id)
+    if branch is None:
+        raise ApiError(404, f"branch {branch_id!r} not found")
+    return branch
+
+
+def _existing_endpoint(state: ProjectState, endpoint_id: str) -> dict[str, Any]:
+    endpoint = state.endpoints.get(endpoint_id)
+    if endpoint is None:
+        raise ApiError(404, f"endpoint {endpoint_id!r} not found")
+    return endpoint
+
+
+# ----- branches -----------------------------------------------------------------------
+
+
+def _validated_expiry(value: Any, now: datetime) -> datetime:
+    if not isinstance(value, str):
+        raise ApiError(400, "expires_at must be an RFC 3339 date-time string or null")
+    try:
+        moment = parse_timestamp(value)
+    except ValueError as error:
+        raise ApiError(400, f"expires_at: {error}") from None
+    if moment <= now:
+        raise ApiError(400, f"expires_at {value!r} must be in the future")
+    if moment > now + MAX_EXPIRATION:
+        raise ApiError(400, f"expires_at {value!r} must be at most 30 days ahead")
+    return moment
+
+
+def update_branch(context: Context) -> Answer:
+    state = visible_project(context.world, context.scope, context.params["project_id"])
+    branch_id = context.params["branch_id"]
+    branch = _existing_branch(state, branch_id)
+    _refuse_while_running(context, state)
+    fields = _request_object(context, "branch", BRANCH_UPDATE_FIELDS)
+    if "name" in fields and (
+        not isinstance(fields["name"], str) or not 1 <= len(fields["name"]) <= 256
+    ):
+        raise ApiError(400, "name must be a string of 1 to 256 characters")
+    if "protected" in fields and not isinstance(fields["protected"], bool):
+        raise ApiError(400, "protected must be a boolean")
+    protected = fields.get("protected", branch.get("protected", False))
+    expiry: datetime | None = None
+    if fields.get("expires_at") is not None:
+        expiry = _validated_expiry(fields["expires_at"], context.now)
+        if protected:
+            raise ApiError(400, "expires_at cannot be set on a protected branch")
+        if branch.get("default"):
+            raise ApiError(400, "expires_at cannot be set on the default branch")
+        if state.children_of(branch_id):
+            raise ApiError(400, "expires_at cannot be set on a branch that has child branches")
+    elif protected and "expires_at" not in fields and branch.get("expires_at"):
+        raise ApiError(400, "a branch with expires_at cannot be protected; clear expires_at first")
+    if "name" in fields:
+        branch["name"] = fields["name"]
+    if "protected" in fields:
+        branch["protected"] = fields["protected"]
+    if "expires_at" in fields:
+        if expiry is None:
+            branch.pop("expires_at", None)
+            branch.pop("ttl_interval_seconds", None)
+        else:
+            branch["expires_at"] = format_timestamp(expiry)
+            branch["ttl_interval_seconds"] = int((expiry - context.now).total_seconds())
+            context.schedule_expiry(state.project_id, branch_id)
+    branch["updated_at"] = format_timestamp(context.now)
+    return 200, {"branch": branch, "operations": []}
+
+
+def delete_branch(context: Context) -> Answer:
+    state = visible_project(context.world, context.scope, context.params["project_id"])
+    branch_id = context.params["branch_id"]
+    branch = state.branches.get(branch_id)
+    if branch is None:
+        if context.tombstones.branch_was_deleted(state.project_id, branch_id):
+            return 204, None
+        raise ApiError(404, f"branch {branch_id!r} not found")
+    if branch.get("default"):
+        raise ApiError(422, "cannot delete the project's default branch", "BRANCH_IS_DEFAULT")
+    if branch.get("protected"):
+        raise ApiError(422, "cannot delete a protected branch", "BRANCH_IS_PROTECTED")
+    if not branch.get("parent_id"):
+        raise ApiError(422, "cannot delete the project's root branch", "BRANCH_IS_ROOT")
+    if state.children_of(branch_id):
+        raise ApiError(422, "cannot delete a branch that has child branches", "BRANCH_HAS_CHILDREN")
+    _refuse_while_running(context, state)
+    steps = [
+        Step("suspend_compute", branch_id, endpoint["id"])
+        for endpoint in state.endpoints_of(branch_id)
+        if endpoint.get("current_state") == "active"
+    ]
+    steps.append(Step("delete_timeline", branch_id))
+
+    def effect(_: datetime) -> None:
+        remove_branch(state, branch_id, context.tombstones)
+
+    operations = context.operations.start(
+        state.project_id, steps, effect, context.clock_value, context.now
+    )
+    return 200, {"branch": branch, "operations": operations}
+
+
+# ----- endpoints ----------------------------------------------------------------------
+
+
+def _validate_endpoint_fields(fields: dict[str, Any], endpoint: dict[str, Any]) -> None:
+    for name in ("autoscaling_limit_min_cu", "autoscaling_limit_max_cu"):
+        if name in fields and (not _is_number(fields[name]) or fields[name] < MIN_COMPUTE_UNITS):
+            raise ApiError(400, f"{name} must be a number of at least {MIN_COMPUTE_UNITS}")
+    minimum: Any = fields.get("autoscaling_limit_min_cu", endpoint.get("autoscaling_limit_min_cu"))
+    maximum: Any = fields.get("autoscaling_limit_max_cu", endpoint.get("autoscaling_limit_max_cu"))
+    if _is_number(minimum) and _is_number(maximum) and minimum > maximum:
+        raise ApiError(
+            400,
+            f"autoscaling_limit_min_cu ({minimum}) must not exceed "
+            f"autoscaling_limit_max_cu ({maximum})",
+        )
+    if "suspend_timeout_seconds" in fields:
+        value = fields["suspend_timeout_seconds"]
+        low, high = SUSPEND_TIMEOUT_RANGE
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise ApiError(400, f"suspend_timeout_seconds must be an integer from {low} to {high}")
+    for name in ("disabled", "pooler_enabled", "passwordless_access"):
+        if name in fields and not isinstance(fields[name], bool):
+            raise ApiError(400, f"{name} must be a boolean")
+    if "name" in fields and (
+        not isinstance(fields["name"], str) or not 1 <= len(fields["name"]) <= 64
+    ):
+        raise ApiError(400, "name must be a string of 1 to 64 characters")
+    if "pooler_mode" in fields and fields["pooler_mode"] != "transaction":
+        raise ApiError(400, "pooler_mode must be 'transaction'")
+    if "settings" in fields and not isinstance(fields["settings"], dict):
+        raise ApiError(400, "settings must be an object")
+    if "branch_id" in fields and fields["branch_id"] != endpoint["branch_id"]:
+        raise ApiError(400, "moving an endpoint to another branch is not supported")
+
+
+def update_endpoint(context: Context) -> Answer:
+    state = visible_project(context.world, context.scope, context.params["project_id"])
+    endpoint = _existing_endpoint(state, context.params["endpoint_id"])
+    _refuse_while_running(context, state)
+    fields = _request_object(context, "endpoint", ENDPOINT_UPDATE_FIELDS)
+    _validate_endpoint_fields(fields, endpoint)
+    suspends = fields.get("disabled") is True and endpoint.get("current_state") == "active"
+    steps = [Step("apply_config", endpoint["branch_id"], endpoint["id"])]
+    if suspends:
+        steps.append(Step("suspend_compute", endpoint["branch_id"], endpoint["id"]))
+
+    def effect(finished_at: datetime) -> None:
+        endpoint.update(fields)
+        endpoint["updated_at"] = format_timestamp(finished_at)
+        if suspends:
+            _mark_suspended(endpoint, finished_at)
+
+    operations = context.operations.start(
+        state.project_id, steps, effect, context.clock_value, context.now
+    )
+    return 200, {"endpoint": {**endpoint, **fields}, "operations": operations}
+
+
+def _mark_suspended(endpoint: dict[str, Any], moment: datetime) -> None:
+    stamp = format_timestamp(moment)
+    if endpoint.get("current_state") == "active":
+        endpoint["last_active"] = stamp
+    endpoint["current_state"] = "idle"
+    endpoint["suspended_at"] = stamp
+    endpoint["updated_at"] = stamp
+    endpoint.pop("pending_state", None)
+
+
+def _mark_started(endpoint: dict[str, Any], moment: datetime) -> None:
+    stamp = format_timestamp(moment)
+    endpoint["current_state"] = "active"
+    endpoint["started_at"] = stamp
+    endpoint["last_active"] = stamp
+    endpoint["updated_at"] = stamp
+    endpoint.pop("pending_state", None)
+
+
+def _change_compute_state(context: Context, action: str, pending_state: str) -> Answer:
+    state = visible_project(context.world, context.scope, context.params["project_id"])
+    endpoint = _existing_endpoint(state, context.params["endpoint_id"])
+    _refuse_while_running(context, state)
+    if action == "start_compute" and endpoint.get("disabled"):
+        raise ApiError(400, "a disabled endpoint cannot be started")
+    mark = _mark_suspended if action == "suspend_compute" else _mark_started
+
+    def effect(finished_at: datetime) -> None:
+        mark(endpoint, finished_at)
+
+    operations = context.operations.start(
+        state.project_id,
+        [Step(action, endpoint["branch_id"], endpoint["id"])],
+        effect,
+        context.clock_value,
+        context.now,
+    )
+    return 200, {"endpoint": {**endpoint, "pending_state": pending_state}, "operations": operations}
+
+
+def suspend_endpoint(context: Context) -> Answer:
+    return _change_compute_state(context, "suspend_compute", "idle")
+
+
+def start_endpoint(context: Context) -> Answer:
+    return _change_compute_state(context, "start_compute", "active")
+
+
+# ----- API keys -----------------------------------------------------------------------
+
+
+def _key_id(context: Context) -> int:
+    text = context.params["key_id"]
+    try:
+        return int(text)
+    except ValueError:
+        raise ApiError(400, f"key_id must be an integer, got {text!r}") from None
+
+
+def _revoke(keys: list[dict[str, Any]], key_id: int) -> dict[str, Any]:
+    for index, key in enumerate(keys):
+        if key["id"] == key_id:
+            del keys[index]
+            created_by = key.get("created_by")
+            creator = created_by.get("id") if isinstance(created_by, dict) else created_by
+            revoked = {
+                "id": key["id"],
+                "name": key["name"],
+                "created_at": key.get("created_at"),
+                "created_by": creator,
+            }
+            if "last_used_at" in key:
+                revoked["last_used_at"] = key["last_used_at"]
+            revoked["last_used_from_addr"] = key.get("last_used_from_addr", "")
+            if "project_id" in key:
+                revoked["project_id"] = key["project_id"]
+            revoked["revoked"] = True
+            return revoked
+    raise ApiError(404, f"API key {key_id} not found")
+
+
+def revoke_personal_api_key(context: Context) -> Answer:
+    if context.scope.kind != "personal":
+        raise ApiError(403, "only personal API keys can revoke personal API keys")
+    return 200, _revoke(context.world.personal_api_keys, _key_id(context))
+
+
+def revoke_org_api_key(context: Context) -> Answer:
+    org_id = context.params["org_id"]
+    require_org_access(context.world, context.scope, org_id)
+    return 200, _revoke(context.world.org_api_keys[org_id], _key_id(context))

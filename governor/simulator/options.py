@@ -1,0 +1,45 @@
+"""How the simulator behaves beyond the world: limits, faults, operation timing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SimulatorOptions:
+    """Defaults follow Neon's published limits; every fault is off unless asked for.
+
+    ``unavailable_project_ids``: projects that ``GET /projects`` reports in
+    ``unavailable_project_ids`` instead of listing them (Neon does so when it cannot fetch
+    their details in time).
+    """
+
+    requests_per_minute: int | None = 700
+    requests_per_second_per_route: int | None = 40
+    latency_seconds: tuple[float, float] = (0.0, 0.0)
+    fail_500: float = 0.0
+    fail_503: float = 0.0
+    fail_524: float = 0.0
+    fail_423: float = 0.0
+    operation_seconds: tuple[float, float] = (0.2, 1.0)
+    operation_failure_fraction: float = 0.0
+    seed: int | None = None
+    unavailable_project_ids: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        for name in ("requests_per_minute", "requests_per_second_per_route"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be at least 1 or None, got {value}")
+        for name in ("latency_seconds", "operation_seconds"):
+            low, high = getattr(self, name)
+            if low < 0 or high < low:
+                raise ValueError(
+                    f"{name} must be (min, max) with 0 <= min <= max, got {(low, high)}"
+                )
+        for name in ("fail_500", "fail_503", "fail_524", "fail_423", "operation_failure_fraction"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be a fraction between 0 and 1, got {value}")
+        if self.fail_500 + self.fail_503 + self.fail_524 > 1.0:
+            raise ValueError("fail_500 + fail_503 + fail_524 must not exceed 1")

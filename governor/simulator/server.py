@@ -1,0 +1,75 @@
+"""The simulator over real loopback HTTP: stdlib ThreadingHTTPServer, HTTP/1.1 keep-alive."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from governor.simulator.routes import BASE_PATH
+from governor.simulator.simulator import Simulator
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # idle keep-alive connections must not delay shutdown
+    simulator: Simulator
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        parts = urlsplit(self.path)
+        query = parse_qs(parts.query, keep_blank_values=True)
+        headers = dict(self.headers.items())
+        answer = self.server.simulator.handle(self.command, parts.path, query, headers, body)
+        self.send_response(answer.status)
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        if answer.status != 204:
+            self.send_header("Content-Length", str(len(answer.body)))
+        self.end_headers()
+        if answer.status != 204 and self.command != "HEAD":
+            self.wfile.write(answer.body)
+
+    do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = do_HEAD = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the simulator keeps its own request log (without tokens)."""
+
+
+def start_server(simulator: Simulator, host: str = "127.0.0.1", port: int = 0) -> _Server:
+    """Bind and start serving in a daemon thread; the caller shuts it down."""
+    server = _Server((host, port), _Handler)
+    server.simulator = simulator
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
+    thread.start()
+    return server
+
+
+def base_url_of(server: _Server) -> str:
+    host, port = server.server_address[:2]
+    host_text = host if isinstance(host, str) else host.decode()
+    if ":" in host_text:
+        host_text = f"[{host_text}]"
+    return f"http://{host_text}:{port}{BASE_PATH}"
+
+
+@contextmanager
+def serve(simulator: Simulator, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve ``simulator`` until the block exits; yields ``http://host:port/api/v2``."""
+    server = start_server(simulator, host, port)
+    try:
+        yield base_url_of(server)
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,296 @@
+"""The simulator: authenticates, rate-limits, injects faults, advances time, dispatches.
+
+Why two steps (``admit`` then ``answer``): latency must be slept outside the lock, in a
+server thread or with ``asyncio.sleep`` in the in-process transport; everything random
+is drawn in ``admit`` under the lock, so a seed gives the same faults for the same
+request order. ``handle`` does both for synchronous callers.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from governor.simulator import mutations, reads
+from governor.simulator.access import Scope, bearer_token, scopes_of
+from governor.simulator.context import Context, Handler, Tombstones
+from governor.simulator.mutations import LOCKED_MESSAGE
+from governor.simulator.operations import OperationBook
+from governor.simulator.options import SimulatorOptions
+from governor.simulator.paging import Query
+from governor.simulator.ratelimit import SlidingWindowLimiter
+from governor.simulator.responses import (
+    CLOUDFLARE_524_PAGE,
+    JSON_CONTENT_TYPE,
+    ApiError,
+    RequestRecord,
+    SimResponse,
+    encode_json,
+    general_error_body,
+)
+from governor.simulator.routes import MUTATING_METHODS, RouteMatch, match_route
+from governor.simulator.timestamps import parse_timestamp
+from governor.simulator.world import World
+
+if TYPE_CHECKING:
+    import httpx
+
+HANDLERS: dict[str, Handler] = {
+    "GET /users/me/organizations": reads.list_organizations,
+    "GET /organizations/{org_id}": reads.get_organization,
+    "GET /organizations/{org_id}/api_keys": reads.list_org_api_keys,
+    "DELETE /organizations/{org_id}/api_keys/{key_id}": mutations.revoke_org_api_key,
+    "GET /api_keys": reads.list_personal_api_keys,
+    "DELETE /api_keys/{key_id}": mutations.revoke_personal_api_key,
+    "GET /projects": reads.list_projects,
+    "GET /projects/{project_id}": reads.get_project,
+    "GET /projects/{project_id}/branches": reads.list_branches,
+    "GET /projects/{project_id}/branches/{branch_id}": reads.get_branch,
+    "PATCH /projects/{project_id}/branches/{branch_id}": mutations.update_branch,
+    "DELETE /projects/{project_id}/branches/{branch_id}": mutations.delete_branch,
+    "GET /projects/{project_id}/endpoints": reads.list_endpoints,
+    "GET /projects/{project_id}/endpoints/{endpoint_id}": reads.get_endpoint,
+    "PATCH /projects/{project_id}/endpoints/{endpoint_id}": mutations.update_endpoint,
+    "POST /projects/{project_id}/endpoints/{endpoint_id}/suspend": mutations.suspend_endpoint,
+    "POST /projects/{project_id}/endpoints/{endpoint_id}/start": mutations.start_endpoint,
+    "GET /projects/{project_id}/operations": reads.list_operations,
+    "GET /projects/{project_id}/operations/{operation_id}": reads.get_operation,
+}
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Ticket:
+    """A request admitted by ``admit``: either already answered, or to be dispatched."""
+
+    at: float
+    method: str
+    path: str
+    route: str
+    match: RouteMatch | None
+    scope: Scope | None
+    key_label: str
+    request_id: str
+    query: Query
+    body: bytes
+    delay_seconds: float
+    early: SimResponse | None = None
+
+
+class Simulator:
+    def __init__(
+        self,
+        world: World,
+        options: SimulatorOptions | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.world = world
+        self.options = options or SimulatorOptions()
+        self._clock = clock
+        self._now = now
+        self._lock = threading.Lock()
+        seed = self.options.seed
+        self._fault_rng = random.Random(seed)
+        self._id_rng = random.Random(None if seed is None else f"{seed}:ids")
+        operation_rng = random.Random(None if seed is None else f"{seed}:operations")
+        self._limiter = SlidingWindowLimiter(
+            self.options.requests_per_minute, self.options.requests_per_second_per_route
+        )
+        self._scopes = scopes_of(world)
+        self.operations = OperationBook(
+            self.options.operation_seconds,
+            self.options.operation_failure_fraction,
+            operation_rng,
+            self._new_uuid,
+        )
+        self.tombstones = Tombstones()
+        self._expiries: list[tuple[float, str, str, str]] = []
+        for project_id, state in world.projects.items():
+            for branch_id in state.branches:
+                self._schedule_expiry(project_id, branch_id)
+        self.request_log: list[RequestRecord] = []
+
+    # ----- public entry points ------------------------------------------------------
+
+    def handle(
+        self,
+        method: str,
+        path: str,
+        query: Query,
+        headers: Mapping[str, str],
+        body: bytes = b"",
+    ) -> SimResponse:
+        """Answer one request synchronously (sleeping any injected latency)."""
+        ticket = self.admit(method, path, query, headers, body)
+        if ticket.delay_seconds > 0:
+            time.sleep(ticket.delay_seconds)
+        return self.answer(ticket)
+
+    def transport(self) -> httpx.AsyncBaseTransport:
+        """An in-process httpx transport; any base URL ending in ``/api/v2`` works."""
+        from governor.simulator.transport import SimulatorTransport
+
+        return SimulatorTransport(self)
+
+    def admit(
+        self,
+        method: str,
+        path: str,
+        query: Query,
+        headers: Mapping[str, str],
+        body: bytes = b"",
+    ) -> Ticket:
+        """Count the request, check the key and limits, draw faults: everything before state."""
+        method = method.upper()
+        path = path.split("?", 1)[0]
+        lowered = {name.lower(): value for name, value in headers.items()}
+        with self._lock:
+            at = self._clock()
+            match = match_route(method, path)
+            route = match.route if match else f"{method} (unmatched)"
+            request_id = lowered.get("x-request-id") or str(self._new_uuid())
+            token = bearer_token(lowered.get("authorization"))
+            scope = self._scopes.get(token) if token else None
+            label = scope.label if scope else ("anonymous" if token is None else "unknown")
+            ticket = Ticket(
+                at, method, path, route, match, scope, label, request_id, query, body, 0.0
+            )
+            low, high = self.options.latency_seconds
+            latency = self._fault_rng.uniform(low, high) if high > 0 else 0.0
+            fault_draw = self._fault_rng.random()
+            lock_draw = self._fault_rng.random()
+            if scope is None or token is None:
+                message = "authentication required" if token is None else "invalid API key"
+                ticket.early = self._error(401, message, "", request_id)
+                return ticket
+            if not self._limiter.admit(token, route, at):
+                ticket.early = self._error(429, "too many requests", "", request_id)
+                return ticket
+            ticket.delay_seconds = latency
+            ticket.early = self._fault(fault_draw, lock_draw, method, request_id)
+            return ticket
+
+    def answer(self, ticket: Ticket) -> SimResponse:
+        """Dispatch an admitted request against the live world and log it."""
+        with self._lock:
+            response = ticket.early or self._dispatch(ticket)
+            self.request_log.append(
+                RequestRecord(
+                    at=ticket.at,
+                    key_label=ticket.key_label,
+                    method=ticket.method,
+                    route=ticket.route,
+                    path=ticket.path,
+                    status=response.status,
+                )
+            )
+            return response
+
+    # ----- internals ----------------------------------------------------------------
+
+    def _new_uuid(self) -> uuid.UUID:
+        return uuid.UUID(int=self._id_rng.getrandbits(128), version=4)
+
+    def _fault(
+        self, fault_draw: float, lock_draw: float, method: str, request_id: str
+    ) -> SimResponse | None:
+        options = self.options
+        if fault_draw < options.fail_500:
+            return self._error(500, "internal server error", "", request_id)
+        if fault_draw < options.fail_500 + options.fail_503:
+            return self._error(503, "service unavailable, please retry", "", request_id)
+        if fault_draw < options.fail_500 + options.fail_503 + options.fail_524:
+            ray_id = request_id.replace("-", "")[:16]
+            return SimResponse(
+                524,
+                {"Content-Type": "text/html; charset=UTF-8", "X-Request-ID": request_id},
+                CLOUDFLARE_524_PAGE.format(ray_id=ray_id).encode("utf-8"),
+            )
+        if method in MUTATING_METHODS and lock_draw < options.fail_423:
+            return self._error(423, LOCKED_MESSAGE, "", request_id)
+        return None
+
+    def _error(self, status: int, message: str, code: str, request_id: str) -> SimResponse:
+        return SimResponse(
+            status,
+            {"Content-Type": JSON_CONTENT_TYPE, "X-Request-ID": request_id},
+            general_error_body(message, code, request_id),
+        )
+
+    def _dispatch(self, ticket: Ticket) -> SimResponse:
+        if ticket.match is None:
+            return self._error(
+                404, f"no route {ticket.method} {ticket.path}", "", ticket.request_id
+            )
+        assert ticket.scope is not None
+        now = self._now()
+        clock_value = self._clock()
+        self.operations.advance(clock_value)
+        self._expire_branches(now)
+        context = Context(
+            world=self.world,
+            scope=ticket.scope,
+            params=ticket.match.params,
+            query=ticket.query,
+            body=ticket.body,
+            now=now,
+            clock_value=clock_value,
+            options=self.options,
+            operations=self.operations,
+            tombstones=self.tombstones,
+            schedule_expiry=self._schedule_expiry,
+        )
+        try:
+            status, payload = HANDLERS[ticket.match.route](context)
+        except ApiError as error:
+            return self._error(error.status, error.message, error.code, ticket.request_id)
+        except Exception as error:  # a simulator bug must answer, not kill the server thread
+            detail = "".join(traceback.format_exception_only(error)).strip()
+            return self._error(500, f"simulator error: {detail}", "", ticket.request_id)
+        headers = {"X-Request-ID": ticket.request_id}
+        if payload is None:
+            return SimResponse(status, headers, b"")
+        headers["Content-Type"] = JSON_CONTENT_TYPE
+        return SimResponse(status, headers, encode_json(payload))
+
+    def _schedule_expiry(self, project_id: str, branch_id: str) -> None:
+        state = self.world.project(project_id)
+        branch = state.branches.get(branch_id) if state else None
+        expires_at = branch.get("expires_at") if branch else None
+        if not isinstance(expires_at, str):
+            return
+        try:
+            moment = parse_timestamp(expires_at).timestamp()
+        except ValueError:
+            return
+        heapq.heappush(self._expiries, (moment, project_id, branch_id, expires_at))
+
+    def _expire_branches(self, now: datetime) -> None:
+        """Delete branches whose ``expires_at`` passed, with their endpoints."""
+        limit = now.timestamp()
+        while self._expiries and self._expiries[0][0] <= limit:
+            _, project_id, branch_id, expires_at = heapq.heappop(self._expiries)
+            state = self.world.project(project_id)
+            branch = state.branches.get(branch_id) if state else None
+            if state is None or branch is None or branch.get("expires_at") != expires_at:
+                continue  # deleted meanwhile, or its expiry changed (rescheduled then)
+            if state.children_of(branch_id):
+                continue  # child branches block automatic deletion
+            mutations.remove_branch(state, branch_id, self.tombstones)
+
+    def debug_state(self) -> dict[str, Any]:
+        """Counts for logs: the world and the requests seen."""
+        return {**self.world.counts(), "requests": len(self.request_log)}

@@ -1,0 +1,322 @@
+"""The simulated Neon account: organizations, projects, branches, endpoints, API keys, tokens.
+
+Why its own shape: the world file nests API objects exactly as the API returns them, so a
+fixture can be written by hand from real responses. Loading indexes everything by id once,
+so request handling never scans the whole account.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+KeyKind = Literal["personal", "org", "project"]
+KEY_KINDS: tuple[str, ...] = ("personal", "org", "project")
+# Nesting keys of the file: never part of an API object.
+ORGANIZATION_NESTING_KEYS = ("api_keys", "projects")
+PROJECT_NESTING_KEYS = ("branches", "endpoints")
+
+
+class WorldError(ValueError):
+    """A world that cannot be used; the message names the JSON path and the reason."""
+
+
+@dataclass
+class ProjectState:
+    """One project with its branches and endpoints, each keyed by id in file order."""
+
+    org_id: str
+    project: dict[str, Any]
+    branches: dict[str, dict[str, Any]] = field(default_factory=dict)
+    endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def project_id(self) -> str:
+        return str(self.project["id"])
+
+    def children_of(self, branch_id: str) -> list[str]:
+        return [
+            other_id
+            for other_id, branch in self.branches.items()
+            if branch.get("parent_id") == branch_id
+        ]
+
+    def endpoints_of(self, branch_id: str) -> list[dict[str, Any]]:
+        return [
+            endpoint for endpoint in self.endpoints.values() if endpoint["branch_id"] == branch_id
+        ]
+
+
+class World:
+    """The live state the simulator serves and mutates."""
+
+    def __init__(
+        self,
+        keys: dict[str, dict[str, Any]],
+        personal_api_keys: list[dict[str, Any]],
+        organizations: list[dict[str, Any]],
+        org_api_keys: dict[str, list[dict[str, Any]]],
+        projects: dict[str, ProjectState],
+    ) -> None:
+        self.keys = keys
+        self.personal_api_keys = personal_api_keys
+        self.organizations = organizations
+        self.org_api_keys = org_api_keys
+        self.projects = projects
+        self.organizations_by_id = {str(org["id"]): org for org in organizations}
+        self.org_project_ids: dict[str, list[str]] = {
+            org_id: [] for org_id in self.organizations_by_id
+        }
+        for project_id, state in projects.items():
+            self.org_project_ids[state.org_id].append(project_id)
+
+    # ----- construction -------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: Path | str) -> World:
+        """Read a world file; errors name the file and the JSON path."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise WorldError(f"{path}: cannot read world file: {error.strerror}") from error
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise WorldError(
+                f"{path}: not valid JSON at line {error.lineno} column {error.colno}: {error.msg}"
+            ) from error
+        try:
+            return cls.from_dict(data)
+        except WorldError as error:
+            raise WorldError(f"{path}: {error}") from None
+
+    @classmethod
+    def from_dict(cls, data: Any) -> World:
+        """Build a world from the file shape (deep-copied, so the caller's dict stays as is)."""
+        return _parse_world(copy.deepcopy(data))
+
+    @classmethod
+    def generate(
+        cls,
+        seed: int = 1,
+        orgs: int = 2,
+        projects: int = 24,
+        branches: int = 200,
+        now: datetime | None = None,
+    ) -> World:
+        """A realistic, deterministic world; ``projects`` and ``branches`` are totals."""
+        from governor.simulator.generate import generate_world_data
+
+        return cls.from_dict(
+            generate_world_data(seed=seed, orgs=orgs, projects=projects, branches=branches, now=now)
+        )
+
+    # ----- output -------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The world in the file shape (a deep copy of the live state)."""
+        organizations = []
+        for org in self.organizations:
+            org_id = str(org["id"])
+            projects = []
+            for project_id in self.org_project_ids[org_id]:
+                state = self.projects[project_id]
+                projects.append(
+                    {
+                        **state.project,
+                        "branches": list(state.branches.values()),
+                        "endpoints": list(state.endpoints.values()),
+                    }
+                )
+            organizations.append(
+                {**org, "api_keys": list(self.org_api_keys[org_id]), "projects": projects}
+            )
+        return copy.deepcopy(
+            {
+                "keys": self.keys,
+                "personal_api_keys": self.personal_api_keys,
+                "organizations": organizations,
+            }
+        )
+
+    def dump(self, path: Path | str) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+
+    # ----- lookups ------------------------------------------------------------------
+
+    def project(self, project_id: str) -> ProjectState | None:
+        return self.projects.get(project_id)
+
+    def counts(self) -> dict[str, int]:
+        """Sizes, for logs and the ``simulate`` banner."""
+        return {
+            "organizations": len(self.organizations),
+            "projects": len(self.projects),
+            "branches": sum(len(state.branches) for state in self.projects.values()),
+            "endpoints": sum(len(state.endpoints) for state in self.projects.values()),
+            "api_keys": len(self.personal_api_keys)
+            + sum(len(keys) for keys in self.org_api_keys.values()),
+        }
+
+
+# ----- parsing and validation ---------------------------------------------------------
+
+
+def _require_object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise WorldError(f"at {where}: expected an object, got {_type_name(value)}")
+    return value
+
+
+def _require_list(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise WorldError(f"at {where}: expected an array, got {_type_name(value)}")
+    return value
+
+
+def _require_id(obj: dict[str, Any], key: str, where: str) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value:
+        raise WorldError(f"at {where}.{key}: expected a non-empty string, got {_type_name(value)}")
+    return value
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _parse_api_keys(value: Any, where: str) -> list[dict[str, Any]]:
+    keys = _require_list(value, where)
+    seen: set[int] = set()
+    for index, key in enumerate(keys):
+        here = f"{where}[{index}]"
+        _require_object(key, here)
+        key_id = key.get("id")
+        if not isinstance(key_id, int) or isinstance(key_id, bool):
+            raise WorldError(f"at {here}.id: expected an integer, got {_type_name(key_id)}")
+        if key_id in seen:
+            raise WorldError(f"at {here}.id: duplicate API key id {key_id}")
+        seen.add(key_id)
+        _require_id(key, "name", here)
+    return keys
+
+
+def _parse_project(value: Any, where: str, org_id: str) -> ProjectState:
+    project = dict(_require_object(value, where))
+    project_id = _require_id(project, "id", where)
+    branches = _require_list(project.pop("branches", []), f"{where}.branches")
+    endpoints = _require_list(project.pop("endpoints", []), f"{where}.endpoints")
+    if "org_id" in project and project["org_id"] != org_id:
+        raise WorldError(
+            f"at {where}.org_id: {project['org_id']!r} differs from the enclosing "
+            f"organization {org_id!r}"
+        )
+    state = ProjectState(org_id=org_id, project=project)
+    for index, branch in enumerate(branches):
+        here = f"{where}.branches[{index}]"
+        _require_object(branch, here)
+        branch_id = _require_id(branch, "id", here)
+        if branch.get("project_id") != project_id:
+            raise WorldError(
+                f"at {here}.project_id: expected {project_id!r}, got {branch.get('project_id')!r}"
+            )
+        if branch_id in state.branches:
+            raise WorldError(f"at {here}.id: duplicate branch id {branch_id!r}")
+        state.branches[branch_id] = branch
+    for index, branch in enumerate(branches):
+        parent_id = branch.get("parent_id")
+        if parent_id is not None and parent_id not in state.branches:
+            raise WorldError(
+                f"at {where}.branches[{index}].parent_id: no branch {parent_id!r} in this project"
+            )
+    for index, endpoint in enumerate(endpoints):
+        here = f"{where}.endpoints[{index}]"
+        _require_object(endpoint, here)
+        endpoint_id = _require_id(endpoint, "id", here)
+        if endpoint.get("project_id") != project_id:
+            raise WorldError(
+                f"at {here}.project_id: expected {project_id!r}, got {endpoint.get('project_id')!r}"
+            )
+        if endpoint.get("branch_id") not in state.branches:
+            raise WorldError(
+                f"at {here}.branch_id: no branch {endpoint.get('branch_id')!r} in this project"
+            )
+        if endpoint_id in state.endpoints:
+            raise WorldError(f"at {here}.id: duplicate endpoint id {endpoint_id!r}")
+        state.endpoints[endpoint_id] = endpoint
+    return state
+
+
+def _parse_keys(
+    value: Any, organizations: dict[str, dict[str, Any]], projects: dict[str, ProjectState]
+) -> dict[str, dict[str, Any]]:
+    keys = _require_object(value, "keys")
+    for token, scope in keys.items():
+        here = f"keys[{_masked(token)}]"
+        if not token:
+            raise WorldError("at keys: a bearer token must not be empty")
+        _require_object(scope, here)
+        kind = scope.get("kind")
+        if kind not in KEY_KINDS:
+            raise WorldError(
+                f"at {here}.kind: expected one of {', '.join(KEY_KINDS)}, got {kind!r}"
+            )
+        if kind in ("org", "project"):
+            org_id = _require_id(scope, "org_id", here)
+            if org_id not in organizations:
+                raise WorldError(f"at {here}.org_id: no organization {org_id!r} in the world")
+        if kind == "project":
+            project_id = _require_id(scope, "project_id", here)
+            state = projects.get(project_id)
+            if state is None or state.org_id != scope["org_id"]:
+                raise WorldError(
+                    f"at {here}.project_id: no project {project_id!r} in organization "
+                    f"{scope['org_id']!r}"
+                )
+    return keys
+
+
+def _masked(token: str) -> str:
+    """A token's position in error messages without its secret part."""
+    return f"'{token[:4]}…'" if len(token) > 8 else "'…'"
+
+
+def _parse_world(data: Any) -> World:
+    root = _require_object(data, "(top level)")
+    unknown = sorted(set(root) - {"keys", "personal_api_keys", "organizations"})
+    if unknown:
+        raise WorldError(f"at (top level): unknown key(s) {', '.join(unknown)}")
+    personal_api_keys = _parse_api_keys(root.get("personal_api_keys", []), "personal_api_keys")
+    organizations: list[dict[str, Any]] = []
+    org_api_keys: dict[str, list[dict[str, Any]]] = {}
+    projects: dict[str, ProjectState] = {}
+    for org_index, value in enumerate(
+        _require_list(root.get("organizations", []), "organizations")
+    ):
+        where = f"organizations[{org_index}]"
+        org = dict(_require_object(value, where))
+        org_id = _require_id(org, "id", where)
+        if org_id in org_api_keys:
+            raise WorldError(f"at {where}.id: duplicate organization id {org_id!r}")
+        org_api_keys[org_id] = _parse_api_keys(org.pop("api_keys", []), f"{where}.api_keys")
+        for project_index, project in enumerate(
+            _require_list(org.pop("projects", []), f"{where}.projects")
+        ):
+            here = f"{where}.projects[{project_index}]"
+            state = _parse_project(project, here, org_id)
+            if state.project_id in projects:
+                raise WorldError(f"at {here}.id: duplicate project id {state.project_id!r}")
+            projects[state.project_id] = state
+        organizations.append(org)
+    organizations_by_id = {str(org["id"]): org for org in organizations}
+    keys = _parse_keys(root.get("keys", {}), organizations_by_id, projects)
+    return World(keys, personal_api_keys, organizations, org_api_keys, projects)
