@@ -1,10 +1,192 @@
-"""`neon-governor simulate` (placeholder until its issue part lands)."""
+"""`neon-governor simulate`: serve a simulated Neon API on loopback until SIGTERM/SIGINT.
+
+The first stdout line is ``LISTENING <base url>`` so a parent process (tests, the demo,
+the sweep benchmark) can wait for it and read the port; everything else goes to stderr.
+"""
 
 from __future__ import annotations
 
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
 import typer
+
+from governor.simulator import Simulator, SimulatorOptions, World, WorldError
+from governor.simulator.server import base_url_of, start_server
+
+USAGE_ERROR = 2
+
+
+class _UsageError(Exception):
+    """A bad flag value or world; reported on stderr with exit code 2."""
+
+
+def _range(text: str, flag: str, scale: float = 1.0) -> tuple[float, float]:
+    """``MIN:MAX`` (or one number for both) as a pair, times ``scale``."""
+    parts = text.split(":")
+    try:
+        if len(parts) == 1:
+            low = high = float(parts[0])
+        elif len(parts) == 2:
+            low, high = float(parts[0]), float(parts[1])
+        else:
+            raise ValueError
+    except ValueError:
+        raise _UsageError(f"{flag} expects MIN:MAX (numbers), got {text!r}") from None
+    if low < 0 or high < low:
+        raise _UsageError(f"{flag} expects 0 <= MIN <= MAX, got {text!r}")
+    return low * scale, high * scale
+
+
+def _world(
+    world_path: Path | None,
+    seed: int | None,
+    orgs: int | None,
+    projects: int | None,
+    branches: int | None,
+) -> World:
+    if world_path is not None:
+        given = [
+            flag
+            for flag, value in (
+                ("--orgs", orgs),
+                ("--projects", projects),
+                ("--branches", branches),
+            )
+            if value is not None
+        ]
+        if given:
+            raise _UsageError(f"--world cannot be combined with {', '.join(given)}")
+        try:
+            return World.load(world_path)
+        except WorldError as error:
+            raise _UsageError(f"bad world: {error}") from None
+    try:
+        return World.generate(
+            seed=1 if seed is None else seed,
+            orgs=2 if orgs is None else orgs,
+            projects=24 if projects is None else projects,
+            branches=200 if branches is None else branches,
+        )
+    except ValueError as error:
+        raise _UsageError(f"cannot generate a world: {error}") from None
+
+
+def simulate(
+    *,
+    world_path: Annotated[
+        Path | None, typer.Option("--world", help="World JSON file to serve (else generated).")
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", help="Seed of the generated world and of the faults (default 1)."),
+    ] = None,
+    orgs: Annotated[
+        int | None, typer.Option("--orgs", help="Organizations to generate (default 2).")
+    ] = None,
+    projects: Annotated[
+        int | None, typer.Option("--projects", help="Projects to generate, in total (default 24).")
+    ] = None,
+    branches: Annotated[
+        int | None,
+        typer.Option("--branches", help="Branches to generate, in total (default 200)."),
+    ] = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on (0: any free port).")] = 0,
+    rpm: Annotated[int, typer.Option("--rpm", min=1, help="Requests per minute per key.")] = 700,
+    rps_per_route: Annotated[
+        int, typer.Option("--rps-per-route", min=1, help="Requests per second per key per route.")
+    ] = 40,
+    no_rate_limits: Annotated[
+        bool, typer.Option("--no-rate-limits", help="Never answer 429.")
+    ] = False,
+    latency_ms: Annotated[
+        str, typer.Option("--latency-ms", help="Added latency MIN:MAX, in milliseconds.")
+    ] = "0:0",
+    fail_500: Annotated[
+        float, typer.Option("--fail-500", help="Fraction of answers that are 500.")
+    ] = 0.0,
+    fail_503: Annotated[
+        float, typer.Option("--fail-503", help="Fraction of answers that are 503.")
+    ] = 0.0,
+    fail_524: Annotated[
+        float, typer.Option("--fail-524", help="Fraction of answers that are 524 (HTML body).")
+    ] = 0.0,
+    fail_423: Annotated[
+        float, typer.Option("--fail-423", help="Fraction of mutations answered 423.")
+    ] = 0.0,
+    op_seconds: Annotated[
+        str, typer.Option("--op-seconds", help="Operation duration MIN:MAX, in seconds.")
+    ] = "0.2:1.0",
+    op_failure: Annotated[
+        float, typer.Option("--op-failure", help="Fraction of operations that fail.")
+    ] = 0.0,
+    dump_world: Annotated[
+        Path | None,
+        typer.Option("--dump-world", help="Write the served world (file shape) here first."),
+    ] = None,
+) -> None:
+    """Serve a simulated Neon API v2 on loopback (first stdout line: LISTENING <url>)."""
+    try:
+        world = _world(world_path, seed, orgs, projects, branches)
+        options = SimulatorOptions(
+            requests_per_minute=None if no_rate_limits else rpm,
+            requests_per_second_per_route=None if no_rate_limits else rps_per_route,
+            latency_seconds=_range(latency_ms, "--latency-ms", scale=0.001),
+            fail_500=fail_500,
+            fail_503=fail_503,
+            fail_524=fail_524,
+            fail_423=fail_423,
+            operation_seconds=_range(op_seconds, "--op-seconds"),
+            operation_failure_fraction=op_failure,
+            seed=seed,
+        )
+    except (_UsageError, ValueError) as error:
+        typer.echo(f"neon-governor simulate: {error}", err=True)
+        raise typer.Exit(USAGE_ERROR) from None
+    if dump_world is not None:
+        try:
+            world.dump(dump_world)
+        except OSError as error:
+            typer.echo(f"neon-governor simulate: cannot write {dump_world}: {error}", err=True)
+            raise typer.Exit(USAGE_ERROR) from None
+    _serve_until_signalled(Simulator(world, options), host, port)
+
+
+def _serve_until_signalled(simulator: Simulator, host: str, port: int) -> None:
+    stop = threading.Event()
+
+    def on_signal(number: int, frame: FrameType | None) -> None:
+        _ = frame
+        stop.set()
+
+    previous = {
+        number: signal.signal(number, on_signal) for number in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        try:
+            server = start_server(simulator, host, port)
+        except OSError as error:
+            typer.echo(f"neon-governor simulate: cannot listen on {host}:{port}: {error}", err=True)
+            raise typer.Exit(USAGE_ERROR) from None
+        sys.stdout.write(f"LISTENING {base_url_of(server)}\n")
+        sys.stdout.flush()
+        counts = ", ".join(f"{count} {name}" for name, count in simulator.world.counts().items())
+        typer.echo(f"serving {counts}; stop with SIGTERM or Ctrl-C", err=True)
+        while not stop.wait(0.5):
+            pass
+        server.shutdown()
+        server.server_close()
+        typer.echo(f"stopped after {len(simulator.request_log)} requests", err=True)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def register(app: typer.Typer) -> None:
     """Attach the command to the application."""
-    _ = app
+    app.command("simulate")(simulate)
