@@ -1,0 +1,152 @@
+"""The store's schema, as an ordered list of migrations that upgrade any older file in place.
+
+Never edit a migration once it has shipped: add a new one (``0004_...``) instead.
+tests/store/test_migrations.py pins the source of every shipped migration so that an edit
+fails loudly.
+
+Conventions, so later tables fit in: plural table names, an ``INTEGER PRIMARY KEY
+AUTOINCREMENT`` column ``id`` (ids are never reused, so audit entries stay unambiguous),
+foreign keys named ``<singular>_id`` (``run_id``, ``finding_id``), UTC ISO-8601 text for
+times (``*_at``, ``first_seen``, ``last_seen``) and JSON in TEXT columns. Planned next:
+``remediations`` (``finding_id`` -> findings.id), ``approvals`` (``remediation_id`` ->
+remediations.id), ``operations`` (Neon operation ids, ``remediation_id`` -> remediations.id)
+and ``slack_outbox`` (messages to send, ``finding_id`` / ``remediation_id``).
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+MIGRATION_SET = "neon-governor"
+
+migrations = Migrations(MIGRATION_SET)
+
+
+@migrations(name="0001_initial")
+def initial(db: Database) -> None:
+    """Runs, the latest view of each resource, and findings keyed by policy and resource."""
+    db.execute(
+        """
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            trigger TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            complete INTEGER CHECK (complete IN (0, 1)),
+            requests INTEGER CHECK (requests >= 0),
+            errors TEXT NOT NULL DEFAULT '[]',
+            incomplete_parts TEXT NOT NULL DEFAULT '[]',
+            policies_evaluated TEXT NOT NULL DEFAULT '[]',
+            findings_seen INTEGER NOT NULL DEFAULT 0,
+            findings_opened INTEGER NOT NULL DEFAULT 0,
+            findings_reopened INTEGER NOT NULL DEFAULT 0,
+            findings_resolved INTEGER NOT NULL DEFAULT 0
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE resources (
+            resource_type TEXT NOT NULL CHECK (
+                resource_type IN ('organization', 'project', 'branch', 'endpoint', 'api_key')
+            ),
+            resource_id TEXT NOT NULL,
+            org_id TEXT,
+            project_id TEXT,
+            name TEXT,
+            scope TEXT,
+            raw TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            last_run_id INTEGER NOT NULL REFERENCES runs(id),
+            gone_at TEXT,
+            PRIMARY KEY (resource_type, resource_id)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE findings (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            policy TEXT NOT NULL,
+            resource_type TEXT NOT NULL CHECK (
+                resource_type IN ('project', 'branch', 'endpoint', 'api_key')
+            ),
+            resource_id TEXT NOT NULL,
+            org_id TEXT,
+            project_id TEXT,
+            name TEXT NOT NULL,
+            severity TEXT NOT NULL CHECK (severity IN ('low', 'medium', 'high')),
+            summary TEXT NOT NULL,
+            action TEXT NOT NULL,
+            mode TEXT NOT NULL CHECK (mode IN ('report', 'approve', 'auto')),
+            status TEXT NOT NULL CHECK (status IN ('open', 'resolved', 'suppressed')),
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            status_changed_at TEXT NOT NULL,
+            resolved_at TEXT,
+            reopened_at TEXT,
+            reopen_count INTEGER NOT NULL DEFAULT 0,
+            fingerprint TEXT NOT NULL,
+            evidence TEXT NOT NULL DEFAULT '{}',
+            estimate_usd REAL,
+            estimate_method TEXT,
+            estimate_kind TEXT CHECK (estimate_kind IN ('money', 'risk')),
+            first_run_id INTEGER NOT NULL REFERENCES runs(id),
+            last_run_id INTEGER NOT NULL REFERENCES runs(id),
+            resolved_run_id INTEGER REFERENCES runs(id)
+        )
+        """
+    )
+    db.execute(
+        "CREATE UNIQUE INDEX findings_by_key ON findings (policy, resource_type, resource_id)"
+    )
+
+
+@migrations(name="0002_audit_log")
+def audit_log(db: Database) -> None:
+    """An append-only record of what happened: triggers refuse UPDATE and DELETE."""
+    db.execute(
+        """
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            run_id INTEGER REFERENCES runs(id),
+            actor TEXT NOT NULL,
+            event TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            details TEXT NOT NULL DEFAULT '{}'
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN
+            SELECT RAISE(ABORT, 'audit_log is append-only: UPDATE is not allowed');
+        END
+        """
+    )
+    db.execute(
+        """
+        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN
+            SELECT RAISE(ABORT, 'audit_log is append-only: DELETE is not allowed');
+        END
+        """
+    )
+
+
+@migrations(name="0003_report_indexes")
+def report_indexes(db: Database) -> None:
+    """Indexes for the questions reports ask: open findings, a project's resources, a run's log."""
+    db.execute("CREATE INDEX findings_by_status ON findings (status, policy)")
+    db.execute("CREATE INDEX resources_by_project ON resources (project_id)")
+    db.execute("CREATE INDEX audit_log_by_run ON audit_log (run_id)")
+    db.execute("CREATE INDEX audit_log_by_subject ON audit_log (subject)")
+
+
+def known_migration_names() -> list[str]:
+    """Names of every migration this version ships, in order."""
+    # sqlite-utils keeps the registered list private; it offers no public accessor.
+    return [migration.name for migration in migrations._migrations]

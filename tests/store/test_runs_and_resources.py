@@ -1,0 +1,136 @@
+"""Runs from start to finish, and the latest view of every resource a sweep saw."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+
+from governor.inventory import IncompletePart, KeyRecord
+from governor.neon.models import ApiKey
+from governor.store import Store, StoreError
+from governor.store.encoding import encode_time
+from tests.store.factories import OTHER_ORG, T0, at, endpoint, snapshot
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    with Store.open(":memory:") as opened:
+        yield opened
+
+
+def test_a_run_records_its_start_and_finish(store: Store) -> None:
+    run_id = store.start_run("daemon", at(0))
+    running = store.run(run_id)
+    assert (running.trigger, running.finished_at, running.complete) == ("daemon", None, None)
+    finished = store.finish_run(
+        run_id,
+        finished_at=at(0.25),
+        complete=False,
+        requests=42,
+        errors=[{"kind": "branches", "reason": "HTTP 503"}],
+    )
+    assert finished.started_at == encode_time(at(0))
+    assert finished.finished_at == encode_time(at(0.25))
+    assert (finished.complete, finished.requests) == (False, 42)
+    assert finished.errors == [{"kind": "branches", "reason": "HTTP 503"}]
+    assert [(entry.event, entry.subject) for entry in store.audit_log(run_id=run_id)] == [
+        ("run.started", f"run:{run_id}"),
+        ("run.finished", f"run:{run_id}"),
+    ]
+
+
+def test_times_are_stored_in_utc_whatever_zone_they_came_in(store: Store) -> None:
+    from zoneinfo import ZoneInfo
+
+    local = datetime(2026, 11, 1, 7, 0, tzinfo=ZoneInfo("Europe/Paris"))
+    run_id = store.start_run("audit", local)
+    assert store.run(run_id).started_at == "2026-11-01T06:00:00.000000+00:00"
+
+
+def test_a_finished_run_takes_no_more_writes(store: Store) -> None:
+    run_id = store.start_run("audit", T0)
+    store.finish_run(run_id, finished_at=T0, complete=True, requests=0, errors=[])
+    with pytest.raises(StoreError, match=f"finish_run: run {run_id} already finished"):
+        store.finish_run(run_id, finished_at=T0, complete=True, requests=0, errors=[])
+    with pytest.raises(StoreError, match="record_findings: run 1 already finished"):
+        store.record_findings(run_id, [], snapshot(), [], T0)
+    with pytest.raises(StoreError, match="record_snapshot: run 1 already finished"):
+        store.record_snapshot(run_id, snapshot(), T0)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda store: store.run(7), "no run with id 7"),
+        (lambda store: store.finding(7), "no finding with id 7"),
+        (lambda store: store.start_run("audit", datetime(2026, 1, 1)), "naive datetime"),
+        (lambda store: store.start_run("", T0), "trigger must be a non-empty string"),
+        (
+            lambda store: store.finish_run(
+                store.start_run("audit", T0), finished_at=T0, complete=True, requests=-1, errors=[]
+            ),
+            "requests must be >= 0",
+        ),
+    ],
+)
+def test_bad_calls_get_a_clear_error(store: Store, call: object, message: str) -> None:
+    with pytest.raises(StoreError, match=message):
+        call(store)  # type: ignore[operator]
+
+
+def test_a_snapshot_keeps_every_object_as_the_api_returned_it(store: Store) -> None:
+    run_id = store.start_run("audit", T0)
+    swept = snapshot(projects=[("pr-1", "org-a")], branches=[("br-1", "pr-1")])
+    swept.endpoints.append(endpoint("ep-1", "br-1"))
+    key = ApiKey.from_api({"id": 7, "name": "ci", "project_id": "pr-1", "surprise": [1]})
+    swept.api_keys.append(KeyRecord(key, "project", "org-a"))
+    store.record_snapshot(run_id, swept, T0)
+    rows = {(row.resource_type, row.resource_id): row for row in store.resources()}
+    assert set(rows) == {
+        ("organization", "org-a"),
+        ("project", "pr-1"),
+        ("branch", "br-1"),
+        ("endpoint", "ep-1"),
+        ("api_key", "7"),
+    }
+    key = rows[("api_key", "7")]
+    assert (key.org_id, key.project_id, key.scope, key.name) == ("org-a", "pr-1", "project", "ci")
+    assert key.raw == {"id": 7, "name": "ci", "project_id": "pr-1", "surprise": [1]}
+    assert rows[("branch", "br-1")].org_id == "org-a"
+    assert rows[("endpoint", "ep-1")].name == "ep-1"
+
+
+def test_resources_keep_first_seen_and_are_marked_gone_only_where_the_sweep_looked(
+    store: Store,
+) -> None:
+    first = snapshot(
+        org_ids=["org-a", OTHER_ORG],
+        projects=[("pr-1", "org-a"), ("pr-2", "org-a"), ("pr-b", OTHER_ORG)],
+        branches=[("br-1", "pr-1"), ("br-2", "pr-2"), ("br-b", "pr-b")],
+    )
+    run_one = store.start_run("audit", at(0))
+    store.record_snapshot(run_one, first, at(0))
+
+    # Second sweep: org-b not covered, pr-2's branches unreadable, br-1 deleted.
+    second = snapshot(
+        org_ids=["org-a"],
+        projects=[("pr-1", "org-a"), ("pr-2", "org-a")],
+        incomplete=[IncompletePart("branches", "HTTP 503", "org-a", "pr-2")],
+    )
+    run_two = store.start_run("audit", at(1))
+    store.record_snapshot(run_two, second, at(1))
+    rows = {row.resource_id: row for row in store.resources(include_gone=True)}
+    assert rows["br-1"].gone_at == encode_time(at(1))
+    assert rows["br-2"].gone_at is None
+    assert rows["br-b"].gone_at is None
+    assert rows["pr-1"].first_seen == encode_time(at(0))
+    assert rows["pr-1"].last_seen == encode_time(at(1))
+    assert "br-1" not in {row.resource_id for row in store.resources()}
+
+    # Third sweep sees br-1 again: it is back, with its original first sighting.
+    run_three = store.start_run("audit", at(2))
+    store.record_snapshot(run_three, first, at(2))
+    back = {row.resource_id: row for row in store.resources("branch")}["br-1"]
+    assert (back.gone_at, back.first_seen, back.last_run_id) == (None, encode_time(at(0)), 3)
