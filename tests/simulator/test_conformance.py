@@ -1,0 +1,188 @@
+"""Every kind of answer the simulator gives validates against Neon's official spec."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from governor.simulator import SimulatorOptions, World
+from tests.conftest import WORLD_NOW
+from tests.openapi import validate_request_body, validate_response, validate_schema
+from tests.simulator.conftest import NO_LIMITS, Api
+from tests.simulator.worlds import (
+    OTHER_ORG_TOKEN,
+    PROJECT_TOKEN,
+    TINY_ORG_ID,
+    TINY_PROJECT_ID,
+    tiny_world_data,
+)
+
+pytestmark = [pytest.mark.spec, pytest.mark.usefixtures("spec")]
+TINY = f"/projects/{TINY_PROJECT_ID}"
+BRANCH = "/projects/{project_id}/branches/{branch_id}"
+ENDPOINT = "/projects/{project_id}/endpoints/{endpoint_id}"
+ORG_KEY = "/organizations/{org_id}/api_keys/{key_id}"
+EXPIRY = "2026-12-01T00:00:00Z"
+ENDPOINT_CHANGE = {"autoscaling_limit_max_cu": 2, "suspend_timeout_seconds": 300}
+BAD_ENDPOINT_CHANGE = {"endpoint": {"autoscaling_limit_min_cu": 0.1}}
+
+
+def assert_conforms(api: Api, response: httpx.Response) -> None:
+    """Validate ``response`` against the spec entry of the route the simulator logged."""
+    record = api.simulator.request_log[-1]
+    assert record.status == response.status_code
+    body: Any = response.json() if response.content else None
+    if record.route.endswith("(unmatched)"):
+        validate_schema("GeneralError", body)
+        return
+    method, template = record.route.split(" ", 1)
+    validate_response(method, template, response.status_code, body)
+
+
+def test_generated_world_objects_validate_against_the_spec_schemas() -> None:
+    for seed in (1, 2, 3):
+        data = World.generate(seed=seed, orgs=3, projects=20, branches=150, now=WORLD_NOW).to_dict()
+        for key in data["personal_api_keys"]:
+            validate_schema("ApiKeysListResponseItem", key)
+        for org in data["organizations"]:
+            validate_schema(
+                "Organization", {k: v for k, v in org.items() if k not in ("api_keys", "projects")}
+            )
+            for key in org["api_keys"]:
+                validate_schema("OrgApiKeysListResponseItem", key)
+            for project in org["projects"]:
+                validate_schema(
+                    "Project",
+                    {k: v for k, v in project.items() if k not in ("branches", "endpoints")},
+                )
+                for branch in project["branches"]:
+                    validate_schema("Branch", branch)
+                for endpoint in project["endpoints"]:
+                    validate_schema("Endpoint", endpoint)
+
+
+def test_every_read_answer_conforms(tiny_api: Callable[..., Api]) -> None:
+    api = tiny_api()
+    for path, params in [
+        ("/users/me/organizations", {}),
+        (f"/organizations/{TINY_ORG_ID}", {}),
+        (f"/organizations/{TINY_ORG_ID}/api_keys", {}),
+        ("/api_keys", {}),
+        ("/projects", {"org_id": TINY_ORG_ID, "limit": 1}),
+        ("/projects", {"org_id": TINY_ORG_ID, "search": "tiny"}),
+        (TINY, {}),
+        (f"{TINY}/branches", {}),
+        (f"{TINY}/branches", {"limit": 2, "sort_by": "name", "sort_order": "asc"}),
+        (f"{TINY}/branches/br-main-1", {}),
+        (f"{TINY}/endpoints", {}),
+        (f"{TINY}/endpoints/ep-main-1", {}),
+        (f"{TINY}/operations", {}),
+    ]:
+        response = api.get(path, **params)
+        assert response.status_code == 200, (path, response.text)
+        assert_conforms(api, response)
+
+
+def test_project_list_items_conform_for_a_generated_world(tiny_api: Callable[..., Api]) -> None:
+    world = World.generate(seed=2, orgs=1, projects=30, branches=60, now=WORLD_NOW)
+    api = tiny_api(world=world)
+    token = f"sim-org-key-{world.organizations[0]['id']}"
+    response = api.get("/projects", token, limit=400)
+    assert len(response.json()["projects"]) == 30
+    assert_conforms(api, response)
+
+
+def test_every_mutation_answer_and_request_body_conforms(tiny_api: Callable[..., Api]) -> None:
+    api = tiny_api(
+        SimulatorOptions(
+            requests_per_minute=None,
+            requests_per_second_per_route=None,
+            operation_seconds=(1.0, 1.0),
+        )
+    )
+    mutations: list[tuple[str, str, str, Any]] = [
+        ("PATCH", f"{TINY}/branches/br-preview-1", BRANCH, {"branch": {"expires_at": EXPIRY}}),
+        ("PATCH", f"{TINY}/endpoints/ep-main-1", ENDPOINT, {"endpoint": ENDPOINT_CHANGE}),
+        ("POST", f"{TINY}/endpoints/ep-main-1/start", f"{ENDPOINT}/start", None),
+        ("POST", f"{TINY}/endpoints/ep-main-1/suspend", f"{ENDPOINT}/suspend", None),
+        ("DELETE", f"{TINY}/branches/br-feature-1", BRANCH, None),
+        ("DELETE", f"{TINY}/branches/br-feature-1", BRANCH, None),
+        ("DELETE", "/api_keys/1001", "/api_keys/{key_id}", None),
+        ("DELETE", f"/organizations/{TINY_ORG_ID}/api_keys/2002", ORG_KEY, None),
+    ]
+    statuses = []
+    for method, path, template, body in mutations:
+        if body is not None:
+            validate_request_body(method, template, body)
+        response = api.call(method, path, json=body)
+        statuses.append(response.status_code)
+        assert_conforms(api, response)
+        api.clock.advance(5.0)  # let the operations finish before the next mutation
+    assert statuses == [200, 200, 200, 200, 200, 204, 200, 200]
+    operation = api.get(f"{TINY}/operations").json()["operations"][0]
+    response = api.get(f"{TINY}/operations/{operation['id']}")
+    assert response.json()["operation"]["status"] == "finished"
+    assert_conforms(api, response)
+
+
+def test_every_error_answer_conforms(tiny_api: Callable[..., Api]) -> None:
+    api = tiny_api(SimulatorOptions(requests_per_minute=None, requests_per_second_per_route=2))
+    cases: list[tuple[int, Callable[[], httpx.Response]]] = [
+        (401, lambda: api.get("/projects", None)),
+        (401, lambda: api.get("/projects", "no-such-token")),
+        (403, lambda: api.get("/users/me/organizations", PROJECT_TOKEN)),
+        (403, lambda: api.get(TINY, OTHER_ORG_TOKEN)),
+        (404, lambda: api.get("/projects/no-such-project")),
+        (404, lambda: api.get("/no/such/route")),
+        (400, lambda: api.get("/projects", org_id=TINY_ORG_ID, limit=401)),
+        (400, lambda: api.get("/projects")),
+        (422, lambda: api.call("DELETE", f"{TINY}/branches/br-main-1")),
+        (400, lambda: api.call("PATCH", f"{TINY}/endpoints/ep-main-1", json=BAD_ENDPOINT_CHANGE)),
+        (200, lambda: api.call("POST", f"{TINY}/endpoints/ep-main-1/start")),
+        (423, lambda: api.call("POST", f"{TINY}/endpoints/ep-main-1/suspend")),
+        (200, lambda: api.get(TINY)),
+        (429, lambda: api.get(TINY)),
+    ]
+    for expected, send in cases:
+        response = send()
+        assert response.status_code == expected, response.text
+        assert_conforms(api, response)
+
+
+@pytest.mark.parametrize(("option", "status"), [("fail_500", 500), ("fail_503", 503)])
+def test_injected_server_errors_conform(
+    tiny_api: Callable[..., Api], option: str, status: int
+) -> None:
+    options = SimulatorOptions(
+        requests_per_minute=None, requests_per_second_per_route=None, seed=1, **{option: 1.0}
+    )
+    api = tiny_api(options)
+    response = api.get(TINY)
+    assert response.status_code == status
+    assert_conforms(api, response)
+
+
+def test_injected_524_is_an_html_page_like_cloudflares(tiny_api: Callable[..., Api]) -> None:
+    api = tiny_api(
+        SimulatorOptions(
+            requests_per_minute=None, requests_per_second_per_route=None, seed=1, fail_524=1.0
+        )
+    )
+    response = api.get(TINY)
+    assert response.status_code == 524
+    assert response.headers["content-type"].startswith("text/html")
+    assert "524: A timeout occurred" in response.text
+
+
+def test_the_tiny_world_itself_conforms() -> None:
+    data = tiny_world_data()
+    assert NO_LIMITS.requests_per_minute is None
+    for org in data["organizations"]:
+        for project in org["projects"]:
+            for branch in project["branches"]:
+                validate_schema("Branch", branch)
+            for endpoint in project["endpoints"]:
+                validate_schema("Endpoint", endpoint)
