@@ -55,11 +55,18 @@ def is_secret_key(name: str) -> bool:
     return lowered in _SECRET_KEYS or any(part in lowered for part in _SECRET_PARTS)
 
 
+def _could_hold_a_secret(value: Any) -> bool:
+    """Flags and counts under secret-sounding names (``store_passwords``) are kept."""
+    return not (value is None or isinstance(value, bool | int | float))
+
+
 def scrub(value: Any) -> Any:
     """A copy of ``value`` with every secret-named key's value redacted."""
     if isinstance(value, dict):
         return {
-            key: REDACTED if isinstance(key, str) and is_secret_key(key) else scrub(item)
+            key: REDACTED
+            if isinstance(key, str) and is_secret_key(key) and _could_hold_a_secret(item)
+            else scrub(item)
             for key, item in value.items()
         }
     if isinstance(value, list | tuple):

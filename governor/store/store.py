@@ -1,15 +1,19 @@
 """The governor's memory: runs, the resources they saw, findings over time, and an audit log.
 
 Every method that writes does so inside one ``db.atomic()`` block, so a crash or an error
-leaves either all of that step or none of it. A run that never reached ``finish_run`` keeps
-``finished_at`` NULL, which is how a later reader tells it died. Use one ``Store`` from one
-thread (sqlite3 connections are per thread); other processes may read and write the same
-file at the same time (WAL plus a busy timeout).
+leaves either all of that step or none of it. The block runs in a ``BEGIN IMMEDIATE``
+transaction: it takes the write lock before its first read, so another process writing
+meanwhile makes it wait (up to the busy timeout) instead of failing halfway. A run that
+never reached ``finish_run`` keeps ``finished_at`` NULL, which is how a later reader tells
+it died. Use one ``Store`` from one thread (sqlite3 connections are per thread); other
+processes may read and write the same file at the same time (WAL plus a busy timeout).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -82,7 +86,7 @@ class Store:
         if not trigger:
             raise StoreError("start_run: trigger must be a non-empty string")
         at = self._time(started_at, "start_run: started_at")
-        with self._db.atomic():
+        with self._write():
             cursor = self._db.execute(
                 "INSERT INTO runs (trigger, started_at) VALUES (?, ?)", [trigger, at]
             )
@@ -115,7 +119,7 @@ class Store:
             f"{column} = excluded.{column}"
             for column in (*RESOURCE_COLUMNS[2:], "last_seen", "last_run_id")
         )
-        with self._db.atomic():
+        with self._write():
             self._require_unfinished_run(run_id, "record_snapshot")
             # Raw SQL: first_seen must be written on insert only, which upsert() cannot say.
             self._db.conn.executemany(
@@ -146,7 +150,7 @@ class Store:
         """
         at = self._time(now, "record_findings: now")
         try:
-            with self._db.atomic():
+            with self._write():
                 self._require_unfinished_run(run_id, "record_findings")
                 return write_findings(
                     self._db,
@@ -178,7 +182,7 @@ class Store:
             errors_json = encode_json(errors, what="finish_run: errors")
         except EncodingError as error:
             raise StoreError(str(error)) from error
-        with self._db.atomic():
+        with self._write():
             self._require_unfinished_run(run_id, "finish_run")
             self._db.execute(
                 "UPDATE runs SET finished_at = ?, complete = ?, requests = ?, errors = ? "
@@ -294,7 +298,7 @@ class Store:
         if not event or not subject or not actor:
             raise StoreError("audit: event, subject and actor must be non-empty")
         moment = self._time(at or datetime.now(UTC), "audit: at")
-        with self._db.atomic():
+        with self._write():
             return self._append_audit(
                 moment, run_id, actor=actor, event=event, subject=subject, details=details
             )
@@ -316,6 +320,28 @@ class Store:
         return [AuditEntry.from_row(row) for row in rows]
 
     # Internals --------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        """One atomic write step; nested inside a caller's transaction when one is open."""
+        if self._db.conn.in_transaction:
+            with self._db.atomic():
+                yield
+            return
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            raise StoreError(
+                f"{self._where}: cannot start writing ({error}); another process holds the "
+                "write lock longer than the busy timeout"
+            ) from error
+        try:
+            with self._db.atomic():
+                yield
+        except BaseException:
+            self._db.rollback()
+            raise
+        self._db.commit()
 
     @staticmethod
     def _time(moment: datetime, what: str) -> str:
@@ -379,7 +405,7 @@ class Store:
         now: datetime,
     ) -> StoredFinding:
         at = self._time(now, f"{event}: now")
-        with self._db.atomic():
+        with self._write():
             current = self.finding(finding_id)
             if current.status == status:
                 return current

@@ -270,10 +270,18 @@ def test_secrets_never_reach_the_database(store: Store) -> None:
     secret = "napi_supersecretvalue"
     leaky = finding(
         "br-1",
-        evidence={"token": secret, "nested": [{"Authorization": f"Bearer {secret}"}]},
+        evidence={
+            "token": secret,
+            "nested": [{"Authorization": f"Bearer {secret}"}],
+            "passwordless_access": True,
+        },
         action={"type": "delete", "headers": {"x": secret}},
     )
     (stored,) = audit_run(store, at(0), [leaky])
-    assert stored.evidence == {"token": "[redacted]", "nested": [{"Authorization": "[redacted]"}]}
+    assert stored.evidence == {
+        "token": "[redacted]",
+        "nested": [{"Authorization": "[redacted]"}],
+        "passwordless_access": True,
+    }
     dump = "\n".join(store.db.iterdump())
     assert secret not in dump

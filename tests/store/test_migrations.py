@@ -175,3 +175,13 @@ def test_it_names_a_missing_directory(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match=r"missing.*does not exist"):
         Store.open(path)
     assert not path.parent.exists()
+
+
+def test_a_writer_blocked_past_the_busy_timeout_gets_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "governor.db"
+    with Store.open(path) as holder, Store.open(path, busy_timeout_seconds=0) as blocked:
+        holder.db.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StoreError, match=r"cannot start writing .*busy timeout"):
+            blocked.start_run("audit", T0)
+        holder.db.rollback()
+        assert blocked.start_run("audit", T0) == 1
