@@ -1,0 +1,73 @@
+"""Shared bits for the client tests: a secret-looking key, fast clients, pass-through transports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from governor.neon.client import NeonClient
+
+SECRET_KEY = "napi_0123456789abcdefghijklmnopqrstuvwxyz_secret"
+
+
+def fast_client(base_url: str, api_key: str = SECRET_KEY, **overrides: Any) -> NeonClient:
+    """A client whose pacing and backoff stay out of the way of correctness tests."""
+    options: dict[str, Any] = {
+        "requests_per_minute": 60_000,
+        "requests_per_second_per_route": 1_000,
+        "backoff_base_seconds": 0.001,
+        "backoff_cap_seconds": 0.01,
+        "max_attempts": 4,
+        "timeout_seconds": 5.0,
+    }
+    options.update(overrides)
+    return NeonClient(api_key, base_url=base_url, **options)
+
+
+class RecordingTransport(httpx.AsyncBaseTransport):
+    """Real sockets; remembers every request the client sent (URL, headers, body)."""
+
+    def __init__(self) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+        self.sent: list[httpx.Request] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        self.sent.append(request)
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class FailingFirstTransport(httpx.AsyncBaseTransport):
+    """Real sockets, except that the first ``failures`` attempts raise ``error``."""
+
+    def __init__(self, error: type[httpx.TransportError], failures: int = 1) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+        self._error = error
+        self._failures = failures
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._failures > 0:
+            self._failures -= 1
+            raise self._error("simulated network failure", request=request)
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def operation_json(operation_id: str, status: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": operation_id,
+        "project_id": "wispy-bird-12345678",
+        "action": "suspend_compute",
+        "status": status,
+        "failures_count": 0,
+        "created_at": "2026-11-27T12:00:00Z",
+        "updated_at": "2026-11-27T12:00:01Z",
+        "total_duration_ms": 10,
+        **extra,
+    }

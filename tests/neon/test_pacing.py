@@ -1,0 +1,198 @@
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+from datetime import UTC, datetime
+
+import pytest
+
+from governor.neon.pacing import Pacer, full_jitter_seconds, parse_retry_after, window_margin
+from tests.neon.virtual_time import SteppingClock, VirtualClock
+from tests.neon.windows import max_in_window, max_per_route_in_window
+
+ROUTE = "GET /projects/{project_id}"
+OTHER_ROUTE = "GET /projects/{project_id}/endpoints"
+
+
+def pacer_on(clock: SteppingClock | VirtualClock, rpm: int, rps: int) -> Pacer:
+    return Pacer(rpm, rps, clock=clock, sleep=clock.sleep, record_history=True)
+
+
+async def paced_instantly(pacer: Pacer, route: str, count: int) -> list[float]:
+    released = []
+    for _ in range(count):
+        permit = await pacer.acquire(route)
+        released.append(permit.released_at)
+        pacer.done(permit)
+    return released
+
+
+@pytest.mark.anyio
+async def test_it_spaces_requests_evenly_at_the_nominal_rate() -> None:
+    clock = SteppingClock()
+    pacer = pacer_on(clock, rpm=600, rps=40)
+
+    released = await paced_instantly(pacer, ROUTE, 50)
+
+    gaps = [later - earlier for earlier, later in itertools.pairwise(released[1:])]
+    assert all(gap == pytest.approx(0.1) for gap in gaps)
+    assert released[-1] - released[0] == pytest.approx(4.8)
+
+
+@pytest.mark.anyio
+async def test_a_long_run_never_exceeds_the_minute_budget_and_keeps_nearly_the_full_rate() -> None:
+    clock = SteppingClock()
+    pacer = pacer_on(clock, rpm=120, rps=40)
+    requests = 600
+
+    released = await paced_instantly(pacer, ROUTE, requests)
+
+    assert max_in_window(released, 60.0) <= 120 - window_margin(120)
+    ideal_seconds = requests / (120 / 60)
+    assert released[-1] - released[0] <= 1.03 * ideal_seconds
+
+
+@pytest.mark.anyio
+async def test_each_route_is_capped_per_second_without_holding_up_other_routes() -> None:
+    clock = VirtualClock()
+    pacer = pacer_on(clock, rpm=6000, rps=10)
+
+    async def both_routes() -> None:
+        await asyncio.gather(
+            paced_instantly(pacer, ROUTE, 45), paced_instantly(pacer, OTHER_ROUTE, 45)
+        )
+
+    start = clock.now
+    await clock.run(both_routes())
+
+    assert pacer.history is not None
+    events = [(request.route, request.released_at) for request in pacer.history]
+    assert max_per_route_in_window(events, 1.0) <= 10 - window_margin(10)
+    # 45 per route at 9 per (1 s + slack) take about 5 s; the routes run side by side.
+    assert clock.now - start < 6.0
+
+
+async def run_with_latency(
+    clock: VirtualClock, pacer: Pacer, routes: list[str], *, workers: int, each: int
+) -> list[tuple[str, float]]:
+    """Workers whose requests reach the server 0-0.4 s after release and are answered
+    up to 0.2 s later; returns (route, arrival at the server) per request."""
+    chance = random.Random(7)
+    arrivals: list[tuple[str, float]] = []
+
+    async def worker(index: int) -> None:
+        for number in range(each):
+            route = routes[(index + number) % len(routes)]
+            permit = await pacer.acquire(route)
+            await clock.sleep(chance.uniform(0.0, 0.4))
+            arrivals.append((route, clock.now))
+            await clock.sleep(chance.uniform(0.0, 0.2))
+            pacer.done(permit)
+
+    async def all_workers() -> None:
+        await asyncio.gather(*(worker(index) for index in range(workers)))
+
+    await clock.run(all_workers())
+    return arrivals
+
+
+@pytest.mark.anyio
+async def test_server_route_windows_hold_whatever_the_latency() -> None:
+    clock = VirtualClock()
+    pacer = pacer_on(clock, rpm=6000, rps=12)
+
+    arrivals = await run_with_latency(clock, pacer, [ROUTE, OTHER_ROUTE], workers=16, each=30)
+
+    assert len(arrivals) == 480
+    assert max_per_route_in_window(arrivals, 1.0) <= 12
+
+
+@pytest.mark.anyio
+async def test_server_minute_windows_hold_whatever_the_latency() -> None:
+    clock = VirtualClock()
+    rpm = 120
+    pacer = pacer_on(clock, rpm=rpm, rps=40)
+    start = clock.now
+
+    arrivals = await run_with_latency(clock, pacer, [ROUTE, OTHER_ROUTE], workers=8, each=50)
+
+    assert max_in_window([moment for _, moment in arrivals], 60.0) <= rpm
+    # ... and a long run still goes at about the full rate.
+    assert clock.now - start <= 1.1 * len(arrivals) / (rpm / 60)
+
+
+@pytest.mark.anyio
+async def test_a_request_still_waiting_for_its_answer_counts_against_the_window() -> None:
+    clock = VirtualClock()
+    pacer = pacer_on(clock, rpm=6000, rps=3)  # two at a time after the margin
+
+    async def scenario() -> float:
+        first = await pacer.acquire(ROUTE)
+        await pacer.acquire(ROUTE)
+        third = asyncio.ensure_future(pacer.acquire(ROUTE))
+        await clock.sleep(5.0)
+        assert not third.done()
+        answered_at = clock.now
+        pacer.done(first)
+        permit = await third
+        return permit.released_at - answered_at
+
+    waited = await clock.run(scenario())
+
+    assert waited >= 1.0
+
+
+@pytest.mark.anyio
+async def test_a_429_halves_the_rate_for_everyone_and_it_recovers_gently() -> None:
+    clock = SteppingClock()
+    pacer = pacer_on(clock, rpm=600, rps=40)
+
+    pacer.rate_limited()
+    pacer.rate_limited()  # the same overload: one decrease per cooldown
+    assert pacer.rate_fraction == pytest.approx(0.5)
+    released = await paced_instantly(pacer, OTHER_ROUTE, 5)
+    assert released[-1] - released[-2] == pytest.approx(0.2)
+
+    clock.now += 1.0
+    pacer.rate_limited()
+    assert pacer.rate_fraction == pytest.approx(0.25)
+
+    clock.now += 10.0
+    pacer.succeeded()
+    assert pacer.rate_fraction == pytest.approx(0.75)
+    clock.now += 10.0
+    pacer.succeeded()
+    assert pacer.rate_fraction == pytest.approx(1.0)
+
+
+@pytest.mark.anyio
+async def test_retry_after_pauses_every_route() -> None:
+    clock = SteppingClock()
+    pacer = pacer_on(clock, rpm=600, rps=40)
+    await paced_instantly(pacer, ROUTE, 1)
+    told_at = clock.now
+
+    pacer.rate_limited(retry_after_seconds=3.0)
+    permit = await pacer.acquire(OTHER_ROUTE)
+
+    assert permit.released_at >= told_at + 3.0
+
+
+def test_retry_after_is_read_as_seconds_or_an_http_date() -> None:
+    now = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
+
+    assert parse_retry_after("2") == 2.0
+    assert parse_retry_after(" 1.5 ") == 1.5
+    assert parse_retry_after("Fri, 27 Nov 2026 12:00:30 GMT", now=now) == 30.0
+    assert parse_retry_after("Fri, 27 Nov 2026 11:00:00 GMT", now=now) == 0.0
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after("") is None
+    assert parse_retry_after(None) is None
+
+
+def test_full_jitter_stays_under_the_exponential_cap() -> None:
+    assert full_jitter_seconds(0, base=0.5, cap=30, random=lambda: 1.0) == 0.5
+    assert full_jitter_seconds(3, base=0.5, cap=30, random=lambda: 1.0) == 4.0
+    assert full_jitter_seconds(10, base=0.5, cap=30, random=lambda: 1.0) == 30.0
+    assert full_jitter_seconds(10, base=0.5, cap=30, random=lambda: 0.0) == 0.0
