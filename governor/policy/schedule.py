@@ -1,0 +1,77 @@
+"""When a policy runs: a five-field cron expression or an interval such as ``6h``.
+
+Only validated here; the daemon schedules. Cron follows crontab(5): minute, hour, day of
+month, month, day of week (0 and 7 are Sunday; names such as ``mon`` and ``jan`` work).
+"""
+
+from __future__ import annotations
+
+import re
+
+from governor.policy.durations import DURATION_PATTERN, parse_duration
+
+_FIELDS: tuple[tuple[str, int, int], ...] = (
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+    ("day of week", 0, 7),
+)
+_NAMES: dict[str, dict[str, int]] = {
+    "month": {
+        name: number
+        for number, name in enumerate(
+            ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
+            start=1,
+        )
+    },
+    "day of week": {
+        name: number
+        for number, name in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))
+    },
+}
+_ITEM = re.compile(r"^(?P<range>\*|[0-9a-z]+(?:-[0-9a-z]+)?)(?:/(?P<step>[0-9]+))?$")
+SCHEDULE_HELP = "write a five-field cron expression such as '0 6 * * *' or an interval such as 6h"
+
+
+def validate_schedule(text: object) -> str:
+    """Return ``text`` normalised; raise ValueError naming the part that is wrong."""
+    if not isinstance(text, str):
+        raise ValueError(f"expected a string; {SCHEDULE_HELP}")
+    compact = " ".join(text.split())
+    if re.match(DURATION_PATTERN, compact):
+        if parse_duration(compact).total_seconds() <= 0:
+            raise ValueError("an interval must be longer than zero")
+        return compact
+    fields = compact.lower().split(" ")
+    if len(fields) != len(_FIELDS):
+        raise ValueError(f"{text!r} is neither a cron expression nor an interval; {SCHEDULE_HELP}")
+    for field, (label, low, high) in zip(fields, _FIELDS, strict=True):
+        for item in field.split(","):
+            _check_item(item, label, low, high)
+    return compact
+
+
+def _check_item(item: str, label: str, low: int, high: int) -> None:
+    match = _ITEM.match(item)
+    if not match:
+        raise ValueError(f"cron {label} field: {item!r} is not a value, range or step")
+    if match.group("step") is not None and int(match.group("step")) < 1:
+        raise ValueError(f"cron {label} field: the step in {item!r} must be at least 1")
+    if match.group("range") == "*":
+        return
+    bounds = [_value(part, label, low, high) for part in match.group("range").split("-")]
+    if len(bounds) == 2 and bounds[0] > bounds[1]:
+        raise ValueError(f"cron {label} field: the range {item!r} runs backwards")
+
+
+def _value(part: str, label: str, low: int, high: int) -> int:
+    names = _NAMES.get(label, {})
+    if part in names:
+        return names[part]
+    if not part.isdigit():
+        raise ValueError(f"cron {label} field: {part!r} is not a number or a known name")
+    number = int(part)
+    if not low <= number <= high:
+        raise ValueError(f"cron {label} field: {number} is outside {low}-{high}")
+    return number
