@@ -1,0 +1,150 @@
+"""What a policy proposes for each resource it selects, and which resources each action fits.
+
+A discriminated union on ``type``: an unknown type is rejected with the list of valid ones.
+``resolve`` turns the policy's action into the finding's concrete action for one resource
+(``resize`` without ``max_cu`` keeps the compute's current maximum, written out).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from governor.inventory import ResourceType
+from governor.policy.durations import format_duration
+from governor.policy.value_types import Duration
+
+MAX_EXPIRY = timedelta(days=30)  # Neon refuses expires_at more than 30 days ahead
+MIN_COMPUTE_UNITS = 0.25  # the API's ComputeUnit minimum
+_SUSPEND_MIN_SECONDS, _SUSPEND_MAX_SECONDS = 60, 604800
+
+
+class _Action(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    fits: ClassVar[tuple[ResourceType, ...]] = ("project", "branch", "endpoint", "api_key")
+
+    def resolve(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The concrete action for the resource whose fields are ``values``."""
+        _ = values
+        return self.model_dump(mode="json")
+
+
+class NoAction(_Action):
+    """Only report."""
+
+    type: Literal["none"]
+
+
+class SuspendAction(_Action):
+    """Suspend the compute now (it starts again on the next connection)."""
+
+    type: Literal["suspend"]
+    fits = ("endpoint",)
+
+
+class ResizeAction(_Action):
+    """Change the compute's autoscaling limits."""
+
+    type: Literal["resize"]
+    fits = ("endpoint",)
+    min_cu: float = Field(ge=MIN_COMPUTE_UNITS, description="New autoscaling minimum, in CU.")
+    max_cu: float | None = Field(
+        default=None,
+        ge=MIN_COMPUTE_UNITS,
+        description="New autoscaling maximum, in CU; omit to keep the compute's current one.",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ResizeAction:
+        if self.max_cu is not None and self.max_cu < self.min_cu:
+            raise ValueError(f"max_cu ({self.max_cu:g}) is below min_cu ({self.min_cu:g})")
+        return self
+
+    def resolve(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        action: dict[str, Any] = {"type": "resize", "min_cu": self.min_cu}
+        current = values.get("autoscaling_limit_max_cu")
+        if self.max_cu is not None:
+            action["max_cu"] = self.max_cu
+        elif isinstance(current, int | float) and not isinstance(current, bool):
+            action["max_cu"] = max(float(current), self.min_cu)
+        return action
+
+
+class SetAutosuspendAction(_Action):
+    """Set how long the compute stays idle before it suspends."""
+
+    type: Literal["set_autosuspend"]
+    fits = ("endpoint",)
+    seconds: int = Field(
+        description="suspend_timeout_seconds to set: 0 (Neon's default, 300) or 60 to 604800."
+    )
+
+    @field_validator("seconds")
+    @classmethod
+    def _in_range(cls, seconds: int) -> int:
+        if seconds != 0 and not _SUSPEND_MIN_SECONDS <= seconds <= _SUSPEND_MAX_SECONDS:
+            raise ValueError(
+                f"{seconds} is not a valid suspend timeout: use 0 (Neon's default) or "
+                f"{_SUSPEND_MIN_SECONDS} to {_SUSPEND_MAX_SECONDS} seconds"
+            )
+        return seconds
+
+
+class SetExpiryAction(_Action):
+    """Let Neon delete the branch later by setting its expires_at."""
+
+    type: Literal["set_expiry"]
+    fits = ("branch",)
+    after: Duration = Field(description="How long after the action the branch expires (≤ 30d).")
+
+    @field_validator("after")
+    @classmethod
+    def _within_limit(cls, after: timedelta) -> timedelta:
+        if not timedelta(0) < after <= MAX_EXPIRY:
+            raise ValueError(
+                f"{format_duration(after)} is out of range: Neon accepts an expiry from just "
+                "after now up to 30d ahead"
+            )
+        return after
+
+    def resolve(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        _ = values
+        return {"type": "set_expiry", "after_seconds": int(self.after.total_seconds())}
+
+
+class DeleteAction(_Action):
+    """Delete the branch (Neon keeps it recoverable for 7 days)."""
+
+    type: Literal["delete"]
+    fits = ("branch",)
+
+
+class RevokeAction(_Action):
+    """Revoke the API key (irreversible)."""
+
+    type: Literal["revoke"]
+    fits = ("api_key",)
+
+
+Action = Annotated[
+    NoAction
+    | SuspendAction
+    | ResizeAction
+    | SetAutosuspendAction
+    | SetExpiryAction
+    | DeleteAction
+    | RevokeAction,
+    Field(discriminator="type"),
+]
+ACTION_TYPES: dict[str, type[_Action]] = {
+    "none": NoAction,
+    "suspend": SuspendAction,
+    "resize": ResizeAction,
+    "set_autosuspend": SetAutosuspendAction,
+    "set_expiry": SetExpiryAction,
+    "delete": DeleteAction,
+    "revoke": RevokeAction,
+}
