@@ -1,0 +1,80 @@
+"""Evaluate policies against a snapshot: pure, data in and findings out.
+
+Each finding's ``evidence`` holds the value of every field the policy's filters name, and
+``fingerprint`` hashes it, so the fingerprint changes exactly when the evidence does (not
+when time passes). The summary uses only the fields that decided the match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from governor.findings import Finding
+from governor.inventory import Snapshot
+from governor.policy.filters import filter_fields
+from governor.policy.matching import deciding_fields, field_value, outcome
+from governor.policy.model import Policy
+from governor.policy.resources import ResourceView, SnapshotIndex
+from governor.policy.summary import summarize
+
+
+def evaluate(policies: Sequence[Policy], snapshot: Snapshot, *, now: datetime) -> list[Finding]:
+    """Findings of every policy, in policy order, then snapshot order."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware (e.g. datetime.now(UTC))")
+    index = SnapshotIndex(snapshot)
+    findings: list[Finding] = []
+    for policy in policies:
+        fields = filter_fields(policy.filters)
+        for view in index.views(policy.resource):
+            if outcome(policy.filters, view.values, now) is not True:
+                continue
+            if policy.exclude.excludes(
+                name=view.name,
+                resource_id=view.resource_id,
+                project_id=view.project_id,
+                org_id=view.org_id,
+            ):
+                continue
+            findings.append(_finding(policy, view, fields, now))
+    return findings
+
+
+def _finding(policy: Policy, view: ResourceView, fields: list[str], now: datetime) -> Finding:
+    evidence = {
+        field: _plain(field_value(view.values, tuple(field.split(".")))) for field in fields
+    }
+    deciding = deciding_fields(policy.filters, view.values, now)
+    return Finding(
+        policy=policy.name,
+        resource_type=view.resource_type,
+        resource_id=view.resource_id,
+        org_id=view.org_id,
+        project_id=view.project_id,
+        name=view.name,
+        severity=policy.severity,
+        summary=summarize(view.resource_type, deciding, view.values, now),
+        action=policy.action.resolve(view.values),
+        mode=policy.mode,
+        fingerprint=fingerprint(evidence),
+        evidence=evidence,
+    )
+
+
+def fingerprint(evidence: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of ``evidence``."""
+    canonical = json.dumps(
+        evidence, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: derived timestamps as ISO 8601 text, like the API's own."""
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return value

@@ -1,0 +1,118 @@
+"""One human sentence per finding, built from the fields that decided the match.
+
+E.g. "idle 84 days (last activity 2026-09-03), 1.2 GB" for a branch, "never suspends
+(suspend_timeout_seconds -1), autoscaling 0.25-4 CU" for a compute. Booleans that are
+False are guards (not default, not protected) and left out: they are not news.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from governor.inventory import ResourceType
+from governor.policy.matching import field_value
+from governor.policy.operators import parse_timestamp
+
+_TIME_LABELS = {
+    "last_activity": "idle {age} (last activity {date})",
+    "last_used_at": "last used {age} ago ({date})",
+    "created_at": "created {age} ago ({date})",
+    "updated_at": "updated {age} ago ({date})",
+    "last_active": "last active {age} ago ({date})",
+}
+_TRUE_LABELS = {
+    "default": "default branch",
+    "protected": "protected",
+    "has_children": "has child branches",
+    "branch_default": "on the default branch",
+    "branch_protected": "on a protected branch",
+    "disabled": "disabled",
+}
+_MISSING_LABELS = {
+    "last_used_at": "never used",
+    "last_activity": "no known compute activity",
+}
+_CU_FIELDS = ("autoscaling_limit_min_cu", "autoscaling_limit_max_cu")
+
+
+def age_text(moment: datetime, now: datetime) -> str:
+    seconds = (now - moment).total_seconds()
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if abs(seconds) >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{int(seconds)} seconds"
+
+
+def size_text(size: int | float) -> str:
+    for unit, factor in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= factor:
+            return f"{size / factor:.1f} {unit}"
+    return f"{int(size)} bytes"
+
+
+def summarize(
+    resource_type: ResourceType, fields: list[str], values: Mapping[str, Any], now: datetime
+) -> str:
+    phrases: list[str] = []
+    for field in fields:
+        phrase = _phrase(field, field_value(values, tuple(field.split("."))), values, now)
+        if phrase and phrase not in phrases:
+            phrases.append(phrase)
+    size = values.get("logical_size")
+    if resource_type == "branch" and isinstance(size, int | float) and not isinstance(size, bool):
+        phrases.append(size_text(size))
+    return ", ".join(phrases) if phrases else "matches the policy's filters"
+
+
+def _phrase(field: str, value: Any, values: Mapping[str, Any], now: datetime) -> str | None:
+    special = _SPECIAL.get(field)
+    if special is not None:
+        return special(value, values)
+    if value is None:
+        return _MISSING_LABELS.get(field, f"no {field}")
+    if isinstance(value, bool):
+        return _TRUE_LABELS.get(field, field) if value else None
+    moment = parse_timestamp(value) if field in _TIME_LABELS or field.endswith("_at") else None
+    if moment is not None:
+        template = _TIME_LABELS.get(field, field + " {age} ago ({date})")
+        return template.format(age=age_text(moment, now), date=moment.date().isoformat())
+    return f"{field} {value}"
+
+
+def _autosuspend(value: Any, _values: Mapping[str, Any]) -> str:
+    if value == -1:
+        return "never suspends (suspend_timeout_seconds -1)"
+    if value == 0:
+        return "suspends after Neon's default 300 s"
+    return f"suspends after {value} s"
+
+
+def _autoscaling(_value: Any, values: Mapping[str, Any]) -> str:
+    low, high = (values.get(field) for field in _CU_FIELDS)
+    return f"autoscaling {_number(low)}-{_number(high)} CU"
+
+
+def _compute_count(value: Any, _values: Mapping[str, Any]) -> str:
+    if value == 0:
+        return "no compute"
+    return f"{value} compute{'' if value == 1 else 's'}"
+
+
+def _scope(value: Any, _values: Mapping[str, Any]) -> str:
+    return f"{value} key"
+
+
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, int | float) else "?"
+
+
+_SPECIAL: dict[str, Callable[[Any, Mapping[str, Any]], str]] = {
+    "suspend_timeout_seconds": _autosuspend,
+    "autoscaling_limit_min_cu": _autoscaling,
+    "autoscaling_limit_max_cu": _autoscaling,
+    "compute_count": _compute_count,
+    "scope": _scope,
+}
