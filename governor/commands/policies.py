@@ -1,10 +1,80 @@
-"""`neon-governor policies` (placeholder until its issue part lands)."""
+"""`neon-governor policies validate|schema`: check policy files, print their JSON Schema."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from governor.config import ConfigError, load_config
+from governor.policy import (
+    PolicyError,
+    configured_policy_paths,
+    load_policies,
+    policy_file_schema,
+    policy_files,
+)
+
+EXIT_INVALID = 2
+
+policies_app = typer.Typer(
+    name="policies",
+    help="Check policy files and print their JSON Schema.",
+    no_args_is_help=True,
+)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", help="Config file (TOML); its policies.paths are the default policy files."
+    ),
+]
+
+
+def _config_or_exit(config_path: Path | None) -> list[Path]:
+    try:
+        config = load_config(config_path)
+    except ConfigError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(EXIT_INVALID) from None
+    return configured_policy_paths(config, config_path)
+
+
+@policies_app.command("validate")
+def validate(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Policy files or folders; default: the config's policies.paths, else the "
+            "shipped policies.",
+            show_default=False,
+        ),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Load and check policy files; print every problem as FILE:LINE:COLUMN: path: message."""
+    configured = _config_or_exit(config)
+    targets = list(paths) if paths else configured
+    try:
+        files = policy_files(targets)
+        policies = load_policies(files)
+    except PolicyError as error:
+        typer.echo(str(error), err=True)
+        count = len(error.problems)
+        typer.echo(f"{count} problem{'' if count == 1 else 's'} found", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
+    typer.echo(f"ok: {len(policies)} policies in {len(files)} files")
+
+
+@policies_app.command("schema")
+def schema(config: ConfigOption = None) -> None:
+    """Print the JSON Schema of a policy file (for editors such as VS Code's YAML support)."""
+    _config_or_exit(config)
+    typer.echo(json.dumps(policy_file_schema(), indent=2))
 
 
 def register(app: typer.Typer) -> None:
-    """Attach the command to the application."""
-    _ = app
+    """Attach the ``policies`` command group to the application."""
+    app.add_typer(policies_app, name="policies")
