@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+
+_RFC3339 = re.compile(
+    r"^\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(?:\.\d+)?(?P<zone>[Zz]|[+-]\d\d:\d\d)?$"
+)
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -14,12 +19,15 @@ def format_timestamp(moment: datetime) -> str:
 
 def parse_timestamp(text: str) -> datetime:
     """Parse an RFC 3339 timestamp that carries a timezone; raise ValueError otherwise."""
-    if not isinstance(text, str) or "T" not in text.upper():
+    match = _RFC3339.match(text) if isinstance(text, str) else None
+    if match is None:
         raise ValueError(f"{text!r} is not an RFC 3339 date-time")
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
+    if match.group("zone") is None:
         raise ValueError(f"{text!r} has no timezone (RFC 3339 requires one, e.g. 'Z')")
-    return moment
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a valid RFC 3339 date-time") from None
 
 
 def sort_key_of_timestamp(text: object) -> float:
