@@ -130,15 +130,16 @@ class SnapshotIndex:
         for endpoint in self.snapshot.endpoints:
             raw = endpoint.raw
             branch = self.branches.get(endpoint.branch_id)
+            branch_raw = branch.raw if branch is not None else {}
             org_id = self._org_of(endpoint.project_id)
             values = {
                 **raw,
                 "org_id": org_id,
                 "project_name": self._project_name(endpoint.project_id),
                 "last_activity": compute_activity(endpoint),
-                "branch_name": branch.raw.get("name") if branch is not None else None,
-                "branch_default": branch.raw.get("default") if branch is not None else None,
-                "branch_protected": branch.raw.get("protected") if branch is not None else None,
+                "branch_name": branch_raw.get("name"),
+                "branch_default": branch_raw.get("default"),
+                "branch_protected": branch_raw.get("protected"),
             }
             name = raw.get("name") if isinstance(raw.get("name"), str) else None
             views.append(

@@ -1,12 +1,15 @@
 """When a policy runs: a five-field cron expression or an interval such as ``6h``.
 
-Only validated here; the daemon schedules. Cron follows crontab(5): minute, hour, day of
-month, month, day of week (0 and 7 are Sunday; names such as ``mon`` and ``jan`` work).
+Only validated here; the daemon schedules (``cron_fields`` gives it APScheduler arguments).
+Cron follows crontab(5): minute, hour, day of month, month, day of week (0 and 7 are
+Sunday; names such as ``mon`` and ``jan`` work). Restricting both day of month and day of
+week is refused: crontab and APScheduler disagree on what it means.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from governor.policy.durations import DURATION_PATTERN, parse_duration
 
@@ -49,6 +52,11 @@ def validate_schedule(text: object) -> str:
     for field, (label, low, high) in zip(fields, _FIELDS, strict=True):
         for item in field.split(","):
             _check_item(item, label, low, high)
+    if fields[2] != "*" and fields[4] != "*":
+        raise ValueError(
+            "restrict the day of month or the day of week, not both: crontab runs on either, "
+            "the daemon's scheduler only on both"
+        )
     return compact
 
 
@@ -75,3 +83,48 @@ def _value(part: str, label: str, low: int, high: int) -> int:
     if not low <= number <= high:
         raise ValueError(f"cron {label} field: {number} is outside {low}-{high}")
     return number
+
+
+def schedule_interval(schedule: str) -> timedelta | None:
+    """The interval a validated schedule names, or None when it is a cron expression."""
+    compact = " ".join(schedule.split())
+    return parse_duration(compact) if re.match(DURATION_PATTERN, compact) else None
+
+
+def cron_fields(schedule: str) -> dict[str, str] | None:
+    """A validated cron schedule as APScheduler ``CronTrigger`` keyword arguments.
+
+    Why not ``CronTrigger.from_crontab``: APScheduler numbers weekdays from Monday = 0,
+    crontab from Sunday = 0, so ``0 6 * * 0`` would run on Mondays. Weekdays are passed
+    as names here, which both agree on.
+    """
+    if schedule_interval(schedule) is not None:
+        return None
+    minute, hour, day, month, weekday = validate_schedule(schedule).lower().split(" ")
+    return {
+        "minute": minute,
+        "hour": hour,
+        "day": day,
+        "month": month,
+        "day_of_week": weekday if weekday == "*" else ",".join(_weekday_names(weekday)),
+    }
+
+
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def _weekday_names(field: str) -> list[str]:
+    days: set[int] = set()
+    for item in field.split(","):
+        match = _ITEM.match(item)
+        assert match is not None  # validated
+        step = int(match.group("step") or 1)
+        if match.group("range") == "*":
+            first, last = 0, 6
+        else:
+            bounds = [_value(part, "day of week", 0, 7) for part in match.group("range").split("-")]
+            first, last = bounds[0], bounds[-1]
+            if match.group("step") is not None and len(bounds) == 1:
+                last = 7  # "1/2": from Monday on, every other day
+        days.update(number % 7 for number in range(first, last + 1, step))
+    return [_WEEKDAYS[number] for number in sorted(days)]
