@@ -1,10 +1,90 @@
-"""`neon-governor demo` (placeholder until its issue part lands)."""
+"""`neon-governor demo`: a real audit against the bundled simulator, no account needed.
+
+The simulator is served on a loopback port in this process and the audit goes through the
+same code path as `audit` (config, client over HTTP, policies, store, report).
+"""
 
 from __future__ import annotations
 
+import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from governor.commands.audit import execute_audit
+from governor.commands.common import (
+    ConfigOption,
+    FormatOption,
+    OutputFormat,
+    config_or_exit,
+    output_width,
+    policies_or_exit,
+    stdout_is_terminal,
+)
+from governor.config import NeonSettings
+from governor.report import render_audit
+from governor.simulator import Simulator, SimulatorOptions, World, serve
+
+DEMO_KEY_ENV = "NEON_GOVERNOR_DEMO_KEY"
+DEMO_KEY = "sim-personal-key"  # the simulator's own token, not a secret
 
 
 def register(app: typer.Typer) -> None:
-    """Attach the command to the application."""
-    _ = app
+    app.command("demo")(demo)
+
+
+def demo(
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the generated world.")] = 7,
+    orgs: Annotated[int, typer.Option("--orgs", min=1, help="Organizations.")] = 2,
+    projects: Annotated[int, typer.Option("--projects", min=1, help="Projects (total).")] = 24,
+    branches: Annotated[int, typer.Option("--branches", min=1, help="Branches (total).")] = 200,
+    output_format: FormatOption = OutputFormat.table,
+    db: Annotated[
+        Path | None, typer.Option("--db", help="Store file (default: a new temporary one).")
+    ] = None,
+    config_path: ConfigOption = None,
+) -> None:
+    """Run a full audit against a simulated Neon account and show the report."""
+    config = config_or_exit(config_path)
+    policies = policies_or_exit(None, config, config_path)
+    world = World.generate(
+        seed=seed, orgs=orgs, projects=projects, branches=branches, now=datetime.now(UTC)
+    )
+    simulator = Simulator(world, SimulatorOptions(seed=seed))
+    store_path = db or Path(tempfile.mkdtemp(prefix="neon-governor-demo-")) / "governor.db"
+    with serve(simulator, port=0) as base_url:
+        typer.echo(
+            f"Simulated Neon account at {base_url}: {orgs} organizations, {projects} projects, "
+            f"~{branches} branches (seed {seed}).",
+            err=True,
+        )
+        os.environ[DEMO_KEY_ENV] = DEMO_KEY
+        demo_config = config.model_copy(
+            update={
+                "neon": NeonSettings(
+                    api_url=base_url,
+                    api_key_env=DEMO_KEY_ENV,
+                    requests_per_minute=config.neon.requests_per_minute,
+                    requests_per_second_per_route=config.neon.requests_per_second_per_route,
+                )
+            }
+        )
+        result = execute_audit(demo_config, policies, org_ids=[], db=store_path, trigger="demo")
+    color = stdout_is_terminal() and output_format == OutputFormat.table
+    typer.echo(
+        render_audit(result, output_format.value, color=color, width=output_width()), nl=False
+    )
+    typer.echo(
+        "\nWhat to try next:\n"
+        f"  neon-governor findings --db {store_path}               # what the store now holds\n"
+        f"  neon-governor demo --format json                        # the JSON contract\n"
+        "  neon-governor policies validate policies/               # check policy files\n"
+        "  neon-governor simulate --seed 7 --port 8080             # serve the world yourself\n"
+        "Against a real account:\n"
+        "  export NEON_API_KEY=...   # an organization or personal API key\n"
+        "  neon-governor audit --format table --db governor.db\n",
+        err=True,
+    )

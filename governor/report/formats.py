@@ -1,0 +1,271 @@
+"""table | json | csv | markdown renderings of an audit result or a list of findings."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from itertools import groupby
+from typing import TYPE_CHECKING, Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from governor.report.rows import finding_row, sort_key, summary
+from governor.store import StoredFinding
+
+if TYPE_CHECKING:
+    from governor.audit import AuditResult
+
+FORMATS = ("table", "json", "csv", "markdown")
+SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan"}
+
+
+def render_audit(result: AuditResult, fmt: str, *, color: bool = False, width: int = 120) -> str:
+    findings = sorted(result.findings, key=sort_key)
+    if fmt == "json":
+        return _json(_audit_document(result, findings))
+    if fmt == "csv":
+        return _csv(findings)
+    if fmt == "markdown":
+        return _markdown(findings, header=_audit_header_lines(result), result=result)
+    return _table(
+        findings, header=_audit_header_lines(result), result=result, color=color, width=width
+    )
+
+
+def render_findings(
+    findings: Sequence[StoredFinding], fmt: str, *, color: bool = False, width: int = 120
+) -> str:
+    ordered = sorted(findings, key=sort_key)
+    if fmt == "json":
+        return _json(
+            {"findings": [finding_row(item) for item in ordered], "summary": summary(ordered)}
+        )
+    if fmt == "csv":
+        return _csv(ordered)
+    if fmt == "markdown":
+        return _markdown(ordered, header=[], result=None)
+    return _table(ordered, header=[], result=None, color=color, width=width)
+
+
+def _audit_document(result: AuditResult, findings: Sequence[StoredFinding]) -> dict[str, Any]:
+    document_summary = summary(findings)
+    document_summary["resolved"] = len(result.resolved)
+    document_summary["inventory"] = result.snapshot_counts
+    return {
+        "run": {
+            "id": result.run_id,
+            "started_at": result.started_at.isoformat(),
+            "finished_at": result.finished_at.isoformat(),
+            "complete": result.complete,
+            "requests": result.requests,
+            "policies": result.policies,
+        },
+        "findings": [finding_row(item) for item in findings],
+        "resolved": [finding_row(item) for item in sorted(result.resolved, key=sort_key)],
+        "incomplete": [part.as_dict() for part in result.incomplete],
+        "summary": document_summary,
+    }
+
+
+def _json(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=False) + "\n"
+
+
+def _csv(findings: Sequence[StoredFinding]) -> str:
+    buffer = io.StringIO()
+    columns = list(finding_row(findings[0]).keys()) if findings else _CSV_COLUMNS
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for finding in findings:
+        row = finding_row(finding)
+        row["action"] = json.dumps(row["action"], sort_keys=True)
+        writer.writerow(row)
+    return buffer.getvalue()
+
+
+_CSV_COLUMNS = [
+    "policy",
+    "resource_type",
+    "resource_id",
+    "org_id",
+    "project_id",
+    "name",
+    "severity",
+    "summary",
+    "action",
+    "mode",
+    "estimated_monthly_savings_usd",
+    "estimate_kind",
+    "estimate_method",
+    "first_seen",
+    "last_seen",
+    "status",
+]
+
+
+def describe_action(action: dict[str, Any]) -> str:
+    kind = str(action.get("type", "none"))
+    details = ", ".join(f"{key}={value}" for key, value in action.items() if key != "type")
+    return f"{kind} ({details})" if details else kind
+
+
+def _money(value: float) -> str:
+    return f"${value:,.2f}"
+
+
+def _audit_header_lines(result: AuditResult) -> list[str]:
+    counts = result.snapshot_counts
+    inventory = ", ".join(f"{value} {name.replace('_', ' ')}" for name, value in counts.items())
+    state = "complete" if result.complete else "INCOMPLETE"
+    lines = [
+        f"Run {result.run_id}: sweep {state}, {result.requests} API requests, "
+        f"{len(result.policies)} policies",
+        f"Inventory: {inventory}",
+    ]
+    return lines
+
+
+def _incomplete_lines(result: AuditResult | None) -> list[str]:
+    if result is None or result.complete:
+        return []
+    lines = ["Unreadable parts of the account (their earlier findings are kept as they were):"]
+    for part in result.incomplete:
+        where = " ".join(
+            f"{label} {value}"
+            for label, value in (("org", part.org_id), ("project", part.project_id))
+            if value
+        )
+        lines.append(f"  - {part.kind} {where}: {part.reason}".rstrip())
+    return lines
+
+
+def _table(
+    findings: Sequence[StoredFinding],
+    *,
+    header: list[str],
+    result: AuditResult | None,
+    color: bool,
+    width: int,
+) -> str:
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer, width=width, force_terminal=color, no_color=not color, highlight=False
+    )
+    for line in header:
+        console.print(line)
+    if header:
+        console.print()
+    if not findings:
+        console.print("No findings.")
+    for policy, group in groupby(findings, key=lambda item: item.policy):
+        items = list(group)
+        total = sum(item.estimated_monthly_savings_usd for item in items)
+        first = items[0]
+        console.print(
+            Text.assemble(
+                (policy, "bold"),
+                f"  {first.resource_type} → {describe_action(first.action)}, mode {first.mode}: ",
+                f"{len(items)} finding{'s' if len(items) != 1 else ''}, ",
+                (f"{_money(total)}/month", "bold green"),
+            )
+        )
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=False)
+        table.add_column("severity")
+        table.add_column("project", overflow="fold", max_width=24)
+        table.add_column("resource", overflow="fold", max_width=36)
+        table.add_column("why", overflow="fold", ratio=3)
+        table.add_column("$/month", justify="right", no_wrap=True)
+        table.add_column("first seen", no_wrap=True)
+        for item in items:
+            savings = (
+                "risk"
+                if item.estimate_kind == "risk"
+                else _money(item.estimated_monthly_savings_usd)
+            )
+            resource = Text(item.name)
+            if item.name != item.resource_id:
+                resource.append(f"\n{item.resource_id}", style="dim")
+            table.add_row(
+                Text(item.severity, style=SEVERITY_STYLE.get(item.severity, "")),
+                item.project_id or "-",
+                resource,
+                item.summary,
+                savings,
+                item.first_seen[:10],
+            )
+        console.print(table)
+    overall = summary(findings)
+    console.print(
+        Text.assemble(
+            ("Total: ", "bold"),
+            f"{overall['findings']} findings "
+            f"({overall['by_severity'].get('high', 0)} high, "
+            f"{overall['by_severity'].get('medium', 0)} medium, "
+            f"{overall['by_severity'].get('low', 0)} low), estimated savings ",
+            (f"{_money(overall['estimated_monthly_savings_usd'])}/month", "bold green"),
+        )
+    )
+    if result is not None and result.resolved:
+        console.print(f"Resolved since the last run: {len(result.resolved)}")
+    for line in _incomplete_lines(result):
+        console.print(line, style="bold red" if color else "")
+    return buffer.getvalue()
+
+
+def _markdown(
+    findings: Sequence[StoredFinding], *, header: list[str], result: AuditResult | None
+) -> str:
+    lines = (
+        ["# neon-governor audit", ""] if result is not None else ["# neon-governor findings", ""]
+    )
+    lines += [f"{line}  " for line in header]
+    if header:
+        lines.append("")
+    overall = summary(findings)
+    lines.append(
+        f"**{overall['findings']} findings, estimated savings "
+        f"{_money(overall['estimated_monthly_savings_usd'])}/month.**"
+    )
+    lines.append("")
+    for policy, group in groupby(findings, key=lambda item: item.policy):
+        items = list(group)
+        total = sum(item.estimated_monthly_savings_usd for item in items)
+        lines.append(f"## {policy} ({len(items)}, {_money(total)}/month)")
+        lines.append("")
+        lines.append(f"Action: `{describe_action(items[0].action)}`, mode `{items[0].mode}`.")
+        lines.append("")
+        lines.append("| severity | project | name | id | why | $/month | first seen | status |")
+        lines.append("|---|---|---|---|---|---:|---|---|")
+        for item in items:
+            cells = [
+                item.severity,
+                item.project_id or "-",
+                item.name,
+                item.resource_id,
+                item.summary,
+                "risk"
+                if item.estimate_kind == "risk"
+                else _money(item.estimated_monthly_savings_usd),
+                item.first_seen[:10],
+                item.status,
+            ]
+            lines.append("| " + " | ".join(_md_cell(cell) for cell in cells) + " |")
+        lines.append("")
+    if result is not None and result.resolved:
+        lines.append(f"Resolved since the last run: {len(result.resolved)}.")
+        lines.append("")
+    incomplete = _incomplete_lines(result)
+    if incomplete:
+        lines.append(f"**{incomplete[0]}**")
+        lines.extend(f"- {line.strip()[2:]}" for line in incomplete[1:])
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _md_cell(value: str) -> str:
+    return value.replace("|", "\\|").replace("\n", " ")
