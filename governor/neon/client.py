@@ -287,7 +287,7 @@ class NeonClient:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 if retry_after is not None:
                     retry_after = min(retry_after, self._max_retry_after)
-                self.pacer.rate_limited(retry_after)
+                self.pacer.rate_limited(retry_after, released_at=permit.released_at)
             else:
                 self.pacer.succeeded()
             if 200 <= status < 300:

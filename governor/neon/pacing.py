@@ -95,7 +95,7 @@ class Pacer:
         slack_seconds: float = 0.05,
         decrease_factor: float = 0.5,
         recovery_per_second: float = 0.05,
-        minimum_fraction: float = 0.05,
+        minimum_fraction: float = 0.01,
         decrease_cooldown_seconds: float = 1.0,
         record_history: bool = False,
     ) -> None:
@@ -192,10 +192,20 @@ class Pacer:
             self._fraction = min(1.0, self._fraction + self._recovery_per_second * elapsed)
         self._fraction_updated_at = now
 
-    def rate_limited(self, retry_after_seconds: float | None = None) -> None:
-        """Multiplicative decrease for everyone; a ``Retry-After`` pauses everyone."""
+    def rate_limited(
+        self, retry_after_seconds: float | None = None, *, released_at: float | None = None
+    ) -> None:
+        """Multiplicative decrease for everyone; a ``Retry-After`` pauses everyone.
+
+        Like TCP, only a 429 for a request released after the last decrease (sent at the
+        current rate) lowers the rate again; without ``released_at``, a cooldown decides.
+        """
         now = self.clock()
-        if now - self._last_decrease_at >= self._decrease_cooldown:
+        if released_at is not None:
+            decrease = released_at >= self._last_decrease_at
+        else:
+            decrease = now - self._last_decrease_at >= self._decrease_cooldown
+        if decrease:
             self._fraction = max(self._minimum_fraction, self._fraction * self._decrease_factor)
             self._last_decrease_at = now
         self._fraction_updated_at = now

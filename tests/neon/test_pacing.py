@@ -148,14 +148,17 @@ async def test_a_429_halves_the_rate_for_everyone_and_it_recovers_gently() -> No
     clock = SteppingClock()
     pacer = pacer_on(clock, rpm=600, rps=40)
 
-    pacer.rate_limited()
-    pacer.rate_limited()  # the same overload: one decrease per cooldown
+    before = clock.now
+    clock.now += 0.1
+    pacer.rate_limited(released_at=before)
+    pacer.rate_limited(released_at=before)  # sent at the old rate: the same overload
     assert pacer.rate_fraction == pytest.approx(0.5)
     released = await paced_instantly(pacer, OTHER_ROUTE, 5)
     assert released[-1] - released[-2] == pytest.approx(0.2)
 
-    clock.now += 1.0
-    pacer.rate_limited()
+    pacer.rate_limited(released_at=released[-1])  # sent at the new rate: too fast still
+    assert pacer.rate_fraction == pytest.approx(0.25)
+    pacer.rate_limited()  # origin unknown: at most one decrease per cooldown
     assert pacer.rate_fraction == pytest.approx(0.25)
 
     clock.now += 10.0
