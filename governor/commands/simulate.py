@@ -1,11 +1,13 @@
 """`neon-governor simulate`: serve a simulated Neon API on loopback until SIGTERM/SIGINT.
 
 The first stdout line is ``LISTENING <base url>`` so a parent process (tests, the demo,
-the sweep benchmark) can wait for it and read the port; everything else goes to stderr.
+the sweep benchmark) can wait for it and read the port; everything else goes to stderr,
+ending with ``STATS {json}``: what the server saw (see governor.simulator.stats).
 """
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 import threading
@@ -17,6 +19,7 @@ import typer
 
 from governor.simulator import Simulator, SimulatorOptions, World, WorldError
 from governor.simulator.server import base_url_of, start_server
+from governor.simulator.stats import summarize
 
 USAGE_ERROR = 2
 
@@ -125,6 +128,13 @@ def simulate(
     op_failure: Annotated[
         float, typer.Option("--op-failure", help="Fraction of operations that fail.")
     ] = 0.0,
+    unavailable_projects: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--unavailable-project",
+            help="Project id that GET /projects reports as unavailable (repeatable).",
+        ),
+    ] = None,
     dump_world: Annotated[
         Path | None,
         typer.Option("--dump-world", help="Write the served world (file shape) here first."),
@@ -144,6 +154,7 @@ def simulate(
             operation_seconds=_range(op_seconds, "--op-seconds"),
             operation_failure_fraction=op_failure,
             seed=seed,
+            unavailable_project_ids=frozenset(unavailable_projects or ()),
         )
     except (_UsageError, ValueError) as error:
         typer.echo(f"neon-governor simulate: {error}", err=True)
@@ -181,7 +192,7 @@ def _serve_until_signalled(simulator: Simulator, host: str, port: int) -> None:
             pass
         server.shutdown()
         server.server_close()
-        typer.echo(f"stopped after {len(simulator.request_log)} requests", err=True)
+        typer.echo(f"STATS {json.dumps(summarize(simulator.request_log))}", err=True)
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)

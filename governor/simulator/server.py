@@ -26,7 +26,11 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self.send_error(400, "Content-Length is not an integer")
+            return
         body = self.rfile.read(length) if length > 0 else b""
         parts = urlsplit(self.path)
         query = parse_qs(parts.query, keep_blank_values=True)
