@@ -21,6 +21,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from governor.inventory import ResourceType
@@ -54,7 +55,7 @@ class Condition:
     expected: Any  # the prepared value
     written: Any  # the value as written, to render the filter back
 
-    @property
+    @cached_property
     def parts(self) -> tuple[str, ...]:
         return tuple(self.field.split("."))
 

@@ -15,18 +15,16 @@ from typing import Any
 from governor.policy.filters import AllOf, Condition, Filter, Not
 from governor.policy.operators import Outcome
 
-_MISSING: Any = None
-
 
 def field_value(values: Mapping[str, Any], parts: tuple[str, ...]) -> Any:
     """The value at a dotted path; None when any step is missing or not a mapping."""
     current: Any = values
     for part in parts:
         if not isinstance(current, Mapping):
-            return _MISSING
+            return None
         current = current.get(part)
         if current is None:
-            return _MISSING
+            return None
     return current
 
 
