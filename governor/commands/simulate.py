@@ -135,6 +135,13 @@ def simulate(
             help="Project id that GET /projects reports as unavailable (repeatable).",
         ),
     ] = None,
+    unreadable_projects: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--unreadable-project",
+            help="Project id whose own routes always answer 503 (repeatable).",
+        ),
+    ] = None,
     dump_world: Annotated[
         Path | None,
         typer.Option("--dump-world", help="Write the served world (file shape) here first."),
@@ -155,6 +162,7 @@ def simulate(
             operation_failure_fraction=op_failure,
             seed=seed,
             unavailable_project_ids=frozenset(unavailable_projects or ()),
+            unreadable_project_ids=frozenset(unreadable_projects or ()),
         )
     except (_UsageError, ValueError) as error:
         typer.echo(f"neon-governor simulate: {error}", err=True)

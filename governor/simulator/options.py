@@ -11,7 +11,8 @@ class SimulatorOptions:
 
     ``unavailable_project_ids``: projects that ``GET /projects`` reports in
     ``unavailable_project_ids`` instead of listing them (Neon does so when it cannot fetch
-    their details in time).
+    their details in time). ``unreadable_project_ids``: projects whose own routes
+    (``/projects/{project_id}/...``) always answer 503, to model a part a sweep cannot read.
     """
 
     requests_per_minute: int | None = 700
@@ -25,6 +26,7 @@ class SimulatorOptions:
     operation_failure_fraction: float = 0.0
     seed: int | None = None
     unavailable_project_ids: frozenset[str] = frozenset()
+    unreadable_project_ids: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         for name in ("requests_per_minute", "requests_per_second_per_route"):

@@ -181,6 +181,10 @@ class Simulator:
                 return ticket
             ticket.delay_seconds = latency
             ticket.early = self._fault(fault_draw, lock_draw, method, request_id)
+            project_id = match.params.get("project_id") if match else None
+            if ticket.early is None and project_id in self.options.unreadable_project_ids:
+                message = f"project {project_id!r} is temporarily unavailable"
+                ticket.early = self._error(503, message, "", request_id)
             return ticket
 
     def answer(self, ticket: Ticket) -> SimResponse:

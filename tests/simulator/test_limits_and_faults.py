@@ -15,6 +15,7 @@ from tests.simulator.conftest import Api, FakeClock
 from tests.simulator.worlds import (
     ORG_TOKEN,
     PERSONAL_TOKEN,
+    SECOND_PROJECT_ID,
     TINY_ORG_ID,
     TINY_PROJECT_ID,
     tiny_world_data,
@@ -165,3 +166,16 @@ async def test_the_in_process_transport_serves_the_same_answers() -> None:
     assert branches
     assert {branch["id"] for branch in branches} == set(world.projects[project_id].branches)
     assert simulator.request_log[-1].route == "GET /projects/{project_id}/branches"
+
+
+def test_unreadable_projects_answer_503_on_their_own_routes_only(
+    tiny_api: Callable[..., Api],
+) -> None:
+    api = tiny_api(limits(None, None, unreadable_project_ids=frozenset({TINY_PROJECT_ID})))
+    for path in (TINY, f"{TINY}/branches", f"{TINY}/endpoints", f"{TINY}/branches/br-main-1"):
+        answer = api.get(path)
+        assert answer.status_code == 503
+        assert "temporarily unavailable" in answer.json()["message"]
+    listed = api.get("/projects", ORG_TOKEN).json()["projects"]
+    assert TINY_PROJECT_ID in [project["id"] for project in listed]
+    assert api.get(f"/projects/{SECOND_PROJECT_ID}").status_code == 200
