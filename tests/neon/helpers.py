@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -71,3 +72,35 @@ def operation_json(operation_id: str, status: str, **extra: Any) -> dict[str, An
         "total_duration_ms": 10,
         **extra,
     }
+
+
+class FaultyTransport(httpx.AsyncBaseTransport):
+    """Real sockets, except requests matching ``broken`` get ``status`` without reaching
+    the server: a project (or listing) that Neon cannot serve, for as long as the test."""
+
+    def __init__(self, broken: Callable[[httpx.Request], bool], status: int = 500) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+        self._broken = broken
+        self._status = status
+        self.refused = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._broken(request):
+            self.refused += 1
+            return httpx.Response(
+                self._status,
+                json={
+                    "code": "",
+                    "message": "simulated outage",
+                    "request_id": request.headers.get("X-Request-ID", ""),
+                },
+                request=request,
+            )
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def touches_project(project_id: str) -> Callable[[httpx.Request], bool]:
+    return lambda request: request.url.path.split("/")[4:5] == [project_id]
