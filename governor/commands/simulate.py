@@ -73,7 +73,7 @@ def _world(
             seed=1 if seed is None else seed,
             orgs=2 if orgs is None else orgs,
             projects=24 if projects is None else projects,
-            branches=200 if branches is None else branches,
+            branches=max(200, 3 * (projects or 0)) if branches is None else branches,
         )
     except ValueError as error:
         raise _UsageError(f"cannot generate a world: {error}") from None
@@ -96,7 +96,10 @@ def simulate(
     ] = None,
     branches: Annotated[
         int | None,
-        typer.Option("--branches", help="Branches to generate, in total (default 200)."),
+        typer.Option(
+            "--branches",
+            help="Branches to generate, in total (default 200, or 3 per project if more).",
+        ),
     ] = None,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on (0: any free port).")] = 0,

@@ -42,7 +42,7 @@ def parse_choice(query: Query, name: str, choices: tuple[str, ...], default: str
     return text
 
 
-def page_after_id(items: list[Any], ids: list[str], cursor: str | None) -> int:
+def page_after_id(ids: list[str], cursor: str | None) -> int:
     """Index of the first item after ``cursor`` (an id) in ``ids``; 400 when it is unknown."""
     if cursor is None:
         return 0

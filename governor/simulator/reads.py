@@ -93,7 +93,7 @@ def list_projects(context: Context) -> Answer:
         ]
     cursor = query_value(context.query, "cursor")
     ids = [state.project_id for state in states]
-    start = page_after_id(states, ids, cursor)
+    start = page_after_id(ids, cursor)
     page = states[start : start + limit]
     unavailable = context.options.unavailable_project_ids
     payload: dict[str, Any] = {
@@ -215,7 +215,7 @@ def list_operations(context: Context) -> Answer:
     limit = parse_limit(context.query, *OPERATIONS_LIMIT, default=None)
     operations = context.operations.of_project(state.project_id)
     cursor = query_value(context.query, "cursor")
-    start = page_after_id(operations, [operation["id"] for operation in operations], cursor)
+    start = page_after_id([operation["id"] for operation in operations], cursor)
     page = operations[start:] if limit is None else operations[start : start + limit]
     payload: dict[str, Any] = {"operations": page}
     next_cursor = page[-1]["id"] if page else cursor

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from governor.simulator import mutations, reads
 from governor.simulator.access import Scope, bearer_token, scopes_of
@@ -294,7 +294,3 @@ class Simulator:
             if state.children_of(branch_id):
                 continue  # child branches block automatic deletion
             mutations.remove_branch(state, branch_id, self.tombstones)
-
-    def debug_state(self) -> dict[str, Any]:
-        """Counts for logs: the world and the requests seen."""
-        return {**self.world.counts(), "requests": len(self.request_log)}
