@@ -128,7 +128,7 @@ def main() -> int:
     allowed_per_second = arguments.rpm / 60
     ideal = requests / allowed_per_second
     ratio = elapsed / ideal
-    key_stats = next(iter(stats["keys"].values()), {})
+    key_stats: dict[str, int] = next(iter(stats["keys"].values()), {})
     server_429s = int(stats["statuses"].get("429", 0))
     max_minute = int(key_stats.get("max_per_60s", 0))
     max_route_second = int(key_stats.get("max_per_1s_per_route", 0))
