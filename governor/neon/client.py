@@ -254,6 +254,7 @@ class NeonClient:
             request_id = str(uuid.uuid4())
             permit = await self.pacer.acquire(route)
             self.requests += 1
+            failure: httpx.RequestError | None = None
             try:
                 response = await self._http.request(
                     method,
@@ -262,10 +263,15 @@ class NeonClient:
                     json=json,
                     headers={"X-Request-ID": request_id},
                 )
-            except httpx.TransportError as error:
-                self.pacer.done(permit)
-                problem = self._describe_transport_error(error)
-                if (is_read or isinstance(error, NOT_SENT_ERRORS)) and attempt < self.max_attempts:
+            except httpx.RequestError as error:
+                failure = error
+            finally:
+                self.pacer.done(permit)  # also when cancelled: the window must not leak
+            if failure is not None:
+                problem = self._describe_transport_error(failure)
+                if (
+                    is_read or isinstance(failure, NOT_SENT_ERRORS)
+                ) and attempt < self.max_attempts:
                     delay = self._backoff(attempt)
                     self._log_retry(method, path, problem, request_id, attempt=attempt, delay=delay)
                     await self._sleep(delay)
@@ -276,7 +282,6 @@ class NeonClient:
                     path=path,
                     request_id=request_id,
                 ) from None
-            self.pacer.done(permit)
             status = response.status_code
             logger.debug(
                 "%s %s -> %d (request id %s, attempt %d)", method, path, status, request_id, attempt
@@ -323,7 +328,7 @@ class NeonClient:
             self.max_attempts,
         )
 
-    def _describe_transport_error(self, error: httpx.TransportError) -> str:
+    def _describe_transport_error(self, error: httpx.RequestError) -> str:
         kind = type(error).__name__
         detail = redact(str(error), [self._api_key])
         return f"{kind}: {detail}" if detail else kind

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Iterator
@@ -420,3 +422,22 @@ async def test_update_branch_sends_expires_at_as_rfc3339_seconds_or_null(
 def test_the_client_repr_never_shows_the_key() -> None:
     client = NeonClient(SECRET_KEY, base_url="http://127.0.0.1:9/api/v2")
     assert SECRET_KEY not in repr(client)
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_request_gives_its_place_in_the_window_back(
+    server: ScriptedServer,
+) -> None:
+    slow = Reply(200, {"project": PROJECT}, delay_seconds=0.5)
+    server.script("GET", PROJECT_PATH, [slow, Reply(200, {"project": PROJECT})])
+
+    # Two per second per route, less the margin: one request at a time on this route.
+    async with fast_client(server.base_url, requests_per_second_per_route=2) as client:
+        abandoned = asyncio.ensure_future(client.get_project(PROJECT["id"]))
+        await asyncio.sleep(0.1)
+        abandoned.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await abandoned
+        project = await asyncio.wait_for(client.get_project(PROJECT["id"]), timeout=5)
+
+    assert project.id == PROJECT["id"]
