@@ -44,6 +44,12 @@ class NeonSettings(BaseModel):
     )
     concurrency: int = Field(default=16, ge=1, le=256, description="Requests in flight at most.")
     timeout_seconds: float = Field(default=30.0, gt=0, description="Per-request timeout.")
+    max_attempts: int = Field(
+        default=8, ge=1, le=20, description="Tries per request before a retryable error counts."
+    )
+    backoff_cap_seconds: float = Field(
+        default=30.0, gt=0, le=600, description="Longest wait between two tries of one request."
+    )
 
 
 class StoreSettings(BaseModel):

@@ -24,6 +24,8 @@ def client_from_config(
         requests_per_minute=settings.requests_per_minute,
         requests_per_second_per_route=settings.requests_per_second_per_route,
         timeout_seconds=settings.timeout_seconds,
+        max_attempts=settings.max_attempts,
+        backoff_cap_seconds=settings.backoff_cap_seconds,
         max_connections=settings.concurrency,
         transport=transport,
     )
