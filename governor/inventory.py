@@ -91,8 +91,10 @@ class Snapshot:
                 if part.kind == "api_keys" and part.org_id == org_id:
                     return False
                 continue
-            if part.kind == "projects" and part.org_id == org_id and (
-                part.project_id is None or part.project_id == project_id
+            if (
+                part.kind == "projects"
+                and part.org_id == org_id
+                and (part.project_id is None or part.project_id == project_id)
             ):
                 return False
             if part.project_id is not None and part.project_id == project_id:
