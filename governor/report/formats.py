@@ -114,6 +114,14 @@ def describe_action(action: dict[str, Any]) -> str:
     return f"{kind} ({details})" if details else kind
 
 
+def _group_action(items: Sequence[StoredFinding]) -> str:
+    """The action with its parameters when every finding shares them, else just its type."""
+    first = items[0].action
+    if all(item.action == first for item in items):
+        return describe_action(first)
+    return str(first.get("type", "none"))
+
+
 def _money(value: float) -> str:
     return f"${value:,.2f}"
 
@@ -169,7 +177,7 @@ def _table(
         console.print(
             Text.assemble(
                 (policy, "bold"),
-                f"  {first.resource_type} → {describe_action(first.action)}, mode {first.mode}: ",
+                f"  {first.resource_type} → {_group_action(items)}, mode {first.mode}: ",
                 f"{len(items)} finding{'s' if len(items) != 1 else ''}, ",
                 (f"{_money(total)}/month", "bold green"),
             )
@@ -237,7 +245,7 @@ def _markdown(
         total = sum(item.estimated_monthly_savings_usd for item in items)
         lines.append(f"## {policy} ({len(items)}, {_money(total)}/month)")
         lines.append("")
-        lines.append(f"Action: `{describe_action(items[0].action)}`, mode `{items[0].mode}`.")
+        lines.append(f"Action: `{_group_action(items)}`, mode `{items[0].mode}`.")
         lines.append("")
         lines.append("| severity | project | name | id | why | $/month | first seen | status |")
         lines.append("|---|---|---|---|---|---:|---|---|")
