@@ -425,7 +425,9 @@ class NeonClient:
             ):
                 raise response.protocol_error("'unavailable_project_ids' is not a list of ids")
             yield ProjectsPage(response.models(Project, items, "projects"), list(unavailable))
-            if len(items) < page_size:
+            # Unavailable projects may take places on the page: only a page short of both
+            # is the last one (one extra, empty page costs less than a missed project).
+            if len(items) + len(unavailable) < page_size:
                 return
             cursor = _next_cursor(response, body, "cursor", seen_cursors, len(items))
 

@@ -60,6 +60,32 @@ async def test_projects_page_by_cursor_which_is_on_every_page_the_last_included(
 
 
 @pytest.mark.anyio
+async def test_a_page_short_only_by_unavailable_projects_does_not_end_the_walk(
+    served_simulator: Serve,
+) -> None:
+    world = small_world()
+    org_id = facts_of(world.to_dict()).organizations[0]["id"]
+    simulator, base_url = served_simulator(world, NO_LIMITS)
+    async with fast_client(base_url, PERSONAL_KEY) as client:
+        first_page = await anext(client.iter_project_pages(org_id, page_size=5))
+    hidden = first_page.projects[2].id
+    options = SimulatorOptions(
+        requests_per_minute=None,
+        requests_per_second_per_route=None,
+        unavailable_project_ids=frozenset({hidden}),
+    )
+    _, base_url = served_simulator(World.from_dict(world.to_dict()), options)
+
+    async with fast_client(base_url, PERSONAL_KEY) as client:
+        pages = [page async for page in client.iter_project_pages(org_id, page_size=5)]
+
+    listed = {project.id for page in pages for project in page.projects}
+    unavailable = {project_id for page in pages for project_id in page.unavailable_project_ids}
+    assert unavailable == {hidden}
+    assert listed | unavailable == {p["id"] for p in facts(simulator).projects_of(org_id)}
+
+
+@pytest.mark.anyio
 @pytest.mark.parametrize("page_size", [3, 7, 1000])
 async def test_branches_page_by_pagination_next(served_simulator: Serve, page_size: int) -> None:
     simulator, base_url = served_simulator(small_world(), NO_LIMITS)
