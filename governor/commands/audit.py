@@ -7,14 +7,11 @@ error; 3 the sweep was incomplete (what was unreadable, and why, is printed).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from governor.audit import AuditResult, exit_code, run_audit
 from governor.commands.common import (
@@ -30,8 +27,9 @@ from governor.commands.common import (
     fail,
     output_width,
     policies_or_exit,
-    stderr_is_terminal,
+    report_incomplete,
     stdout_is_terminal,
+    sweep_progress,
     write_output,
 )
 from governor.config import Config
@@ -78,11 +76,7 @@ def audit(
         render_audit(result, output_format.value, color=color, width=output_width()), output
     )
     if not result.complete:
-        typer.echo(
-            f"neon-governor: the sweep was incomplete ({len(result.incomplete)} unreadable "
-            "parts); findings there were kept as they were.",
-            err=True,
-        )
+        report_incomplete(result.incomplete, "; findings there were kept as they were")
         raise typer.Exit(EXIT_INCOMPLETE)
     raise typer.Exit(exit_code(result, fail_on.value))
 
@@ -99,13 +93,13 @@ def execute_audit(
     try:
         client = client_from_config(config)
     except SecretError as error:
-        fail(str(error))
+        fail(f"no Neon API key: {error}")
     try:
         store = Store.open(db_path(db, config))
     except Exception as error:  # sqlite3 errors carry the path and reason
         fail(f"cannot open the store {db_path(db, config)}: {error}")
     try:
-        with _progress() as progress:
+        with sweep_progress() as progress:
             return asyncio.run(
                 _run(client, store, policies, config, org_ids, progress, trigger=trigger)
             )
@@ -138,32 +132,3 @@ async def _run(
             trigger=trigger,
             progress=progress,
         )
-
-
-@contextmanager
-def _progress() -> Iterator[Callable[[SweepProgress], None] | None]:
-    """A progress bar on stderr while sweeping, only when stderr is a terminal."""
-    if not stderr_is_terminal():
-        yield None
-        return
-    console = Console(stderr=True)
-    with Progress(
-        TextColumn("sweeping"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("projects · {task.fields[requests]} requests"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("sweep", total=None, requests=0)
-
-        def update(state: SweepProgress) -> None:
-            bar.update(
-                task,
-                completed=state.projects_done,
-                total=state.projects_total or None,
-                requests=state.requests,
-            )
-
-        yield update

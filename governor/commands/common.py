@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from governor.config import Config, ConfigError, load_config
+from governor.inventory import IncompletePart
+from governor.sweep import SweepProgress
 
 if TYPE_CHECKING:
     from governor.policy import Policy
@@ -100,3 +105,47 @@ def output_width() -> int:
     if stdout_is_terminal():
         return max(80, shutil.get_terminal_size((140, 40)).columns)
     return 140
+
+
+@contextmanager
+def sweep_progress() -> Iterator[Callable[[SweepProgress], None] | None]:
+    """A progress bar on stderr while sweeping, only when stderr is a terminal."""
+    if not stderr_is_terminal():
+        yield None
+        return
+    with Progress(
+        TextColumn("sweeping"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("projects · {task.fields[requests]} requests"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("sweep", total=None, requests=0)
+
+        def update(state: SweepProgress) -> None:
+            bar.update(
+                task,
+                completed=state.projects_done,
+                total=state.projects_total or None,
+                requests=state.requests,
+            )
+
+        yield update
+
+
+def report_incomplete(parts: Sequence[IncompletePart], consequence: str = "") -> None:
+    """Say on stderr what the sweep could not read, and why, part by part."""
+    typer.echo(
+        f"neon-governor: the sweep was incomplete: {len(parts)} part(s) could not be read"
+        f"{consequence}:",
+        err=True,
+    )
+    for part in parts:
+        where = " ".join(
+            f"{label} {value}"
+            for label, value in (("organization", part.org_id), ("project", part.project_id))
+            if value
+        )
+        typer.echo(f"  {part.kind}{' of ' + where if where else ''}: {part.reason}", err=True)

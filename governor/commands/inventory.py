@@ -10,28 +10,31 @@ import asyncio
 import json
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from enum import StrEnum
-from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from governor.config import Config, ConfigError, load_config
+from governor.commands.common import (
+    EXIT_INCOMPLETE,
+    EXIT_OK,
+    EXIT_USAGE,
+    ConfigOption,
+    config_or_exit,
+    fail,
+    report_incomplete,
+    sweep_progress,
+)
+from governor.config import Config
 from governor.inventory import Snapshot
 from governor.neon.client import NeonClient
 from governor.neon.errors import NeonAuthError, NeonError
 from governor.neon.factory import client_from_config
 from governor.secrets import SecretError
 from governor.sweep import SweepProgress, sweep
-
-EXIT_COMPLETE = 0
-EXIT_USAGE = 2
-EXIT_INCOMPLETE = 3
 
 
 class InventoryFormat(StrEnum):
@@ -56,20 +59,14 @@ def inventory(
         InventoryFormat,
         typer.Option("--format", help="table (per organization and project) or json."),
     ] = InventoryFormat.table,
-    config_path: Annotated[
-        Path | None,
-        typer.Option("--config", help="TOML config file (see the README's Configuration)."),
-    ] = None,
+    config_path: ConfigOption = None,
 ) -> None:
     """Sweep the organizations the key can see and print what was found."""
-    try:
-        config = load_config(config_path)
-    except ConfigError as error:
-        _fail(f"config error:\n{error}", EXIT_USAGE)
+    config = config_or_exit(config_path)
     try:
         client = client_from_config(config)
     except SecretError as error:
-        _fail(f"no Neon API key: {error}", EXIT_USAGE)
+        fail(f"no Neon API key: {error}", EXIT_USAGE)
     org_ids = list(org or config.neon.organizations) or None
     raise typer.Exit(run_inventory(client, config, org_ids, output_format))
 
@@ -82,12 +79,12 @@ def run_inventory(
 ) -> int:
     """Sweep with ``client``, print the result, and return the exit code."""
     try:
-        with _progress_bar() as progress:
+        with sweep_progress() as progress:
             snapshot = asyncio.run(_sweep(client, config, org_ids, progress))
     except NeonAuthError as error:
-        _fail(str(error), EXIT_USAGE)
+        fail(str(error), EXIT_USAGE)
     except NeonError as error:
-        _fail(str(error), EXIT_INCOMPLETE)
+        fail(str(error), EXIT_INCOMPLETE)
     if output_format == InventoryFormat.json:
         sys.stdout.write(json.dumps(snapshot.to_json(), indent=2) + "\n")
         sys.stdout.flush()
@@ -96,19 +93,8 @@ def run_inventory(
         width = None if sys.stdout.isatty() else 160
         Console(soft_wrap=False, width=width).print(render_table(snapshot))
     if snapshot.complete:
-        return EXIT_COMPLETE
-    typer.echo(
-        f"neon-governor: the sweep was incomplete: {len(snapshot.incomplete)} part(s) "
-        "could not be read:",
-        err=True,
-    )
-    for part in snapshot.incomplete:
-        where = " ".join(
-            f"{label} {value}"
-            for label, value in (("organization", part.org_id), ("project", part.project_id))
-            if value
-        )
-        typer.echo(f"  {part.kind}{' of ' + where if where else ''}: {part.reason}", err=True)
+        return EXIT_OK
+    report_incomplete(snapshot.incomplete)
     return EXIT_INCOMPLETE
 
 
@@ -158,36 +144,3 @@ def render_table(snapshot: Snapshot) -> Table:
     )
     table.caption = f"{snapshot.requests} API requests"
     return table
-
-
-@contextmanager
-def _progress_bar() -> Iterator[Callable[[SweepProgress], None] | None]:
-    """A progress bar on stderr, only when stderr is a terminal."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    with Progress(
-        TextColumn("sweeping"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("projects · {task.fields[requests]} requests"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
-        task = bar.add_task("sweep", total=None, requests=0)
-
-        def update(state: SweepProgress) -> None:
-            bar.update(
-                task,
-                completed=state.projects_done,
-                total=state.projects_total or None,
-                requests=state.requests,
-            )
-
-        yield update
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"neon-governor: {message}", err=True)
-    raise typer.Exit(code)
