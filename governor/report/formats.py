@@ -221,7 +221,7 @@ def _table(
     if result is not None and result.resolved:
         console.print(f"Resolved since the last run: {len(result.resolved)}")
     for line in _incomplete_lines(result):
-        console.print(line, style="bold red" if color else "")
+        console.print(line, style="bold red" if color else "", soft_wrap=True)
     return buffer.getvalue()
 
 

@@ -252,3 +252,33 @@ def test_demo_shows_a_real_report(tmp_path: Path) -> None:
     assert "Total:" in result.stdout
     assert "What to try next" in result.stderr
     assert (tmp_path / "d.db").exists()
+
+
+SECRET = "napi_q8Zr4TjW2xLmV7cN0pKs"  # looks like a real Neon key; must never be echoed
+
+
+def test_the_api_key_never_reaches_output_logs_or_the_store(
+    served_simulator: Callable[..., Any], tmp_path: Path
+) -> None:
+    data = _world().to_dict()
+    data["keys"] = {SECRET: {"kind": "personal"}}
+    _, base_url = served_simulator(World.from_dict(data), NO_LIMITS)
+    db = tmp_path / "g.db"
+    config = _fast_config(tmp_path)
+    env = {"NEON_API_URL": base_url, "NEON_API_KEY": SECRET}
+
+    ok = runner.invoke(app, ["audit", "--db", str(db), "--config", str(config)], env=env)
+    refused = runner.invoke(
+        app,
+        ["audit", "--db", str(db), "--config", str(config)],
+        env={**env, "NEON_API_KEY": SECRET + "x"},
+    )
+
+    assert ok.exit_code == 1
+    assert refused.exit_code == 2
+    assert "401" in refused.stderr or "rejected" in refused.stderr.lower()
+    for result in (ok, refused):
+        assert SECRET not in result.stdout
+        assert SECRET not in result.stderr
+    for path in tmp_path.iterdir():
+        assert SECRET.encode() not in path.read_bytes(), path
