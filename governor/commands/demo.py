@@ -7,6 +7,8 @@ same code path as `audit` (config, client over HTTP, policies, store, report).
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,14 +79,29 @@ def demo(
     typer.echo(
         render_audit(result, output_format.value, color=color, width=output_width()), nl=False
     )
+    program = _program_name()
+    lines = [
+        ("findings --db " + str(store_path), "what the store now holds"),
+        ("demo --format json", "the JSON contract"),
+        ("policies validate policies/", "check policy files"),
+        ("simulate --seed 7 --port 8080", "serve this world yourself"),
+    ]
+    hints = "\n".join(f"  {program} {command}\n      {why}" for command, why in lines)
     typer.echo(
-        "\nWhat to try next:\n"
-        f"  neon-governor findings --db {store_path}               # what the store now holds\n"
-        f"  neon-governor demo --format json                        # the JSON contract\n"
-        "  neon-governor policies validate policies/               # check policy files\n"
-        "  neon-governor simulate --seed 7 --port 8080             # serve the world yourself\n"
+        f"\nWhat to try next:\n{hints}\n"
         "Against a real account:\n"
         "  export NEON_API_KEY=...   # an organization or personal API key\n"
-        "  neon-governor audit --format table --db governor.db\n",
+        f"  {program} audit --db governor.db\n",
         err=True,
     )
+
+
+def _program_name() -> str:
+    """``neon-governor`` when it is on PATH, else the path it was run as (``make demo``)."""
+    if shutil.which("neon-governor"):
+        return "neon-governor"
+    invoked = Path(sys.argv[0])
+    try:
+        return str(invoked.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(invoked)
