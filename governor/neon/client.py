@@ -19,15 +19,13 @@ import random
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 from types import TracebackType
-from typing import Any, Generic, Literal, Self, TypeVar
+from typing import Any, Literal, Self
 from urllib.parse import quote
 
 import httpx
-from pydantic import ValidationError
 
 from governor import __version__
 from governor.config import DEFAULT_API_URL
@@ -44,12 +42,18 @@ from governor.neon.models import (
     ApiKey,
     Branch,
     Endpoint,
-    NeonObject,
     Operation,
     Organization,
     Project,
 )
 from governor.neon.pacing import Pacer, full_jitter_seconds, parse_retry_after
+from governor.neon.responses import (
+    ApiResponse,
+    Mutation,
+    ProjectsPage,
+    mutation_of,
+    next_cursor,
+)
 from governor.secrets import redact
 
 logger = logging.getLogger("governor.neon")
@@ -69,94 +73,12 @@ RETRIED_MUTATION_STATUSES = frozenset({423, 429, 503})
 # Raised before any byte of the request was sent: safe to retry even a mutation.
 NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
-ModelT = TypeVar("ModelT", bound=NeonObject)
-
 
 class _Unset(Enum):
     UNSET = "unset"
 
 
 UNSET = _Unset.UNSET
-
-
-@dataclass(frozen=True)
-class ApiResponse:
-    """A successful answer, with what an error about its content must name."""
-
-    status: int
-    data: Any  # decoded JSON; None for 204 or an empty body
-    method: str
-    path: str
-    request_id: str
-
-    def protocol_error(self, problem: str) -> NeonProtocolError:
-        return NeonProtocolError(
-            self.status, problem, request_id=self.request_id, method=self.method, path=self.path
-        )
-
-    def object(self) -> dict[str, Any]:
-        if not isinstance(self.data, dict):
-            raise self.protocol_error(f"expected a JSON object, got {_kind(self.data)}")
-        return self.data
-
-    def array(self) -> list[Any]:
-        if not isinstance(self.data, list):
-            raise self.protocol_error(f"expected a JSON array, got {_kind(self.data)}")
-        return self.data
-
-    def field_array(self, name: str) -> list[Any]:
-        body = self.object()
-        value = body.get(name)
-        if not isinstance(value, list):
-            problem = "is missing" if name not in body else f"is {_kind(value)}, not an array"
-            raise self.protocol_error(f"required field '{name}' {problem}")
-        return value
-
-    def field_object(self, name: str) -> dict[str, Any]:
-        body = self.object()
-        value = body.get(name)
-        if not isinstance(value, dict):
-            problem = "is missing" if name not in body else f"is {_kind(value)}, not an object"
-            raise self.protocol_error(f"required field '{name}' {problem}")
-        return value
-
-    def model(self, model: type[ModelT], data: Any, where: str) -> ModelT:
-        if not isinstance(data, dict):
-            raise self.protocol_error(f"{where}: expected an object, got {_kind(data)}")
-        try:
-            return model.from_api(data)
-        except ValidationError as error:
-            problem = error.errors()[0]
-            location = ".".join(str(part) for part in problem["loc"]) or "(object)"
-            raise self.protocol_error(
-                f"{where}: {location}: {problem['msg']} ({error.error_count()} problem(s))"
-            ) from None
-
-    def models(self, model: type[ModelT], items: list[Any], where: str) -> list[ModelT]:
-        return [self.model(model, item, f"{where}[{index}]") for index, item in enumerate(items)]
-
-
-ResourceT = TypeVar("ResourceT")
-
-
-@dataclass(frozen=True)
-class Mutation(Generic[ResourceT]):
-    """What a mutation returned: the object (None on 204, already gone) and its operations."""
-
-    resource: ResourceT | None
-    operations: list[Operation] = field(default_factory=list)
-    status: int = 200
-
-    @property
-    def already_gone(self) -> bool:
-        return self.status == 204
-
-
-@dataclass(frozen=True)
-class ProjectsPage:
-    projects: list[Project]
-    # Known to exist, details not fetched in time: unknown, never gone.
-    unavailable_project_ids: list[str]
 
 
 class NeonClient:
@@ -429,7 +351,7 @@ class NeonClient:
             # is the last one (one extra, empty page costs less than a missed project).
             if len(items) + len(unavailable) < page_size:
                 return
-            cursor = _next_cursor(response, body, "cursor", seen_cursors, len(items))
+            cursor = next_cursor(response, body, "cursor", seen_cursors, len(items))
 
     async def iter_projects(
         self, org_id: str | None = None, *, page_size: int = PROJECTS_PAGE_SIZE
@@ -471,7 +393,7 @@ class NeonClient:
             pagination = body.get("pagination")
             if not isinstance(pagination, dict) or not pagination.get("next"):
                 return  # CursorPagination.next is optional: absent means the last page
-            cursor = _next_cursor(response, body, "next", seen_cursors, len(items))
+            cursor = next_cursor(response, body, "next", seen_cursors, len(items))
 
     async def iter_branches(
         self, project_id: str, *, page_size: int = BRANCHES_PAGE_SIZE
@@ -538,7 +460,7 @@ class NeonClient:
                 yield operation
             if len(items) < page_size:
                 return
-            cursor = _next_cursor(response, response.object(), "cursor", seen_cursors, len(items))
+            cursor = next_cursor(response, response.object(), "cursor", seen_cursors, len(items))
 
     # -- mutations ---------------------------------------------------------------------
 
@@ -567,7 +489,7 @@ class NeonClient:
             {"project_id": project_id, "branch_id": branch_id},
             json={"branch": changes},
         )
-        return _mutation(response, Branch, "branch")
+        return mutation_of(response, Branch, "branch")
 
     async def delete_branch(self, project_id: str, branch_id: str) -> Mutation[Branch]:
         """DELETE a branch; a 204 (already deleted) gives ``resource=None``."""
@@ -576,7 +498,7 @@ class NeonClient:
             "/projects/{project_id}/branches/{branch_id}",
             {"project_id": project_id, "branch_id": branch_id},
         )
-        return _mutation(response, Branch, "branch")
+        return mutation_of(response, Branch, "branch")
 
     async def update_endpoint(
         self,
@@ -607,7 +529,7 @@ class NeonClient:
             {"project_id": project_id, "endpoint_id": endpoint_id},
             json={"endpoint": changes},
         )
-        return _mutation(response, Endpoint, "endpoint")
+        return mutation_of(response, Endpoint, "endpoint")
 
     async def suspend_endpoint(self, project_id: str, endpoint_id: str) -> Mutation[Endpoint]:
         return await self._endpoint_action(project_id, endpoint_id, "suspend")
@@ -623,7 +545,7 @@ class NeonClient:
             f"/projects/{{project_id}}/endpoints/{{endpoint_id}}/{action}",
             {"project_id": project_id, "endpoint_id": endpoint_id},
         )
-        return _mutation(response, Endpoint, "endpoint")
+        return mutation_of(response, Endpoint, "endpoint")
 
     async def revoke_personal_api_key(self, key_id: int) -> Mutation[ApiKey]:
         response = await self.request("DELETE", "/api_keys/{key_id}", {"key_id": key_id})
@@ -645,16 +567,6 @@ def rfc3339_seconds(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _mutation(
-    response: ApiResponse, model: type[ModelT], name: Literal["branch", "endpoint"]
-) -> Mutation[ModelT]:
-    if response.data is None:
-        return Mutation(None, [], response.status)
-    resource = response.model(model, response.field_object(name), name)
-    operations = response.models(Operation, response.field_array("operations"), "operations")
-    return Mutation(resource, operations, response.status)
-
-
 def _fill(route_template: str, path_params: Mapping[str, str | int]) -> str:
     values: dict[str, str] = {}
     for name, value in path_params.items():
@@ -666,29 +578,3 @@ def _fill(route_template: str, path_params: Mapping[str, str | int]) -> str:
         return route_template.format_map(values)
     except KeyError as error:
         raise ValueError(f"{route_template}: path parameter {error} is missing") from None
-
-
-def _next_cursor(
-    response: ApiResponse, body: dict[str, Any], key: str, seen: set[str], page_length: int
-) -> str:
-    pagination = body.get("pagination")
-    cursor = pagination.get(key) if isinstance(pagination, dict) else None
-    if not isinstance(cursor, str) or not cursor:
-        raise response.protocol_error(
-            f"a full page of {page_length} came without pagination.{key}: "
-            "cannot tell whether more follow"
-        )
-    if cursor in seen:
-        raise response.protocol_error(f"pagination.{key} repeated an earlier value: {cursor!r}")
-    seen.add(cursor)
-    return cursor
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "an array"
-    return type(value).__name__
