@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from governor.report.rows import finding_row, sort_key, summary
+from governor.report.rows import ROW_FIELDS, finding_row, sort_key, summary
 from governor.store import StoredFinding
 
 if TYPE_CHECKING:
@@ -78,34 +78,13 @@ def _json(document: dict[str, Any]) -> str:
 
 def _csv(findings: Sequence[StoredFinding]) -> str:
     buffer = io.StringIO()
-    columns = list(finding_row(findings[0]).keys()) if findings else _CSV_COLUMNS
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=ROW_FIELDS, lineterminator="\n")
     writer.writeheader()
     for finding in findings:
         row = finding_row(finding)
         row["action"] = json.dumps(row["action"], sort_keys=True)
         writer.writerow(row)
     return buffer.getvalue()
-
-
-_CSV_COLUMNS = [
-    "policy",
-    "resource_type",
-    "resource_id",
-    "org_id",
-    "project_id",
-    "name",
-    "severity",
-    "summary",
-    "action",
-    "mode",
-    "estimated_monthly_savings_usd",
-    "estimate_kind",
-    "estimate_method",
-    "first_seen",
-    "last_seen",
-    "status",
-]
 
 
 def describe_action(action: dict[str, Any]) -> str:

@@ -9,26 +9,29 @@ from typing import Any
 from governor.findings import SEVERITY_ORDER
 from governor.store import StoredFinding
 
+# The JSON contract of one finding; every name is a StoredFinding attribute.
+ROW_FIELDS = (
+    "policy",
+    "resource_type",
+    "resource_id",
+    "org_id",
+    "project_id",
+    "name",
+    "severity",
+    "summary",
+    "action",
+    "mode",
+    "estimated_monthly_savings_usd",
+    "estimate_kind",
+    "estimate_method",
+    "first_seen",
+    "last_seen",
+    "status",
+)
+
 
 def finding_row(finding: StoredFinding) -> dict[str, Any]:
-    return {
-        "policy": finding.policy,
-        "resource_type": finding.resource_type,
-        "resource_id": finding.resource_id,
-        "org_id": finding.org_id,
-        "project_id": finding.project_id,
-        "name": finding.name,
-        "severity": finding.severity,
-        "summary": finding.summary,
-        "action": finding.action,
-        "mode": finding.mode,
-        "estimated_monthly_savings_usd": finding.estimated_monthly_savings_usd,
-        "estimate_kind": finding.estimate_kind,
-        "estimate_method": finding.estimate_method,
-        "first_seen": finding.first_seen,
-        "last_seen": finding.last_seen,
-        "status": finding.status,
-    }
+    return {name: getattr(finding, name) for name in ROW_FIELDS}
 
 
 def sort_key(finding: StoredFinding) -> tuple[str, int, float, str]:
