@@ -85,7 +85,8 @@ class Snapshot:
         False means: a resource missing from the snapshot there may still exist.
         """
         for part in self.incomplete:
-            if part.kind == "organizations":
+            if part.kind == "organizations" and part.org_id in (None, org_id):
+                # the organization list itself, or this one organization, is unknown
                 return False
             if resource_type == "api_key":
                 if part.kind == "api_keys" and part.org_id == org_id:
