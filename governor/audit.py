@@ -7,7 +7,7 @@ diverge; both call ``run_audit`` with their own client, store and trigger.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,8 +19,6 @@ from governor.prices import Prices
 from governor.savings import estimate
 from governor.store import Store, StoredFinding
 from governor.sweep import SweepProgress, sweep
-
-FAIL_ON_CHOICES = ("none", "low", "medium", "high")
 
 
 @dataclass(frozen=True)
@@ -47,10 +45,6 @@ class AuditResult:
             if finding.status == "open" and SEVERITY_ORDER.get(finding.severity, 0) >= threshold
         ]
 
-    @property
-    def total_monthly_savings_usd(self) -> float:
-        return round(sum(finding.estimated_monthly_savings_usd for finding in self.findings), 2)
-
 
 def exit_code(result: AuditResult, fail_on: str) -> int:
     """0 clean, 1 findings at or above ``fail_on``, 3 the sweep was incomplete."""
@@ -62,8 +56,6 @@ def exit_code(result: AuditResult, fail_on: str) -> int:
 def with_estimates(
     findings: Sequence[Finding], snapshot: Snapshot, prices: Prices
 ) -> list[Finding]:
-    from dataclasses import replace
-
     return [replace(finding, estimate=estimate(finding, snapshot, prices)) for finding in findings]
 
 

@@ -8,7 +8,6 @@ later stage can keep earlier findings about it as they were.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -71,12 +70,6 @@ class Snapshot:
     def complete(self) -> bool:
         return not self.incomplete
 
-    def org_of_project(self, project_id: str) -> str | None:
-        for project in self.projects:
-            if project.id == project_id:
-                return project.org_id
-        return None
-
     def covers(
         self, resource_type: ResourceType, org_id: str | None, project_id: str | None
     ) -> bool:
@@ -108,9 +101,6 @@ class Snapshot:
                     # a branch's activity comes from its endpoints
                     return False
         return True
-
-    def iter_parts(self) -> Iterator[IncompletePart]:
-        yield from self.incomplete
 
     def to_json(self) -> dict[str, Any]:
         """The ``inventory --format json`` document: API objects exactly as returned."""
