@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from governor.prices import Prices
+from governor.savings.prices import Prices
 
 DEFAULT_API_URL = "https://console.neon.tech/api/v2"
 

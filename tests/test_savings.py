@@ -10,7 +10,7 @@ import pytest
 from governor.findings import Finding
 from governor.inventory import IncompletePart, Snapshot
 from governor.neon.models import Branch, Endpoint, Organization, Project
-from governor.prices import PlanPrices, Prices
+from governor.savings.prices import PlanPrices, Prices
 from governor.savings import estimate
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from governor.audit import AuditResult, exit_code, run_audit
+from governor.pipeline.audit import AuditResult, exit_code, run_audit
 from governor.commands.common import (
     EXIT_INCOMPLETE,
     ConfigOption,

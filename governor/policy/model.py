@@ -28,7 +28,7 @@ from pydantic_core import PydanticCustomError
 
 from governor.findings import Mode, Severity
 from governor.inventory import ResourceType
-from governor.policy.actions import Action, NoAction
+from governor.actions import Action, NoAction
 from governor.policy.filters import (
     AllOf,
     AnyOf,

@@ -18,7 +18,7 @@ from governor.report.rows import ROW_FIELDS, finding_row, sort_key, summary
 from governor.store import StoredFinding
 
 if TYPE_CHECKING:
-    from governor.audit import AuditResult
+    from governor.pipeline.audit import AuditResult
 
 FORMATS = ("table", "json", "csv", "markdown")
 SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan"}

@@ -15,7 +15,7 @@ from governor.findings import SEVERITY_ORDER, Finding
 from governor.inventory import IncompletePart, Snapshot
 from governor.neon.client import NeonClient
 from governor.policy import Policy, evaluate
-from governor.prices import Prices
+from governor.savings.prices import Prices
 from governor.savings import estimate
 from governor.store import Store, StoredFinding
 from governor.sweep import SweepProgress, sweep

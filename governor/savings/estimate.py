@@ -46,7 +46,7 @@ from typing import Any
 from governor.findings import Estimate, Finding
 from governor.inventory import Snapshot
 from governor.neon.models import Branch, Endpoint, Organization, Project
-from governor.prices import HOURS_PER_MONTH, PlanPrices, Prices
+from governor.savings.prices import HOURS_PER_MONTH, PlanPrices, Prices
 
 BYTES_PER_GB = 2**30
 NEVER_SCALES_TO_ZERO_ABOVE_CU = 16.0

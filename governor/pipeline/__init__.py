@@ -1,0 +1,1 @@
+"""The run as stages: sweep → evaluate → estimate → record (then plan → act → notify)."""
