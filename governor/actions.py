@@ -1,21 +1,23 @@
-"""What a policy proposes for each resource it selects, and which resources each action fits.
+"""What can be done to a resource: one typed model per action, shared by every layer.
 
 A discriminated union on ``type``: an unknown type is rejected with the list of valid ones.
-``resolve`` turns the policy's action into the finding's concrete action for one resource
-(``resize`` without ``max_cu`` keeps the compute's current maximum, written out).
+The policy holds the action as written; ``resolve`` turns it into the finding's concrete
+action for one resource (``resize`` without ``max_cu`` keeps the compute's current maximum,
+written out). The same objects travel on through savings, the report, the plan and the
+executor, so none of them re-parses a dict. ``as_json`` is the stored and reported form;
+``parse_action`` reads it back.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
+from governor.durations import Duration, format_duration
 from governor.inventory import ResourceType
-from governor.policy.durations import format_duration
-from governor.policy.value_types import Duration
 
 MAX_EXPIRY = timedelta(days=30)  # Neon refuses expires_at more than 30 days ahead
 MIN_COMPUTE_UNITS = 0.25  # the API's ComputeUnit minimum
@@ -25,17 +27,37 @@ _SUSPEND_MIN_SECONDS, _SUSPEND_MAX_SECONDS = 60, 604800
 class _Action(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
     fits: ClassVar[tuple[ResourceType, ...]] = ("project", "branch", "endpoint", "api_key")
+    # Changes something in Neon (everything but ``none``).
+    mutates: ClassVar[bool] = True
+    # Restarts the compute and drops its connections (autoscaling limit changes do).
+    disruptive: ClassVar[bool] = False
+    # Cannot be undone by the governor (a deleted branch is only recoverable in Neon's
+    # console for a while; a revoked key is gone).
+    irreversible: ClassVar[bool] = False
 
-    def resolve(self, values: Mapping[str, Any]) -> dict[str, Any]:
+    def resolve(self, values: Mapping[str, Any]) -> Self:
         """The concrete action for the resource whose fields are ``values``."""
         _ = values
+        return self
+
+    def as_json(self) -> dict[str, Any]:
+        """The stored and reported form: plain JSON, parameters after ``type``."""
         return self.model_dump(mode="json")
+
+    def describe(self) -> str:
+        """``type (key=value, ...)`` for people."""
+        details = ", ".join(
+            f"{key}={value}" for key, value in self.as_json().items() if key != "type"
+        )
+        kind = str(self.as_json()["type"])
+        return f"{kind} ({details})" if details else kind
 
 
 class NoAction(_Action):
     """Only report."""
 
     type: Literal["none"]
+    mutates = False
 
 
 class SuspendAction(_Action):
@@ -50,6 +72,7 @@ class ResizeAction(_Action):
 
     type: Literal["resize"]
     fits = ("endpoint",)
+    disruptive = True
     min_cu: float = Field(ge=MIN_COMPUTE_UNITS, description="New autoscaling minimum, in CU.")
     max_cu: float | None = Field(
         default=None,
@@ -63,13 +86,18 @@ class ResizeAction(_Action):
             raise ValueError(f"max_cu ({self.max_cu:g}) is below min_cu ({self.min_cu:g})")
         return self
 
-    def resolve(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        action: dict[str, Any] = {"type": "resize", "min_cu": self.min_cu}
+    def resolve(self, values: Mapping[str, Any]) -> Self:
         current = values.get("autoscaling_limit_max_cu")
         if self.max_cu is not None:
+            return self
+        if isinstance(current, int | float) and not isinstance(current, bool):
+            return self.model_copy(update={"max_cu": max(float(current), self.min_cu)})
+        return self
+
+    def as_json(self) -> dict[str, Any]:
+        action: dict[str, Any] = {"type": "resize", "min_cu": self.min_cu}
+        if self.max_cu is not None:
             action["max_cu"] = self.max_cu
-        elif isinstance(current, int | float) and not isinstance(current, bool):
-            action["max_cu"] = max(float(current), self.min_cu)
         return action
 
 
@@ -110,8 +138,7 @@ class SetExpiryAction(_Action):
             )
         return after
 
-    def resolve(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        _ = values
+    def as_json(self) -> dict[str, Any]:
         return {"type": "set_expiry", "after_seconds": int(self.after.total_seconds())}
 
 
@@ -120,6 +147,7 @@ class DeleteAction(_Action):
 
     type: Literal["delete"]
     fits = ("branch",)
+    irreversible = True
 
 
 class RevokeAction(_Action):
@@ -127,6 +155,7 @@ class RevokeAction(_Action):
 
     type: Literal["revoke"]
     fits = ("api_key",)
+    irreversible = True
 
 
 Action = Annotated[
@@ -148,3 +177,16 @@ ACTION_TYPES: dict[str, type[_Action]] = {
     "delete": DeleteAction,
     "revoke": RevokeAction,
 }
+
+_ACTION_ADAPTER: TypeAdapter[Action] = TypeAdapter(Action)
+
+
+def parse_action(data: Mapping[str, Any]) -> Action:
+    """Read an action back from its ``as_json`` form (raises ``ValueError`` when invalid)."""
+    fields = dict(data)
+    if fields.get("type") == "set_expiry" and "after_seconds" in fields:
+        seconds = fields.pop("after_seconds")
+        if isinstance(seconds, bool) or not isinstance(seconds, int):
+            raise ValueError(f"set_expiry after_seconds must be a whole number, got {seconds!r}")
+        fields["after"] = timedelta(seconds=seconds)
+    return _ACTION_ADAPTER.validate_python(fields, strict=False)

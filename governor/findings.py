@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from governor.actions import Action
 from governor.inventory import ResourceType
 
 Severity = Literal["low", "medium", "high"]
@@ -36,7 +37,7 @@ class Finding:
     name: str
     severity: Severity
     summary: str
-    action: dict[str, Any]  # {"type": "delete"}, {"type": "resize", "min_cu": 0.25, ...}
+    action: Action  # resolved for this resource (resize: max_cu written out)
     mode: Mode
     fingerprint: str
     evidence: dict[str, Any] = field(default_factory=dict)

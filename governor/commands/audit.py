@@ -13,7 +13,6 @@ from typing import Annotated
 
 import typer
 
-from governor.pipeline.audit import AuditResult, exit_code, run_audit
 from governor.commands.common import (
     EXIT_INCOMPLETE,
     ConfigOption,
@@ -36,6 +35,7 @@ from governor.config import Config
 from governor.neon.client import NeonClient
 from governor.neon.errors import NeonAuthError, NeonError
 from governor.neon.factory import client_from_config
+from governor.pipeline.audit import AuditResult, exit_code, run_audit
 from governor.policy import Policy
 from governor.report import render_audit
 from governor.secrets import SecretError

@@ -70,7 +70,9 @@ def policies_or_exit(
     """Flag paths, else the config's (relative to its folder), else the shipped policies."""
     from governor.policy import PolicyError, configured_policy_paths, load_policies
 
-    chosen: list[Path] = list(paths or []) or configured_policy_paths(config, config_path)
+    chosen: list[Path] = list(paths or []) or configured_policy_paths(
+        config.policies.paths, config_path
+    )
     try:
         return list(load_policies(chosen))
     except PolicyError as error:

@@ -39,7 +39,7 @@ def _config_or_exit(config_path: Path | None) -> list[Path]:
     except ConfigError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(EXIT_INVALID) from None
-    return configured_policy_paths(config, config_path)
+    return configured_policy_paths(config.policies.paths, config_path)
 
 
 @policies_app.command("validate")

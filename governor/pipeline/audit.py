@@ -7,16 +7,17 @@ diverge; both call ``run_audit`` with their own client, store and trigger.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from governor.findings import SEVERITY_ORDER, Finding
-from governor.inventory import IncompletePart, Snapshot
+from governor.findings import SEVERITY_ORDER
+from governor.inventory import IncompletePart
 from governor.neon.client import NeonClient
 from governor.policy import Policy, evaluate
+from governor.policy.resources import SnapshotIndex
+from governor.savings import with_estimates
 from governor.savings.prices import Prices
-from governor.savings import estimate
 from governor.store import Store, StoredFinding
 from governor.sweep import SweepProgress, sweep
 
@@ -53,12 +54,6 @@ def exit_code(result: AuditResult, fail_on: str) -> int:
     return 1 if result.failing(fail_on) else 0
 
 
-def with_estimates(
-    findings: Sequence[Finding], snapshot: Snapshot, prices: Prices
-) -> list[Finding]:
-    return [replace(finding, estimate=estimate(finding, snapshot, prices)) for finding in findings]
-
-
 async def run_audit(
     *,
     client: NeonClient,
@@ -80,7 +75,8 @@ async def run_audit(
         progress=progress,
     )
     now = clock()
-    findings = with_estimates(evaluate(policies, snapshot, now=now), snapshot, prices)
+    index = SnapshotIndex(snapshot)
+    findings = with_estimates(evaluate(policies, index, now=now), index, prices)
     policy_names = [policy.name for policy in policies]
     store.record_snapshot(run_id, snapshot, now)
     stored = store.record_findings(run_id, findings, snapshot, policy_names, now)

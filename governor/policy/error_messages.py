@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
 from governor.actions import ACTION_TYPES
-from governor.policy.durations import describe_type
+from governor.durations import describe_type
 from governor.policy.model import Exclude, Limits, Policy
 from governor.policy.yaml_source import Path
 

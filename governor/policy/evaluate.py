@@ -22,11 +22,16 @@ from governor.policy.resources import ResourceView, SnapshotIndex
 from governor.policy.summary import summarize
 
 
-def evaluate(policies: Sequence[Policy], snapshot: Snapshot, *, now: datetime) -> list[Finding]:
-    """Findings of every policy, in policy order, then snapshot order."""
+def evaluate(
+    policies: Sequence[Policy], snapshot: Snapshot | SnapshotIndex, *, now: datetime
+) -> list[Finding]:
+    """Findings of every policy, in policy order, then snapshot order.
+
+    Pass a ``SnapshotIndex`` to share one index with savings and later stages.
+    """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware (e.g. datetime.now(UTC))")
-    index = SnapshotIndex(snapshot)
+    index = snapshot if isinstance(snapshot, SnapshotIndex) else SnapshotIndex(snapshot)
     findings: list[Finding] = []
     for policy in policies:
         fields = filter_fields(policy.filters)

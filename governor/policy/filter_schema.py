@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from governor.policy.durations import DURATION_PATTERN
+from governor.durations import DURATION_PATTERN
 from governor.policy.fields import DERIVED_FIELDS
 from governor.policy.filters import FIELD_PATTERN
 from governor.policy.operators import OPERATORS

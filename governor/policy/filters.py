@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from governor.durations import describe_type
 from governor.inventory import ResourceType
-from governor.policy.durations import describe_type
 from governor.policy.fields import likely_typo
 from governor.policy.operators import OPERATORS, Operator
 

@@ -12,8 +12,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from governor.config import Config
-from governor.policy.durations import describe_type
+from governor.durations import describe_type
 from governor.policy.error_messages import explain
 from governor.policy.errors import PolicyError, PolicyProblem
 from governor.policy.filters import FilterProblem
@@ -28,13 +27,13 @@ def shipped_policies_path() -> Path:
     return Path(str(importlib.resources.files("governor").joinpath("policies")))
 
 
-def configured_policy_paths(config: Config, config_path: Path | str | None) -> list[Path]:
-    """The config's ``[policies] paths`` (relative ones from the config file's folder), or
+def configured_policy_paths(paths: Sequence[str], config_path: Path | str | None) -> list[Path]:
+    """A config's ``[policies] paths`` (relative ones from the config file's folder), or
     the shipped folder when none are set."""
-    if not config.policies.paths:
+    if not paths:
         return [shipped_policies_path()]
     base = Path(config_path).parent if config_path is not None else Path.cwd()
-    return [base / Path(path).expanduser() for path in config.policies.paths]
+    return [base / Path(path).expanduser() for path in paths]
 
 
 def policy_files(paths: Sequence[Path | str]) -> list[Path]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from governor.policy.durations import describe_type, parse_duration
+from governor.durations import describe_type, parse_duration
 
 Outcome = bool | None  # None: unknown (the value is missing or cannot be compared)
 Scalar = str | int | float | bool

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from governor.inventory import ResourceType, Snapshot
-from governor.neon.models import Branch, Endpoint, Project
+from governor.neon.models import Branch, Endpoint, Organization, Project
 from governor.policy.operators import parse_timestamp
 
 
@@ -52,10 +52,16 @@ def branch_activity(endpoints: Iterable[Endpoint]) -> datetime | None:
 
 
 class SnapshotIndex:
-    """Lookups over one snapshot, computed once."""
+    """Lookups over one snapshot, computed once and shared by evaluation and savings."""
 
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
+        self.organizations: dict[str, Organization] = {
+            organization.id: organization for organization in snapshot.organizations
+        }
+        self.endpoints: dict[str, Endpoint] = {
+            endpoint.id: endpoint for endpoint in snapshot.endpoints
+        }
         self.projects: dict[str, Project] = {project.id: project for project in snapshot.projects}
         self.branches: dict[str, Branch] = {branch.id: branch for branch in snapshot.branches}
         self.endpoints_by_branch: dict[str, list[Endpoint]] = defaultdict(list)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from governor.policy.durations import DURATION_PATTERN, parse_duration
+from governor.durations import DURATION_PATTERN, parse_duration
 
 _FIELDS: tuple[tuple[str, int, int], ...] = (
     ("minute", 0, 59),

@@ -87,18 +87,12 @@ def _csv(findings: Sequence[StoredFinding]) -> str:
     return buffer.getvalue()
 
 
-def describe_action(action: dict[str, Any]) -> str:
-    kind = str(action.get("type", "none"))
-    details = ", ".join(f"{key}={value}" for key, value in action.items() if key != "type")
-    return f"{kind} ({details})" if details else kind
-
-
 def _group_action(items: Sequence[StoredFinding]) -> str:
     """The action with its parameters when every finding shares them, else just its type."""
     first = items[0].action
     if all(item.action == first for item in items):
-        return describe_action(first)
-    return str(first.get("type", "none"))
+        return first.describe()
+    return first.type
 
 
 def _money(value: float) -> str:

@@ -31,7 +31,9 @@ ROW_FIELDS = (
 
 
 def finding_row(finding: StoredFinding) -> dict[str, Any]:
-    return {name: getattr(finding, name) for name in ROW_FIELDS}
+    row = {name: getattr(finding, name) for name in ROW_FIELDS}
+    row["action"] = finding.action.as_json()
+    return row
 
 
 def sort_key(finding: StoredFinding) -> tuple[str, int, float, str]:

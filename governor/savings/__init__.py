@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from governor.savings.estimate import estimate
+from governor.savings.estimate import estimate, with_estimates
 
-__all__ = ["estimate"]
+__all__ = ["estimate", "with_estimates"]

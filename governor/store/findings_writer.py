@@ -47,7 +47,7 @@ def _refreshed_values(finding: Finding) -> dict[str, Any]:
         "name": finding.name,
         "severity": finding.severity,
         "summary": finding.summary,
-        "action": encode_json(finding.action, what=f"{where}: action"),
+        "action": encode_json(finding.action.as_json(), what=f"{where}: action"),
         "mode": finding.mode,
         "fingerprint": finding.fingerprint,
         "evidence": encode_json(finding.evidence, what=f"{where}: evidence"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
+from governor.actions import Action, parse_action
 from governor.findings import Estimate, Mode, Severity
 from governor.inventory import ResourceType
 from governor.store.encoding import decode_json
@@ -68,7 +69,7 @@ class StoredFinding:
     name: str
     severity: Severity
     summary: str
-    action: dict[str, Any]
+    action: Action
     mode: Mode
     status: FindingStatus
     first_seen: str  # first time ever; kept when a resolved finding reopens
@@ -113,7 +114,7 @@ class StoredFinding:
             name=row["name"],
             severity=cast(Severity, row["severity"]),
             summary=row["summary"],
-            action=decode_json(row["action"], default={}),
+            action=_stored_action(row),
             mode=cast(Mode, row["mode"]),
             status=cast(FindingStatus, row["status"]),
             first_seen=row["first_seen"],
@@ -187,3 +188,15 @@ class AuditEntry:
             subject=row["subject"],
             details=decode_json(row["details"], default={}),
         )
+
+
+def _stored_action(row: dict[str, Any]) -> Action:
+    """The finding's typed action; a row the governor could not have written is an error."""
+    from governor.store.connection import StoreError
+
+    data = decode_json(row["action"], default={})
+    try:
+        return parse_action(data if isinstance(data, dict) else {})
+    except ValueError as error:
+        first = str(error).splitlines()[0]
+        raise StoreError(f"finding {row['id']}: stored action is not valid ({first})") from None

@@ -41,7 +41,7 @@ def test_a_branch_finding_carries_identity_evidence_and_a_summary() -> None:
         "br-1",
     )
     assert (finding.org_id, finding.project_id, finding.name) == ("org-a", "p1", "preview/old")
-    assert (finding.severity, finding.mode, finding.action) == (
+    assert (finding.severity, finding.mode, finding.action.as_json()) == (
         "high",
         "approve",
         {"type": "delete"},
@@ -187,12 +187,12 @@ def test_resize_without_max_keeps_the_current_maximum_but_never_below_the_minimu
     explicit = policy(
         "endpoint", {"id": "ep-1"}, action={"type": "resize", "min_cu": 1, "max_cu": 4}
     )
-    assert evaluate([keep], world, now=NOW)[0].action == {
+    assert evaluate([keep], world, now=NOW)[0].action.as_json() == {
         "type": "resize",
         "min_cu": 1.0,
         "max_cu": 1.0,
     }
-    assert evaluate([explicit], world, now=NOW)[0].action == {
+    assert evaluate([explicit], world, now=NOW)[0].action.as_json() == {
         "type": "resize",
         "min_cu": 1.0,
         "max_cu": 4.0,
@@ -202,7 +202,7 @@ def test_resize_without_max_keeps_the_current_maximum_but_never_below_the_minimu
 def test_set_expiry_action_is_resolved_to_seconds() -> None:
     world = snapshot(branches=[branch("br-1")])
     rule = policy("branch", {"id": "br-1"}, action={"type": "set_expiry", "after": "7d"})
-    assert evaluate([rule], world, now=NOW)[0].action == {
+    assert evaluate([rule], world, now=NOW)[0].action.as_json() == {
         "type": "set_expiry",
         "after_seconds": 604800,
     }

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from apscheduler.triggers.cron import CronTrigger
 
+from governor.durations import format_duration, parse_duration
 from governor.policy import Policy
-from governor.policy.durations import format_duration, parse_duration
 from governor.policy.schedule import cron_fields, schedule_interval, validate_schedule
 
 FRIDAY = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)

@@ -40,12 +40,12 @@ def test_the_shipped_policies_load_from_another_working_directory(tmp_path: Path
 
 
 def test_without_configured_paths_the_shipped_folder_is_used() -> None:
-    assert configured_policy_paths(Config(), None) == [shipped_policies_path()]
+    assert configured_policy_paths(Config().policies.paths, None) == [shipped_policies_path()]
 
 
 def test_configured_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
     config = Config(policies=PolicySettings(paths=["local", "/etc/neon-governor/policies"]))
-    assert configured_policy_paths(config, tmp_path / "governor.toml") == [
+    assert configured_policy_paths(config.policies.paths, tmp_path / "governor.toml") == [
         tmp_path / "local",
         Path("/etc/neon-governor/policies"),
     ]

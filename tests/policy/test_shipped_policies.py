@@ -187,7 +187,7 @@ def test_unused_keys_cover_every_scope_and_null_last_used(shipped: dict[str, Pol
     )
     findings = evaluate([shipped["unused-api-keys"]], world, now=NOW)
     assert {f.resource_id for f in findings} == {"1", "2", "3", "6"}
-    assert {f.action["type"] for f in findings} == {"revoke"}
+    assert {f.action.type for f in findings} == {"revoke"}
 
 
 def test_oversized_compute_resize_keeps_its_current_maximum(shipped: dict[str, Policy]) -> None:
@@ -200,7 +200,7 @@ def test_oversized_compute_resize_keeps_its_current_maximum(shipped: dict[str, P
     )
     [finding] = evaluate([shipped["oversized-computes"]], world, now=NOW)
     assert finding.resource_id == "ep-big"
-    assert finding.action == {"type": "resize", "min_cu": 0.25, "max_cu": 16.0}
+    assert finding.action.as_json() == {"type": "resize", "min_cu": 0.25, "max_cu": 16.0}
 
 
 def test_never_suspending_compute_gets_default_autosuspend(shipped: dict[str, Policy]) -> None:
@@ -213,7 +213,7 @@ def test_never_suspending_compute_gets_default_autosuspend(shipped: dict[str, Po
     )
     [finding] = evaluate([shipped["never-suspending-computes"]], world, now=NOW)
     assert finding.resource_id == "ep-always-on"
-    assert finding.action == {"type": "set_autosuspend", "seconds": 300}
+    assert finding.action.as_json() == {"type": "set_autosuspend", "seconds": 300}
     assert finding.summary.startswith("never suspends")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from governor.actions import parse_action
 from governor.findings import Estimate, Finding
 from governor.inventory import IncompletePart, KeyRecord, Snapshot
 from governor.neon.models import ApiKey, Branch, Endpoint, Organization, Project
@@ -41,7 +42,7 @@ def finding(
         name=f"name-{resource_id}",
         severity=severity,
         summary=f"{policy} selected {resource_id}",
-        action=action or {"type": "delete"},
+        action=parse_action(action or {"type": "delete"}),
         mode="report",
         fingerprint=fingerprint,
         evidence=evidence if evidence is not None else {"last_activity": "2026-09-01"},

@@ -1,4 +1,4 @@
-"""Durations as people write them in policy files: ``30d``, ``6h``, ``1d12h``.
+"""Durations as people write them in policy and config files: ``30d``, ``6h``, ``1d12h``.
 
 Why a unit is mandatory: a bare ``30`` could mean seconds or days, and a policy that deletes
 branches must not guess. Months and years are left out on purpose (their length varies).
@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Annotated, Any
+
+from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 
 UNIT_SECONDS: dict[str, int] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 DURATION_PATTERN = r"^([0-9]+[smhdw])+$"
@@ -54,3 +57,25 @@ def describe_type(value: object) -> str:
     if isinstance(value, dict):
         return "a mapping"
     return type(value).__name__
+
+
+def _duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    return parse_duration(value)
+
+
+Duration = Annotated[
+    timedelta,
+    PlainValidator(_duration),
+    PlainSerializer(format_duration, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": DURATION_PATTERN,
+            "description": "A duration: a number and a unit, e.g. 30d, 6h or 1d12h "
+            "(units: s m h d w).",
+            "examples": ["30d", "6h"],
+        }
+    ),
+]
