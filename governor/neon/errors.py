@@ -3,13 +3,13 @@
 Why a hierarchy: the sweep marks a part incomplete on any ``NeonError``, the CLI maps
 ``NeonAuthError`` to exit 2, and remediation treats ``NeonLocked`` and operation failures
 differently. Every message names the method, path and ``X-Request-ID`` (what Neon
-support asks for) and never the API key.
+support asks for) and never the API key. A ``NeonUsageError`` means nothing was sent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 if TYPE_CHECKING:
     from governor.neon.models import Operation
@@ -19,6 +19,20 @@ SNIPPET_CHARS = 200
 
 class NeonError(Exception):
     """Base of every error raised by the Neon client."""
+
+
+class NeonUsageError(NeonError, ValueError):
+    """Refused before anything was sent: a path id not of Neon's form (``..`` and the like).
+
+    Why both bases: a ``NeonError``, so a sweep records the part as unreadable and goes on
+    when a broken or hostile answer hands it such an id; a ``ValueError``, because the input
+    is at fault, not Neon. Never a ``NeonApiError``: no request left, nothing to retry.
+    """
+
+    def __init__(self, message: str, *, parameter: str, value: object) -> None:
+        self.parameter = parameter
+        self.value = value
+        super().__init__(message)
 
 
 class NeonTransportError(NeonError):
@@ -64,6 +78,19 @@ class NeonApiError(NeonError):
         if hint:
             text += f". {hint}"
         super().__init__(text)
+
+    def with_hint(self, hint: str) -> Self:
+        """A copy with another hint: a caller may learn more than the client (the key's scope)."""
+        return type(self)(
+            self.status,
+            self.message,
+            code=self.code,
+            request_id=self.request_id,
+            method=self.method,
+            path=self.path,
+            attempts=self.attempts,
+            hint=hint,
+        )
 
 
 class NeonAuthError(NeonApiError):
@@ -153,8 +180,11 @@ _SCOPE_LIMITS = {
 }
 
 
-def auth_hint(status: int, key_scope: str | None) -> str:
-    """What a 401/403 means for the kind of key in use (as far as the client knows)."""
+def auth_hint(status: int, key_scope: str | None = None) -> str:
+    """What a 401/403 means for a key of ``key_scope`` (personal, organization, project).
+
+    The client does not know the scope (the sweep finds it out) and passes None.
+    """
     if status == 401:
         return "The API key is missing, invalid or revoked; check the key the config points to"
     if key_scope in _SCOPE_LIMITS:

@@ -21,7 +21,10 @@ OPERATION_FAILURE_STATUSES = frozenset({"failed", "error", "cancelled"})
 class NeonObject(BaseModel):
     """Base for API objects: unknown fields kept, raw JSON remembered."""
 
-    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+    # allow_inf_nan: "NaN" or "1e999" as a string would pass as a float and poison estimates.
+    model_config = ConfigDict(
+        extra="allow", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
     _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @classmethod

@@ -184,6 +184,10 @@ class Pacer:
             self._answered.set()
             self._answered = None
 
+    def paused_seconds(self) -> float:
+        """How much longer the shared ``Retry-After`` pause lasts (0: none)."""
+        return max(0.0, self._paused_until - self.clock())
+
     def succeeded(self) -> None:
         """Additive increase: recover the rate gently while answers are not 429."""
         now = self.clock()
@@ -232,7 +236,7 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     except ValueError:
         try:
             moment = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):  # any header a server sends
             return None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)

@@ -108,22 +108,6 @@ def mutation_of(
     return Mutation(resource, operations, response.status)
 
 
-def next_cursor(
-    response: ApiResponse, body: dict[str, Any], key: str, seen: set[str], page_length: int
-) -> str:
-    pagination = body.get("pagination")
-    cursor = pagination.get(key) if isinstance(pagination, dict) else None
-    if not isinstance(cursor, str) or not cursor:
-        raise response.protocol_error(
-            f"a full page of {page_length} came without pagination.{key}: "
-            "cannot tell whether more follow"
-        )
-    if cursor in seen:
-        raise response.protocol_error(f"pagination.{key} repeated an earlier value: {cursor!r}")
-    seen.add(cursor)
-    return cursor
-
-
 def _kind(value: Any) -> str:
     if value is None:
         return "null"

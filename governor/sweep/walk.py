@@ -5,12 +5,17 @@ reads run concurrently (bounded by ``concurrency`` requests in flight), and proj
 start as soon as their page of the project list arrives. A part that cannot be read after
 the client's retries becomes an ``IncompletePart`` and the sweep goes on: unknown is never
 "gone". Only a 401 (the key itself is refused) aborts the sweep.
+
+An object listed twice (in one page, across pages or listings) is kept once, the first
+time it was seen, so no later stage meets one id twice. The server's clock skew goes on
+the snapshot: remediation must not judge ages by a clock days off.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -21,6 +26,11 @@ from governor.neon.errors import NeonApiError, NeonAuthError, NeonError, auth_hi
 from governor.neon.models import ApiKey, Branch, Endpoint, Organization, Project
 
 ValueT = TypeVar("ValueT")
+ItemT = TypeVar("ItemT")
+
+logger = logging.getLogger("governor.sweep")
+# Beyond this, "30 days idle" measured on our clock is not what Neon's clock says.
+CLOCK_SKEW_WARNING_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -87,11 +97,13 @@ class _Sweep:
         self.slots = asyncio.Semaphore(concurrency)
         self.progress = progress
         self.requests_at_start = client.requests
+        self.key_scope: KeyScope | None = None  # learnt from the answers, settled at the end
         self.incomplete: list[IncompletePart] = []
         self.projects_done = 0
         self.projects_total = 0
         self.organizations_done = 0
         self.organizations_total = 0
+        self.duplicates = 0  # objects listed again under an id already seen, dropped
 
     # -- plumbing --------------------------------------------------------------------
 
@@ -115,6 +127,8 @@ class _Sweep:
     ) -> None:
         if isinstance(error, NeonAuthError) and error.status == 401:
             raise error
+        if isinstance(error, NeonAuthError) and self.key_scope is not None:
+            error = error.with_hint(auth_hint(error.status, self.key_scope))
         self.incomplete.append(IncompletePart(kind, str(error), org_id, project_id))
 
     async def pages(
@@ -131,6 +145,21 @@ class _Sweep:
             except (StopAsyncIteration, _Failed):
                 return
             yield page
+
+    def first_of_each(
+        self, items: Iterable[ItemT], id_of: Callable[[ItemT], Hashable]
+    ) -> list[ItemT]:
+        """``items`` without those whose id came earlier; counts what it drops."""
+        seen: set[Hashable] = set()
+        kept: list[ItemT] = []
+        for item in items:
+            item_id = id_of(item)
+            if item_id in seen:
+                self.duplicates += 1
+            else:
+                seen.add(item_id)
+                kept.append(item)
+        return kept
 
     def report(self) -> None:
         if self.progress is not None:
@@ -172,12 +201,12 @@ class _Sweep:
             except NeonError as error:
                 self.fail("api_keys", None, None, error)
                 return []
-        self.client.key_scope = "personal"
+        self.key_scope = "personal"
         return keys
 
     async def organizations(self, org_ids: list[str] | None) -> list[_OrgResult]:
         if org_ids is not None:
-            results = [_OrgResult(org_id) for org_id in org_ids]
+            results = [_OrgResult(org_id) for org_id in dict.fromkeys(org_ids)]
             await asyncio.gather(*(self.organization_details(result) for result in results))
             return results
         async with self.slots:
@@ -193,7 +222,8 @@ class _Sweep:
                 return []
         if not listed:  # an account without organizations: its projects need no org_id
             return [_OrgResult(None)]
-        return [_OrgResult(org.id, organization=org) for org in listed]
+        unique = self.first_of_each(listed, lambda org: org.id)
+        return [_OrgResult(org.id, organization=org) for org in unique]
 
     async def organization_details(self, result: _OrgResult) -> None:
         if result.org_id is None:
@@ -296,17 +326,17 @@ class _Sweep:
     def settle_scope(self, orgs: list[_OrgResult], personal_keys: list[ApiKey] | None) -> None:
         """Decide, now that every answer is in, what the key is and which 403s matter."""
         every = [*orgs, *(child for org in orgs for child in org.children)]
-        if self.client.key_scope is None and personal_keys is None:
+        if self.key_scope is None and personal_keys is None:
             read_org = any(
                 org.organization is not None or (org.org_id is not None and not org.api_keys_error)
                 for org in every
             )
             refused_org = any(org.api_keys_error is not None for org in every)
             if read_org:
-                self.client.key_scope = "organization"
+                self.key_scope = "organization"
             elif refused_org:
-                self.client.key_scope = "project"
-        scope = self.client.key_scope
+                self.key_scope = "project"
+        scope = self.key_scope
         for org in every:
             for kind, error in (
                 ("api_keys", org.api_keys_error),
@@ -316,16 +346,7 @@ class _Sweep:
                     continue  # a project key has no business with organizations
                 if kind == "organizations" and org.inferred:
                     continue  # only its plan is unknown; the key cannot read it by design
-                rehinted = type(error)(
-                    error.status,
-                    error.message,
-                    code=error.code,
-                    request_id=error.request_id,
-                    method=error.method,
-                    path=error.path,
-                    attempts=error.attempts,
-                    hint=auth_hint(error.status, scope),
-                )
+                rehinted = error.with_hint(auth_hint(error.status, scope))
                 part_kind: PartKind = "api_keys" if kind == "api_keys" else "organizations"
                 self.incomplete.append(IncompletePart(part_kind, str(rehinted), org.org_id))
 
@@ -334,25 +355,40 @@ class _Sweep:
     ) -> Snapshot:
         snapshot = Snapshot(taken_at=taken_at)
         every = [*orgs, *(child for org in orgs for child in org.children)]
-        for org in every:
-            if org.organization is not None:
-                snapshot.organizations.append(org.organization)
-            if org.org_id is not None:
-                snapshot.org_ids.append(org.org_id)
-        for org in orgs:
-            for record in org.projects.values():
-                if record.project is not None:
-                    snapshot.projects.append(record.project)
-                snapshot.branches.extend(record.branches)
-                snapshot.endpoints.extend(record.endpoints)
-        for key in personal_keys or []:
-            snapshot.api_keys.append(KeyRecord(key, "personal", None))
+        organizations = [org.organization for org in every if org.organization is not None]
+        snapshot.organizations = self.first_of_each(organizations, lambda org: org.id)
+        snapshot.org_ids = list(
+            dict.fromkeys(org.org_id for org in every if org.org_id is not None)
+        )
+        records = [record for org in orgs for record in org.projects.values()]
+        projects = [record.project for record in records if record.project is not None]
+        snapshot.projects = self.first_of_each(projects, lambda project: project.id)
+        branches = [branch for record in records for branch in record.branches]
+        snapshot.branches = self.first_of_each(branches, lambda branch: branch.id)
+        endpoints = [endpoint for record in records for endpoint in record.endpoints]
+        snapshot.endpoints = self.first_of_each(endpoints, lambda endpoint: endpoint.id)
+        keys = [KeyRecord(key, "personal", None) for key in personal_keys or []]
         for org in every:
             for key in org.api_keys:
                 scope: KeyScope = "project" if key.project_id else "organization"
-                snapshot.api_keys.append(KeyRecord(key, scope, org.org_id))
+                keys.append(KeyRecord(key, scope, org.org_id))
+        snapshot.api_keys = self.first_of_each(keys, lambda record: record.key.id)
+        if self.duplicates:
+            logger.warning(
+                "Neon listed objects more than once; kept the first of each, dropped %d",
+                self.duplicates,
+            )
         snapshot.incomplete = list(self.incomplete)
         snapshot.requests = self.client.requests - self.requests_at_start
+        snapshot.key_scope = self.key_scope
+        snapshot.clock_skew_seconds = skew = self.client.clock_skew_seconds
+        if skew is not None and abs(skew) > CLOCK_SKEW_WARNING_SECONDS:
+            logger.warning(
+                "Neon's clock (its Date header) is %+.0f s (%+.1f h) off this machine's: "
+                "ages measured here may be wrong; check the machine's clock",
+                skew,
+                skew / 3600,
+            )
         return snapshot
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from governor.neon.client import NeonClient
+from governor.simulator import Simulator
+from tests.neon.virtual_time import VirtualClock
 
 SECRET_KEY = "napi_0123456789abcdefghijklmnopqrstuvwxyz_secret"
+PERSONAL_SIM_KEY = "sim-personal-key"  # the generated worlds' personal key
 
 
 def fast_client(base_url: str, api_key: str = SECRET_KEY, **overrides: Any) -> NeonClient:
@@ -104,3 +108,22 @@ class FaultyTransport(httpx.AsyncBaseTransport):
 
 def touches_project(project_id: str) -> Callable[[httpx.Request], bool]:
     return lambda request: request.url.path.split("/")[4:5] == [project_id]
+
+
+def virtual_client(
+    simulator: Simulator, clock: VirtualClock, *, seed: int = 1, **overrides: Any
+) -> NeonClient:
+    """A fast client talking to ``simulator`` in process, in ``clock``'s virtual time.
+
+    Why: with no sockets and no real sleeps, no time passes between two requests unless
+    the client sleeps, so what a test sees cannot depend on the machine's speed. The
+    simulator must share ``clock`` (``Simulator(..., clock=clock)``).
+    """
+    options: dict[str, Any] = {
+        "transport": simulator.transport(),
+        "clock": clock,
+        "sleep": clock.sleep,
+        "random_fraction": random.Random(seed).random,
+    }
+    options.update(overrides)
+    return fast_client("http://simulator.invalid/api/v2", PERSONAL_SIM_KEY, **options)

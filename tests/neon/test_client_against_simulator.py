@@ -1,4 +1,8 @@
-"""The client against the Neon simulator over real loopback HTTP."""
+"""The client against the Neon simulator over real loopback HTTP.
+
+Tests about timing run the simulator in process and in virtual time instead
+(``virtual_client``), so they cannot depend on how fast the machine is.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,12 @@ from typing import Any
 import pytest
 
 from governor.neon.errors import NeonApiError
+from governor.neon.models import Project
 from governor.neon.operations import OperationFailed, OperationTimeout, wait_for_operations
 from governor.simulator import Simulator, SimulatorOptions, World
 from tests.conftest import WORLD_NOW, ServedSimulator
-from tests.neon.helpers import RecordingTransport, fast_client
+from tests.neon.helpers import RecordingTransport, fast_client, virtual_client
+from tests.neon.virtual_time import VirtualClock
 from tests.neon.windows import max_in_window, max_per_route_in_window
 from tests.neon.world_facts import WorldFacts, by_id, facts_of
 from tests.openapi import validate_request_body
@@ -176,23 +182,24 @@ async def test_the_simulator_never_sees_more_than_the_configured_rates(
 
 
 @pytest.mark.anyio
-async def test_a_client_faster_than_the_server_recovers_from_429s(served_simulator: Serve) -> None:
-    simulator, base_url = served_simulator(
-        small_world(), SimulatorOptions(requests_per_minute=None, requests_per_second_per_route=15)
-    )
+async def test_a_client_faster_than_the_server_recovers_from_429s() -> None:
+    # In process and in virtual time: no time passes between requests unless the client
+    # sleeps, so its burst outruns the route limit by construction, on any machine.
+    clock = VirtualClock()
+    options = SimulatorOptions(requests_per_minute=None, requests_per_second_per_route=15)
+    simulator = Simulator(small_world(), options, clock=clock, now=lambda: WORLD_NOW)
     project_ids = list(facts(simulator).project_org)
 
-    async with fast_client(
-        base_url,
-        PERSONAL_KEY,
-        max_attempts=8,
-        backoff_base_seconds=0.05,
-        backoff_cap_seconds=1.0,
+    async with virtual_client(
+        simulator, clock, max_attempts=8, backoff_base_seconds=0.05, backoff_cap_seconds=1.0
     ) as client:
-        projects = await asyncio.gather(
-            *(client.get_project(project_id) for project_id in project_ids)
-        )
 
+        async def read_all() -> list[Project]:
+            return await asyncio.gather(*(client.get_project(pid) for pid in project_ids))
+
+        projects = await clock.run(read_all())
+
+    assert len(project_ids) > 15
     assert sorted(project.id for project in projects) == sorted(project_ids)
     rejected = [record for record in simulator.request_log if record.status == 429]
     assert rejected

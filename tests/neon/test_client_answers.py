@@ -23,6 +23,7 @@ from governor.neon.errors import (
     NeonRateLimited,
     NeonServerError,
     NeonTransportError,
+    auth_hint,
 )
 from tests.neon.helpers import SECRET_KEY, FailingFirstTransport, fast_client
 from tests.neon.scripted_server import Reply, ScriptedServer, scripted_server
@@ -267,7 +268,9 @@ async def test_a_429_honours_retry_after_for_everyone(server: ScriptedServer, he
     )
     clock = SteppingClock()
 
-    async with fast_client(server.base_url, clock=clock, sleep=clock.sleep) as client:
+    async with fast_client(
+        server.base_url, clock=clock, sleep=clock.sleep, backoff_cap_seconds=30.0
+    ) as client:
         start = clock.now
         await client.get_project(PROJECT["id"])
 
@@ -320,22 +323,48 @@ async def test_a_refused_key_is_an_auth_error_that_never_shows_the_key(
 
 
 @pytest.mark.anyio
+async def test_a_forbidden_request_says_the_scope_is_not_known_to_the_client(
+    server: ScriptedServer,
+) -> None:
+    server.script("GET", "/api_keys", [Reply(403, error("forbidden"))])
+
+    async with fast_client(server.base_url) as client:
+        with pytest.raises(NeonAuthError, match="scope is not known") as caught:
+            await client.list_personal_api_keys()
+
+    assert "does not allow this request" in caught.value.hint
+
+
+@pytest.mark.anyio
 @pytest.mark.parametrize(
     ("scope", "says"),
     [
         ("organization", "cannot list other organizations or personal API keys"),
         ("project", "covers only its one project"),
+        ("personal", "acts as its user"),
         (None, "scope is not known"),
     ],
 )
-async def test_a_forbidden_request_says_what_the_key_scope_cannot_do(
-    server: ScriptedServer, scope: Any, says: str
+async def test_a_caller_that_knows_the_scope_rehints_the_error_with_what_it_cannot_do(
+    server: ScriptedServer, scope: str | None, says: str
 ) -> None:
     server.script("GET", "/api_keys", [Reply(403, error("forbidden"))])
 
-    async with fast_client(server.base_url, key_scope=scope) as client:
-        with pytest.raises(NeonAuthError, match=says):
+    async with fast_client(server.base_url) as client:
+        with pytest.raises(NeonAuthError) as caught:
             await client.list_personal_api_keys()
+
+    rehinted = caught.value.with_hint(auth_hint(403, scope))
+    assert type(rehinted) is NeonAuthError
+    assert says in str(rehinted)
+    assert (rehinted.status, rehinted.message, rehinted.request_id) == (
+        403,
+        "forbidden",
+        caught.value.request_id,
+    )
+    assert str(rehinted).startswith(
+        f"GET /api_keys: HTTP 403: forbidden (request id {caught.value.request_id})"
+    )
 
 
 @pytest.mark.anyio
@@ -422,6 +451,7 @@ async def test_update_branch_sends_expires_at_as_rfc3339_seconds_or_null(
 def test_the_client_repr_never_shows_the_key() -> None:
     client = NeonClient(SECRET_KEY, base_url="http://127.0.0.1:9/api/v2")
     assert SECRET_KEY not in repr(client)
+    assert repr(client) == "NeonClient(base_url='http://127.0.0.1:9/api/v2')"
 
 
 @pytest.mark.anyio

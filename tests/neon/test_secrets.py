@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from governor.config import parse_config
-from governor.neon.factory import client_from_config
+from governor.runtime import Runtime
 from governor.secrets import REDACTED, SecretError, read_secret, redact
 
 KEY = "napi_secret_value_1234567890"
@@ -74,7 +74,7 @@ def test_redact_hides_known_secrets_and_any_bearer_token() -> None:
     assert redacted.count(REDACTED) == 2
 
 
-def test_the_factory_builds_a_client_from_the_config(
+def test_the_runtime_builds_a_client_from_the_config(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     secret_file = tmp_path / "neon.key"
@@ -90,7 +90,9 @@ def test_the_factory_builds_a_client_from_the_config(
         }
     )
 
-    client = client_from_config(config)
+    runtime = Runtime(config)
+    (account,) = runtime.account_settings()
+    client = runtime.client(account)
 
     assert client.base_url == "http://127.0.0.1:9/api/v2"
     assert client.pacer.requests_per_minute == 300
@@ -98,8 +100,9 @@ def test_the_factory_builds_a_client_from_the_config(
     assert KEY not in repr(client)
 
 
-def test_the_factory_says_which_variable_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_runtime_says_which_variable_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MY_NEON_KEY", raising=False)
     config = parse_config({"neon": {"api_key_env": "MY_NEON_KEY"}})
+    runtime = Runtime(config)
     with pytest.raises(SecretError, match="MY_NEON_KEY"):
-        client_from_config(config)
+        runtime.client(runtime.account_settings()[0])

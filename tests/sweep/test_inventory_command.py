@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
-from governor.commands.inventory import InventoryFormat, run_inventory
-from governor.config import Config
+from governor.cli import app
 from governor.simulator import SimulatorOptions, World
 from tests.conftest import WORLD_NOW, ServedSimulator
-from tests.neon.helpers import SECRET_KEY, fast_client
+from tests.neon.helpers import SECRET_KEY
 from tests.neon.world_facts import WorldFacts, by_id, facts_of
 
 CLI = [sys.executable, "-m", "governor"]
@@ -190,7 +190,7 @@ def test_a_bad_config_exits_2_naming_file_and_key(tmp_path: Path) -> None:
 
 
 def test_an_incomplete_sweep_exits_3_and_says_what_and_why(
-    served_simulator: Callable[..., ServedSimulator], capsys: pytest.CaptureFixture[str]
+    served_simulator: Callable[..., ServedSimulator], tmp_path: Path
 ) -> None:
     world = World.generate(seed=1, orgs=1, projects=3, branches=10, now=WORLD_NOW)
     broken = facts_of(world.to_dict()).projects[0]["id"]
@@ -200,15 +200,22 @@ def test_an_incomplete_sweep_exits_3_and_says_what_and_why(
         unreadable_project_ids=frozenset({broken}),
     )
     _, base_url = served_simulator(world, options)
-    client = fast_client(base_url, "sim-personal-key", max_attempts=1)
+    config = tmp_path / "one-try.toml"
+    config.write_text(
+        "[neon]\nrequests_per_minute = 60000\nrequests_per_second_per_route = 1000\n"
+        "max_attempts = 1\n"
+    )
 
-    code = run_inventory(client, Config(), None, InventoryFormat.json)
+    result = CliRunner().invoke(
+        app,
+        ["inventory", "--format", "json", "--config", str(config)],
+        env={"NEON_API_URL": base_url, "NEON_API_KEY": "sim-personal-key"},
+    )
 
-    captured = capsys.readouterr()
-    document: dict[str, Any] = json.loads(captured.out)
-    assert code == 3
+    document: dict[str, Any] = json.loads(result.stdout)
+    assert result.exit_code == 3
     assert document["complete"] is False
     assert {part["project_id"] for part in document["incomplete"]} == {broken}
-    assert "incomplete" in captured.err
-    assert broken in captured.err
-    assert "HTTP 503" in captured.err
+    assert "incomplete" in result.stderr
+    assert broken in result.stderr
+    assert "HTTP 503" in result.stderr

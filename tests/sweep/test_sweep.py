@@ -94,7 +94,7 @@ async def test_a_faulty_rate_limited_world_sweeps_complete_and_exact(
     assert max_in_window([record.at for record in log], 60.0) <= rpm
     listings = [request for request in transport.sent if request.url.path.endswith("/projects")]
     assert all(request.url.params.get("org_id") for request in listings)
-    assert client.key_scope == "personal"
+    assert snapshot.key_scope == "personal"
 
 
 @pytest.mark.anyio
@@ -182,7 +182,7 @@ async def test_an_organization_key_sweeps_its_organization_and_personal_keys_do_
     assert snapshot.incomplete == []
     assert_exactly(snapshot, expected.only(org_id))
     assert snapshot.org_ids == [org_id]
-    assert client.key_scope == "organization"
+    assert snapshot.key_scope == "organization"
 
 
 @pytest.mark.anyio
@@ -201,7 +201,7 @@ async def test_a_project_key_sweeps_its_project_and_nothing_is_missing(
     only.organizations = []  # a project key cannot read its organization
     assert_exactly(snapshot, only)
     assert snapshot.org_ids == [scope["org_id"]]
-    assert client.key_scope == "project"
+    assert snapshot.key_scope == "project"
 
 
 @pytest.mark.anyio

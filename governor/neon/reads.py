@@ -1,0 +1,176 @@
+"""The reads a sweep needs: organizations, projects, branches, computes, keys, operations.
+
+Why listings stream pages: a sweep starts each project's reads as soon as its page
+arrives. Page sizes are explicit because the spec's defaults (10 projects) truncate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from governor.neon.http import NeonHttp
+from governor.neon.ids import neon_id
+from governor.neon.models import ApiKey, Branch, Endpoint, Operation, Organization, Project
+from governor.neon.paging import Listing
+from governor.neon.responses import ProjectsPage
+
+PROJECTS_PAGE_SIZE = 400  # the spec's maximum; the default of 10 truncates listings
+BRANCHES_PAGE_SIZE = 1000  # the spec allows 1..10000
+OPERATIONS_PAGE_SIZE = 1000  # the spec's maximum
+
+
+class NeonReads(NeonHttp):
+    """Read methods; every one is a GET, retried by ``READ_RETRY``."""
+
+    async def list_organizations(self) -> list[Organization]:
+        response = await self.request("GET", "/users/me/organizations")
+        items = response.field_array("organizations")
+        return response.models(Organization, items, "organizations")
+
+    async def get_organization(self, org_id: str) -> Organization:
+        response = await self.request("GET", "/organizations/{org_id}", {"org_id": org_id})
+        return response.model(Organization, response.object(), "organization")
+
+    async def iter_project_pages(
+        self, org_id: str | None = None, *, page_size: int = PROJECTS_PAGE_SIZE
+    ) -> AsyncIterator[ProjectsPage]:
+        """Project pages, streamed; ``pagination.cursor`` is on every page, the last included.
+
+        An id seen earlier in the listing (listed or unavailable) is not yielded again.
+        """
+        cursor: str | None = None
+        listing = Listing("project", page_size, self.max_listing_items)
+        while True:
+            params: dict[str, str | int | bool] = {"limit": page_size}
+            if org_id:
+                params["org_id"] = neon_id("org_id", org_id)  # often from an answer
+            if cursor:
+                params["cursor"] = cursor
+            response = await self.request("GET", "/projects", params=params)
+            items = response.field_array("projects")
+            body = response.object()
+            unavailable = body.get("unavailable_project_ids") or []
+            if not isinstance(unavailable, list) or not all(
+                isinstance(project_id, str) for project_id in unavailable
+            ):
+                raise response.protocol_error("'unavailable_project_ids' is not a list of ids")
+            projects = listing.fresh(response.models(Project, items, "projects"), _id)
+            yield ProjectsPage(projects, listing.fresh(unavailable, str))
+            # Unavailable projects may take places on the page: only a page short of both
+            # is the last one (one extra, empty page costs less than a missed project).
+            if len(items) + len(unavailable) < page_size:
+                return
+            cursor = listing.next_cursor(response, body, "cursor")
+
+    async def iter_projects(
+        self, org_id: str | None = None, *, page_size: int = PROJECTS_PAGE_SIZE
+    ) -> AsyncIterator[Project]:
+        async for page in self.iter_project_pages(org_id, page_size=page_size):
+            for project in page.projects:
+                yield project
+
+    async def get_project(self, project_id: str) -> Project:
+        response = await self.request("GET", "/projects/{project_id}", {"project_id": project_id})
+        return response.model(Project, response.field_object("project"), "project")
+
+    async def iter_branch_pages(
+        self, project_id: str, *, page_size: int = BRANCHES_PAGE_SIZE
+    ) -> AsyncIterator[list[Branch]]:
+        """Branch pages, oldest first: created_at does not move while we page (updated_at does).
+
+        A branch seen earlier in the listing (or the page) is not yielded again.
+        """
+        cursor: str | None = None
+        listing = Listing("branch", page_size, self.max_listing_items)
+        while True:
+            params: dict[str, str | int | bool] = {
+                "limit": page_size,
+                "sort_by": "created_at",
+                "sort_order": "asc",
+            }
+            if cursor:
+                params["cursor"] = cursor
+            response = await self.request(
+                "GET", "/projects/{project_id}/branches", {"project_id": project_id}, params=params
+            )
+            items = response.field_array("branches")
+            yield listing.fresh(response.models(Branch, items, "branches"), _id)
+            if len(items) < page_size:
+                return
+            body = response.object()
+            pagination = body.get("pagination")
+            if not isinstance(pagination, dict) or not pagination.get("next"):
+                return  # CursorPagination.next is optional: absent means the last page
+            cursor = listing.next_cursor(response, body, "next")
+
+    async def iter_branches(
+        self, project_id: str, *, page_size: int = BRANCHES_PAGE_SIZE
+    ) -> AsyncIterator[Branch]:
+        async for page in self.iter_branch_pages(project_id, page_size=page_size):
+            for branch in page:
+                yield branch
+
+    async def get_branch(self, project_id: str, branch_id: str) -> Branch:
+        response = await self.request(
+            "GET",
+            "/projects/{project_id}/branches/{branch_id}",
+            {"project_id": project_id, "branch_id": branch_id},
+        )
+        return response.model(Branch, response.field_object("branch"), "branch")
+
+    async def list_endpoints(self, project_id: str) -> list[Endpoint]:
+        response = await self.request(
+            "GET", "/projects/{project_id}/endpoints", {"project_id": project_id}
+        )
+        return response.models(Endpoint, response.field_array("endpoints"), "endpoints")
+
+    async def get_endpoint(self, project_id: str, endpoint_id: str) -> Endpoint:
+        response = await self.request(
+            "GET",
+            "/projects/{project_id}/endpoints/{endpoint_id}",
+            {"project_id": project_id, "endpoint_id": endpoint_id},
+        )
+        return response.model(Endpoint, response.field_object("endpoint"), "endpoint")
+
+    async def list_personal_api_keys(self) -> list[ApiKey]:
+        response = await self.request("GET", "/api_keys")
+        return response.models(ApiKey, response.array(), "api_keys")
+
+    async def list_org_api_keys(self, org_id: str) -> list[ApiKey]:
+        response = await self.request("GET", "/organizations/{org_id}/api_keys", {"org_id": org_id})
+        return response.models(ApiKey, response.array(), "api_keys")
+
+    async def get_operation(self, project_id: str, operation_id: str) -> Operation:
+        response = await self.request(
+            "GET",
+            "/projects/{project_id}/operations/{operation_id}",
+            {"project_id": project_id, "operation_id": operation_id},
+        )
+        return response.model(Operation, response.field_object("operation"), "operation")
+
+    async def iter_operations(
+        self, project_id: str, *, page_size: int = OPERATIONS_PAGE_SIZE
+    ) -> AsyncIterator[Operation]:
+        cursor: str | None = None
+        listing = Listing("operation", page_size, self.max_listing_items)
+        while True:
+            params: dict[str, str | int | bool] = {"limit": page_size}
+            if cursor:
+                params["cursor"] = cursor
+            response = await self.request(
+                "GET",
+                "/projects/{project_id}/operations",
+                {"project_id": project_id},
+                params=params,
+            )
+            items = response.field_array("operations")
+            operations = response.models(Operation, items, "operations")
+            for operation in listing.fresh(operations, _id):
+                yield operation
+            if len(items) < page_size:
+                return
+            cursor = listing.next_cursor(response, response.object(), "cursor")
+
+
+def _id(item: Project | Branch | Operation) -> str:
+    return item.id
