@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from governor.store.connection import StoreError
+from governor.store.async_store import AsyncStore
+from governor.store.errors import StoreError
 from governor.store.records import (
     AuditEntry,
     FindingStatus,
     RunRecord,
+    RunStatus,
     StoredFinding,
     StoredResource,
     StoredResourceType,
@@ -14,9 +16,11 @@ from governor.store.records import (
 from governor.store.store import Store
 
 __all__ = [
+    "AsyncStore",
     "AuditEntry",
     "FindingStatus",
     "RunRecord",
+    "RunStatus",
     "Store",
     "StoreError",
     "StoredFinding",

@@ -1,76 +1,64 @@
-"""Apply one run's findings to the ``findings`` table and the audit log.
+"""The only writer of ``findings``: one run's findings applied, and a person's suppressions.
 
-Called inside the caller's ``db.atomic()`` block: any error rolls the whole step back.
+Called inside the store's write transaction: any error rolls the whole step back. Audit
+entries are handed back as rows (``NewEntry.values``) for ``audit_log`` to append (its
+only writer), and the counts for ``runs``.
 """
 
 from __future__ import annotations
 
+import json
+import operator
+import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlite_utils import Database
-
 from governor.findings import Finding
+from governor.store.audit_log import NewEntry
 from governor.store.coverage import Coverage
-from governor.store.encoding import encode_json
-from governor.store.reconcile import (
-    FindingKey,
-    describe,
-    plan_changes,
-    validate_findings,
+from governor.store.errors import StoreError
+from governor.store.finding_queries import StoredRow, get, load
+from governor.store.finding_values import REFRESHED, FindingValues, read_back
+from governor.store.reconcile import FindingKey, plan_changes, validate_findings
+from governor.store.records import FindingStatus, StoredFinding
+
+_KEY = ("policy", "resource_type", "resource_id")
+_OPENED = (*_KEY, *REFRESHED, "first_seen", "last_seen", "status_changed_at")
+_INSERT = (
+    f"INSERT INTO findings ({', '.join(_OPENED)}, status, reopen_count, first_run_id, "
+    f"last_run_id) VALUES ({', '.join('?' * len(_OPENED))}, 'open', 0, ?, ?)"
 )
-from governor.store.records import StoredFinding
-
-# Columns a new sighting refreshes on every run, whatever the status.
-_REFRESHED = (
-    "org_id",
-    "project_id",
-    "name",
-    "severity",
-    "summary",
-    "action",
-    "mode",
-    "fingerprint",
-    "evidence",
-    "estimate_usd",
-    "estimate_method",
-    "estimate_kind",
+_SET_REFRESHED = ", ".join(f"{column} = ?" for column in REFRESHED)
+_REFRESH = f"UPDATE findings SET {_SET_REFRESHED}, last_seen = ?, last_run_id = ? WHERE id = ?"
+_SEEN_AGAIN = (
+    "UPDATE findings SET last_seen = ?, last_run_id = ? "
+    "WHERE id IN (SELECT value FROM json_each(?))"
+)
+_refreshed_of = operator.itemgetter(*(StoredRow._fields.index(name) for name in REFRESHED))
+_REOPEN = (
+    f"UPDATE findings SET {_SET_REFRESHED}, last_seen = ?, last_run_id = ?, status = 'open', "
+    "status_changed_at = ?, resolved_at = NULL, resolved_run_id = NULL, reopened_at = ?, "
+    "reopen_count = reopen_count + 1 WHERE id = ?"
+)
+_RESOLVE = (
+    "UPDATE findings SET status = 'resolved', status_changed_at = ?, resolved_at = ?, "
+    "resolved_run_id = ? WHERE id = ?"
 )
 
 
-def _refreshed_values(finding: Finding) -> dict[str, Any]:
-    where = describe(finding.key)
-    estimate = finding.estimate
-    return {
-        "org_id": finding.org_id,
-        "project_id": finding.project_id,
-        "name": finding.name,
-        "severity": finding.severity,
-        "summary": finding.summary,
-        "action": encode_json(finding.action.as_json(), what=f"{where}: action"),
-        "mode": finding.mode,
-        "fingerprint": finding.fingerprint,
-        "evidence": encode_json(finding.evidence, what=f"{where}: evidence"),
-        "estimate_usd": None if estimate is None else round(float(estimate.monthly_usd), 2),
-        "estimate_method": None if estimate is None else estimate.method,
-        "estimate_kind": None if estimate is None else estimate.kind,
-    }
+@dataclass
+class Written:
+    """What one run did to the findings: as stored, plus what the log and the run record."""
+
+    stored: list[StoredFinding]  # this run's findings in the order given, then the resolved
+    opened: int = 0
+    reopened: int = 0
+    resolved: int = 0
+    audit: list[tuple[Any, ...]] = field(default_factory=list)  # NewEntry.values() each
 
 
-def _load(db: Database, policies: Sequence[str]) -> dict[FindingKey, StoredFinding]:
-    if not policies:
-        return {}
-    marks = ", ".join("?" * len(policies))
-    rows = db.query(f"SELECT * FROM findings WHERE policy IN ({marks})", list(policies))
-    stored = (StoredFinding.from_row(row) for row in rows)
-    return {finding.key: finding for finding in stored}
-
-
-def _subject(finding_id: int) -> str:
-    return f"finding:{finding_id}"
-
-
-def _identity(finding: Finding | StoredFinding) -> dict[str, Any]:
+def _identity(finding: Finding | StoredRow) -> dict[str, Any]:
     return {
         "policy": finding.policy,
         "resource_type": finding.resource_type,
@@ -81,120 +69,182 @@ def _identity(finding: Finding | StoredFinding) -> dict[str, Any]:
     }
 
 
+class _Step:
+    """One run's writes to ``findings``; each change also gives the row as it now reads."""
+
+    def __init__(
+        self,
+        connection: sqlite3.Connection,
+        values: dict[FindingKey, tuple[Any, ...]],
+        *,
+        run_id: int,
+        at: str,
+        actor: str,
+    ) -> None:
+        self.connection, self.values = connection, values
+        self.run_id, self.at, self.actor = run_id, at, actor
+        self.after: dict[FindingKey, StoredFinding] = {}
+        self.audit: list[tuple[Any, ...]] = []
+
+    def log(self, event: str, finding_id: int, details: dict[str, Any]) -> None:
+        entry = NewEntry(self.at, self.run_id, self.actor, event, f"finding:{finding_id}", details)
+        self.audit.append(entry.values())
+
+    def open(self, opened: list[Finding]) -> None:
+        at, run_id = self.at, self.run_id
+        keys = [finding.key for finding in opened]
+        (last_id,) = self.connection.execute("SELECT COALESCE(MAX(id), 0) FROM findings").fetchone()
+        self.connection.executemany(
+            _INSERT, [(*key, *self.values[key], at, at, at, run_id, run_id) for key in keys]
+        )
+        # AUTOINCREMENT never reuses an id, and we hold the write lock: the new rows are these.
+        new_ids = {
+            (policy, resource_type, resource_id): finding_id
+            for policy, resource_type, resource_id, finding_id in self.connection.execute(
+                "SELECT policy, resource_type, resource_id, id FROM findings WHERE id > ?",
+                [last_id],
+            )
+        }
+        for key, finding in zip(keys, opened, strict=True):
+            stored = StoredFinding(
+                **read_back(self.values[key]),
+                id=new_ids[key],
+                policy=finding.policy,
+                resource_type=finding.resource_type,
+                resource_id=finding.resource_id,
+                status="open",
+                first_seen=at,
+                last_seen=at,
+                status_changed_at=at,
+                resolved_at=None,
+                reopened_at=None,
+                reopen_count=0,
+                first_run_id=run_id,
+                last_run_id=run_id,
+                resolved_run_id=None,
+            )
+            self.after[key] = stored
+            details = _identity(finding) | {"fingerprint": finding.fingerprint}
+            self.log("finding.opened", stored.id, details)
+
+    def refresh(self, refreshed: list[tuple[StoredRow, Finding]]) -> None:
+        """Rows whose columns did not change (a re-run's usual case) only get seen again."""
+        at, run_id = self.at, self.run_id
+        same = [
+            (stored, f) for stored, f in refreshed if _refreshed_of(stored) == self.values[f.key]
+        ]
+        if same:
+            ids = json.dumps([stored.id for stored, _ in same])
+            self.connection.execute(_SEEN_AGAIN, [at, run_id, ids])
+        for stored, finding in same:
+            self.after[finding.key] = stored.decoded(last_seen=at, last_run_id=run_id)
+        changed = [
+            (stored, f) for stored, f in refreshed if _refreshed_of(stored) != self.values[f.key]
+        ]
+        self.connection.executemany(
+            _REFRESH, [(*self.values[f.key], at, run_id, stored.id) for stored, f in changed]
+        )
+        for stored, finding in changed:
+            self.after[finding.key] = stored.decoded(
+                **read_back(self.values[finding.key]), last_seen=at, last_run_id=run_id
+            )
+            if stored.fingerprint != finding.fingerprint:
+                details = {
+                    "fingerprint": finding.fingerprint,
+                    "previous_fingerprint": stored.fingerprint,
+                }
+                self.log("finding.changed", stored.id, details)
+
+    def reopen(self, reopened: list[tuple[StoredRow, Finding]]) -> None:
+        at, run_id = self.at, self.run_id
+        self.connection.executemany(
+            _REOPEN,
+            [(*self.values[f.key], at, run_id, at, at, stored.id) for stored, f in reopened],
+        )
+        for stored, finding in reopened:
+            self.after[finding.key] = stored.decoded(
+                **read_back(self.values[finding.key]),
+                last_seen=at,
+                last_run_id=run_id,
+                status="open",
+                status_changed_at=at,
+                resolved_at=None,
+                resolved_run_id=None,
+                reopened_at=at,
+                reopen_count=stored.reopen_count + 1,
+            )
+            details = _identity(finding) | {
+                "previously_resolved_at": stored.resolved_at,
+                "reopen_count": stored.reopen_count + 1,
+                "fingerprint": finding.fingerprint,
+            }
+            self.log("finding.reopened", stored.id, details)
+
+    def resolve(self, resolved: list[StoredRow]) -> None:
+        at, run_id = self.at, self.run_id
+        self.connection.executemany(_RESOLVE, [(at, at, run_id, stored.id) for stored in resolved])
+        for stored in resolved:
+            self.after[stored.key] = stored.decoded(
+                status="resolved",
+                status_changed_at=at,
+                resolved_at=at,
+                resolved_run_id=run_id,
+            )
+            details = _identity(stored) | {
+                "last_seen": stored.last_seen,
+                "reason": "no longer matches",
+            }
+            self.log("finding.resolved", stored.id, details)
+
+
 def write_findings(
-    db: Database,
+    connection: sqlite3.Connection,
     *,
     run_id: int,
     findings: Sequence[Finding],
     coverage: Coverage,
-    incomplete_parts: list[dict[str, Any]],
     policies_evaluated: Sequence[str],
     at: str,
     actor: str,
-) -> list[StoredFinding]:
+) -> Written:
+    """Apply the changes; the findings come back as their rows now read (built, not re-read)."""
     validate_findings(findings, policies_evaluated)
-    values = {finding.key: _refreshed_values(finding) for finding in findings}
+    encoder = FindingValues()
+    values = {finding.key: encoder.values(finding) for finding in findings}
     policies = sorted(set(policies_evaluated))
-    changes = plan_changes(_load(db, policies), findings, policies, coverage)
-    audit: list[dict[str, Any]] = []
-
-    def log(event: str, finding_id: int, details: dict[str, Any]) -> None:
-        audit.append(
-            {
-                "at": at,
-                "run_id": run_id,
-                "actor": actor,
-                "event": event,
-                "subject": _subject(finding_id),
-                "details": encode_json(details, what=f"audit {event}: details"),
-            }
-        )
-
-    if changes.opened:
-        db.table("findings").insert_all(
-            {
-                "policy": finding.policy,
-                "resource_type": finding.resource_type,
-                "resource_id": finding.resource_id,
-                **values[finding.key],
-                "status": "open",
-                "first_seen": at,
-                "last_seen": at,
-                "status_changed_at": at,
-                "reopen_count": 0,
-                "first_run_id": run_id,
-                "last_run_id": run_id,
-            }
-            for finding in changes.opened
-        )
-    refresh_sql = ", ".join(f"{column} = :{column}" for column in _REFRESHED)
-    for stored, finding in changes.refreshed:
-        db.execute(
-            f"UPDATE findings SET {refresh_sql}, last_seen = :at, last_run_id = :run_id "
-            "WHERE id = :id",
-            {**values[finding.key], "at": at, "run_id": run_id, "id": stored.id},
-        )
-        if stored.fingerprint != finding.fingerprint:
-            log(
-                "finding.changed",
-                stored.id,
-                {"fingerprint": finding.fingerprint, "previous_fingerprint": stored.fingerprint},
-            )
-    for stored, finding in changes.reopened:
-        db.execute(
-            f"UPDATE findings SET {refresh_sql}, last_seen = :at, last_run_id = :run_id, "
-            "status = 'open', status_changed_at = :at, resolved_at = NULL, "
-            "resolved_run_id = NULL, reopened_at = :at, reopen_count = reopen_count + 1 "
-            "WHERE id = :id",
-            {**values[finding.key], "at": at, "run_id": run_id, "id": stored.id},
-        )
-        log(
-            "finding.reopened",
-            stored.id,
-            {
-                **_identity(finding),
-                "previously_resolved_at": stored.resolved_at,
-                "reopen_count": stored.reopen_count + 1,
-                "fingerprint": finding.fingerprint,
-            },
-        )
-    for stored in changes.resolved:
-        db.execute(
-            "UPDATE findings SET status = 'resolved', status_changed_at = :at, "
-            "resolved_at = :at, resolved_run_id = :run_id WHERE id = :id",
-            {"at": at, "run_id": run_id, "id": stored.id},
-        )
-        log(
-            "finding.resolved",
-            stored.id,
-            {**_identity(stored), "last_seen": stored.last_seen, "reason": "no longer matches"},
-        )
-
-    after = _load(db, policies)
-    resolved_and_more = audit
-    audit = []
-    for finding in changes.opened:
-        log(
-            "finding.opened",
-            after[finding.key].id,
-            {**_identity(finding), "fingerprint": finding.fingerprint},
-        )
-    audit.extend(resolved_and_more)
-    if audit:
-        db.table("audit_log").insert_all(audit)
-    db.execute(
-        "UPDATE runs SET policies_evaluated = ?, incomplete_parts = ?, findings_seen = ?, "
-        "findings_opened = ?, findings_reopened = ?, findings_resolved = ? WHERE id = ?",
-        [
-            encode_json(policies, what="policies evaluated"),
-            encode_json(incomplete_parts, what="incomplete parts"),
-            len(findings),
-            len(changes.opened),
-            len(changes.reopened),
-            len(changes.resolved),
-            run_id,
-        ],
+    changes = plan_changes(load(connection, policies), findings, policies, coverage)
+    step = _Step(connection, values, run_id=run_id, at=at, actor=actor)
+    step.open(changes.opened)
+    step.refresh(changes.refreshed)
+    step.reopen(changes.reopened)
+    step.resolve(changes.resolved)
+    return Written(
+        stored=[step.after[finding.key] for finding in findings]
+        + [step.after[stored.key] for stored in changes.resolved],
+        opened=len(changes.opened),
+        reopened=len(changes.reopened),
+        resolved=len(changes.resolved),
+        audit=step.audit,
     )
-    return [after[finding.key] for finding in findings] + [
-        after[stored.key] for stored in changes.resolved
-    ]
+
+
+def set_status(
+    connection: sqlite3.Connection,
+    finding_id: int,
+    status: FindingStatus,
+    *,
+    where: str,
+    at: str,
+) -> tuple[StoredFinding, StoredFinding]:
+    """Suppress or unsuppress; returns (before, after), the same when nothing changed."""
+    current = get(connection, finding_id, where)
+    if current.status == status:
+        return current, current
+    if status == "open" and current.status != "suppressed":
+        raise StoreError(f"finding {finding_id} is {current.status}, not suppressed")
+    connection.execute(
+        "UPDATE findings SET status = ?, status_changed_at = ?, resolved_at = NULL, "
+        "resolved_run_id = NULL WHERE id = ?",
+        [status, at, finding_id],
+    )
+    return current, get(connection, finding_id, where)

@@ -1,6 +1,6 @@
 """The store's schema, as an ordered list of migrations that upgrade any older file in place.
 
-Never edit a migration once it has shipped: add a new one (``0004_...``) instead.
+Never edit a migration once it has shipped: add a new one (``0005_...``) instead.
 tests/store/test_migrations.py pins the source of every shipped migration so that an edit
 fails loudly.
 
@@ -14,6 +14,8 @@ and ``slack_outbox`` (messages to send, ``finding_id`` / ``remediation_id``).
 """
 
 from __future__ import annotations
+
+import json
 
 from sqlite_utils import Database, Migrations
 
@@ -144,6 +146,56 @@ def report_indexes(db: Database) -> None:
     db.execute("CREATE INDEX resources_by_project ON resources (project_id)")
     db.execute("CREATE INDEX audit_log_by_run ON audit_log (run_id)")
     db.execute("CREATE INDEX audit_log_by_subject ON audit_log (subject)")
+
+
+@migrations(name="0004_run_status")
+def run_status(db: Database) -> None:
+    """A run's status and failure reason; its incomplete parts kept once, not twice.
+
+    Before: ``errors`` (from finish_run) and ``incomplete_parts`` (from the snapshot) held
+    the same list. Both are merged into ``incomplete_parts`` and ``errors`` is dropped.
+    A run with no ``finished_at`` stays ``running``: only the daemon, at start, may call
+    it abandoned.
+    """
+    db.execute(
+        "ALTER TABLE runs ADD COLUMN status TEXT NOT NULL DEFAULT 'running' "
+        "CHECK (status IN ('running', 'finished', 'failed', 'abandoned'))"
+    )
+    db.execute("ALTER TABLE runs ADD COLUMN failure_reason TEXT")
+    db.execute("UPDATE runs SET status = 'finished' WHERE finished_at IS NOT NULL")
+    merged = []
+    for run_id, errors, parts in db.execute(
+        "SELECT id, errors, incomplete_parts FROM runs WHERE errors != '[]'"
+    ).fetchall():
+        kept = json.loads(parts)
+        kept.extend(error for error in json.loads(errors) if error not in kept)
+        text = json.dumps(kept, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        merged.append((text, run_id))
+    db.conn.executemany("UPDATE runs SET incomplete_parts = ? WHERE id = ?", merged)
+    db.execute("ALTER TABLE runs DROP COLUMN errors")
+    db.execute("CREATE INDEX runs_by_status ON runs (status)")
+
+
+@migrations(name="0005_job_runs")
+def job_runs(db: Database) -> None:
+    """When each daemon job last ran and how it ended: catch-up at start, and ``status``."""
+    db.execute(
+        """
+        CREATE TABLE job_runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            job TEXT NOT NULL,
+            scheduled_for TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            outcome TEXT CHECK (
+                outcome IN ('succeeded', 'incomplete', 'failed', 'cancelled', 'abandoned')
+            ),
+            run_id INTEGER REFERENCES runs(id),
+            detail TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX job_runs_by_job ON job_runs (job, id)")
 
 
 def known_migration_names() -> list[str]:

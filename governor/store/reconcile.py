@@ -15,12 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import get_args
+from typing import Generic, Protocol, TypeVar, get_args
 
 from governor.findings import Finding, Mode, Severity
 from governor.inventory import ResourceType
 from governor.store.coverage import Coverage
-from governor.store.records import StoredFinding
 
 _RESOURCE_TYPES = frozenset(get_args(ResourceType))
 _SEVERITIES = frozenset(get_args(Severity))
@@ -34,12 +33,30 @@ class FindingInputError(ValueError):
     """A finding the store refuses: the message names it and says what is wrong."""
 
 
+class Stored(Protocol):
+    """What the rules read of a stored finding (a StoredFinding, or its undecoded row)."""
+
+    @property
+    def policy(self) -> str: ...
+    @property
+    def resource_type(self) -> ResourceType: ...
+    @property
+    def org_id(self) -> str | None: ...
+    @property
+    def project_id(self) -> str | None: ...
+    @property
+    def status(self) -> str: ...
+
+
+S = TypeVar("S", bound=Stored)
+
+
 @dataclass
-class FindingChanges:
+class FindingChanges(Generic[S]):
     opened: list[Finding] = field(default_factory=list)
-    refreshed: list[tuple[StoredFinding, Finding]] = field(default_factory=list)
-    reopened: list[tuple[StoredFinding, Finding]] = field(default_factory=list)
-    resolved: list[StoredFinding] = field(default_factory=list)
+    refreshed: list[tuple[S, Finding]] = field(default_factory=list)
+    reopened: list[tuple[S, Finding]] = field(default_factory=list)
+    resolved: list[S] = field(default_factory=list)
 
 
 def describe(key: FindingKey) -> str:
@@ -72,16 +89,17 @@ def validate_findings(findings: Iterable[Finding], policies_evaluated: Collectio
 
 
 def plan_changes(
-    existing: Mapping[FindingKey, StoredFinding],
+    existing: Mapping[FindingKey, S],
     findings: Sequence[Finding],
     policies_evaluated: Collection[str],
     coverage: Coverage,
-) -> FindingChanges:
-    changes = FindingChanges()
+) -> FindingChanges[S]:
+    changes: FindingChanges[S] = FindingChanges()
     matched: set[FindingKey] = set()
     for finding in findings:
-        matched.add(finding.key)
-        stored = existing.get(finding.key)
+        key = finding.key
+        matched.add(key)
+        stored = existing.get(key)
         if stored is None:
             changes.opened.append(finding)
         elif stored.status == "resolved":

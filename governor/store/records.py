@@ -7,6 +7,7 @@ reports. ``datetime.fromisoformat`` turns one back into an aware datetime.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -14,7 +15,9 @@ from governor.actions import Action, parse_action
 from governor.findings import Estimate, Mode, Severity
 from governor.inventory import ResourceType
 from governor.store.encoding import decode_json
+from governor.store.errors import StoreError
 
+RunStatus = Literal["running", "finished", "failed", "abandoned"]
 FindingStatus = Literal["open", "resolved", "suppressed"]
 FINDING_STATUSES: frozenset[str] = frozenset({"open", "resolved", "suppressed"})
 StoredResourceType = Literal["organization", "project", "branch", "endpoint", "api_key"]
@@ -22,14 +25,17 @@ StoredResourceType = Literal["organization", "project", "branch", "endpoint", "a
 
 @dataclass(frozen=True)
 class RunRecord:
+    """One row of ``runs``. ``running`` with an old ``started_at`` may be a crashed process."""
+
     id: int
     trigger: str
+    status: RunStatus
     started_at: str
-    finished_at: str | None  # None: still running, or the process died mid-run
-    complete: bool | None
+    finished_at: str | None  # when it finished, failed or was abandoned; None while running
+    complete: bool | None  # None while running; False for failed and abandoned runs
     requests: int | None
-    errors: list[dict[str, Any]]
-    incomplete_parts: list[dict[str, Any]]
+    incomplete_parts: list[dict[str, Any]]  # what the sweep could not read
+    failure_reason: str | None  # failed or abandoned: why
     policies_evaluated: list[str]
     findings_seen: int
     findings_opened: int
@@ -42,12 +48,13 @@ class RunRecord:
         return cls(
             id=row["id"],
             trigger=row["trigger"],
+            status=cast(RunStatus, row["status"]),
             started_at=row["started_at"],
             finished_at=row["finished_at"],
             complete=None if complete is None else bool(complete),
             requests=row["requests"],
-            errors=decode_json(row["errors"], default=[]),
             incomplete_parts=decode_json(row["incomplete_parts"], default=[]),
+            failure_reason=row["failure_reason"],
             policies_evaluated=decode_json(row["policies_evaluated"], default=[]),
             findings_seen=row["findings_seen"],
             findings_opened=row["findings_opened"],
@@ -56,9 +63,13 @@ class RunRecord:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StoredFinding:
-    """One row of ``findings``: the finding as last seen plus its history in this store."""
+    """One row of ``findings``: the finding as last seen plus its history in this store.
+
+    Slots: a run hands back 100,000 of these, and one object each instead of two (no
+    ``__dict__``) is less for the garbage collector to walk.
+    """
 
     id: int
     policy: str
@@ -114,7 +125,7 @@ class StoredFinding:
             name=row["name"],
             severity=cast(Severity, row["severity"]),
             summary=row["summary"],
-            action=_stored_action(row),
+            action=stored_action(row["action"], row["id"]),
             mode=cast(Mode, row["mode"]),
             status=cast(FindingStatus, row["status"]),
             first_seen=row["first_seen"],
@@ -190,13 +201,21 @@ class AuditEntry:
         )
 
 
-def _stored_action(row: dict[str, Any]) -> Action:
-    """The finding's typed action; a row the governor could not have written is an error."""
-    from governor.store.connection import StoreError
+@functools.lru_cache(maxsize=4096)
+def _action_from_text(text: str) -> Action:
+    """Parsed once per distinct text: most findings of a policy share one action, and
+    validating it again for each of 100,000 rows was most of the time spent reading them.
+    Actions are frozen, so sharing one object is safe."""
+    data = decode_json(text, default={})
+    return parse_action(data if isinstance(data, dict) else {})
 
-    data = decode_json(row["action"], default={})
+
+def stored_action(text: str, finding_id: int | None = None) -> Action:
+    """A finding's typed action from its stored text; one the governor could not have
+    written is an error."""
     try:
-        return parse_action(data if isinstance(data, dict) else {})
+        return _action_from_text(text)
     except ValueError as error:
         first = str(error).splitlines()[0]
-        raise StoreError(f"finding {row['id']}: stored action is not valid ({first})") from None
+        which = "a finding" if finding_id is None else f"finding {finding_id}"
+        raise StoreError(f"{which}: stored action is not valid ({first})") from None

@@ -1,13 +1,15 @@
-"""Rows of the ``resources`` table from one snapshot: every API object, exactly as returned."""
+"""Rows of the ``resources`` table from one snapshot: every API object, exactly as returned.
+
+One tight loop per kind, rows built whole: at 100,000 branches, per-row helper calls and
+re-tupling were a visible share of storing a snapshot.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from governor.inventory import Snapshot
 from governor.store.encoding import encode_json
-from governor.store.records import StoredResourceType
 
 RESOURCE_COLUMNS = (
     "resource_type",
@@ -18,76 +20,72 @@ RESOURCE_COLUMNS = (
     "scope",
     "raw",
 )
+SEEN_COLUMNS = ("first_seen", "last_seen", "last_run_id")
+Row = tuple[Any, ...]
 
 
-def _row(
-    resource_type: StoredResourceType,
-    resource_id: str,
-    *,
-    org_id: str | None,
-    project_id: str | None,
-    name: str | None,
-    raw: dict[str, Any],
-    scope: str | None = None,
-) -> tuple[Any, ...]:
-    return (
-        resource_type,
-        resource_id,
-        org_id,
-        project_id,
-        name,
-        scope,
-        encode_json(raw, what=f"{resource_type} {resource_id}: raw API object"),
-    )
+def _raw(kind: str, resource_id: object, raw: dict[str, Any]) -> str:
+    return encode_json(raw, what=f"{kind} {resource_id}: raw API object")
 
 
-def resource_rows(snapshot: Snapshot) -> Iterator[tuple[Any, ...]]:
-    """One tuple per object, in ``RESOURCE_COLUMNS`` order."""
+def resource_rows(snapshot: Snapshot, *, at: str, run_id: int) -> list[Row]:
+    """One tuple per object, in ``RESOURCE_COLUMNS`` then ``SEEN_COLUMNS`` order."""
     org_of_project = {project.id: project.org_id for project in snapshot.projects}
-    for organization in snapshot.organizations:
-        yield _row(
-            "organization",
-            organization.id,
-            org_id=organization.id,
-            project_id=None,
-            name=organization.name,
-            raw=organization.raw,
-        )
+    seen = (at, at, run_id)
+    rows: list[Row] = []
+    add = rows.append
+    for org in snapshot.organizations:
+        raw = _raw("organization", org.id, org.raw)
+        add(("organization", org.id, org.id, None, org.name, None, raw, *seen))
     for project in snapshot.projects:
-        yield _row(
-            "project",
-            project.id,
-            org_id=project.org_id,
-            project_id=project.id,
-            name=project.name,
-            raw=project.raw,
-        )
+        raw = _raw("project", project.id, project.raw)
+        add(("project", project.id, project.org_id, project.id, project.name, None, raw, *seen))
     for branch in snapshot.branches:
-        yield _row(
-            "branch",
-            branch.id,
-            org_id=org_of_project.get(branch.project_id),
-            project_id=branch.project_id,
-            name=branch.name,
-            raw=branch.raw,
+        project_id = branch.project_id
+        raw = _raw("branch", branch.id, branch.raw)
+        add(
+            (
+                "branch",
+                branch.id,
+                org_of_project.get(project_id),
+                project_id,
+                branch.name,
+                None,
+                raw,
+                *seen,
+            )
         )
     for endpoint in snapshot.endpoints:
-        name = endpoint.raw.get("name")
-        yield _row(
-            "endpoint",
-            endpoint.id,
-            org_id=org_of_project.get(endpoint.project_id),
-            project_id=endpoint.project_id,
-            name=name if isinstance(name, str) and name else endpoint.id,
-            raw=endpoint.raw,
+        project_id = endpoint.project_id
+        endpoint_raw = endpoint.raw
+        name = endpoint_raw.get("name")
+        name = name if isinstance(name, str) and name else endpoint.id
+        raw = _raw("endpoint", endpoint.id, endpoint_raw)
+        add(
+            (
+                "endpoint",
+                endpoint.id,
+                org_of_project.get(project_id),
+                project_id,
+                name,
+                None,
+                raw,
+                *seen,
+            )
         )
     for record in snapshot.api_keys:
-        yield _row(
-            "api_key",
-            str(record.key.id),
-            org_id=record.org_id,
-            project_id=record.project_id,
-            name=record.key.name,
-            raw=record.key.raw,
-            scope=record.scope,
+        key = record.key
+        raw = _raw("api_key", key.id, key.raw)
+        add(
+            (
+                "api_key",
+                str(key.id),
+                record.org_id,
+                record.project_id,
+                key.name,
+                record.scope,
+                raw,
+                *seen,
+            )
         )
+    return rows

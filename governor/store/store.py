@@ -1,35 +1,34 @@
 """The governor's memory: runs, the resources they saw, findings over time, and an audit log.
 
-Every method that writes does so inside one ``db.atomic()`` block, so a crash or an error
-leaves either all of that step or none of it. The block runs in a ``BEGIN IMMEDIATE``
-transaction: it takes the write lock before its first read, so another process writing
-meanwhile makes it wait (up to the busy timeout) instead of failing halfway. A run that
-never reached ``finish_run`` keeps ``finished_at`` NULL, which is how a later reader tells
-it died. Use one ``Store`` from one thread (sqlite3 connections are per thread); other
-processes may read and write the same file at the same time (WAL plus a busy timeout).
+A thin facade: it owns the one connection and the write transaction; each table is written
+by one module (runs, resources, findings_writer, audit_log), so a table's rules live in one
+place. Each write is one ``BEGIN IMMEDIATE`` transaction: it takes the write lock before
+its first read, so a concurrent writer makes it wait (up to the busy timeout) rather than
+fail halfway, and an error leaves all of the step or none. sqlite3 errors leave as one-line
+``StoreError``s naming the file. Use a ``Store`` from the thread that opened it (sqlite3
+checks; ``AsyncStore`` gives it a thread of its own); other processes may share the file.
 """
 
 from __future__ import annotations
 
+import functools
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
-
-from sqlite_utils import Database
+from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
 from governor.findings import Finding
 from governor.inventory import Snapshot
-from governor.store.connection import StoreError, applied_migrations, open_database
-from governor.store.coverage import Coverage
-from governor.store.encoding import EncodingError, encode_json, encode_time
-from governor.store.findings_writer import write_findings
+from governor.store import audit_log, finding_queries, jobs, resources, runs, state, steps
+from governor.store.audit_log import DEFAULT_ACTOR, NewEntry
+from governor.store.connection import applied_migrations, open_connection
+from governor.store.encoding import EncodingError, encode_time
+from governor.store.errors import StoreError, database_error, one_line, where_of
+from governor.store.jobs import JobRunRecord
 from governor.store.reconcile import FindingInputError
 from governor.store.records import (
-    FINDING_STATUSES,
     AuditEntry,
     FindingStatus,
     RunRecord,
@@ -37,102 +36,82 @@ from governor.store.records import (
     StoredResource,
     StoredResourceType,
 )
-from governor.store.resource_rows import RESOURCE_COLUMNS, resource_rows
 
-DEFAULT_ACTOR = "governor"
-_SEVERITY_RANK_SQL = "CASE severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END"
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _guarded(method: Callable[Concatenate[Store, P], R]) -> Callable[Concatenate[Store, P], R]:
+    """sqlite3 and encoding errors leave a public method as a one-line StoreError."""
+    name = method.__name__
+
+    @functools.wraps(method)
+    def guarded(self: Store, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as error:
+            timeout, read_only = self._busy_timeout_seconds, self._read_only
+            raise database_error(
+                self._where, error, busy_timeout_seconds=timeout, read_only=read_only
+            ) from error
+        except (EncodingError, FindingInputError) as error:
+            raise StoreError(one_line(f"{name}: {error}")) from error
+
+    return guarded
 
 
 class Store:
     """Open with ``Store.open(path)``; ``Store.open(":memory:")`` for tests."""
 
-    def __init__(self, db: Database, where: str) -> None:
-        self._db = db
-        self._where = where
+    def __init__(
+        self, connection: sqlite3.Connection, where: str, timeout: float, ro: bool
+    ) -> None:
+        """Use ``Store.open``; ``timeout``: the busy timeout, ``ro``: opened read-only."""
+        self._connection, self._where = connection, where
+        self._busy_timeout_seconds, self._read_only = timeout, ro
 
     @classmethod
     def open(
         cls, path: str | Path, *, busy_timeout_seconds: float = 5.0, read_only: bool = False
     ) -> Store:
         """Open (creating and migrating as needed); ``read_only`` for commands that only report."""
-        db = open_database(path, busy_timeout_seconds=busy_timeout_seconds, read_only=read_only)
-        return cls(db, str(path))
+        connection = open_connection(
+            path, busy_timeout_seconds=busy_timeout_seconds, read_only=read_only
+        )
+        return cls(connection, where_of(path), busy_timeout_seconds, read_only)
 
-    @property
-    def db(self) -> Database:
-        """The sqlite-utils database, for store modules added later (remediations, outbox)."""
-        return self._db
-
+    @_guarded
     def migrations_applied(self) -> list[str]:
-        return applied_migrations(self._db)
+        return applied_migrations(self._connection)
 
     def close(self) -> None:
-        self._db.close()
+        self._connection.close()
 
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     # Runs -------------------------------------------------------------------------------
 
+    @_guarded
     def start_run(self, trigger: str, started_at: datetime, *, actor: str = DEFAULT_ACTOR) -> int:
         if not trigger:
             raise StoreError("start_run: trigger must be a non-empty string")
-        at = self._time(started_at, "start_run: started_at")
-        with self._write():
-            cursor = self._db.execute(
-                "INSERT INTO runs (trigger, started_at) VALUES (?, ?)", [trigger, at]
-            )
-            run_id = cursor.lastrowid
-            if run_id is None:  # pragma: no cover - sqlite3 always sets it after an INSERT
-                raise StoreError("start_run: the database returned no run id")
-            self._append_audit(
-                at,
-                run_id,
-                actor=actor,
-                event="run.started",
-                subject=f"run:{run_id}",
-                details={"trigger": trigger},
-            )
-        return run_id
+        at = encode_time(started_at, what="started_at")
+        with self._write() as connection:
+            return steps.start_run(connection, trigger, at=at, actor=actor)
 
+    @_guarded
     def record_snapshot(self, run_id: int, snapshot: Snapshot, seen_at: datetime) -> None:
         """Keep the latest view of every object seen; mark gone what a covering sweep missed."""
-        at = self._time(seen_at, "record_snapshot: seen_at")
-        try:
-            rows = [(*row, at, at, run_id) for row in resource_rows(snapshot)]
-            incomplete = encode_json(
-                [part.as_dict() for part in snapshot.incomplete], what="incomplete parts"
-            )
-        except EncodingError as error:
-            raise StoreError(f"record_snapshot: {error}") from error
-        columns = ", ".join((*RESOURCE_COLUMNS, "first_seen", "last_seen", "last_run_id"))
-        placeholders = ", ".join("?" * (len(RESOURCE_COLUMNS) + 3))
-        refreshed = ", ".join(
-            f"{column} = excluded.{column}"
-            for column in (*RESOURCE_COLUMNS[2:], "last_seen", "last_run_id")
-        )
-        with self._write():
-            self._require_unfinished_run(run_id, "record_snapshot")
-            # Raw SQL: first_seen must be written on insert only, which upsert() cannot say.
-            self._db.conn.executemany(
-                f"INSERT INTO resources ({columns}) VALUES ({placeholders}) "
-                f"ON CONFLICT (resource_type, resource_id) DO UPDATE SET {refreshed}, "
-                "gone_at = NULL",
-                rows,
-            )
-            self._mark_gone(run_id, snapshot, at)
-            self._db.execute(
-                "UPDATE runs SET incomplete_parts = ? WHERE id = ?", [incomplete, run_id]
-            )
+        at = encode_time(seen_at, what="seen_at")
+        encoded = resources.encoded_rows(snapshot, run_id, at)  # before taking the lock
+        with self._write() as connection:
+            steps.record_snapshot(connection, run_id, snapshot, encoded, at=at)
 
+    @_guarded
     def record_findings(
         self,
         run_id: int,
@@ -148,23 +127,13 @@ class Store:
         Returns this run's findings as stored, in the order given, then the findings this
         run resolved.
         """
-        at = self._time(now, "record_findings: now")
-        try:
-            with self._write():
-                self._require_unfinished_run(run_id, "record_findings")
-                return write_findings(
-                    self._db,
-                    run_id=run_id,
-                    findings=findings,
-                    coverage=Coverage(snapshot),
-                    incomplete_parts=[part.as_dict() for part in snapshot.incomplete],
-                    policies_evaluated=policies_evaluated,
-                    at=at,
-                    actor=actor,
-                )
-        except (FindingInputError, EncodingError) as error:
-            raise StoreError(f"record_findings: {error}") from error
+        at = encode_time(now, what="now")
+        with self._write() as connection:
+            return steps.record_findings(
+                connection, run_id, findings, snapshot, policies_evaluated, at=at, actor=actor
+            )
 
+    @_guarded
     def finish_run(
         self,
         run_id: int,
@@ -175,115 +144,137 @@ class Store:
         errors: list[dict[str, Any]],
         actor: str = DEFAULT_ACTOR,
     ) -> RunRecord:
-        at = self._time(finished_at, "finish_run: finished_at")
+        """The run ended normally; ``errors``: the parts the sweep could not read, as dicts."""
+        at = encode_time(finished_at, what="finished_at")
         if requests < 0:
             raise StoreError(f"finish_run: requests must be >= 0, got {requests}")
-        try:
-            errors_json = encode_json(errors, what="finish_run: errors")
-        except EncodingError as error:
-            raise StoreError(str(error)) from error
-        with self._write():
-            self._require_unfinished_run(run_id, "finish_run")
-            self._db.execute(
-                "UPDATE runs SET finished_at = ?, complete = ?, requests = ?, errors = ? "
-                "WHERE id = ?",
-                [at, int(complete), requests, errors_json, run_id],
-            )
-            record = self.run(run_id)
-            details = {
-                "complete": complete,
-                "requests": requests,
-                "errors": len(errors),
-                "findings_seen": record.findings_seen,
-                "findings_opened": record.findings_opened,
-                "findings_reopened": record.findings_reopened,
-                "findings_resolved": record.findings_resolved,
-            }
-            self._append_audit(
-                at,
+        with self._write() as connection:
+            return steps.finish_run(
+                connection,
                 run_id,
+                where=self._where,
+                at=at,
+                complete=complete,
+                requests=requests,
+                errors=errors,
                 actor=actor,
-                event="run.finished",
-                subject=f"run:{run_id}",
-                details=details,
             )
-        return record
 
+    @_guarded
+    def fail_run(
+        self, run_id: int, *, finished_at: datetime, reason: str, actor: str = DEFAULT_ACTOR
+    ) -> RunRecord:
+        """Mark a running run failed (from the pipeline's except/finally).
+
+        A run that already ended (finished, failed, abandoned) is returned unchanged, so a
+        ``finally`` may call this whatever happened before it.
+        """
+        at = encode_time(finished_at, what="finished_at")
+        reason = one_line(reason) or "no reason given"
+        with self._write() as connection:
+            return steps.fail_run(
+                connection, run_id, where=self._where, at=at, reason=reason, actor=actor
+            )
+
+    @_guarded
+    def abandon_unfinished_runs(
+        self,
+        *,
+        now: datetime,
+        reason: str,
+        started_before: datetime | None = None,
+        actor: str = DEFAULT_ACTOR,
+    ) -> list[int]:
+        """Runs a crash left ``running``: now ``abandoned``; returns their ids, oldest first.
+
+        For the daemon at start. ``started_before`` (default ``now``) spares runs another
+        process may have started since, such as a one-shot audit running right now.
+        """
+        at = encode_time(now, what="now")
+        before = (
+            at if started_before is None else encode_time(started_before, what="started_before")
+        )
+        reason = one_line(reason) or "no reason given"
+        with self._write() as connection:
+            return steps.abandon_runs(
+                connection, at=at, reason=reason, started_before=before, actor=actor
+            )
+
+    @_guarded
     def run(self, run_id: int) -> RunRecord:
-        rows = list(self._db.query("SELECT * FROM runs WHERE id = ?", [run_id]))
-        if not rows:
-            raise StoreError(f"{self._where}: no run with id {run_id}")
-        return RunRecord.from_row(rows[0])
+        return runs.get(self._connection, run_id, self._where)
 
+    @_guarded
     def runs(self, limit: int = 20) -> list[RunRecord]:
         """The latest runs, newest first."""
-        rows = self._db.query("SELECT * FROM runs ORDER BY id DESC LIMIT ?", [limit])
-        return [RunRecord.from_row(row) for row in rows]
+        return runs.latest(self._connection, limit)
+
+    # Daemon job runs (governor/store/jobs.py) -----------------------------------------
+
+    @_guarded
+    def record_job_start(self, job: str, *, scheduled_for: datetime, started_at: datetime) -> int:
+        due = encode_time(scheduled_for, what="scheduled_for")
+        at = encode_time(started_at, what="started_at")
+        with self._write() as connection:
+            return jobs.start(connection, job, scheduled_for=due, started_at=at)
+
+    @_guarded
+    def record_job_end(
+        self,
+        job_run_id: int,
+        *,
+        finished_at: datetime,
+        outcome: str,
+        run_id: int | None = None,
+        detail: str | None = None,
+    ) -> None:
+        """End a job run once; a second end changes nothing."""
+        at = encode_time(finished_at, what="finished_at")
+        text = None if detail is None else one_line(detail)
+        with self._write() as connection:
+            jobs.end(
+                connection, job_run_id, finished_at=at, outcome=outcome, run_id=run_id, detail=text
+            )
+
+    @_guarded
+    def last_job_runs(self) -> list[JobRunRecord]:
+        """The latest run of every job, by job name."""
+        return jobs.latest_per_job(self._connection)
 
     # Findings ---------------------------------------------------------------------------
 
+    @_guarded
     def findings(
         self, status: str | None = "open", policy: str | None = None
     ) -> list[StoredFinding]:
         """Findings by severity (high first), then policy and resource; ``None`` = any."""
-        if status is not None and status not in FINDING_STATUSES:
-            raise StoreError(
-                f"unknown finding status {status!r}; use one of {sorted(FINDING_STATUSES)}"
-            )
-        clauses, params = [], []
-        if status is not None:
-            clauses.append("status = ?")
-            params.append(status)
-        if policy is not None:
-            clauses.append("policy = ?")
-            params.append(policy)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        sql = (
-            f"SELECT * FROM findings {where} "
-            f"ORDER BY {_SEVERITY_RANK_SQL}, policy, resource_type, resource_id"
-        )
-        return [StoredFinding.from_row(row) for row in self._db.query(sql, params)]
+        return finding_queries.listed(self._connection, status, policy)
 
+    @_guarded
     def finding(self, finding_id: int) -> StoredFinding:
-        rows = list(self._db.query("SELECT * FROM findings WHERE id = ?", [finding_id]))
-        if not rows:
-            raise StoreError(f"{self._where}: no finding with id {finding_id}")
-        return StoredFinding.from_row(rows[0])
+        return finding_queries.get(self._connection, finding_id, self._where)
 
+    @_guarded
     def suppress(self, finding_id: int, *, actor: str, reason: str, now: datetime) -> StoredFinding:
         """A person says: do not report or act on this one; re-runs keep it suppressed."""
-        return self._set_status(
-            finding_id,
-            "suppressed",
-            event="finding.suppressed",
-            actor=actor,
-            reason=reason,
-            now=now,
-        )
+        return self._set_status(finding_id, "suppressed", actor=actor, reason=reason, now=now)
 
+    @_guarded
     def unsuppress(
         self, finding_id: int, *, actor: str, reason: str, now: datetime
     ) -> StoredFinding:
         """Back to open; the next run resolves it if it no longer matches."""
-        return self._set_status(
-            finding_id, "open", event="finding.unsuppressed", actor=actor, reason=reason, now=now
-        )
+        return self._set_status(finding_id, "open", actor=actor, reason=reason, now=now)
 
-    # Resources and the audit log --------------------------------------------------------
+    # Resources, the audit log, state transitions ----------------------------------------
 
+    @_guarded
     def resources(
         self, resource_type: StoredResourceType | None = None, *, include_gone: bool = False
     ) -> list[StoredResource]:
-        clauses, params = [], []
-        if resource_type is not None:
-            clauses.append("resource_type = ?")
-            params.append(resource_type)
-        if not include_gone:
-            clauses.append("gone_at IS NULL")
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        sql = f"SELECT * FROM resources {where} ORDER BY resource_type, resource_id"
-        return [StoredResource.from_row(row) for row in self._db.query(sql, params)]
+        return resources.listed(self._connection, resource_type, include_gone=include_gone)
 
+    @_guarded
     def audit(
         self,
         event: str,
@@ -297,127 +288,53 @@ class Store:
         """Append one entry (never changed or removed afterwards); returns its id."""
         if not event or not subject or not actor:
             raise StoreError("audit: event, subject and actor must be non-empty")
-        moment = self._time(at or datetime.now(UTC), "audit: at")
-        with self._write():
-            return self._append_audit(
-                moment, run_id, actor=actor, event=event, subject=subject, details=details
-            )
+        moment = encode_time(at or datetime.now(UTC), what="at")
+        entry = NewEntry(moment, run_id, actor, event, subject, details)
+        with self._write() as connection:
+            return audit_log.append(connection, entry)
 
+    @_guarded
     def audit_log(
         self, *, run_id: int | None = None, subject: str | None = None
     ) -> list[AuditEntry]:
         """Entries in the order they were written."""
-        clauses: list[str] = []
-        params: list[Any] = []
-        if run_id is not None:
-            clauses.append("run_id = ?")
-            params.append(run_id)
-        if subject is not None:
-            clauses.append("subject = ?")
-            params.append(subject)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self._db.query(f"SELECT * FROM audit_log {where} ORDER BY id", params)
-        return [AuditEntry.from_row(row) for row in rows]
+        return audit_log.entries(self._connection, run_id=run_id, subject=subject)
+
+    @_guarded
+    def compare_and_set(
+        self,
+        table: str,
+        where: Mapping[str, object],
+        expected: Mapping[str, object],
+        changes: Mapping[str, object],
+    ) -> bool:
+        """Set ``changes`` on the one row ``where`` names iff it still has ``expected``.
+
+        True iff exactly one row changed (see governor/store/state.py).
+        """
+        with self._write() as connection:
+            return state.compare_and_set(connection, table, where, expected, changes)
 
     # Internals --------------------------------------------------------------------------
 
     @contextmanager
-    def _write(self) -> Iterator[None]:
-        """One atomic write step; nested inside a caller's transaction when one is open."""
-        if self._db.conn.in_transaction:
-            with self._db.atomic():
-                yield
-            return
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write step, holding the write lock from its start."""
+        connection = self._connection
+        connection.execute("BEGIN IMMEDIATE")
         try:
-            self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as error:
-            raise StoreError(
-                f"{self._where}: cannot start writing ({error}); another process holds the "
-                "write lock longer than the busy timeout"
-            ) from error
-        try:
-            with self._db.atomic():
-                yield
+            yield connection
+            connection.execute("COMMIT")
         except BaseException:
-            self._db.rollback()
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
             raise
-        self._db.commit()
-
-    @staticmethod
-    def _time(moment: datetime, what: str) -> str:
-        try:
-            return encode_time(moment, what=what)
-        except EncodingError as error:
-            raise StoreError(str(error)) from error
-
-    def _require_unfinished_run(self, run_id: int, operation: str) -> None:
-        rows = list(self._db.query("SELECT finished_at FROM runs WHERE id = ?", [run_id]))
-        if not rows:
-            raise StoreError(f"{operation}: no run with id {run_id}")
-        if rows[0]["finished_at"] is not None:
-            raise StoreError(f"{operation}: run {run_id} already finished")
-
-    def _append_audit(
-        self,
-        at: str,
-        run_id: int | None,
-        *,
-        actor: str,
-        event: str,
-        subject: str,
-        details: dict[str, Any],
-    ) -> int:
-        try:
-            details_json = encode_json(details, what=f"audit {event} {subject}: details")
-        except EncodingError as error:
-            raise StoreError(str(error)) from error
-        cursor = self._db.execute(
-            "INSERT INTO audit_log (at, run_id, actor, event, subject, details) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [at, run_id, actor, event, subject, details_json],
-        )
-        return int(cursor.lastrowid or 0)
-
-    def _mark_gone(self, run_id: int, snapshot: Snapshot, at: str) -> None:
-        coverage = Coverage(snapshot)
-        candidates = self._db.query(
-            "SELECT resource_type, resource_id, org_id, project_id FROM resources "
-            "WHERE gone_at IS NULL AND last_run_id != ? AND resource_type != 'organization'",
-            [run_id],
-        )
-        gone = [
-            (at, row["resource_type"], row["resource_id"])
-            for row in candidates
-            if coverage.covers(row["resource_type"], row["org_id"], row["project_id"])
-        ]
-        self._db.conn.executemany(
-            "UPDATE resources SET gone_at = ? WHERE resource_type = ? AND resource_id = ?", gone
-        )
 
     def _set_status(
-        self,
-        finding_id: int,
-        status: FindingStatus,
-        *,
-        event: str,
-        actor: str,
-        reason: str,
-        now: datetime,
+        self, finding_id: int, status: FindingStatus, *, actor: str, reason: str, now: datetime
     ) -> StoredFinding:
-        at = self._time(now, f"{event}: now")
-        with self._write():
-            current = self.finding(finding_id)
-            if current.status == status:
-                return current
-            if status == "open" and current.status != "suppressed":
-                raise StoreError(f"finding {finding_id} is {current.status}, not suppressed")
-            self._db.execute(
-                "UPDATE findings SET status = ?, status_changed_at = ?, resolved_at = NULL, "
-                "resolved_run_id = NULL WHERE id = ?",
-                [status, at, finding_id],
+        at = encode_time(now, what="now")
+        with self._write() as connection:
+            return steps.set_finding_status(
+                connection, finding_id, status, where=self._where, at=at, actor=actor, reason=reason
             )
-            details = {"reason": reason, "previous_status": current.status}
-            self._append_audit(
-                at, None, actor=actor, event=event, subject=f"finding:{finding_id}", details=details
-            )
-            return self.finding(finding_id)

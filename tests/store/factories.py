@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from governor.actions import parse_action
@@ -13,6 +17,16 @@ from governor.neon.models import ApiKey, Branch, Endpoint, Organization, Project
 T0 = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
 ORG = "org-a"
 OTHER_ORG = "org-b"
+
+
+@contextmanager
+def second_connection(path: Path) -> Iterator[sqlite3.Connection]:
+    """A connection of the test's own to the store's file, as another process would have.
+
+    ``isolation_level=None``: the test says BEGIN and COMMIT itself.
+    """
+    with closing(sqlite3.connect(path, isolation_level=None)) as connection:
+        yield connection
 
 
 def at(hours: float) -> datetime:
@@ -79,6 +93,48 @@ def snapshot(
         incomplete=incomplete or [],
         org_ids=org_ids,
     )
+
+
+def branch_raw(number: int, project_id: str = "pr-1") -> dict[str, Any]:
+    """A branch as the simulator returns one (about 1 KB of JSON)."""
+    return {
+        "id": f"br-{number:06d}-quiet-sky",
+        "project_id": project_id,
+        "parent_id": "br-000000-main-root",
+        "parent_lsn": "3/1A2B3C4D",
+        "parent_timestamp": "2026-09-01T10:00:00Z",
+        "name": f"preview/pr-{number}",
+        "current_state": "ready",
+        "state_changed_at": "2026-09-02T10:00:00Z",
+        "logical_size": 31_457_280 + number,
+        "creation_source": "github-actions",
+        "primary": False,
+        "default": False,
+        "protected": False,
+        "cpu_used_sec": 1_234 + number,
+        "compute_time_seconds": 1_234 + number,
+        "active_time_seconds": 4_113 + number,
+        "written_data_bytes": 1_048_576 + number,
+        "data_transfer_bytes": 524_288 + number,
+        "created_at": "2026-09-01T10:00:00Z",
+        "updated_at": "2026-09-02T10:00:00Z",
+        "init_source": "parent-data",
+        "created_by": {"name": "Alice", "image": ""},
+        "ttl_interval_seconds": 604_800,
+        "restore_status": "none",
+        "expires_at": None,
+        "last_reset_at": "2026-09-01T10:00:00Z",
+        "recovery_window_seconds": 86_400,
+        "schema_initialized": True,
+        "annotations": {"github-repo": "acme/shop", "github-pr": str(number)},
+    }
+
+
+def large_snapshot(branches: int) -> Snapshot:
+    """One organization, one project, ``branches`` simulator-like branches."""
+    swept = snapshot(projects=[("pr-1", ORG)])
+    swept.branches.extend(Branch.from_api(branch_raw(number)) for number in range(branches))
+    return swept
 
 
 def endpoint(endpoint_id: str, branch_id: str, project_id: str = "pr-1") -> Endpoint:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from governor.store import Store, StoreError
 from governor.store.encoding import encode_time
-from tests.store.factories import T0, at
+from tests.store.factories import T0, at, second_connection
 
 
 @pytest.fixture
@@ -50,11 +51,24 @@ def test_audit_appends_an_entry_with_actor_and_details(store: Store) -> None:
         "DELETE FROM audit_log WHERE id = 1",
     ],
 )
-def test_the_audit_log_refuses_updates_and_deletes(store: Store, statement: str) -> None:
+def test_the_audit_log_refuses_updates_and_deletes(tmp_path: Path, statement: str) -> None:
+    path = tmp_path / "governor.db"
+    with Store.open(path) as store:
+        store.start_run("audit", T0)
+        before = store.audit_log()
+        with (
+            second_connection(path) as other,
+            pytest.raises(sqlite3.IntegrityError, match="audit_log is append-only"),
+        ):
+            other.execute(statement)
+        assert store.audit_log() == before
+
+
+def test_compare_and_set_refuses_the_audit_log(store: Store) -> None:
     store.start_run("audit", T0)
     before = store.audit_log()
-    with pytest.raises(sqlite3.IntegrityError, match="audit_log is append-only"):
-        store.db.execute(statement)
+    with pytest.raises(StoreError, match="refuses to change 'audit_log': it is append-only"):
+        store.compare_and_set("audit_log", {"id": 1}, {}, {"actor": "mallory"})
     assert store.audit_log() == before
 
 

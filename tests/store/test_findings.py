@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
 from governor.findings import Estimate, Finding
-from governor.inventory import IncompletePart, Snapshot
+from governor.inventory import IncompletePart, KeyRecord, Snapshot
+from governor.neon.models import ApiKey
 from governor.store import Store, StoredFinding, StoreError
 from governor.store.encoding import encode_time
-from tests.store.factories import OTHER_ORG, at, finding, snapshot
+from tests.store.factories import OTHER_ORG, at, finding, second_connection, snapshot
 
 STALE = "stale-branches"
 KEYS = "unused-api-keys"
@@ -34,7 +36,13 @@ def audit_run(
     swept = swept or snapshot()
     store.record_snapshot(run_id, swept, when)
     result = store.record_findings(run_id, findings, swept, policies, when)
-    store.finish_run(run_id, finished_at=when, complete=swept.complete, requests=1, errors=[])
+    store.finish_run(
+        run_id,
+        finished_at=when,
+        complete=swept.complete,
+        requests=1,
+        errors=[part.as_dict() for part in swept.incomplete],
+    )
     return result
 
 
@@ -216,19 +224,22 @@ def test_a_failing_finding_leaves_no_trace_of_the_step(store: Store) -> None:
     assert store.run(run_id).findings_seen == 0
 
 
-def test_an_error_inside_the_write_rolls_back_everything_written_so_far(store: Store) -> None:
-    audit_run(store, at(0), [finding("br-1")])
-    run_id = store.start_run("audit", at(1))
-    store.db.execute(
-        "CREATE TRIGGER fail_on_reopen BEFORE INSERT ON audit_log "
-        "WHEN NEW.event = 'finding.opened' BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
-    )
-    with pytest.raises(Exception, match="disk on fire"):
-        store.record_findings(run_id, [finding("br-2")], snapshot(), [STALE], at(1))
-    stored = by_resource(store, None)
-    assert list(stored) == ["br-1"]
-    assert stored["br-1"].status == "open"
-    assert store.run(run_id).findings_resolved == 0
+def test_an_error_inside_the_write_rolls_back_everything_written_so_far(tmp_path: Path) -> None:
+    path = tmp_path / "governor.db"
+    with Store.open(path) as store:
+        audit_run(store, at(0), [finding("br-1")])
+        run_id = store.start_run("audit", at(1))
+        with second_connection(path) as other:
+            other.execute(
+                "CREATE TRIGGER fail_on_open BEFORE INSERT ON audit_log "
+                "WHEN NEW.event = 'finding.opened' BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
+            )
+        with pytest.raises(StoreError, match="disk on fire"):
+            store.record_findings(run_id, [finding("br-2")], snapshot(), [STALE], at(1))
+        stored = by_resource(store, None)
+        assert list(stored) == ["br-1"]
+        assert stored["br-1"].status == "open"
+        assert store.run(run_id).findings_resolved == 0
 
 
 @pytest.mark.parametrize(
@@ -266,7 +277,7 @@ def test_findings_are_listed_by_severity_and_filtered(store: Store) -> None:
         store.findings(status="closed")
 
 
-def test_secrets_never_reach_the_database(store: Store) -> None:
+def test_secrets_never_reach_the_database(tmp_path: Path) -> None:
     secret = "napi_supersecretvalue"
     leaky = finding(
         "br-1",
@@ -276,11 +287,58 @@ def test_secrets_never_reach_the_database(store: Store) -> None:
             "passwordless_access": True,
         },
     )
-    (stored,) = audit_run(store, at(0), [leaky])
-    assert stored.evidence == {
-        "token": "[redacted]",
-        "nested": [{"Authorization": "[redacted]"}],
-        "passwordless_access": True,
-    }
-    dump = "\n".join(store.db.iterdump())
-    assert secret not in dump
+    swept = snapshot()
+    key = ApiKey.from_api({"id": 7, "name": "ci", "Api_Key_Value": secret, "headers": [secret]})
+    swept.api_keys.append(KeyRecord(key, "personal", None))
+    path = tmp_path / "governor.db"
+    with Store.open(path) as store:
+        run_id = store.start_run("audit", at(0))
+        store.record_snapshot(run_id, swept, at(0))
+        (stored,) = store.record_findings(run_id, [leaky], swept, [STALE], at(0))
+        store.audit("note", "run:1", {"db_password": secret}, actor="alice", run_id=run_id)
+        store.finish_run(
+            run_id,
+            finished_at=at(0),
+            complete=False,
+            requests=1,
+            errors=[{"kind": "api_keys", "reason": "HTTP 401", "secret": secret}],
+        )
+        assert stored.evidence == {
+            "token": "[redacted]",
+            "nested": [{"Authorization": "[redacted]"}],
+            "passwordless_access": True,
+        }
+        (stored_key,) = store.resources("api_key")
+        assert stored_key.raw["Api_Key_Value"] == stored_key.raw["headers"] == "[redacted]"
+    with second_connection(path) as other:
+        dump = "\n".join(other.iterdump())
+    assert "napi_" not in dump
+    assert b"napi_" not in path.read_bytes()
+
+
+def test_what_record_findings_returns_equals_a_fresh_read_of_each_row(store: Store) -> None:
+    estimate = Estimate(3.456, "m", "money")
+    audit_run(store, at(0), [finding("br-1"), finding("br-2"), finding("br-3")])
+    store.suppress(3, actor="alice", reason="kept", now=at(0.5))
+    changed = audit_run(store, at(1), [finding("br-2", fingerprint="fp-2", estimate=estimate)])
+    assert changed == [store.finding(item.id) for item in changed]  # changed, then resolved
+    returned = audit_run(
+        store,
+        at(2),
+        [finding("br-1"), finding("br-3"), finding("br-4", action={"type": "none"})],
+    )
+    assert [(item.resource_id, item.status) for item in returned] == [
+        ("br-1", "open"),  # reopened
+        ("br-3", "suppressed"),  # refreshed, still suppressed
+        ("br-4", "open"),  # opened
+        ("br-2", "resolved"),
+    ]
+    assert returned == [store.finding(item.id) for item in returned]
+
+
+def test_a_stored_row_has_the_fields_of_a_stored_finding_in_order() -> None:
+    from dataclasses import fields
+
+    from governor.store.finding_queries import StoredRow
+
+    assert StoredRow._fields == tuple(field.name for field in fields(StoredFinding))

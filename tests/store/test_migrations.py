@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import json
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +15,7 @@ from sqlite_utils import Database
 
 from governor.store import Store, StoreError
 from governor.store.migrations import known_migration_names, migrations
-from tests.store.factories import T0, at, finding, snapshot
+from tests.store.factories import T0, at, finding, second_connection, snapshot
 
 # The source of every shipped migration. A failure here means a shipped migration was
 # edited: revert it and add a new migration instead (files in the field already ran it).
@@ -20,6 +23,8 @@ SHIPPED = {
     "0001_initial": "c83b61ca3ac22377f68688a4775ba1b1212390418ffb6cc59ec47fe1e0f3ae90",
     "0002_audit_log": "f89cecb843f02a2de1922bb6cdbb2e256e9d182079e303d952c17952727d56bb",
     "0003_report_indexes": "e262404956d66edac37e06e20182f94a1678ea2704356be3eed26799fc8558fe",
+    "0004_run_status": "dedfde1b01a509b25d6e1eaadf7b0b7823cea52f3029c51da47d0aeae6f331d7",
+    "0005_job_runs": "dded58f18a7b9cb16fc60f6b20bfe086bf1d73e5587a2e49468fbc048df32cdc",
 }
 
 
@@ -95,6 +100,48 @@ def test_it_upgrades_a_file_built_at_the_first_migration_and_keeps_its_data(
         assert [entry.event for entry in store.audit_log()] == ["run.started", "finding.changed"]
 
 
+def test_it_upgrades_runs_to_a_status_and_one_list_of_incomplete_parts(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    build_at(path, stop_before="0004_run_status")
+    part = {"kind": "branches", "org_id": "org-a", "project_id": "pr-2", "reason": "HTTP 503"}
+    other = {"kind": "api_keys", "org_id": "org-a", "project_id": None, "reason": "HTTP 500"}
+    started, finished = "2026-10-01T00:00:00.000000+00:00", "2026-10-01T00:05:00.000000+00:00"
+
+    def old_run(errors: list[object], parts: list[object]) -> dict[str, object]:
+        return {
+            "trigger": "audit",
+            "started_at": started,
+            "finished_at": finished,
+            "complete": 0,
+            "requests": 9,
+            "errors": json.dumps(errors),
+            "incomplete_parts": json.dumps(parts),
+        }
+
+    old = Database(path)
+    old["runs"].insert(old_run([part], [part]))  # as 0.1 wrote them: the same list twice
+    old["runs"].insert(old_run([part], []))  # only finish_run's errors
+    old["runs"].insert(old_run([other], [part]))  # something in each
+    old["runs"].insert({"trigger": "daemon", "started_at": started})  # died mid-run
+    old.close()
+
+    with Store.open(path) as store:
+        runs = {run.id: run for run in store.runs()}
+    assert [runs[run_id].status for run_id in (1, 2, 3, 4)] == [
+        "finished",
+        "finished",
+        "finished",
+        "running",
+    ]
+    assert runs[1].incomplete_parts == runs[2].incomplete_parts == [part]
+    assert runs[3].incomplete_parts == [part, other]
+    assert (runs[4].incomplete_parts, runs[4].failure_reason) == ([], None)
+    with second_connection(path) as reader:
+        columns = {name for (name,) in reader.execute("SELECT name FROM pragma_table_info('runs')")}
+    assert "errors" not in columns
+    assert {"status", "failure_reason", "incomplete_parts"} <= columns
+
+
 @pytest.mark.parametrize("stop_before", known_migration_names()[1:])
 def test_an_upgraded_file_has_the_same_schema_as_a_fresh_one(
     tmp_path: Path, stop_before: str
@@ -115,26 +162,64 @@ def test_reopening_applies_nothing_and_keeps_runs(tmp_path: Path) -> None:
         assert [run.id for run in store.runs()] == [1]
 
 
-def test_it_turns_on_wal_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "governor.db", busy_timeout_seconds=2.5) as store:
-        assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert store.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-        assert store.db.execute("PRAGMA busy_timeout").fetchone()[0] == 2500
-        with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
-            store.db.execute(
-                "INSERT INTO audit_log (at, run_id, actor, event, subject) "
-                "VALUES ('2026-01-01', 999, 'test', 'x', 'y')"
-            )
+def test_it_turns_on_wal_and_foreign_keys(tmp_path: Path) -> None:
+    path = tmp_path / "governor.db"
+    with Store.open(path) as store:
+        with second_connection(path) as other:
+            assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        with pytest.raises(StoreError, match=r"governor\.db: refused by the schema.*FOREIGN KEY"):
+            store.audit("x", "y", {}, actor="test", run_id=999)
+        assert store.audit_log() == []
+
+
+def test_a_writer_waits_for_the_lock_up_to_the_busy_timeout_then_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "governor.db"
+    Store.open(path).close()
+    with second_connection(path) as holder, Store.open(path, busy_timeout_seconds=0.5) as waiting:
+        holder.execute("BEGIN IMMEDIATE")
+        started = time.monotonic()
+        with pytest.raises(StoreError, match="locked by another process") as caught:
+            waiting.start_run("audit", T0)
+        assert time.monotonic() - started >= 0.45
+        assert "0.5 s busy timeout" in str(caught.value)
+        holder.execute("ROLLBACK")
+        assert waiting.start_run("audit", T0) == 1
+
+
+def test_a_writer_gets_the_lock_when_the_other_process_lets_go(tmp_path: Path) -> None:
+    path = tmp_path / "governor.db"
+    Store.open(path).close()
+    locked = threading.Event()
+
+    def hold_the_lock() -> None:
+        with second_connection(path) as holder:
+            holder.execute("BEGIN IMMEDIATE")
+            holder.execute("INSERT INTO runs (trigger, started_at) VALUES ('other', 'x')")
+            locked.set()
+            time.sleep(0.3)
+            holder.execute("COMMIT")
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    try:
+        assert locked.wait(30)
+        with Store.open(path, busy_timeout_seconds=30) as store:
+            run_id = store.start_run("audit", T0)  # waits: the other's run comes first
+            assert [run.trigger for run in store.runs()] == ["audit", "other"]
+            assert run_id == 2
+    finally:
+        holder.join()
 
 
 def test_a_second_connection_reads_while_a_write_is_open(tmp_path: Path) -> None:
     path = tmp_path / "governor.db"
-    with Store.open(path) as writer, Store.open(path, read_only=True) as reader:
-        writer.start_run("audit", T0)
-        with writer.db.atomic():
-            writer.start_run("daemon", at(1))
-            assert [run.trigger for run in reader.runs()] == ["audit"]
-        assert [run.trigger for run in reader.runs()] == ["daemon", "audit"]
+    with Store.open(path) as store, second_connection(path) as writer:
+        store.start_run("audit", T0)
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("INSERT INTO runs (trigger, started_at) VALUES ('daemon', 'x')")
+        assert [run.trigger for run in store.runs()] == ["audit"]
+        writer.execute("COMMIT")
+        assert [run.trigger for run in store.runs()] == ["daemon", "audit"]
 
 
 def test_read_only_refuses_a_file_that_needs_migrations(tmp_path: Path) -> None:
@@ -147,8 +232,11 @@ def test_read_only_refuses_a_file_that_needs_migrations(tmp_path: Path) -> None:
 def test_read_only_store_cannot_write(tmp_path: Path) -> None:
     path = tmp_path / "governor.db"
     Store.open(path).close()
-    with Store.open(path, read_only=True) as store, pytest.raises(sqlite3.OperationalError):
-        store.start_run("audit", T0)
+    with Store.open(path, read_only=True) as store:
+        with pytest.raises(StoreError, match=r"governor\.db: opened read-only") as caught:
+            store.start_run("audit", T0)
+        assert "\n" not in str(caught.value)
+        assert store.runs() == []
 
 
 def test_it_refuses_a_file_written_by_a_newer_version(tmp_path: Path) -> None:
@@ -166,7 +254,7 @@ def test_it_refuses_a_file_written_by_a_newer_version(tmp_path: Path) -> None:
 def test_it_refuses_a_file_that_is_not_a_database(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("these are not the tables you are looking for\n" * 100)
-    with pytest.raises(StoreError, match=r"notes\.txt: not a usable neon-governor database"):
+    with pytest.raises(StoreError, match=r"notes\.txt: not a SQLite database"):
         Store.open(path)
 
 
@@ -177,11 +265,24 @@ def test_it_names_a_missing_directory(tmp_path: Path) -> None:
     assert not path.parent.exists()
 
 
-def test_a_writer_blocked_past_the_busy_timeout_gets_a_clear_error(tmp_path: Path) -> None:
-    path = tmp_path / "governor.db"
-    with Store.open(path) as holder, Store.open(path, busy_timeout_seconds=0) as blocked:
-        holder.db.execute("BEGIN IMMEDIATE")
-        with pytest.raises(StoreError, match=r"cannot start writing .*busy timeout"):
-            blocked.start_run("audit", T0)
-        holder.db.rollback()
-        assert blocked.start_run("audit", T0) == 1
+def test_two_processes_opening_an_old_file_at_once_migrate_it_once(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    build_at(path, stop_before="0002_audit_log")
+    start = threading.Barrier(4)
+    failures: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            start.wait(timeout=60)
+            Store.open(path, busy_timeout_seconds=60).close()
+        except BaseException as error:  # reported below, on the test's thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=open_it) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with Store.open(path) as store:
+        assert store.migrations_applied() == known_migration_names()

@@ -23,7 +23,12 @@ def store() -> Iterator[Store]:
 def test_a_run_records_its_start_and_finish(store: Store) -> None:
     run_id = store.start_run("daemon", at(0))
     running = store.run(run_id)
-    assert (running.trigger, running.finished_at, running.complete) == ("daemon", None, None)
+    assert (running.trigger, running.status, running.finished_at, running.complete) == (
+        "daemon",
+        "running",
+        None,
+        None,
+    )
     finished = store.finish_run(
         run_id,
         finished_at=at(0.25),
@@ -33,12 +38,69 @@ def test_a_run_records_its_start_and_finish(store: Store) -> None:
     )
     assert finished.started_at == encode_time(at(0))
     assert finished.finished_at == encode_time(at(0.25))
-    assert (finished.complete, finished.requests) == (False, 42)
-    assert finished.errors == [{"kind": "branches", "reason": "HTTP 503"}]
+    assert (finished.status, finished.complete, finished.requests) == ("finished", False, 42)
+    assert finished.incomplete_parts == [{"kind": "branches", "reason": "HTTP 503"}]
+    assert finished.failure_reason is None
     assert [(entry.event, entry.subject) for entry in store.audit_log(run_id=run_id)] == [
         ("run.started", f"run:{run_id}"),
         ("run.finished", f"run:{run_id}"),
     ]
+
+
+def test_the_snapshot_records_the_parts_it_could_not_read_once(store: Store) -> None:
+    run_id = store.start_run("audit", T0)
+    part = IncompletePart("branches", "HTTP 503", "org-a", "pr-2")
+    store.record_snapshot(run_id, snapshot(incomplete=[part]), T0)
+    assert store.run(run_id).incomplete_parts == [part.as_dict()]
+    store.finish_run(run_id, finished_at=T0, complete=False, requests=3, errors=[part.as_dict()])
+    assert store.run(run_id).incomplete_parts == [part.as_dict()]
+
+
+def test_a_run_that_fails_is_marked_failed_with_its_reason_and_an_audit_entry(
+    store: Store,
+) -> None:
+    run_id = store.start_run("daemon", at(0))
+    failed = store.fail_run(run_id, finished_at=at(0.1), reason="NeonAuthError: HTTP 401\nhint")
+    assert (failed.status, failed.finished_at, failed.complete) == (
+        "failed",
+        encode_time(at(0.1)),
+        False,
+    )
+    assert failed.failure_reason == "NeonAuthError: HTTP 401 hint"
+    (entry,) = store.audit_log(subject=f"run:{run_id}")[1:]
+    assert (entry.event, entry.details) == ("run.failed", {"reason": failed.failure_reason})
+    with pytest.raises(StoreError, match=f"record_snapshot: run {run_id} already failed"):
+        store.record_snapshot(run_id, snapshot(), at(1))
+
+
+def test_fail_run_leaves_a_run_that_already_ended_as_it_was(store: Store) -> None:
+    run_id = store.start_run("audit", at(0))
+    finished = store.finish_run(run_id, finished_at=at(1), complete=True, requests=1, errors=[])
+    assert store.fail_run(run_id, finished_at=at(2), reason="late") == finished
+    assert [entry.event for entry in store.audit_log()] == ["run.started", "run.finished"]
+    with pytest.raises(StoreError, match="no run with id 99"):
+        store.fail_run(99, finished_at=at(2), reason="late")
+
+
+def test_runs_a_crash_left_behind_are_abandoned_with_an_audit_entry_each(store: Store) -> None:
+    crashed = [store.start_run("daemon", at(hour)) for hour in (0, 1)]
+    done = store.start_run("audit", at(2))
+    store.finish_run(done, finished_at=at(2), complete=True, requests=0, errors=[])
+    just_started = store.start_run("audit", at(5))
+    abandoned = store.abandon_unfinished_runs(
+        now=at(5), reason="the daemon restarted", started_before=at(4)
+    )
+    assert abandoned == crashed
+    assert [run.status for run in store.runs()] == ["running", "finished", "abandoned", "abandoned"]
+    assert store.run(crashed[0]).failure_reason == "the daemon restarted"
+    assert store.run(crashed[0]).finished_at == encode_time(at(5))
+    assert store.run(just_started).status == "running"
+    entries = [entry for entry in store.audit_log() if entry.event == "run.abandoned"]
+    assert [(entry.subject, entry.run_id) for entry in entries] == [
+        (f"run:{run_id}", run_id) for run_id in crashed
+    ]
+    assert store.abandon_unfinished_runs(now=at(5), reason="again", started_before=at(4)) == []
+    assert store.abandon_unfinished_runs(now=at(6), reason="all") == [just_started]
 
 
 def test_times_are_stored_in_utc_whatever_zone_they_came_in(store: Store) -> None:

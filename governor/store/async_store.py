@@ -1,0 +1,259 @@
+"""The store for async code: the same methods, awaited, run on the store's own thread.
+
+Why: writing a large snapshot takes seconds of Python and SQLite time; on the event loop
+it would stall every timer, request and watchdog ping meanwhile. ``AsyncStore`` owns ONE
+thread, where the connection is created and used: calls queue up in the order they were
+made, and nothing else can touch the connection (sqlite3 refuses other threads).
+
+Arguments are handed to that thread as they are: do not change a snapshot or a findings
+list until the call returns. Cancelling a caller cancels its call if the store thread has
+not taken it up yet; a call already started completes (or rolls back) there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Concatenate, ParamSpec, Self, TypeVar
+
+from governor.findings import Finding
+from governor.inventory import Snapshot
+from governor.store.audit_log import DEFAULT_ACTOR
+from governor.store.errors import StoreError, where_of
+from governor.store.jobs import JobRunRecord
+from governor.store.records import (
+    AuditEntry,
+    RunRecord,
+    StoredFinding,
+    StoredResource,
+    StoredResourceType,
+)
+from governor.store.store import Store
+
+P = ParamSpec("P")
+R = TypeVar("R")
+THREAD_NAME_PREFIX = "governor-store"
+
+
+class AsyncStore:
+    """Open with ``await AsyncStore.open(path)``; use as ``async with``."""
+
+    def __init__(self, executor: ThreadPoolExecutor, store: Store, where: str) -> None:
+        self._executor = executor
+        self._store = store
+        self._where = where
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls, path: str | Path, *, busy_timeout_seconds: float = 5.0, read_only: bool = False
+    ) -> AsyncStore:
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=THREAD_NAME_PREFIX)
+        opening = executor.submit(
+            Store.open, path, busy_timeout_seconds=busy_timeout_seconds, read_only=read_only
+        )
+        try:
+            store = await asyncio.wrap_future(opening)
+        except BaseException:
+            executor.submit(_close_if_opened, opening)  # runs after the open, on its thread
+            executor.shutdown(wait=False)
+            raise
+        return cls(executor, store, where_of(path))
+
+    async def aclose(self) -> None:
+        """Close the connection on its thread (after any call still queued), then the thread."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await asyncio.shield(asyncio.wrap_future(self._executor.submit(self._store.close)))
+        finally:
+            self._executor.shutdown(wait=False)
+
+    async def close(self) -> None:
+        await self.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def _call(
+        self, method: Callable[Concatenate[Store, P], R], *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        if self._closed:
+            raise StoreError(f"{self._where}: the store is closed")
+        call = functools.partial(method, self._store, *args, **kwargs)
+        return await asyncio.wrap_future(self._executor.submit(call))
+
+    # The Store's methods, awaited (documented there) ------------------------------------
+
+    async def migrations_applied(self) -> list[str]:
+        return await self._call(Store.migrations_applied)
+
+    async def start_run(
+        self, trigger: str, started_at: datetime, *, actor: str = DEFAULT_ACTOR
+    ) -> int:
+        return await self._call(Store.start_run, trigger, started_at, actor=actor)
+
+    async def record_snapshot(self, run_id: int, snapshot: Snapshot, seen_at: datetime) -> None:
+        await self._call(Store.record_snapshot, run_id, snapshot, seen_at)
+
+    async def record_findings(
+        self,
+        run_id: int,
+        findings: Sequence[Finding],
+        snapshot: Snapshot,
+        policies_evaluated: Sequence[str],
+        now: datetime,
+        *,
+        actor: str = DEFAULT_ACTOR,
+    ) -> list[StoredFinding]:
+        return await self._call(
+            Store.record_findings, run_id, findings, snapshot, policies_evaluated, now, actor=actor
+        )
+
+    async def finish_run(
+        self,
+        run_id: int,
+        *,
+        finished_at: datetime,
+        complete: bool,
+        requests: int,
+        errors: list[dict[str, Any]],
+        actor: str = DEFAULT_ACTOR,
+    ) -> RunRecord:
+        return await self._call(
+            Store.finish_run,
+            run_id,
+            finished_at=finished_at,
+            complete=complete,
+            requests=requests,
+            errors=errors,
+            actor=actor,
+        )
+
+    async def fail_run(
+        self, run_id: int, *, finished_at: datetime, reason: str, actor: str = DEFAULT_ACTOR
+    ) -> RunRecord:
+        return await self._call(
+            Store.fail_run, run_id, finished_at=finished_at, reason=reason, actor=actor
+        )
+
+    async def abandon_unfinished_runs(
+        self,
+        *,
+        now: datetime,
+        reason: str,
+        started_before: datetime | None = None,
+        actor: str = DEFAULT_ACTOR,
+    ) -> list[int]:
+        return await self._call(
+            Store.abandon_unfinished_runs,
+            now=now,
+            reason=reason,
+            started_before=started_before,
+            actor=actor,
+        )
+
+    async def record_job_start(
+        self, job: str, *, scheduled_for: datetime, started_at: datetime
+    ) -> int:
+        return await self._call(
+            Store.record_job_start, job, scheduled_for=scheduled_for, started_at=started_at
+        )
+
+    async def record_job_end(
+        self,
+        job_run_id: int,
+        *,
+        finished_at: datetime,
+        outcome: str,
+        run_id: int | None = None,
+        detail: str | None = None,
+    ) -> None:
+        await self._call(
+            Store.record_job_end,
+            job_run_id,
+            finished_at=finished_at,
+            outcome=outcome,
+            run_id=run_id,
+            detail=detail,
+        )
+
+    async def last_job_runs(self) -> list[JobRunRecord]:
+        return await self._call(Store.last_job_runs)
+
+    async def run(self, run_id: int) -> RunRecord:
+        return await self._call(Store.run, run_id)
+
+    async def runs(self, limit: int = 20) -> list[RunRecord]:
+        return await self._call(Store.runs, limit)
+
+    async def findings(
+        self, status: str | None = "open", policy: str | None = None
+    ) -> list[StoredFinding]:
+        return await self._call(Store.findings, status, policy)
+
+    async def finding(self, finding_id: int) -> StoredFinding:
+        return await self._call(Store.finding, finding_id)
+
+    async def suppress(
+        self, finding_id: int, *, actor: str, reason: str, now: datetime
+    ) -> StoredFinding:
+        return await self._call(Store.suppress, finding_id, actor=actor, reason=reason, now=now)
+
+    async def unsuppress(
+        self, finding_id: int, *, actor: str, reason: str, now: datetime
+    ) -> StoredFinding:
+        return await self._call(Store.unsuppress, finding_id, actor=actor, reason=reason, now=now)
+
+    async def resources(
+        self, resource_type: StoredResourceType | None = None, *, include_gone: bool = False
+    ) -> list[StoredResource]:
+        return await self._call(Store.resources, resource_type, include_gone=include_gone)
+
+    async def audit(
+        self,
+        event: str,
+        subject: str,
+        details: dict[str, Any],
+        *,
+        actor: str,
+        run_id: int | None = None,
+        at: datetime | None = None,
+    ) -> int:
+        return await self._call(
+            Store.audit, event, subject, details, actor=actor, run_id=run_id, at=at
+        )
+
+    async def audit_log(
+        self, *, run_id: int | None = None, subject: str | None = None
+    ) -> list[AuditEntry]:
+        return await self._call(Store.audit_log, run_id=run_id, subject=subject)
+
+    async def compare_and_set(
+        self,
+        table: str,
+        where: Mapping[str, object],
+        expected: Mapping[str, object],
+        changes: Mapping[str, object],
+    ) -> bool:
+        return await self._call(Store.compare_and_set, table, where, expected, changes)
+
+
+def _close_if_opened(opening: Future[Store]) -> None:
+    """After an open whose caller went away (cancelled): close what it opened."""
+    if not opening.cancelled() and opening.exception() is None:
+        opening.result().close()

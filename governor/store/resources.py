@@ -1,0 +1,75 @@
+"""The only writer of ``resources``: the latest view of every API object a sweep saw.
+
+An upsert keeps ``first_seen`` (raw SQL: ``first_seen`` is written on insert only, which
+sqlite-utils' upsert cannot say). A resource missing from a sweep is marked gone only
+where the sweep looked (``Coverage``): unknown is never gone.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from governor.inventory import Snapshot
+from governor.store.connection import rows
+from governor.store.coverage import Coverage
+from governor.store.records import StoredResource, StoredResourceType
+from governor.store.resource_rows import RESOURCE_COLUMNS, SEEN_COLUMNS, resource_rows
+
+_COLUMNS = (*RESOURCE_COLUMNS, *SEEN_COLUMNS)
+_REFRESHED = (*RESOURCE_COLUMNS[2:], "last_seen", "last_run_id")
+_UPSERT = (
+    f"INSERT INTO resources ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
+    "ON CONFLICT (resource_type, resource_id) DO UPDATE SET "
+    + ", ".join(f"{column} = excluded.{column}" for column in _REFRESHED)
+    + ", gone_at = NULL"
+)
+
+
+def encoded_rows(snapshot: Snapshot, run_id: int, at: str) -> list[tuple[Any, ...]]:
+    """Every row to upsert, encoded (and scrubbed) before the write lock is taken."""
+    return resource_rows(snapshot, at=at, run_id=run_id)
+
+
+def upsert(
+    connection: sqlite3.Connection,
+    encoded: list[tuple[Any, ...]],
+    snapshot: Snapshot,
+    *,
+    run_id: int,
+    at: str,
+) -> None:
+    """Insert or refresh every object seen; mark gone what a covering sweep missed."""
+    connection.executemany(_UPSERT, encoded)
+    coverage = Coverage(snapshot)
+    candidates = connection.execute(
+        "SELECT resource_type, resource_id, org_id, project_id FROM resources "
+        "WHERE gone_at IS NULL AND last_run_id != ? AND resource_type != 'organization'",
+        [run_id],
+    )
+    gone = [
+        (at, resource_type, resource_id)
+        for resource_type, resource_id, org_id, project_id in candidates
+        if coverage.covers(resource_type, org_id, project_id)
+    ]
+    connection.executemany(
+        "UPDATE resources SET gone_at = ? WHERE resource_type = ? AND resource_id = ?", gone
+    )
+
+
+def listed(
+    connection: sqlite3.Connection,
+    resource_type: StoredResourceType | None = None,
+    *,
+    include_gone: bool = False,
+) -> list[StoredResource]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if resource_type is not None:
+        clauses.append("resource_type = ?")
+        params.append(resource_type)
+    if not include_gone:
+        clauses.append("gone_at IS NULL")
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    sql = f"SELECT * FROM resources {where} ORDER BY resource_type, resource_id"
+    return [StoredResource.from_row(row) for row in rows(connection, sql, params)]

@@ -1,0 +1,140 @@
+"""AsyncStore: the Store's methods, awaited, on one thread of the store's own."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from governor.inventory import Snapshot
+from governor.store import AsyncStore, Store, StoreError
+from tests.store.factories import T0, at, finding, large_snapshot, second_connection, snapshot
+
+pytestmark = pytest.mark.anyio
+STALE = "stale-branches"
+
+
+@pytest.fixture(scope="module")
+def large() -> Snapshot:
+    return large_snapshot(5_000)
+
+
+@pytest.mark.parametrize("attempt", range(20))
+async def test_the_event_loop_keeps_ticking_while_a_large_snapshot_is_written(
+    tmp_path: Path, large: Snapshot, attempt: int
+) -> None:
+    """By construction, not by timing: the write cannot finish before the loop has ticked.
+
+    A second connection holds the write lock, and only the ticker, a task on the event
+    loop, lets it go. Were the write on the loop, the ticker could never run: the write
+    would wait out the busy timeout and fail.
+    """
+    path = tmp_path / f"governor-{attempt}.db"
+    ticks = 0
+    async with await AsyncStore.open(path, busy_timeout_seconds=60) as store:
+        run_id = await store.start_run("audit", T0)
+        with second_connection(path) as holder:
+            holder.execute("BEGIN IMMEDIATE")
+
+            async def ticker() -> None:
+                nonlocal ticks
+                while True:
+                    await anyio.sleep(0.001)
+                    ticks += 1
+                    if ticks == 3:
+                        holder.execute("ROLLBACK")
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(ticker)
+                at_submit = ticks
+                await store.record_snapshot(run_id, large, T0)
+                at_completion = ticks
+                group.cancel_scope.cancel()
+        assert len(await store.resources("branch")) == 5_000
+    assert at_submit == 0
+    assert at_completion >= 3
+
+
+async def test_results_equal_the_sync_stores(tmp_path: Path) -> None:
+    swept = snapshot(projects=[("pr-1", "org-a")], branches=[("br-1", "pr-1"), ("br-2", "pr-1")])
+    steps: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
+        ("start_run", ("audit", at(0)), {}),
+        ("record_snapshot", (1, swept, at(0)), {}),
+        ("record_findings", (1, [finding("br-1"), finding("br-2")], swept, [STALE], at(0)), {}),
+        ("finish_run", (1,), {"finished_at": at(1), "complete": True, "requests": 3, "errors": []}),
+        ("suppress", (1,), {"actor": "alice", "reason": "demo", "now": at(1)}),
+        ("audit", ("note", "finding:1", {"n": 1}), {"actor": "alice", "at": at(1)}),
+        ("start_run", ("daemon", at(2)), {}),
+        ("fail_run", (2,), {"finished_at": at(2), "reason": "boom"}),
+        ("start_run", ("daemon", at(3)), {}),
+        ("abandon_unfinished_runs", (), {"now": at(4), "reason": "restart"}),
+        ("unsuppress", (1,), {"actor": "alice", "reason": "over", "now": at(5)}),
+        ("run", (1,), {}),
+        ("runs", (), {}),
+        ("findings", (None,), {}),
+        ("finding", (2,), {}),
+        ("resources", (), {"include_gone": True}),
+        ("audit_log", (), {"run_id": 1}),
+        ("audit_log", (), {}),
+        ("migrations_applied", (), {}),
+    ]
+    with Store.open(tmp_path / "sync.db") as sync:
+        expected = [getattr(sync, name)(*args, **kwargs) for name, args, kwargs in steps]
+    async with await AsyncStore.open(tmp_path / "async.db") as store:
+        got = [await getattr(store, name)(*args, **kwargs) for name, args, kwargs in steps]
+    assert got == expected
+
+
+async def test_errors_propagate_as_store_errors(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"\x00\xff" * 4096)
+    with pytest.raises(StoreError, match=r"garbage\.db: not a SQLite database"):
+        await AsyncStore.open(garbage)
+    with pytest.raises(StoreError, match="missing does not exist"):
+        await AsyncStore.open(tmp_path / "missing" / "governor.db")
+    store = await AsyncStore.open(tmp_path / "governor.db")
+    async with store:
+        with pytest.raises(StoreError, match="no run with id 99"):
+            await store.run(99)
+        with pytest.raises(StoreError, match="refuses to change 'runs'"):
+            await store.compare_and_set("runs", {"id": 1}, {}, {"status": "finished"})
+    with pytest.raises(StoreError, match=r"governor\.db: the store is closed"):
+        await store.runs()
+
+
+async def test_the_connection_lives_on_a_thread_of_its_own(tmp_path: Path) -> None:
+    async with await AsyncStore.open(tmp_path / "governor.db") as store:
+        await store.start_run("audit", T0)
+        names = {thread.name for thread in threading.enumerate() if thread.is_alive()}
+        assert any(name.startswith("governor-store") for name in names)
+        assert not threading.current_thread().name.startswith("governor-store")
+
+
+async def test_a_call_cancelled_while_queued_never_runs(tmp_path: Path) -> None:
+    path = tmp_path / "governor.db"
+    async with await AsyncStore.open(path, busy_timeout_seconds=60) as store:
+        await store.start_run("audit", T0)
+        with second_connection(path) as holder:
+            holder.execute("BEGIN IMMEDIATE")  # the first call waits in the store thread
+            first = asyncio.create_task(store.start_run("first", at(1)))
+            second = asyncio.create_task(store.start_run("second", at(2)))
+            await asyncio.sleep(0)  # both handed to the store thread; second queued
+            second.cancel()
+            while not second.done():  # the cancellation reaches the queue on the loop
+                await asyncio.sleep(0)
+            holder.execute("ROLLBACK")
+        assert await first == 2
+        with pytest.raises(asyncio.CancelledError):
+            await second
+        assert [run.trigger for run in await store.runs()] == ["first", "audit"]
+
+
+async def test_writes_from_many_tasks_are_queued_not_interleaved(tmp_path: Path) -> None:
+    async with await AsyncStore.open(tmp_path / "governor.db") as store:
+        ids = await asyncio.gather(*(store.start_run("daemon", at(hour)) for hour in range(20)))
+        assert sorted(ids) == list(range(1, 21))
+        assert len(await store.audit_log()) == 20
