@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from governor.neon.models import ApiKey, Branch, Endpoint, Organization, Project
 
+ObjectT = TypeVar("ObjectT", Organization, Project, Branch, Endpoint)
 ResourceType = Literal["project", "branch", "endpoint", "api_key"]
 KeyScope = Literal["personal", "organization", "project"]
 # What a sweep can fail to read. "organizations": the organization list itself;
@@ -65,10 +66,37 @@ class Snapshot:
     requests: int = 0
     # org ids the sweep was asked to cover (all visible ones when none were named)
     org_ids: list[str] = field(default_factory=list)
+    # what the sweep learnt the key to be (None: could not tell, or several accounts)
+    key_scope: KeyScope | None = None
+    # how far the server's clock (its Date header) was ahead of ours; None: not known
+    clock_skew_seconds: float | None = None
 
     @property
     def complete(self) -> bool:
         return not self.incomplete
+
+    @classmethod
+    def merged(cls, parts: list[Snapshot], *, taken_at: datetime) -> Snapshot:
+        """One snapshot of several accounts' sweeps, each object once (the first seen).
+
+        Neon's ids are global, but two accounts may both see one organization.
+        """
+        if len(parts) == 1:
+            return parts[0]
+        merged = cls(taken_at=taken_at)
+        for part in parts:
+            merged.organizations.extend(_new(merged.organizations, part.organizations))
+            merged.projects.extend(_new(merged.projects, part.projects))
+            merged.branches.extend(_new(merged.branches, part.branches))
+            merged.endpoints.extend(_new(merged.endpoints, part.endpoints))
+            seen_keys = {record.key.id for record in merged.api_keys}
+            merged.api_keys.extend(r for r in part.api_keys if r.key.id not in seen_keys)
+            merged.incomplete.extend(part.incomplete)
+            merged.requests += part.requests
+            merged.org_ids.extend(org_id for org_id in part.org_ids if org_id not in merged.org_ids)
+        skews = [part.clock_skew_seconds for part in parts if part.clock_skew_seconds is not None]
+        merged.clock_skew_seconds = max(skews, key=abs, default=None)
+        return merged
 
     def covers(
         self, resource_type: ResourceType, org_id: str | None, project_id: str | None
@@ -123,4 +151,16 @@ class Snapshot:
                 for record in self.api_keys
             ],
             "incomplete": [part.as_dict() for part in self.incomplete],
+            "clock_skew_seconds": self.clock_skew_seconds,
         }
+
+
+def _new(have: list[ObjectT], more: list[ObjectT]) -> list[ObjectT]:
+    """The objects of ``more`` whose id is not in ``have`` yet, in order."""
+    ids = {item.id for item in have}
+    fresh = []
+    for item in more:
+        if item.id not in ids:
+            ids.add(item.id)
+            fresh.append(item)
+    return fresh

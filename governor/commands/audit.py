@@ -1,46 +1,45 @@
 """`neon-governor audit`: one shot sweep → policies → store → report, with exit codes.
 
-Exit codes: 0 no open finding at or above --fail-on; 1 findings; 2 usage, config or policy
-error; 3 the sweep was incomplete (what was unreadable, and why, is printed).
+Exit codes (governor.exit_codes): 0 no open finding at or above --fail-on; 1 findings;
+2 usage, config, policy, key or store error; 3 the sweep was incomplete (what was
+unreadable, and why, is printed).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from governor.commands.common import (
-    EXIT_INCOMPLETE,
     ConfigOption,
     DbOption,
     FailOn,
     FormatOption,
     OutputFormat,
     OutputOption,
-    config_or_exit,
-    db_path,
-    fail,
+    check_output_path,
+    handled,
     output_width,
-    policies_or_exit,
     report_incomplete,
     stdout_is_terminal,
     sweep_progress,
     write_output,
 )
-from governor.config import Config
-from governor.neon.client import NeonClient
-from governor.neon.errors import NeonAuthError, NeonError
-from governor.neon.factory import client_from_config
-from governor.pipeline.audit import AuditResult, exit_code, run_audit
+from governor.exit_codes import ExitCode
+from governor.pipeline.audit import AuditResult, run_audit
 from governor.policy import Policy
 from governor.report import render_audit
-from governor.secrets import SecretError
-from governor.store import Store
+from governor.runtime import Runtime
 from governor.sweep import SweepProgress
+
+AccountOption = Annotated[
+    list[str] | None,
+    typer.Option("--account", help="Configured account to cover (repeatable). Default: all."),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -59,6 +58,7 @@ def audit(
         list[str] | None,
         typer.Option("--org", help="Organization id to cover (repeatable). Default: all visible."),
     ] = None,
+    account: AccountOption = None,
     output_format: FormatOption = OutputFormat.table,
     output: OutputOption = None,
     db: DbOption = None,
@@ -68,67 +68,71 @@ def audit(
     ] = FailOn.low,
 ) -> None:
     """Sweep the account, evaluate the policies, store and report the findings."""
-    config = config_or_exit(config_path)
-    loaded = policies_or_exit(policies, config, config_path)
-    result = execute_audit(config, loaded, org_ids=org or list(config.neon.organizations), db=db)
+    check_output_path(output)
+    with handled():
+        runtime = Runtime.load(config_path)
+        loaded = runtime.policies(policies)
+        result = execute_audit(
+            runtime, loaded, accounts=account or [], org_ids=org or [], db=db, trigger="audit"
+        )
     color = output is None and stdout_is_terminal() and output_format == OutputFormat.table
     write_output(
         render_audit(result, output_format.value, color=color, width=output_width()), output
     )
     if not result.complete:
         report_incomplete(result.incomplete, "; findings there were kept as they were")
-        raise typer.Exit(EXIT_INCOMPLETE)
-    raise typer.Exit(exit_code(result, fail_on.value))
+    raise typer.Exit(int(exit_code(result, fail_on.value)))
+
+
+def exit_code(result: AuditResult, fail_on: str) -> ExitCode:
+    """3 when the sweep was incomplete (even with findings), else 1 or 0 by ``fail_on``."""
+    if not result.complete:
+        return ExitCode.INCOMPLETE
+    return ExitCode.FINDINGS if result.failing(fail_on) else ExitCode.OK
 
 
 def execute_audit(
-    config: Config,
+    runtime: Runtime,
     policies: list[Policy],
     *,
-    org_ids: list[str],
-    db: Path | None,
+    accounts: Sequence[str] = (),
+    org_ids: Sequence[str] = (),
+    db: Path | None = None,
     trigger: str = "audit",
 ) -> AuditResult:
-    """Run one audit with the config's client and store; usage errors exit 2."""
-    try:
-        client = client_from_config(config)
-    except SecretError as error:
-        fail(f"no Neon API key: {error}")
-    try:
-        store = Store.open(db_path(db, config))
-    except Exception as error:  # sqlite3 errors carry the path and reason
-        fail(f"cannot open the store {db_path(db, config)}: {error}")
-    try:
-        with sweep_progress() as progress:
-            return asyncio.run(
-                _run(client, store, policies, config, org_ids, progress, trigger=trigger)
-            )
-    except NeonAuthError as error:
-        fail(str(error))
-    except NeonError as error:
-        fail(str(error), EXIT_INCOMPLETE)
-    finally:
-        store.close()
+    """One audit with the runtime's accounts and store; raises the domain's errors."""
+    runtime.account_settings(accounts)  # unknown names and missing keys fail before any I/O
+    with sweep_progress() as progress:
+        holder: list[AuditResult] = []
+        # asyncio.run repr()s a returned value on 3.11/3.12 debug paths: return nothing.
+        asyncio.run(_run(runtime, policies, accounts, org_ids, db, trigger, progress, holder))
+    return holder[0]
 
 
 async def _run(
-    client: NeonClient,
-    store: Store,
+    runtime: Runtime,
     policies: list[Policy],
-    config: Config,
-    org_ids: list[str],
-    progress: Callable[[SweepProgress], None] | None,
-    *,
+    account_names: Sequence[str],
+    org_ids: Sequence[str],
+    db: Path | None,
     trigger: str,
-) -> AuditResult:
-    async with client:
-        return await run_audit(
-            client=client,
-            store=store,
-            policies=policies,
-            prices=config.prices,
-            org_ids=org_ids,
-            concurrency=config.neon.concurrency,
-            trigger=trigger,
-            progress=progress,
+    progress: Callable[[SweepProgress], None] | None,
+    holder: list[AuditResult],
+) -> None:
+    async with (
+        runtime.open_accounts(names=account_names, org_ids=org_ids) as accounts,
+        await runtime.open_async_store(db) as store,
+    ):
+        holder.append(
+            await run_audit(
+                accounts=accounts,
+                store=store,
+                policies=policies,
+                prices=runtime.config.prices,
+                clock=runtime.clock,
+                concurrency=runtime.config.neon.concurrency,
+                trigger=trigger,
+                progress=progress,
+                notifier=runtime.notifier(interactive=True),
+            )
         )

@@ -1,4 +1,9 @@
-"""Helpers the commands share: config, policies, store paths, output, exit codes."""
+"""Helpers the commands share: options, errors to exit codes, output, progress.
+
+Every command body runs inside ``handled()``: a known error (config, policy, key, store,
+Neon) becomes one ``neon-governor: ...`` message on stderr and the exit code that
+``governor.exit_codes`` assigns it; nothing else exits the process.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +13,16 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from governor.config import Config, ConfigError, load_config
+from governor.exit_codes import KNOWN_ERRORS, ExitCode, describe, exit_code_for
 from governor.inventory import IncompletePart
+from governor.report.text import printable
 from governor.sweep import SweepProgress
-
-if TYPE_CHECKING:
-    from governor.policy import Policy
-
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_USAGE = 2
-EXIT_INCOMPLETE = 3
 
 CONFIG_OPTION_HELP = "TOML config file (see the README's Configuration section)."
 
@@ -51,36 +49,32 @@ class FailOn(StrEnum):
     high = "high"
 
 
-def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    """Print ``message`` on stderr and exit with ``code``."""
-    typer.echo(f"neon-governor: {message}", err=True)
-    raise typer.Exit(code)
+def fail(message: str, code: ExitCode = ExitCode.USAGE) -> NoReturn:
+    """Print ``message`` on stderr (control characters shown as escapes) and exit."""
+    typer.echo(f"neon-governor: {printable(message, keep_newlines=True)}", err=True)
+    raise typer.Exit(int(code))
 
 
-def config_or_exit(path: Path | None) -> Config:
+@contextmanager
+def handled() -> Iterator[None]:
+    """Known errors become a message and their exit code; anything else is a bug."""
     try:
-        return load_config(path)
-    except ConfigError as error:
-        fail(f"config error:\n{error}")
+        yield
+    except KNOWN_ERRORS as error:
+        code = exit_code_for(error)
+        assert code is not None
+        fail(describe(error), code)
 
 
-def policies_or_exit(
-    paths: Sequence[Path] | None, config: Config, config_path: Path | None
-) -> list[Policy]:
-    """Flag paths, else the config's (relative to its folder), else the shipped policies."""
-    from governor.policy import PolicyError, configured_policy_paths, load_policies
-
-    chosen: list[Path] = list(paths or []) or configured_policy_paths(
-        config.policies.paths, config_path
-    )
-    try:
-        return list(load_policies(chosen))
-    except PolicyError as error:
-        fail(f"policy error:\n{error}")
-
-
-def db_path(flag: Path | None, config: Config) -> Path:
-    return flag if flag is not None else Path(config.store.path)
+def check_output_path(output: Path | None) -> None:
+    """Refuse an ``--output`` that cannot be written before any work is done."""
+    if output is None:
+        return
+    parent = output.parent if str(output.parent) else Path(".")
+    if output.is_dir():
+        fail(f"cannot write {output}: it is a directory")
+    if not parent.is_dir():
+        fail(f"cannot write {output}: directory {parent} does not exist")
 
 
 def write_output(text: str, output: Path | None) -> None:
@@ -150,4 +144,5 @@ def report_incomplete(parts: Sequence[IncompletePart], consequence: str = "") ->
             for label, value in (("organization", part.org_id), ("project", part.project_id))
             if value
         )
-        typer.echo(f"  {part.kind}{' of ' + where if where else ''}: {part.reason}", err=True)
+        reason = printable(part.reason)
+        typer.echo(f"  {part.kind}{' of ' + where if where else ''}: {reason}", err=True)

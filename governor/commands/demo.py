@@ -21,13 +21,13 @@ from governor.commands.common import (
     ConfigOption,
     FormatOption,
     OutputFormat,
-    config_or_exit,
+    handled,
     output_width,
-    policies_or_exit,
     stdout_is_terminal,
 )
 from governor.config import NeonSettings
 from governor.report import render_audit
+from governor.runtime import Runtime
 from governor.simulator import Simulator, SimulatorOptions, World, serve
 
 DEMO_KEY_ENV = "NEON_GOVERNOR_DEMO_KEY"
@@ -50,8 +50,10 @@ def demo(
     config_path: ConfigOption = None,
 ) -> None:
     """Run a full audit against a simulated Neon account and show the report."""
-    config = config_or_exit(config_path)
-    policies = policies_or_exit(None, config, config_path)
+    with handled():
+        runtime = Runtime.load(config_path)
+        policies = runtime.policies()
+    config = runtime.config
     world = World.generate(
         seed=seed, orgs=orgs, projects=projects, branches=branches, now=datetime.now(UTC)
     )
@@ -74,7 +76,9 @@ def demo(
                 )
             }
         )
-        result = execute_audit(demo_config, policies, org_ids=[], db=store_path, trigger="demo")
+        demo_runtime = Runtime(demo_config, config_path, runtime.clock)
+        with handled():
+            result = execute_audit(demo_runtime, policies, db=store_path, trigger="demo")
     color = stdout_is_terminal() and output_format == OutputFormat.table
     typer.echo(
         render_audit(result, output_format.value, color=color, width=output_width()), nl=False

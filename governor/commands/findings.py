@@ -13,15 +13,14 @@ from governor.commands.common import (
     FormatOption,
     OutputFormat,
     OutputOption,
-    config_or_exit,
-    db_path,
     fail,
+    handled,
     output_width,
     stdout_is_terminal,
     write_output,
 )
 from governor.report import render_findings
-from governor.store import Store
+from governor.runtime import Runtime
 
 
 class StatusChoice(StrEnum):
@@ -48,17 +47,15 @@ def findings(
     db: DbOption = None,
 ) -> None:
     """List stored findings (from earlier audits)."""
-    config = config_or_exit(config_path)
-    path = db_path(db, config)
-    if not path.exists():
-        fail(f"no store at {path}: run `neon-governor audit` first, or pass --db")
-    store = Store.open(path)
-    try:
-        rows = store.findings(
-            status=None if status == StatusChoice.all else status.value, policy=policy
-        )
-    finally:
-        store.close()
+    with handled():
+        runtime = Runtime.load(config_path)
+        path = runtime.store_path(db)
+        if not path.exists():
+            fail(f"no store at {path}: run `neon-governor audit` first, or pass --db")
+        with runtime.open_store(db) as store:
+            rows = store.findings(
+                status=None if status == StatusChoice.all else status.value, policy=policy
+            )
     color = output is None and stdout_is_terminal() and output_format == OutputFormat.table
     write_output(
         render_findings(rows, output_format.value, color=color, width=output_width()), output

@@ -18,23 +18,19 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from governor.commands.audit import AccountOption
 from governor.commands.common import (
-    EXIT_INCOMPLETE,
-    EXIT_OK,
-    EXIT_USAGE,
     ConfigOption,
-    config_or_exit,
-    fail,
+    handled,
     report_incomplete,
     sweep_progress,
 )
-from governor.config import Config
+from governor.exit_codes import ExitCode
 from governor.inventory import Snapshot
-from governor.neon.client import NeonClient
-from governor.neon.errors import NeonAuthError, NeonError
-from governor.neon.factory import client_from_config
-from governor.secrets import SecretError
-from governor.sweep import SweepProgress, sweep
+from governor.pipeline.stages import sweep_stage
+from governor.report.text import printable
+from governor.runtime import Runtime
+from governor.sweep import SweepProgress
 
 
 class InventoryFormat(StrEnum):
@@ -55,6 +51,7 @@ def inventory(
             "--org", help="Organization id to cover (repeatable). Default: all the key sees."
         ),
     ] = None,
+    account: AccountOption = None,
     output_format: Annotated[
         InventoryFormat,
         typer.Option("--format", help="table (per organization and project) or json."),
@@ -62,51 +59,41 @@ def inventory(
     config_path: ConfigOption = None,
 ) -> None:
     """Sweep the organizations the key can see and print what was found."""
-    config = config_or_exit(config_path)
-    try:
-        client = client_from_config(config)
-    except SecretError as error:
-        fail(f"no Neon API key: {error}", EXIT_USAGE)
-    org_ids = list(org or config.neon.organizations) or None
-    raise typer.Exit(run_inventory(client, config, org_ids, output_format))
-
-
-def run_inventory(
-    client: NeonClient,
-    config: Config,
-    org_ids: Sequence[str] | None,
-    output_format: InventoryFormat,
-) -> int:
-    """Sweep with ``client``, print the result, and return the exit code."""
-    try:
+    with handled():
+        runtime = Runtime.load(config_path)
+        runtime.account_settings(account or [])
         with sweep_progress() as progress:
-            snapshot = asyncio.run(_sweep(client, config, org_ids, progress))
-    except NeonAuthError as error:
-        fail(str(error), EXIT_USAGE)
-    except NeonError as error:
-        fail(str(error), EXIT_INCOMPLETE)
+            holder: list[Snapshot] = []
+            asyncio.run(_sweep(runtime, account or [], org or [], progress, holder))
+    snapshot = holder[0]
     if output_format == InventoryFormat.json:
         sys.stdout.write(json.dumps(snapshot.to_json(), indent=2) + "\n")
         sys.stdout.flush()
     else:
         # Piped output gets a wide table rather than truncated ids.
         width = None if sys.stdout.isatty() else 160
-        Console(soft_wrap=False, width=width).print(render_table(snapshot))
-    if snapshot.complete:
-        return EXIT_OK
-    report_incomplete(snapshot.incomplete)
-    return EXIT_INCOMPLETE
+        Console(soft_wrap=False, width=width, markup=False).print(render_table(snapshot))
+    if not snapshot.complete:
+        report_incomplete(snapshot.incomplete)
+        raise typer.Exit(int(ExitCode.INCOMPLETE))
+    raise typer.Exit(int(ExitCode.OK))
 
 
 async def _sweep(
-    client: NeonClient,
-    config: Config,
-    org_ids: Sequence[str] | None,
+    runtime: Runtime,
+    account_names: Sequence[str],
+    org_ids: Sequence[str],
     progress: Callable[[SweepProgress], None] | None,
-) -> Snapshot:
-    async with client:
-        return await sweep(
-            client, org_ids=org_ids, concurrency=config.neon.concurrency, progress=progress
+    holder: list[Snapshot],
+) -> None:
+    async with runtime.open_accounts(names=account_names, org_ids=org_ids) as accounts:
+        holder.append(
+            await sweep_stage(
+                accounts,
+                clock=runtime.clock,
+                concurrency=runtime.config.neon.concurrency,
+                progress=progress,
+            )
         )
 
 
@@ -121,13 +108,13 @@ def render_table(snapshot: Snapshot) -> Table:
         table.add_column(column, justify="right" if column in ("branches", "computes") else "left")
     org_ids = list(dict.fromkeys([*snapshot.org_ids, *(p.org_id for p in snapshot.projects)]))
     for org_id in org_ids:
-        label = f"{names[org_id]} ({org_id})" if org_id in names else str(org_id or "-")
+        label = printable(f"{names[org_id]} ({org_id})" if org_id in names else str(org_id or "-"))
         table.add_row(label, "", "", "", str(keys.get(org_id, 0)), style="bold")
         for project in snapshot.projects:
             if project.org_id == org_id:
                 table.add_row(
                     "",
-                    f"{project.name} ({project.id})",
+                    printable(f"{project.name} ({project.id})"),
                     str(branches[project.id]),
                     str(endpoints[project.id]),
                     "",

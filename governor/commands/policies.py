@@ -8,16 +8,10 @@ from typing import Annotated
 
 import typer
 
-from governor.config import ConfigError, load_config
-from governor.policy import (
-    PolicyError,
-    configured_policy_paths,
-    load_policies,
-    policy_file_schema,
-    policy_files,
-)
-
-EXIT_INVALID = 2
+from governor.commands.common import handled
+from governor.exit_codes import ExitCode
+from governor.policy import PolicyError, load_policies, policy_file_schema, policy_files
+from governor.runtime import Runtime
 
 policies_app = typer.Typer(
     name="policies",
@@ -33,13 +27,9 @@ ConfigOption = Annotated[
 ]
 
 
-def _config_or_exit(config_path: Path | None) -> list[Path]:
-    try:
-        config = load_config(config_path)
-    except ConfigError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(EXIT_INVALID) from None
-    return configured_policy_paths(config.policies.paths, config_path)
+def _configured_paths(config_path: Path | None) -> list[Path]:
+    with handled():
+        return Runtime.load(config_path).policy_paths()
 
 
 @policies_app.command("validate")
@@ -55,7 +45,7 @@ def validate(
     config: ConfigOption = None,
 ) -> None:
     """Load and check policy files; print every problem as FILE:LINE:COLUMN: path: message."""
-    configured = _config_or_exit(config)
+    configured = _configured_paths(config)
     targets = list(paths) if paths else configured
     try:
         files = policy_files(targets)
@@ -64,14 +54,14 @@ def validate(
         typer.echo(str(error), err=True)
         count = len(error.problems)
         typer.echo(f"{count} problem{'' if count == 1 else 's'} found", err=True)
-        raise typer.Exit(EXIT_INVALID) from None
+        raise typer.Exit(int(ExitCode.USAGE)) from None
     typer.echo(f"ok: {len(policies)} policies in {len(files)} files")
 
 
 @policies_app.command("schema")
 def schema(config: ConfigOption = None) -> None:
     """Print the JSON Schema of a policy file (for editors such as VS Code's YAML support)."""
-    _config_or_exit(config)
+    _configured_paths(config)
     typer.echo(json.dumps(policy_file_schema(), indent=2))
 
 

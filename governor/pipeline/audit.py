@@ -1,111 +1,91 @@
-"""One audit: sweep → evaluate → estimate → store → result. Shared by the CLI and the daemon.
+"""One audit: sweep → evaluate → estimate → record → notify, shared by the CLI and the daemon.
 
 Why one function: the daemon's scheduled job and the one-shot ``audit`` command must not
-diverge; both call ``run_audit`` with their own client, store and trigger.
+diverge; both call ``run_audit`` with their own accounts, store, clock and trigger. One
+clock reaches every stage, so a frozen clock and ``Snapshot.taken_at`` agree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
-from governor.findings import SEVERITY_ORDER
-from governor.inventory import IncompletePart
-from governor.neon.client import NeonClient
-from governor.policy import Policy, evaluate
-from governor.policy.resources import SnapshotIndex
-from governor.savings import with_estimates
+from governor.inventory import Snapshot
+from governor.pipeline.gc_pacing import young_collections_only
+from governor.pipeline.results import AuditResult
+from governor.pipeline.run import recorded_run
+from governor.pipeline.stages import (
+    Clock,
+    evaluate_off_loop,
+    record_stage,
+    sweep_stage,
+    utc_now,
+)
+from governor.policy import Policy
 from governor.savings.prices import Prices
-from governor.store import Store, StoredFinding
-from governor.sweep import SweepProgress, sweep
+from governor.store.async_store import AsyncStore
+from governor.sweep import Account, SweepProgress
 
-
-@dataclass(frozen=True)
-class AuditResult:
-    run_id: int
-    started_at: datetime
-    finished_at: datetime
-    complete: bool
-    requests: int
-    findings: list[StoredFinding]  # matched in this run
-    resolved: list[StoredFinding]  # stopped matching in this run
-    incomplete: list[IncompletePart]
-    policies: list[str]
-    snapshot_counts: dict[str, int] = field(default_factory=dict)
-
-    def failing(self, fail_on: str) -> list[StoredFinding]:
-        """Open findings at or above ``fail_on`` (``none`` never fails)."""
-        if fail_on == "none":
-            return []
-        threshold = SEVERITY_ORDER[fail_on]
-        return [
-            finding
-            for finding in self.findings
-            if finding.status == "open" and SEVERITY_ORDER.get(finding.severity, 0) >= threshold
-        ]
-
-
-def exit_code(result: AuditResult, fail_on: str) -> int:
-    """0 clean, 1 findings at or above ``fail_on``, 3 the sweep was incomplete."""
-    if not result.complete:
-        return 3
-    return 1 if result.failing(fail_on) else 0
+if TYPE_CHECKING:
+    from governor.pipeline.notifier import Notifier
 
 
 async def run_audit(
     *,
-    client: NeonClient,
-    store: Store,
+    accounts: Sequence[Account],
+    store: AsyncStore,
     policies: Sequence[Policy],
     prices: Prices,
-    org_ids: Sequence[str] | None = None,
+    clock: Clock = utc_now,
     concurrency: int = 16,
     trigger: str = "audit",
     progress: Callable[[SweepProgress], None] | None = None,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    snapshot: Snapshot | None = None,
+    notifier: Notifier | None = None,
 ) -> AuditResult:
-    started_at = clock()
-    run_id = store.start_run(trigger, started_at)
-    snapshot = await sweep(
-        client,
-        org_ids=list(org_ids) if org_ids else None,
-        concurrency=concurrency,
-        progress=progress,
-    )
-    now = clock()
-    index = SnapshotIndex(snapshot)
-    findings = with_estimates(evaluate(policies, index, now=now), index, prices)
-    policy_names = [policy.name for policy in policies]
-    store.record_snapshot(run_id, snapshot, now)
-    stored = store.record_findings(run_id, findings, snapshot, policy_names, now)
-    finished_at = clock()
-    errors: list[dict[str, Any]] = [part.as_dict() for part in snapshot.incomplete]
-    store.finish_run(
-        run_id,
-        finished_at=finished_at,
-        complete=snapshot.complete,
-        requests=snapshot.requests,
-        errors=errors,
-    )
-    matched = [item for item in stored if item.last_run_id == run_id and item.status != "resolved"]
-    resolved = [item for item in stored if item.status == "resolved"]
-    return AuditResult(
-        run_id=run_id,
+    """Run every stage once; pass ``snapshot`` to judge a recent sweep instead of sweeping.
+
+    The run row is finished, or marked failed with the reason, whatever happens.
+    """
+    async with young_collections_only(), recorded_run(store, trigger, clock) as run:
+        started_at = clock()
+        reused = snapshot is not None
+        if snapshot is None:
+            snapshot = await sweep_stage(
+                accounts, clock=clock, concurrency=concurrency, progress=progress
+            )
+        evaluation = await evaluate_off_loop(policies, snapshot, prices, now=clock())
+        recorded = await record_stage(store, run.run_id, evaluation, now=clock())
+        await run.finish(
+            complete=snapshot.complete,
+            requests=0 if reused else snapshot.requests,
+            errors=[part.as_dict() for part in snapshot.incomplete],
+        )
+    result = AuditResult(
+        run_id=run.run_id,
         started_at=started_at,
-        finished_at=finished_at,
+        finished_at=run.finished_at or clock(),
         complete=snapshot.complete,
-        requests=snapshot.requests,
-        findings=matched,
-        resolved=resolved,
+        requests=0 if reused else snapshot.requests,
+        findings=recorded.matched,
+        resolved=recorded.resolved,
         incomplete=list(snapshot.incomplete),
-        policies=policy_names,
-        snapshot_counts={
-            "organizations": len(snapshot.organizations),
-            "projects": len(snapshot.projects),
-            "branches": len(snapshot.branches),
-            "endpoints": len(snapshot.endpoints),
-            "api_keys": len(snapshot.api_keys),
-        },
+        policies=list(evaluation.policies),
+        snapshot_counts=snapshot_counts(snapshot),
+        reused_snapshot=reused,
+        clock_skew_seconds=snapshot.clock_skew_seconds,
+        snapshot=snapshot,
     )
+    if notifier is not None:
+        await notifier.run_finished(result)
+    return result
+
+
+def snapshot_counts(snapshot: Snapshot) -> dict[str, int]:
+    return {
+        "organizations": len(snapshot.organizations),
+        "projects": len(snapshot.projects),
+        "branches": len(snapshot.branches),
+        "endpoints": len(snapshot.endpoints),
+        "api_keys": len(snapshot.api_keys),
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from governor.sweep.accounts import Account, sweep_accounts
 from governor.sweep.walk import SweepProgress, sweep
 
-__all__ = ["SweepProgress", "sweep"]
+__all__ = ["Account", "SweepProgress", "sweep", "sweep_accounts"]

@@ -1,0 +1,40 @@
+"""What a run produced, as the report, the notifier and the exit code read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from governor.findings import SEVERITY_ORDER
+from governor.inventory import IncompletePart, Snapshot
+from governor.store import StoredFinding
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    run_id: int
+    started_at: datetime
+    finished_at: datetime
+    complete: bool
+    requests: int
+    findings: list[StoredFinding]  # matched in this run
+    resolved: list[StoredFinding]  # stopped matching in this run
+    incomplete: list[IncompletePart]
+    policies: list[str]
+    snapshot_counts: dict[str, int] = field(default_factory=dict)
+    reused_snapshot: bool = False
+    # seconds the API's clock (its Date header) is ahead of ours; None when unknown
+    clock_skew_seconds: float | None = None
+    # what was judged, for the daemon to reuse while fresh (not part of any report)
+    snapshot: Snapshot | None = field(default=None, repr=False, compare=False)
+
+    def failing(self, fail_on: str) -> list[StoredFinding]:
+        """Open findings at or above ``fail_on`` (``none`` never fails)."""
+        if fail_on == "none":
+            return []
+        threshold = SEVERITY_ORDER[fail_on]
+        return [
+            finding
+            for finding in self.findings
+            if finding.status == "open" and SEVERITY_ORDER.get(finding.severity, 0) >= threshold
+        ]

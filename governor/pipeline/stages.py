@@ -1,0 +1,147 @@
+"""The stages of a run, each callable alone with typed inputs and outputs.
+
+sweep → evaluate → estimate → record, then (as they land) plan → act → notify. The daemon
+evaluates several policies against one snapshot, reuses a recent one instead of sweeping
+again (``is_fresh``), and re-checks one resource before acting (``recheck_stage``), so no
+stage assumes the one before it ran in the same call. Pure stages (evaluate, estimate) run
+in a worker thread when called from the event loop (``evaluate_off_loop``): at 10,000
+branches they take long enough to stall Slack acknowledgements and the systemd watchdog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+from governor.findings import Finding
+from governor.inventory import KeyScope, Snapshot
+from governor.neon.client import NeonClient
+from governor.policy import Policy, evaluate
+from governor.policy.resources import SnapshotIndex
+from governor.savings import with_estimates
+from governor.savings.prices import Prices
+from governor.store import StoredFinding
+from governor.store.async_store import AsyncStore
+from governor.sweep import Account, SweepProgress, sweep_accounts
+from governor.sweep.recheck import reread
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The findings of ``policies`` against one snapshot, and the index they were read from."""
+
+    snapshot: Snapshot
+    index: SnapshotIndex
+    policies: tuple[str, ...]
+    findings: tuple[Finding, ...]
+    evaluated_at: datetime
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What the store made of an evaluation: this run's findings and those it resolved."""
+
+    matched: list[StoredFinding]
+    resolved: list[StoredFinding]
+
+
+async def sweep_stage(
+    accounts: Sequence[Account],
+    *,
+    clock: Clock,
+    concurrency: int = 16,
+    progress: Callable[[SweepProgress], None] | None = None,
+) -> Snapshot:
+    return await sweep_accounts(accounts, now=clock(), concurrency=concurrency, progress=progress)
+
+
+def is_fresh(snapshot: Snapshot, *, now: datetime, max_age: timedelta) -> bool:
+    """Whether ``snapshot`` may stand in for a new sweep (complete and young enough)."""
+    return snapshot.complete and timedelta(0) <= now - snapshot.taken_at <= max_age
+
+
+def evaluate_stage(policies: Sequence[Policy], snapshot: Snapshot, *, now: datetime) -> Evaluation:
+    index = SnapshotIndex(snapshot)
+    findings = evaluate(policies, index, now=now)
+    return Evaluation(
+        snapshot=snapshot,
+        index=index,
+        policies=tuple(policy.name for policy in policies),
+        findings=tuple(findings),
+        evaluated_at=now,
+    )
+
+
+def estimate_stage(evaluation: Evaluation, prices: Prices) -> Evaluation:
+    estimated = with_estimates(evaluation.findings, evaluation.index, prices)
+    return replace(evaluation, findings=tuple(estimated))
+
+
+async def evaluate_off_loop(
+    policies: Sequence[Policy], snapshot: Snapshot, prices: Prices, *, now: datetime
+) -> Evaluation:
+    """Evaluate and estimate in a worker thread: pure code, so nothing is shared unsafely."""
+
+    def both() -> Evaluation:
+        return estimate_stage(evaluate_stage(policies, snapshot, now=now), prices)
+
+    return await asyncio.to_thread(both)
+
+
+async def record_stage(
+    store: AsyncStore, run_id: int, evaluation: Evaluation, *, now: datetime
+) -> Recorded:
+    """The snapshot and the findings into the store (on its own thread, off the loop)."""
+    await store.record_snapshot(run_id, evaluation.snapshot, now)
+    stored = await store.record_findings(
+        run_id, list(evaluation.findings), evaluation.snapshot, list(evaluation.policies), now
+    )
+    matched = [item for item in stored if item.last_run_id == run_id and item.status != "resolved"]
+    resolved = [item for item in stored if item.status == "resolved"]
+    return Recorded(matched=matched, resolved=resolved)
+
+
+@dataclass(frozen=True)
+class Recheck:
+    """A finding judged again on a fresh read: ``current`` is None when it no longer matches."""
+
+    before: Finding
+    current: Finding | None
+
+    @property
+    def unchanged(self) -> bool:
+        """Still selected, on the same evidence: safe to act on what was planned."""
+        return self.current is not None and self.current.fingerprint == self.before.fingerprint
+
+
+async def recheck_stage(
+    client: NeonClient,
+    policy: Policy,
+    finding: Finding,
+    *,
+    now: datetime,
+    key_scope: KeyScope | None = None,
+) -> Recheck:
+    """Re-read the finding's part of the account and evaluate its policy there again."""
+    snapshot = await reread(
+        client,
+        resource_type=finding.resource_type,
+        org_id=finding.org_id,
+        project_id=finding.project_id,
+        key_scope=key_scope,
+        now=now,
+    )
+    evaluation = evaluate_stage([policy], snapshot, now=now)
+    current = next(
+        (item for item in evaluation.findings if item.key == finding.key),
+        None,
+    )
+    return Recheck(before=finding, current=current)
