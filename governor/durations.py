@@ -15,6 +15,8 @@ from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 UNIT_SECONDS: dict[str, int] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 DURATION_PATTERN = r"^([0-9]+[smhdw])+$"
 DURATION_HELP = "write a number and a unit, e.g. 30d, 6h or 1d12h (units: s m h d w)"
+# Longer than any sensible policy or config needs, and far below timedelta's own limit.
+MAX_DURATION = timedelta(days=36500)
 
 _WHOLE = re.compile(DURATION_PATTERN)
 _PART = re.compile(r"([0-9]+)([smhdw])")
@@ -29,7 +31,12 @@ def parse_duration(text: object) -> timedelta:
     compact = text.strip()
     if not _WHOLE.match(compact):
         raise ValueError(f"{text!r} is not a duration; {DURATION_HELP}")
-    seconds = sum(int(number) * UNIT_SECONDS[unit] for number, unit in _PART.findall(compact))
+    parts = _PART.findall(compact)
+    if any(len(number) > 12 for number, _ in parts):
+        raise ValueError(f"{text!r} is longer than 36500d (100 years)")
+    seconds = sum(int(number) * UNIT_SECONDS[unit] for number, unit in parts)
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"{text!r} is longer than 36500d (100 years)")
     return timedelta(seconds=seconds)
 
 

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 REDACTED = "[REDACTED]"
+# A key is short; a larger file (or /dev/zero, a FIFO that never ends) is not one.
+MAX_SECRET_FILE_BYTES = 64 * 1024
 # systemd credential ids: no slashes, no leading dot (systemd.exec(5), "LoadCredential=").
 _CREDENTIAL_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@\-]*$")
 # Anything that looks like a bearer credential, whether or not we know its value.
@@ -50,7 +52,7 @@ def _read_secret_file(file: Path) -> str:
     candidates.append(file)
     for candidate in candidates:
         try:
-            text = candidate.read_text(encoding="utf-8")
+            text = _read_bounded(candidate)
         except FileNotFoundError:
             continue
         except (OSError, UnicodeDecodeError) as error:
@@ -66,6 +68,16 @@ def _read_secret_file(file: Path) -> str:
     raise SecretError(f"secret file not found: looked at {looked}{hint}")
 
 
+def _read_bounded(path: Path) -> str:
+    with path.open("rb") as handle:
+        data = handle.read(MAX_SECRET_FILE_BYTES + 1)
+    if len(data) > MAX_SECRET_FILE_BYTES:
+        raise SecretError(
+            f"secret file {path} is larger than {MAX_SECRET_FILE_BYTES // 1024} KiB: not a key"
+        )
+    return data.decode("utf-8")
+
+
 def _checked(value: str, where: str) -> str:
     if value.endswith("\r\n"):
         value = value[:-2]
@@ -74,6 +86,8 @@ def _checked(value: str, where: str) -> str:
     if any(character.isspace() or ord(character) < 32 for character in value):
         # An HTTP header cannot carry it, and httpx would echo it in its error.
         raise SecretError(f"{where} holds whitespace or control characters inside the key")
+    if not value.isascii():
+        raise SecretError(f"{where} holds non-ASCII characters; an API key is plain ASCII")
     return value
 
 

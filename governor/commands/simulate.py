@@ -102,7 +102,10 @@ def simulate(
         ),
     ] = None,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on (0: any free port).")] = 0,
+    port: Annotated[
+        int,
+        typer.Option("--port", min=0, max=65535, help="Port to listen on (0: any free port)."),
+    ] = 0,
     rpm: Annotated[int, typer.Option("--rpm", min=1, help="Requests per minute per key.")] = 700,
     rps_per_route: Annotated[
         int, typer.Option("--rps-per-route", min=1, help="Requests per second per key per route.")

@@ -33,6 +33,8 @@ Path = tuple[str | int, ...]
 COMBINATORS = ("all", "any", "not")
 FIELD_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$"
 _FIELD = re.compile(FIELD_PATTERN)
+MAX_FILTER_PATH = 64  # keys and list places; real policies use fewer than 10
+
 _RESOURCE_WORDS = {
     "project": "a project",
     "branch": "a branch",
@@ -87,6 +89,9 @@ class _Parser:
         self.problems.append(FilterProblem(path, message, at_key))
 
     def node(self, data: Any, path: Path) -> Filter:
+        if len(path) > MAX_FILTER_PATH:
+            self.problem(path, f"filters nest deeper than {MAX_FILTER_PATH} levels; flatten them")
+            return AllOf(())
         if isinstance(data, list):
             return AllOf(self.children(data, path, "a filter list"))
         if isinstance(data, dict):

@@ -9,14 +9,26 @@ look at missing values, and they always answer True or False.
 from __future__ import annotations
 
 import fnmatch
+import math
 import operator as python_operator
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import re2
+from pydantic import TypeAdapter, ValidationError
+
 from governor.durations import describe_type, parse_duration
+
+# RE2 matches in time linear in the text: a policy's regex can never hang an audit
+# (Python's re backtracks: ^(a+)+$ against 35 a's and a b takes minutes). It refuses
+# backreferences and lookaround, which is what makes that guarantee possible.
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
+# Read timestamps exactly as the API models do (epoch numbers, a lower-case z), so that a
+# value the sweep accepted is never "unknown" to a filter.
+_TIMESTAMP = TypeAdapter(datetime)
 
 Outcome = bool | None  # None: unknown (the value is missing or cannot be compared)
 Scalar = str | int | float | bool
@@ -32,17 +44,34 @@ class Operator:
 
 
 def parse_timestamp(value: object) -> datetime | None:
-    """An API timestamp (ISO 8601) as an aware datetime; None when it is not one."""
+    """An API timestamp as an aware datetime, read as the models read it; None if not one."""
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, str):
         try:
-            moment = datetime.fromisoformat(value)
+            moment = datetime.fromisoformat(value)  # the fast path: the API's own form
         except ValueError:
+            moment_or_none = _lenient_timestamp(value)
+            if moment_or_none is None:
+                return None
+            moment = moment_or_none
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        moment_or_none = _lenient_timestamp(value)
+        if moment_or_none is None:
             return None
+        moment = moment_or_none
     else:
         return None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _lenient_timestamp(value: str | float) -> datetime | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    try:
+        return _TIMESTAMP.validate_python(value)
+    except (ValidationError, OverflowError, ValueError):
+        return None
 
 
 def kind_of(value: object) -> str:
@@ -71,7 +100,9 @@ def _prepare_in(value: Any) -> frozenset[tuple[str, Scalar]]:
 
 def _prepare_ordered(value: Any) -> tuple[str, float | datetime]:
     if kind_of(value) == "number":
-        return ("number", float(value))
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"expected a finite number, got {value!r}")
+        return ("number", value)
     if isinstance(value, str):
         moment = _timestamp_literal(value)
         if moment is not None:
@@ -98,12 +129,19 @@ def _prepare_string(value: Any) -> str:
     return value
 
 
-def _prepare_regex(value: Any) -> re.Pattern[str]:
+def _prepare_regex(value: Any) -> re2._Regexp[str]:
     text = _prepare_string(value)
     try:
-        return re.compile(text)
-    except re.error as error:
-        raise ValueError(f"invalid regular expression {text!r}: {error}") from None
+        return re2.compile(text, _RE2_OPTIONS)
+    except re2.error as error:
+        reason = error.args[0] if error.args else error
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        reason = str(reason).split(": ", 1)[0]  # RE2 repeats the pattern after a colon
+        raise ValueError(
+            f"invalid regular expression {text!r}: {reason} (RE2 syntax: no backreferences "
+            "or lookaround, so matching can never hang)"
+        ) from None
 
 
 def _prepare_flag(value: Any) -> bool:
@@ -123,7 +161,11 @@ def _equal(value: Any, expected: tuple[str, Scalar]) -> bool:
 def _compare(value: Any, expected: tuple[str, float | datetime]) -> tuple[Any, Any] | None:
     kind, bound = expected
     if kind == "number":
-        return (float(value), bound) if kind_of(value) == "number" else None
+        if kind_of(value) != "number":
+            return None
+        if isinstance(value, float) and not math.isfinite(value):
+            return None  # NaN and infinities compare as nothing: unknown, never a match
+        return (value, bound)  # no float(): a 400-digit integer still compares
     moment = parse_timestamp(value)
     return (moment, bound) if moment is not None else None
 
@@ -155,7 +197,7 @@ def _glob(value: Any, pattern: str, _now: datetime) -> Outcome:
     return fnmatch.fnmatchcase(value, pattern) if isinstance(value, str) else None
 
 
-def _regex(value: Any, pattern: re.Pattern[str], _now: datetime) -> Outcome:
+def _regex(value: Any, pattern: re2._Regexp[str], _now: datetime) -> Outcome:
     return pattern.search(value) is not None if isinstance(value, str) else None
 
 

@@ -7,6 +7,7 @@ False are guards (not default, not protected) and left out: they are not news.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -47,6 +48,10 @@ def age_text(moment: datetime, now: datetime) -> str:
 
 
 def size_text(size: int | float) -> str:
+    if isinstance(size, float) and not math.isfinite(size):
+        return "an unknown size"
+    if size >= 10**18:
+        return "more than 1,000,000 TB"  # no real branch; said rather than computed
     for unit, factor in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if size >= factor:
             return f"{size / factor:.1f} {unit}"
@@ -106,6 +111,8 @@ def _scope(value: Any, _values: Mapping[str, Any]) -> str:
 
 
 def _number(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**18:
+        return "a huge number"
     return f"{value:g}" if isinstance(value, int | float) else "?"
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 Path = tuple[str | int, ...]
+MAX_DEPTH = 100  # keys and list places from the top; real policies use about 10
 MAX_NODES = 100_000  # guards against alias bombs ("billion laughs")
 
 _SCALAR_TAG = "tag:yaml.org,2002:"
@@ -72,6 +73,10 @@ def read_yaml(text: str) -> Document | None:
         raise YamlSyntaxError(Position.of(mark), "invalid YAML: " + ", ".join(parts)) from None
     except yaml.YAMLError as error:
         raise YamlSyntaxError(Position(1, 1), f"invalid YAML: {error}") from None
+    except RecursionError:
+        raise YamlSyntaxError(
+            Position(1, 1), f"invalid YAML: nested more than {MAX_DEPTH} levels deep"
+        ) from None
     if root is None:
         return None
     document = Document(data=None)
@@ -90,6 +95,9 @@ class _Converter:
         self.document.problems.append(YamlProblem(Position.of(node.start_mark), path, message))
 
     def convert(self, node: yaml.Node, path: Path) -> Any:
+        if len(path) > MAX_DEPTH:
+            self.problem(node, path, f"nested more than {MAX_DEPTH} levels deep")
+            return None
         self.count += 1
         if self.count == MAX_NODES:
             self.problem(node, path, f"the file expands to more than {MAX_NODES} values")

@@ -15,10 +15,11 @@ from rich.table import Table
 from rich.text import Text
 
 from governor.report.rows import ROW_FIELDS, finding_row, sort_key, summary
+from governor.report.text import csv_cell, printable
 from governor.store import StoredFinding
 
 if TYPE_CHECKING:
-    from governor.pipeline.audit import AuditResult
+    from governor.pipeline.results import AuditResult
 
 FORMATS = ("table", "json", "csv", "markdown")
 SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan"}
@@ -64,6 +65,7 @@ def _audit_document(result: AuditResult, findings: Sequence[StoredFinding]) -> d
             "complete": result.complete,
             "requests": result.requests,
             "policies": result.policies,
+            "clock_skew_seconds": result.clock_skew_seconds,
         },
         "findings": [finding_row(item) for item in findings],
         "resolved": [finding_row(item) for item in sorted(result.resolved, key=sort_key)],
@@ -83,7 +85,7 @@ def _csv(findings: Sequence[StoredFinding]) -> str:
     for finding in findings:
         row = finding_row(finding)
         row["action"] = json.dumps(row["action"], sort_keys=True)
-        writer.writerow(row)
+        writer.writerow({key: csv_cell(value) for key, value in row.items()})
     return buffer.getvalue()
 
 
@@ -134,11 +136,17 @@ def _table(
     width: int,
 ) -> str:
     buffer = io.StringIO()
+    # markup=False: a name like "[/]" from the API is text, not a rich tag.
     console = Console(
-        file=buffer, width=width, force_terminal=color, no_color=not color, highlight=False
+        file=buffer,
+        width=width,
+        force_terminal=color,
+        no_color=not color,
+        highlight=False,
+        markup=False,
     )
     for line in header:
-        console.print(line)
+        console.print(printable(line))
     if header:
         console.print()
     if not findings:
@@ -149,7 +157,7 @@ def _table(
         first = items[0]
         console.print(
             Text.assemble(
-                (policy, "bold"),
+                (printable(policy), "bold"),
                 f"  {first.resource_type} → {_group_action(items)}, mode {first.mode}: ",
                 f"{len(items)} finding{'s' if len(items) != 1 else ''}, ",
                 (f"{_money(total)}/month", "bold green"),
@@ -168,14 +176,14 @@ def _table(
                 if item.estimate_kind == "risk"
                 else _money(item.estimated_monthly_savings_usd)
             )
-            resource = Text(item.name)
+            resource = Text(printable(item.name))
             if item.name != item.resource_id:
-                resource.append(f"\n{item.resource_id}", style="dim")
+                resource.append(f"\n{printable(item.resource_id)}", style="dim")
             table.add_row(
                 Text(item.severity, style=SEVERITY_STYLE.get(item.severity, "")),
-                item.project_id or "-",
+                Text(printable(item.project_id or "-")),
                 resource,
-                item.summary,
+                Text(printable(item.summary)),
                 savings,
                 item.first_seen[:10],
             )
@@ -194,7 +202,7 @@ def _table(
     if result is not None and result.resolved:
         console.print(f"Resolved since the last run: {len(result.resolved)}")
     for line in _incomplete_lines(result):
-        console.print(line, style="bold red" if color else "", soft_wrap=True)
+        console.print(printable(line), style="bold red" if color else "", soft_wrap=True)
     return buffer.getvalue()
 
 
@@ -204,7 +212,7 @@ def _markdown(
     lines = (
         ["# neon-governor audit", ""] if result is not None else ["# neon-governor findings", ""]
     )
-    lines += [f"{line}  " for line in header]
+    lines += [f"{printable(line)}  " for line in header]
     if header:
         lines.append("")
     overall = summary(findings)
@@ -243,10 +251,10 @@ def _markdown(
     incomplete = _incomplete_lines(result)
     if incomplete:
         lines.append(f"**{incomplete[0]}**")
-        lines.extend(f"- {line.strip()[2:]}" for line in incomplete[1:])
+        lines.extend(f"- {printable(line.strip()[2:])}" for line in incomplete[1:])
         lines.append("")
     return "\n".join(lines)
 
 
 def _md_cell(value: str) -> str:
-    return value.replace("|", "\\|").replace("\n", " ")
+    return printable(value.replace("\n", " ")).replace("|", "\\|")

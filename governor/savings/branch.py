@@ -21,8 +21,9 @@ def delete_branch(finding: Finding, index: SnapshotIndex, plan: PlanChoice, lead
     prices = plan.prices
     parts: list[str] = []
     total = 0.0
-    if branch.logical_size is None:
-        parts.append("storage unknown (logical_size missing)")
+    if branch.logical_size is None or branch.logical_size < 0:
+        state = "missing" if branch.logical_size is None else "negative"
+        parts.append(f"storage unknown (logical_size {state})")
     else:
         gigabytes = branch.logical_size / BYTES_PER_GB
         storage = cents(gigabytes, prices.storage_per_gb_month)

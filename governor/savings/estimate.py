@@ -37,6 +37,7 @@ Formulas (one month = 730 hours; 1 GB = 2^30 bytes, the unit Neon measures stora
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -58,7 +59,36 @@ from governor.savings.prices import Prices
 
 
 def estimate(finding: Finding, index: SnapshotIndex, prices: Prices) -> Estimate:
-    """The monthly saving of carrying out ``finding.action`` (formulas: module docstring)."""
+    """The monthly saving of carrying out ``finding.action`` (formulas: module docstring).
+
+    Never negative: a negative figure can only come from values the API should not send.
+    """
+    try:
+        result = _estimate(finding, index, prices)
+    except (ArithmeticError, ValueError):  # 10**400-byte branches, inf prices, and the like
+        return Estimate(
+            0.0,
+            f"No estimate for {finding.action.type!r} on {finding.resource_type} "
+            f"{finding.resource_id}: values from the API are out of range.",
+        )
+    if not math.isfinite(result.monthly_usd):
+        return replace(
+            result,
+            monthly_usd=0.0,
+            method=result.method + " The inputs give no finite amount (values from the API "
+            "out of range), so no saving is claimed.",
+        )
+    if result.monthly_usd < 0:
+        return replace(
+            result,
+            monthly_usd=0.0,
+            method=result.method + " The inputs give a negative amount (values from the API "
+            "out of range), so no saving is claimed.",
+        )
+    return result
+
+
+def _estimate(finding: Finding, index: SnapshotIndex, prices: Prices) -> Estimate:
     action = finding.action
     resource = finding.resource_type
     if isinstance(action, RevokeAction):

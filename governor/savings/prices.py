@@ -9,7 +9,9 @@ Legacy and marketplace plans differ: override them in the config's ``[prices]`` 
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 PRICES_TAKEN_ON = "2026-11-27"
 PRICES_SOURCE = "https://neon.com/docs/introduction/plans"
@@ -19,14 +21,20 @@ HOURS_PER_MONTH = 730.0
 class PlanPrices(BaseModel):
     """Prices of one plan, in USD."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Strict and bounded: a price of "0.1" (a string), inf or 1e24 is a typo, never a price.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
-    compute_per_cu_hour: float = Field(ge=0, description="USD per compute-unit hour.")
-    storage_per_gb_month: float = Field(ge=0, description="USD per GB-month of branch storage.")
-    extra_branch_per_month: float = Field(
-        default=1.50, ge=0, description="USD per branch-month beyond the plan's included branches."
+    compute_per_cu_hour: float = Field(ge=0, le=100, description="USD per compute-unit hour.")
+    storage_per_gb_month: float = Field(
+        ge=0, le=100, description="USD per GB-month of branch storage."
     )
-    included_branches_per_project: int = Field(default=10, ge=0)
+    extra_branch_per_month: float = Field(
+        default=1.50,
+        ge=0,
+        le=1000,
+        description="USD per branch-month beyond the plan's included branches.",
+    )
+    included_branches_per_project: int = Field(default=10, ge=0, le=1_000_000)
 
 
 def _default_plans() -> dict[str, PlanPrices]:
@@ -45,12 +53,30 @@ class Prices(BaseModel):
     (free, legacy and marketplace plans report other names).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     taken_on: str = Field(default=PRICES_TAKEN_ON, description="When the prices were read.")
     source: str = Field(default=PRICES_SOURCE, description="Where the prices were read.")
     default_plan: str = Field(default="launch", description="Plan used when the org's is unknown.")
     plans: dict[str, PlanPrices] = Field(default_factory=_default_plans)
+
+    @field_validator("plans", mode="before")
+    @classmethod
+    def _over_the_defaults(cls, plans: Any) -> Any:
+        """Overriding one plan keeps the others: ``[prices.plans.launch]`` alone must not
+        leave Scale organizations priced at Launch rates. A partial plan table keeps the
+        fields it does not set from that plan's defaults."""
+        if not isinstance(plans, dict):
+            return plans
+        merged: dict[str, Any] = {
+            name: plan.model_dump() for name, plan in _default_plans().items()
+        }
+        for name, plan in plans.items():
+            if isinstance(plan, dict) and name in merged:
+                merged[name] = {**merged[name], **plan}
+            else:
+                merged[name] = plan
+        return merged
 
     def for_plan(self, plan: str | None) -> PlanPrices:
         """Return the prices of ``plan``, falling back to ``default_plan``."""

@@ -348,3 +348,16 @@ def test_odd_field_values_never_crash_an_estimate_of() -> None:
     assert estimate_of(resize_to(0.25), snapshot, PRICES).monthly_usd == 0.0
     # A zone-less timestamp is read as UTC: idle 24 h -> 0.25 CU x 24 h x 0.106 = 0.636
     assert estimate_of(AUTOSUSPEND, naive_autosuspend, PRICES).monthly_usd == 0.64
+
+
+def test_values_out_of_range_give_no_estimate_rather_than_an_error() -> None:
+    huge = world(branches=[branch(logical_size=10**400)])
+    result = estimate_of(DELETE_BRANCH, huge, PRICES)
+    assert result.monthly_usd == 0.0
+    assert "out of range" in result.method
+
+
+def test_a_negative_size_from_the_api_claims_no_saving() -> None:
+    result = estimate_of(DELETE_BRANCH, world(branches=[branch(logical_size=-5 * GIB)]), PRICES)
+    assert result.monthly_usd >= 0.0
+    assert "logical_size negative" in result.method
