@@ -33,6 +33,8 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/sweep_pacing.py
+	$(BIN)/python benchmarks/loop_stall.py
+	$(BIN)/python benchmarks/store_upsert.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import io
+import sys
+
 import typer
 
 from governor import __version__
-from governor.commands import audit, demo, findings, inventory, policies, simulate
+from governor.commands import (
+    audit,
+    config_check,
+    demo,
+    doctor,
+    findings,
+    inventory,
+    policies,
+    run,
+    simulate,
+    status,
+)
 
 app = typer.Typer(
     name="neon-governor",
@@ -31,9 +45,25 @@ def _root(
     """Cost and idle governance for Neon."""
 
 
-for module in (simulate, inventory, policies, audit, findings, demo):
+for module in (
+    simulate,
+    inventory,
+    policies,
+    audit,
+    findings,
+    demo,
+    run,
+    status,
+    doctor,
+    config_check,
+):
     module.register(app)
 
 
 def main() -> None:
+    # A terminal or pipe that cannot show a character (PYTHONIOENCODING=ascii, a C locale)
+    # gets an escape for it, not a UnicodeEncodeError after the whole audit ran.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     app()

@@ -44,6 +44,17 @@ def project_list_item(project: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
+def auth_details(context: Context) -> Answer:
+    """``GET /auth``: who the key is (AuthDetailsResponse); org and project keys are org keys."""
+    scope = context.scope
+    if scope.kind == "personal":
+        return 200, {"account_id": f"user-{scope.label}", "auth_method": "api_key_user"}
+    details = {"account_id": str(scope.org_id), "auth_method": "api_key_org"}
+    if scope.kind == "project":
+        details["auth_data"] = str(scope.project_id)
+    return 200, details
+
+
 def list_organizations(context: Context) -> Answer:
     scope = context.scope
     if scope.kind == "project":

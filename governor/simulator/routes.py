@@ -9,6 +9,7 @@ BASE_PATH = "/api/v2"
 
 # Method and template of every route served; anything else answers 404.
 ROUTES: tuple[tuple[str, str], ...] = (
+    ("GET", "/auth"),
     ("GET", "/users/me/organizations"),
     ("GET", "/organizations/{org_id}"),
     ("GET", "/organizations/{org_id}/api_keys"),

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     import httpx
 
 HANDLERS: dict[str, Handler] = {
+    "GET /auth": reads.auth_details,
     "GET /users/me/organizations": reads.list_organizations,
     "GET /organizations/{org_id}": reads.get_organization,
     "GET /organizations/{org_id}/api_keys": reads.list_org_api_keys,

@@ -297,3 +297,17 @@ def test_the_request_log_names_routes_by_template(tiny_api: Callable[..., Api]) 
     assert record.path == f"/api/v2/projects/{TINY_PROJECT_ID}/branches"
     assert record.key_label == f"org:{TINY_ORG_ID}"
     assert record.status == 200
+
+
+def test_get_auth_says_which_kind_of_key_asks(tiny_api: Callable[..., Api]) -> None:
+    api = tiny_api()
+    personal = api.get("/auth").json()
+    organization = api.get("/auth", ORG_TOKEN).json()
+    project = api.get("/auth", PROJECT_TOKEN).json()
+    assert personal["auth_method"] == "api_key_user"
+    assert (organization["auth_method"], organization["account_id"]) == (
+        "api_key_org",
+        TINY_ORG_ID,
+    )
+    assert (project["auth_method"], project["auth_data"]) == ("api_key_org", TINY_PROJECT_ID)
+    assert api.get("/auth", "not-a-known-token").status_code == 401

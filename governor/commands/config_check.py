@@ -1,0 +1,141 @@
+"""`neon-governor config check`: validate a config and print it as the governor reads it.
+
+Defaults are filled in, ``NEON_API_URL`` applied, and every account shown with where its
+key comes from (and whether it is there), never the key: the output may be pasted into
+an issue. Exit 0, or 2 with the file, line and key of the first problem.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from enum import StrEnum
+from typing import Annotated, Any
+from urllib.parse import urlsplit, urlunsplit
+
+import typer
+
+from governor.commands.common import ConfigOption, handled, write_output
+from governor.config import AccountSettings, ConfigError
+from governor.observability.key_checks import key_source
+from governor.observability.server import parse_listen
+from governor.runtime import Runtime
+from governor.secrets import REDACTED, SecretError, read_secret
+
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class ConfigFormat(StrEnum):
+    toml = "toml"
+    json = "json"
+
+
+config_app = typer.Typer(name="config", help="Check the config file.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(config_app, name="config")
+
+
+@config_app.command("check")
+def check(
+    config_path: ConfigOption = None,
+    output_format: Annotated[
+        ConfigFormat, typer.Option("--format", help="toml (default) or json.")
+    ] = ConfigFormat.toml,
+) -> None:
+    """Validate the config; print it with defaults filled in and key sources, never keys."""
+    with handled():
+        runtime = Runtime.load(config_path)
+        data = effective(runtime)
+    if output_format == ConfigFormat.json:
+        write_output(json.dumps(data, indent=2) + "\n", None)
+    else:
+        write_output(render_toml(data), None)
+
+
+def effective(runtime: Runtime) -> dict[str, Any]:
+    """The config as a dict, masked; raises ConfigError for what loading does not check."""
+    config = runtime.config
+    where = str(runtime.config_path) if runtime.config_path else "defaults"
+    if config.metrics.listen.strip():
+        try:
+            parse_listen(config.metrics.listen)
+        except ValueError as error:
+            raise ConfigError(f"{where}: [metrics.listen] {error}") from None
+    data = config.model_dump(mode="json")
+    data["neon"]["api_url"] = _masked_url(config.effective_api_url())
+    data["accounts"] = [_account(account) for account in config.effective_accounts()]
+    return _masked_env_names(data)
+
+
+def _account(account: AccountSettings) -> dict[str, Any]:
+    data = account.model_dump(mode="json")
+    try:
+        read_secret(account.api_key_env or "", account.api_key_file)
+        present = "found"
+    except SecretError:
+        present = "not found"
+    data["key_source"] = f"{key_source(account)} ({present})"
+    return data
+
+
+def _masked_url(url: str) -> str:
+    """A URL with any ``user:password@`` replaced: credentials do not belong in a URL."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=f"{REDACTED}@{parts.netloc.rsplit('@', 1)[1]}"))
+
+
+def _masked_env_names(data: dict[str, Any]) -> dict[str, Any]:
+    """An ``api_key_env`` that is no variable name may be the key pasted in: hide it."""
+    for table in [data["neon"], *data["accounts"]]:
+        name = table.get("api_key_env")
+        if isinstance(name, str) and not ENV_NAME.match(name):
+            table["api_key_env"] = f"{REDACTED} (not a variable name: is this the key itself?)"
+            if "key_source" in table:
+                table["key_source"] = REDACTED
+    return data
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(item) for item in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _table(lines: list[str], header: str, table: dict[str, Any]) -> None:
+    lines.append(header)
+    nested = {key: value for key, value in table.items() if isinstance(value, dict)}
+    for key, value in table.items():
+        if key in nested:
+            continue
+        if key == "key_source":
+            lines.append(f"# key: {value}")
+        elif value is None:
+            lines.append(f"# {key} is not set")
+        else:
+            lines.append(f"{key} = {_value(value)}")
+    name = header.strip("[]")
+    for key, value in nested.items():
+        lines.append("")
+        _table(lines, f"[{name}.{key}]", value)
+
+
+def render_toml(data: dict[str, Any]) -> str:
+    """TOML-like: tables, [[accounts]] with their key sources as comments."""
+    lines = ["# the effective config: defaults filled in, NEON_API_URL applied"]
+    for section, value in data.items():
+        lines.append("")
+        if section == "accounts":
+            lines.append("# accounts as swept ([neon]'s single account when none is configured)")
+            for number, account in enumerate(value):
+                if number:
+                    lines.append("")
+                _table(lines, "[[accounts]]", account)
+        else:
+            _table(lines, f"[{section}]", value)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,138 @@
+"""One config generation: its runtime, policies, clients, jobs and sweep coordinator.
+
+Why generations: SIGHUP builds a complete new one before touching the running one, so an
+invalid config (or a key that cannot be read) changes nothing; a valid one replaces the
+jobs while audits already running finish on the clients they started with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from governor.daemon.health import Health
+from governor.daemon.jobs import Job, JobContext, JobRegistry
+from governor.daemon.sweeps import (
+    GROUP_WINDOW_SECONDS,
+    SnapshotKeeper,
+    SweepCoordinator,
+    SweepJob,
+    policies_for,
+    sweep_schedules,
+)
+from governor.inventory import Snapshot
+from governor.observability.metrics import Metrics, MetricsTransport
+from governor.pipeline.audit import run_audit
+from governor.pipeline.results import AuditResult
+from governor.pipeline.stages import Clock
+from governor.policy import Policy
+from governor.runtime import Runtime
+from governor.store.async_store import AsyncStore
+
+logger = logging.getLogger("governor.daemon")
+AuditFunction = Callable[..., Awaitable[AuditResult]]  # run_audit's keyword signature
+
+
+@dataclass
+class Shared:
+    """What outlives generations: the store, metrics, health and the last snapshot."""
+
+    store: AsyncStore
+    metrics: Metrics
+    health: Health
+    keeper: SnapshotKeeper
+    clock: Clock
+    track: Callable[[asyncio.Task[Any]], None]
+    audit: AuditFunction = run_audit
+    group_window: float = GROUP_WINDOW_SECONDS
+
+
+class Generation:
+    def __init__(
+        self, runtime: Runtime, context: JobContext, shared: Shared, stack: AsyncExitStack
+    ) -> None:
+        self.runtime, self.context, self.shared, self.stack = runtime, context, shared, stack
+        self.coordinator = SweepCoordinator(
+            self.run_batch, window=shared.group_window, track=shared.track
+        )
+        self.jobs: list[Job] = []
+
+    @classmethod
+    async def open(
+        cls, runtime: Runtime, policies: Sequence[Policy], shared: Shared, registry: JobRegistry
+    ) -> Generation:
+        """Clients for the runtime's accounts (closed by ``close``), and its jobs."""
+        stack = AsyncExitStack()
+        try:
+            limits = httpx.Limits(max_connections=runtime.config.neon.concurrency)
+            transport = MetricsTransport(httpx.AsyncHTTPTransport(limits=limits), shared.metrics)
+            accounts = await stack.enter_async_context(runtime.open_accounts(transport=transport))
+            context = JobContext(runtime, policies, shared.store, accounts, shared.metrics)
+            generation = cls(runtime, context, shared, stack)
+            generation.jobs = [*generation.sweep_jobs(), *registry.jobs(context)]
+        except BaseException:
+            await stack.aclose()
+            raise
+        return generation
+
+    def sweep_jobs(self) -> list[SweepJob]:
+        return [
+            SweepJob(schedule, names, self.coordinator)
+            for schedule, names in sweep_schedules(self.context.policies).items()
+        ]
+
+    async def close(self) -> None:
+        """Once nothing of this generation runs any more: stop its jobs, close its clients."""
+        self.context.stopping.set()
+        try:
+            await self.coordinator.idle()
+        finally:
+            await self.stack.aclose()
+
+    async def run_batch(self, names: tuple[str, ...]) -> AuditResult:
+        """One audit of the due policies, on the kept snapshot while it is fresh."""
+        shared, config = self.shared, self.runtime.config
+        snapshot = shared.keeper.fresh(shared.clock())
+        started = time.monotonic()
+        result = await shared.audit(
+            accounts=self.context.accounts,
+            store=shared.store,
+            policies=policies_for(self.context.policies, names),
+            prices=config.prices,
+            clock=shared.clock,
+            concurrency=config.neon.concurrency,
+            trigger="daemon",
+            snapshot=snapshot,
+            notifier=self.runtime.notifier(interactive=False),
+        )
+        if not result.reused_snapshot:
+            shared.metrics.observe_sweep(time.monotonic() - started)
+            shared.keeper.keep(snapshot_of(result))
+        if result.complete:
+            shared.health.sweep_completed(result.finished_at)
+        await self.update_finding_metrics()
+        return result
+
+    async def update_finding_metrics(self) -> None:
+        open_findings = await self.shared.store.findings("open")
+        counts: Counter[tuple[str, str]] = Counter(
+            (finding.policy, str(finding.severity)) for finding in open_findings
+        )
+        self.shared.metrics.set_findings(counts)
+        self.shared.metrics.set_savings(
+            sum(finding.estimated_monthly_savings_usd for finding in open_findings)
+        )
+
+
+def snapshot_of(result: AuditResult) -> Snapshot | None:
+    """The snapshot a run swept, when the pipeline hands it back (``AuditResult.snapshot``)."""
+    snapshot = result.snapshot
+    return snapshot if isinstance(snapshot, Snapshot) else None

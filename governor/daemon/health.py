@@ -1,0 +1,46 @@
+"""``/healthz``: the scheduler runs and the last complete sweep is recent enough.
+
+Why a sweep's age and not "Neon answers": restarting the daemon will not fix Neon, but a
+daemon whose sweeps stopped completing needs a person. Called on the metrics server's
+thread, so it only reads values the event loop assigns (single attribute reads).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from governor.pipeline.stages import Clock
+
+
+class Health:
+    def __init__(
+        self,
+        *,
+        max_sweep_age: timedelta,
+        started_at: datetime,
+        clock: Clock,
+        scheduler_running: Callable[[], bool],
+        last_complete: datetime | None = None,
+    ) -> None:
+        self.max_sweep_age, self.started_at, self.clock = max_sweep_age, started_at, clock
+        self.scheduler_running = scheduler_running
+        self.last_complete = last_complete  # when the last complete sweep finished
+
+    def sweep_completed(self, finished_at: datetime) -> None:
+        self.last_complete = finished_at
+
+    def __call__(self) -> tuple[bool, str]:
+        if not self.scheduler_running():
+            return False, "the scheduler is not running"
+        now, last = self.clock(), self.last_complete
+        if last is None:
+            if now - self.started_at <= self.max_sweep_age:
+                return True, "starting"  # grace: the first sweep may take a while
+            return False, f"no complete sweep since the start at {self.started_at.isoformat()}"
+        if now - last > self.max_sweep_age:
+            return False, (
+                f"the last complete sweep finished at {last.isoformat()}, "
+                f"longer ago than max_sweep_age ({self.max_sweep_age})"
+            )
+        return True, f"last complete sweep finished at {last.isoformat()}"

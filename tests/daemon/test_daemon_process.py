@@ -1,0 +1,96 @@
+"""The daemon as systemd runs it: a subprocess, a notify socket, signals, a store on disk."""
+
+from __future__ import annotations
+
+import dataclasses
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from governor.simulator import World
+from tests.conftest import WORLD_NOW, ServedSimulator
+from tests.daemon.conftest import DEADLINE, DaemonProcess, runs, write_config
+
+pytestmark = pytest.mark.slow
+
+
+def small_world() -> World:
+    return World.generate(seed=3, orgs=1, projects=4, branches=12, now=WORLD_NOW)
+
+
+def finished(db: Path) -> list[dict[str, object]]:
+    return [run for run in runs(db) if run["status"] == "finished"]
+
+
+def test_it_sweeps_on_schedule_survives_a_bad_reload_refuses_a_twin_and_stops_cleanly(
+    tmp_path: Path,
+    served_simulator: Callable[..., ServedSimulator],
+    start_daemon: Callable[..., DaemonProcess],
+) -> None:
+    _, url = served_simulator(small_world())
+    config = write_config(tmp_path, url)
+    db = tmp_path / "governor.db"
+    daemon = start_daemon(config)
+    assert daemon.notify is not None
+    daemon.notify.wait_for("READY=1")
+    daemon.notify.wait_for("WATCHDOG=1")
+    daemon.wait_until(lambda: len(finished(db)) >= 2, "two finished sweeps")
+    first, second = finished(db)[:2]
+    assert first["trigger"] == second["trigger"] == "daemon"
+    assert '"never-suspending"' in str(first["policies_evaluated"])
+    assert '"every-branch"' in str(first["policies_evaluated"])  # no schedule: every sweep
+
+    twin = subprocess.run(
+        [sys.executable, "-m", "governor", "run", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "DAEMON_TEST_KEY": "sim-personal-key"},
+    )
+    assert twin.returncode == 2
+    assert f"pid {daemon.process.pid}" in twin.stderr
+    assert "another neon-governor daemon is running" in twin.stderr
+
+    config.write_text("bogus = 1\n" + config.read_text())
+    daemon.process.send_signal(signal.SIGHUP)
+    daemon.wait_log("reload refused, the running config stays")
+    count = len(finished(db))
+    daemon.wait_until(lambda: len(finished(db)) > count, "a sweep after the bad reload")
+    assert daemon.process.poll() is None
+
+    assert daemon.stop(signal.SIGTERM, timeout=10) == 0
+    daemon.notify.wait_for("STOPPING=1", timeout=5)
+    assert all(run["status"] != "running" for run in runs(db))
+
+
+def test_a_killed_sweep_is_marked_abandoned_and_the_next_start_sweeps_again(
+    tmp_path: Path,
+    served_simulator: Callable[..., ServedSimulator],
+    start_daemon: Callable[..., DaemonProcess],
+) -> None:
+    simulator, url = served_simulator(small_world())
+    slow = simulator.options
+    simulator.options = dataclasses.replace(slow, latency_seconds=(0.5, 0.5))
+    config = write_config(tmp_path, url, concurrency=1)  # one request at a time: a slow sweep
+    db = tmp_path / "governor.db"
+    daemon = start_daemon(config)
+    daemon.wait_until(lambda: any(r["status"] == "running" for r in runs(db)), "a sweep")
+    [killed] = [run for run in runs(db) if run["status"] == "running"]
+    daemon.stop(signal.SIGKILL)
+
+    simulator.options = slow
+    again = start_daemon(config)
+    again.wait_until(
+        lambda: any(r["id"] > killed["id"] and r["status"] == "finished" for r in runs(db)),
+        "a sweep after the restart",
+    )
+    marked = next(run for run in runs(db) if run["id"] == killed["id"])
+    assert marked["status"] == "abandoned"
+    assert marked["failure_reason"] == "left running by a process that stopped"
+    again.wait_log(f"marked runs [{killed['id']}] abandoned")
+    assert again.stop(signal.SIGTERM, timeout=10) == 0
