@@ -22,12 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from governor.store.async_store import AsyncStore
-
 from governor.neon.client import NeonClient
 from governor.pipeline.audit import run_audit
 from governor.policy import load_policies, shipped_policies_path
 from governor.savings.prices import Prices
+from governor.store.async_store import AsyncStore
 from governor.sweep import Account
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
