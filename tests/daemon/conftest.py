@@ -39,7 +39,9 @@ SIM_KEY = "sim-personal-key"
 DEADLINE = 60.0  # far above what any step takes, even on a busy 2-core machine
 
 
-def write_config(folder: Path, api_url: str, *, concurrency: int = 4) -> Path:
+def write_config(
+    folder: Path, api_url: str, *, concurrency: int = 4, metrics_listen: str = ""
+) -> Path:
     (folder / "policies.yaml").write_text(POLICIES)
     config = folder / "config.toml"
     config.write_text(
@@ -56,12 +58,19 @@ paths = ["policies.yaml"]
 jitter = "0s"
 shutdown_grace = "3s"
 [metrics]
-listen = ""
+listen = "{metrics_listen}"
 [log]
 format = "text"
 """
     )
     return config
+
+
+def free_loopback_port() -> int:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 class NotifySocket:

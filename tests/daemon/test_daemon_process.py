@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import dataclasses
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
+import httpx
 import pytest
 
 from governor.simulator import World
 from tests.conftest import WORLD_NOW, ServedSimulator
-from tests.daemon.conftest import DEADLINE, DaemonProcess, runs, write_config
+from tests.daemon.conftest import (
+    DEADLINE,
+    DaemonProcess,
+    free_loopback_port,
+    runs,
+    write_config,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +41,8 @@ def test_it_sweeps_on_schedule_survives_a_bad_reload_refuses_a_twin_and_stops_cl
     start_daemon: Callable[..., DaemonProcess],
 ) -> None:
     _, url = served_simulator(small_world())
-    config = write_config(tmp_path, url)
+    port = free_loopback_port()
+    config = write_config(tmp_path, url, metrics_listen=f"127.0.0.1:{port}")
     db = tmp_path / "governor.db"
     daemon = start_daemon(config)
     assert daemon.notify is not None
@@ -43,6 +53,24 @@ def test_it_sweeps_on_schedule_survives_a_bad_reload_refuses_a_twin_and_stops_cl
     assert first["trigger"] == second["trigger"] == "daemon"
     assert '"never-suspending"' in str(first["policies_evaluated"])
     assert '"every-branch"' in str(first["policies_evaluated"])  # no schedule: every sweep
+    with closing(sqlite3.connect(db)) as reader:
+        (findings,) = reader.execute("SELECT count(*) FROM findings").fetchone()
+    assert findings > 0
+
+    health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=DEADLINE)
+    assert health.status_code == 200, health.text
+    metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=DEADLINE).text
+    for family in (
+        "neon_governor_api_requests_total",
+        "neon_governor_api_retries_total",
+        "neon_governor_sweep_duration_seconds",
+        "neon_governor_findings",
+        "neon_governor_remediations_total",
+        "neon_governor_estimated_monthly_savings_usd",
+        "neon_governor_job_last_success_timestamp_seconds",
+    ):
+        assert f"# TYPE {family}" in metrics or f"# HELP {family}" in metrics, family
+    assert 'neon_governor_api_requests_total{route="GET /projects"' in metrics
 
     twin = subprocess.run(
         [sys.executable, "-m", "governor", "run", "--config", str(config)],
