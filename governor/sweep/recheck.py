@@ -22,10 +22,7 @@ async def reread_project(
     """The project, its branches and its computes as they are now (NeonError on failure)."""
 
     async def branches() -> list[Branch]:
-        found: list[Branch] = []
-        async for page in client.iter_branch_pages(project_id):
-            found.extend(page)
-        return found
+        return [branch async for branch in client.iter_branches(project_id)]
 
     project, branch_list, endpoints = await asyncio.gather(
         client.get_project(project_id), branches(), client.list_endpoints(project_id)
