@@ -101,7 +101,7 @@ def execute_audit(
     trigger: str = "audit",
 ) -> AuditResult:
     """One audit with the runtime's accounts and store; raises the domain's errors."""
-    runtime.account_settings(accounts)  # unknown names and missing keys fail before any I/O
+    runtime.account_settings(accounts)  # an unknown --account fails before the progress bar
     with sweep_progress() as progress:
         holder: list[AuditResult] = []
         # asyncio.run repr()s a returned value on 3.11/3.12 debug paths: return nothing.

@@ -61,7 +61,7 @@ def inventory(
     """Sweep the organizations the key can see and print what was found."""
     with handled():
         runtime = Runtime.load(config_path)
-        runtime.account_settings(account or [])
+        runtime.account_settings(account or [])  # an unknown --account fails before the bar
         with sweep_progress() as progress:
             holder: list[Snapshot] = []
             asyncio.run(_sweep(runtime, account or [], org or [], progress, holder))
