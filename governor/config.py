@@ -87,6 +87,13 @@ class NeonSettings(BaseModel):
         le=600,
         description="Longest wait between two tries of one request; also caps a Retry-After.",
     )
+    budget_share: float = Field(
+        default=1.0,
+        gt=0,
+        le=1.0,
+        description="Share of the account's request budget the governor may use; leave the "
+        "rest to the Console, Terraform and CI (0.5: half of requests_per_minute).",
+    )
 
 
 class AccountSettings(BaseModel):
@@ -165,6 +172,47 @@ class DaemonSettings(BaseModel):
     )
 
 
+class RemediationSettings(BaseModel):
+    """Whether and how much the governor may change in Neon (nothing, until enabled)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    enabled: bool = Field(
+        default=False, description="Nothing is ever changed in Neon until this is true."
+    )
+    max_actions_per_run: int = Field(
+        default=50, ge=0, description="Global cap per run; `apply --max N` overrides it."
+    )
+    max_branch_delete_share: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="At most this share of one project's branches deleted per run.",
+    )
+    operation_timeout: Duration = Field(
+        default=timedelta(minutes=30),
+        description="How long to follow one remediation's Neon operations.",
+    )
+    approval_ttl: Duration = Field(
+        default=timedelta(hours=24),
+        description="How long an approval request stays open before it expires.",
+    )
+    plan_ttl: Duration = Field(
+        default=timedelta(hours=24),
+        description="How long a plan saved with `plan --out` may be applied.",
+    )
+    max_clock_skew: Duration = Field(
+        default=timedelta(minutes=5),
+        description="Destructive actions are refused while Neon's clock and ours differ more.",
+    )
+    self_key_id: int | None = Field(
+        default=None, description="The id of the API key the governor uses: never revoked."
+    )
+    concurrency: int = Field(
+        default=4, ge=1, le=64, description="Projects changed in parallel (one at a time each)."
+    )
+
+
 class MetricsSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
@@ -196,6 +244,7 @@ class Config(BaseModel):
         "one account of [neon].",
     )
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
+    remediation: RemediationSettings = Field(default_factory=RemediationSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     log: LogSettings = Field(default_factory=LogSettings)
 
