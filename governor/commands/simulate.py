@@ -3,6 +3,8 @@
 The first stdout line is ``LISTENING <base url>`` so a parent process (tests, the demo,
 the sweep benchmark) can wait for it and read the port; everything else goes to stderr,
 ending with ``STATS {json}``: what the server saw (see governor.simulator.stats).
+``--request-log FILE`` also writes every request as a flushed JSON line (see
+governor.simulator.request_log), readable while the server runs.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import typer
 
 from governor.simulator import Simulator, SimulatorOptions, World, WorldError
 from governor.simulator.server import base_url_of, start_server
-from governor.simulator.stats import summarize
 
 USAGE_ERROR = 2
 
@@ -132,8 +133,22 @@ def simulate(
         str, typer.Option("--op-seconds", help="Operation duration MIN:MAX, in seconds.")
     ] = "0.2:1.0",
     op_failure: Annotated[
-        float, typer.Option("--op-failure", help="Fraction of operations that fail.")
+        float, typer.Option("--op-failure", help="Fraction of operations that fail for good.")
     ] = 0.0,
+    op_retry: Annotated[
+        float,
+        typer.Option("--op-retry", help="Fraction of operations that fail, are retried, finish."),
+    ] = 0.0,
+    op_retry_failures: Annotated[
+        int,
+        typer.Option(
+            "--op-retry-failures", min=1, help="Failures of a retried operation before it finishes."
+        ),
+    ] = 1,
+    op_retry_seconds: Annotated[
+        float,
+        typer.Option("--op-retry-seconds", help="Seconds from a retried failure to its retry."),
+    ] = 1.0,
     unavailable_projects: Annotated[
         list[str] | None,
         typer.Option(
@@ -152,6 +167,13 @@ def simulate(
         Path | None,
         typer.Option("--dump-world", help="Write the served world (file shape) here first."),
     ] = None,
+    request_log: Annotated[
+        Path | None,
+        typer.Option(
+            "--request-log",
+            help="Write every request here as a JSON line, flushed at once (no keys).",
+        ),
+    ] = None,
 ) -> None:
     """Serve a simulated Neon API v2 on loopback (first stdout line: LISTENING <url>)."""
     try:
@@ -166,6 +188,9 @@ def simulate(
             fail_423=fail_423,
             operation_seconds=_range(op_seconds, "--op-seconds"),
             operation_failure_fraction=op_failure,
+            operation_retry_fraction=op_retry,
+            operation_retry_failures=op_retry_failures,
+            operation_retry_seconds=op_retry_seconds,
             seed=seed,
             unavailable_project_ids=frozenset(unavailable_projects or ()),
             unreadable_project_ids=frozenset(unreadable_projects or ()),
@@ -179,7 +204,15 @@ def simulate(
         except OSError as error:
             typer.echo(f"neon-governor simulate: cannot write {dump_world}: {error}", err=True)
             raise typer.Exit(USAGE_ERROR) from None
-    _serve_until_signalled(Simulator(world, options), host, port)
+    try:
+        simulator = Simulator(world, options, request_log_path=request_log)
+    except OSError as error:
+        typer.echo(f"neon-governor simulate: cannot write {request_log}: {error}", err=True)
+        raise typer.Exit(USAGE_ERROR) from None
+    try:
+        _serve_until_signalled(simulator, host, port)
+    finally:
+        simulator.close()
 
 
 def _serve_until_signalled(simulator: Simulator, host: str, port: int) -> None:
@@ -206,7 +239,7 @@ def _serve_until_signalled(simulator: Simulator, host: str, port: int) -> None:
             pass
         server.shutdown()
         server.server_close()
-        typer.echo(f"STATS {json.dumps(summarize(simulator.request_log))}", err=True)
+        typer.echo(f"STATS {json.dumps(simulator.stats())}", err=True)
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)

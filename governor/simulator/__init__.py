@@ -5,7 +5,8 @@ OpenAPI spec says, so the client is exercised against Neon's shapes, not our gue
 """
 
 from governor.simulator.options import SimulatorOptions
-from governor.simulator.responses import RequestRecord, SimResponse
+from governor.simulator.request_log import RequestRecord
+from governor.simulator.responses import SimResponse
 from governor.simulator.server import serve
 from governor.simulator.simulator import Simulator
 from governor.simulator.world import World, WorldError

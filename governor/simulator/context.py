@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,6 +48,7 @@ class Context:
     operations: OperationBook
     tombstones: Tombstones
     schedule_expiry: Callable[[str, str], None]
+    wake_ups: Counter[str] = field(default_factory=Counter)  # endpoint id → PATCH wake-ups
 
 
 Handler = Callable[[Context], Answer]

@@ -3,6 +3,21 @@
 Each validates like Neon, refuses with 423 while the project has unfinished operations,
 and changes the world only when its operations finish (branch updates and key revocations
 have none and apply at once).
+
+Choices where Neon documents nothing or little, so tests can rely on them:
+
+- A PATCH to an idle compute wakes it, as the spec says ("it becomes active for a short
+  period of time, and the control plane suspends it again after the update"): operations
+  ``apply_config`` then ``suspend_compute``; ``current_state`` is ``active`` from when
+  ``apply_config`` starts running (``started_at`` then) until ``suspend_compute`` finishes
+  (``suspended_at`` then); each wake-up is counted in the stats. If the chain fails for
+  good the compute is suspended again at the failure.
+- Suspending an already idle compute is accepted: one ``suspend_compute`` operation that
+  finishes and changes nothing (state, ``suspended_at`` and ``last_active`` stay).
+- The autoscaling caps (16 CU for a range, 56 CU for a fixed size, from Neon's plans) are
+  checked when the PATCH sets a limit, so a world may hold legacy ranges; min <= max is
+  checked on the resulting pair always.
+- ``expires_at`` must have second precision: a fraction of a second is refused (400).
 """
 
 from __future__ import annotations
@@ -15,7 +30,11 @@ from governor.simulator.access import require_org_access, visible_project
 from governor.simulator.context import Answer, Context, Tombstones
 from governor.simulator.operations import Step
 from governor.simulator.responses import ApiError
-from governor.simulator.timestamps import format_timestamp, parse_timestamp
+from governor.simulator.timestamps import (
+    format_timestamp,
+    has_fractional_seconds,
+    parse_timestamp,
+)
 from governor.simulator.world import ProjectState
 
 LOCKED_MESSAGE = "project already has running operations, scheduling of new ones is prohibited"
@@ -29,6 +48,8 @@ ENDPOINT_UPDATE_FIELDS = frozenset(
     }
 )  # fmt: skip
 MIN_COMPUTE_UNITS = 0.25
+MAX_AUTOSCALING_COMPUTE_UNITS = 16  # Launch and Scale autoscale up to 16 CU
+MAX_FIXED_COMPUTE_UNITS = 56  # Scale offers fixed sizes up to 56 CU
 SUSPEND_TIMEOUT_RANGE = (-1, 604800)
 
 
@@ -96,6 +117,10 @@ def _validated_expiry(value: Any, now: datetime) -> datetime:
         moment = parse_timestamp(value)
     except ValueError as error:
         raise ApiError(400, f"expires_at: {error}") from None
+    if has_fractional_seconds(value):
+        raise ApiError(
+            400, f"expires_at {value!r} must have second precision (no fractional seconds)"
+        )
     if moment <= now:
         raise ApiError(400, f"expires_at {value!r} must be in the future")
     if moment > now + MAX_EXPIRATION:
@@ -191,6 +216,9 @@ def _validate_endpoint_fields(fields: dict[str, Any], endpoint: dict[str, Any]) 
             f"autoscaling_limit_min_cu ({minimum}) must not exceed "
             f"autoscaling_limit_max_cu ({maximum})",
         )
+    sets_limits = "autoscaling_limit_min_cu" in fields or "autoscaling_limit_max_cu" in fields
+    if sets_limits and _is_number(minimum) and _is_number(maximum):
+        _check_size_caps(minimum, maximum)
     if "suspend_timeout_seconds" in fields:
         value = fields["suspend_timeout_seconds"]
         low, high = SUSPEND_TIMEOUT_RANGE
@@ -211,16 +239,39 @@ def _validate_endpoint_fields(fields: dict[str, Any], endpoint: dict[str, Any]) 
         raise ApiError(400, "moving an endpoint to another branch is not supported")
 
 
+def _check_size_caps(minimum: float, maximum: float) -> None:
+    if minimum != maximum and maximum > MAX_AUTOSCALING_COMPUTE_UNITS:
+        raise ApiError(
+            400,
+            f"autoscaling_limit_max_cu ({maximum}) exceeds {MAX_AUTOSCALING_COMPUTE_UNITS} CU, "
+            f"the most an autoscaling range (min {minimum} != max) may reach; only a fixed "
+            f"size (autoscaling_limit_min_cu == autoscaling_limit_max_cu) may be larger, up "
+            f"to {MAX_FIXED_COMPUTE_UNITS} CU",
+        )
+    if maximum > MAX_FIXED_COMPUTE_UNITS:
+        raise ApiError(
+            400, f"a fixed compute size may be at most {MAX_FIXED_COMPUTE_UNITS} CU, got {maximum}"
+        )
+
+
 def update_endpoint(context: Context) -> Answer:
     state = visible_project(context.world, context.scope, context.params["project_id"])
     endpoint = _existing_endpoint(state, context.params["endpoint_id"])
     _refuse_while_running(context, state)
     fields = _request_object(context, "endpoint", ENDPOINT_UPDATE_FIELDS)
     _validate_endpoint_fields(fields, endpoint)
-    suspends = fields.get("disabled") is True and endpoint.get("current_state") == "active"
-    steps = [Step("apply_config", endpoint["branch_id"], endpoint["id"])]
+    active = endpoint.get("current_state") == "active"
+    wakes = endpoint.get("current_state") == "idle"
+    suspends = wakes or (fields.get("disabled") is True and active)
+
+    def wake(started_at: datetime) -> None:
+        _mark_started(endpoint, started_at)
+        context.wake_ups[endpoint["id"]] += 1
+
+    branch_id, endpoint_id = endpoint["branch_id"], endpoint["id"]
+    steps = [Step("apply_config", branch_id, endpoint_id, on_running=wake if wakes else None)]
     if suspends:
-        steps.append(Step("suspend_compute", endpoint["branch_id"], endpoint["id"]))
+        steps.append(Step("suspend_compute", branch_id, endpoint_id))
 
     def effect(finished_at: datetime) -> None:
         endpoint.update(fields)
@@ -228,8 +279,12 @@ def update_endpoint(context: Context) -> Answer:
         if suspends:
             _mark_suspended(endpoint, finished_at)
 
+    def undo(failed_at: datetime) -> None:
+        if wakes and endpoint.get("current_state") == "active":
+            _mark_suspended(endpoint, failed_at)  # the control plane suspends it again
+
     operations = context.operations.start(
-        state.project_id, steps, effect, context.clock_value, context.now
+        state.project_id, steps, effect, context.clock_value, context.now, on_failure=undo
     )
     return 200, {"endpoint": {**endpoint, **fields}, "operations": operations}
 
@@ -253,13 +308,22 @@ def _mark_started(endpoint: dict[str, Any], moment: datetime) -> None:
     endpoint.pop("pending_state", None)
 
 
+def _unchanged(endpoint: dict[str, Any], moment: datetime) -> None:
+    """Suspending an idle compute: the operation finishes and nothing changes."""
+    _ = endpoint, moment
+
+
 def _change_compute_state(context: Context, action: str, pending_state: str) -> Answer:
     state = visible_project(context.world, context.scope, context.params["project_id"])
     endpoint = _existing_endpoint(state, context.params["endpoint_id"])
     _refuse_while_running(context, state)
     if action == "start_compute" and endpoint.get("disabled"):
         raise ApiError(400, "a disabled endpoint cannot be started")
-    mark = _mark_suspended if action == "suspend_compute" else _mark_started
+    if action == "suspend_compute":
+        already_idle = endpoint.get("current_state") == "idle"
+        mark = _unchanged if already_idle else _mark_suspended
+    else:
+        mark = _mark_started
 
     def effect(finished_at: datetime) -> None:
         mark(endpoint, finished_at)

@@ -1,9 +1,21 @@
-"""Operations that progress with the clock: scheduling → running → finished or failed.
+"""Operations that progress with the clock: scheduling → running → finished, failed or retried.
 
 Why a chain: one mutation can start several operations (suspend the compute, then delete
 the timeline); Neon runs them in order and the mutation takes effect when the last one
-finishes. A failed chain changes nothing. Progress is computed lazily from the clock on
-each request, so no background thread is needed and tests can drive time.
+finishes. Why a timeline: every phase of every operation is fixed (from seeded draws) when
+the chain starts, and the status at any clock value is read off it lazily on each request,
+so no background thread is needed and tests can drive time.
+
+Two kinds of failure, because Neon's docs say "a failed operation is not terminal and may
+be retried":
+
+- *retried* (``operation_retry_fraction``): the operation fails
+  ``operation_retry_failures`` times, each time showing ``failed`` with ``failures_count``,
+  ``error`` and ``retry_at`` (when it runs again), then runs again and finishes. The chain
+  is unfinished meanwhile, so the project stays locked (423). ``error`` and ``retry_at``
+  stay after the retry: the spec describes ``retry_at`` as when it "was last retried".
+- *final* (``operation_failure_fraction``): the chain's first operation fails for good (no
+  ``retry_at``), the rest are cancelled, and the mutation changes nothing.
 """
 
 from __future__ import annotations
@@ -18,33 +30,64 @@ from typing import Any
 from governor.simulator.timestamps import format_timestamp
 
 TERMINAL_STATUSES = frozenset({"finished", "failed", "error", "cancelled", "skipped"})
-SCHEDULING_SHARE = 0.2  # first part of an operation's duration spent "scheduling"
+SCHEDULING_SHARE = 0.2  # first part of each attempt spent "scheduling"
 SIMULATED_FAILURE = "simulated failure (operation_failure_fraction)"
+RETRIED_FAILURE = "simulated transient failure (operation_retry_fraction); will be retried"
+
+Hook = Callable[[datetime], None]
 
 
 @dataclass(frozen=True)
 class Step:
+    """One operation of a chain; ``on_running`` runs when it first starts running."""
+
     action: str
     branch_id: str | None = None
     endpoint_id: str | None = None
+    on_running: Hook | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Faults:
+    """What may go wrong with a chain's operations (all off for system operations)."""
+
+    failure_fraction: float = 0.0
+    retry_fraction: float = 0.0
+    retry_failures: int = 1
+    retry_seconds: float = 1.0
+
+
+@dataclass(frozen=True)
+class _Phase:
+    """An operation's state from ``start`` (a clock value) until the next phase."""
+
+    status: str
+    start: float
+    failures: int
+    ran_before: float  # running seconds in earlier attempts
+    retry_at: float | None = None
+    error: str | None = None
+
+
+@dataclass
+class _Operation:
+    payload: dict[str, Any]
+    phases: list[_Phase]
+    on_running: Hook | None
+    running_from: float | None  # first time it runs; None when cancelled
+    hooked: bool = False
 
 
 @dataclass
 class _Chain:
-    project_id: str
     created_clock: float
     created_at: datetime
-    durations: list[float]
+    ends_at: float
     fails: bool
-    effect: Callable[[datetime], None]
-    operations: list[dict[str, Any]] = field(default_factory=list)
+    effect: Hook
+    on_failure: Hook | None
+    operations: list[_Operation] = field(default_factory=list)
     done: bool = False
-
-    @property
-    def ends_at(self) -> float:
-        if self.fails:  # the first operation fails; the rest are cancelled with it
-            return self.created_clock + self.durations[0]
-        return self.created_clock + sum(self.durations)
 
     def wall_time(self, clock_value: float) -> datetime:
         return self.created_at + timedelta(seconds=max(0.0, clock_value - self.created_clock))
@@ -56,12 +99,12 @@ class OperationBook:
     def __init__(
         self,
         operation_seconds: tuple[float, float],
-        failure_fraction: float,
+        faults: Faults,
         rng: random.Random,
         new_id: Callable[[], uuid.UUID],
     ) -> None:
         self.operation_seconds = operation_seconds
-        self.failure_fraction = failure_fraction
+        self.faults = faults
         self._rng = rng
         self._new_id = new_id
         self._by_project: dict[str, list[dict[str, Any]]] = {}
@@ -72,26 +115,42 @@ class OperationBook:
         self,
         project_id: str,
         steps: list[Step],
-        effect: Callable[[datetime], None],
+        effect: Hook,
         clock_value: float,
         now: datetime,
+        *,
+        on_failure: Hook | None = None,
+        durations: list[float] | None = None,
     ) -> list[dict[str, Any]]:
-        """Schedule ``steps`` in order; ``effect(finish_time)`` runs if all of them finish."""
+        """Schedule ``steps`` in order; ``effect(finish_time)`` runs if all of them finish,
+        ``on_failure(failure_time)`` if the chain fails for good.
+
+        ``durations`` fixes each step's duration and turns faults off (system operations,
+        which must not shift the seeded draws of the governor's own operations).
+        """
         if not steps:
             effect(now)
             return []
-        low, high = self.operation_seconds
-        durations = [self._rng.uniform(low, high) for _ in steps]
-        fails = self._rng.random() < self.failure_fraction
-        chain = _Chain(project_id, clock_value, now, durations, fails, effect)
+        if durations is None:
+            low, high = self.operation_seconds
+            durations = [self._rng.uniform(low, high) for _ in steps]
+            fails = self._rng.random() < self.faults.failure_fraction
+            retried = [
+                self.faults.retry_fraction > 0 and self._rng.random() < self.faults.retry_fraction
+                for _ in steps
+            ]
+        else:
+            fails, retried = False, [False] * len(steps)
+        phases, ends_at = _timelines(clock_value, durations, retried, fails, self.faults)
+        chain = _Chain(clock_value, now, ends_at, fails, effect, on_failure)
         stamp = format_timestamp(now)
-        for step in steps:
-            operation: dict[str, Any] = {"id": str(self._new_id()), "project_id": project_id}
+        for step, timeline in zip(steps, phases, strict=True):
+            payload: dict[str, Any] = {"id": str(self._new_id()), "project_id": project_id}
             if step.branch_id is not None:
-                operation["branch_id"] = step.branch_id
+                payload["branch_id"] = step.branch_id
             if step.endpoint_id is not None:
-                operation["endpoint_id"] = step.endpoint_id
-            operation.update(
+                payload["endpoint_id"] = step.endpoint_id
+            payload.update(
                 {
                     "action": step.action,
                     "status": "scheduling",
@@ -101,12 +160,15 @@ class OperationBook:
                     "total_duration_ms": 0,
                 }
             )
-            chain.operations.append(operation)
-            self._by_project.setdefault(project_id, []).append(operation)
-            self._by_id[operation["id"]] = operation
+            running = [phase.start for phase in timeline if phase.status == "running"]
+            chain.operations.append(
+                _Operation(payload, timeline, step.on_running, running[0] if running else None)
+            )
+            self._by_project.setdefault(project_id, []).append(payload)
+            self._by_id[payload["id"]] = payload
         self._running.setdefault(project_id, []).append(chain)
         self.advance(clock_value)
-        return [dict(operation) for operation in chain.operations]
+        return [dict(operation.payload) for operation in chain.operations]
 
     def advance(self, clock_value: float) -> None:
         """Bring every unfinished operation up to ``clock_value``; apply finished effects."""
@@ -121,6 +183,7 @@ class OperationBook:
                 del self._running[project_id]
 
     def has_running(self, project_id: str) -> bool:
+        """True while any chain of the project is unfinished, retry pending included."""
         return project_id in self._running
 
     def of_project(self, project_id: str) -> list[dict[str, Any]]:
@@ -134,42 +197,93 @@ class OperationBook:
         return operation
 
 
-def _progress(chain: _Chain, clock_value: float) -> None:
-    start = chain.created_clock
-    for index, operation in enumerate(chain.operations):
-        duration = chain.durations[index]
-        if chain.fails and index > 0:
-            if clock_value >= chain.ends_at:
-                _set(operation, "cancelled", chain.wall_time(chain.ends_at), 0)
+def _timelines(
+    start: float, durations: list[float], retried: list[bool], fails: bool, faults: Faults
+) -> tuple[list[list[_Phase]], float]:
+    """Every operation's phases, run one after another from ``start``; and the chain's end.
+
+    A queued operation shows ``scheduling`` from the chain's start, as Neon lists it.
+    """
+    timelines: list[list[_Phase]] = []
+    at = start
+    for index, duration in enumerate(durations):
+        if fails and index > 0:  # cancelled together with the failed first operation
+            timelines.append([_Phase("scheduling", start, 0, 0.0)])
             continue
-        running_from = start + duration * SCHEDULING_SHARE
-        ends = start + duration
-        if clock_value >= ends:
-            status = "failed" if chain.fails else "finished"
-            if operation["status"] != status:
-                _set(operation, status, chain.wall_time(ends), _milliseconds(ends - running_from))
-                if chain.fails:
-                    operation["failures_count"] = 1
-                    operation["error"] = SIMULATED_FAILURE
-        elif clock_value >= running_from:
-            _set(
-                operation,
-                "running",
-                chain.wall_time(running_from),
-                _milliseconds(clock_value - running_from),
-            )
-        start = ends
+        failures = faults.retry_failures if retried[index] and not fails else 0
+        phases: list[_Phase] = []
+        ran = 0.0
+        retry_at: float | None = None
+        error: str | None = None
+        for attempt in range(failures + 1):
+            running_from = at + duration * SCHEDULING_SHARE
+            ends = at + duration
+            queued_from = start if attempt == 0 else at
+            phases.append(_Phase("scheduling", queued_from, attempt, ran, retry_at, error))
+            phases.append(_Phase("running", running_from, attempt, ran, retry_at, error))
+            ran += ends - running_from
+            at = ends
+            if attempt < failures:
+                retry_at, error = ends + faults.retry_seconds, RETRIED_FAILURE
+                phases.append(_Phase("failed", ends, attempt + 1, ran, retry_at, error))
+                at = retry_at
+        if fails:
+            phases.append(_Phase("failed", at, 1, ran, None, SIMULATED_FAILURE))
+        else:
+            phases.append(_Phase("finished", at, failures, ran, retry_at, error))
+        timelines.append(phases)
+    if fails:
+        for timeline in timelines[1:]:
+            timeline.append(_Phase("cancelled", at, 0, 0.0))
+    return timelines, at
+
+
+def _progress(chain: _Chain, clock_value: float) -> None:
+    for operation in chain.operations:
+        if (
+            operation.on_running is not None
+            and not operation.hooked
+            and operation.running_from is not None
+            and clock_value >= operation.running_from
+        ):
+            operation.hooked = True
+            operation.on_running(chain.wall_time(operation.running_from))
+        _show(chain, operation, clock_value)
     if clock_value >= chain.ends_at and not chain.done:
         chain.done = True
+        moment = chain.wall_time(chain.ends_at)
         if not chain.fails:
-            chain.effect(chain.wall_time(chain.ends_at))
+            chain.effect(moment)
+        elif chain.on_failure is not None:
+            chain.on_failure(moment)
 
 
-def _set(operation: dict[str, Any], status: str, changed_at: datetime, duration_ms: int) -> None:
-    if operation["status"] != status:
-        operation["status"] = status
-        operation["updated_at"] = format_timestamp(changed_at)
-    operation["total_duration_ms"] = duration_ms
+def _show(chain: _Chain, operation: _Operation, clock_value: float) -> None:
+    """Write the phase current at ``clock_value`` into the operation's API object."""
+    phase = operation.phases[0]
+    for candidate in operation.phases:
+        if candidate.start > clock_value:
+            break
+        phase = candidate
+    ran = phase.ran_before
+    if phase.status == "running":
+        ran += clock_value - phase.start
+    payload = operation.payload
+    payload["status"] = phase.status
+    payload["failures_count"] = phase.failures
+    payload["updated_at"] = format_timestamp(chain.wall_time(phase.start))
+    payload["total_duration_ms"] = _milliseconds(ran)
+    _set_optional(payload, "error", phase.error)
+    retry_at = None if phase.retry_at is None else format_timestamp(chain.wall_time(phase.retry_at))
+    _set_optional(payload, "retry_at", retry_at)
+
+
+def _set_optional(payload: dict[str, Any], name: str, value: str | None) -> None:
+    """Optional fields appear only when set, as the spec's Operation has them."""
+    if value is None:
+        payload.pop(name, None)
+    else:
+        payload[name] = value
 
 
 def _milliseconds(seconds: float) -> int:

@@ -13,6 +13,12 @@ class SimulatorOptions:
     ``unavailable_project_ids`` instead of listing them (Neon does so when it cannot fetch
     their details in time). ``unreadable_project_ids``: projects whose own routes
     (``/projects/{project_id}/...``) always answer 503, to model a part a sweep cannot read.
+
+    ``fail_423``: a seeded fraction of mutating requests (POST, PATCH, DELETE, PUT on any
+    route, API key revocations included) answered 423 before they touch anything; reads
+    never. ``operation_failure_fraction``: operations that fail for good.
+    ``operation_retry_fraction``: operations that fail ``operation_retry_failures`` times,
+    ``operation_retry_seconds`` apart, before they finish (see governor.simulator.operations).
     """
 
     requests_per_minute: int | None = 700
@@ -24,6 +30,9 @@ class SimulatorOptions:
     fail_423: float = 0.0
     operation_seconds: tuple[float, float] = (0.2, 1.0)
     operation_failure_fraction: float = 0.0
+    operation_retry_fraction: float = 0.0
+    operation_retry_failures: int = 1
+    operation_retry_seconds: float = 1.0
     seed: int | None = None
     unavailable_project_ids: frozenset[str] = frozenset()
     unreadable_project_ids: frozenset[str] = frozenset()
@@ -39,9 +48,20 @@ class SimulatorOptions:
                 raise ValueError(
                     f"{name} must be (min, max) with 0 <= min <= max, got {(low, high)}"
                 )
-        for name in ("fail_500", "fail_503", "fail_524", "fail_423", "operation_failure_fraction"):
+        for name in (
+            "fail_500", "fail_503", "fail_524", "fail_423",
+            "operation_failure_fraction", "operation_retry_fraction",
+        ):  # fmt: skip
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be a fraction between 0 and 1, got {value}")
+        if self.operation_retry_failures < 1:
+            raise ValueError(
+                f"operation_retry_failures must be at least 1, got {self.operation_retry_failures}"
+            )
+        if not self.operation_retry_seconds > 0:
+            raise ValueError(
+                f"operation_retry_seconds must be positive, got {self.operation_retry_seconds}"
+            )
         if self.fail_500 + self.fail_503 + self.fail_524 > 1.0:
             raise ValueError("fail_500 + fail_503 + fail_524 must not exceed 1")

@@ -1,10 +1,23 @@
-"""What a simulated request produces: the response, the log record, API errors."""
+"""What a simulated request produces: the response and API errors (the log record lives in
+governor.simulator.request_log and is re-exported here for older imports)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 from typing import Any
+
+from governor.simulator.request_log import RequestRecord
+
+__all__ = [
+    "CLOUDFLARE_524_PAGE",
+    "JSON_CONTENT_TYPE",
+    "ApiError",
+    "RequestRecord",
+    "SimResponse",
+    "encode_json",
+    "general_error_body",
+]
 
 JSON_CONTENT_TYPE = "application/json"
 
@@ -17,18 +30,6 @@ class SimResponse:
 
     def json(self) -> Any:
         return json.loads(self.body)
-
-
-@dataclass(frozen=True)
-class RequestRecord:
-    """One request as the simulator saw it; ``key_label`` names the key, never its token."""
-
-    at: float
-    key_label: str
-    method: str
-    route: str
-    path: str
-    status: int
 
 
 class ApiError(Exception):

@@ -43,7 +43,9 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         query = parse_qs(parts.query, keep_blank_values=True)
         headers = dict(self.headers.items())
-        answer = self.server.simulator.handle(self.command, parts.path, query, headers, body)
+        answer = self.server.simulator.handle(
+            self.command, parts.path, query, headers, body, raw_query=parts.query
+        )
         self.send_response(answer.status)
         for name, value in answer.headers.items():
             self.send_header(name, value)

@@ -4,40 +4,50 @@ Why two steps (``admit`` then ``answer``): latency must be slept outside the loc
 server thread or with ``asyncio.sleep`` in the in-process transport; everything random
 is drawn in ``admit`` under the lock, so a seed gives the same faults for the same
 request order. ``handle`` does both for synchronous callers.
+
+Test controls (``/_simulator/...``, see governor.simulator.control) bypass all of it: no
+key, no limits, no draws (so they never shift a seed's faults), not logged. Their
+in-process twins are the public methods below.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import random
 import threading
 import time
 import traceback
 import uuid
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
-from governor.simulator import mutations, reads
+from governor.simulator import control, mutations, reads
 from governor.simulator.access import Scope, bearer_token, scopes_of
 from governor.simulator.context import Context, Handler, Tombstones
 from governor.simulator.mutations import LOCKED_MESSAGE
-from governor.simulator.operations import OperationBook
+from governor.simulator.operations import Faults, OperationBook
 from governor.simulator.options import SimulatorOptions
 from governor.simulator.paging import Query
 from governor.simulator.ratelimit import SlidingWindowLimiter
+from governor.simulator.request_log import JsonLinesFile, RequestRecord, request_body
 from governor.simulator.responses import (
     CLOUDFLARE_524_PAGE,
     JSON_CONTENT_TYPE,
     ApiError,
-    RequestRecord,
     SimResponse,
     encode_json,
     general_error_body,
 )
 from governor.simulator.routes import MUTATING_METHODS, RouteMatch, match_route
-from governor.simulator.timestamps import parse_timestamp
+from governor.simulator.stats import summarize
+from governor.simulator.system_operations import start_system_operation
+from governor.simulator.timestamps import format_precise_timestamp, parse_timestamp
 from governor.simulator.world import World
 
 if TYPE_CHECKING:
@@ -87,6 +97,9 @@ class Ticket:
     body: bytes
     delay_seconds: float
     early: SimResponse | None = None
+    time: str = ""
+    raw_query: str = ""
+    control: bool = False
 
 
 class Simulator:
@@ -97,7 +110,10 @@ class Simulator:
         *,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = _utc_now,
+        request_log_path: Path | str | None = None,
     ) -> None:
+        """``request_log_path``: also write every logged request there as a JSON line,
+        flushed at once (truncated first); ``close`` closes it."""
         self.world = world
         self.options = options or SimulatorOptions()
         self._clock = clock
@@ -113,7 +129,12 @@ class Simulator:
         self._scopes = scopes_of(world)
         self.operations = OperationBook(
             self.options.operation_seconds,
-            self.options.operation_failure_fraction,
+            Faults(
+                failure_fraction=self.options.operation_failure_fraction,
+                retry_fraction=self.options.operation_retry_fraction,
+                retry_failures=self.options.operation_retry_failures,
+                retry_seconds=self.options.operation_retry_seconds,
+            ),
             operation_rng,
             self._new_uuid,
         )
@@ -123,6 +144,9 @@ class Simulator:
             for branch_id in state.branches:
                 self._schedule_expiry(project_id, branch_id)
         self.request_log: list[RequestRecord] = []
+        self.wake_ups: Counter[str] = Counter()  # endpoint id → wake-ups caused by a PATCH
+        self._log_file = JsonLinesFile(request_log_path) if request_log_path else None
+        self._refused_mutations = 0
 
     # ----- public entry points ------------------------------------------------------
 
@@ -133,9 +157,11 @@ class Simulator:
         query: Query,
         headers: Mapping[str, str],
         body: bytes = b"",
+        *,
+        raw_query: str | None = None,
     ) -> SimResponse:
         """Answer one request synchronously (sleeping any injected latency)."""
-        ticket = self.admit(method, path, query, headers, body)
+        ticket = self.admit(method, path, query, headers, body, raw_query=raw_query)
         if ticket.delay_seconds > 0:
             time.sleep(ticket.delay_seconds)
         return self.answer(ticket)
@@ -153,10 +179,22 @@ class Simulator:
         query: Query,
         headers: Mapping[str, str],
         body: bytes = b"",
+        *,
+        raw_query: str | None = None,
     ) -> Ticket:
-        """Count the request, check the key and limits, draw faults: everything before state."""
+        """Count the request, check the key and limits, draw faults: everything before state.
+
+        ``raw_query`` is the query string as sent, for the log (else rebuilt from ``query``).
+        """
         method = method.upper()
-        path = path.split("?", 1)[0]
+        path, _, in_path = path.partition("?")
+        if raw_query is None:
+            raw_query = in_path or urlencode(query, doseq=True)
+        if control.is_control_path(path):
+            return Ticket(
+                0.0, method, path, "control", None, None, "", "", query, body, 0.0,
+                raw_query=raw_query, control=True,
+            )  # fmt: skip
         lowered = {name.lower(): value for name, value in headers.items()}
         with self._lock:
             at = self._clock()
@@ -167,8 +205,9 @@ class Simulator:
             scope = self._scopes.get(token) if token else None
             label = scope.label if scope else ("anonymous" if token is None else "unknown")
             ticket = Ticket(
-                at, method, path, route, match, scope, label, request_id, query, body, 0.0
-            )
+                at, method, path, route, match, scope, label, request_id, query, body, 0.0,
+                time=format_precise_timestamp(self._now()), raw_query=raw_query,
+            )  # fmt: skip
             low, high = self.options.latency_seconds
             latency = self._fault_rng.uniform(low, high) if high > 0 else 0.0
             fault_draw = self._fault_rng.random()
@@ -181,6 +220,10 @@ class Simulator:
                 ticket.early = self._error(429, "too many requests", "", request_id)
                 return ticket
             ticket.delay_seconds = latency
+            if method in MUTATING_METHODS and self._refused_mutations > 0:
+                self._refused_mutations -= 1
+                ticket.early = self._error(423, LOCKED_MESSAGE, "", request_id)
+                return ticket
             ticket.early = self._fault(fault_draw, lock_draw, method, request_id)
             project_id = match.params.get("project_id") if match else None
             if ticket.early is None and project_id in self.options.unreadable_project_ids:
@@ -190,19 +233,84 @@ class Simulator:
 
     def answer(self, ticket: Ticket) -> SimResponse:
         """Dispatch an admitted request against the live world and log it."""
+        if ticket.control:
+            return control.answer(self, ticket.method, ticket.path, ticket.query, ticket.body)
         with self._lock:
             response = ticket.early or self._dispatch(ticket)
-            self.request_log.append(
-                RequestRecord(
-                    at=ticket.at,
-                    key_label=ticket.key_label,
-                    method=ticket.method,
-                    route=ticket.route,
-                    path=ticket.path,
-                    status=response.status,
-                )
+            record = RequestRecord(
+                at=ticket.at,
+                key_label=ticket.key_label,
+                method=ticket.method,
+                route=ticket.route,
+                path=ticket.path,
+                status=response.status,
+                time=ticket.time,
+                query=ticket.raw_query,
+                body=request_body(ticket.method, ticket.body),
+                request_id=ticket.request_id,
             )
+            self.request_log.append(record)
+            if self._log_file is not None:
+                self._log_file.write(record)
             return response
+
+    # ----- test controls (in-process twins of /_simulator/...) ----------------------
+
+    def logged_requests(self, since: int = 0) -> list[dict[str, Any]]:
+        """The request log from index ``since`` on, as JSON objects (see RequestRecord)."""
+        with self._lock:
+            return [record.to_json() for record in self.request_log[since:]]
+
+    def start_system_operation(
+        self,
+        project_id: str,
+        action: str = "check_availability",
+        seconds: float = 2.0,
+        *,
+        endpoint_id: str | None = None,
+        branch_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Start an operation the governor did not ask for (see
+        governor.simulator.system_operations): mutations of the project answer 423 until it
+        finishes ``seconds`` later. LookupError for an unknown project, endpoint or branch;
+        ValueError for a bad action or duration."""
+        with self._lock:
+            return start_system_operation(
+                self.world,
+                self.operations,
+                project_id,
+                action,
+                seconds,
+                endpoint_id=endpoint_id,
+                branch_id=branch_id,
+                clock_value=self._clock(),
+                now=self._now(),
+            )
+
+    def set_fail_423(self, fraction: float) -> None:
+        """Change the ``fail_423`` fraction from now on (seeded draws as before)."""
+        with self._lock:
+            self.options = dataclasses.replace(self.options, fail_423=fraction)
+
+    def refuse_next_mutations(self, count: int) -> None:
+        """Answer the next ``count`` mutating requests 423, whatever their route."""
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise ValueError(f"count must be a non-negative integer, got {count!r}")
+        with self._lock:
+            self._refused_mutations = count
+
+    def stats(self) -> dict[str, Any]:
+        """What the server saw (``STATS``): requests by status and key, and wake-ups."""
+        with self._lock:
+            self.operations.advance(self._clock())
+            return summarize(self.request_log, self.wake_ups)
+
+    def close(self) -> None:
+        """Close the request log file, if any."""
+        with self._lock:
+            if self._log_file is not None:
+                self._log_file.close()
+                self._log_file = None
 
     # ----- internals ----------------------------------------------------------------
 
@@ -257,6 +365,7 @@ class Simulator:
             operations=self.operations,
             tombstones=self.tombstones,
             schedule_expiry=self._schedule_expiry,
+            wake_ups=self.wake_ups,
         )
         try:
             status, payload = HANDLERS[ticket.match.route](context)

@@ -1,16 +1,17 @@
-"""What the server saw: answers by status and the busiest windows, per key.
+"""What the server saw: answers by status, the busiest windows per key, and wake-ups.
 
 Why: a paced client proves itself by the server's view (the benchmark reads this from
-``simulate``'s last stderr line), not by its own bookkeeping.
+``simulate``'s last stderr line), not by its own bookkeeping; and a remediation that
+PATCHes idle computes pays for each wake-up, so the server counts them.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from governor.simulator.responses import RequestRecord
+from governor.simulator.request_log import RequestRecord
 
 
 def busiest_window(times: Iterable[float], window_seconds: float) -> int:
@@ -25,8 +26,11 @@ def busiest_window(times: Iterable[float], window_seconds: float) -> int:
     return best
 
 
-def summarize(records: Iterable[RequestRecord]) -> dict[str, Any]:
-    """Totals, statuses, and per key the busiest 60 s and the busiest 1 s on one route."""
+def summarize(
+    records: Iterable[RequestRecord], wake_ups: Mapping[str, int] | None = None
+) -> dict[str, Any]:
+    """Totals, statuses, per key the busiest 60 s and the busiest 1 s on one route, and
+    ``wake_ups`` (idle computes woken by a PATCH; per endpoint id in ``wake_ups_by_endpoint``)."""
     records = list(records)
     by_key: dict[str, list[float]] = defaultdict(list)
     by_route: dict[tuple[str, str], list[float]] = defaultdict(list)
@@ -46,4 +50,6 @@ def summarize(records: Iterable[RequestRecord]) -> dict[str, Any]:
         "requests": len(records),
         "statuses": {str(status): count for status, count in sorted(statuses.items())},
         "keys": per_key,
+        "wake_ups": sum((wake_ups or {}).values()),
+        "wake_ups_by_endpoint": dict(sorted((wake_ups or {}).items())),
     }

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 
 _RFC3339 = re.compile(
-    r"^\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(?:\.\d+)?(?P<zone>[Zz]|[+-]\d\d:\d\d)?$"
+    r"^\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(?P<fraction>\.\d+)?(?P<zone>[Zz]|[+-]\d\d:\d\d)?$"
 )
 
 
@@ -15,6 +15,19 @@ def format_timestamp(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def format_precise_timestamp(moment: datetime) -> str:
+    """Like ``format_timestamp`` with milliseconds, for the request log's ordering."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def has_fractional_seconds(text: str) -> bool:
+    """True for an RFC 3339 timestamp written with a fraction of a second."""
+    match = _RFC3339.match(text)
+    return bool(match and match.group("fraction"))
 
 
 def parse_timestamp(text: str) -> datetime:

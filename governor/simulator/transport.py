@@ -20,9 +20,10 @@ class SimulatorTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
-        query = parse_qs(request.url.query.decode("ascii"), keep_blank_values=True)
+        raw_query = request.url.query.decode("ascii")
+        query = parse_qs(raw_query, keep_blank_values=True)
         ticket = self.simulator.admit(
-            request.method, request.url.path, query, request.headers, body
+            request.method, request.url.path, query, request.headers, body, raw_query=raw_query
         )
         if ticket.delay_seconds > 0:
             await anyio.sleep(ticket.delay_seconds)

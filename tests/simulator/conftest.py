@@ -17,6 +17,17 @@ from tests.simulator.worlds import PERSONAL_TOKEN, tiny_world_data
 NO_LIMITS = SimulatorOptions(requests_per_minute=None, requests_per_second_per_route=None)
 
 
+def timed_options(**changes: Any) -> SimulatorOptions:
+    """No limits, seed 1, every operation exactly 2 s (0.4 s scheduling, 1.6 s running)."""
+    base: dict[str, Any] = {
+        "requests_per_minute": None,
+        "requests_per_second_per_route": None,
+        "operation_seconds": (2.0, 2.0),
+        "seed": 1,
+    }
+    return SimulatorOptions(**(base | changes))
+
+
 @dataclass
 class FakeClock:
     """Monotonic seconds and wall time that move only when a test says so."""

@@ -129,6 +129,38 @@ def test_every_mutation_answer_and_request_body_conforms(tiny_api: Callable[...,
     assert_conforms(api, response)
 
 
+def test_retried_woken_and_outside_operations_conform(tiny_api: Callable[..., Api]) -> None:
+    api = tiny_api(
+        SimulatorOptions(
+            requests_per_minute=None,
+            requests_per_second_per_route=None,
+            operation_seconds=(1.0, 1.0),
+            operation_retry_fraction=1.0,
+            operation_retry_seconds=2.0,
+        )
+    )
+    body = {"endpoint": {"suspend_timeout_seconds": 300}}
+    validate_request_body("PATCH", ENDPOINT, body)
+    woken = api.call("PATCH", f"{TINY}/endpoints/ep-main-1", json=body)  # idle: a wake-up
+    assert_conforms(api, woken)
+    operation_id = woken.json()["operations"][0]["id"]
+    api.clock.advance(1.5)
+    failed = api.get(f"{TINY}/operations/{operation_id}")
+    assert failed.json()["operation"]["retry_at"]
+    assert_conforms(api, failed)
+    assert_conforms(api, api.get(f"{TINY}/endpoints/ep-main-1"))
+    api.clock.advance(10.0)
+    api.simulator.start_system_operation(TINY_PROJECT_ID, endpoint_id="ep-main-1")
+    listed = api.get(f"{TINY}/operations")
+    assert [op["action"] for op in listed.json()["operations"]] == [
+        "check_availability",
+        "suspend_compute",
+        "apply_config",
+    ]
+    assert_conforms(api, listed)
+    assert_conforms(api, api.get(f"{TINY}/operations/{operation_id}"))
+
+
 def test_every_error_answer_conforms(tiny_api: Callable[..., Api]) -> None:
     api = tiny_api(SimulatorOptions(requests_per_minute=None, requests_per_second_per_route=2))
     cases: list[tuple[int, Callable[[], httpx.Response]]] = [

@@ -197,6 +197,8 @@ def test_clearing_expires_at_keeps_the_branch(api: Api) -> None:
         ("br-preview-1", "past", "in the future"),
         ("br-preview-1", "too-far", "at most 30 days"),
         ("br-preview-1", "2026-12-01T00:00:00", "timezone"),
+        ("br-preview-1", "fractional", "second precision"),
+        ("br-preview-1", "zero-fraction", "second precision"),
         ("br-preview-1", "tomorrow", "RFC 3339"),
         ("br-preview-1", 12345, "RFC 3339"),
         ("br-guarded-1", "ok", "protected"),
@@ -205,9 +207,14 @@ def test_clearing_expires_at_keeps_the_branch(api: Api) -> None:
     ],
 )
 def test_expires_at_rules(api: Api, branch_id: str, value: Any, reason: str) -> None:
-    value = {"past": expiry(api, -1), "too-far": expiry(api, 31), "ok": expiry(api, 1)}.get(
-        value, value
-    )
+    ok = expiry(api, 1)
+    value = {
+        "past": expiry(api, -1),
+        "too-far": expiry(api, 31),
+        "ok": ok,
+        "fractional": ok.replace("Z", ".5Z"),
+        "zero-fraction": ok.replace("Z", ".000Z"),
+    }.get(value, value)
     refused = patch_branch(api, branch_id, {"expires_at": value})
     assert refused.status_code == 400
     assert reason in refused.json()["message"]
@@ -246,17 +253,19 @@ def test_endpoint_updates_are_validated(api: Api, fields: dict[str, Any], reason
     assert api.get(f"{TINY}/operations").json()["operations"] == []
 
 
-def test_endpoint_updates_apply_when_apply_config_finishes(api: Api) -> None:
+def test_endpoint_updates_of_an_active_compute_apply_when_apply_config_finishes(
+    api: Api,
+) -> None:
     change = {"autoscaling_limit_min_cu": 0.5, "autoscaling_limit_max_cu": 4}
     change |= {"suspend_timeout_seconds": -1}
-    answer = api.call("PATCH", f"{TINY}/endpoints/ep-main-1", json={"endpoint": change})
+    answer = api.call("PATCH", f"{TINY}/endpoints/ep-preview-1", json={"endpoint": change})
     assert answer.status_code == 200
     assert [op["action"] for op in answer.json()["operations"]] == ["apply_config"]
     assert answer.json()["endpoint"]["autoscaling_limit_max_cu"] == 4
-    before = api.get(f"{TINY}/endpoints/ep-main-1").json()["endpoint"]
+    before = api.get(f"{TINY}/endpoints/ep-preview-1").json()["endpoint"]
     assert before["autoscaling_limit_max_cu"] == 1
     api.clock.advance(2.0)
-    after = api.get(f"{TINY}/endpoints/ep-main-1").json()["endpoint"]
+    after = api.get(f"{TINY}/endpoints/ep-preview-1").json()["endpoint"]
     assert {key: after[key] for key in change} == change
 
 
@@ -298,6 +307,14 @@ def test_revoking_keys_returns_the_spec_shape_and_removes_them(api: Api) -> None
     assert scoped.json()["project_id"] == TINY_PROJECT_ID
     remaining = api.get(f"/organizations/{TINY_ORG_ID}/api_keys", ORG_TOKEN).json()
     assert [key["id"] for key in remaining] == [2001]
+
+
+def test_revoking_an_already_revoked_org_key_answers_404(api: Api) -> None:
+    path = f"/organizations/{TINY_ORG_ID}/api_keys/2001"
+    assert api.call("DELETE", path, ORG_TOKEN).status_code == 200
+    again = api.call("DELETE", path, ORG_TOKEN)
+    assert again.status_code == 404
+    assert "2001" in again.json()["message"]
 
 
 def test_mutations_change_the_live_world(api: Api) -> None:

@@ -3,40 +3,17 @@
 from __future__ import annotations
 
 import json
-import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
 from governor.simulator import World
-
-LISTENING = re.compile(r"^LISTENING (http://127\.0\.0\.1:\d+/api/v2)\n$")
-
-
-@contextmanager
-def simulate(*flags: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "governor", "simulate", *flags],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        match = LISTENING.match(line)
-        assert match, f"first line was {line!r}; stderr: {process.stderr and process.stderr.read()}"
-        yield process, match.group(1)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
+from tests.simulator.processes import simulate
+from tests.simulator.worlds import PERSONAL_TOKEN, TINY_PROJECT_ID, tiny_world_data
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
@@ -83,6 +60,9 @@ def test_it_serves_a_world_file_with_the_given_limits(tmp_path: Path) -> None:
         (["--world", "{bad}", "--orgs", "2"], "--world cannot be combined with --orgs"),
         (["--projects", "5", "--branches", "2"], "every project has a default branch"),
         (["--rpm", "0"], "--rpm"),
+        (["--op-retry", "1.5"], "operation_retry_fraction must be a fraction"),
+        (["--op-retry-seconds", "0"], "operation_retry_seconds must be positive"),
+        (["--request-log", "/nonexistent/dir/requests.jsonl"], "cannot write"),
     ],
 )
 def test_bad_flags_exit_2_with_a_clear_message(
@@ -132,6 +112,24 @@ def test_it_reports_what_the_server_saw_on_exit() -> None:
     assert stats["statuses"] == {"200": 2, "429": 1}
     assert stats["keys"]["personal"]["max_per_1s_per_route"] == 3
     assert "sim-personal-key" not in stderr
+
+
+def test_the_stats_line_counts_wake_ups_of_idle_computes(tmp_path: Path) -> None:
+    world = tmp_path / "world.json"
+    world.write_text(json.dumps(tiny_world_data()), encoding="utf-8")
+    # Zero-length operations: the wake-up happens within the PATCH itself.
+    with simulate("--world", str(world), "--op-seconds", "0") as (process, base_url):
+        with httpx.Client(base_url=base_url, timeout=10.0) as client:
+            answer = client.patch(
+                f"/projects/{TINY_PROJECT_ID}/endpoints/ep-main-1",
+                json={"endpoint": {"suspend_timeout_seconds": 300}},
+                headers={"Authorization": f"Bearer {PERSONAL_TOKEN}"},
+            )
+        assert answer.status_code == 200
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=10)
+    stats = json.loads(stderr.strip().splitlines()[-1].removeprefix("STATS "))
+    assert (stats["wake_ups"], stats["wake_ups_by_endpoint"]) == (1, {"ep-main-1": 1})
 
 
 def test_it_can_report_projects_as_unavailable() -> None:

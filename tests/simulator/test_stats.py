@@ -32,3 +32,10 @@ def test_summary_groups_by_key_and_route() -> None:
         "max_per_1s_per_route": 2,
     }
     assert summary["keys"]["org:org-1"]["max_per_60s"] == 1
+    assert (summary["wake_ups"], summary["wake_ups_by_endpoint"]) == (0, {})
+
+
+def test_summary_counts_wake_ups_per_endpoint() -> None:
+    summary = summarize([], {"ep-b": 1, "ep-a": 2})
+    assert summary["wake_ups"] == 3
+    assert list(summary["wake_ups_by_endpoint"].items()) == [("ep-a", 2), ("ep-b", 1)]
