@@ -65,6 +65,7 @@ class SuspendAction(_Action):
 
     type: Literal["suspend"]
     fits = ("endpoint",)
+    disruptive = True  # open connections drop
 
 
 class ResizeAction(_Action):
@@ -147,6 +148,7 @@ class DeleteAction(_Action):
 
     type: Literal["delete"]
     fits = ("branch",)
+    disruptive = True  # Neon idles the branch's computes, breaking connections
     irreversible = True
 
 

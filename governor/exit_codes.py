@@ -12,6 +12,7 @@ from enum import IntEnum
 from governor.config import ConfigError
 from governor.neon.errors import NeonAuthError, NeonError, NeonUsageError
 from governor.policy.errors import PolicyError
+from governor.remediate.errors import RemediationError
 from governor.secrets import SecretError
 from governor.store import StoreError
 
@@ -29,6 +30,7 @@ _CODES: tuple[tuple[type[BaseException], ExitCode, str], ...] = (
     (PolicyError, ExitCode.USAGE, "policy error"),
     (SecretError, ExitCode.USAGE, "no Neon API key"),
     (StoreError, ExitCode.USAGE, "store error"),
+    (RemediationError, ExitCode.USAGE, ""),
     (NeonAuthError, ExitCode.USAGE, ""),
     (NeonUsageError, ExitCode.USAGE, "refused"),
     (NeonError, ExitCode.INCOMPLETE, ""),

@@ -8,7 +8,7 @@ parsed from (``raw``), so reports and the store show the API's own objects uncha
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 # Open sets: known values, used for decisions; any other string is accepted.
 OPERATION_SUCCESS_STATUSES = frozenset({"finished", "skipped"})
 OPERATION_FAILURE_STATUSES = frozenset({"failed", "error", "cancelled"})
+RETRY_SLACK = timedelta(minutes=2)  # after retry_at, how long Neon gets to start the retry
 
 
 class NeonObject(BaseModel):
@@ -121,9 +122,23 @@ class Operation(NeonObject):
     endpoint_id: str | None = None
     error: str | None = None
     failures_count: int = 0
+    retry_at: datetime | None = None  # a failed operation Neon will try again then
     created_at: datetime | None = None
     updated_at: datetime | None = None
     total_duration_ms: int | None = None
+
+    def final(self, now: datetime) -> bool:
+        """Terminal for good: ``failed``/``error`` only once Neon stops retrying them.
+
+        Neon's docs: "A failed operation is not terminal and may be retried"; a
+        ``retry_at`` ahead of ``now`` (or just behind it: the retry may be starting) says
+        it will be.
+        """
+        if self.succeeded or self.status == "cancelled":
+            return True
+        if self.status in ("failed", "error"):
+            return self.retry_at is None or now > self.retry_at + RETRY_SLACK
+        return False
 
     @property
     def succeeded(self) -> bool:

@@ -38,7 +38,8 @@ from governor.policy.filters import (
     parse_filter,
     render_filter,
 )
-from governor.policy.value_types import Duration, Schedule
+from governor.policy.value_types import Duration, Schedule, WindowText
+from governor.policy.window import Window, parse_window
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 FILTER_PROBLEMS = "filter_problems"  # validation-context key, see the module docstring
@@ -143,6 +144,11 @@ class Policy(BaseModel):
     schedule: Schedule | None = Field(
         default=None, description="When the daemon evaluates it; default: every sweep."
     )
+    window: WindowText | None = Field(
+        default=None,
+        description="When disruptive actions may run (days and hours, UTC), such as "
+        "'Mon-Fri 02:00-05:00'; found outside it, they wait for the next opening.",
+    )
     limits: Limits = Field(default_factory=Limits)
     exclude: Exclude = Field(default_factory=Exclude)
     _origin: str = PrivateAttr(default="")
@@ -166,6 +172,10 @@ class Policy(BaseModel):
     def origin(self) -> str:
         """Where the policy was defined (``FILE:LINE``), when it came from a file."""
         return self._origin
+
+    @property
+    def maintenance_window(self) -> Window | None:
+        return None if self.window is None else parse_window(self.window)
 
     @property
     def grace_period(self) -> timedelta:

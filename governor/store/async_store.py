@@ -33,6 +33,7 @@ from governor.store.records import (
     StoredResource,
     StoredResourceType,
 )
+from governor.store.remediation_book import AsyncRemediationBook
 from governor.store.store import Store
 
 P = ParamSpec("P")
@@ -96,6 +97,16 @@ class AsyncStore:
             raise StoreError(f"{self._where}: the store is closed")
         call = functools.partial(method, self._store, *args, **kwargs)
         return await asyncio.wrap_future(self._executor.submit(call))
+
+    async def call(self, work: Callable[[Store], R]) -> R:
+        """Run ``work(store)`` on the store's thread (for the method books)."""
+        if self._closed:
+            raise StoreError(f"{self._where}: the store is closed")
+        return await asyncio.wrap_future(self._executor.submit(work, self._store))
+
+    @property
+    def remediations(self) -> AsyncRemediationBook:
+        return AsyncRemediationBook(self)
 
     # The Store's methods, awaited (documented there) ------------------------------------
 

@@ -198,6 +198,86 @@ def job_runs(db: Database) -> None:
     db.execute("CREATE INDEX job_runs_by_job ON job_runs (job, id)")
 
 
+@migrations(name="0006_remediations")
+def remediations(db: Database) -> None:
+    """Remediations with their state machine, the notices before acting, and switches (pause).
+
+    ``change`` is the concrete request planned (JSON), ``before``/``after`` the settings it
+    moves between (``before`` is what ``revert`` restores), ``findings`` the findings and
+    fingerprints it was planned from. The partial unique index keeps one active remediation
+    per resource, whatever process plans it.
+    """
+    db.execute(
+        """
+        CREATE TABLE remediations (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id INTEGER REFERENCES runs(id),
+            reverts_id INTEGER REFERENCES remediations(id),
+            account TEXT NOT NULL,
+            policy TEXT NOT NULL,
+            mode TEXT NOT NULL,
+            findings TEXT NOT NULL DEFAULT '[]',
+            resource_type TEXT NOT NULL,
+            resource_id TEXT NOT NULL,
+            org_id TEXT,
+            project_id TEXT,
+            resource_name TEXT NOT NULL,
+            change TEXT NOT NULL,
+            before TEXT NOT NULL DEFAULT '{}',
+            after TEXT NOT NULL DEFAULT '{}',
+            disruptive INTEGER NOT NULL CHECK (disruptive IN (0, 1)),
+            irreversible INTEGER NOT NULL CHECK (irreversible IN (0, 1)),
+            why TEXT NOT NULL DEFAULT '',
+            estimate_usd REAL,
+            plan_hash TEXT,
+            state TEXT NOT NULL CHECK (state IN (
+                'planned', 'awaiting_approval', 'approved', 'rejected', 'expired',
+                'executing', 'waiting_operations', 'succeeded', 'failed', 'skipped'
+            )),
+            reason TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            approval_expires_at TEXT,
+            decided_by TEXT,
+            decided_at TEXT,
+            intent_at TEXT,
+            sent_at TEXT,
+            finished_at TEXT,
+            operations TEXT NOT NULL DEFAULT '[]',
+            error TEXT,
+            request_id TEXT,
+            recoverable_until TEXT
+        )
+        """
+    )
+    db.execute(
+        "CREATE UNIQUE INDEX remediations_one_active_per_resource "
+        "ON remediations (resource_type, resource_id) WHERE state IN "
+        "('planned', 'awaiting_approval', 'approved', 'executing', 'waiting_operations')"
+    )
+    db.execute("CREATE INDEX remediations_by_state ON remediations (state)")
+    db.execute(
+        """
+        CREATE TABLE finding_notices (
+            finding_id INTEGER PRIMARY KEY REFERENCES findings(id),
+            noticed_at TEXT NOT NULL,
+            via TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE switches (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            reason TEXT,
+            set_by TEXT NOT NULL,
+            set_at TEXT NOT NULL
+        )
+        """
+    )
+
+
 def known_migration_names() -> list[str]:
     """Names of every migration this version ships, in order."""
     # sqlite-utils keeps the registered list private; it offers no public accessor.

@@ -26,6 +26,9 @@ OWNED_TABLES = {
     "resources": "it is written by governor/store/resources.py (Store.record_snapshot)",
     "findings": "it is written by governor/store/findings_writer.py "
     "(Store.record_findings, suppress, unsuppress)",
+    "remediations": "it is written by governor/store/remediations.py (Store.remediations)",
+    "finding_notices": "it is written by governor/store/remediations.py (Store.remediations)",
+    "switches": "it is written by governor/store/remediations.py (Store.remediations)",
     "_sqlite_migrations": "it records the schema's migrations",
 }
 

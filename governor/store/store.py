@@ -36,6 +36,7 @@ from governor.store.records import (
     StoredResource,
     StoredResourceType,
 )
+from governor.store.remediation_book import RemediationBook
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -69,6 +70,15 @@ class Store:
         """Use ``Store.open``; ``timeout``: the busy timeout, ``ro``: opened read-only."""
         self._connection, self._where = connection, where
         self._busy_timeout_seconds, self._read_only = timeout, ro
+
+    @property
+    def remediations(self) -> RemediationBook:
+        """Remediations, notices before acting, and the pause switch."""
+        return RemediationBook(self)
+
+    def _database_error(self, error: sqlite3.Error) -> StoreError:
+        timeout, read_only = self._busy_timeout_seconds, self._read_only
+        return database_error(self._where, error, busy_timeout_seconds=timeout, read_only=read_only)
 
     @classmethod
     def open(

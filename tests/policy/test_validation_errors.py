@@ -103,7 +103,7 @@ CASES = {
         (
             "FILE:5:3: [0].severty: unknown key 'severty'; did you mean 'severity'?"
             " valid keys are: name, description, resource, filters, action, mode, "
-            "grace, severity, schedule, limits, exclude"
+            "grace, severity, schedule, window, limits, exclude"
         ),
     ),
     "missing resource": (

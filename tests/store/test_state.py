@@ -1,6 +1,6 @@
 """compare_and_set: one row moves from the expected state, once, whoever else tries too.
 
-The remediation tables come later; these tests make a state-machine table of their own on
+These tests make a state-machine table of their own on
 the store's file (through a second connection, as a later migration would).
 """
 
@@ -25,11 +25,11 @@ def path(tmp_path: Path) -> Path:
     Store.open(path).close()
     with second_connection(path) as connection:
         connection.execute(
-            "CREATE TABLE remediations (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+            "CREATE TABLE lifecycles (id INTEGER PRIMARY KEY AUTOINCREMENT, "
             "state TEXT NOT NULL CHECK (state IN ('pending', 'applying', 'applied')), "
             "owner TEXT, attempts INTEGER NOT NULL DEFAULT 0, updated_at TEXT, plan TEXT)"
         )
-        connection.executemany("INSERT INTO remediations (state) VALUES (?)", [("pending",)] * ROWS)
+        connection.executemany("INSERT INTO lifecycles (state) VALUES (?)", [("pending",)] * ROWS)
     return path
 
 
@@ -43,7 +43,7 @@ def state_of(path: Path, row_id: int) -> tuple[object, ...]:
     with second_connection(path) as connection:
         return tuple(
             connection.execute(
-                "SELECT state, owner, attempts, updated_at, plan FROM remediations WHERE id = ?",
+                "SELECT state, owner, attempts, updated_at, plan FROM lifecycles WHERE id = ?",
                 [row_id],
             ).fetchone()
         )
@@ -51,7 +51,7 @@ def state_of(path: Path, row_id: int) -> tuple[object, ...]:
 
 def test_a_transition_from_the_expected_state_changes_the_row(store: Store, path: Path) -> None:
     moved = store.compare_and_set(
-        "remediations",
+        "lifecycles",
         {"id": 1},
         {"state": "pending", "owner": None},
         {"state": "applying", "owner": "daemon", "updated_at": at(1), "plan": {"type": "delete"}},
@@ -69,9 +69,9 @@ def test_a_transition_from_the_expected_state_changes_the_row(store: Store, path
 def test_a_stale_expected_state_loses_and_changes_nothing(path: Path) -> None:
     with Store.open(path) as first, Store.open(path) as second:
         pending, applying = {"state": "pending"}, {"state": "applying"}
-        assert first.compare_and_set("remediations", {"id": 2}, pending, applying)
+        assert first.compare_and_set("lifecycles", {"id": 2}, pending, applying)
         assert not second.compare_and_set(
-            "remediations", {"id": 2}, pending, {"state": "applying", "owner": "cli"}
+            "lifecycles", {"id": 2}, pending, {"state": "applying", "owner": "cli"}
         )
     assert state_of(path, 2) == ("applying", None, 0, None, None)
 
@@ -87,7 +87,7 @@ def test_two_stores_racing_the_same_transition_have_exactly_one_winner(path: Pat
                 start.wait(timeout=60)
                 for row_id in range(1, ROWS + 1):
                     if store.compare_and_set(
-                        "remediations",
+                        "lifecycles",
                         {"id": row_id},
                         {"state": "pending"},
                         {"state": "applying", "owner": name},
@@ -109,10 +109,10 @@ def test_two_stores_racing_the_same_transition_have_exactly_one_winner(path: Pat
 
 
 def test_expected_none_matches_null_and_a_counter_can_be_compared(store: Store) -> None:
-    assert store.compare_and_set("remediations", {"id": 3}, {"attempts": 0}, {"attempts": 1})
-    assert not store.compare_and_set("remediations", {"id": 3}, {"attempts": 0}, {"attempts": 2})
+    assert store.compare_and_set("lifecycles", {"id": 3}, {"attempts": 0}, {"attempts": 1})
+    assert not store.compare_and_set("lifecycles", {"id": 3}, {"attempts": 0}, {"attempts": 2})
     assert not store.compare_and_set(
-        "remediations", {"id": 3}, {"updated_at": T0}, {"state": "applied"}
+        "lifecycles", {"id": 3}, {"updated_at": T0}, {"state": "applied"}
     )
 
 
@@ -120,10 +120,10 @@ def test_expected_none_matches_null_and_a_counter_can_be_compared(store: Store) 
     "case",
     [
         ("nope", {"id": 1}, {}, {"state": "x"}, "no table 'nope'"),
-        ("remediations", {"idd": 1}, {}, {"state": "x"}, "unknown where column.*'idd'"),
-        ("remediations", {"id": 1}, {"stat": "x"}, {"state": "x"}, "unknown expected column"),
+        ("lifecycles", {"idd": 1}, {}, {"state": "x"}, "unknown where column.*'idd'"),
+        ("lifecycles", {"id": 1}, {"stat": "x"}, {"state": "x"}, "unknown expected column"),
         (
-            "remediations",
+            "lifecycles",
             {"id": 1},
             {},
             {"state = 'applied'; DROP TABLE runs; --": "x"},
@@ -134,10 +134,10 @@ def test_expected_none_matches_null_and_a_counter_can_be_compared(store: Store) 
         ("resources", {"resource_id": "x"}, {}, {"name": "y"}, "refuses to change 'resources'"),
         ("_sqlite_migrations", {"id": 1}, {}, {"name": "x"}, "refuses to change"),
         ("sqlite_master", {"name": "x"}, {}, {"sql": "x"}, "SQLite's own"),
-        ("remediations", {}, {"state": "pending"}, {"state": "applying"}, "must name the row"),
-        ("remediations", {"id": 1}, {"state": "pending"}, {}, "no changes given"),
-        ("remediations", {"id": 1}, {}, {"plan": object()}, "plan: cannot store a object"),
-        ("remediations", {"id": 1}, {}, {"state": "broken"}, "refused by the schema.*CHECK"),
+        ("lifecycles", {}, {"state": "pending"}, {"state": "applying"}, "must name the row"),
+        ("lifecycles", {"id": 1}, {"state": "pending"}, {}, "no changes given"),
+        ("lifecycles", {"id": 1}, {}, {"plan": object()}, "plan: cannot store a object"),
+        ("lifecycles", {"id": 1}, {}, {"state": "broken"}, "refused by the schema.*CHECK"),
     ],
 )
 def test_it_refuses_what_it_cannot_check_or_must_not_change(
@@ -153,5 +153,5 @@ def test_it_refuses_what_it_cannot_check_or_must_not_change(
 
 def test_a_where_that_matches_several_rows_changes_none(store: Store, path: Path) -> None:
     with pytest.raises(StoreError, match=f"{ROWS} rows matched"):
-        store.compare_and_set("remediations", {"state": "pending"}, {}, {"state": "applying"})
+        store.compare_and_set("lifecycles", {"state": "pending"}, {}, {"state": "applying"})
     assert {state_of(path, row_id)[0] for row_id in range(1, ROWS + 1)} == {"pending"}

@@ -1,0 +1,371 @@
+"""Carrying out remediations: claim, re-check, journal, send, follow, verify.
+
+Why this order: the claim (compare-and-set to ``executing``) makes every remediation run
+at most once whatever process races for it; the intent is journaled before the request
+and the operations right after it, so a process killed at any instant leaves enough in
+the store for ``reconcile`` to finish the job without sending the mutation twice; and the
+outcome is decided by re-reading the resource, not by trusting an answer or re-sending.
+
+One mutation at a time per project, until its operations finish (Neon answers 423 to a
+second one); projects run in parallel within the client's shared rate budget. A 423
+from operations someone else started is waited out. One resource that cannot be changed
+never stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from governor.neon.client import NeonClient
+from governor.neon.errors import (
+    NeonApiError,
+    NeonError,
+    NeonLocked,
+    NeonNotFound,
+    NeonServerError,
+    NeonTransportError,
+)
+from governor.neon.models import Operation
+from governor.neon.responses import Mutation
+from governor.policy import Policy
+from governor.remediate.changes import Change, applied
+from governor.remediate.follow import follow_operations
+from governor.remediate.recheck import recheck
+from governor.remediate.settings import RemediationSettings
+from governor.store.async_store import AsyncStore
+from governor.store.encoding import encode_time
+from governor.store.remediations import RemediationRecord, RemediationState
+
+logger = logging.getLogger(__name__)
+MAX_SENDS = 3  # sends of one change that provably did not take effect (5xx, lost answer)
+ADOPT_MARGIN = timedelta(minutes=5)  # operations this much older than the intent may be ours
+
+
+@dataclass(frozen=True)
+class Outcome:
+    remediation_id: int
+    resource: str
+    change: str
+    state: str
+    reason: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "remediation_id": self.remediation_id,
+            "resource": self.resource,
+            "change": self.change,
+            "state": self.state,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Executor:
+    store: AsyncStore
+    clients: Mapping[str, NeonClient]
+    policies: Mapping[str, Policy]
+    settings: RemediationSettings
+    clock: Callable[[], datetime]
+    actor: str = "governor"
+    report: Callable[[Outcome], None] | None = None
+
+    def client_for(self, record: RemediationRecord) -> NeonClient:
+        client = self.clients.get(record.account)
+        if client is None:
+            if len(self.clients) == 1:
+                return next(iter(self.clients.values()))
+            raise KeyError(f"no client for account {record.account!r}")
+        return client
+
+    async def run(self, records: Sequence[RemediationRecord]) -> list[Outcome]:
+        """Execute ``records`` (planned or approved), one project at a time each."""
+        lanes: dict[tuple[str, str], list[RemediationRecord]] = defaultdict(list)
+        for record in records:
+            lanes[lane_of(record)].append(record)
+        gate = asyncio.Semaphore(self.settings.concurrency)
+        outcomes: list[Outcome] = []
+
+        async def lane(items: list[RemediationRecord]) -> None:
+            async with gate:
+                for record in items:
+                    outcomes.append(await self.execute_one(record))
+
+        await asyncio.gather(*(lane(items) for items in lanes.values()))
+        return sorted(outcomes, key=lambda outcome: outcome.remediation_id)
+
+    # One remediation ------------------------------------------------------------------
+
+    async def execute_one(self, record: RemediationRecord, *, claimed: bool = False) -> Outcome:
+        try:
+            return await self._execute(record, claimed=claimed)
+        except NeonError as error:  # a read that failed: nothing uncertain was sent
+            return await self.end(record, "failed", f"Neon: {error}", error=error)
+
+    async def _execute(self, record: RemediationRecord, *, claimed: bool) -> Outcome:
+        books = self.store.remediations
+        if not claimed:
+            if await books.paused() is not None:
+                return self._outcome(record, record.state, "paused: not started")
+            moved = await books.move(
+                record.id,
+                expected=[record.state],
+                to="executing",
+                now=self.clock(),
+                actor=self.actor,
+                reason="re-checking before acting",
+            )
+            if moved is None:
+                return self._outcome(record, record.state, "another process took it first")
+            record = moved
+        client = self.client_for(record)
+        verdict = await recheck(
+            client, record, policies=self.policies, settings=self.settings, now=self.clock()
+        )
+        if verdict.skip is not None:
+            return await self.end(record, "skipped", verdict.skip)
+        change = Change.from_json(record.change)
+        deadline = client.pacer.clock() + self.settings.operation_timeout.total_seconds()
+        for _ in range(MAX_SENDS):
+            if await books.paused() is not None:
+                return await self.end(record, "skipped", "paused before sending")
+            intent_at = self.clock()
+            await books.progress(
+                record.id,
+                state="executing",
+                now=intent_at,
+                changes={"intent_at": encode_time(intent_at, what="intent_at")},
+            )
+            try:
+                mutation = await send(client, record, change)
+            except NeonLocked as error:
+                if client.pacer.clock() >= deadline:
+                    return await self.end(
+                        record,
+                        "failed",
+                        "the project stayed locked by other operations",
+                        error=error,
+                    )
+                await wait_unlocked(client, record.project_id, deadline, self.clock)
+                continue
+            except (NeonServerError, NeonTransportError) as error:
+                # The request may or may not have been applied: look before sending again.
+                adopted = await find_operations(client, record, since=intent_at)
+                if adopted:
+                    return await self.follow_from(record, adopted, reason=f"adopted after: {error}")
+                if applied(change, await current_values(client, record)):
+                    return await self.end(record, "succeeded", f"in effect (after: {error})")
+                logger.warning(
+                    "remediation %s: not in effect after %s; sending again", record.id, error
+                )
+                continue
+            except NeonApiError as error:
+                return await self.end(record, "failed", error.message, error=error)
+            return await self._sent(record, change, mutation)
+        return await self.end(record, "failed", f"not accepted after {MAX_SENDS} sends")
+
+    async def _sent(
+        self, record: RemediationRecord, change: Change, mutation: Mutation[Any]
+    ) -> Outcome:
+        if mutation.already_gone:
+            return await self.end(record, "succeeded", "already gone (Neon answered 204)")
+        if change.kind in ("revoke_org_key", "revoke_personal_key"):
+            return await self.end(record, "succeeded", "revoked (synchronous)")
+        return await self.follow_from(record, mutation.operations, reason="sent")
+
+    async def follow_from(
+        self, record: RemediationRecord, operations: Sequence[Operation], *, reason: str
+    ) -> Outcome:
+        moved = await self.store.remediations.move(
+            record.id,
+            expected=["executing"],
+            to="waiting_operations",
+            now=self.clock(),
+            actor=self.actor,
+            reason=reason,
+            changes={
+                "sent_at": encode_time(self.clock(), what="sent_at"),
+                "operations": [op.raw for op in operations],
+            },
+            details={"operations": [op.id for op in operations]},
+        )
+        if moved is None:
+            return self._outcome(record, "executing", "moved by another process")
+        return await self.finish(moved)
+
+    async def finish(self, record: RemediationRecord) -> Outcome:
+        """Follow a ``waiting_operations`` remediation's operations, then decide by re-reading."""
+        client = self.client_for(record)
+        change = Change.from_json(record.change)
+        operations = [Operation.from_api(raw) for raw in record.operations]
+        books = self.store.remediations
+
+        async def progress(latest: list[Operation]) -> None:
+            await books.progress(
+                record.id,
+                state="waiting_operations",
+                now=self.clock(),
+                changes={"operations": [op.raw for op in latest]},
+            )
+
+        followed = await follow_operations(
+            client,
+            operations,
+            timeout_seconds=self.settings.operation_timeout.total_seconds(),
+            now=self.clock,
+            on_progress=progress,
+        )
+        await progress(followed.operations)
+        if change.kind == "suspend_endpoint" and followed.outcome == "succeeded":
+            return await self.end(record, "succeeded", "suspended")
+        values = await current_values(client, record)
+        if applied(change, values):
+            return await self.end(record, "succeeded", "in effect (re-read)")
+        why = followed.error or "the operations finished but the change is not in effect"
+        return await self.end(record, "failed", why)
+
+    async def end(
+        self,
+        record: RemediationRecord,
+        state: RemediationState,
+        reason: str,
+        *,
+        error: NeonError | None = None,
+    ) -> Outcome:
+        changes: dict[str, Any] = {}
+        details: dict[str, Any] = {}
+        if error is not None:
+            changes["error"] = str(error)
+            request_id = getattr(error, "request_id", None)
+            if request_id:
+                changes["request_id"] = request_id
+                details["request_id"] = request_id
+        expected: list[RemediationState] = ["executing", "waiting_operations"]
+        moved = await self.store.remediations.move(
+            record.id,
+            expected=[s for s in expected if state in _ALLOWED_FROM[s]],
+            to=state,
+            now=self.clock(),
+            actor=self.actor,
+            reason=reason,
+            changes=changes,
+            details=details,
+        )
+        return self._outcome(moved or record, state if moved else record.state, reason)
+
+    def _outcome(self, record: RemediationRecord, state: str, reason: str) -> Outcome:
+        outcome = Outcome(
+            record.id,
+            f"{record.resource_type} {record.resource_id} ({record.resource_name})",
+            Change.from_json(record.change).request(
+                project_id=record.project_id, resource_id=record.resource_id, org_id=record.org_id
+            ),
+            state,
+            reason,
+        )
+        if self.report is not None:
+            self.report(outcome)
+        return outcome
+
+
+_ALLOWED_FROM: dict[str, frozenset[str]] = {
+    "executing": frozenset({"waiting_operations", "succeeded", "failed", "skipped"}),
+    "waiting_operations": frozenset({"succeeded", "failed"}),
+}
+
+
+def lane_of(record: RemediationRecord) -> tuple[str, str]:
+    """Mutations in one lane run one after another: a project, or a key list."""
+    if record.project_id and record.resource_type != "api_key":
+        return (record.account, f"project:{record.project_id}")
+    return (record.account, f"keys:{record.org_id or 'personal'}")
+
+
+async def send(client: NeonClient, record: RemediationRecord, change: Change) -> Mutation[Any]:
+    project, resource = record.project_id or "", record.resource_id
+    if change.kind == "update_endpoint":
+        fields = change.fields
+        return await client.update_endpoint(
+            project,
+            resource,
+            autoscaling_limit_min_cu=fields.get("autoscaling_limit_min_cu"),
+            autoscaling_limit_max_cu=fields.get("autoscaling_limit_max_cu"),
+            suspend_timeout_seconds=fields.get("suspend_timeout_seconds"),
+        )
+    if change.kind == "suspend_endpoint":
+        return await client.suspend_endpoint(project, resource)
+    if change.kind == "update_branch":
+        expires = change.fields.get("expires_at")
+        moment = None if expires is None else datetime.fromisoformat(str(expires))
+        return await client.update_branch(project, resource, expires_at=moment)
+    if change.kind == "delete_branch":
+        return await client.delete_branch(project, resource)
+    if change.kind == "revoke_org_key":
+        return await client.revoke_org_api_key(record.org_id or "", int(resource))
+    return await client.revoke_personal_api_key(int(resource))
+
+
+async def current_values(client: NeonClient, record: RemediationRecord) -> dict[str, Any] | None:
+    """The resource as Neon has it now; None when it is gone."""
+    project, resource = record.project_id or "", record.resource_id
+    try:
+        if record.resource_type == "endpoint":
+            return (await client.get_endpoint(project, resource)).raw
+        if record.resource_type == "branch":
+            return (await client.get_branch(project, resource)).raw
+    except NeonNotFound:
+        return None
+    if record.change.get("kind") == "revoke_personal_key":
+        keys = await client.list_personal_api_keys()
+    else:
+        keys = await client.list_org_api_keys(record.org_id or "")
+    return next((key.raw for key in keys if str(key.id) == resource), None)
+
+
+async def find_operations(
+    client: NeonClient, record: RemediationRecord, *, since: datetime
+) -> list[Operation]:
+    """Operations on the resource that may come from a request whose answer was lost."""
+    if not record.project_id or record.resource_type == "api_key":
+        return []
+    oldest = since - ADOPT_MARGIN
+    found = []
+    async for operation in client.iter_operations(record.project_id):
+        if operation.created_at is not None and operation.created_at < oldest:
+            break  # newest first: the rest are older
+        target = (
+            operation.endpoint_id if record.resource_type == "endpoint" else operation.branch_id
+        )
+        if target == record.resource_id:
+            found.append(operation)
+    return list(reversed(found))
+
+
+async def wait_unlocked(
+    client: NeonClient, project_id: str | None, deadline: float, now: Callable[[], datetime]
+) -> None:
+    """Wait while the project has operations that are not final (ours or Neon's own).
+
+    ``deadline`` is on the client's pacer clock (virtual in tests).
+    """
+    if not project_id:
+        return
+    interval = 1.0
+    while client.pacer.clock() < deadline:
+        running = False
+        recent = now() - timedelta(days=1)
+        async for operation in client.iter_operations(project_id):
+            if not operation.final(now()):
+                running = True
+                break
+            if operation.created_at is not None and operation.created_at < recent:
+                break
+        if not running:
+            return
+        await client.pacer.sleep(min(interval, max(0.0, deadline - client.pacer.clock())))
+        interval = min(interval * 2, 10.0)

@@ -1,0 +1,118 @@
+"""What the governor never touches, whatever a policy says: one function, plan and act alike.
+
+Why one function: tools we measure ourselves against honoured exclusions in dry runs and
+ignored them in real runs. ``refusal`` is called by the planner on the sweep's view and by
+the executor on the fresh re-read, so both answer the same question the same way. It
+fails closed: an exclusion on a field the resource lacks counts as excluded, and a part of
+the account the sweep could not read refuses every change there.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from governor.inventory import Snapshot
+from governor.policy.model import Exclude
+from governor.policy.operators import parse_timestamp
+from governor.policy.resources import ResourceView
+from governor.remediate.changes import Change
+
+RECENT_USE = timedelta(minutes=15)  # a key used this recently may be the governor's own
+# Changes whose case rests on ages or dates, refused while the clocks disagree.
+_TIME_BASED = frozenset({"delete_branch", "revoke_org_key", "revoke_personal_key", "update_branch"})
+
+
+@dataclass(frozen=True)
+class GuardContext:
+    """What the guards know besides the resource: the sweep, the clock, the settings."""
+
+    snapshot: Snapshot
+    now: datetime
+    max_clock_skew: timedelta
+    self_key_id: int | None = None
+
+
+def refusal(
+    change: Change,
+    view: ResourceView,
+    excludes: list[Exclude],
+    context: GuardContext,
+) -> str | None:
+    """Why ``change`` must not be made to ``view``'s resource; None when it may."""
+    values = view.values
+    for exclude in excludes:
+        why = excluded(exclude, view)
+        if why is not None:
+            return why
+    if not context.snapshot.covers(view.resource_type, view.org_id, view.project_id):
+        where = f"project {view.project_id}" if view.project_id else f"organization {view.org_id}"
+        return f"the sweep could not read all of {where}; nothing there is changed"
+    skew = context.snapshot.clock_skew_seconds
+    limit = context.max_clock_skew.total_seconds()
+    if skew is not None and abs(skew) > limit and change.kind in _TIME_BASED:
+        return (
+            f"Neon's clock and ours differ by {abs(skew):.0f} s (more than {limit:.0f} s): "
+            "ages are not trustworthy"
+        )
+    if view.resource_type == "branch":
+        return _branch_refusal(values)
+    if view.resource_type == "api_key":
+        return _key_refusal(change, view, context)
+    return None
+
+
+def excluded(exclude: Exclude, view: ResourceView) -> str | None:
+    """The exclusion that covers ``view``, failing closed on fields the resource lacks."""
+    if view.resource_id in exclude.ids:
+        return f"excluded by id {view.resource_id}"
+    if exclude.projects:
+        if view.project_id is None and view.resource_type != "api_key":
+            return "excluded: the policy excludes projects and this resource's is unknown"
+        if view.project_id in exclude.projects:
+            return f"excluded by project {view.project_id}"
+    if exclude.organizations:
+        if view.org_id is None:
+            return "excluded: the policy excludes organizations and this resource's is unknown"
+        if view.org_id in exclude.organizations:
+            return f"excluded by organization {view.org_id}"
+    for pattern in exclude.names:
+        if not view.name:
+            return "excluded: the policy excludes names and this resource has none"
+        if fnmatch.fnmatchcase(view.name, pattern):
+            return f"excluded by name pattern {pattern!r}"
+    return None
+
+
+def _branch_refusal(values: Mapping[str, Any]) -> str | None:
+    if values.get("default") is not False:
+        return "the default branch (or not known not to be) is never changed"
+    if values.get("protected") is not False:
+        return "a protected branch (or not known not to be) is never changed"
+    if not values.get("parent_id"):
+        return "the root branch is never changed"
+    if values.get("has_children") is not False:
+        return "a branch with child branches is never changed"
+    return None
+
+
+def _key_refusal(change: Change, view: ResourceView, context: GuardContext) -> str | None:
+    values = view.values
+    key_id = values.get("id")
+    if context.self_key_id is not None and key_id == context.self_key_id:
+        return "the governor's own key (remediation.self_key_id) is never revoked"
+    last_used = parse_timestamp(values.get("last_used_at"))
+    if last_used is not None and last_used >= context.snapshot.taken_at - RECENT_USE:
+        return "used within the last 15 minutes: it may be the governor's own key"
+    if change.kind == "revoke_personal_key":
+        if values.get("scope") != "personal" or context.snapshot.key_scope != "personal":
+            return (
+                "a personal key is revoked only by its owner: only when the governor itself "
+                "runs on a personal key of the same account"
+            )
+    elif values.get("scope") not in ("organization", "project") or not view.org_id:
+        return "an organization or project key needs its organization to be revoked"
+    return None

@@ -1,0 +1,463 @@
+"""The plan: for every finding of a policy that acts, what would be done now, or why not yet.
+
+Pure: findings, the snapshot's index, the policies, the store's remediations and notices
+and a clock in; a ``Plan`` out. ``plan`` prints it, ``apply`` executes its ``actionable``
+items (or a saved one's), the daemon does both. One item per resource: several findings
+on one compute merge into one PATCH. The order is the order of execution: children before
+parents, then policy order, then the larger saving first; caps cut from the end.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Literal
+
+from governor.actions import Action, parse_action
+from governor.inventory import ResourceType, Snapshot
+from governor.policy.model import Policy
+from governor.policy.operators import parse_timestamp
+from governor.policy.resources import ResourceView, SnapshotIndex
+from governor.remediate.changes import Change, propose
+from governor.remediate.guards import GuardContext, refusal
+from governor.remediate.settings import RemediationSettings
+from governor.store.records import StoredFinding
+from governor.store.remediations import RemediationRecord
+
+ItemStatus = Literal[
+    "act",  # will be done by this apply
+    "approved",  # approved earlier; will be done by this apply
+    "needs_approval",  # waits for a person (an approval request is open or will be)
+    "waiting",  # grace period or maintenance window
+    "capped",  # a per-run cap was reached
+    "refused",  # a guard refuses it (excluded, default branch, incomplete sweep, ...)
+    "needs_person",  # Neon would refuse the change as proposed
+    "done_already",  # nothing left to do
+    "in_progress",  # another remediation of the resource is under way
+    "report_only",  # the policy's mode is report
+]
+ACTIONABLE: frozenset[str] = frozenset({"act", "approved"})
+
+
+@dataclass(frozen=True)
+class Source:
+    """A finding an item was planned from, with the evidence it was planned on."""
+
+    finding_id: int
+    policy: str
+    fingerprint: str
+    action: dict[str, Any]
+    first_seen: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "finding_id": self.finding_id,
+            "policy": self.policy,
+            "fingerprint": self.fingerprint,
+            "action": self.action,
+            "first_seen": self.first_seen,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Source:
+        return cls(
+            int(data["finding_id"]),
+            str(data["policy"]),
+            str(data["fingerprint"]),
+            dict(data["action"]),
+            str(data.get("first_seen", "")),
+        )
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    account: str
+    resource_type: str
+    resource_id: str
+    org_id: str | None
+    project_id: str | None
+    name: str
+    sources: tuple[Source, ...]
+    change: Change | None
+    before: dict[str, Any]
+    after: dict[str, Any]
+    disruptive: bool
+    irreversible: bool
+    notes: tuple[str, ...]
+    why: str
+    estimate_usd: float | None
+    mode: str
+    status: ItemStatus
+    reason: str = ""
+    remediation_id: int | None = None
+    scope: str | None = None  # API keys: personal, organization or project
+
+    @property
+    def policy(self) -> str:
+        return ", ".join(source.policy for source in self.sources)
+
+    @property
+    def actionable(self) -> bool:
+        return self.status in ACTIONABLE
+
+    @property
+    def request(self) -> str:
+        if self.change is None:
+            return ""
+        return self.change.request(
+            project_id=self.project_id, resource_id=self.resource_id, org_id=self.org_id
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "account": self.account,
+            "resource_type": self.resource_type,
+            "resource_id": self.resource_id,
+            "org_id": self.org_id,
+            "project_id": self.project_id,
+            "name": self.name,
+            "sources": [source.as_json() for source in self.sources],
+            "policy": self.policy,
+            "change": None if self.change is None else self.change.as_json(),
+            "request": self.request,
+            "before": self.before,
+            "after": self.after,
+            "disruptive": self.disruptive,
+            "irreversible": self.irreversible,
+            "notes": list(self.notes),
+            "why": self.why,
+            "estimate_usd": self.estimate_usd,
+            "mode": self.mode,
+            "status": self.status,
+            "reason": self.reason,
+            "remediation_id": self.remediation_id,
+            "scope": self.scope,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PlanItem:
+        change = data.get("change")
+        return cls(
+            account=str(data["account"]),
+            resource_type=str(data["resource_type"]),
+            resource_id=str(data["resource_id"]),
+            org_id=_optional_text(data.get("org_id")),
+            project_id=_optional_text(data.get("project_id")),
+            name=str(data["name"]),
+            sources=tuple(Source.from_json(source) for source in data["sources"]),
+            change=None if change is None else Change.from_json(change),
+            before=dict(data["before"]),
+            after=dict(data["after"]),
+            disruptive=bool(data["disruptive"]),
+            irreversible=bool(data["irreversible"]),
+            notes=tuple(str(note) for note in data.get("notes", [])),
+            why=str(data.get("why", "")),
+            estimate_usd=data.get("estimate_usd"),
+            mode=str(data["mode"]),
+            status=data["status"],
+            reason=str(data.get("reason", "")),
+            remediation_id=data.get("remediation_id"),
+            scope=_optional_text(data.get("scope")),
+        )
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class Plan:
+    created_at: datetime
+    enabled: bool
+    paused: bool
+    items: tuple[PlanItem, ...]
+    complete: bool = True
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def actionable(self) -> list[PlanItem]:
+        return [item for item in self.items if item.actionable]
+
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(item.status for item in self.items))
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    snapshot: Snapshot
+    index: SnapshotIndex
+    policies: Mapping[str, Policy]
+    settings: RemediationSettings
+    now: datetime
+    active: Mapping[tuple[str, str], RemediationRecord] = field(default_factory=dict)
+    account_of: Callable[[str | None], str] = lambda _org: "default"
+    max_actions: int | None = None  # apply --max
+    paused: bool = False
+
+
+def build_plan(findings: Sequence[StoredFinding], context: PlanContext) -> Plan:
+    """The plan for ``findings`` (the open findings of the latest run)."""
+    views = _views_by_key(context.index)
+    groups: dict[tuple[str, str], list[StoredFinding]] = defaultdict(list)
+    for finding in findings:
+        policy = context.policies.get(finding.policy)
+        if policy is None or not finding.action.mutates or finding.status == "resolved":
+            continue
+        if finding.status == "suppressed":
+            continue
+        groups[(finding.resource_type, finding.resource_id)].append(finding)
+    items = []
+    for key, group in groups.items():
+        view = views.get(key)
+        if view is None:
+            continue
+        items.append(_item(group, view, context))
+    ordered = sorted(items, key=lambda item: _order(item, context))
+    capped = _without_doomed_computes(_apply_caps(ordered, context), context.index)
+    notes = []
+    if not context.settings.enabled:
+        notes.append(
+            "remediation is off: nothing will be changed in Neon until [remediation] "
+            "enabled = true is set in the config"
+        )
+    if context.paused:
+        notes.append("remediation is paused (neon-governor resume lifts it)")
+    return Plan(
+        created_at=context.now,
+        enabled=context.settings.enabled,
+        paused=context.paused,
+        items=tuple(capped),
+        complete=context.snapshot.complete,
+        notes=tuple(notes),
+    )
+
+
+def _views_by_key(index: SnapshotIndex) -> dict[tuple[str, str], ResourceView]:
+    found: dict[tuple[str, str], ResourceView] = {}
+    resource_types: tuple[ResourceType, ...] = ("branch", "endpoint", "api_key", "project")
+    for resource_type in resource_types:
+        for view in index.views(resource_type):
+            found[(view.resource_type, view.resource_id)] = view
+    return found
+
+
+def _item(group: list[StoredFinding], view: ResourceView, context: PlanContext) -> PlanItem:
+    policies = [context.policies[finding.policy] for finding in group]
+    actions: list[Action] = [finding.action for finding in group]
+    modes = {finding.mode for finding in group}
+    mode = "report" if modes == {"report"} else "approve" if "approve" in modes else "auto"
+    scope = view.values.get("scope") if view.resource_type == "api_key" else None
+    sources = tuple(
+        Source(f.id, f.policy, f.fingerprint, f.action.as_json(), f.first_seen) for f in group
+    )
+    base = PlanItem(
+        account=context.account_of(view.org_id),
+        resource_type=view.resource_type,
+        resource_id=view.resource_id,
+        org_id=view.org_id,
+        project_id=view.project_id,
+        name=view.name,
+        sources=sources,
+        change=None,
+        before={},
+        after={},
+        disruptive=False,
+        irreversible=False,
+        notes=(),
+        why="; ".join(finding.summary for finding in group),
+        estimate_usd=_estimate(group),
+        mode=mode,
+        status="act",
+        scope=str(scope) if scope is not None else None,
+    )
+    proposal = propose(actions, view.values, now=context.now, scope=base.scope)
+    item = replace(
+        base,
+        change=proposal.change,
+        before=proposal.before,
+        after=proposal.after,
+        notes=proposal.notes,
+        disruptive=disruptive(proposal.change),
+        irreversible=proposal.change is not None
+        and proposal.change.kind in ("delete_branch", "revoke_org_key", "revoke_personal_key"),
+    )
+    if proposal.change is None:
+        status: ItemStatus = (
+            "needs_person" if proposal.outcome == "needs_person" else "done_already"
+        )
+        return replace(item, status=status, reason=proposal.reason)
+    decided, reason = decide(item, proposal.change, view, policies, context)
+    return replace(item, status=decided, reason=reason, remediation_id=_active_id(item, context))
+
+
+def decide(
+    item: PlanItem,
+    change: Change,
+    view: ResourceView,
+    policies: Sequence[Policy],
+    context: PlanContext,
+) -> tuple[ItemStatus, str]:
+    """Whether ``item`` may be acted on now; the executor asks the same after re-reading."""
+    guard = GuardContext(
+        snapshot=context.snapshot,
+        now=context.now,
+        max_clock_skew=context.settings.max_clock_skew,
+        self_key_id=context.settings.self_key_id,
+    )
+    refused = refusal(change, view, [policy.exclude for policy in policies], guard)
+    if refused is not None:
+        return "refused", refused
+    active = context.active.get((item.resource_type, item.resource_id))
+    if active is not None and active.state in ("executing", "waiting_operations", "planned"):
+        return "in_progress", f"remediation {active.id} is {active.state}"
+    if item.mode == "report":
+        return "report_only", "the policy's mode is report"
+    waiting = _waiting(item, change, policies, context.now)
+    if waiting is not None:
+        return "waiting", waiting
+    if item.mode == "approve":
+        if active is not None and active.state == "approved":
+            if _same_evidence(active, item):
+                return "approved", f"approved by {active.decided_by} (remediation {active.id})"
+            return "needs_approval", (
+                f"remediation {active.id} was approved for other evidence or parameters; "
+                "it will be skipped and approval asked again"
+            )
+        if active is not None and active.state == "awaiting_approval":
+            return "needs_approval", f"awaiting approval (remediation {active.id})"
+        return "needs_approval", "needs a person's approval (neon-governor approve ID)"
+    return "act", ""
+
+
+def _waiting(
+    item: PlanItem, change: Change, policies: Sequence[Policy], now: datetime
+) -> str | None:
+    for source, policy in zip(item.sources, policies, strict=True):
+        first_seen = parse_timestamp(source.first_seen)
+        if first_seen is None:
+            return "first seen at an unknown time: waiting for the grace period"
+        until = first_seen + policy.grace_period
+        if now < until:
+            return f"grace period of {policy.name} until {until.isoformat(timespec='seconds')}"
+    if disruptive(change):
+        for policy in policies:
+            window = policy.maintenance_window
+            if window is not None and not window.contains(now):
+                opening = window.next_opening(now).isoformat(timespec="minutes")
+                return f"outside the window {window.text!r} of {policy.name}; next {opening}"
+    return None
+
+
+def _same_evidence(record: RemediationRecord, item: PlanItem) -> bool:
+    planned = {(s.get("policy"), s.get("fingerprint")) for s in record.findings}
+    now = {(s.policy, s.fingerprint) for s in item.sources}
+    return planned == now and item.change is not None and record.change == item.change.as_json()
+
+
+def _active_id(item: PlanItem, context: PlanContext) -> int | None:
+    active = context.active.get((item.resource_type, item.resource_id))
+    return None if active is None else active.id
+
+
+def disruptive(change: Change | None) -> bool:
+    if change is None:
+        return False
+    if change.kind in ("suspend_endpoint", "delete_branch"):
+        return True
+    return bool(change.fields.keys() & {"autoscaling_limit_min_cu", "autoscaling_limit_max_cu"})
+
+
+def _estimate(group: list[StoredFinding]) -> float | None:
+    values = [f.estimate_usd for f in group if f.estimate_usd is not None]
+    return sum(values) if values else None
+
+
+def _depth(item: PlanItem, index: SnapshotIndex) -> int:
+    depth, seen = 0, set()
+    branch = index.branches.get(item.resource_id) if item.resource_type == "branch" else None
+    while branch is not None and branch.parent_id and branch.id not in seen:
+        seen.add(branch.id)
+        depth += 1
+        branch = index.branches.get(branch.parent_id)
+    return depth
+
+
+def _order(item: PlanItem, context: PlanContext) -> tuple[Any, ...]:
+    names = list(context.policies)
+    first_policy = min(names.index(source.policy) for source in item.sources)
+    return (
+        -_depth(item, context.index),  # children before parents
+        first_policy,
+        -(item.estimate_usd or 0.0),
+        item.resource_type,
+        item.resource_id,
+    )
+
+
+def _without_doomed_computes(items: list[PlanItem], index: SnapshotIndex) -> list[PlanItem]:
+    """A compute whose branch this plan deletes goes with it: no PATCH (and no wake-up)."""
+    deleted = {
+        item.resource_id
+        for item in items
+        if item.actionable and item.change is not None and item.change.kind == "delete_branch"
+    }
+    result = []
+    for item in items:
+        endpoint = (
+            index.endpoints.get(item.resource_id) if item.resource_type == "endpoint" else None
+        )
+        if item.actionable and endpoint is not None and endpoint.branch_id in deleted:
+            reason = f"its branch {endpoint.branch_id} is deleted by this plan"
+            result.append(replace(item, status="done_already", reason=reason))
+        else:
+            result.append(item)
+    return result
+
+
+def _apply_caps(items: list[PlanItem], context: PlanContext) -> list[PlanItem]:
+    settings = context.settings
+    cap = settings.max_actions_per_run if context.max_actions is None else context.max_actions
+    per_policy: Counter[str] = Counter()
+    deletes: Counter[str] = Counter()
+    total = 0
+    result = []
+    for item in items:
+        if not item.actionable:
+            result.append(item)
+            continue
+        reason = None
+        for source in item.sources:
+            limit = context.policies[source.policy].limits.max_actions_per_run
+            if limit is not None and per_policy[source.policy] >= limit:
+                reason = f"{source.policy} acts on at most {limit} resources per run"
+        if reason is None and item.change is not None and item.change.kind == "delete_branch":
+            branches = context.index.branches_per_project[item.project_id or ""]
+            allowed = math.floor(settings.max_branch_delete_share * branches)
+            if deletes[item.project_id or ""] >= allowed:
+                reason = (
+                    f"at most {settings.max_branch_delete_share:g} of project "
+                    f"{item.project_id}'s {branches} branches are deleted per run ({allowed})"
+                )
+        if reason is None and total >= cap:
+            reason = f"at most {cap} actions per run (remediation.max_actions_per_run or --max)"
+        if reason is not None:
+            result.append(replace(item, status="capped", reason=reason))
+            continue
+        total += 1
+        for source in item.sources:
+            per_policy[source.policy] += 1
+        if item.change is not None and item.change.kind == "delete_branch":
+            deletes[item.project_id or ""] += 1
+        result.append(item)
+    return result
+
+
+def parse_sources(record: RemediationRecord) -> list[Source]:
+    return [Source.from_json(source) for source in record.findings]
+
+
+def source_actions(sources: Sequence[Source]) -> list[Action]:
+    return [parse_action(source.action) for source in sources]

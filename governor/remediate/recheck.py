@@ -1,0 +1,173 @@
+"""Just before acting: read the resource again and ask every question the plan asked.
+
+Why all of them again: between plan and act, an owner may have used the branch, moved
+its expiry, protected it or branched from it, and a saved plan may be a day old. The
+policy is evaluated on the fresh read, its fingerprint compared, the planned ``before``
+compared, and the same guard as the plan's (``guards.refusal``) asked again. Any
+difference skips the remediation with the reason; nothing is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from governor.actions import MAX_EXPIRY
+from governor.inventory import KeyScope, ResourceType, Snapshot
+from governor.neon.client import NeonClient
+from governor.policy import Policy, evaluate
+from governor.policy.operators import parse_timestamp
+from governor.policy.resources import ResourceView, SnapshotIndex
+from governor.remediate.changes import Change, propose
+from governor.remediate.guards import GuardContext, refusal
+from governor.remediate.plan import disruptive, parse_sources, source_actions
+from governor.remediate.settings import RemediationSettings
+from governor.store.remediations import RemediationRecord
+from governor.sweep.recheck import reread
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """``skip`` is why not to act (None: go ahead); ``view`` the resource as just read."""
+
+    skip: str | None
+    view: ResourceView | None
+
+
+async def read_view(
+    client: NeonClient, record: RemediationRecord, *, now: datetime
+) -> tuple[Snapshot, ResourceView | None]:
+    """The resource's part of the account as it is now, and the resource in it (None: gone)."""
+    scope = _scope_of(record)
+    snapshot = await reread(
+        client,
+        resource_type=_resource_type(record.resource_type),
+        org_id=record.org_id,
+        project_id=record.project_id,
+        key_scope=scope,
+        now=now,
+    )
+    index = SnapshotIndex(snapshot)
+    views = index.views(_resource_type(record.resource_type))
+    view = next((v for v in views if v.resource_id == record.resource_id), None)
+    return snapshot, view
+
+
+async def recheck(
+    client: NeonClient,
+    record: RemediationRecord,
+    *,
+    policies: Mapping[str, Policy],
+    settings: RemediationSettings,
+    now: datetime,
+) -> Verdict:
+    snapshot, view = await read_view(client, record, now=now)
+    if view is None:
+        return Verdict(f"the {record.resource_type} no longer exists", None)
+    change = Change.from_json(record.change)
+    if record.reverts_id is not None:
+        return Verdict(_revert_skip(record, view), view)
+    sources = parse_sources(record)
+    chosen = []
+    index = SnapshotIndex(snapshot)
+    for source in sources:
+        policy = policies.get(source.policy)
+        if policy is None:
+            return Verdict(f"policy {source.policy} is no longer loaded", view)
+        chosen.append(policy)
+        found = next(
+            (
+                finding
+                for finding in evaluate([policy], index, now=now)
+                if finding.resource_id == record.resource_id
+            ),
+            None,
+        )
+        if found is None:
+            return Verdict(f"{source.policy} no longer selects it (re-read just now)", view)
+        if found.fingerprint != source.fingerprint:
+            return Verdict(
+                f"its evidence for {source.policy} changed since it was planned "
+                f"({_changed(source.fingerprint, found.fingerprint)})",
+                view,
+            )
+    proposal = propose(source_actions(sources), view.values, now=now, scope=_scope_of(record))
+    if proposal.change is None:
+        return Verdict(f"nothing left to do: {proposal.reason}", view)
+    if proposal.before != record.before:
+        return Verdict(
+            f"changed since it was planned: was {record.before}, now {proposal.before}", view
+        )
+    guard = GuardContext(
+        snapshot=snapshot,
+        now=now,
+        max_clock_skew=settings.max_clock_skew,
+        self_key_id=settings.self_key_id,
+    )
+    refused = refusal(change, view, [policy.exclude for policy in chosen], guard)
+    if refused is not None:
+        return Verdict(refused, view)
+    return Verdict(_window_skip(change, chosen, now) or _expiry_skip(change, now), view)
+
+
+def _window_skip(change: Change, policies: list[Policy], now: datetime) -> str | None:
+    """A saved plan applied later must still respect the policies' maintenance windows."""
+    if not disruptive(change):
+        return None
+    for policy in policies:
+        window = policy.maintenance_window
+        if window is not None and not window.contains(now):
+            return f"outside the window {window.text!r} of {policy.name}; planned again later"
+    return None
+
+
+def _revert_skip(record: RemediationRecord, view: ResourceView) -> str | None:
+    """A revert goes ahead only while the resource still shows what the remediation set."""
+    for name, value in record.before.items():
+        current = view.values.get(name)
+        if name == "expires_at":
+            if parse_timestamp(current) != parse_timestamp(value):
+                return f"{name} changed since the remediation (now {current}): revert by hand"
+        elif current != value and not _same_number(current, value):
+            return f"{name} changed since the remediation (now {current}): revert by hand"
+    return None
+
+
+def _expiry_skip(change: Change, now: datetime) -> str | None:
+    wanted = parse_timestamp(change.fields.get("expires_at"))
+    if wanted is None:
+        return None
+    if wanted <= now + timedelta(minutes=1):
+        return f"the planned expiry {change.fields['expires_at']} is no longer in the future"
+    if wanted > now + MAX_EXPIRY:
+        return f"the planned expiry {change.fields['expires_at']} is more than 30 days ahead"
+    return None
+
+
+def _same_number(a: object, b: object) -> bool:
+    return (
+        isinstance(a, int | float)
+        and isinstance(b, int | float)
+        and not isinstance(a, bool)
+        and not isinstance(b, bool)
+        and float(a) == float(b)
+    )
+
+
+def _changed(before: str, after: str) -> str:
+    return f"fingerprint {before[:12]} -> {after[:12]}"
+
+
+def _scope_of(record: RemediationRecord) -> KeyScope | None:
+    if record.resource_type != "api_key":
+        return None
+    if record.change.get("kind") == "revoke_personal_key":
+        return "personal"
+    return "project" if record.project_id else "organization"
+
+
+def _resource_type(text: str) -> ResourceType:
+    if text not in ("project", "branch", "endpoint", "api_key"):
+        raise ValueError(f"remediation of an unknown resource type {text!r}")
+    return text  # type: ignore[return-value]

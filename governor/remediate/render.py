@@ -1,0 +1,164 @@
+"""Plans, outcomes and remediations for people (a table) and programs (JSON).
+
+One row per resource: what would be sent, exactly; before → after; the policy; why; the
+estimate; whether it drops connections or cannot be undone; and, for what will not be
+done yet, why not. Every value from Neon passes ``printable`` (a hostile name cannot
+move the cursor or rewrite the terminal).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from governor.remediate.execute import Outcome
+from governor.remediate.plan import Plan, PlanItem
+from governor.report.text import printable
+from governor.store.remediations import RemediationRecord
+
+STATUS_LABELS = {
+    "act": "will act",
+    "approved": "will act (approved)",
+    "needs_approval": "needs approval",
+    "waiting": "waiting",
+    "capped": "capped",
+    "refused": "refused",
+    "needs_person": "needs a person",
+    "done_already": "nothing to do",
+    "in_progress": "in progress",
+    "report_only": "report only",
+}
+
+
+def _values(values: Mapping[str, Any]) -> str:
+    if not values:
+        return "-"
+    return ", ".join(f"{key}={_plain(value)}" for key, value in values.items())
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _flags(item: PlanItem) -> str:
+    flags = []
+    if item.disruptive:
+        flags.append("disruptive")
+    if item.irreversible:
+        flags.append("irreversible")
+    return ", ".join(flags) or "-"
+
+
+def _money(value: float | None) -> str:
+    return "-" if value is None else f"${value:,.2f}"
+
+
+def plan_summary(plan: Plan) -> str:
+    counts = plan.counts()
+    order = [status for status in STATUS_LABELS if status in counts]
+    parts = [f"{counts[status]} {STATUS_LABELS[status]}" for status in order]
+    head = f"Plan at {plan.created_at.isoformat(timespec='seconds')}: "
+    return head + (", ".join(parts) if parts else "nothing to do")
+
+
+def render_plan_table(plan: Plan, *, width: int = 140, color: bool = False) -> str:
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer, width=width, color_system="standard" if color else None, highlight=False
+    )
+    console.print(plan_summary(plan), markup=False)
+    for note in plan.notes:
+        console.print(f"Note: {note}", markup=False)
+    if plan.items:
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=False)
+        for name, options in (
+            ("status", {"no_wrap": True}),
+            ("resource", {"overflow": "fold", "max_width": 30}),
+            ("change (sent exactly)", {"overflow": "fold", "ratio": 2}),
+            ("before → after", {"overflow": "fold", "ratio": 2}),
+            ("policy", {"overflow": "fold", "max_width": 24}),
+            ("$/month", {"justify": "right", "no_wrap": True}),
+            ("flags", {"overflow": "fold", "max_width": 14}),
+            ("why / why not", {"overflow": "fold", "ratio": 3}),
+        ):
+            table.add_column(name, **options)
+        for item in plan.items:
+            notes = "; ".join(item.notes)
+            why = item.why if not item.reason else f"{item.reason}. Found: {item.why}"
+            if notes:
+                why = f"{why} ({notes})"
+            table.add_row(
+                STATUS_LABELS.get(item.status, item.status),
+                printable(f"{item.resource_type} {item.name} ({item.resource_id})"),
+                printable(item.request or "-"),
+                printable(f"{_values(item.before)} → {_values(item.after)}"),
+                printable(item.policy),
+                _money(item.estimate_usd),
+                _flags(item),
+                printable(why),
+            )
+        console.print(table)
+    return buffer.getvalue()
+
+
+def render_outcomes(outcomes: Sequence[Outcome]) -> str:
+    lines = []
+    for outcome in outcomes:
+        lines.append(
+            printable(
+                f"#{outcome.remediation_id} {outcome.state}: {outcome.change} on "
+                f"{outcome.resource}: {outcome.reason}"
+            )
+        )
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def remediation_json(record: RemediationRecord) -> dict[str, Any]:
+    return {
+        name: getattr(record, name)
+        for name in record.__dataclass_fields__
+        if name not in ("operations",)
+    } | {"operations": [_operation_summary(op) for op in record.operations]}
+
+
+def _operation_summary(operation: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("id", "action", "status", "error", "failures_count", "retry_at", "updated_at")
+    return {key: operation.get(key) for key in keys if key in operation}
+
+
+def render_remediations(records: Sequence[RemediationRecord], fmt: str, *, width: int) -> str:
+    if fmt == "json":
+        document = {"remediations": [remediation_json(record) for record in records]}
+        return json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n"
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, color_system=None, highlight=False)
+    if not records:
+        console.print("No remediations.", markup=False)
+        return buffer.getvalue()
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=False)
+    for name in ("id", "state", "resource", "change", "policy", "updated", "reason"):
+        table.add_column(name, overflow="fold")
+    for record in records:
+        table.add_row(
+            str(record.id),
+            record.state,
+            printable(f"{record.resource_type} {record.resource_name} ({record.resource_id})"),
+            printable(str(record.change.get("kind", ""))),
+            printable(record.policy),
+            record.updated_at[:19],
+            printable(record.reason or record.error or ""),
+        )
+    console.print(table)
+    return buffer.getvalue()

@@ -1,0 +1,264 @@
+"""One remediation pass, shared by ``plan``, ``apply`` and the daemon.
+
+plan (from an audit's findings, or a saved plan) → approval requests → notices → rows →
+execute. Why one place: the plan the CLI prints, the plan a file saves and the plan the
+daemon acts on are built by the same function, and every path into Neon goes through
+the same executor (with its re-check, journal and guard).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from governor.pipeline.results import AuditResult
+from governor.policy import Policy
+from governor.policy.resources import SnapshotIndex
+from governor.remediate.errors import RemediationDisabled, RemediationError
+from governor.remediate.execute import Executor, Outcome
+from governor.remediate.plan import Plan, PlanContext, PlanItem, build_plan
+from governor.remediate.reconcile import reconcile
+from governor.remediate.settings import RemediationSettings
+from governor.store.async_store import AsyncStore
+from governor.store.encoding import encode_time
+from governor.store.remediations import ACTIVE_STATES, NewRemediation, RemediationRecord
+
+logger = logging.getLogger(__name__)
+NOTICED_STATUSES = frozenset({"act", "approved", "needs_approval", "waiting", "capped"})
+
+
+@dataclass(frozen=True)
+class AccountScope:
+    """Which account a resource's organization belongs to, as the config says."""
+
+    name: str
+    org_ids: tuple[str, ...] = ()
+
+
+def account_resolver(accounts: Sequence[AccountScope]) -> Callable[[str | None], str]:
+    def account_of(org_id: str | None) -> str:
+        for account in accounts:
+            if org_id is not None and org_id in account.org_ids:
+                return account.name
+        open_ended = [account for account in accounts if not account.org_ids]
+        if open_ended:
+            return open_ended[0].name
+        return accounts[0].name if accounts else "default"
+
+    return account_of
+
+
+async def plan_for(
+    result: AuditResult,
+    *,
+    store: AsyncStore,
+    policies: Sequence[Policy],
+    settings: RemediationSettings,
+    now: datetime,
+    accounts: Sequence[AccountScope] = (),
+    max_actions: int | None = None,
+) -> Plan:
+    """The plan for an audit's findings, as of ``now``."""
+    if result.snapshot is None:
+        raise RemediationError("the audit kept no snapshot to plan from")
+    active = await store.remediations.list(states=ACTIVE_STATES)
+    paused = await store.remediations.paused()
+    context = PlanContext(
+        snapshot=result.snapshot,
+        index=SnapshotIndex(result.snapshot),
+        policies={policy.name: policy for policy in policies},
+        settings=settings,
+        now=now,
+        active={(record.resource_type, record.resource_id): record for record in active},
+        account_of=account_resolver(accounts),
+        max_actions=max_actions,
+        paused=paused is not None,
+    )
+    return build_plan(result.findings, context)
+
+
+@dataclass
+class PassResult:
+    plan: Plan
+    reconciled: list[Outcome] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
+    requested: list[RemediationRecord] = field(default_factory=list)
+    expired: list[RemediationRecord] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in [*self.reconciled, *self.outcomes] if o.state == "failed"]
+
+
+async def reconcile_unfinished(executor: Executor) -> list[Outcome]:
+    """Finish what a killed process left (every ``apply`` and the daemon start with it)."""
+    return await reconcile(executor)
+
+
+async def expire_approvals(
+    store: AsyncStore, *, now: datetime, actor: str = "governor"
+) -> list[RemediationRecord]:
+    expired = []
+    stamp = encode_time(now, what="now")
+    for record in await store.remediations.list(states=["awaiting_approval"]):
+        if record.approval_expires_at is not None and record.approval_expires_at <= stamp:
+            moved = await store.remediations.move(
+                record.id,
+                expected=["awaiting_approval"],
+                to="expired",
+                now=now,
+                actor=actor,
+                reason=f"not decided before {record.approval_expires_at}",
+            )
+            if moved is not None:
+                expired.append(moved)
+    return expired
+
+
+async def apply_plan(
+    plan: Plan,
+    *,
+    executor: Executor,
+    run_id: int | None,
+    plan_hash: str | None = None,
+    max_actions: int | None = None,
+    notice: Callable[[PlanItem], str] | None = None,
+) -> PassResult:
+    """Request approvals, send notices, then execute the plan's actionable items.
+
+    Raises RemediationDisabled (changing nothing) unless remediation is enabled.
+    """
+    settings, store, clock = executor.settings, executor.store, executor.clock
+    if not settings.enabled:
+        raise RemediationDisabled()
+    result = PassResult(plan)
+    result.expired = await expire_approvals(store, now=clock(), actor=executor.actor)
+    for item in plan.items:
+        if item.status == "needs_approval":
+            requested = await _request_approval(item, executor, run_id, plan_hash)
+            if requested is not None:
+                result.requested.append(requested)
+    await _send_notices(plan.items, store, clock, notice or describe_notice)
+    rows = []
+    actionable = plan.actionable
+    if max_actions is not None:
+        actionable = actionable[:max_actions]
+    for item in actionable:
+        record = await _row_for(item, executor, run_id, plan_hash)
+        if record is not None:
+            rows.append(record)
+    result.outcomes = await executor.run(rows)
+    return result
+
+
+async def _request_approval(
+    item: PlanItem, executor: Executor, run_id: int | None, plan_hash: str | None
+) -> RemediationRecord | None:
+    store, now = executor.store, executor.clock()
+    active = await store.remediations.active_for(item.resource_type, item.resource_id)
+    if active is not None and active.state == "approved":
+        # approved for other evidence or parameters: that approval no longer applies
+        await store.remediations.move(
+            active.id,
+            expected=["approved"],
+            to="skipped",
+            now=now,
+            actor=executor.actor,
+            reason="the finding's evidence or the planned change differs from what was approved",
+        )
+    elif active is not None:
+        return None
+    ttl = executor.settings.approval_ttl
+    record, created = await store.remediations.add(
+        _new(item, "awaiting_approval", run_id, plan_hash, expires=now + ttl), now=now
+    )
+    return record if created else None
+
+
+async def _row_for(
+    item: PlanItem, executor: Executor, run_id: int | None, plan_hash: str | None
+) -> RemediationRecord | None:
+    store, now = executor.store, executor.clock()
+    active = await store.remediations.active_for(item.resource_type, item.resource_id)
+    if item.status == "approved":
+        if active is None or active.state != "approved":
+            return None
+        return active
+    if active is not None:
+        return None  # something else is under way for this resource
+    record, created = await store.remediations.add(
+        _new(item, "planned", run_id, plan_hash), now=now
+    )
+    return record if created else None
+
+
+def _new(
+    item: PlanItem,
+    state: str,
+    run_id: int | None,
+    plan_hash: str | None,
+    *,
+    expires: datetime | None = None,
+) -> NewRemediation:
+    if item.change is None:
+        raise RemediationError(f"{item.resource_type} {item.resource_id}: no change planned")
+    return NewRemediation(
+        account=item.account,
+        policy=item.policy,
+        mode=item.mode,
+        findings=[source.as_json() for source in item.sources],
+        resource_type=item.resource_type,
+        resource_id=item.resource_id,
+        org_id=item.org_id,
+        project_id=item.project_id,
+        resource_name=item.name,
+        change=item.change.as_json(),
+        before=item.before,
+        after=item.after,
+        disruptive=item.disruptive,
+        irreversible=item.irreversible,
+        why=item.why,
+        estimate_usd=item.estimate_usd,
+        state=state,  # type: ignore[arg-type]
+        run_id=run_id,
+        plan_hash=plan_hash,
+        approval_expires_at=None if expires is None else encode_time(expires, what="expires"),
+    )
+
+
+async def _send_notices(
+    items: Sequence[PlanItem],
+    store: AsyncStore,
+    clock: Callable[[], datetime],
+    describe: Callable[[PlanItem], str],
+) -> None:
+    """Mark → notify → act: a finding is acted on only after its notice went out."""
+    wanted = {
+        source.finding_id: item
+        for item in items
+        if item.status in NOTICED_STATUSES and item.change is not None
+        for source in item.sources
+    }
+    already = await store.remediations.notices(wanted)
+    for finding_id, item in wanted.items():
+        if finding_id in already:
+            continue
+        text = describe(item)
+        logger.warning("notice: %s", text)
+        await store.remediations.record_notice(
+            finding_id, now=clock(), via="log", details={"text": text}
+        )
+
+
+def describe_notice(item: PlanItem) -> str:
+    when = "now" if item.actionable else f"once due ({item.reason})"
+    return (
+        f"{item.policy}: {item.request} on {item.resource_type} {item.name} "
+        f"({item.resource_id}) {when}: {item.why}"
+    )
+
+
+def remediation_counts(records: Mapping[str, int]) -> str:
+    return ", ".join(f"{count} {state}" for state, count in sorted(records.items()))

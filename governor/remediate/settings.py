@@ -1,0 +1,54 @@
+"""The ``[remediation]`` section: whether and how much the governor may change in Neon.
+
+Here and not in ``governor.config`` so the remediation layer reads its own settings
+without importing the config loader (the config imports it, as it does ``Prices``).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from governor.durations import Duration
+
+
+class RemediationSettings(BaseModel):
+    """Whether and how much the governor may change in Neon (nothing, until enabled)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    enabled: bool = Field(
+        default=False, description="Nothing is ever changed in Neon until this is true."
+    )
+    max_actions_per_run: int = Field(
+        default=50, ge=0, description="Global cap per run; `apply --max N` overrides it."
+    )
+    max_branch_delete_share: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="At most this share of one project's branches deleted per run.",
+    )
+    operation_timeout: Duration = Field(
+        default=timedelta(minutes=30),
+        description="How long to follow one remediation's Neon operations.",
+    )
+    approval_ttl: Duration = Field(
+        default=timedelta(hours=24),
+        description="How long an approval request stays open before it expires.",
+    )
+    plan_ttl: Duration = Field(
+        default=timedelta(hours=24),
+        description="How long a plan saved with `plan --out` may be applied.",
+    )
+    max_clock_skew: Duration = Field(
+        default=timedelta(minutes=5),
+        description="Destructive actions are refused while Neon's clock and ours differ more.",
+    )
+    self_key_id: int | None = Field(
+        default=None, description="The id of the API key the governor uses: never revoked."
+    )
+    concurrency: int = Field(
+        default=4, ge=1, le=64, description="Projects changed in parallel (one at a time each)."
+    )

@@ -1,0 +1,260 @@
+"""The store's remediation methods: ``store.remediations`` (sync) and its awaited twin.
+
+Why a book of its own and not more ``Store`` methods: the facade stays small, and the
+remediation engine sees exactly the operations its state machine needs. Every write is
+one ``BEGIN IMMEDIATE`` step of the owning store; errors leave as one-line StoreErrors.
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+
+from governor.store import remediations
+from governor.store.audit_log import DEFAULT_ACTOR
+from governor.store.encoding import EncodingError, encode_time
+from governor.store.errors import StoreError, one_line
+from governor.store.remediations import (
+    SWITCH_PAUSED,
+    NewRemediation,
+    RemediationRecord,
+    RemediationState,
+    SwitchRecord,
+)
+
+
+class _Owner(Protocol):
+    """What the book needs of its ``Store`` (a protocol: the store module imports this one)."""
+
+    _connection: sqlite3.Connection
+
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]: ...
+
+    def _database_error(self, error: sqlite3.Error) -> StoreError: ...
+
+    @property
+    def remediations(self) -> RemediationBook: ...
+
+
+class _AsyncOwner(Protocol):
+    async def call(self, work: Callable[[Any], R]) -> R: ...
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _guarded(
+    method: Callable[Concatenate[RemediationBook, P], R],
+) -> Callable[Concatenate[RemediationBook, P], R]:
+    @functools.wraps(method)
+    def guarded(self: RemediationBook, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as error:
+            raise self._store._database_error(error) from error
+        except EncodingError as error:
+            raise StoreError(one_line(f"{method.__name__}: {error}")) from error
+
+    return guarded
+
+
+class RemediationBook:
+    """Remediations, notices and switches of one ``Store`` (use it from the store's thread)."""
+
+    def __init__(self, store: _Owner) -> None:
+        self._store = store
+
+    @_guarded
+    def add(
+        self, new: NewRemediation, *, now: datetime, actor: str = DEFAULT_ACTOR
+    ) -> tuple[RemediationRecord, bool]:
+        """Insert, or return the resource's active remediation: ``(record, created)``."""
+        at = encode_time(now, what="now")
+        with self._store._write() as connection:
+            return remediations.insert(connection, new, at=at, actor=actor)
+
+    @_guarded
+    def get(self, remediation_id: int) -> RemediationRecord:
+        return remediations.get(self._store._connection, remediation_id)
+
+    @_guarded
+    def list(
+        self, *, states: Sequence[str] = (), limit: int | None = None
+    ) -> list[RemediationRecord]:
+        return remediations.select(self._store._connection, states=states, limit=limit)
+
+    @_guarded
+    def active_for(self, resource_type: str, resource_id: str) -> RemediationRecord | None:
+        return remediations.active_for(self._store._connection, resource_type, resource_id)
+
+    @_guarded
+    def move(
+        self,
+        remediation_id: int,
+        *,
+        expected: Iterable[RemediationState],
+        to: RemediationState,
+        now: datetime,
+        actor: str = DEFAULT_ACTOR,
+        reason: str | None = None,
+        changes: Mapping[str, Any] | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> RemediationRecord | None:
+        """Compare-and-set the state; None when another writer moved it first."""
+        at = encode_time(now, what="now")
+        with self._store._write() as connection:
+            return remediations.move(
+                connection,
+                remediation_id,
+                expected=expected,
+                to=to,
+                at=at,
+                actor=actor,
+                reason=reason,
+                changes=changes,
+                details=details,
+            )
+
+    @_guarded
+    def progress(
+        self,
+        remediation_id: int,
+        *,
+        state: RemediationState,
+        now: datetime,
+        changes: Mapping[str, Any],
+    ) -> bool:
+        at = encode_time(now, what="now")
+        with self._store._write() as connection:
+            return remediations.update_progress(
+                connection, remediation_id, state=state, at=at, changes=changes
+            )
+
+    @_guarded
+    def record_notice(
+        self, finding_id: int, *, now: datetime, via: str, details: dict[str, Any]
+    ) -> bool:
+        at = encode_time(now, what="now")
+        with self._store._write() as connection:
+            return remediations.record_notice(
+                connection, finding_id, at=at, via=via, details=details
+            )
+
+    @_guarded
+    def notices(self, finding_ids: Iterable[int]) -> dict[int, str]:
+        return remediations.notices(self._store._connection, finding_ids)
+
+    @_guarded
+    def set_paused(self, paused: bool, *, reason: str | None, actor: str, now: datetime) -> None:
+        at = encode_time(now, what="now")
+        with self._store._write() as connection:
+            remediations.set_switch(
+                connection,
+                SWITCH_PAUSED,
+                "true" if paused else None,
+                reason=reason,
+                actor=actor,
+                at=at,
+            )
+
+    @_guarded
+    def paused(self) -> SwitchRecord | None:
+        """The pause switch when set (every executor checks it before every mutation)."""
+        return remediations.switch(self._store._connection, SWITCH_PAUSED)
+
+
+class AsyncRemediationBook:
+    """``RemediationBook``'s methods, awaited on the async store's thread."""
+
+    def __init__(self, store: _AsyncOwner) -> None:
+        self._store = store
+
+    async def add(
+        self, new: NewRemediation, *, now: datetime, actor: str = DEFAULT_ACTOR
+    ) -> tuple[RemediationRecord, bool]:
+        return await self._store.call(
+            lambda store: store.remediations.add(new, now=now, actor=actor)
+        )
+
+    async def get(self, remediation_id: int) -> RemediationRecord:
+        return await self._store.call(lambda store: store.remediations.get(remediation_id))
+
+    async def list(
+        self, *, states: Sequence[str] = (), limit: int | None = None
+    ) -> list[RemediationRecord]:
+        return await self._store.call(
+            lambda store: store.remediations.list(states=states, limit=limit)
+        )
+
+    async def active_for(self, resource_type: str, resource_id: str) -> RemediationRecord | None:
+        return await self._store.call(
+            lambda store: store.remediations.active_for(resource_type, resource_id)
+        )
+
+    async def move(
+        self,
+        remediation_id: int,
+        *,
+        expected: Iterable[RemediationState],
+        to: RemediationState,
+        now: datetime,
+        actor: str = DEFAULT_ACTOR,
+        reason: str | None = None,
+        changes: Mapping[str, Any] | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> RemediationRecord | None:
+        expected = tuple(expected)
+        return await self._store.call(
+            lambda store: store.remediations.move(
+                remediation_id,
+                expected=expected,
+                to=to,
+                now=now,
+                actor=actor,
+                reason=reason,
+                changes=changes,
+                details=details,
+            )
+        )
+
+    async def progress(
+        self,
+        remediation_id: int,
+        *,
+        state: RemediationState,
+        now: datetime,
+        changes: Mapping[str, Any],
+    ) -> bool:
+        return await self._store.call(
+            lambda store: store.remediations.progress(
+                remediation_id, state=state, now=now, changes=changes
+            )
+        )
+
+    async def record_notice(
+        self, finding_id: int, *, now: datetime, via: str, details: dict[str, Any]
+    ) -> bool:
+        return await self._store.call(
+            lambda store: store.remediations.record_notice(
+                finding_id, now=now, via=via, details=details
+            )
+        )
+
+    async def notices(self, finding_ids: Iterable[int]) -> dict[int, str]:
+        wanted = list(finding_ids)
+        return await self._store.call(lambda store: store.remediations.notices(wanted))
+
+    async def set_paused(
+        self, paused: bool, *, reason: str | None, actor: str, now: datetime
+    ) -> None:
+        await self._store.call(
+            lambda store: store.remediations.set_paused(paused, reason=reason, actor=actor, now=now)
+        )
+
+    async def paused(self) -> SwitchRecord | None:
+        return await self._store.call(lambda store: store.remediations.paused())
