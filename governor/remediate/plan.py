@@ -311,7 +311,7 @@ def decide(
     if refused is not None:
         return "refused", refused
     active = context.active.get((item.resource_type, item.resource_id))
-    if active is not None and active.state in ("executing", "waiting_operations", "planned"):
+    if active is not None and active.state in ("executing", "waiting_operations"):
         return "in_progress", f"remediation {active.id} is {active.state}"
     if item.mode == "report":
         return "report_only", "the policy's mode is report"

@@ -48,6 +48,9 @@ async def read_view(
         key_scope=scope,
         now=now,
     )
+    if scope == "personal":
+        # GET /api_keys answered: only a personal key may list (and revoke) personal keys
+        snapshot.key_scope = "personal"
     index = SnapshotIndex(snapshot)
     views = index.views(_resource_type(record.resource_type))
     view = next((v for v in views if v.resource_id == record.resource_id), None)
@@ -70,12 +73,23 @@ async def recheck(
         return Verdict(_revert_skip(record, view), view)
     sources = parse_sources(record)
     chosen = []
-    index = SnapshotIndex(snapshot)
     for source in sources:
         policy = policies.get(source.policy)
         if policy is None:
             return Verdict(f"policy {source.policy} is no longer loaded", view)
         chosen.append(policy)
+    guard = GuardContext(
+        snapshot=snapshot,
+        now=now,
+        max_clock_skew=settings.max_clock_skew,
+        self_key_id=settings.self_key_id,
+    )
+    # The plan's own guard first: an exclusion or a protected branch says so by name.
+    refused = refusal(change, view, [policy.exclude for policy in chosen], guard)
+    if refused is not None:
+        return Verdict(refused, view)
+    index = SnapshotIndex(snapshot)
+    for source, policy in zip(sources, chosen, strict=True):
         found = next(
             (
                 finding
@@ -99,15 +113,6 @@ async def recheck(
         return Verdict(
             f"changed since it was planned: was {record.before}, now {proposal.before}", view
         )
-    guard = GuardContext(
-        snapshot=snapshot,
-        now=now,
-        max_clock_skew=settings.max_clock_skew,
-        self_key_id=settings.self_key_id,
-    )
-    refused = refusal(change, view, [policy.exclude for policy in chosen], guard)
-    if refused is not None:
-        return Verdict(refused, view)
     return Verdict(_window_skip(change, chosen, now) or _expiry_skip(change, now), view)
 
 

@@ -141,6 +141,8 @@ async def apply_plan(
             if requested is not None:
                 result.requested.append(requested)
     await _send_notices(plan.items, store, clock, notice or describe_notice)
+    if await store.remediations.paused() is not None:
+        return result  # paused: nothing is started (the executor checks again per mutation)
     rows = []
     actionable = plan.actionable
     if max_actions is not None:
@@ -172,7 +174,7 @@ async def _request_approval(
         return None
     ttl = executor.settings.approval_ttl
     record, created = await store.remediations.add(
-        _new(item, "awaiting_approval", run_id, plan_hash, expires=now + ttl), now=now
+        new_remediation(item, "awaiting_approval", run_id, plan_hash, expires=now + ttl), now=now
     )
     return record if created else None
 
@@ -186,15 +188,33 @@ async def _row_for(
         if active is None or active.state != "approved":
             return None
         return active
-    if active is not None:
+    if active is not None and active.state == "planned":
+        if _same_plan(active, item):
+            return active  # left by a pass that stopped before executing it (pause, crash)
+        await store.remediations.move(
+            active.id,
+            expected=["planned"],
+            to="skipped",
+            now=now,
+            actor=executor.actor,
+            reason="superseded by a newer plan for the same resource",
+        )
+    elif active is not None:
         return None  # something else is under way for this resource
     record, created = await store.remediations.add(
-        _new(item, "planned", run_id, plan_hash), now=now
+        new_remediation(item, "planned", run_id, plan_hash), now=now
     )
     return record if created else None
 
 
-def _new(
+def _same_plan(record: RemediationRecord, item: PlanItem) -> bool:
+    planned = [(s.get("policy"), s.get("fingerprint")) for s in record.findings]
+    now = [(source.policy, source.fingerprint) for source in item.sources]
+    change = None if item.change is None else item.change.as_json()
+    return planned == now and record.change == change and record.before == item.before
+
+
+def new_remediation(
     item: PlanItem,
     state: str,
     run_id: int | None,

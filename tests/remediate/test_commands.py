@@ -1,0 +1,117 @@
+"""The remediation commands as people run them: refusals first, then plan → apply → revert."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from governor.cli import app
+from governor.simulator import Simulator, SimulatorOptions, World
+from tests.remediate.world import NEVER_SUSPENDS, PERSONAL_TOKEN, world_data
+
+FAST = SimulatorOptions(
+    requests_per_minute=None, requests_per_second_per_route=None, operation_seconds=(0.01, 0.02)
+)
+
+
+def _auto_policies(folder: Path) -> Path:
+    folder.mkdir()
+    for source in sorted(Path("policies").glob("*.yaml")):
+        text = source.read_text().replace("mode: report", "mode: auto")
+        text = "\n".join(line for line in text.splitlines() if not line.startswith("  grace:"))
+        (folder / source.name).write_text(text + "\n")
+    return folder
+
+
+@pytest.fixture
+def cli(
+    tmp_path: Path, served_simulator: Callable[..., tuple[Simulator, str]]
+) -> Callable[..., Result]:
+    simulator, base_url = served_simulator(World.from_dict(world_data()), FAST)
+    policies = _auto_policies(tmp_path / "policies")
+
+    def run(*args: str, enabled: bool = True, input: str | None = None) -> Result:
+        config = tmp_path / "governor.toml"
+        config.write_text(
+            f'[store]\npath = "{tmp_path / "governor.db"}"\n'
+            f'[policies]\npaths = ["{policies}"]\n'
+            f"[remediation]\nenabled = {'true' if enabled else 'false'}\n"
+        )
+        return CliRunner().invoke(
+            app,
+            [*args, "--config", str(config)],
+            env={"NEON_API_URL": base_url, "NEON_API_KEY": PERSONAL_TOKEN},
+            input=input,
+        )
+
+    run.simulator = simulator  # type: ignore[attr-defined]
+    return run
+
+
+def _mutations(cli: Any) -> list[dict[str, Any]]:
+    return [e for e in cli.simulator.logged_requests() if e["method"] != "GET"]
+
+
+def test_apply_refuses_until_remediation_is_enabled_and_says_how(cli: Any) -> None:
+    result = cli("apply", "--yes", enabled=False)
+    assert result.exit_code == 2
+    assert "[remediation]" in result.stderr
+    assert "enabled = true" in result.stderr
+    assert _mutations(cli) == []
+
+
+def test_apply_when_piped_needs_yes(cli: Any) -> None:
+    result = cli("apply")
+    assert result.exit_code == 2
+    assert "--yes" in result.stderr
+    assert _mutations(cli) == []
+
+
+def test_plan_prints_every_line_and_saves_a_plan_that_apply_runs_exactly(
+    cli: Any, tmp_path: Path
+) -> None:
+    saved = tmp_path / "plan.json"
+    planned = cli("plan", "--out", str(saved))
+    assert planned.exit_code == 0, planned.stderr
+    assert "will act" in planned.stdout
+    assert "needs a person" in planned.stdout
+    assert f"apply --plan {saved}" in planned.stderr
+    assert _mutations(cli) == []  # planning changes nothing
+    document = json.loads(saved.read_text())
+    acting = {i["request"] for i in document["items"] if i["status"] == "act"}
+
+    applied = cli("apply", "--plan", str(saved), "--yes")
+    assert applied.exit_code == 0, applied.stderr
+    sent = {f"{e['method']} {e['path'].removeprefix('/api/v2')}" for e in _mutations(cli)}
+    assert {request.split(" {")[0] for request in acting} == sent
+
+    listed = cli("remediations", "--format", "json")
+    states = {r["state"] for r in json.loads(listed.stdout)["remediations"]}
+    assert states == {"succeeded"}
+
+
+def test_revert_restores_a_compute_and_a_second_approve_changes_nothing(cli: Any) -> None:
+    assert cli("apply", "--yes").exit_code == 0
+    listed = json.loads(cli("remediations", "--format", "json").stdout)["remediations"]
+    patched = next(r for r in listed if r["resource_id"] == NEVER_SUSPENDS)
+    reverted = cli("revert", str(patched["id"]), "--yes")
+    assert reverted.exit_code == 0, reverted.stderr
+    assert "succeeded" in reverted.stdout
+    assert _mutations(cli)[-1]["body"] == {"endpoint": {"suspend_timeout_seconds": -1}}
+    again = cli("approve", str(patched["id"]))
+    assert again.exit_code == 2
+    assert "is succeeded" in again.stderr
+
+
+def test_pause_and_resume_are_recorded_switches(cli: Any) -> None:
+    assert "paused" in cli("pause", "--reason", "incident 42").stdout
+    cli("apply", "--yes")
+    assert _mutations(cli) == []
+    assert "resumed" in cli("resume").stdout
+    assert cli("apply", "--yes").exit_code == 0
+    assert _mutations(cli)
