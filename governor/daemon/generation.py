@@ -20,6 +20,7 @@ import httpx
 
 from governor.daemon.health import Health
 from governor.daemon.jobs import Job, JobContext, JobRegistry
+from governor.daemon.remediation import DaemonRemediation
 from governor.daemon.sweeps import (
     GROUP_WINDOW_SECONDS,
     SnapshotKeeper,
@@ -64,6 +65,7 @@ class Generation:
             self.run_batch, window=shared.group_window, track=shared.track
         )
         self.jobs: list[Job] = []
+        self.remediation = DaemonRemediation(context)
 
     @classmethod
     async def open(
@@ -78,6 +80,9 @@ class Generation:
             context = JobContext(runtime, policies, shared.store, accounts, shared.metrics)
             generation = cls(runtime, context, shared, stack)
             generation.jobs = [*generation.sweep_jobs(), *registry.jobs(context)]
+            if generation.remediation.enabled:
+                # what a killed process left half-done, finished without delaying startup
+                shared.track(asyncio.create_task(generation.remediation.reconcile()))
         except BaseException:
             await stack.aclose()
             raise
@@ -118,6 +123,7 @@ class Generation:
             shared.keeper.keep(snapshot_of(result))
         if result.complete:
             shared.health.sweep_completed(result.finished_at)
+        await self.remediation.after_audit(result)
         await self.update_finding_metrics()
         return result
 

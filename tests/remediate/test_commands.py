@@ -115,3 +115,19 @@ def test_pause_and_resume_are_recorded_switches(cli: Any) -> None:
     assert "resumed" in cli("resume").stdout
     assert cli("apply", "--yes").exit_code == 0
     assert _mutations(cli)
+
+
+def test_the_daemon_remediates_after_its_sweep_when_enabled(cli: Any) -> None:
+    result = cli("run", "--once")
+    assert result.exit_code == 0, result.stderr
+    sent = {e["path"].removeprefix("/api/v2") for e in _mutations(cli) if e["status"] < 300}
+    assert any(path.endswith(NEVER_SUSPENDS) for path in sent)
+    listed = json.loads(cli("remediations", "--format", "json").stdout)["remediations"]
+    assert listed
+    assert {r["state"] for r in listed} == {"succeeded"}
+
+
+def test_the_daemon_changes_nothing_while_remediation_is_off(cli: Any) -> None:
+    result = cli("run", "--once", enabled=False)
+    assert result.exit_code == 0, result.stderr
+    assert _mutations(cli) == []
