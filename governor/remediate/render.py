@@ -52,7 +52,7 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
-def _flags(item: PlanItem) -> str:
+def _flags(item: PlanItem) -> str:  # "disruptive, irreversible" or "-"
     flags = []
     if item.disruptive:
         flags.append("disruptive")
@@ -74,43 +74,58 @@ def plan_summary(plan: Plan) -> str:
 
 
 def render_plan_table(plan: Plan, *, width: int = 140, color: bool = False) -> str:
-    buffer = io.StringIO()
-    console = Console(
-        file=buffer, width=width, color_system="standard" if color else None, highlight=False
+    """One line per resource, grouped by status in execution order (grep-friendly)."""
+    _ = width, color  # lines are not wrapped: a terminal wraps them, a pipe keeps them whole
+    lines = [plan_summary(plan)]
+    lines.extend(f"Note: {note}" for note in plan.notes)
+    for status, label in STATUS_LABELS.items():
+        group = [item for item in plan.items if item.status == status]
+        if not group:
+            continue
+        lines.append("")
+        lines.append(f"{label.upper()} ({len(group)})")
+        lines.extend(printable(plan_line(item)) for item in group)
+    return "\n".join(lines) + "\n"
+
+
+def plan_line(item: PlanItem) -> str:
+    parts = [
+        f"  {item.resource_type} {item.name}"
+        + (f" ({item.resource_id})" if item.name != item.resource_id else ""),
+        item.request or "(nothing sent)",
+    ]
+    moves = _moves(item)
+    if moves:
+        parts.append(moves)
+    parts.append(f"policy {item.policy}")
+    if item.estimate_usd is not None:
+        parts.append(f"{_money(item.estimate_usd)}/month")
+    flags = _flags(item)
+    if flags != "-":
+        parts.append(flags)
+    parts.append(f"why: {item.why}")
+    if item.notes:
+        parts.append("; ".join(item.notes))
+    if item.reason:
+        parts.append(f"not now: {item.reason}" if not item.actionable else item.reason)
+    return " | ".join(parts)
+
+
+def _moves(item: PlanItem) -> str:
+    """``field: before → after`` for what changes."""
+    if item.change is None:
+        return ""
+    kind = item.change.kind
+    if kind == "delete_branch":
+        return "exists → deleted"
+    if kind in ("revoke_org_key", "revoke_personal_key"):
+        return "active → revoked"
+    if kind == "suspend_endpoint":
+        return f"{_plain(item.before.get('current_state'))} → idle"
+    return ", ".join(
+        f"{name} {_plain(item.before.get(name))} → {_plain(value)}"
+        for name, value in item.change.fields.items()
     )
-    console.print(plan_summary(plan), markup=False)
-    for note in plan.notes:
-        console.print(f"Note: {note}", markup=False)
-    if plan.items:
-        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=False)
-        for name, options in (
-            ("status", {"no_wrap": True}),
-            ("resource", {"overflow": "fold", "max_width": 30}),
-            ("change (sent exactly)", {"overflow": "fold", "ratio": 2}),
-            ("before → after", {"overflow": "fold", "ratio": 2}),
-            ("policy", {"overflow": "fold", "max_width": 24}),
-            ("$/month", {"justify": "right", "no_wrap": True}),
-            ("flags", {"overflow": "fold", "max_width": 14}),
-            ("why / why not", {"overflow": "fold", "ratio": 3}),
-        ):
-            table.add_column(name, **options)
-        for item in plan.items:
-            notes = "; ".join(item.notes)
-            why = item.why if not item.reason else f"{item.reason}. Found: {item.why}"
-            if notes:
-                why = f"{why} ({notes})"
-            table.add_row(
-                STATUS_LABELS.get(item.status, item.status),
-                printable(f"{item.resource_type} {item.name} ({item.resource_id})"),
-                printable(item.request or "-"),
-                printable(f"{_values(item.before)} → {_values(item.after)}"),
-                printable(item.policy),
-                _money(item.estimate_usd),
-                _flags(item),
-                printable(why),
-            )
-        console.print(table)
-    return buffer.getvalue()
 
 
 def render_outcomes(outcomes: Sequence[Outcome]) -> str:

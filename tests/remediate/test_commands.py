@@ -78,8 +78,8 @@ def test_plan_prints_every_line_and_saves_a_plan_that_apply_runs_exactly(
     saved = tmp_path / "plan.json"
     planned = cli("plan", "--out", str(saved))
     assert planned.exit_code == 0, planned.stderr
-    assert "will act" in planned.stdout
-    assert "needs a person" in planned.stdout
+    assert "WILL ACT" in planned.stdout
+    assert "NEEDS A PERSON" in planned.stdout
     assert f"apply --plan {saved}" in planned.stderr
     assert _mutations(cli) == []  # planning changes nothing
     document = json.loads(saved.read_text())

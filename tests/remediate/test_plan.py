@@ -43,7 +43,7 @@ async def test_every_finding_of_an_acting_policy_has_a_line_with_its_exact_reque
         assert STALE_PARENT not in by_id
         assert PROTECTED_STALE not in by_id
         text = render_plan_table(plan, width=200)
-        assert "needs a person" in text
+        assert "NEEDS A PERSON (1)" in text
         assert "16 CU" in text
 
 
