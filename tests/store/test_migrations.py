@@ -25,6 +25,7 @@ SHIPPED = {
     "0003_report_indexes": "e262404956d66edac37e06e20182f94a1678ea2704356be3eed26799fc8558fe",
     "0004_run_status": "dedfde1b01a509b25d6e1eaadf7b0b7823cea52f3029c51da47d0aeae6f331d7",
     "0005_job_runs": "dded58f18a7b9cb16fc60f6b20bfe086bf1d73e5587a2e49468fbc048df32cdc",
+    "0006_remediations": "487c6da95c129db27818e1b7923d3fe4b0bda5dff2eb12a7c90988c5ab2069bd",
 }
 
 
