@@ -1,8 +1,7 @@
 """What ``neon-governor status`` reports, read from the store alone (no API call).
 
 Why a plain dict: the JSON output is a documented, stable shape that scripts read; the
-table is a rendering of the same dict, so the two cannot disagree. Parts the remediation
-engine will provide (pause, remediations, approvals) say so until it exists.
+table is a rendering of the same dict, so the two cannot disagree.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ RECENT_RUNS = 10
 HOUR = timedelta(hours=1)
 RUNS_SCANNED_FOR_HOUR = 1000  # a daemon polling every minute starts 60 runs an hour
 JOB_FIELDS = ("job", "scheduled_for", "started_at", "finished_at", "outcome", "run_id", "detail")
-NOT_INSTALLED = "not available (remediation not installed)"
 
 
 def _duration_seconds(run: RunRecord) -> float | None:
@@ -73,6 +71,55 @@ def request_use(config: Config, runs: list[RunRecord], now: datetime) -> dict[st
     return {"last_hour": used, "budget_per_hour": budget, "since": since.isoformat()}
 
 
+def pause_state(store: Store) -> dict[str, Any]:
+    switch = store.remediations.paused()
+    if switch is None:
+        return {"available": True, "paused": False, "note": "no (remediation may act)"}
+    why = f": {switch.reason}" if switch.reason else ""
+    return {
+        "available": True,
+        "paused": True,
+        "reason": switch.reason,
+        "set_by": switch.set_by,
+        "set_at": switch.set_at,
+        "note": f"PAUSED by {switch.set_by} at {switch.set_at[:19]}{why} (resume lifts it)",
+    }
+
+
+def remediation_state(config: Config, store: Store) -> dict[str, Any]:
+    records = store.remediations.list()
+    counts = Counter(record.state for record in records)
+    recent = [
+        {
+            "id": record.id,
+            "state": record.state,
+            "resource": f"{record.resource_type} {record.resource_id}",
+            "change": record.change.get("kind"),
+            "updated_at": record.updated_at,
+        }
+        for record in records[-RECENT_RUNS:]
+    ]
+    enabled = config.remediation.enabled
+    summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "none yet"
+    return {
+        "available": True,
+        "enabled": enabled,
+        "by_state": dict(sorted(counts.items())),
+        "recent": recent,
+        "note": f"{'enabled' if enabled else 'off ([remediation] enabled = false)'}; {summary}",
+    }
+
+
+def approval_state(store: Store) -> dict[str, Any]:
+    pending = store.remediations.list(states=["awaiting_approval"])
+    return {
+        "available": True,
+        "pending": len(pending),
+        "note": f"{len(pending)} awaiting approval"
+        + (f" (neon-governor approve {pending[0].id})" if pending else ""),
+    }
+
+
 def gather_status(config: Config, store: Store, store_path: Path, now: datetime) -> dict[str, Any]:
     """The documented status dict (README, ``status --format json``)."""
     scanned = store.runs(RUNS_SCANNED_FOR_HOUR)
@@ -86,14 +133,14 @@ def gather_status(config: Config, store: Store, store_path: Path, now: datetime)
         "daemon": daemon_state(store_path),
         "jobs": job_state(store),
         "runs": [run_row(run) for run in scanned[:RECENT_RUNS]],
-        "paused": {"available": False, "paused": None, "note": NOT_INSTALLED},
+        "paused": pause_state(store),
         "findings": {
             "open": len(findings),
             "by_severity": {key: by_severity[key] for key in ("high", "medium", "low")},
             "by_policy": dict(sorted(by_policy.items())),
             "estimated_monthly_savings_usd": savings,
         },
-        "remediations": {"available": False, "recent": [], "note": NOT_INSTALLED},
-        "approvals": {"available": False, "pending": None, "note": NOT_INSTALLED},
+        "remediations": remediation_state(config, store),
+        "approvals": approval_state(store),
         "requests": request_use(config, scanned, now),
     }

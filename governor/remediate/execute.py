@@ -176,6 +176,14 @@ class Executor:
             return await self.end(record, "succeeded", "already gone (Neon answered 204)")
         if change.kind in ("revoke_org_key", "revoke_personal_key"):
             return await self.end(record, "succeeded", "revoked (synchronous)")
+        recoverable = _recoverable_until(mutation)
+        if recoverable is not None:
+            await self.store.remediations.progress(
+                record.id,
+                state="executing",
+                now=self.clock(),
+                changes={"recoverable_until": recoverable},
+            )
         return await self.follow_from(record, mutation.operations, reason="sent")
 
     async def follow_from(
@@ -277,6 +285,18 @@ _ALLOWED_FROM: dict[str, frozenset[str]] = {
     "executing": frozenset({"waiting_operations", "succeeded", "failed", "skipped"}),
     "waiting_operations": frozenset({"succeeded", "failed"}),
 }
+
+
+def _recoverable_until(mutation: Mutation[Any]) -> str | None:
+    """When Neon says a deleted branch stays recoverable (newer API versions do)."""
+    resource = mutation.resource
+    raw = getattr(resource, "raw", None)
+    if not isinstance(raw, dict):
+        return None
+    recovery = raw.get("recovery")
+    value = recovery.get("recoverable_until") if isinstance(recovery, dict) else None
+    value = value or raw.get("recoverable_until")
+    return str(value) if isinstance(value, str) and len(value) <= 64 else None
 
 
 def lane_of(record: RemediationRecord) -> tuple[str, str]:

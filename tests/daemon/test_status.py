@@ -90,9 +90,10 @@ def test_json_reports_runs_findings_and_savings_of_the_store(
         "budget_per_hour": 60000 * 60,
         "since": data["requests"]["since"],
     }
-    assert data["paused"]["note"] == "not available (remediation not installed)"
-    assert data["remediations"]["available"] is False
-    assert data["approvals"]["available"] is False
+    assert data["paused"]["paused"] is False
+    assert data["remediations"]["enabled"] is False
+    assert data["remediations"]["by_state"] == {}
+    assert data["approvals"]["pending"] == 0
     assert data["daemon"]["running"] is False
 
 
@@ -135,7 +136,7 @@ def test_requests_count_only_runs_started_in_the_last_hour(tmp_path: Path) -> No
     assert "42 in the last hour of a budget of 3606000 per hour" in table.stdout
     assert "sweep" in table.stdout
     assert "succeeded" in table.stdout
-    assert "not available (remediation not installed)" in table.stdout
+    assert "off ([remediation] enabled = false); none yet" in table.stdout
 
 
 def test_table_names_the_daemon_holding_the_lock(tmp_path: Path) -> None:
