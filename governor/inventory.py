@@ -8,9 +8,11 @@ later stage can keep earlier findings about it as they were.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TextIO, TypeVar
 
 from governor.neon.models import ApiKey, Branch, Endpoint, Organization, Project
 
@@ -64,6 +66,12 @@ class Snapshot:
     api_keys: list[KeyRecord] = field(default_factory=list)
     incomplete: list[IncompletePart] = field(default_factory=list)
     requests: int = 0
+    # the fewest requests that could have read what the sweep saw (no retries, no detail
+    # read a loaded policy did not need); see governor.sweep.minimum
+    minimum_requests: int = 0
+    # projects read with GET /projects/{id} (the rest are project list items): a snapshot
+    # stands in for a new sweep only if it holds every detail the policies need
+    detailed_project_ids: set[str] = field(default_factory=set)
     # org ids the sweep was asked to cover (all visible ones when none were named)
     org_ids: list[str] = field(default_factory=list)
     # what the sweep learnt the key to be (None: could not tell, or several accounts)
@@ -93,9 +101,11 @@ class Snapshot:
             merged.api_keys.extend(r for r in part.api_keys if r.key.id not in seen_keys)
             merged.incomplete.extend(part.incomplete)
             merged.requests += part.requests
+            merged.minimum_requests += part.minimum_requests
             merged.org_ids.extend(org_id for org_id in part.org_ids if org_id not in merged.org_ids)
         skews = [part.clock_skew_seconds for part in parts if part.clock_skew_seconds is not None]
         merged.clock_skew_seconds = max(skews, key=abs, default=None)
+        merged.detailed_project_ids = set().union(*(p.detailed_project_ids for p in parts))
         return merged
 
     def covers(
@@ -133,14 +143,68 @@ class Snapshot:
     def to_json(self) -> dict[str, Any]:
         """The ``inventory --format json`` document: API objects exactly as returned."""
         return {
-            "complete": self.complete,
-            "requests": self.requests,
-            "taken_at": self.taken_at.isoformat(),
+            **self._json_head(),
             "organizations": [org.raw for org in self.organizations],
             "projects": [project.raw for project in self.projects],
             "branches": [branch.raw for branch in self.branches],
             "endpoints": [endpoint.raw for endpoint in self.endpoints],
             "api_keys": [record.key.raw for record in self.api_keys],
+            **self._json_tail(),
+        }
+
+    def write_json(self, stream: TextIO, *, indent: int | None = 2) -> None:
+        """``to_json()`` written to ``stream`` one object at a time: at 100,000 branches the
+        document never exists whole in memory. The same JSON as ``json.dumps(to_json(),
+        indent=indent)``, keys in the same order."""
+        pad = " " * indent if indent is not None else ""
+        newline = "\n" if indent is not None else ""
+        separator = ": " if indent is not None else ":"
+        compact = (",", ":") if indent is None else None
+
+        def dumps(value: Any) -> str:
+            return json.dumps(value, indent=indent, separators=compact)
+
+        def member(name: str, value: Any, last: bool = False) -> None:
+            text = dumps(value)
+            if indent is not None:
+                text = text.replace("\n", "\n" + pad)
+            stream.write(f"{pad}{json.dumps(name)}{separator}{text}{'' if last else ','}{newline}")
+
+        def array(name: str, items: Iterable[dict[str, Any]]) -> None:
+            stream.write(f"{pad}{json.dumps(name)}{separator}[")
+            first = True
+            inner = pad * 2
+            for item in items:
+                text = dumps(item)
+                if indent is not None:
+                    text = text.replace("\n", "\n" + inner)
+                stream.write(("" if first else ",") + newline + inner + text)
+                first = False
+            stream.write(("" if first else newline + pad) + "]," + newline)
+
+        stream.write("{" + newline)
+        for name, value in self._json_head().items():
+            member(name, value)
+        array("organizations", (org.raw for org in self.organizations))
+        array("projects", (project.raw for project in self.projects))
+        array("branches", (branch.raw for branch in self.branches))
+        array("endpoints", (endpoint.raw for endpoint in self.endpoints))
+        array("api_keys", (record.key.raw for record in self.api_keys))
+        tail = list(self._json_tail().items())
+        for position, (name, value) in enumerate(tail):
+            member(name, value, last=position == len(tail) - 1)
+        stream.write("}\n")
+
+    def _json_head(self) -> dict[str, Any]:
+        return {
+            "complete": self.complete,
+            "requests": self.requests,
+            "minimum_requests": self.minimum_requests,
+            "taken_at": self.taken_at.isoformat(),
+        }
+
+    def _json_tail(self) -> dict[str, Any]:
+        return {
             "api_key_scopes": [
                 {
                     "id": record.key.id,

@@ -12,6 +12,7 @@ from governor.commands.common import handled
 from governor.exit_codes import ExitCode
 from governor.policy import PolicyError, load_policies, policy_file_schema, policy_files
 from governor.runtime import Runtime
+from governor.sweep import DetailNeed
 
 policies_app = typer.Typer(
     name="policies",
@@ -56,6 +57,9 @@ def validate(
         typer.echo(f"{count} problem{'' if count == 1 else 's'} found", err=True)
         raise typer.Exit(int(ExitCode.USAGE)) from None
     typer.echo(f"ok: {len(policies)} policies in {len(files)} files")
+    # Each of these costs the sweep one GET /projects/{project_id} per project it applies to.
+    for rule in DetailNeed.of(policies).rules:
+        typer.echo(f"project detail (GET /projects/{{project_id}}) read for {rule.reason}")
 
 
 @policies_app.command("schema")

@@ -15,7 +15,7 @@ from governor.neon.paging import Listing
 from governor.neon.responses import ProjectsPage
 
 PROJECTS_PAGE_SIZE = 400  # the spec's maximum; the default of 10 truncates listings
-BRANCHES_PAGE_SIZE = 1000  # the spec allows 1..10000
+BRANCHES_PAGE_SIZE = 10000  # the spec's maximum (LimitParam: 1..10000): one page per project
 OPERATIONS_PAGE_SIZE = 1000  # the spec's maximum
 
 

@@ -24,7 +24,7 @@ from governor.pipeline.stages import (
 from governor.policy import Policy
 from governor.savings.prices import Prices
 from governor.store.async_store import AsyncStore
-from governor.sweep import Account, SweepProgress
+from governor.sweep import Account, DetailNeed, SweepProgress
 
 if TYPE_CHECKING:
     from governor.pipeline.notifier import Notifier
@@ -49,10 +49,13 @@ async def run_audit(
     """
     async with young_collections_only(), recorded_run(store, trigger, clock) as run:
         started_at = clock()
+        detail = DetailNeed.of(policies)
+        if snapshot is not None and not detail.served_by(snapshot):
+            snapshot = None  # swept without project details these policies need
         reused = snapshot is not None
         if snapshot is None:
             snapshot = await sweep_stage(
-                accounts, clock=clock, concurrency=concurrency, progress=progress
+                accounts, clock=clock, concurrency=concurrency, progress=progress, detail=detail
             )
         evaluation = await evaluate_off_loop(policies, snapshot, prices, now=clock())
         recorded = await record_stage(store, run.run_id, evaluation, now=clock())
@@ -73,6 +76,7 @@ async def run_audit(
         policies=list(evaluation.policies),
         snapshot_counts=snapshot_counts(snapshot),
         reused_snapshot=reused,
+        minimum_requests=0 if reused else snapshot.minimum_requests,
         clock_skew_seconds=snapshot.clock_skew_seconds,
         snapshot=snapshot,
     )

@@ -23,6 +23,8 @@ class AuditResult:
     policies: list[str]
     snapshot_counts: dict[str, int] = field(default_factory=dict)
     reused_snapshot: bool = False
+    # the fewest requests that could have read what the sweep saw (0 when reused)
+    minimum_requests: int = 0
     # seconds the API's clock (its Date header) is ahead of ours; None when unknown
     clock_skew_seconds: float | None = None
     # what was judged, for the daemon to reuse while fresh (not part of any report)

@@ -24,7 +24,7 @@ from governor.savings import with_estimates
 from governor.savings.prices import Prices
 from governor.store import StoredFinding
 from governor.store.async_store import AsyncStore
-from governor.sweep import Account, SweepProgress, sweep_accounts
+from governor.sweep import Account, DetailNeed, SweepProgress, sweep_accounts
 from governor.sweep.recheck import reread
 
 Clock = Callable[[], datetime]
@@ -59,8 +59,12 @@ async def sweep_stage(
     clock: Clock,
     concurrency: int = 16,
     progress: Callable[[SweepProgress], None] | None = None,
+    detail: DetailNeed | None = None,
 ) -> Snapshot:
-    return await sweep_accounts(accounts, now=clock(), concurrency=concurrency, progress=progress)
+    """``detail``: which projects' details the policies to be judged need (default: none)."""
+    return await sweep_accounts(
+        accounts, now=clock(), concurrency=concurrency, progress=progress, detail=detail
+    )
 
 
 def is_fresh(snapshot: Snapshot, *, now: datetime, max_age: timedelta) -> bool:

@@ -32,6 +32,13 @@ api_key
     to one project).
     ``project_name``: the name of the project a project-scoped key is limited to.
 
+A project's fields come from the project list (``ProjectListItem``). The fields in
+``PROJECT_DETAIL_FIELDS`` are only in ``GET /projects/{project_id}`` (consumption counters,
+``owner``, ``maintenance_scheduled_for``): a policy naming one makes the sweep read the
+detail of each project that policy can still select once every other field is known
+(``policies validate`` says which policies do); the resize estimate reads
+``consumption_period_start`` the same way.
+
 Derived fields win over API fields of the same name. The API field names listed below come
 from Neon's OpenAPI definition; any other name is accepted (Neon adds fields), except one so
 close to a known name that it is surely a typo.
@@ -119,6 +126,21 @@ API_FIELDS: dict[ResourceType, frozenset[str]] = {
         """
     ),
 }
+
+
+# Project minus ProjectListItem in the OpenAPI definition: only GET /projects/{id} has them.
+PROJECT_DETAIL_FIELDS: frozenset[str] = _names(
+    """
+    active_time_seconds compute_time_seconds consumption_period_start consumption_period_end
+    data_storage_bytes_hour data_transfer_bytes written_data_bytes owner
+    maintenance_scheduled_for
+    """
+)
+
+
+def detail_only(resource: ResourceType, field: str) -> bool:
+    """Whether ``field`` (dotted) of ``resource`` is only in a project's detail read."""
+    return resource == "project" and field.split(".", maxsplit=1)[0] in PROJECT_DETAIL_FIELDS
 
 
 def known_fields(resource: ResourceType) -> frozenset[str]:

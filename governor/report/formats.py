@@ -64,6 +64,7 @@ def _audit_document(result: AuditResult, findings: Sequence[StoredFinding]) -> d
             "finished_at": result.finished_at.isoformat(),
             "complete": result.complete,
             "requests": result.requests,
+            "minimum_requests": result.minimum_requests,
             "policies": result.policies,
             "clock_skew_seconds": result.clock_skew_seconds,
         },

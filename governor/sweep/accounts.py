@@ -13,6 +13,7 @@ from datetime import datetime
 
 from governor.inventory import Snapshot
 from governor.neon.client import NeonClient
+from governor.sweep.detail import DetailNeed
 from governor.sweep.walk import SweepProgress, sweep
 
 
@@ -31,8 +32,12 @@ async def sweep_accounts(
     now: datetime,
     concurrency: int = 16,
     progress: Callable[[SweepProgress], None] | None = None,
+    detail: DetailNeed | None = None,
 ) -> Snapshot:
-    """Every account swept concurrently, merged into one snapshot taken at ``now``."""
+    """Every account swept concurrently, merged into one snapshot taken at ``now``.
+
+    ``detail``: which projects' details the loaded policies need (default: none).
+    """
     if not accounts:
         raise ValueError("no account to sweep")
     states: dict[str, SweepProgress] = {}
@@ -56,6 +61,7 @@ async def sweep_accounts(
                 concurrency=concurrency,
                 progress=report(account.name),
                 now=now,
+                detail=detail,
             )
             for account in accounts
         )

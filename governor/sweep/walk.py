@@ -2,9 +2,12 @@
 
 Why this shape: the rate limit, not the latency, should bound a sweep, so every project's
 reads run concurrently (bounded by ``concurrency`` requests in flight), and project tasks
-start as soon as their page of the project list arrives. A part that cannot be read after
-the client's retries becomes an ``IncompletePart`` and the sweep goes on: unknown is never
-"gone". Only a 401 (the key itself is refused) aborts the sweep.
+start as soon as their page of the project list arrives. A project costs two requests (its
+branches, in one page up to 10,000, and its computes): the project list's items are what
+the policies read, and a project's detail is read only when a loaded policy needs a field
+only the detail has (``governor.sweep.detail``), or the list reported it unavailable.
+A part that cannot be read after the client's retries becomes an ``IncompletePart`` and
+the sweep goes on: unknown is never "gone". Only a 401 (the key itself is refused) aborts the sweep.
 
 An object listed twice (in one page, across pages or listings) is kept once, the first
 time it was seen, so no later stage meets one id twice. The server's clock skew goes on
@@ -14,23 +17,34 @@ the snapshot: remediation must not judge ages by a clock days off.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from governor.inventory import IncompletePart, KeyRecord, KeyScope, PartKind, Snapshot
+from governor.inventory import IncompletePart, KeyScope, PartKind, Snapshot
 from governor.neon.client import NeonClient
-from governor.neon.errors import NeonApiError, NeonAuthError, NeonError, auth_hint
-from governor.neon.models import ApiKey, Branch, Endpoint, Organization, Project
+from governor.neon.errors import NeonAuthError, NeonError, auth_hint
+from governor.neon.models import ApiKey, Branch, Project
+from governor.sweep.assemble import (
+    Deduplicator,
+    OrgResult,
+    ProjectResult,
+    branch_pages,
+    build_snapshot,
+    first_error,
+    inferred_org_ids,
+    minimum_requests,
+    settle_scope,
+    warn_about_skew,
+)
+from governor.sweep.detail import DetailNeed
 
 ValueT = TypeVar("ValueT")
-ItemT = TypeVar("ItemT")
 
 logger = logging.getLogger("governor.sweep")
-# Beyond this, "30 days idle" measured on our clock is not what Neon's clock says.
-CLOCK_SKEW_WARNING_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -44,26 +58,6 @@ class SweepProgress:
     organizations_total: int = 0
 
 
-@dataclass
-class _ProjectResult:
-    project: Project | None
-    branches: list[Branch] = field(default_factory=list)
-    endpoints: list[Endpoint] = field(default_factory=list)
-
-
-@dataclass
-class _OrgResult:
-    org_id: str | None  # None: the key's projects without org_id (scope inferred)
-    organization: Organization | None = None
-    projects: dict[str, _ProjectResult] = field(default_factory=dict)
-    api_keys: list[ApiKey] = field(default_factory=list)
-    # 403s whose meaning depends on the key's scope, known only at the end
-    api_keys_error: NeonApiError | None = None
-    details_error: NeonApiError | None = None
-    inferred: bool = False  # found through its projects, not asked for or listed
-    children: list[_OrgResult] = field(default_factory=list)
-
-
 class _Failed(Exception):
     """A part could not be read; already recorded as incomplete."""
 
@@ -75,15 +69,18 @@ async def sweep(
     concurrency: int = 16,
     progress: Callable[[SweepProgress], None] | None = None,
     now: datetime | None = None,
+    detail: DetailNeed | None = None,
 ) -> Snapshot:
     """Read every organization in ``org_ids`` (default: all the key can see) into a Snapshot.
 
+    ``detail``: which projects' details the loaded policies need (default: none).
     Raises ``NeonAuthError`` only when Neon refuses the key itself (401).
     """
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
-    run = _Sweep(client, concurrency, progress)
-    return await run.run(list(org_ids) if org_ids else None, now or datetime.now(UTC))
+    taken_at = now or datetime.now(UTC)
+    run = _Sweep(client, concurrency, progress, detail or DetailNeed(), taken_at)
+    return await run.run(list(org_ids) if org_ids else None, taken_at)
 
 
 class _Sweep:
@@ -92,8 +89,12 @@ class _Sweep:
         client: NeonClient,
         concurrency: int,
         progress: Callable[[SweepProgress], None] | None,
+        detail: DetailNeed,
+        taken_at: datetime,
     ) -> None:
         self.client = client
+        self.detail = detail
+        self.taken_at = taken_at
         self.slots = asyncio.Semaphore(concurrency)
         self.progress = progress
         self.requests_at_start = client.requests
@@ -103,7 +104,7 @@ class _Sweep:
         self.projects_total = 0
         self.organizations_done = 0
         self.organizations_total = 0
-        self.duplicates = 0  # objects listed again under an id already seen, dropped
+        self.dedup = Deduplicator()  # objects listed again under an id already seen
 
     # -- plumbing --------------------------------------------------------------------
 
@@ -146,21 +147,6 @@ class _Sweep:
                 return
             yield page
 
-    def first_of_each(
-        self, items: Iterable[ItemT], id_of: Callable[[ItemT], Hashable]
-    ) -> list[ItemT]:
-        """``items`` without those whose id came earlier; counts what it drops."""
-        seen: set[Hashable] = set()
-        kept: list[ItemT] = []
-        for item in items:
-            item_id = id_of(item)
-            if item_id in seen:
-                self.duplicates += 1
-            else:
-                seen.add(item_id)
-                kept.append(item)
-        return kept
-
     def report(self) -> None:
         if self.progress is not None:
             self.progress(
@@ -184,12 +170,25 @@ class _Sweep:
                 self.report()
                 org_tasks = [group.create_task(self.organization(org)) for org in orgs]
         except BaseExceptionGroup as errors:
-            raise _first_error(errors) from None
+            raise first_error(errors) from None
         for task in org_tasks:
             task.result()
         personal_keys = personal.result()
-        self.settle_scope(orgs, personal_keys)
-        return self.snapshot(orgs, personal_keys, taken_at)
+        self.key_scope = settle_scope(orgs, personal_keys, self.key_scope, self.incomplete)
+        snapshot = build_snapshot(orgs, personal_keys, taken_at, self.dedup)
+        snapshot.incomplete = list(self.incomplete)
+        snapshot.requests = self.client.requests - self.requests_at_start
+        snapshot.minimum_requests = minimum_requests(orgs, listed_organizations=org_ids is None)
+        snapshot.detailed_project_ids = {
+            project_id
+            for org in orgs
+            for project_id, record in org.projects.items()
+            if record.detailed
+        }
+        snapshot.key_scope = self.key_scope
+        snapshot.clock_skew_seconds = self.client.clock_skew_seconds
+        warn_about_skew(snapshot.clock_skew_seconds)
+        return snapshot
 
     async def personal_keys(self) -> list[ApiKey] | None:
         """Personal keys, or None when the key is not personal (not applicable)."""
@@ -204,9 +203,9 @@ class _Sweep:
         self.key_scope = "personal"
         return keys
 
-    async def organizations(self, org_ids: list[str] | None) -> list[_OrgResult]:
+    async def organizations(self, org_ids: list[str] | None) -> list[OrgResult]:
         if org_ids is not None:
-            results = [_OrgResult(org_id) for org_id in dict.fromkeys(org_ids)]
+            results = [OrgResult(org_id, named=True) for org_id in dict.fromkeys(org_ids)]
             await asyncio.gather(*(self.organization_details(result) for result in results))
             return results
         async with self.slots:
@@ -216,16 +215,16 @@ class _Sweep:
                 if error.status == 401:
                     raise
                 # Organization or project keys may not list organizations: infer from projects.
-                return [_OrgResult(None)]
+                return [OrgResult(None)]
             except NeonError as error:
                 self.incomplete.append(IncompletePart("organizations", str(error)))
                 return []
         if not listed:  # an account without organizations: its projects need no org_id
-            return [_OrgResult(None)]
-        unique = self.first_of_each(listed, lambda org: org.id)
-        return [_OrgResult(org.id, organization=org) for org in unique]
+            return [OrgResult(None)]
+        unique = self.dedup.first_of_each(listed, lambda org: org.id)
+        return [OrgResult(org.id, organization=org) for org in unique]
 
-    async def organization_details(self, result: _OrgResult) -> None:
+    async def organization_details(self, result: OrgResult) -> None:
         if result.org_id is None:
             return
         async with self.slots:
@@ -238,7 +237,7 @@ class _Sweep:
             except NeonError as error:
                 self.incomplete.append(IncompletePart("organizations", str(error), result.org_id))
 
-    async def organization(self, result: _OrgResult) -> None:
+    async def organization(self, result: OrgResult) -> None:
         # Without an org_id the project list is how organizations are discovered, so its
         # failure leaves the organization list itself incomplete.
         listing_kind: PartKind = "projects" if result.org_id is not None else "organizations"
@@ -249,14 +248,14 @@ class _Sweep:
             async for page in self.pages(listing_kind, result.org_id, None, iterator):
                 for project in page.projects:
                     if project.id not in result.projects:
-                        self.start_project(group, result, project.id, _ProjectResult(project))
+                        self.start_project(group, result, project.id, ProjectResult(project))
                 for project_id in page.unavailable_project_ids:
                     if project_id not in result.projects:
-                        self.start_project(group, result, project_id, _ProjectResult(None))
+                        self.start_project(group, result, project_id, ProjectResult(None))
                 self.report()
             if result.org_id is None:
-                for org_id in _inferred_org_ids(result):
-                    inferred = _OrgResult(org_id, inferred=True)
+                for org_id in inferred_org_ids(result):
+                    inferred = OrgResult(org_id, inferred=True)
                     result.children.append(inferred)
                     group.create_task(self.organization_details(inferred))
                     group.create_task(self.org_api_keys(inferred))
@@ -266,15 +265,15 @@ class _Sweep:
     def start_project(
         self,
         group: asyncio.TaskGroup,
-        org: _OrgResult,
+        org: OrgResult,
         project_id: str,
-        record: _ProjectResult,
+        record: ProjectResult,
     ) -> None:
         org.projects[project_id] = record
         self.projects_total += 1
         group.create_task(self.project(org, project_id))
 
-    async def org_api_keys(self, result: _OrgResult) -> None:
+    async def org_api_keys(self, result: OrgResult) -> None:
         assert result.org_id is not None
         async with self.slots:
             try:
@@ -286,16 +285,11 @@ class _Sweep:
             except NeonError as error:
                 self.fail("api_keys", result.org_id, None, error)
 
-    async def project(self, org: _OrgResult, project_id: str) -> None:
+    async def project(self, org: OrgResult, project_id: str) -> None:
         record = org.projects[project_id]
-        org_id = org.org_id or (record.project.org_id if record.project else None)
-        # Listed as unavailable: Neon knows it exists; if we cannot read it either, the
-        # organization's project list is what stays incomplete for it.
-        project_kind: PartKind = "project" if record.project is not None else "projects"
+        listed = record.project
+        org_id = org.org_id or (listed.org_id if listed else None)
         reads = await asyncio.gather(
-            self.call(
-                project_kind, org_id, project_id, lambda: self.client.get_project(project_id)
-            ),
             self.call("branches", org_id, project_id, lambda: self.branches(project_id)),
             self.call(
                 "endpoints", org_id, project_id, lambda: self.client.list_endpoints(project_id)
@@ -305,115 +299,38 @@ class _Sweep:
         for outcome in reads:
             if isinstance(outcome, BaseException) and not isinstance(outcome, _Failed):
                 raise outcome
-        project, branches, endpoints = reads
-        if isinstance(project, Project):
-            record.project = project
+        branches, endpoints = reads
         if isinstance(branches, list):
             record.branches = branches
         if isinstance(endpoints, list):
             record.endpoints = endpoints
+        record.minimum_requests = branch_pages(len(record.branches)) + 1
+        if self.wants_detail(listed, branches, endpoints):
+            record.minimum_requests += 1
+            # Listed as unavailable: Neon knows it exists; if we cannot read it either, the
+            # organization's project list is what stays incomplete for it.
+            kind: PartKind = "project" if listed is not None else "projects"
+            # On failure (recorded) the list item, if any, stands without the detail's fields.
+            with contextlib.suppress(_Failed):
+                record.project = await self.call(
+                    kind, org_id, project_id, lambda: self.client.get_project(project_id)
+                )
+                record.detailed = True
         self.projects_done += 1
         self.report()
+
+    def wants_detail(self, listed: Project | None, branches: object, endpoints: object) -> bool:
+        """Whether to read the project's detail: unavailable in the list, or a policy needs it."""
+        if listed is None:
+            return True
+        if not self.detail.rules:
+            return False
+        if not (isinstance(branches, list) and isinstance(endpoints, list)):
+            return True  # cannot judge without them: read it rather than miss a finding
+        return self.detail.wants(listed, branches, endpoints, now=self.taken_at)
 
     async def branches(self, project_id: str) -> list[Branch]:
         found: list[Branch] = []
         async for page in self.client.iter_branch_pages(project_id):
             found.extend(page)
         return found
-
-    # -- results ---------------------------------------------------------------------
-
-    def settle_scope(self, orgs: list[_OrgResult], personal_keys: list[ApiKey] | None) -> None:
-        """Decide, now that every answer is in, what the key is and which 403s matter."""
-        every = [*orgs, *(child for org in orgs for child in org.children)]
-        if self.key_scope is None and personal_keys is None:
-            read_org = any(
-                org.organization is not None or (org.org_id is not None and not org.api_keys_error)
-                for org in every
-            )
-            refused_org = any(org.api_keys_error is not None for org in every)
-            if read_org:
-                self.key_scope = "organization"
-            elif refused_org:
-                self.key_scope = "project"
-        scope = self.key_scope
-        for org in every:
-            for kind, error in (
-                ("api_keys", org.api_keys_error),
-                ("organizations", org.details_error),
-            ):
-                if error is None or scope == "project":
-                    continue  # a project key has no business with organizations
-                if kind == "organizations" and org.inferred:
-                    continue  # only its plan is unknown; the key cannot read it by design
-                rehinted = error.with_hint(auth_hint(error.status, scope))
-                part_kind: PartKind = "api_keys" if kind == "api_keys" else "organizations"
-                self.incomplete.append(IncompletePart(part_kind, str(rehinted), org.org_id))
-
-    def snapshot(
-        self, orgs: list[_OrgResult], personal_keys: list[ApiKey] | None, taken_at: datetime
-    ) -> Snapshot:
-        snapshot = Snapshot(taken_at=taken_at)
-        every = [*orgs, *(child for org in orgs for child in org.children)]
-        organizations = [org.organization for org in every if org.organization is not None]
-        snapshot.organizations = self.first_of_each(organizations, lambda org: org.id)
-        snapshot.org_ids = list(
-            dict.fromkeys(org.org_id for org in every if org.org_id is not None)
-        )
-        records = [record for org in orgs for record in org.projects.values()]
-        projects = [record.project for record in records if record.project is not None]
-        snapshot.projects = self.first_of_each(projects, lambda project: project.id)
-        branches = [branch for record in records for branch in record.branches]
-        snapshot.branches = self.first_of_each(branches, lambda branch: branch.id)
-        endpoints = [endpoint for record in records for endpoint in record.endpoints]
-        snapshot.endpoints = self.first_of_each(endpoints, lambda endpoint: endpoint.id)
-        keys = [KeyRecord(key, "personal", None) for key in personal_keys or []]
-        for org in every:
-            for key in org.api_keys:
-                scope: KeyScope = "project" if key.project_id else "organization"
-                keys.append(KeyRecord(key, scope, org.org_id))
-        snapshot.api_keys = self.first_of_each(keys, lambda record: record.key.id)
-        if self.duplicates:
-            logger.warning(
-                "Neon listed objects more than once; kept the first of each, dropped %d",
-                self.duplicates,
-            )
-        snapshot.incomplete = list(self.incomplete)
-        snapshot.requests = self.client.requests - self.requests_at_start
-        snapshot.key_scope = self.key_scope
-        snapshot.clock_skew_seconds = skew = self.client.clock_skew_seconds
-        if skew is not None and abs(skew) > CLOCK_SKEW_WARNING_SECONDS:
-            logger.warning(
-                "Neon's clock (its Date header) is %+.0f s (%+.1f h) off this machine's: "
-                "ages measured here may be wrong; check the machine's clock",
-                skew,
-                skew / 3600,
-            )
-        return snapshot
-
-
-def _inferred_org_ids(result: _OrgResult) -> list[str]:
-    found: list[str] = []
-    for record in result.projects.values():
-        org_id = record.project.org_id if record.project is not None else None
-        if org_id and org_id not in found:
-            found.append(org_id)
-    return found
-
-
-def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The first real error of a task group (auth errors first), unwrapped."""
-    leaves: list[BaseException] = []
-
-    def collect(item: BaseException) -> None:
-        if isinstance(item, BaseExceptionGroup):
-            for inner in item.exceptions:
-                collect(inner)
-        else:
-            leaves.append(item)
-
-    collect(group)
-    for leaf in leaves:
-        if isinstance(leaf, NeonAuthError):
-            return leaf
-    return leaves[0]

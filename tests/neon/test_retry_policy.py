@@ -87,8 +87,10 @@ async def test_the_default_mutation_policy_still_waits_the_lock_out() -> None:
         assert clock.now - started_at >= OPERATION_SECONDS
         return resized.resource
 
+    # An update to an idle compute runs two operations (apply_config, then suspend_compute
+    # as Neon suspends it again): 10 virtual seconds of lock, well within 20 tries of <= 2 s.
     async with virtual_client(
-        simulator, clock, max_attempts=12, backoff_base_seconds=0.5, backoff_cap_seconds=2.0
+        simulator, clock, max_attempts=20, backoff_base_seconds=0.5, backoff_cap_seconds=2.0
     ) as client:
         resized = await clock.run(run())
 

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from governor.cli import app
 from governor.simulator import SimulatorOptions, World
+from governor.simulator.reads import project_list_item
 from tests.conftest import WORLD_NOW, ServedSimulator
 from tests.neon.helpers import SECRET_KEY
 from tests.neon.world_facts import WorldFacts, by_id, facts_of
@@ -23,6 +24,7 @@ CLI = [sys.executable, "-m", "governor"]
 JSON_KEYS = {
     "complete",
     "requests",
+    "minimum_requests",
     "organizations",
     "projects",
     "branches",
@@ -105,10 +107,14 @@ def test_json_output_is_the_snapshot_contract_with_the_world_objects(simulator: 
     assert set(document) >= JSON_KEYS
     assert document["complete"] is True
     assert document["incomplete"] == []
-    assert document["requests"] > 0
     facts = simulator.facts
+    # inventory loads no policy, so no project detail: 2 org listings, 2 org key lists,
+    # personal keys, one project page per org and two lists per project.
+    assert document["requests"] == document["minimum_requests"] == 1 + 1 + 2 * 2 + 2 * 6
     assert by_id(document["organizations"]) == by_id(facts.organizations)
-    assert by_id(document["projects"]) == by_id(facts.projects)
+    assert by_id(document["projects"]) == by_id(
+        [project_list_item(project) for project in facts.projects]
+    )
     assert by_id(document["branches"]) == by_id(facts.branches)
     assert by_id(document["endpoints"]) == by_id(facts.endpoints)
     org_keys = [key for keys in facts.org_api_keys.values() for key in keys]

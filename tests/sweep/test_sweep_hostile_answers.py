@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from governor.neon.client import BRANCHES_PAGE_SIZE
 from governor.simulator import Simulator, World
 from governor.sweep import sweep
 from tests.conftest import WORLD_NOW
@@ -126,12 +127,14 @@ async def test_a_branch_listing_that_never_ends_leaves_the_branches_incomplete(
     server: ScriptedServer, kind: str
 ) -> None:
     if kind == "looping":
-        page = [{**BRANCH, "id": f"br-{index}"} for index in range(1000)]
+        page = [{**BRANCH, "id": f"br-{index}"} for index in range(BRANCHES_PAGE_SIZE)]
         serve_account(server, {"branches": looping_pages("branches", page, "next")})
     else:
-        serve_account(server, {"branches": endless_pages("branches", BRANCH, 1000, "next")})
+        pages = endless_pages("branches", BRANCH, BRANCHES_PAGE_SIZE, "next")
+        serve_account(server, {"branches": pages})
 
-    async with fast_client(server.base_url, HOSTILE_KEY, max_listing_items=3000) as client:
+    limit = 3 * BRANCHES_PAGE_SIZE
+    async with fast_client(server.base_url, HOSTILE_KEY, max_listing_items=limit) as client:
         snapshot = await sweep(client)
 
     (part,) = snapshot.incomplete
