@@ -8,6 +8,7 @@ errors (``ConfigError``, ``PolicyError``, ``SecretError``, ``StoreError``), whic
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -27,6 +28,11 @@ from governor.secrets import read_secret
 from governor.store import Store
 from governor.store.async_store import AsyncStore
 from governor.sweep import Account
+
+
+def shared_budget(limit: int, share: float) -> int:
+    """The part of a rate ``limit`` the governor may use (``[neon] budget_share``), at least 1."""
+    return max(1, math.floor(limit * share))
 
 
 @dataclass
@@ -69,15 +75,20 @@ class Runtime:
     def client(
         self, account: AccountSettings, *, transport: httpx.AsyncBaseTransport | None = None
     ) -> NeonClient:
-        """A client with its own pacer: the account's whole rate budget. One per process."""
+        """A client with its own pacer: the account's rate budget. One per process.
+
+        ``[neon] budget_share`` below 1 leaves the rest of both budgets (per minute, and
+        per second per route) to the Console, Terraform and CI.
+        """
         neon = self.config.neon
         api_key = read_secret(account.api_key_env or "", account.api_key_file)
+        per_minute = account.requests_per_minute or neon.requests_per_minute
+        per_route = account.requests_per_second_per_route or neon.requests_per_second_per_route
         return NeonClient(
             api_key,
             base_url=self.config.effective_api_url(),
-            requests_per_minute=account.requests_per_minute or neon.requests_per_minute,
-            requests_per_second_per_route=account.requests_per_second_per_route
-            or neon.requests_per_second_per_route,
+            requests_per_minute=shared_budget(per_minute, neon.budget_share),
+            requests_per_second_per_route=shared_budget(per_route, neon.budget_share),
             timeout_seconds=neon.timeout_seconds,
             max_attempts=neon.max_attempts,
             backoff_cap_seconds=neon.backoff_cap_seconds,

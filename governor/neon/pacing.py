@@ -6,14 +6,21 @@ and route in any 1 s. A token bucket running at the nominal rate overshoots a sl
 window by its burst, and the server's clock sees each request one network latency after
 ours. So one ``Pacer`` per API key, shared by every task, combines:
 
-* smooth GCRA spacing at the (adaptive) nominal rate, so the load is even and a long
-  sweep still runs at about the full rate;
 * exact sliding-window caps with a small margin. A request is counted from the moment it
   is released until ``window`` seconds after its answer came back: the server received it
   somewhere in between, so no server window, whatever its offset from our clock, can hold
-  more requests than ours did;
-* additive-increase / multiplicative-decrease of the rate on 429, and a shared pause when
-  Neon says ``Retry-After``.
+  more requests than ours did. These alone decide while no 429 was seen: a sweep that
+  needs fewer requests than one minute's budget goes as fast as the per-route burst
+  allows (40/s per route), not spread over the minute; a longer one takes a minute's
+  budget per minute, which is the bound (requests ÷ allowed rate) or better;
+* once Neon answers 429 (someone else, the Console or CI, spends the same budget), smooth
+  GCRA spacing at an adaptive share of the nominal rate: additive-increase /
+  multiplicative-decrease on 429, and a shared pause when Neon says ``Retry-After``. When
+  the share has recovered to the full rate, bursts are allowed again.
+
+To leave part of the account's budget to others, build the pacer with lower limits
+(``[neon] budget_share`` scales both: ``governor.runtime``), or ``smooth=True`` to spread
+requests evenly at the nominal rate even without 429s.
 
 Clock and sleep are injectable so tests run in virtual time.
 """
@@ -98,6 +105,7 @@ class Pacer:
         minimum_fraction: float = 0.01,
         decrease_cooldown_seconds: float = 1.0,
         record_history: bool = False,
+        smooth: bool = False,
     ) -> None:
         if requests_per_minute < 1 or requests_per_second_per_route < 1:
             raise ValueError("rate limits must be at least 1")
@@ -105,6 +113,7 @@ class Pacer:
         self.requests_per_second_per_route = requests_per_second_per_route
         self.clock = clock
         self.sleep = sleep
+        self.smooth = smooth
         self._slack = slack_seconds
         self._decrease_factor = decrease_factor
         self._recovery_per_second = recovery_per_second
@@ -140,11 +149,17 @@ class Pacer:
             self._routes[route] = window
         return window
 
+    @property
+    def spacing(self) -> bool:
+        """Whether requests are spread at the (adaptive) rate rather than let burst."""
+        return self.smooth or self._fraction < 1.0
+
     def _wait_seconds(self, route: str, now: float) -> float | None:
         interval = 1.0 / self.requests_per_second
         # GCRA with a tolerance of one interval: a late wake-up does not lose its slot.
+        spaced = self._theoretical_arrival - interval - now if self.spacing else 0.0
         waits: list[float | None] = [
-            self._theoretical_arrival - interval - now,
+            spaced,
             self._paused_until - now,
             self._minute.wait_seconds(now),
             self._route_window(route).wait_seconds(now),
@@ -166,8 +181,9 @@ class Pacer:
             if wait > 0:
                 await self.sleep(wait)
                 continue
-            interval = 1.0 / self.requests_per_second
-            self._theoretical_arrival = max(self._theoretical_arrival, now) + interval
+            if self.spacing:
+                interval = 1.0 / self.requests_per_second
+                self._theoretical_arrival = max(self._theoretical_arrival, now) + interval
             self._minute.in_flight += 1
             self._route_window(route).in_flight += 1
             return Permit(route, now)

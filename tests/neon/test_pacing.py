@@ -15,8 +15,10 @@ ROUTE = "GET /projects/{project_id}"
 OTHER_ROUTE = "GET /projects/{project_id}/endpoints"
 
 
-def pacer_on(clock: SteppingClock | VirtualClock, rpm: int, rps: int) -> Pacer:
-    return Pacer(rpm, rps, clock=clock, sleep=clock.sleep, record_history=True)
+def pacer_on(
+    clock: SteppingClock | VirtualClock, rpm: int, rps: int, *, smooth: bool = False
+) -> Pacer:
+    return Pacer(rpm, rps, clock=clock, sleep=clock.sleep, record_history=True, smooth=smooth)
 
 
 async def paced_instantly(pacer: Pacer, route: str, count: int) -> list[float]:
@@ -29,15 +31,86 @@ async def paced_instantly(pacer: Pacer, route: str, count: int) -> list[float]:
 
 
 @pytest.mark.anyio
-async def test_it_spaces_requests_evenly_at_the_nominal_rate() -> None:
+async def test_asked_to_be_smooth_it_spaces_requests_evenly_at_the_nominal_rate() -> None:
     clock = SteppingClock()
-    pacer = pacer_on(clock, rpm=600, rps=40)
+    pacer = pacer_on(clock, rpm=600, rps=40, smooth=True)
 
     released = await paced_instantly(pacer, ROUTE, 50)
 
     gaps = [later - earlier for earlier, later in itertools.pairwise(released[1:])]
     assert all(gap == pytest.approx(0.1) for gap in gaps)
     assert released[-1] - released[0] == pytest.approx(4.8)
+
+
+@pytest.mark.anyio
+async def test_a_sweep_within_one_minutes_budget_goes_at_the_per_route_burst() -> None:
+    clock = VirtualClock()
+    pacer = pacer_on(clock, rpm=700, rps=40)
+    # A 200-project account: 200 branch lists and 200 compute lists, 16 in flight.
+    routes = [ROUTE, OTHER_ROUTE]
+
+    async def sweep_like() -> None:
+        slots = asyncio.Semaphore(16)
+
+        async def one(route: str) -> None:
+            async with slots:
+                permit = await pacer.acquire(route)
+                await clock.sleep(0.04)  # the answer comes 40 ms later
+                pacer.done(permit)
+
+        await asyncio.gather(*(one(route) for _ in range(200) for route in routes))
+
+    start = clock.now
+    await clock.run(sweep_like())
+
+    assert pacer.history is not None
+    events = [(request.route, request.released_at) for request in pacer.history]
+    assert max_per_route_in_window(events, 1.0) <= 40 - window_margin(40)
+    # 200 per route at 39 per (1.05 s + 40 ms): about 5.6 s, not 400 / (700/min) = 34 s.
+    elapsed = clock.now - start
+    assert elapsed < 1.2 * 200 / 40
+    assert elapsed > 200 / 40  # and never faster than the route limit
+
+
+@pytest.mark.anyio
+async def test_a_burst_beyond_one_minutes_budget_waits_for_the_window() -> None:
+    clock = VirtualClock()
+    rpm = 700
+    pacer = pacer_on(clock, rpm=rpm, rps=40)
+    routes = [f"GET /route-{index}" for index in range(10)]
+
+    async def burst() -> None:
+        for index in range(1000):
+            permit = await pacer.acquire(routes[index % len(routes)])
+            pacer.done(permit)
+
+    start = clock.now
+    await clock.run(burst())
+
+    assert pacer.history is not None
+    released = [request.released_at for request in pacer.history]
+    assert max_in_window(released, 60.0) <= rpm - window_margin(rpm)
+    # The first minute's budget at once, the rest one window later: under the bound.
+    assert 60.0 < clock.now - start <= 1000 / (rpm / 60)
+
+
+@pytest.mark.anyio
+async def test_after_a_429_it_spaces_requests_and_bursts_again_once_recovered() -> None:
+    clock = SteppingClock()
+    pacer = pacer_on(clock, rpm=600, rps=40)
+    assert not pacer.spacing
+
+    pacer.rate_limited(released_at=clock.now)
+    assert pacer.spacing
+    released = await paced_instantly(pacer, ROUTE, 4)
+    assert released[-1] - released[-2] == pytest.approx(0.2)  # half of 10/s
+
+    clock.now += 60.0
+    pacer.succeeded()
+    assert pacer.rate_fraction == 1.0
+    assert not pacer.spacing
+    again = await paced_instantly(pacer, OTHER_ROUTE, 20)
+    assert again[-1] == again[0]  # no spacing: the windows have room
 
 
 @pytest.mark.anyio
