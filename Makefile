@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 
 .PHONY: demo test lint typecheck pytest bench clean
 
@@ -15,6 +16,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/neon-governor demo
@@ -31,7 +36,10 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
-bench: $(STAMP)
+# sweep.py: 100 and 1,000 projects (add 10,000 with BENCH_SIZES=100,1000,10000)
+BENCH_SIZES ?= 100,1000
+bench: $(BENCH_STAMP)
+	$(BIN)/python benchmarks/sweep.py --sizes $(BENCH_SIZES)
 	$(BIN)/python benchmarks/sweep_pacing.py
 	$(BIN)/python benchmarks/loop_stall.py
 	$(BIN)/python benchmarks/store_upsert.py

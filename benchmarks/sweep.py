@@ -1,0 +1,474 @@
+"""Benchmark: a full audit at the API's bound, and against a plain loop over Neon's SDK.
+
+Prints figures and ratios; it is not a timed test. Every world is served by
+``neon-governor simulate`` in its own process (one organization, about 10 branches per
+project), so the server's threads do not compete with the client for the GIL. Each
+governor run is a child process of its own, so its peak RSS is the audit's alone.
+
+Part 1, at the bound: for each world size and latency, one ``audit`` (sweep, evaluate the
+shipped policies, estimate, store into a fresh SQLite file) with a personal key. Printed:
+requests made, the minimum for that world (``minimum_requests``), wall time of the sweep
+and of the whole audit, the bound, their ratio, 429s, peak RSS. The bound is the longer of
+requests ÷ the per-minute rate and the busiest route's requests (one branch list and one
+compute list per project) ÷ the per-route rate. The default limits (60,000/min, 1,000/s
+per route) are far above Neon's (700/min, 40/s) to keep the runs short; say so when
+quoting them.
+
+Part 2, against the SDK: a 200-project world at Neon's real limits (700/min, 40/s per
+route), at 0, 50 and 100 ms and 20-60 ms latency. The same reads (project pages, each
+project's branches and computes, the organization's keys) made the way a user of Neon's
+official Python SDK (``neon-api``) would write them: sequential, the SDK's calls, no
+pacing, no retries (the SDK has neither); and by the governor's sweep. Two budgets: per
+key (each run has the simulator's budget to itself), and one shared account budget (both
+run at once with the same key, as when CI and the Console share the account's budget).
+
+    .venv/bin/python benchmarks/sweep.py                        # 100 and 1,000 projects
+    .venv/bin/python benchmarks/sweep.py --sizes 100,1000,10000 # the 10,000 run: minutes
+    .venv/bin/python benchmarks/sweep.py --skip-sdk --latencies 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+# Children import the governor of this checkout, wherever the command is run from.
+CHILD_ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+ORG_KEY_PREFIX = "sim-org-key-"
+PERSONAL_KEY = "sim-personal-key"
+
+
+# -- the simulator ----------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[str]
+    url: str
+    org_id: str
+    stderr_lines: list[str]
+
+
+def start_simulator(
+    projects: int, branches_per_project: int, rpm: int, rps: int, latency: str, *, seed: int
+) -> Server:
+    world = Path(tempfile.mkdtemp(prefix="bench-world-")) / "world.json"
+    command = [
+        sys.executable,
+        "-m",
+        "governor",
+        "simulate",
+        "--seed",
+        str(seed),
+        "--orgs",
+        "1",
+        "--projects",
+        str(projects),
+        "--branches",
+        str(branches_per_project * projects),
+        "--rpm",
+        str(rpm),
+        "--rps-per-route",
+        str(rps),
+        "--latency-ms",
+        latency,
+        "--port",
+        "0",
+        "--dump-world",
+        str(world),
+    ]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        bufsize=1,
+        cwd=ROOT,
+        env=CHILD_ENV,
+    )
+    assert process.stdout is not None
+    stderr_lines: list[str] = []
+    reader = threading.Thread(target=lambda: stderr_lines.extend(process.stderr or []))
+    reader.daemon = True
+    reader.start()
+    line = process.stdout.readline().strip()
+    if not line.startswith("LISTENING "):
+        process.kill()
+        process.wait()
+        raise SystemExit(f"the simulator did not start: {line!r} {''.join(stderr_lines)}")
+    org_id = json.loads(world.read_text())["organizations"][0]["id"]
+    world.unlink()
+    return Server(process, line.split(" ", 1)[1], org_id, stderr_lines)
+
+
+def stop_simulator(server: Server) -> dict[str, Any]:
+    server.process.send_signal(signal.SIGTERM)
+    server.process.wait(timeout=120)
+    time.sleep(0.2)  # let the reader thread take the last line
+    for line in reversed(server.stderr_lines):
+        if line.startswith("STATS "):
+            stats: dict[str, Any] = json.loads(line[len("STATS ") :])
+            return stats
+    raise SystemExit("the simulator printed no STATS line: " + "".join(server.stderr_lines))
+
+
+# -- the governor, in a child process ---------------------------------------------------
+
+
+async def _child(arguments: argparse.Namespace) -> dict[str, Any]:
+    from governor.neon.client import NeonClient
+    from governor.pipeline.audit import run_audit
+    from governor.policy import load_policies, shipped_policies_path
+    from governor.savings.prices import Prices
+    from governor.store.async_store import AsyncStore
+    from governor.sweep import Account, SweepProgress, sweep
+
+    marks: dict[str, float] = {}
+
+    def progress(state: SweepProgress) -> None:
+        marks["swept"] = time.perf_counter()
+
+    async with NeonClient(
+        arguments.key,
+        base_url=arguments.url,
+        requests_per_minute=arguments.rpm,
+        requests_per_second_per_route=arguments.rps,
+        max_connections=arguments.concurrency,
+    ) as client:
+        started = time.perf_counter()
+        if arguments.sweep_only:
+            snapshot = await sweep(client, concurrency=arguments.concurrency, progress=progress)
+            done = time.perf_counter()
+            figures = {
+                "requests": snapshot.requests,
+                "minimum": snapshot.minimum_requests,
+                "complete": snapshot.complete,
+                "projects": len(snapshot.projects),
+            }
+        else:
+            policies = load_policies([shipped_policies_path()])
+            async with await AsyncStore.open(Path(arguments.db)) as store:
+                result = await run_audit(
+                    accounts=[Account("bench", client)],
+                    store=store,
+                    policies=policies,
+                    prices=Prices(),
+                    concurrency=arguments.concurrency,
+                    progress=progress,
+                )
+            done = time.perf_counter()
+            figures = {
+                "requests": result.requests,
+                "minimum": result.minimum_requests,
+                "complete": result.complete,
+                "projects": result.snapshot_counts.get("projects", 0),
+                "findings": len(result.findings),
+            }
+            del result
+        figures.update(
+            sweep_seconds=marks.get("swept", done) - started,
+            total_seconds=done - started,
+            client_429s=client.rate_limited_responses,
+        )
+    return figures
+
+
+def child_main(arguments: argparse.Namespace) -> int:
+    holder: list[dict[str, Any]] = []
+
+    async def run() -> None:  # asyncio.run repr()s a returned value: return nothing
+        holder.append(await _child(arguments))
+
+    asyncio.run(run())
+    figures = holder[0]
+    figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("RESULT " + json.dumps(figures), flush=True)
+    return 0
+
+
+def start_governor(
+    url: str, key: str, rpm: int, rps: int, concurrency: int, *, sweep_only: bool
+) -> tuple[subprocess.Popen[str], Path]:
+    folder = Path(tempfile.mkdtemp(prefix="bench-store-"))
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        "--url",
+        url,
+        "--key",
+        key,
+        "--rpm",
+        str(rpm),
+        "--rps-per-route",
+        str(rps),
+        "--concurrency",
+        str(concurrency),
+        "--db",
+        str(folder / "governor.db"),
+    ]
+    if sweep_only:
+        command.append("--sweep-only")
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=CHILD_ENV
+    )
+    return process, folder
+
+
+def finish_governor(process: subprocess.Popen[str], folder: Path) -> dict[str, Any]:
+    out, err = process.communicate()  # stderr: the client's retry warnings, if any
+    for line in out.splitlines():
+        if line.startswith("RESULT "):
+            figures: dict[str, Any] = json.loads(line[len("RESULT ") :])
+            db = folder / "governor.db"
+            figures["db_mb"] = db.stat().st_size / 2**20 if db.exists() else 0.0
+            for path in folder.iterdir():
+                path.unlink()
+            folder.rmdir()
+            return figures
+    raise SystemExit(
+        f"the governor run failed (exit {process.returncode}): {out[-1000:]} {err[-2000:]}"
+    )
+
+
+# -- the SDK loop -----------------------------------------------------------------------
+
+
+def sdk_loop(url: str, key: str, org_id: str) -> dict[str, Any]:
+    """The reads the way a user of ``neon-api`` writes them: sequential, no retries.
+
+    The SDK's models drop ``pagination`` from the project list, so it runs with them off
+    (``ENABLE_PYDANTIC = False``, the SDK's own switch) to follow the cursor; it has no
+    method for organization keys, so that one read goes through its ``_request``.
+    """
+    import neon_api.client
+    from neon_api import NeonAPI
+    from neon_api.exceptions import NeonAPIError
+
+    neon_api.client.ENABLE_PYDANTIC = False
+    neon = NeonAPI(key, base_url=url.rstrip("/") + "/")
+    sent = [0]
+    session_request = neon._session.request
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        sent[0] += 1
+        return session_request(*args, **kwargs)
+
+    neon._session.request = counted  # type: ignore[method-assign]
+    started = time.perf_counter()
+    error = ""
+    try:
+        projects: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            page: Any = neon.projects(cursor=cursor, limit=400)
+            projects.extend(page["projects"])
+            if len(page["projects"]) < 400:
+                break
+            cursor = page["pagination"]["cursor"]
+        for project in projects:
+            neon.branches(project["id"], limit=10000)
+            neon.endpoints(project["id"])
+        neon._request("GET", f"organizations/{org_id}/api_keys")
+    except NeonAPIError as failure:
+        error = f"stopped at request {sent[0]}: {str(failure)[:60]}"
+    return {"requests": sent[0], "seconds": time.perf_counter() - started, "error": error}
+
+
+# -- the runs ---------------------------------------------------------------------------
+
+
+def bound_seconds(requests: int, busiest_route: int, rpm: int, rps: int) -> float:
+    return max(requests / (rpm / 60), busiest_route / rps)
+
+
+def limits_for(arguments: argparse.Namespace, size: int) -> tuple[int, int]:
+    """Part 1's limits: far above Neon's, so the runs stay short (the bound scales)."""
+    rpm = arguments.rpm or (60_000 if size >= 10_000 else 6_000)
+    return rpm, arguments.rps_per_route or max(1, rpm // 60)
+
+
+def part_one(arguments: argparse.Namespace) -> list[dict[str, Any]]:
+    rows = []
+    print(
+        f"== audit at the bound: {arguments.branches_per_project} branches per project, "
+        f"concurrency {arguments.concurrency}; limits far above Neon's to keep runs short =="
+    )
+    header = (
+        f"{'projects':>8} {'limits':>12} {'latency':>8} {'requests':>8} {'minimum':>8} "
+        f"{'ratio':>7} {'sweep s':>8} {'bound s':>8} {'ratio':>6} {'audit s':>8} {'429s':>5} "
+        f"{'RSS MB':>7} {'db MB':>6}"
+    )
+    print(header)
+    for size in arguments.sizes:
+        rpm, rps = limits_for(arguments, size)
+        for latency in arguments.latencies:
+            server = start_simulator(
+                size,
+                arguments.branches_per_project,
+                rpm,
+                rps,
+                latency,
+                seed=arguments.seed,
+            )
+            try:
+                process, folder = start_governor(
+                    server.url,
+                    PERSONAL_KEY,
+                    rpm,
+                    rps,
+                    arguments.concurrency,
+                    sweep_only=False,
+                )
+                figures = finish_governor(process, folder)
+            finally:
+                stats = stop_simulator(server)
+            bound = bound_seconds(figures["requests"], size, rpm, rps)
+            row = {
+                "projects": size,
+                "rpm": rpm,
+                "rps_per_route": rps,
+                "latency_ms": latency,
+                **figures,
+                "bound_seconds": bound,
+                "ratio": figures["sweep_seconds"] / bound,
+                "requests_ratio": figures["requests"] / max(1, figures["minimum"]),
+                "server_429s": int(stats["statuses"].get("429", 0)),
+            }
+            rows.append(row)
+            print(
+                f"{size:>8} {f'{rpm}/{rps}':>12} {latency:>8} {row['requests']:>8} "
+                f"{row['minimum']:>8} {row['requests_ratio']:>7.3f} "
+                f"{row['sweep_seconds']:>8.2f} {bound:>8.2f} "
+                f"{row['ratio']:>6.3f} {row['total_seconds']:>8.2f} {row['server_429s']:>5} "
+                f"{row['peak_rss_mb']:>7.0f} {row['db_mb']:>6.1f}",
+                flush=True,
+            )
+    return rows
+
+
+def part_two(arguments: argparse.Namespace) -> list[dict[str, Any]]:
+    rows = []
+    rpm, rps, size = 700, 40, arguments.sdk_projects
+    per_project = arguments.branches_per_project
+    print(
+        f"\n== the governor's sweep against a neon-api loop: {size} projects, "
+        f"{rpm}/min, {rps}/s per route (Neon's limits) =="
+    )
+    print(
+        f"{'latency':>8} {'budget':>8} {'SDK req':>7} {'SDK s':>7} {'gov req':>7} "
+        f"{'gov s':>7} {'speed-up':>8} {'gov 429s':>8} {'burst bound s':>13}  SDK outcome"
+    )
+    for latency in arguments.sdk_latencies:
+        for budget in ("per-key", "shared"):
+            server = start_simulator(
+                size, arguments.branches_per_project, rpm, rps, latency, seed=7
+            )
+            key = ORG_KEY_PREFIX + server.org_id
+            try:
+                if budget == "per-key":
+                    sdk = sdk_loop(server.url, key, server.org_id)
+                    stop_simulator(server)
+                    server = start_simulator(size, per_project, rpm, rps, latency, seed=7)
+                    key = ORG_KEY_PREFIX + server.org_id
+                    process, folder = start_governor(
+                        server.url, key, rpm, rps, arguments.concurrency, sweep_only=True
+                    )
+                    governor = finish_governor(process, folder)
+                else:  # both at once, one key: one budget for the account
+                    process, folder = start_governor(
+                        server.url, key, rpm, rps, arguments.concurrency, sweep_only=True
+                    )
+                    time.sleep(0.5)  # the child's imports; start together
+                    sdk = sdk_loop(server.url, key, server.org_id)
+                    governor = finish_governor(process, folder)
+            finally:
+                stop_simulator(server)
+            speed_up = sdk["seconds"] / governor["sweep_seconds"]
+            burst = size / rps
+            row = {
+                "latency_ms": latency,
+                "budget": budget,
+                "sdk": sdk,
+                "governor": governor,
+                "speed_up": speed_up,
+            }
+            rows.append(row)
+            outcome = sdk["error"] or "complete"
+            shown = f"{speed_up:>7.2f}x" if not sdk["error"] else f"{'(died)':>8}"
+            print(
+                f"{latency:>8} {budget:>8} {sdk['requests']:>7} {sdk['seconds']:>7.2f} "
+                f"{governor['requests']:>7} {governor['sweep_seconds']:>7.2f} "
+                f"{shown} {governor['client_429s']:>8} {burst:>13.2f}  {outcome}"
+                + ("" if governor["complete"] else "  (governor INCOMPLETE)"),
+                flush=True,
+            )
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100,1000", help="world sizes, e.g. 100,1000,10000")
+    parser.add_argument(
+        "--latencies", default="20:60,100", help="server latencies in ms (MIN:MAX), comma-separated"
+    )
+    parser.add_argument(
+        "--rpm",
+        type=int,
+        default=0,
+        help="per-minute limit in part 1 (default: 6,000, and 60,000 for 10,000 projects)",
+    )
+    parser.add_argument(
+        "--rps-per-route", type=int, default=0, help="per-route limit in part 1 (default: rpm/60)"
+    )
+    parser.add_argument("--branches-per-project", type=int, default=10)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--sdk-projects", type=int, default=200)
+    parser.add_argument("--sdk-latencies", default="0,50,100,20:60")
+    parser.add_argument("--skip-sdk", action="store_true")
+    parser.add_argument("--skip-bound", action="store_true")
+    parser.add_argument("--json", help="also write every figure to this file")
+    # the child process
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--sweep-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--key", help=argparse.SUPPRESS)
+    parser.add_argument("--rps", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--db", help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.child:
+        arguments.rps = arguments.rps_per_route
+        return child_main(arguments)
+    arguments.sizes = [int(size) for size in arguments.sizes.split(",") if size]
+    arguments.latencies = [text for text in arguments.latencies.split(",") if text]
+    arguments.sdk_latencies = [text for text in arguments.sdk_latencies.split(",") if text]
+    print(
+        f"machine: {os.cpu_count()} cores, {os.uname().sysname} {os.uname().release}, "
+        f"Python {sys.version.split()[0]}"
+    )
+    results: dict[str, Any] = {}
+    if not arguments.skip_bound:
+        results["bound"] = part_one(arguments)
+    if not arguments.skip_sdk:
+        results["sdk"] = part_two(arguments)
+    if arguments.json:
+        Path(arguments.json).write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
