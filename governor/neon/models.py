@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 # Open sets: known values, used for decisions; any other string is accepted.
 OPERATION_SUCCESS_STATUSES = frozenset({"finished", "skipped"})
@@ -111,6 +111,38 @@ class ApiKey(NeonObject):
     last_used_at: datetime | None = None
     last_used_from_addr: str | None = None
     project_id: str | None = None
+
+
+class Membership(NeonObject):
+    """The ``member`` part of an organization member (the spec's ``Member``)."""
+
+    id: str
+    user_id: str  # the user's id: what an API key's ``created_by.id`` names
+    org_id: str
+    role: str  # "admin" | "member", open like other enums
+    joined_at: datetime | None = None
+
+
+class MemberUser(NeonObject):
+    """The ``user`` part (``MemberUserInfo``); the email is sensitive: never in a repr."""
+
+    # Tolerated when missing: such a member names no one, it does not break the listing.
+    email: str | None = Field(default=None, repr=False)
+
+
+class OrgMember(NeonObject):
+    """One item of ``GET /organizations/{org_id}/members`` (``MemberWithUser``)."""
+
+    member: Membership
+    user: MemberUser
+
+    @property
+    def user_id(self) -> str:
+        return self.member.user_id
+
+    @property
+    def email(self) -> str | None:
+        return self.user.email
 
 
 class Operation(NeonObject):

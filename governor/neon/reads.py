@@ -1,4 +1,5 @@
-"""The reads a sweep needs: organizations, projects, branches, computes, keys, operations.
+"""The reads a sweep needs: organizations, projects, branches, computes, keys, operations
+(and the organization members who own keys, for Slack mentions).
 
 Why listings stream pages: a sweep starts each project's reads as soon as its page
 arrives. Page sizes are explicit because the spec's defaults (10 projects) truncate.
@@ -10,7 +11,15 @@ from collections.abc import AsyncIterator
 
 from governor.neon.http import NeonHttp
 from governor.neon.ids import neon_id
-from governor.neon.models import ApiKey, Branch, Endpoint, Operation, Organization, Project
+from governor.neon.models import (
+    ApiKey,
+    Branch,
+    Endpoint,
+    Operation,
+    Organization,
+    OrgMember,
+    Project,
+)
 from governor.neon.paging import Listing
 from governor.neon.responses import ProjectsPage
 
@@ -139,6 +148,11 @@ class NeonReads(NeonHttp):
     async def list_org_api_keys(self, org_id: str) -> list[ApiKey]:
         response = await self.request("GET", "/organizations/{org_id}/api_keys", {"org_id": org_id})
         return response.models(ApiKey, response.array(), "api_keys")
+
+    async def list_org_members(self, org_id: str) -> list[OrgMember]:
+        """The organization's members with their emails (``getOrganizationMembers``)."""
+        response = await self.request("GET", "/organizations/{org_id}/members", {"org_id": org_id})
+        return response.models(OrgMember, response.field_array("members"), "members")
 
     async def get_operation(self, project_id: str, operation_id: str) -> Operation:
         response = await self.request(

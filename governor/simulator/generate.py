@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import random
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,6 +29,10 @@ COMPUTE_SIZES: tuple[tuple[float, float], ...] = (
 )
 LARGE_FIXED_SIZES: tuple[tuple[float, float], ...] = ((8, 8), (16, 16))
 MEBIBYTE = 1024 * 1024
+MEMBERS_PER_ORG = 2  # creators of the organization's first keys (distinct emails)
+# Member ids derive from the organization and user ids, never from the seeded stream:
+# asking for members leaves every other generated value as it was.
+MEMBER_NAMESPACE = uuid.UUID("6f1c2b1e-5d3a-4c8e-9b7f-2a1d0e9c8b7a")
 
 
 @dataclass
@@ -331,8 +336,14 @@ def generate_world_data(
     projects: int = 24,
     branches: int = 200,
     now: datetime | None = None,
+    *,
+    members: bool = False,
 ) -> dict[str, Any]:
-    """The world file for a generated account; ``projects``/``branches`` are totals."""
+    """The world file for a generated account; ``projects``/``branches`` are totals.
+
+    ``members``: each organization gets members, the creators of its first keys (emails
+    ``<name>@example.com``), derived after everything else so no other value changes.
+    """
     if orgs < 0 or projects < 0 or branches < 0:
         raise ValueError("orgs, projects and branches must not be negative")
     if projects and not orgs:
@@ -389,4 +400,39 @@ def generate_world_data(
                 "project_id": org["projects"][0]["id"],
             }
             break
+    if members:
+        for org in organizations:
+            org["members"] = _members_of(org)
     return {"keys": keys, "personal_api_keys": personal, "organizations": organizations}
+
+
+def _members_of(org: dict[str, Any]) -> list[dict[str, Any]]:
+    """``MemberWithUser`` items for the creators of the organization's first keys.
+
+    A creator whose email another member already has is skipped: emails name one user.
+    """
+    members: list[dict[str, Any]] = []
+    emails: set[str] = set()
+    for key in org["api_keys"]:
+        if len(members) == MEMBERS_PER_ORG:
+            break
+        creator = key["created_by"]
+        email = f"{creator['name'].lower()}@example.com"
+        if email in emails:
+            continue
+        emails.add(email)
+        member_id = uuid.uuid5(MEMBER_NAMESPACE, f"{org['id']}/{creator['id']}")
+        members.append(
+            {
+                "member": {
+                    "id": str(member_id),
+                    "user_id": creator["id"],
+                    "org_id": org["id"],
+                    "role": "admin" if not members else "member",
+                    # joined no later than the key was created (timestamps share one form)
+                    "joined_at": min(org["created_at"], key["created_at"]),
+                },
+                "user": {"email": email},
+            }
+        )
+    return members

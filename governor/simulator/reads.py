@@ -221,6 +221,13 @@ def list_org_api_keys(context: Context) -> Answer:
     return 200, context.world.org_api_keys[org_id]
 
 
+def list_org_members(context: Context) -> Answer:
+    """Who may see the organization's keys may see its members (``MemberWithUser``)."""
+    org_id = context.params["org_id"]
+    require_org_access(context.world, context.scope, org_id)
+    return 200, {"members": context.world.org_members.get(org_id, [])}
+
+
 def list_operations(context: Context) -> Answer:
     state = visible_project(context.world, context.scope, context.params["project_id"])
     limit = parse_limit(context.query, *OPERATIONS_LIMIT, default=None)

@@ -13,6 +13,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("GET", "/users/me/organizations"),
     ("GET", "/organizations/{org_id}"),
     ("GET", "/organizations/{org_id}/api_keys"),
+    ("GET", "/organizations/{org_id}/members"),
     ("DELETE", "/organizations/{org_id}/api_keys/{key_id}"),
     ("GET", "/api_keys"),
     ("DELETE", "/api_keys/{key_id}"),

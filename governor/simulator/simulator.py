@@ -58,6 +58,7 @@ HANDLERS: dict[str, Handler] = {
     "GET /users/me/organizations": reads.list_organizations,
     "GET /organizations/{org_id}": reads.get_organization,
     "GET /organizations/{org_id}/api_keys": reads.list_org_api_keys,
+    "GET /organizations/{org_id}/members": reads.list_org_members,
     "DELETE /organizations/{org_id}/api_keys/{key_id}": mutations.revoke_org_api_key,
     "GET /api_keys": reads.list_personal_api_keys,
     "DELETE /api_keys/{key_id}": mutations.revoke_personal_api_key,

@@ -1,4 +1,5 @@
-"""The simulated Neon account: organizations, projects, branches, endpoints, API keys, tokens.
+"""The simulated Neon account: organizations (with members), projects, branches, endpoints,
+API keys, tokens.
 
 Why its own shape: the world file nests API objects exactly as the API returns them, so a
 fixture can be written by hand from real responses. Loading indexes everything by id once,
@@ -17,7 +18,7 @@ from typing import Any, Literal
 KeyKind = Literal["personal", "org", "project"]
 KEY_KINDS: tuple[str, ...] = ("personal", "org", "project")
 # Nesting keys of the file: never part of an API object.
-ORGANIZATION_NESTING_KEYS = ("api_keys", "projects")
+ORGANIZATION_NESTING_KEYS = ("api_keys", "members", "projects")
 PROJECT_NESTING_KEYS = ("branches", "endpoints")
 
 
@@ -61,12 +62,17 @@ class World:
         organizations: list[dict[str, Any]],
         org_api_keys: dict[str, list[dict[str, Any]]],
         projects: dict[str, ProjectState],
+        *,
+        org_members: dict[str, list[dict[str, Any]]] | None = None,
     ) -> None:
         self.keys = keys
         self.personal_api_keys = personal_api_keys
         self.organizations = organizations
         self.org_api_keys = org_api_keys
         self.projects = projects
+        # Only organizations whose file has a "members" list (so files round-trip as
+        # written); GET .../members answers an empty list for the others.
+        self.org_members = org_members if org_members is not None else {}
         self.organizations_by_id = {str(org["id"]): org for org in organizations}
         self.org_project_ids: dict[str, list[str]] = {
             org_id: [] for org_id in self.organizations_by_id
@@ -108,12 +114,25 @@ class World:
         projects: int = 24,
         branches: int = 200,
         now: datetime | None = None,
+        *,
+        members: bool = False,
     ) -> World:
-        """A realistic, deterministic world; ``projects`` and ``branches`` are totals."""
+        """A realistic, deterministic world; ``projects`` and ``branches`` are totals.
+
+        ``members``: give each organization members, the creators of some of its keys
+        (added to the same world, nothing else changes).
+        """
         from governor.simulator.generate import generate_world_data
 
         return cls.from_dict(
-            generate_world_data(seed=seed, orgs=orgs, projects=projects, branches=branches, now=now)
+            generate_world_data(
+                seed=seed,
+                orgs=orgs,
+                projects=projects,
+                branches=branches,
+                now=now,
+                members=members,
+            )
         )
 
     # ----- output -------------------------------------------------------------------
@@ -133,9 +152,10 @@ class World:
                         "endpoints": list(state.endpoints.values()),
                     }
                 )
-            organizations.append(
-                {**org, "api_keys": list(self.org_api_keys[org_id]), "projects": projects}
-            )
+            nested: dict[str, Any] = {"api_keys": list(self.org_api_keys[org_id])}
+            if org_id in self.org_members:
+                nested["members"] = list(self.org_members[org_id])
+            organizations.append({**org, **nested, "projects": projects})
         return copy.deepcopy(
             {
                 "keys": self.keys,
@@ -208,6 +228,27 @@ def _parse_api_keys(value: Any, where: str) -> list[dict[str, Any]]:
         seen.add(key_id)
         _require_id(key, "name", here)
     return keys
+
+
+def _parse_members(value: Any, where: str, org_id: str) -> list[dict[str, Any]]:
+    """``MemberWithUser`` items: ``{"member": {"id", "user_id", "org_id", ...}, "user": {...}}``."""
+    members = _require_list(value, where)
+    seen: set[str] = set()
+    for index, item in enumerate(members):
+        here = f"{where}[{index}]"
+        _require_object(item, here)
+        member = _require_object(item.get("member"), f"{here}.member")
+        member_id = _require_id(member, "id", f"{here}.member")
+        _require_id(member, "user_id", f"{here}.member")
+        if member.get("org_id") != org_id:
+            raise WorldError(
+                f"at {here}.member.org_id: expected {org_id!r}, got {member.get('org_id')!r}"
+            )
+        if member_id in seen:
+            raise WorldError(f"at {here}.member.id: duplicate member id {member_id!r}")
+        seen.add(member_id)
+        _require_object(item.get("user"), f"{here}.user")
+    return members
 
 
 def _parse_project(value: Any, where: str, org_id: str) -> ProjectState:
@@ -298,6 +339,7 @@ def _parse_world(data: Any) -> World:
     personal_api_keys = _parse_api_keys(root.get("personal_api_keys", []), "personal_api_keys")
     organizations: list[dict[str, Any]] = []
     org_api_keys: dict[str, list[dict[str, Any]]] = {}
+    org_members: dict[str, list[dict[str, Any]]] = {}
     projects: dict[str, ProjectState] = {}
     for org_index, value in enumerate(
         _require_list(root.get("organizations", []), "organizations")
@@ -308,6 +350,8 @@ def _parse_world(data: Any) -> World:
         if org_id in org_api_keys:
             raise WorldError(f"at {where}.id: duplicate organization id {org_id!r}")
         org_api_keys[org_id] = _parse_api_keys(org.pop("api_keys", []), f"{where}.api_keys")
+        if "members" in org:
+            org_members[org_id] = _parse_members(org.pop("members"), f"{where}.members", org_id)
         for project_index, project in enumerate(
             _require_list(org.pop("projects", []), f"{where}.projects")
         ):
@@ -319,4 +363,6 @@ def _parse_world(data: Any) -> World:
         organizations.append(org)
     organizations_by_id = {str(org["id"]): org for org in organizations}
     keys = _parse_keys(root.get("keys", {}), organizations_by_id, projects)
-    return World(keys, personal_api_keys, organizations, org_api_keys, projects)
+    return World(
+        keys, personal_api_keys, organizations, org_api_keys, projects, org_members=org_members
+    )

@@ -44,15 +44,20 @@ def assert_conforms(api: Api, response: httpx.Response) -> None:
 
 def test_generated_world_objects_validate_against_the_spec_schemas() -> None:
     for seed in (1, 2, 3):
-        data = World.generate(seed=seed, orgs=3, projects=20, branches=150, now=WORLD_NOW).to_dict()
+        data = World.generate(
+            seed=seed, orgs=3, projects=20, branches=150, now=WORLD_NOW, members=True
+        ).to_dict()
         for key in data["personal_api_keys"]:
             validate_schema("ApiKeysListResponseItem", key)
         for org in data["organizations"]:
             validate_schema(
-                "Organization", {k: v for k, v in org.items() if k not in ("api_keys", "projects")}
+                "Organization",
+                {k: v for k, v in org.items() if k not in ("api_keys", "members", "projects")},
             )
             for key in org["api_keys"]:
                 validate_schema("OrgApiKeysListResponseItem", key)
+            assert org["members"]
+            validate_schema("OrganizationMembersResponse", {"members": org["members"]})
             for project in org["projects"]:
                 validate_schema(
                     "Project",
@@ -71,6 +76,7 @@ def test_every_read_answer_conforms(tiny_api: Callable[..., Api]) -> None:
         ("/users/me/organizations", {}),
         (f"/organizations/{TINY_ORG_ID}", {}),
         (f"/organizations/{TINY_ORG_ID}/api_keys", {}),
+        (f"/organizations/{TINY_ORG_ID}/members", {}),
         ("/api_keys", {}),
         ("/projects", {"org_id": TINY_ORG_ID, "limit": 1}),
         ("/projects", {"org_id": TINY_ORG_ID, "search": "tiny"}),
