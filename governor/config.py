@@ -27,6 +27,7 @@ from governor.durations import Duration
 from governor.neon import DEFAULT_API_URL
 from governor.remediate.settings import RemediationSettings
 from governor.savings.prices import Prices
+from governor.slack.settings import SlackSettings
 
 __all__ = ["DEFAULT_API_URL", "AccountSettings", "Config", "ConfigError", "load_config"]
 ACCOUNT_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -205,8 +206,28 @@ class Config(BaseModel):
     )
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     remediation: RemediationSettings = Field(default_factory=RemediationSettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     log: LogSettings = Field(default_factory=LogSettings)
+
+    @model_validator(mode="after")
+    def _one_approval_ttl(self) -> Config:
+        """``[slack] approval_ttl`` is how long approval requests stay open (the same
+        setting as ``[remediation] approval_ttl``; set one of them, or both alike)."""
+        slack_set = "approval_ttl" in self.slack.model_fields_set
+        remediation_set = "approval_ttl" in self.remediation.model_fields_set
+        if (
+            slack_set
+            and remediation_set
+            and self.slack.approval_ttl != self.remediation.approval_ttl
+        ):
+            raise ValueError(
+                "[slack] approval_ttl and [remediation] approval_ttl differ; set one of them"
+            )
+        if slack_set and not remediation_set:
+            merged = self.remediation.model_copy(update={"approval_ttl": self.slack.approval_ttl})
+            object.__setattr__(self, "remediation", merged)
+        return self
 
     @model_validator(mode="after")
     def _accounts_or_single_key(self) -> Config:

@@ -24,6 +24,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("governor.pipeline",),
     ("governor.report", "governor.notify"),
     ("governor.remediate",),
+    ("governor.slack",),
     ("governor.config", "governor.runtime", "governor.exit_codes"),
     ("governor.daemon", "governor.observability"),
     ("governor.commands", "governor.cli", "governor.__main__"),
@@ -206,5 +207,6 @@ def test_the_layer_check_places_modules_by_their_longest_prefix() -> None:
     assert layer_of("governor.neon.client") == 1
     assert layer_of("governor.store.records") == 4
     assert layer_of("governor.remediate.plan") == 7
-    assert layer_of("governor.config") == 8
+    assert layer_of("governor.slack.outbox") == 8
+    assert layer_of("governor.config") == 9
     assert layer_of("governor.unknown_module") is None

@@ -34,7 +34,10 @@ from governor.pipeline.audit import AuditResult, run_audit
 from governor.policy import Policy
 from governor.report import render_audit
 from governor.runtime import Runtime
-from governor.sweep import SweepProgress
+from governor.secrets import SecretError
+from governor.slack.service import SlackService
+from governor.store.async_store import AsyncStore
+from governor.sweep import Account, SweepProgress
 
 AccountOption = Annotated[
     list[str] | None,
@@ -123,6 +126,7 @@ async def _run(
         runtime.open_accounts(names=account_names, org_ids=org_ids) as accounts,
         await runtime.open_async_store(db) as store,
     ):
+        slack = slack_for_audit(runtime, store, accounts)
         holder.append(
             await run_audit(
                 accounts=accounts,
@@ -133,6 +137,31 @@ async def _run(
                 concurrency=runtime.config.neon.concurrency,
                 trigger=trigger,
                 progress=progress,
-                notifier=runtime.notifier(interactive=True),
+                notifier=slack.notifier if slack else runtime.notifier(interactive=True),
             )
+        )
+        if slack is not None:
+            await flush_outbox(slack)
+
+
+def slack_for_audit(
+    runtime: Runtime, store: AsyncStore, accounts: Sequence[Account]
+) -> SlackService | None:
+    """The report goes through the same outbox as the daemon's, when Slack is set up."""
+    if runtime.config.slack.channel is None:
+        return None
+    try:
+        return SlackService.build(runtime.config.slack, store, runtime.clock, accounts=accounts)
+    except SecretError as error:
+        typer.echo(f"neon-governor: not posting to Slack: {error}", err=True)
+        return None
+
+
+async def flush_outbox(slack: SlackService, deadline_seconds: float = 30.0) -> None:
+    """Send what this run queued; Slack being down loses nothing (the outbox keeps it)."""
+    if not await slack.sender().flush(deadline_seconds=deadline_seconds):
+        typer.echo(
+            "neon-governor: Slack did not take every message in time; they wait in the "
+            "store's outbox and go out with the next audit or the daemon",
+            err=True,
         )

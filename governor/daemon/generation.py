@@ -21,6 +21,7 @@ import httpx
 from governor.daemon.health import Health
 from governor.daemon.jobs import Job, JobContext, JobRegistry
 from governor.daemon.remediation import DaemonRemediation
+from governor.daemon.slack_jobs import slack_jobs, slack_service
 from governor.daemon.sweeps import (
     GROUP_WINDOW_SECONDS,
     SnapshotKeeper,
@@ -66,6 +67,9 @@ class Generation:
         )
         self.jobs: list[Job] = []
         self.remediation = DaemonRemediation(context)
+        self.slack = slack_service(context, self.remediation.executor)
+        if self.slack is not None:
+            self.remediation = DaemonRemediation(context, desk=self.slack.desk)
 
     @classmethod
     async def open(
@@ -79,7 +83,11 @@ class Generation:
             accounts = await stack.enter_async_context(runtime.open_accounts(transport=transport))
             context = JobContext(runtime, policies, shared.store, accounts, shared.metrics)
             generation = cls(runtime, context, shared, stack)
-            generation.jobs = [*generation.sweep_jobs(), *registry.jobs(context)]
+            generation.jobs = [
+                *generation.sweep_jobs(),
+                *slack_jobs(generation.slack),
+                *registry.jobs(context),
+            ]
             if generation.remediation.enabled:
                 # what a killed process left half-done, finished without delaying startup
                 shared.track(asyncio.create_task(generation.remediation.reconcile()))
@@ -116,7 +124,9 @@ class Generation:
             concurrency=config.neon.concurrency,
             trigger="daemon",
             snapshot=snapshot,
-            notifier=self.runtime.notifier(interactive=False),
+            notifier=self.slack.notifier
+            if self.slack is not None
+            else self.runtime.notifier(interactive=False),
         )
         if not result.reused_snapshot:
             shared.metrics.observe_sweep(time.monotonic() - started)

@@ -16,6 +16,7 @@ from governor.daemon.jobs import JobContext
 from governor.pipeline.results import AuditResult
 from governor.remediate.execute import Executor, Outcome
 from governor.remediate.session import AccountScope, apply_plan, plan_for, reconcile_unfinished
+from governor.slack.approvals import ApprovalDesk
 
 logger = logging.getLogger("governor.daemon.remediation")
 ACTOR = "daemon"
@@ -24,6 +25,7 @@ ACTOR = "daemon"
 @dataclass(frozen=True)
 class DaemonRemediation:
     context: JobContext
+    desk: ApprovalDesk | None = None  # Slack's approval messages, when Slack is set up
 
     @property
     def enabled(self) -> bool:
@@ -67,6 +69,12 @@ class DaemonRemediation:
         except Exception:
             logger.exception("the remediation pass after run %s failed", result.run_id)
             return []
+        if self.desk is not None:
+            try:
+                await self.desk.request(passed.requested)
+                await self.desk.outcomes(passed.outcomes)
+            except Exception:
+                logger.exception("queueing Slack approval messages failed")
         for record in passed.requested:
             logger.info(
                 "remediation %s awaiting approval: %s on %s %s",

@@ -83,6 +83,11 @@ class Executor:
             raise KeyError(f"no client for account {record.account!r}")
         return client
 
+    def account_for(self, org_id: str | None) -> str:
+        """The account name to record for a resource of ``org_id`` (the first, if one)."""
+        _ = org_id
+        return next(iter(self.clients), "default")
+
     async def run(self, records: Sequence[RemediationRecord]) -> list[Outcome]:
         """Execute ``records`` (planned or approved), one project at a time each."""
         lanes: dict[tuple[str, str], list[RemediationRecord]] = defaultdict(list)

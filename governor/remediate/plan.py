@@ -196,6 +196,8 @@ class PlanContext:
     account_of: Callable[[str | None], str] = lambda _org: "default"
     max_actions: int | None = None  # apply --max
     paused: bool = False
+    # resources people kept (snoozed) and until when: (type, id) -> "until ... by ..."
+    exemptions: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
 
 def build_plan(findings: Sequence[StoredFinding], context: PlanContext) -> Plan:
@@ -315,6 +317,9 @@ def decide(
         return "in_progress", f"remediation {active.id} is {active.state}"
     if item.mode == "report":
         return "report_only", "the policy's mode is report"
+    kept = context.exemptions.get((item.resource_type, item.resource_id))
+    if kept is not None:
+        return "waiting", f"kept {kept}"
     waiting = _waiting(item, change, policies, context.now)
     if waiting is not None:
         return "waiting", waiting

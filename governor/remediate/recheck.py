@@ -69,8 +69,11 @@ async def recheck(
     if view is None:
         return Verdict(f"the {record.resource_type} no longer exists", None)
     change = Change.from_json(record.change)
-    if record.reverts_id is not None:
-        return Verdict(_revert_skip(record, view), view)
+    if record.reverts_id is not None or not record.findings:
+        # a revert, or a person's own change (a snooze): no policy to ask again, but the
+        # resource must still be as it was when the change was decided
+        skip = _revert_skip(record, view) or _expiry_skip(change, now)
+        return Verdict(skip, view)
     sources = parse_sources(record)
     chosen = []
     for source in sources:

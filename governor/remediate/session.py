@@ -65,6 +65,10 @@ async def plan_for(
         raise RemediationError("the audit kept no snapshot to plan from")
     active = await store.remediations.list(states=ACTIVE_STATES)
     paused = await store.remediations.paused()
+    exemptions = {
+        (e.resource_type, e.resource_id): f"until {e.until[:16]} by {e.created_by} ({e.reason})"
+        for e in await store.slack.exemptions(active_at=now)
+    }
     context = PlanContext(
         snapshot=result.snapshot,
         index=SnapshotIndex(result.snapshot),
@@ -75,6 +79,7 @@ async def plan_for(
         account_of=account_resolver(accounts),
         max_actions=max_actions,
         paused=paused is not None,
+        exemptions=exemptions,
     )
     return build_plan(result.findings, context)
 

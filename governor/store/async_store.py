@@ -34,6 +34,7 @@ from governor.store.records import (
     StoredResourceType,
 )
 from governor.store.remediation_book import AsyncRemediationBook
+from governor.store.slack_book import AsyncSlackBook
 from governor.store.store import Store
 
 P = ParamSpec("P")
@@ -107,6 +108,10 @@ class AsyncStore:
     @property
     def remediations(self) -> AsyncRemediationBook:
         return AsyncRemediationBook(self)
+
+    @property
+    def slack(self) -> AsyncSlackBook:
+        return AsyncSlackBook(self)
 
     # The Store's methods, awaited (documented there) ------------------------------------
 

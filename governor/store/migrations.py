@@ -278,6 +278,75 @@ def remediations(db: Database) -> None:
     )
 
 
+@migrations(name="0007_slack")
+def slack(db: Database) -> None:
+    """Slack's outbox, the approval messages and votes, and exemptions (snoozes).
+
+    ``slack_outbox`` rows are sent in id order per channel; ``uncertain`` marks a send that
+    started and was not recorded as done (a crash in between), so the sender looks for the
+    message before posting it again. An approval's ``token`` is the opaque button value.
+    """
+    db.execute(
+        """
+        CREATE TABLE slack_outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL CHECK (kind IN ('post', 'update', 'file', 'ephemeral')),
+            channel TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            parent_id INTEGER REFERENCES slack_outbox(id),
+            ref TEXT,
+            state TEXT NOT NULL DEFAULT 'pending'
+                CHECK (state IN ('pending', 'sent', 'failed', 'cancelled')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            uncertain INTEGER NOT NULL DEFAULT 0 CHECK (uncertain IN (0, 1)),
+            next_attempt_at TEXT NOT NULL,
+            last_error TEXT,
+            sent_ts TEXT,
+            sent_channel TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX slack_outbox_pending ON slack_outbox (state, channel, id)")
+    db.execute(
+        """
+        CREATE TABLE slack_approvals (
+            remediation_id INTEGER PRIMARY KEY REFERENCES remediations(id),
+            token TEXT NOT NULL UNIQUE,
+            outbox_id INTEGER NOT NULL REFERENCES slack_outbox(id),
+            owner TEXT,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE approval_votes (
+            remediation_id INTEGER NOT NULL REFERENCES remediations(id),
+            user_id TEXT NOT NULL,
+            voted_at TEXT NOT NULL,
+            PRIMARY KEY (remediation_id, user_id)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE exemptions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            resource_type TEXT NOT NULL,
+            resource_id TEXT NOT NULL,
+            until TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            ended_noticed_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX exemptions_by_resource ON exemptions (resource_type, resource_id)")
+
+
 def known_migration_names() -> list[str]:
     """Names of every migration this version ships, in order."""
     # sqlite-utils keeps the registered list private; it offers no public accessor.

@@ -29,6 +29,10 @@ OWNED_TABLES = {
     "remediations": "it is written by governor/store/remediations.py (Store.remediations)",
     "finding_notices": "it is written by governor/store/remediations.py (Store.remediations)",
     "switches": "it is written by governor/store/remediations.py (Store.remediations)",
+    "slack_outbox": "it is written by governor/store/slack.py (Store.slack)",
+    "slack_approvals": "it is written by governor/store/slack.py (Store.slack)",
+    "approval_votes": "it is written by governor/store/slack.py (Store.slack)",
+    "exemptions": "it is written by governor/store/slack.py (Store.slack)",
     "_sqlite_migrations": "it records the schema's migrations",
 }
 

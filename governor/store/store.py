@@ -37,6 +37,7 @@ from governor.store.records import (
     StoredResourceType,
 )
 from governor.store.remediation_book import RemediationBook
+from governor.store.slack_book import SlackBook
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -75,6 +76,11 @@ class Store:
     def remediations(self) -> RemediationBook:
         """Remediations, notices before acting, and the pause switch."""
         return RemediationBook(self)
+
+    @property
+    def slack(self) -> SlackBook:
+        """Slack's outbox, approval messages, votes and exemptions."""
+        return SlackBook(self)
 
     def _database_error(self, error: sqlite3.Error) -> StoreError:
         timeout, read_only = self._busy_timeout_seconds, self._read_only

@@ -1,0 +1,109 @@
+"""Approval requests in Slack: one message per remediation, updated as it moves.
+
+Why through the outbox: a request asked while Slack is down is asked when it is back, in
+order; the approval's token (the button value) is recorded before the message is sent,
+and the click is checked against the message Slack says it came from.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from governor.remediate.execute import Outcome
+from governor.remediate.session import expire_approvals
+from governor.slack.approval_message import approval_message, approval_status_message
+from governor.slack.settings import SlackSettings
+from governor.store.async_store import AsyncStore
+from governor.store.remediations import RemediationRecord
+
+OUTCOME_STATUS = {
+    "succeeded": "done",
+    "failed": "failed",
+    "skipped": "skipped",
+    "expired": "expired",
+    "rejected": "rejected",
+}
+
+
+@dataclass(frozen=True)
+class ApprovalDesk:
+    store: AsyncStore
+    settings: SlackSettings
+    clock: Callable[[], datetime]
+
+    async def request(self, records: Sequence[RemediationRecord]) -> list[int]:
+        """Post a request for each awaiting remediation that has none yet; their ids."""
+        channel = self.settings.channel
+        if channel is None:
+            return []
+        asked = []
+        for record in records:
+            if record.state != "awaiting_approval" or record.approval_expires_at is None:
+                continue
+            if await self.store.slack.approval_for(record.id) is not None:
+                continue
+            token = secrets.token_urlsafe(24)
+            message = approval_message(
+                record,
+                approval_id=token,
+                expires_at=datetime.fromisoformat(record.approval_expires_at),
+                owner=None,
+                required=self.settings.required_for(record.irreversible),
+                votes=[],
+            )
+            outbox_id = await self.store.slack.enqueue(
+                kind="post",
+                channel=channel,
+                payload={"text": message.text, "blocks": message.blocks},
+                now=self.clock(),
+                ref=f"remediation:{record.id}",
+            )
+            await self.store.slack.add_approval(
+                remediation_id=record.id, token=token, outbox_id=outbox_id, owner=None,
+                now=self.clock(),
+            )  # fmt: skip
+            asked.append(record.id)
+        return asked
+
+    async def update(self, record: RemediationRecord, status: str, detail: str) -> None:
+        """Replace the request's buttons with where it stands (or the votes so far)."""
+        approval = await self.store.slack.approval_for(record.id)
+        if approval is None:
+            return
+        if status == "waiting" and record.approval_expires_at is not None:
+            message = approval_message(
+                record,
+                approval_id=approval.token,
+                expires_at=datetime.fromisoformat(record.approval_expires_at),
+                owner=approval.owner,
+                required=self.settings.required_for(record.irreversible),
+                votes=await self.store.slack.votes(record.id),
+            )
+        else:
+            message = approval_status_message(record, status=status, detail=detail)
+        await self.store.slack.enqueue(
+            kind="update",
+            channel=self.settings.channel or "",
+            payload={"text": message.text, "blocks": message.blocks},
+            now=self.clock(),
+            parent_id=approval.outbox_id,
+            ref=f"remediation:{record.id}",
+        )
+
+    async def outcomes(self, outcomes: Sequence[Outcome]) -> None:
+        for outcome in outcomes:
+            status = OUTCOME_STATUS.get(outcome.state)
+            if status is None:
+                continue
+            record = await self.store.remediations.get(outcome.remediation_id)
+            await self.update(record, status, outcome.reason)
+
+    async def reap(self) -> list[RemediationRecord]:
+        """Expire undecided requests past their time, and say so on their messages."""
+        expired = await expire_approvals(self.store, now=self.clock(), actor="slack-reaper")
+        for record in expired:
+            await self.update(record, "expired", record.reason or "not decided in time")
+        return expired

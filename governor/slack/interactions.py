@@ -1,0 +1,369 @@
+"""What a click or a slash command becomes: parsed strictly, authorized once, recorded always.
+
+Why strict parsing: payloads come from the network; a missing or odd field is refused
+(and logged), never guessed. Every path ends in ``authorize`` and in the audit log with
+who, when, what and why, accepted or refused. Replies are ephemeral, through the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from governor.actions import MAX_EXPIRY
+from governor.policy.operators import parse_timestamp
+from governor.remediate import decisions
+from governor.remediate.errors import RemediationError
+from governor.slack.authorize import Actor, GroupMembers, Verdict, authorize
+from governor.slack.settings import SlackSettings
+from governor.store.async_store import AsyncStore
+from governor.store.errors import StoreError
+from governor.store.records import StoredResource
+from governor.store.remediations import ACTIVE_STATES, RemediationRecord
+
+logger = logging.getLogger("governor.slack.interactions")
+MAX_TEXT = 500
+KEEP_DAYS = {"7d": 7, "30d": 30}
+SLASH_COMMAND = "/neon-governor"
+
+
+class InteractionError(ValueError):
+    """A payload that cannot be what Slack sends."""
+
+
+@dataclass(frozen=True)
+class Interaction:
+    kind: Literal["block_actions", "slash_command"]
+    actor: Actor
+    action_id: str = ""
+    value: str = ""
+    text: str = ""
+
+
+def _text(data: Mapping[str, Any], key: str, *, limit: int = 64) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value or len(value) > limit:
+        raise InteractionError(f"{key!r} is missing or malformed")
+    return value
+
+
+def _object(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = data.get(key)
+    if not isinstance(value, Mapping):
+        raise InteractionError(f"{key!r} is missing or not an object")
+    return value
+
+
+def parse(envelope_type: str, payload: Any) -> Interaction:
+    """An ``Interaction`` from a Socket Mode envelope's payload (InteractionError if not)."""
+    if not isinstance(payload, Mapping):
+        raise InteractionError("the payload is not an object")
+    if envelope_type == "interactive":
+        if payload.get("type") != "block_actions":
+            raise InteractionError(f"unsupported interaction {payload.get('type')!r}")
+        user = _object(payload, "user")
+        team = _object(payload, "team")
+        channel = _object(payload, "channel")
+        container = (
+            payload.get("container") if isinstance(payload.get("container"), Mapping) else {}
+        )
+        message = payload.get("message") if isinstance(payload.get("message"), Mapping) else {}
+        actions = payload.get("actions")
+        if (
+            not isinstance(actions, list)
+            or len(actions) != 1
+            or not isinstance(actions[0], Mapping)
+        ):
+            raise InteractionError("expected exactly one action")
+        action = actions[0]
+        value = action.get("value")
+        selected = action.get("selected_option")
+        if value is None and isinstance(selected, Mapping):
+            value = selected.get("value")
+        if not isinstance(value, str) or len(value) > 200:
+            raise InteractionError("the action has no value")
+        ts = (container or {}).get("message_ts") or (message or {}).get("ts")
+        return Interaction(
+            kind="block_actions",
+            actor=Actor(
+                user_id=_text(user, "id"),
+                team_id=_text(team, "id"),
+                channel_id=_text(channel, "id"),
+                message_ts=str(ts) if isinstance(ts, str) and len(ts) <= 32 else None,
+            ),
+            action_id=_text(action, "action_id", limit=255),
+            value=value,
+        )
+    if envelope_type == "slash_commands":
+        if payload.get("command") != SLASH_COMMAND:
+            raise InteractionError(f"unknown command {payload.get('command')!r}")
+        text = payload.get("text", "")
+        if not isinstance(text, str) or len(text) > MAX_TEXT:
+            raise InteractionError("the command text is malformed")
+        return Interaction(
+            kind="slash_command",
+            actor=Actor(
+                user_id=_text(payload, "user_id"),
+                team_id=_text(payload, "team_id"),
+                channel_id=_text(payload, "channel_id"),
+            ),
+            text=text.strip(),
+        )
+    raise InteractionError(f"unsupported envelope type {envelope_type!r}")
+
+
+RunApproved = Callable[[RemediationRecord], Awaitable[None]]
+# Move a branch's own expires_at later (through the remediation executor); None: no way to.
+ExtendExpiry = Callable[[StoredResource, datetime, str], Awaitable[str]]
+UpdateApproval = Callable[[RemediationRecord, str, str], Awaitable[None]]
+
+
+@dataclass
+class InteractionHandler:
+    store: AsyncStore
+    settings: SlackSettings
+    clock: Callable[[], datetime]
+    team_id: str | None
+    group_members: GroupMembers
+    run_approved: RunApproved
+    update_approval: UpdateApproval
+    extend_expiry: ExtendExpiry | None = None
+
+    async def handle(self, interaction: Interaction) -> str:
+        """Decide, record, and reply (ephemerally); returns the reply text."""
+        try:
+            reply = await self._dispatch(interaction)
+        except (RemediationError, StoreError, InteractionError) as error:
+            reply = f"Nothing changed: {error}"
+            await self._record(interaction, "refused", str(error))
+        await self._reply(interaction, reply)
+        return reply
+
+    async def _dispatch(self, interaction: Interaction) -> str:
+        if interaction.kind == "slash_command":
+            return await self._command(interaction)
+        if interaction.action_id in ("neon_approve", "neon_reject"):
+            return await self._decide(interaction)
+        if interaction.action_id == "neon_keep":
+            return await self._keep(interaction)
+        await self._record(interaction, "refused", "unknown action")
+        return "Unknown action; nothing changed."
+
+    async def _check(self, action: Any, interaction: Interaction, **context: Any) -> Verdict:
+        verdict = await authorize(
+            action,
+            interaction.actor,
+            settings=self.settings,
+            team_id=self.team_id,
+            now=self.clock(),
+            group_members=self.group_members,
+            **context,
+        )
+        await self._record(
+            interaction, "accepted" if verdict.allowed else "refused", verdict.reason, action
+        )
+        return verdict
+
+    # Approve / reject -----------------------------------------------------------------
+
+    async def _decide(self, interaction: Interaction) -> str:
+        approval = await self.store.slack.approval_by_token(interaction.value)
+        record = None
+        if approval is not None:
+            record = await self.store.remediations.get(approval.remediation_id)
+        votes = tuple(await self.store.slack.votes(record.id)) if record is not None else ()
+        action = "approve" if interaction.action_id == "neon_approve" else "reject"
+        verdict = await self._check(
+            action,
+            interaction,
+            record=record,
+            approval=approval,
+            owner=approval.owner if approval else None,
+            votes=votes,
+        )
+        if not verdict.allowed or record is None:
+            return f"Not accepted: {verdict.reason}."
+        user = interaction.actor.user_id
+        actor = f"slack:{user}"
+        now = self.clock()
+        if action == "reject":
+            rejected = await decisions.reject(
+                self.store, record.id, actor=actor, reason="rejected in Slack", now=now
+            )
+            await self.update_approval(rejected, "rejected", f"rejected by <@{user}>")
+            return f"Rejected remediation {record.id}."
+        if not await self.store.slack.vote(record.id, user, now=now):
+            # two clicks raced past the check: the store keeps one vote per person
+            await self._record(interaction, "refused", "a second vote by the same person")
+            return "You already approved it; another approver must too."
+        voted = await self.store.slack.votes(record.id)
+        required = self.settings.required_for(record.irreversible)
+        if len(voted) < required:
+            await self.update_approval(
+                record, "waiting", f"{len(voted)} of {required} approvals: "
+                + ", ".join(f"<@{v}>" for v in voted)
+            )  # fmt: skip
+            return f"Your approval is recorded ({len(voted)} of {required})."
+        approved = await decisions.approve(self.store, record.id, actor=actor, now=now)
+        who = ", ".join(f"<@{v}>" for v in voted)
+        await self.update_approval(approved, "approved", f"approved by {who}, running")
+        await self.run_approved(approved)
+        return f"Approved remediation {record.id}; it runs now."
+
+    # Keep (snooze) --------------------------------------------------------------------
+
+    async def _keep(self, interaction: Interaction) -> str:
+        parts = interaction.value.split(":")
+        if len(parts) != 3 or parts[2] not in KEEP_DAYS or not parts[1].isdigit():
+            raise InteractionError("not a keep request")
+        kind, number, period = parts[0], int(parts[1]), KEEP_DAYS[parts[2]]
+        resource: tuple[str, str, str]
+        if kind == "keep":
+            finding = await self.store.finding(number)
+            resource = (str(finding.resource_type), finding.resource_id, finding.name)
+        elif kind == "keep-remediation":
+            target = await self.store.remediations.get(number)
+            resource = (target.resource_type, target.resource_id, target.resource_name)
+        else:
+            raise InteractionError("not a keep request")
+        active = await self.store.remediations.active_for(resource[0], resource[1])
+        approval = await self.store.slack.approval_for(active.id) if active else None
+        subject = active or await self._placeholder(resource)
+        verdict = await self._check(
+            "keep", interaction, record=subject, owner=approval.owner if approval else None
+        )
+        if not verdict.allowed:
+            return f"Not accepted: {verdict.reason}."
+        now = self.clock()
+        until = now + timedelta(days=period)
+        user = interaction.actor.user_id
+        if active is not None and active.state in ("awaiting_approval", "approved"):
+            kept = await decisions.reject(
+                self.store, active.id, actor=f"slack:{user}", reason="kept by its owner", now=now
+            )
+            await self.update_approval(kept, "kept", f"kept by <@{user}> for {period} days")
+        if resource[0] == "branch" and self.extend_expiry is not None:
+            moved = await self._move_expiry(resource[1], period, f"slack:{user}")
+            if moved is not None:
+                return moved
+        await self.store.slack.add_exemption(
+            resource_type=resource[0],
+            resource_id=resource[1],
+            until=until,
+            reason=f"kept {period} days from Slack",
+            actor=f"slack:{user}",
+            now=now,
+        )
+        return f"Kept {resource[0]} {resource[2]} until {until.date().isoformat()}."
+
+    async def _move_expiry(self, branch_id: str, days: int, actor: str) -> str | None:
+        """A branch with its own ``expires_at``: move Neon's expiry later (Neon's snooze)."""
+        stored = next(
+            (b for b in await self.store.resources("branch") if b.resource_id == branch_id), None
+        )
+        expires = parse_timestamp(stored.raw.get("expires_at")) if stored else None
+        if stored is None or expires is None or self.extend_expiry is None:
+            return None
+        now = self.clock()
+        later = min(
+            max(expires, now) + timedelta(days=days), now + MAX_EXPIRY - timedelta(minutes=5)
+        )
+        if later <= expires:
+            return (
+                f"It already expires at {expires.isoformat(timespec='minutes')}; nothing changed."
+            )
+        return await self.extend_expiry(stored, later, actor)
+
+    async def _placeholder(self, resource: tuple[str, str, str]) -> RemediationRecord | None:
+        """Any remediation of the resource, for the authorization's record check."""
+        for record in reversed(await self.store.remediations.list()):
+            if (record.resource_type, record.resource_id) == resource[:2]:
+                return record
+        return _bare_record(resource)
+
+    # Slash command --------------------------------------------------------------------
+
+    async def _command(self, interaction: Interaction) -> str:
+        word, _, rest = interaction.text.partition(" ")
+        word = word.lower() or "status"
+        if word not in ("status", "pause", "resume", "plan"):
+            await self._record(interaction, "refused", f"unknown subcommand {word!r}")
+            return "Usage: /neon-governor status | pause [reason] | resume | plan"
+        verdict = await self._check(word, interaction)
+        if not verdict.allowed:
+            return f"Not accepted: {verdict.reason}."
+        actor, now = f"slack:{interaction.actor.user_id}", self.clock()
+        if word == "pause":
+            await decisions.set_paused(
+                self.store, True, actor=actor, reason=rest.strip()[:200] or None, now=now
+            )
+            return "Remediation paused: no mutation is sent until resumed."
+        if word == "resume":
+            await decisions.set_paused(self.store, False, actor=actor, reason=None, now=now)
+            return "Remediation resumed."
+        return await self._summary(plan=word == "plan")
+
+    async def _summary(self, *, plan: bool) -> str:
+        paused = await self.store.remediations.paused()
+        records = await self.store.remediations.list(states=ACTIVE_STATES)
+        waiting = [r for r in records if r.state == "awaiting_approval"]
+        lines = [
+            "Remediation is PAUSED" + (f" ({paused.reason})" if paused and paused.reason else "")
+            if paused
+            else "Remediation is not paused",
+            f"{len(records)} remediation(s) under way, {len(waiting)} awaiting approval",
+        ]
+        if plan:
+            lines.extend(
+                f"• #{r.id} {r.state}: {r.change.get('kind')} {r.resource_type} {r.resource_name}"
+                for r in records[:20]
+            )
+        return "\n".join(lines)
+
+    # Recording and replying -----------------------------------------------------------
+
+    async def _record(
+        self, interaction: Interaction, outcome: str, reason: str, action: str | None = None
+    ) -> None:
+        actor = interaction.actor
+        await self.store.slack.record_interaction(
+            now=self.clock(),
+            actor=f"slack:{actor.user_id or '?'}",
+            event=f"slack_{outcome}",
+            subject=f"slack:{interaction.kind}",
+            details={
+                "action": action or interaction.action_id or interaction.text.split(" ")[0],
+                "value": interaction.value[:200],
+                "team": actor.team_id,
+                "channel": actor.channel_id,
+                "message_ts": actor.message_ts,
+                "reason": reason,
+            },
+        )
+
+    async def _reply(self, interaction: Interaction, text: str) -> None:
+        channel = interaction.actor.channel_id
+        if not channel:
+            return
+        await self.store.slack.enqueue(
+            kind="ephemeral",
+            channel=channel,
+            payload={"user": interaction.actor.user_id, "text": text},
+            now=self.clock(),
+            ref=f"reply:{interaction.actor.user_id}",
+        )
+
+
+def _bare_record(resource: tuple[str, str, str]) -> RemediationRecord:
+    """A stand-in for a resource with no remediation (the check needs its kind only)."""
+    return RemediationRecord(
+        id=0, run_id=None, reverts_id=None, account="", policy="", mode="report", findings=[],
+        resource_type=resource[0], resource_id=resource[1], org_id=None, project_id=None,
+        resource_name=resource[2], change={}, before={}, after={}, disruptive=False,
+        irreversible=False, why="", estimate_usd=None, plan_hash=None, state="skipped",
+        reason=None, created_at="", updated_at="", approval_expires_at=None, decided_by=None,
+        decided_at=None, intent_at=None, sent_at=None, finished_at=None,
+    )  # fmt: skip

@@ -1,0 +1,70 @@
+"""The run report, into the outbox: one message per run (or per change), the CSV in its thread."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from governor.pipeline.results import AuditResult
+from governor.slack.report_message import findings_csv, report_message
+from governor.slack.settings import SlackSettings
+from governor.store.async_store import AsyncStore
+
+
+@dataclass(frozen=True)
+class SlackNotifier:
+    """A ``Notifier``: never raises for Slack's sake (the outbox sends later)."""
+
+    store: AsyncStore
+    settings: SlackSettings
+    clock: Callable[[], datetime]
+    # who owns what, as far as Neon and Slack agree: (type, id) -> Slack user id
+    owners: Callable[[AuditResult], Awaitable[Mapping[tuple[str, str], str]]] | None = None
+
+    async def run_finished(self, result: AuditResult) -> None:
+        if self.settings.report == "never" or self.settings.channel is None:
+            return
+        if self.settings.report == "changes" and not self._changed(result):
+            return
+        records = await self.store.remediations.list()
+        counts: dict[str, int] = dict(Counter(str(record.state) for record in records))
+        now = self.clock()
+        exempted = {
+            (e.resource_type, e.resource_id): f"until {e.until[:10]} ({e.reason})"
+            for e in await self.store.slack.exemptions(active_at=now)
+        }
+        owners: Mapping[tuple[str, str], str] = {}
+        if self.owners is not None:
+            try:
+                owners = await self.owners(result)
+            except Exception:  # owners are a courtesy: the report goes out without them
+                owners = {}
+        message = report_message(result, remediations=counts, owners=owners, exempted=exempted)
+        channel = self.settings.channel
+        parent = await self.store.slack.enqueue(
+            kind="post",
+            channel=channel,
+            payload={"text": message.text, "blocks": message.blocks},
+            now=now,
+            ref=f"run:{result.run_id}",
+        )
+        if result.findings:
+            await self.store.slack.enqueue(
+                kind="file",
+                channel=channel,
+                payload={
+                    "filename": f"neon-findings-run-{result.run_id}.csv",
+                    "title": f"Neon findings, run {result.run_id}",
+                    "content": findings_csv(result, owners=owners, exempted=exempted),
+                },
+                now=now,
+                parent_id=parent,
+                ref=f"run:{result.run_id}",
+            )
+
+    @staticmethod
+    def _changed(result: AuditResult) -> bool:
+        opened = any(finding.first_run_id == result.run_id for finding in result.findings)
+        return opened or bool(result.resolved) or not result.complete

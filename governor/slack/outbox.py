@@ -1,0 +1,243 @@
+"""Sending the outbox: in order per channel, about one message a second, each exactly once.
+
+Why a sender of our own around slack_sdk: Slack being slow or down must never hold up a
+sweep or a remediation, so messages wait in the store and go out when Slack answers. A
+send is claimed (``uncertain``) before the request; after a crash the sender looks for
+the message in the channel (by the outbox id in its metadata) before posting it again, so
+a message is never posted twice. A 429 waits ``Retry-After``; a transient error backs
+off; a permanent one (channel not found, invalid blocks) gives up after a few tries and
+says so in the log, without blocking the channel's later messages for good.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from governor.store.async_store import AsyncStore
+from governor.store.slack import OutboxMessage
+
+logger = logging.getLogger("governor.slack.outbox")
+METADATA_EVENT = "neon_governor_outbox"
+PER_CHANNEL_SECONDS = 1.0  # chat.postMessage: about one message per second per channel
+PERMANENT = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "invalid_blocks",
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "msg_too_long",
+        "cant_update_message",
+        "message_not_found",
+        "is_archived",
+        "user_not_in_channel",
+    }
+)
+MAX_PERMANENT_ATTEMPTS = 3
+BACKOFF_CAP = timedelta(minutes=5)
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        store: AsyncStore,
+        client: AsyncWebClient,
+        *,
+        clock: Callable[[], datetime],
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        monotonic: Callable[[], float] | None = None,
+        interval: float = PER_CHANNEL_SECONDS,
+    ) -> None:
+        self.store, self.client, self.clock, self.sleep = store, client, clock, sleep
+        self.interval = interval
+        self._monotonic = monotonic or asyncio.get_running_loop().time
+        self._last_sent: dict[str, float] = {}
+
+    async def send_due(self) -> int:
+        """One pass over what is due now; returns how many messages went out."""
+        sent = 0
+        for message in await self.store.slack.due(now=self.clock()):
+            wait = self.interval - (self._monotonic() - self._last_sent.get(message.channel, -1e9))
+            if wait > 0:
+                await self.sleep(wait)
+            if await self._send(message):
+                sent += 1
+            self._last_sent[message.channel] = self._monotonic()
+        return sent
+
+    async def run(self, stopping: asyncio.Event, *, idle_seconds: float = 1.0) -> None:
+        while not stopping.is_set():
+            try:
+                await self.send_due()
+            except Exception:  # the store or the client broke: log, keep the loop alive
+                logger.exception("sending the Slack outbox failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), timeout=idle_seconds)
+
+    async def flush(self, *, deadline_seconds: float) -> bool:
+        """Send until nothing is due or the deadline passes; True when nothing is left."""
+        end = self._monotonic() + deadline_seconds
+        while self._monotonic() < end:
+            if not await self.store.slack.due(now=self.clock()):
+                pending = [m for m in await self.store.slack.outbox() if m.state == "pending"]
+                if not pending:
+                    return True
+                await self.sleep(min(1.0, max(0.0, end - self._monotonic())))
+                continue
+            await self.send_due()
+        return False
+
+    # One message ----------------------------------------------------------------------
+
+    async def _send(self, message: OutboxMessage) -> bool:
+        was_uncertain = message.uncertain
+        if not await self.store.slack.claim(message.id, now=self.clock()):
+            return False
+        try:
+            if was_uncertain and message.kind == "post":
+                found = await self._find_posted(message)
+                if found is not None:
+                    await self.store.slack.sent(
+                        message.id, ts=found, channel=message.channel, now=self.clock()
+                    )
+                    return True
+            ts, channel = await self._deliver(message)
+        except SlackApiError as error:
+            await self._failed(message, error)
+            return False
+        except (SlackClientError, OSError, TimeoutError) as error:
+            await self._retry(
+                message, f"{type(error).__name__}: {error}", attempts=message.attempts
+            )
+            return False
+        await self.store.slack.sent(message.id, ts=ts, channel=channel, now=self.clock())
+        return True
+
+    async def _deliver(self, message: OutboxMessage) -> tuple[str, str]:
+        payload = message.payload
+        parent = None
+        if message.parent_id is not None:
+            parent = await self.store.slack.message(message.parent_id)
+        if message.kind == "post":
+            thread_ts = parent.sent_ts if parent is not None else None
+            response = await self.client.chat_postMessage(
+                channel=message.channel,
+                text=str(payload.get("text", "")),
+                blocks=payload.get("blocks"),
+                thread_ts=thread_ts,
+                metadata={
+                    "event_type": METADATA_EVENT,
+                    "event_payload": {"outbox_id": message.id},
+                },
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+            return str(response["ts"]), str(response.get("channel") or message.channel)
+        if message.kind == "update":
+            if parent is None or parent.sent_ts is None:
+                raise SlackClientError("the message to update was never posted")
+            channel = parent.sent_channel or parent.channel
+            await self.client.chat_update(
+                channel=channel,
+                ts=parent.sent_ts,
+                text=str(payload.get("text", "")),
+                blocks=payload.get("blocks", []),
+            )
+            return parent.sent_ts, channel
+        if message.kind == "file":
+            if parent is None or parent.sent_ts is None:
+                raise SlackClientError("the message to thread the file under was never posted")
+            channel = parent.sent_channel or parent.channel
+            await self.client.files_upload_v2(
+                channel=channel,
+                thread_ts=parent.sent_ts,
+                filename=str(payload.get("filename", "findings.csv")),
+                content=str(payload.get("content", "")),
+                title=str(payload.get("title", "Neon findings")),
+            )
+            return parent.sent_ts, channel
+        response = await self.client.chat_postEphemeral(
+            channel=message.channel,
+            user=str(payload.get("user", "")),
+            text=str(payload.get("text", "")),
+            blocks=payload.get("blocks"),
+        )
+        return str(response.get("message_ts") or ""), message.channel
+
+    async def _find_posted(self, message: OutboxMessage) -> str | None:
+        """The ts of the message if an earlier, interrupted send did post it."""
+        created = datetime.fromisoformat(message.created_at)
+        response = await self.client.conversations_history(
+            channel=message.channel,
+            oldest=str(created.timestamp() - 60),
+            include_all_metadata=True,
+            limit=200,
+        )
+        for item in response.get("messages") or []:
+            metadata = item.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if (
+                metadata.get("event_type") == METADATA_EVENT
+                and payload.get("outbox_id") == message.id
+            ):
+                return str(item.get("ts"))
+        return None
+
+    async def _failed(self, message: OutboxMessage, error: SlackApiError) -> None:
+        response: Any = error.response
+        code = str(response.get("error") if response is not None else "") or "error"
+        status = getattr(response, "status_code", 0)
+        if status == 429 or code == "ratelimited":
+            retry_after = _retry_after(response)
+            await self.store.slack.retry_later(
+                message.id, error=code, at=self.clock() + timedelta(seconds=retry_after)
+            )
+            return
+        if code in PERMANENT:
+            give_up = message.attempts >= MAX_PERMANENT_ATTEMPTS
+            if give_up:
+                logger.error(
+                    "Slack refused outbox message %s (%s %s): %s; giving up",
+                    message.id,
+                    message.kind,
+                    message.channel,
+                    code,
+                )
+            await self.store.slack.retry_later(
+                message.id,
+                error=code,
+                at=self.clock() + _backoff(message.attempts),
+                give_up=give_up,
+            )
+            return
+        await self._retry(message, code, attempts=message.attempts)
+
+    async def _retry(self, message: OutboxMessage, error: str, *, attempts: int) -> None:
+        logger.warning("Slack outbox message %s not sent (%s); retrying later", message.id, error)
+        await self.store.slack.retry_later(
+            message.id, error=error, at=self.clock() + _backoff(attempts)
+        )
+
+
+def _retry_after(response: Any) -> float:
+    headers = getattr(response, "headers", None) or {}
+    for name, value in dict(headers).items():
+        if str(name).lower() == "retry-after":
+            try:
+                return min(max(float(value), 1.0), 300.0)
+            except (TypeError, ValueError):
+                break
+    return 30.0
+
+
+def _backoff(attempts: int) -> timedelta:
+    return min(BACKOFF_CAP, timedelta(seconds=2 ** min(max(attempts, 0), 10)))

@@ -1,0 +1,221 @@
+"""Slack for one process: the clients, the outbox sender, the approval desk, the handler.
+
+Why one object: the daemon's jobs, the remediation pass and the one-shot audit all need
+the same pieces wired the same way, and the tokens are read once, here, and never leave
+the slack_sdk clients (never logged, never stored).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from governor.neon.models import OrgMember
+from governor.pipeline.results import AuditResult
+from governor.remediate.changes import Change, expiry_at
+from governor.remediate.execute import Executor
+from governor.secrets import read_secret
+from governor.slack.approvals import ApprovalDesk
+from governor.slack.interactions import Interaction, InteractionHandler
+from governor.slack.notifier import SlackNotifier
+from governor.slack.outbox import OutboxSender
+from governor.slack.owners import resolve_owners, slack_lookup
+from governor.slack.settings import SlackSettings
+from governor.slack.socket import SocketConnection
+from governor.store.async_store import AsyncStore
+from governor.store.records import StoredResource
+from governor.store.remediations import NewRemediation, RemediationRecord
+from governor.sweep import Account
+
+GROUP_CACHE_SECONDS = 30.0
+
+
+def bot_token(settings: SlackSettings) -> str:
+    return read_secret(settings.bot_token_env, settings.bot_token_file)
+
+
+def app_token(settings: SlackSettings) -> str:
+    return read_secret(settings.app_token_env, settings.app_token_file)
+
+
+def web_client(settings: SlackSettings, token: str) -> AsyncWebClient:
+    base = settings.api_url if settings.api_url.endswith("/") else settings.api_url + "/"
+    return AsyncWebClient(
+        token=token,
+        base_url=base,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+@dataclass
+class SlackService:
+    settings: SlackSettings
+    store: AsyncStore
+    clock: Callable[[], datetime]
+    web: AsyncWebClient
+    executor: Callable[[], Executor] | None = None
+    accounts: Sequence[Account] = ()  # Neon clients, to resolve owners through members
+    _team: str | None = None
+    _groups: dict[str, tuple[float, set[str]]] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls,
+        settings: SlackSettings,
+        store: AsyncStore,
+        clock: Callable[[], datetime],
+        *,
+        executor: Callable[[], Executor] | None = None,
+        accounts: Sequence[Account] = (),
+    ) -> SlackService:
+        """Reads the bot token (SecretError when it cannot)."""
+        web = web_client(settings, bot_token(settings))
+        return cls(settings, store, clock, web, executor, accounts)
+
+    @property
+    def desk(self) -> ApprovalDesk:
+        return ApprovalDesk(self.store, self.settings, self.clock)
+
+    @property
+    def notifier(self) -> SlackNotifier:
+        owners = self.owners if self.accounts else None
+        return SlackNotifier(self.store, self.settings, self.clock, owners)
+
+    async def owners(self, result: AuditResult) -> dict[tuple[str, str], str]:
+        if result.snapshot is None:
+            return {}
+
+        async def members_of(org_id: str) -> list[OrgMember]:
+            account = next((a for a in self.accounts if org_id in a.org_ids), self.accounts[0])
+            return await account.client.list_org_members(org_id)
+
+        return await resolve_owners(
+            result.findings,
+            result.snapshot,
+            members_of=members_of,
+            slack_user_by_email=slack_lookup(self.web),
+        )
+
+    sender_interval: float = 1.0  # seconds between two messages to one channel
+
+    def sender(self) -> OutboxSender:
+        return OutboxSender(self.store, self.web, clock=self.clock, interval=self.sender_interval)
+
+    async def team_id(self) -> str | None:
+        """The workspace the bot token belongs to (None while Slack cannot say: fail closed)."""
+        if self.settings.team_id is not None:
+            return self.settings.team_id
+        if self._team is None:
+            try:
+                answer = await self.web.auth_test()
+            except (TimeoutError, SlackApiError, SlackClientError, OSError):
+                return None
+            team = answer.get("team_id")
+            self._team = str(team) if isinstance(team, str) and team else None
+        return self._team
+
+    async def group_members(self, group: str) -> set[str]:
+        """A user group's members, read at click time (cached a few seconds)."""
+        cached = self._groups.get(group)
+        if cached is not None and time.monotonic() - cached[0] < GROUP_CACHE_SECONDS:
+            return cached[1]
+        answer = await self.web.usergroups_users_list(usergroup=group)
+        users = answer.get("users") or []
+        members = {str(user) for user in users if isinstance(user, str)}
+        self._groups[group] = (time.monotonic(), members)
+        return members
+
+    async def run_approved(self, record: RemediationRecord) -> None:
+        if self.executor is None:
+            return  # the daemon's next pass executes it
+        outcomes = await self.executor().run([record])
+        await self.desk.outcomes(outcomes)
+
+    async def extend_expiry(self, branch: StoredResource, until: datetime, actor: str) -> str:
+        """Move a branch's own expires_at later, as a tracked remediation of its own."""
+        if self.executor is None:
+            return "Cannot change Neon from here; nothing changed."
+        current = branch.raw.get("expires_at")
+        text = expiry_at(until)
+        record, created = await self.store.remediations.add(
+            NewRemediation(
+                account=self.executor().account_for(branch.org_id),
+                policy=f"kept by {actor}",
+                mode="manual",
+                findings=[],
+                resource_type="branch",
+                resource_id=branch.resource_id,
+                org_id=branch.org_id,
+                project_id=branch.project_id,
+                resource_name=branch.name or branch.resource_id,
+                change=Change("update_branch", {"expires_at": text}).as_json(),
+                before={"expires_at": current},
+                after={"expires_at": text},
+                disruptive=False,
+                irreversible=False,
+                why=f"{actor} kept it: Neon's own expiry moved later",
+                estimate_usd=None,
+                state="planned",
+            ),
+            now=self.clock(),
+            actor=actor,
+        )
+        if not created:
+            return f"Another remediation of this branch is under way (#{record.id}); try later."
+        [outcome] = await self.executor().run([record])
+        if outcome.state != "succeeded":
+            return f"Could not move the expiry: {outcome.reason}"
+        return f"Moved the branch's expiry in Neon to {text}."
+
+    async def handler(self) -> InteractionHandler:
+        return InteractionHandler(
+            store=self.store,
+            settings=self.settings,
+            clock=self.clock,
+            team_id=await self.team_id(),
+            group_members=self.group_members,
+            run_approved=self.run_approved,
+            update_approval=self.desk.update,
+            extend_expiry=self.extend_expiry if self.executor is not None else None,
+        )
+
+    async def handle(self, interaction: Interaction) -> str:
+        return await (await self.handler()).handle(interaction)
+
+    async def announce_ended_exemptions(self) -> int:
+        """Exemptions end loudly: one line in the channel for those that just ended."""
+        now = self.clock()
+        ended = await self.store.slack.ended_unnoticed(now=now)
+        if ended and self.settings.channel is not None:
+            lines = [
+                f"• {e.resource_type} `{e.resource_id}` (kept by {e.created_by}: {e.reason})"
+                for e in ended[:30]
+            ]
+            more = f"\n+{len(ended) - 30} more" if len(ended) > 30 else ""
+            text = "Exemptions ended; these resources are governed again:\n" + "\n".join(lines)
+            await self.store.slack.enqueue(
+                kind="post",
+                channel=self.settings.channel,
+                payload={"text": text[:3000] + more},
+                now=now,
+                ref="exemptions",
+            )
+        await self.store.slack.notice_ended([e.id for e in ended], now=now)
+        return len(ended)
+
+    async def run_socket(self, stopping: asyncio.Event) -> None:
+        connection = SocketConnection(app_token(self.settings), self.web, self.handle)
+        await connection.run(stopping)

@@ -1,0 +1,302 @@
+"""The only writer of ``slack_outbox``, ``slack_approvals``, ``approval_votes``, ``exemptions``.
+
+Why the outbox lives in the store: a message is recorded in the same place as what it is
+about, before anyone tries to send it, so Slack being down loses nothing and a restart
+resumes in order. ``claim`` marks a send as started (``uncertain``) before the request, so
+a crash between Slack's answer and ``sent`` is known and checked, never blindly repeated.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from governor.store import audit_log
+from governor.store.audit_log import NewEntry
+from governor.store.connection import rows
+from governor.store.encoding import decode_json, encode_json
+from governor.store.errors import StoreError
+
+OutboxKind = Literal["post", "update", "file", "ephemeral"]
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    id: int
+    kind: OutboxKind
+    channel: str
+    payload: dict[str, Any]
+    parent_id: int | None
+    ref: str | None
+    state: str
+    attempts: int
+    uncertain: bool
+    next_attempt_at: str
+    last_error: str | None
+    sent_ts: str | None
+    sent_channel: str | None
+    created_at: str
+    sent_at: str | None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> OutboxMessage:
+        values = dict(row)
+        values["payload"] = decode_json(values["payload"], default={})
+        values["uncertain"] = bool(values["uncertain"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class ApprovalMessage:
+    remediation_id: int
+    token: str
+    outbox_id: int
+    owner: str | None
+    created_at: str
+    channel: str | None  # where it was posted (None until sent)
+    ts: str | None
+
+
+@dataclass(frozen=True)
+class Exemption:
+    id: int
+    resource_type: str
+    resource_id: str
+    until: str
+    reason: str
+    created_by: str
+    created_at: str
+    ended_noticed_at: str | None
+
+
+def enqueue(
+    connection: sqlite3.Connection,
+    *,
+    kind: OutboxKind,
+    channel: str,
+    payload: dict[str, Any],
+    at: str,
+    parent_id: int | None = None,
+    ref: str | None = None,
+) -> int:
+    cursor = connection.execute(
+        "INSERT INTO slack_outbox (kind, channel, payload, parent_id, ref, next_attempt_at, "
+        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [kind, channel, encode_json(payload, what="slack message"), parent_id, ref, at, at],
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def due(connection: sqlite3.Connection, *, at: str, limit: int = 20) -> list[OutboxMessage]:
+    """Pending messages to send now: per channel only its oldest, and only once its parent
+    (the message it threads under or updates) was sent. Order is id order."""
+    pending = [
+        OutboxMessage.from_row(row)
+        for row in rows(
+            connection, "SELECT * FROM slack_outbox WHERE state = 'pending' ORDER BY id"
+        )
+    ]
+    sent_parents = {
+        int(row["id"])
+        for row in rows(
+            connection,
+            "SELECT id FROM slack_outbox WHERE state = 'sent' AND id IN "
+            "(SELECT parent_id FROM slack_outbox WHERE state = 'pending' "
+            "AND parent_id IS NOT NULL)",
+        )
+    }
+    chosen: list[OutboxMessage] = []
+    seen_channels: set[str] = set()
+    for message in pending:
+        if message.channel in seen_channels:
+            continue
+        seen_channels.add(message.channel)
+        if message.next_attempt_at > at:
+            continue
+        if message.parent_id is not None and message.parent_id not in sent_parents:
+            continue
+        chosen.append(message)
+        if len(chosen) >= limit:
+            break
+    return chosen
+
+
+def get(connection: sqlite3.Connection, outbox_id: int) -> OutboxMessage:
+    found = rows(connection, "SELECT * FROM slack_outbox WHERE id = ?", [outbox_id])
+    if not found:
+        raise StoreError(f"no outbox message {outbox_id}")
+    return OutboxMessage.from_row(found[0])
+
+
+def claim(connection: sqlite3.Connection, outbox_id: int, *, at: str) -> bool:
+    """Mark a send as started; False if the message is no longer pending."""
+    cursor = connection.execute(
+        "UPDATE slack_outbox SET uncertain = 1, attempts = attempts + 1 "
+        "WHERE id = ? AND state = 'pending'",
+        [outbox_id],
+    )
+    return cursor.rowcount == 1
+
+
+def sent(connection: sqlite3.Connection, outbox_id: int, *, ts: str, channel: str, at: str) -> None:
+    connection.execute(
+        "UPDATE slack_outbox SET state = 'sent', uncertain = 0, sent_ts = ?, sent_channel = ?, "
+        "sent_at = ?, last_error = NULL WHERE id = ?",
+        [ts, channel, at, outbox_id],
+    )
+
+
+def retry_later(
+    connection: sqlite3.Connection,
+    outbox_id: int,
+    *,
+    error: str,
+    next_attempt_at: str,
+    give_up: bool = False,
+) -> None:
+    """Not sent (known): try again at ``next_attempt_at``, or give up (``failed``)."""
+    connection.execute(
+        "UPDATE slack_outbox SET uncertain = 0, last_error = ?, next_attempt_at = ?, "
+        "state = CASE WHEN ? THEN 'failed' ELSE state END WHERE id = ?",
+        [error[:500], next_attempt_at, int(give_up), outbox_id],
+    )
+
+
+def outbox(connection: sqlite3.Connection, *, ref: str | None = None) -> list[OutboxMessage]:
+    sql, parameters = "SELECT * FROM slack_outbox", []
+    if ref is not None:
+        sql += " WHERE ref = ?"
+        parameters.append(ref)
+    return [
+        OutboxMessage.from_row(row) for row in rows(connection, sql + " ORDER BY id", parameters)
+    ]
+
+
+# Approvals ---------------------------------------------------------------------------
+
+
+def add_approval(
+    connection: sqlite3.Connection,
+    *,
+    remediation_id: int,
+    token: str,
+    outbox_id: int,
+    owner: str | None,
+    at: str,
+) -> None:
+    connection.execute(
+        "INSERT INTO slack_approvals (remediation_id, token, outbox_id, owner, created_at) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [remediation_id, token, outbox_id, owner, at],
+    )
+
+
+_APPROVAL = (
+    "SELECT a.remediation_id, a.token, a.outbox_id, a.owner, a.created_at, "
+    "o.sent_channel AS channel, o.sent_ts AS ts FROM slack_approvals a "
+    "JOIN slack_outbox o ON o.id = a.outbox_id"
+)
+
+
+def approval_by_token(connection: sqlite3.Connection, token: str) -> ApprovalMessage | None:
+    found = rows(connection, _APPROVAL + " WHERE a.token = ?", [token])
+    return ApprovalMessage(**found[0]) if found else None
+
+
+def approval_for(connection: sqlite3.Connection, remediation_id: int) -> ApprovalMessage | None:
+    found = rows(connection, _APPROVAL + " WHERE a.remediation_id = ?", [remediation_id])
+    return ApprovalMessage(**found[0]) if found else None
+
+
+def vote(connection: sqlite3.Connection, remediation_id: int, user_id: str, *, at: str) -> bool:
+    """Record one person's approval; False if they had already voted (a repeat click)."""
+    cursor = connection.execute(
+        "INSERT OR IGNORE INTO approval_votes (remediation_id, user_id, voted_at) VALUES (?, ?, ?)",
+        [remediation_id, user_id, at],
+    )
+    return cursor.rowcount == 1
+
+
+def votes(connection: sqlite3.Connection, remediation_id: int) -> list[str]:
+    return [
+        str(row["user_id"])
+        for row in rows(
+            connection,
+            "SELECT user_id FROM approval_votes WHERE remediation_id = ? ORDER BY voted_at",
+            [remediation_id],
+        )
+    ]
+
+
+# Exemptions --------------------------------------------------------------------------
+
+
+def add_exemption(
+    connection: sqlite3.Connection,
+    *,
+    resource_type: str,
+    resource_id: str,
+    until: str,
+    reason: str,
+    actor: str,
+    at: str,
+) -> int:
+    cursor = connection.execute(
+        "INSERT INTO exemptions (resource_type, resource_id, until, reason, created_by, "
+        "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        [resource_type, resource_id, until, reason, actor, at],
+    )
+    exemption_id = int(cursor.lastrowid or 0)
+    audit_log.append(
+        connection,
+        NewEntry(
+            at,
+            None,
+            actor,
+            "exemption_added",
+            f"{resource_type}:{resource_id}",
+            {"until": until, "reason": reason, "exemption_id": exemption_id},
+        ),
+    )
+    return exemption_id
+
+
+def exemptions(connection: sqlite3.Connection, *, active_at: str | None = None) -> list[Exemption]:
+    sql, parameters = "SELECT * FROM exemptions", []
+    if active_at is not None:
+        sql += " WHERE until > ?"
+        parameters.append(active_at)
+    return [Exemption(**row) for row in rows(connection, sql + " ORDER BY id", parameters)]
+
+
+def ended_unnoticed(connection: sqlite3.Connection, *, at: str) -> list[Exemption]:
+    return [
+        Exemption(**row)
+        for row in rows(
+            connection,
+            "SELECT * FROM exemptions WHERE until <= ? AND ended_noticed_at IS NULL ORDER BY id",
+            [at],
+        )
+    ]
+
+
+def notice_ended(connection: sqlite3.Connection, exemption_ids: Iterable[int], *, at: str) -> None:
+    for exemption_id in exemption_ids:
+        connection.execute(
+            "UPDATE exemptions SET ended_noticed_at = ? WHERE id = ? AND ended_noticed_at IS NULL",
+            [at, exemption_id],
+        )
+        audit_log.append(
+            connection,
+            NewEntry(at, None, "governor", "exemption_ended", f"exemption:{exemption_id}", {}),
+        )
+
+
+def record_interaction(
+    connection: sqlite3.Connection, *, at: str, actor: str, event: str, subject: str,
+    details: dict[str, Any],
+) -> None:  # fmt: skip
+    """Every click and command, accepted or refused, with who and why."""
+    audit_log.append(connection, NewEntry(at, None, actor, event, subject, details))

@@ -1,0 +1,397 @@
+"""Slack end to end against the fake (real slack_sdk clients over loopback) and the Neon
+simulator: reports through the outbox, approvals that bind to what runs, fail-closed clicks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from governor.fake_slack import FakeSlack
+from governor.fake_slack.workspace import ALICE, APPROVALS, BOB, MALLORY
+from governor.remediate.session import apply_plan
+from governor.slack.service import SlackService
+from tests.remediate.harness import Rig, rig, shipped
+from tests.remediate.world import NEVER_SUSPENDS, PROJECT_ID
+from tests.slack.harness import eventually, service_for, settings_for
+
+pytestmark = pytest.mark.anyio
+
+
+@contextlib.asynccontextmanager
+async def connected(service: SlackService, fake: FakeSlack) -> AsyncIterator[asyncio.Event]:
+    """The Socket Mode connection and the outbox sender running, as the daemon runs them."""
+    stopping = asyncio.Event()
+    tasks = [
+        asyncio.create_task(service.run_socket(stopping)),
+        asyncio.create_task(service.sender().run(stopping, idle_seconds=0.05)),
+    ]
+    await asyncio.to_thread(fake.wait_for_connection)
+    try:
+        yield stopping
+    finally:
+        stopping.set()
+        await asyncio.wait(tasks, timeout=20)
+
+
+async def _request_approvals(r: Rig, service: SlackService) -> dict[str, Any]:
+    result = await apply_plan(await r.plan(), executor=r.executor(), run_id=None)
+    await service.desk.request(result.requested)
+    return {record.resource_id: record for record in result.requested}
+
+
+async def _posted(service: SlackService, remediation_id: int) -> tuple[str, str]:
+    async def sent() -> tuple[str, str] | None:
+        approval = await service.store.slack.approval_for(remediation_id)
+        if approval is None or approval.ts is None or approval.channel is None:
+            return None
+        return approval.channel, approval.ts
+
+    return await eventually(sent, what=f"the approval message of {remediation_id}")
+
+
+def _patches(r: Rig) -> list[str]:
+    return [path for method, path, _ in r.mutations() if method == "PATCH"]
+
+
+@pytest.fixture
+def app_token(monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlack) -> None:
+    monkeypatch.setenv("SLACK_APP_TOKEN", fake_slack.app_token)
+
+
+async def test_an_approvers_click_runs_exactly_that_remediation_and_the_message_shows_it(
+    tmp_path: Path, fake_slack: FakeSlack, app_token: None
+) -> None:
+    async with rig(tmp_path, policies=shipped("approve")) as r:
+        service = service_for(r, fake_slack, settings_for(fake_slack))
+        service.sender_interval = 0.01
+        async with connected(service, fake_slack):
+            waiting = await _request_approvals(r, service)
+            record = waiting[NEVER_SUSPENDS]
+            channel, ts = await _posted(service, record.id)
+            envelope = await asyncio.to_thread(
+                fake_slack.click, channel=channel, ts=ts, action_id="neon_approve", user=ALICE.id
+            )
+            await asyncio.to_thread(fake_slack.wait_for_ack, envelope)
+
+            async def done() -> bool:
+                current = await r.store.remediations.get(record.id)
+                return current.state == "succeeded"
+
+            await eventually(done, what="the approved remediation to succeed")
+
+            def updated(log: Any) -> Any:
+                message = log.find_message(channel, ts)
+                return message if message and "done" in str(message.blocks) else None
+
+            await fake_slack.until(updated, what="the message to show the outcome")
+        assert _patches(r) == [f"/projects/{PROJECT_ID}/endpoints/{NEVER_SUSPENDS}"]
+        others = [x for x in waiting.values() if x.id != record.id]
+        for other in others:
+            assert (await r.store.remediations.get(other.id)).state == "awaiting_approval"
+
+
+@pytest.mark.parametrize(
+    ("who", "forge", "why"),
+    [
+        (MALLORY.id, {}, "not an approver"),
+        (ALICE.id, {"team_id": "T0OTHERTEAM"}, "another Slack workspace"),
+        (ALICE.id, {"value": "not-a-real-token"}, "no such request"),
+    ],
+)
+async def test_clicks_that_fail_any_check_act_on_nothing(
+    tmp_path: Path,
+    fake_slack: FakeSlack,
+    *,
+    app_token: None,
+    who: str,
+    forge: dict[str, str],
+    why: str,
+) -> None:
+    async with rig(tmp_path, policies=shipped("approve")) as r:
+        service = service_for(r, fake_slack, settings_for(fake_slack))
+        service.sender_interval = 0.01
+        async with connected(service, fake_slack):
+            record = (await _request_approvals(r, service))[NEVER_SUSPENDS]
+            channel, ts = await _posted(service, record.id)
+            envelope = await asyncio.to_thread(
+                fake_slack.click,
+                channel=channel,
+                ts=ts,
+                action_id="neon_approve",
+                user=who,
+                **forge,
+            )
+            await asyncio.to_thread(fake_slack.wait_for_ack, envelope)
+
+            async def refused() -> list[Any] | None:
+                entries = await r.store.audit_log()
+                return [e for e in entries if e.event == "slack_refused"] or None
+
+            [entry] = await eventually(refused, what="the refusal on the audit log")
+            assert why in entry.details["reason"]
+        assert r.mutations() == []
+        assert (await r.store.remediations.get(record.id)).state == "awaiting_approval"
+
+
+async def test_with_no_approvers_configured_no_click_is_ever_accepted(
+    tmp_path: Path, fake_slack: FakeSlack, app_token: None
+) -> None:
+    async with rig(tmp_path, policies=shipped("approve")) as r:
+        service = service_for(r, fake_slack, settings_for(fake_slack, approvers=[]))
+        service.sender_interval = 0.01
+        async with connected(service, fake_slack):
+            record = (await _request_approvals(r, service))[NEVER_SUSPENDS]
+            channel, ts = await _posted(service, record.id)
+            for user in (ALICE.id, BOB.id, MALLORY.id):
+                envelope = await asyncio.to_thread(
+                    fake_slack.click, channel=channel, ts=ts, action_id="neon_approve", user=user
+                )
+                await asyncio.to_thread(fake_slack.wait_for_ack, envelope)
+
+            async def three() -> list[Any] | None:
+                entries = [e for e in await r.store.audit_log() if e.event == "slack_refused"]
+                return entries if len(entries) == 3 else None
+
+            await eventually(three, what="three refusals")
+        assert r.mutations() == []
+
+
+async def test_a_replayed_envelope_and_a_second_click_change_nothing_more(
+    tmp_path: Path, fake_slack: FakeSlack, app_token: None
+) -> None:
+    async with rig(tmp_path, policies=shipped("approve")) as r:
+        service = service_for(r, fake_slack, settings_for(fake_slack))
+        service.sender_interval = 0.01
+        async with connected(service, fake_slack):
+            record = (await _request_approvals(r, service))[NEVER_SUSPENDS]
+            channel, ts = await _posted(service, record.id)
+            envelope = await asyncio.to_thread(
+                fake_slack.click, channel=channel, ts=ts, action_id="neon_approve", user=ALICE.id
+            )
+            await asyncio.to_thread(fake_slack.wait_for_ack, envelope)
+            again = await asyncio.to_thread(fake_slack.redeliver, envelope)
+            await asyncio.to_thread(fake_slack.wait_for_ack, again, count=2)
+
+            async def done() -> bool:
+                return (await r.store.remediations.get(record.id)).state == "succeeded"
+
+            await eventually(done, what="the remediation to succeed")
+            second = await asyncio.to_thread(
+                fake_slack.click, channel=channel, ts=ts, action_id="neon_reject", user=BOB.id
+            )
+            await asyncio.to_thread(fake_slack.wait_for_ack, second)
+
+            async def refused() -> list[Any] | None:
+                entries = [e for e in await r.store.audit_log() if e.event == "slack_refused"]
+                return entries or None
+
+            [entry] = await eventually(refused, what="the second click's refusal")
+            assert "already" in entry.details["reason"]
+        assert len(_patches(r)) == 1
+
+
+async def test_an_expired_request_cannot_be_approved(
+    tmp_path: Path, fake_slack: FakeSlack, app_token: None
+) -> None:
+    async with rig(tmp_path, policies=shipped("approve")) as r:
+        service = service_for(r, fake_slack, settings_for(fake_slack))
+        service.sender_interval = 0.01
+        async with connected(service, fake_slack):
+            record = (await _request_approvals(r, service))[NEVER_SUSPENDS]
+            channel, ts = await _posted(service, record.id)
+            r.clock.now += 25 * 3600  # past the 24 h approval_ttl, on the server's clock
+            envelope = await asyncio.to_thread(
+                fake_slack.click, channel=channel, ts=ts, action_id="neon_approve", user=ALICE.id
+            )
+            await asyncio.to_thread(fake_slack.wait_for_ack, envelope)
+
+            async def refused() -> list[Any] | None:
+                entries = [e for e in await r.store.audit_log() if e.event == "slack_refused"]
+                return entries or None
+
+            [entry] = await eventually(refused, what="the expired click's refusal")
+            assert "expired" in entry.details["reason"]
+        assert r.mutations() == []
+
+
+async def test_two_person_rule_needs_two_distinct_approvers(
+    tmp_path: Path, fake_slack: FakeSlack, app_token: None
+) -> None:
+    async with rig(tmp_path, policies=shipped("approve")) as r:
+        settings = settings_for(fake_slack, required_approvals=2)
+        service = service_for(r, fake_slack, settings)
+        service.sender_interval = 0.01
+        async with connected(service, fake_slack):
+            record = (await _request_approvals(r, service))[NEVER_SUSPENDS]
+            channel, ts = await _posted(service, record.id)
+            for user in (ALICE.id, ALICE.id):
+                envelope = await asyncio.to_thread(
+                    fake_slack.click, channel=channel, ts=ts, action_id="neon_approve", user=user
+                )
+                await asyncio.to_thread(fake_slack.wait_for_ack, envelope)
+
+            async def one_vote_and_a_refusal() -> bool:
+                refusals = [e for e in await r.store.audit_log() if e.event == "slack_refused"]
+                return len(refusals) == 1 and await r.store.slack.votes(record.id) == [ALICE.id]
+
+            await eventually(one_vote_and_a_refusal, what="one vote, one refusal")
+            assert r.mutations() == []
+            envelope = await asyncio.to_thread(
+                fake_slack.click, channel=channel, ts=ts, action_id="neon_approve", user=BOB.id
+            )
+
+            async def done() -> bool:
+                return (await r.store.remediations.get(record.id)).state == "succeeded"
+
+            await eventually(done, what="the remediation to run after the second approval")
+        assert len(_patches(r)) == 1
+
+
+async def test_pause_from_the_slash_command_is_for_approvers_only(
+    tmp_path: Path, fake_slack: FakeSlack, app_token: None
+) -> None:
+    async with rig(tmp_path) as r:
+        service = service_for(r, fake_slack, settings_for(fake_slack))
+        service.sender_interval = 0.01
+        async with connected(service, fake_slack):
+            envelope = await asyncio.to_thread(
+                fake_slack.slash_command,
+                "/neon-governor",
+                "pause deploy freeze",
+                user=MALLORY.id,
+                channel=APPROVALS.id,
+            )
+            await asyncio.to_thread(fake_slack.wait_for_ack, envelope)
+
+            async def refused() -> list[Any] | None:
+                entries = [e for e in await r.store.audit_log() if e.event == "slack_refused"]
+                return entries or None
+
+            await eventually(refused, what="the refusal")
+            assert await r.store.remediations.paused() is None
+            envelope = await asyncio.to_thread(
+                fake_slack.slash_command,
+                "/neon-governor",
+                "pause deploy freeze",
+                user=ALICE.id,
+                channel=APPROVALS.id,
+            )
+
+            async def paused() -> Any:
+                return await r.store.remediations.paused()
+
+            switch = await eventually(paused, what="the pause")
+            assert switch.reason == "deploy freeze"
+            assert switch.set_by == f"slack:{ALICE.id}"
+
+
+async def test_keep_exempts_the_resource_and_the_next_plan_waits_for_the_exemption(
+    tmp_path: Path, fake_slack: FakeSlack, app_token: None
+) -> None:
+    async with rig(tmp_path) as r:
+        service = service_for(r, fake_slack, settings_for(fake_slack))
+        service.sender_interval = 0.01
+        async with connected(service, fake_slack):
+            result = await r.audit()
+            await service.notifier.run_finished(result)
+            finding = next(f for f in result.findings if f.resource_id == NEVER_SUSPENDS)
+
+            async def report_ts() -> str | None:
+                posts = [m for m in await r.store.slack.outbox() if m.kind == "post"]
+                return posts[0].sent_ts if posts and posts[0].sent_ts else None
+
+            ts = await eventually(report_ts, what="the report")
+            envelope = await asyncio.to_thread(
+                fake_slack.click,
+                channel=APPROVALS.id,
+                ts=ts,
+                action_id="neon_keep",
+                user=BOB.id,
+                value=f"keep:{finding.id}:7d",
+            )
+            await asyncio.to_thread(fake_slack.wait_for_ack, envelope)
+
+            async def kept() -> list[Any] | None:
+                return await r.store.slack.exemptions(active_at=r.now()) or None
+
+            [exemption] = await eventually(kept, what="the exemption")
+            assert exemption.resource_id == NEVER_SUSPENDS
+            assert exemption.created_by == f"slack:{BOB.id}"
+        plan = await r.plan()
+        item = next(i for i in plan.items if i.resource_id == NEVER_SUSPENDS)
+        assert item.status == "waiting"
+        assert "kept until" in item.reason
+        result = await apply_plan(plan, executor=r.executor(), run_id=None)
+        assert not [m for m in r.mutations() if NEVER_SUSPENDS in m[1]]
+        assert result.outcomes
+
+
+async def test_keep_on_a_branch_with_its_own_expiry_moves_neons_expiry_later(
+    tmp_path: Path, fake_slack: FakeSlack, app_token: None
+) -> None:
+    from tests.remediate.world import STALE_CHILD
+
+    def expiring(data: dict[str, Any]) -> None:
+        project = data["organizations"][0]["projects"][0]
+        for branch in project["branches"]:
+            if branch["id"] == STALE_CHILD:
+                branch["expires_at"] = "2026-11-29T00:00:00Z"
+
+    async with rig(tmp_path, edit_world=expiring) as r:
+        service = service_for(r, fake_slack, settings_for(fake_slack))
+        service.sender_interval = 0.01
+        async with connected(service, fake_slack):
+            result = await r.audit()
+            await service.notifier.run_finished(result)
+            finding = next(f for f in result.findings if f.resource_id == STALE_CHILD)
+
+            async def report_ts() -> str | None:
+                posts = [m for m in await r.store.slack.outbox() if m.kind == "post"]
+                return posts[0].sent_ts if posts and posts[0].sent_ts else None
+
+            ts = await eventually(report_ts, what="the report")
+            envelope = await asyncio.to_thread(
+                fake_slack.click,
+                channel=APPROVALS.id,
+                ts=ts,
+                action_id="neon_keep",
+                user=ALICE.id,
+                value=f"keep:{finding.id}:7d",
+            )
+            await asyncio.to_thread(fake_slack.wait_for_ack, envelope)
+
+            async def moved() -> Any:
+                branch = r.world_branch(STALE_CHILD)
+                return branch if branch and branch["expires_at"] > "2026-12-01" else None
+
+            branch = await eventually(moved, what="Neon's expiry to move")
+            assert branch["expires_at"].startswith("2026-12-0")
+        patches = [body for method, path, body in r.mutations() if method == "PATCH"]
+        assert patches == [{"branch": {"expires_at": branch["expires_at"]}}]
+
+
+async def test_the_reaper_expires_stale_requests_and_updates_their_messages(
+    tmp_path: Path, fake_slack: FakeSlack, app_token: None
+) -> None:
+    async with rig(tmp_path, policies=shipped("approve")) as r:
+        service = service_for(r, fake_slack, settings_for(fake_slack))
+        service.sender_interval = 0.01
+        async with connected(service, fake_slack):
+            record = (await _request_approvals(r, service))[NEVER_SUSPENDS]
+            channel, ts = await _posted(service, record.id)
+            r.clock.now += 25 * 3600
+            expired = await service.desk.reap()
+            assert record.id in {x.id for x in expired}
+
+            def says_expired(log: Any) -> Any:
+                message = log.find_message(channel, ts)
+                return message if message and "expired" in str(message.blocks).lower() else None
+
+            await fake_slack.until(says_expired, what="the message to say it expired")
+        assert (await r.store.remediations.get(record.id)).state == "expired"
+        assert r.mutations() == []
