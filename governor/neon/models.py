@@ -1,9 +1,17 @@
 """Pydantic models of the Neon API v2 objects the governor reads.
 
-Why tolerant: Neon adds fields and enum values often. Every model keeps unknown fields
-(``extra="allow"``) and types enum-like strings (states, operation action and status,
-provisioner) as plain ``str``. Each instance also keeps the exact JSON object it was
-parsed from (``raw``), so reports and the store show the API's own objects unchanged.
+Why tolerant: Neon adds fields and enum values often. Enum-like strings (states,
+operation action and status, provisioner) are plain ``str``, and every object keeps the
+exact JSON object it was parsed from (``raw``), unknown fields included, so reports and
+the store show the API's own objects unchanged.
+
+Why ``raw`` is compact bytes: a sweep of 10,000 projects holds about 200,000 objects.
+Kept as a dict next to a model that also kept every unknown field (``extra="allow"``),
+each cost about 7 KB, 1.7 GB in all. ``from_api`` now validates the declared fields only
+(the unknown ones live in ``raw``), shares the ``fields_set`` of models with the same keys,
+and keeps ``raw`` as compact JSON bytes (orjson), decoded afresh on each access: about a
+quarter of the memory. Models built directly (``Branch(id=..., ...)``) still keep extra
+keyword fields, and their ``raw`` is their dump.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Self
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 # Open sets: known values, used for decisions; any other string is accepted.
@@ -19,26 +28,59 @@ OPERATION_FAILURE_STATUSES = frozenset({"failed", "error", "cancelled"})
 RETRY_SLACK = timedelta(minutes=2)  # after retry_at, how long Neon gets to start the retry
 
 
+# One ``fields_set`` per distinct set of keys: models are frozen, and pydantic copies the
+# set before changing a copy's (``model_copy``), so sharing it is safe; a set of 13 names
+# is 728 bytes, more than a third of a model.
+_FIELDS_SETS: dict[frozenset[str], set[str]] = {}
+
+
+def _shared_fields_set(names: set[str]) -> set[str]:
+    key = frozenset(names)
+    shared = _FIELDS_SETS.get(key)
+    if shared is None:
+        if len(_FIELDS_SETS) >= 4096:  # hostile answers with ever new key sets: stop sharing
+            return names
+        shared = _FIELDS_SETS[key] = set(names)
+    return shared
+
+
 class NeonObject(BaseModel):
-    """Base for API objects: unknown fields kept, raw JSON remembered."""
+    """Base for API objects: declared fields validated, the API's JSON remembered."""
 
     # allow_inf_nan: "NaN" or "1e999" as a string would pass as a float and poison estimates.
     model_config = ConfigDict(
         extra="allow", frozen=True, populate_by_name=True, allow_inf_nan=False
     )
-    _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
+    # The API object as compact JSON (orjson), or the dict itself when orjson cannot write
+    # it (an integer beyond 64 bits); None: built directly, ``raw`` is the dump.
+    _raw: bytes | dict[str, Any] | None = PrivateAttr(default=None)
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Self:
-        """Validate ``data`` and keep it verbatim for output."""
-        obj = cls.model_validate(data)
-        obj._raw = data
+        """Validate ``data``'s declared fields and keep all of it, verbatim, for output."""
+        obj = cls.model_validate(data, extra="ignore")
+        object.__setattr__(
+            obj, "__pydantic_fields_set__", _shared_fields_set(obj.__pydantic_fields_set__)
+        )
+        try:
+            # A copy: orjson's own buffer is a few KB whatever the length (8 KB for a 600
+            # byte branch, as measured); the copy is exactly as long as the text.
+            obj._raw = memoryview(orjson.dumps(data)).tobytes()
+        except TypeError:  # orjson.JSONEncodeError: e.g. an integer beyond 64 bits
+            obj._raw = data
         return obj
 
     @property
     def raw(self) -> dict[str, Any]:
-        """The object exactly as the API returned it."""
-        return self._raw if self._raw else self.model_dump(mode="json", exclude_none=True)
+        """The object exactly as the API returned it: a new dict on each access (changing it
+        changes nothing here); read it once where it is needed more than once."""
+        stored = self._raw
+        if isinstance(stored, bytes):
+            decoded: dict[str, Any] = orjson.loads(stored)
+            return decoded
+        if stored is not None:
+            return dict(stored)
+        return self.model_dump(mode="json", exclude_none=True)
 
 
 class Organization(NeonObject):
