@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from governor.findings import Finding
-from governor.inventory import Snapshot
+from governor.inventory import ResourceType, Snapshot
 from governor.policy.filters import filter_fields
 from governor.policy.matching import deciding_fields, field_value, outcome
 from governor.policy.model import Policy
@@ -32,21 +32,27 @@ def evaluate(
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware (e.g. datetime.now(UTC))")
     index = snapshot if isinstance(snapshot, SnapshotIndex) else SnapshotIndex(snapshot)
-    findings: list[Finding] = []
-    for policy in policies:
-        fields = filter_fields(policy.filters)
-        for view in index.views(policy.resource):
-            if outcome(policy.filters, view.values, now) is not True:
-                continue
-            if policy.exclude.excludes(
-                name=view.name,
-                resource_id=view.resource_id,
-                project_id=view.project_id,
-                org_id=view.org_id,
-            ):
-                continue
-            findings.append(_finding(policy, view, fields, now))
-    return findings
+    # Each resource type's views are built once, for all its policies: views are not kept.
+    found: list[list[Finding]] = [[] for _ in policies]
+    by_type: dict[ResourceType, list[tuple[Policy, list[str], list[Finding]]]] = {}
+    for policy, into in zip(policies, found, strict=True):
+        by_type.setdefault(policy.resource, []).append(
+            (policy, filter_fields(policy.filters), into)
+        )
+    for resource_type, judged in by_type.items():
+        for view in index.iter_views(resource_type):
+            for policy, fields, into in judged:
+                if outcome(policy.filters, view.values, now) is not True:
+                    continue
+                if policy.exclude.excludes(
+                    name=view.name,
+                    resource_id=view.resource_id,
+                    project_id=view.project_id,
+                    org_id=view.org_id,
+                ):
+                    continue
+                into.append(_finding(policy, view, fields, now))
+    return [finding for findings in found for finding in findings]
 
 
 def _finding(policy: Policy, view: ResourceView, fields: list[str], now: datetime) -> Finding:

@@ -1,19 +1,20 @@
 """What a filter sees of each resource: its API object plus the derived fields.
 
-Built once per snapshot and resource type, with endpoints indexed by branch and children
-counted by parent up front, so evaluating many policies over thousands of branches stays
-linear. See ``governor.policy.fields`` for what each derived field means.
+Lookups (endpoints by branch, children by parent, counts per project) are built once per
+snapshot, so evaluating many policies over thousands of branches stays linear; the views
+themselves are built on demand and not kept (``SnapshotIndex.iter_views``).
+See ``governor.policy.fields`` for what each derived field means.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from governor.inventory import ResourceType, Snapshot
+from governor.inventory import KeyRecord, ResourceType, Snapshot
 from governor.neon.models import Branch, Endpoint, Organization, Project
 from governor.policy.operators import parse_timestamp
 
@@ -74,18 +75,43 @@ class SnapshotIndex:
         )
         self.branches_per_project = Counter(branch.project_id for branch in snapshot.branches)
         self.computes_per_project = Counter(endpoint.project_id for endpoint in snapshot.endpoints)
-        self._views: dict[ResourceType, list[ResourceView]] = {}
 
     def views(self, resource_type: ResourceType) -> list[ResourceView]:
-        if resource_type not in self._views:
-            build = {
-                "project": self._project_views,
-                "branch": self._branch_views,
-                "endpoint": self._endpoint_views,
-                "api_key": self._key_views,
-            }[resource_type]
-            self._views[resource_type] = build()
-        return self._views[resource_type]
+        """Every view of ``resource_type``, built afresh (see ``iter_views``)."""
+        return list(self.iter_views(resource_type))
+
+    def iter_views(self, resource_type: ResourceType) -> Iterator[ResourceView]:
+        """The views of ``resource_type`` in snapshot order, one at a time.
+
+        Not cached: each view's values are a new dict decoded from the object's compact
+        ``raw``; at 100,000 branches, holding them all was more than the objects themselves.
+        Go over them once for every policy of a type (``governor.policy.evaluate`` does).
+        """
+        if resource_type == "project":
+            return map(self._project_view, self.snapshot.projects)
+        if resource_type == "branch":
+            return map(self._branch_view, self.snapshot.branches)
+        if resource_type == "endpoint":
+            return self._endpoint_views()
+        return map(self._key_view, self.snapshot.api_keys)
+
+    def view(self, resource_type: ResourceType, resource_id: str) -> ResourceView | None:
+        """The view of one resource, or None when the snapshot does not have it."""
+        if resource_type == "project":
+            project = self.projects.get(resource_id)
+            return self._project_view(project) if project is not None else None
+        if resource_type == "branch":
+            branch = self.branches.get(resource_id)
+            return self._branch_view(branch) if branch is not None else None
+        if resource_type == "endpoint":
+            endpoint = self.endpoints.get(resource_id)
+            if endpoint is None:
+                return None
+            return self._endpoint_view(endpoint, self._branch_fields(endpoint.branch_id))
+        record = next(
+            (item for item in self.snapshot.api_keys if str(item.key.id) == resource_id), None
+        )
+        return self._key_view(record) if record is not None else None
 
     def _org_of(self, project_id: str) -> str | None:
         project = self.projects.get(project_id)
@@ -95,85 +121,62 @@ class SnapshotIndex:
         project = self.projects.get(project_id) if project_id else None
         return project.name if project is not None else None
 
-    def _project_views(self) -> list[ResourceView]:
-        return [
-            ResourceView(
-                "project",
-                project.id,
-                project.name,
-                project.org_id,
-                project.id,
-                {
-                    **project.raw,
-                    "org_id": project.org_id,
-                    "branch_count": self.branches_per_project[project.id],
-                    "compute_count": self.computes_per_project[project.id],
-                },
-            )
-            for project in self.snapshot.projects
-        ]
+    def _project_view(self, project: Project) -> ResourceView:
+        values = project.raw  # a new dict: the derived fields go over it
+        values["org_id"] = project.org_id
+        values["branch_count"] = self.branches_per_project[project.id]
+        values["compute_count"] = self.computes_per_project[project.id]
+        return ResourceView("project", project.id, project.name, project.org_id, project.id, values)
 
-    def _branch_views(self) -> list[ResourceView]:
-        views = []
-        for branch in self.snapshot.branches:
-            computes = self.endpoints_by_branch.get(branch.id, [])
-            org_id = self._org_of(branch.project_id)
-            values = {
-                **branch.raw,
-                "org_id": org_id,
-                "project_name": self._project_name(branch.project_id),
-                "last_activity": branch_activity(computes),
-                "has_children": self.children[(branch.project_id, branch.id)] > 0,
-                "compute_count": len(computes),
-            }
-            views.append(
-                ResourceView("branch", branch.id, branch.name, org_id, branch.project_id, values)
-            )
-        return views
+    def _branch_view(self, branch: Branch) -> ResourceView:
+        computes = self.endpoints_by_branch.get(branch.id, [])
+        org_id = self._org_of(branch.project_id)
+        values = branch.raw
+        values["org_id"] = org_id
+        values["project_name"] = self._project_name(branch.project_id)
+        values["last_activity"] = branch_activity(computes)
+        values["has_children"] = self.children[(branch.project_id, branch.id)] > 0
+        values["compute_count"] = len(computes)
+        return ResourceView("branch", branch.id, branch.name, org_id, branch.project_id, values)
 
-    def _endpoint_views(self) -> list[ResourceView]:
-        views = []
+    def _branch_fields(self, branch_id: str) -> tuple[Any, Any, Any]:
+        """The branch's ``name``, ``default`` and ``protected`` as the API gave them."""
+        branch = self.branches.get(branch_id)
+        if branch is None:
+            return (None, None, None)
+        raw = branch.raw
+        return (raw.get("name"), raw.get("default"), raw.get("protected"))
+
+    def _endpoint_views(self) -> Iterator[ResourceView]:
+        branch_fields: dict[str, tuple[Any, Any, Any]] = {}
         for endpoint in self.snapshot.endpoints:
-            raw = endpoint.raw
-            branch = self.branches.get(endpoint.branch_id)
-            branch_raw = branch.raw if branch is not None else {}
-            org_id = self._org_of(endpoint.project_id)
-            values = {
-                **raw,
-                "org_id": org_id,
-                "project_name": self._project_name(endpoint.project_id),
-                "last_activity": compute_activity(endpoint),
-                "branch_name": branch_raw.get("name"),
-                "branch_default": branch_raw.get("default"),
-                "branch_protected": branch_raw.get("protected"),
-            }
-            name = raw.get("name") if isinstance(raw.get("name"), str) else None
-            views.append(
-                ResourceView(
-                    "endpoint",
-                    endpoint.id,
-                    name or endpoint.id,
-                    org_id,
-                    endpoint.project_id,
-                    values,
-                )
-            )
-        return views
+            fields = branch_fields.get(endpoint.branch_id)
+            if fields is None:
+                fields = branch_fields[endpoint.branch_id] = self._branch_fields(endpoint.branch_id)
+            yield self._endpoint_view(endpoint, fields)
 
-    def _key_views(self) -> list[ResourceView]:
-        return [
-            ResourceView(
-                "api_key",
-                str(record.key.id),
-                record.key.name,
-                record.org_id,
-                record.project_id,
-                {
-                    **record.key.raw,
-                    "scope": record.scope,
-                    "org_id": record.org_id,
-                    "project_name": self._project_name(record.project_id),
-                },
-            )
-            for record in self.snapshot.api_keys
-        ]
+    def _endpoint_view(self, endpoint: Endpoint, branch: tuple[Any, Any, Any]) -> ResourceView:
+        values = endpoint.raw
+        name = values.get("name") if isinstance(values.get("name"), str) else None
+        org_id = self._org_of(endpoint.project_id)
+        values["org_id"] = org_id
+        values["project_name"] = self._project_name(endpoint.project_id)
+        values["last_activity"] = compute_activity(endpoint)
+        values["branch_name"], values["branch_default"], values["branch_protected"] = branch
+        return ResourceView(
+            "endpoint", endpoint.id, name or endpoint.id, org_id, endpoint.project_id, values
+        )
+
+    def _key_view(self, record: KeyRecord) -> ResourceView:
+        values = record.key.raw
+        values["scope"] = record.scope
+        values["org_id"] = record.org_id
+        values["project_name"] = self._project_name(record.project_id)
+        return ResourceView(
+            "api_key",
+            str(record.key.id),
+            record.key.name,
+            record.org_id,
+            record.project_id,
+            values,
+        )

@@ -202,8 +202,7 @@ class PlanContext:
 
 def build_plan(findings: Sequence[StoredFinding], context: PlanContext) -> Plan:
     """The plan for ``findings`` (the open findings of the latest run)."""
-    views = _views_by_key(context.index)
-    groups: dict[tuple[str, str], list[StoredFinding]] = defaultdict(list)
+    groups: dict[tuple[ResourceType, str], list[StoredFinding]] = defaultdict(list)
     for finding in findings:
         policy = context.policies.get(finding.policy)
         if policy is None or not finding.action.mutates or finding.status == "resolved":
@@ -213,7 +212,7 @@ def build_plan(findings: Sequence[StoredFinding], context: PlanContext) -> Plan:
         groups[(finding.resource_type, finding.resource_id)].append(finding)
     items = []
     for key, group in groups.items():
-        view = views.get(key)
+        view = context.index.view(*key)  # built for this resource alone: views are not kept
         if view is None:
             continue
         items.append(_item(group, view, context))
@@ -235,15 +234,6 @@ def build_plan(findings: Sequence[StoredFinding], context: PlanContext) -> Plan:
         complete=context.snapshot.complete,
         notes=tuple(notes),
     )
-
-
-def _views_by_key(index: SnapshotIndex) -> dict[tuple[str, str], ResourceView]:
-    found: dict[tuple[str, str], ResourceView] = {}
-    resource_types: tuple[ResourceType, ...] = ("branch", "endpoint", "api_key", "project")
-    for resource_type in resource_types:
-        for view in index.views(resource_type):
-            found[(view.resource_type, view.resource_id)] = view
-    return found
 
 
 def _item(group: list[StoredFinding], view: ResourceView, context: PlanContext) -> PlanItem:

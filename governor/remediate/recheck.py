@@ -52,8 +52,7 @@ async def read_view(
         # GET /api_keys answered: only a personal key may list (and revoke) personal keys
         snapshot.key_scope = "personal"
     index = SnapshotIndex(snapshot)
-    views = index.views(_resource_type(record.resource_type))
-    view = next((v for v in views if v.resource_id == record.resource_id), None)
+    view = index.view(_resource_type(record.resource_type), record.resource_id)
     return snapshot, view
 
 
