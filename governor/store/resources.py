@@ -8,6 +8,7 @@ where the sweep looked (``Coverage``): unknown is never gone.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from governor.inventory import Snapshot
@@ -26,14 +27,15 @@ _UPSERT = (
 )
 
 
-def encoded_rows(snapshot: Snapshot, run_id: int, at: str) -> list[tuple[Any, ...]]:
-    """Every row to upsert, encoded (and scrubbed) before the write lock is taken."""
+def encoded_rows(snapshot: Snapshot, run_id: int, at: str) -> Iterator[tuple[Any, ...]]:
+    """Every row to upsert, encoded (and scrubbed) as ``executemany`` takes it: inside the
+    write lock, but never all at once (at 10,000 projects the rows were 150 MB)."""
     return resource_rows(snapshot, at=at, run_id=run_id)
 
 
 def upsert(
     connection: sqlite3.Connection,
-    encoded: list[tuple[Any, ...]],
+    encoded: Iterable[tuple[Any, ...]],
     snapshot: Snapshot,
     *,
     run_id: int,

@@ -8,7 +8,7 @@ commits or rolls back whole. Times arrive already encoded.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from governor.findings import Finding
@@ -37,7 +37,7 @@ def record_snapshot(
     connection: sqlite3.Connection,
     run_id: int,
     snapshot: Snapshot,
-    encoded: list[tuple[Any, ...]],
+    encoded: Iterable[tuple[Any, ...]],
     *,
     at: str,
 ) -> None:

@@ -123,7 +123,7 @@ class Store:
     def record_snapshot(self, run_id: int, snapshot: Snapshot, seen_at: datetime) -> None:
         """Keep the latest view of every object seen; mark gone what a covering sweep missed."""
         at = encode_time(seen_at, what="seen_at")
-        encoded = resources.encoded_rows(snapshot, run_id, at)  # before taking the lock
+        encoded = resources.encoded_rows(snapshot, run_id, at)  # encoded as written
         with self._write() as connection:
             steps.record_snapshot(connection, run_id, snapshot, encoded, at=at)
 
