@@ -148,7 +148,7 @@ def slack_for_audit(
     runtime: Runtime, store: AsyncStore, accounts: Sequence[Account]
 ) -> SlackService | None:
     """The report goes through the same outbox as the daemon's, when Slack is set up."""
-    if runtime.config.slack.channel is None:
+    if not runtime.config.slack.configured:
         return None
     try:
         return SlackService.build(runtime.config.slack, store, runtime.clock, accounts=accounts)

@@ -25,7 +25,7 @@ def slack_service(
     context: JobContext, executor: Callable[[], Executor] | None = None
 ) -> SlackService | None:
     settings = context.runtime.config.slack
-    if settings.channel is None:
+    if not settings.configured:
         return None
     try:
         return SlackService.build(
@@ -81,4 +81,6 @@ class ReaperJob:
 def slack_jobs(service: SlackService | None) -> list[Job]:
     if service is None:
         return []
+    if not service.settings.interactive:  # webhook_url: reports only
+        return [OutboxJob(service)]
     return [OutboxJob(service), SocketJob(service), ReaperJob(service)]

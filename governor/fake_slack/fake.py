@@ -16,7 +16,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar
 
-from governor.fake_slack import chat, interactions, payloads
+from governor.fake_slack import chat, interactions, payloads, webhooks
 from governor.fake_slack.context import Context
 from governor.fake_slack.faults import DownMode, Faults
 from governor.fake_slack.ids import Ids
@@ -148,6 +148,12 @@ class FakeSlack:
     @property
     def app_token(self) -> str:
         return self.workspace.app_token
+
+    @property
+    def webhook_url(self) -> str:
+        """An incoming webhook into the workspace's first channel."""
+        secret = webhooks.WEBHOOK_SECRET
+        return f"{self.http_root}/services/{self.workspace.team_id}/B0HOOK0001/{secret}"
 
     def post_as_user(
         self, channel: str, user: str, text: str, *, thread_ts: str | None = None

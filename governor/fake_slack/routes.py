@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from governor.fake_slack import files
+from governor.fake_slack import files, webhooks
 from governor.fake_slack.response_urls import ResponseUrls
 from governor.fake_slack.socket_mode import NoConnection, SocketModeServer
 from governor.fake_slack.web_api import UNAVAILABLE_PAGE, Reply, WebApi
@@ -95,9 +95,22 @@ def web_app(api: WebApi, socket: SocketModeServer, responses: ResponseUrls) -> w
     app.router.add_post(files.UPLOAD_PATH + "{key}", upload)
     for kind in ("actions", "commands"):
         app.router.add_post(f"/{kind}/{{team}}/{{key}}/{{secret}}", response_url)
+    app.router.add_post(webhooks.WEBHOOK_PATH, _webhook(api))
     app.router.add_get("/_fake/log", control_log)
     app.router.add_post("/_fake/push", control_push)
     return app
+
+
+def _webhook(api: WebApi) -> Any:
+    async def webhook(request: web.Request) -> web.StreamResponse:
+        try:
+            body = json.loads(await request.text())
+        except json.JSONDecodeError:
+            return web.Response(status=400, text="invalid_payload")
+        status, text = webhooks.receive(api.ctx, request.match_info["secret"], body)
+        return web.Response(status=status, text=text)
+
+    return webhook
 
 
 def socket_app(socket: SocketModeServer) -> web.Application:

@@ -6,8 +6,10 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from governor.pipeline.results import AuditResult
+from governor.slack.outbox import WEBHOOK_CHANNEL
 from governor.slack.report_message import findings_csv, report_message
 from governor.slack.settings import SlackSettings
 from governor.store.async_store import AsyncStore
@@ -24,7 +26,8 @@ class SlackNotifier:
     owners: Callable[[AuditResult], Awaitable[Mapping[tuple[str, str], str]]] | None = None
 
     async def run_finished(self, result: AuditResult) -> None:
-        if self.settings.report == "never" or self.settings.channel is None:
+        channel = self.settings.channel or (WEBHOOK_CHANNEL if self.settings.webhook_url else None)
+        if self.settings.report == "never" or channel is None:
             return
         if self.settings.report == "changes" and not self._changed(result):
             return
@@ -42,15 +45,19 @@ class SlackNotifier:
             except Exception:  # owners are a courtesy: the report goes out without them
                 owners = {}
         message = report_message(result, remediations=counts, owners=owners, exempted=exempted)
-        channel = self.settings.channel
+        blocks = message.blocks
+        if channel == WEBHOOK_CHANNEL:  # report-only: nobody could act on a button
+            blocks = [
+                _without_controls(block) for block in blocks if block.get("type") != "actions"
+            ]
         parent = await self.store.slack.enqueue(
             kind="post",
             channel=channel,
-            payload={"text": message.text, "blocks": message.blocks},
+            payload={"text": message.text, "blocks": blocks},
             now=now,
             ref=f"run:{result.run_id}",
         )
-        if result.findings:
+        if result.findings and channel != WEBHOOK_CHANNEL:  # a webhook takes no files
             await self.store.slack.enqueue(
                 kind="file",
                 channel=channel,
@@ -68,3 +75,7 @@ class SlackNotifier:
     def _changed(result: AuditResult) -> bool:
         opened = any(finding.first_run_id == result.run_id for finding in result.findings)
         return opened or bool(result.resolved) or not result.complete
+
+
+def _without_controls(block: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in block.items() if key != "accessory"}

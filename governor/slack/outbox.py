@@ -20,12 +20,14 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from governor.store.async_store import AsyncStore
 from governor.store.slack import OutboxMessage
 
 logger = logging.getLogger("governor.slack.outbox")
 METADATA_EVENT = "neon_governor_outbox"
+WEBHOOK_CHANNEL = "webhook"  # the outbox's channel for [slack] webhook_url (report-only)
 PER_CHANNEL_SECONDS = 1.0  # chat.postMessage: about one message per second per channel
 PERMANENT = frozenset(
     {
@@ -56,9 +58,11 @@ class OutboxSender:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         monotonic: Callable[[], float] | None = None,
         interval: float = PER_CHANNEL_SECONDS,
+        webhook_url: str | None = None,
     ) -> None:
         self.store, self.client, self.clock, self.sleep = store, client, clock, sleep
         self.interval = interval
+        self.webhook = AsyncWebhookClient(webhook_url) if webhook_url else None
         self._monotonic = monotonic or asyncio.get_running_loop().time
         self._last_sent: dict[str, float] = {}
 
@@ -103,7 +107,7 @@ class OutboxSender:
         if not await self.store.slack.claim(message.id, now=self.clock()):
             return False
         try:
-            if was_uncertain and message.kind == "post":
+            if was_uncertain and message.kind == "post" and message.channel != WEBHOOK_CHANNEL:
                 found = await self._find_posted(message)
                 if found is not None:
                     await self.store.slack.sent(
@@ -113,6 +117,12 @@ class OutboxSender:
             ts, channel = await self._deliver(message)
         except SlackApiError as error:
             await self._failed(message, error)
+            return False
+        except WebhookRateLimited as limited:
+            wait = _retry_after(limited)
+            await self.store.slack.retry_later(
+                message.id, error="ratelimited", at=self.clock() + timedelta(seconds=wait)
+            )
             return False
         except (SlackClientError, OSError, TimeoutError) as error:
             await self._retry(
@@ -124,6 +134,8 @@ class OutboxSender:
 
     async def _deliver(self, message: OutboxMessage) -> tuple[str, str]:
         payload = message.payload
+        if message.channel == WEBHOOK_CHANNEL:
+            return await self._deliver_by_webhook(message)
         parent = None
         if message.parent_id is not None:
             parent = await self.store.slack.message(message.parent_id)
@@ -172,6 +184,22 @@ class OutboxSender:
             blocks=payload.get("blocks"),
         )
         return str(response.get("message_ts") or ""), message.channel
+
+    async def _deliver_by_webhook(self, message: OutboxMessage) -> tuple[str, str]:
+        """A webhook takes posts only (no thread, no file, no update): the rest is dropped."""
+        if self.webhook is None:
+            raise SlackClientError("no webhook_url is configured for this message")
+        if message.kind != "post":
+            return "", WEBHOOK_CHANNEL
+        payload = message.payload
+        response = await self.webhook.send(
+            text=str(payload.get("text", "")), blocks=payload.get("blocks")
+        )
+        if response.status_code == 429:
+            raise WebhookRateLimited(response.headers)
+        if response.status_code != 200:
+            raise SlackClientError(f"the webhook answered {response.status_code}: {response.body}")
+        return "", WEBHOOK_CHANNEL
 
     async def _find_posted(self, message: OutboxMessage) -> str | None:
         """The ts of the message if an earlier, interrupted send did post it."""
@@ -226,6 +254,12 @@ class OutboxSender:
         await self.store.slack.retry_later(
             message.id, error=error, at=self.clock() + _backoff(attempts)
         )
+
+
+class WebhookRateLimited(Exception):
+    def __init__(self, headers: Any) -> None:
+        super().__init__("the webhook answered 429")
+        self.headers = headers
 
 
 def _retry_after(response: Any) -> float:

@@ -81,8 +81,9 @@ class SlackService:
         executor: Callable[[], Executor] | None = None,
         accounts: Sequence[Account] = (),
     ) -> SlackService:
-        """Reads the bot token (SecretError when it cannot)."""
-        web = web_client(settings, bot_token(settings))
+        """Reads the bot token (SecretError when it cannot); report-only webhooks need none."""
+        token = bot_token(settings) if settings.channel is not None else ""
+        web = web_client(settings, token)
         return cls(settings, store, clock, web, executor, accounts)
 
     @property
@@ -112,7 +113,13 @@ class SlackService:
     sender_interval: float = 1.0  # seconds between two messages to one channel
 
     def sender(self) -> OutboxSender:
-        return OutboxSender(self.store, self.web, clock=self.clock, interval=self.sender_interval)
+        return OutboxSender(
+            self.store,
+            self.web,
+            clock=self.clock,
+            interval=self.sender_interval,
+            webhook_url=self.settings.webhook_url,
+        )
 
     async def team_id(self) -> str | None:
         """The workspace the bot token belongs to (None while Slack cannot say: fail closed)."""

@@ -147,3 +147,21 @@ def test_the_one_shot_audit_posts_its_report_through_the_outbox(
         assert fake_slack.bot_token.encode() not in written.read_bytes()
     assert fake_slack.bot_token not in result.stdout + result.stderr
     assert report.ts
+
+
+async def test_report_only_webhook_mode_posts_the_report_without_controls_or_tokens(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    from governor.slack.service import SlackService
+    from governor.slack.settings import SlackSettings
+
+    async with rig(tmp_path) as r:
+        settings = SlackSettings(webhook_url=fake_slack.webhook_url)
+        service = SlackService.build(settings, r.store, r.now)  # no bot token needed
+        result = await r.audit()
+        await service.notifier.run_finished(result)
+        assert await service.sender().flush(deadline_seconds=20)
+        [report] = fake_slack.log.messages()
+        assert "governance report" in report.text.lower()
+        assert "accessory" not in str(report.blocks)
+        assert fake_slack.log.files() == []
