@@ -7,17 +7,14 @@ one ``BEGIN IMMEDIATE`` step of the owning store; errors leave as one-line Store
 
 from __future__ import annotations
 
-import functools
-import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+from typing import Any
 
 from governor.store import remediations
 from governor.store.audit_log import DEFAULT_ACTOR
-from governor.store.encoding import EncodingError, encode_time
-from governor.store.errors import StoreError, one_line
+from governor.store.books import AsyncOwner, Owner, guarded
+from governor.store.encoding import encode_time
 from governor.store.remediations import (
     SWITCH_PAUSED,
     NewRemediation,
@@ -27,72 +24,36 @@ from governor.store.remediations import (
 )
 
 
-class _Owner(Protocol):
-    """What the book needs of its ``Store`` (a protocol: the store module imports this one)."""
-
-    _connection: sqlite3.Connection
-
-    def _write(self) -> AbstractContextManager[sqlite3.Connection]: ...
-
-    def _database_error(self, error: sqlite3.Error) -> StoreError: ...
-
-    @property
-    def remediations(self) -> RemediationBook: ...
-
-
-class _AsyncOwner(Protocol):
-    async def call(self, work: Callable[[Any], R]) -> R: ...
-
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _guarded(
-    method: Callable[Concatenate[RemediationBook, P], R],
-) -> Callable[Concatenate[RemediationBook, P], R]:
-    @functools.wraps(method)
-    def guarded(self: RemediationBook, *args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(self, *args, **kwargs)
-        except sqlite3.Error as error:
-            raise self._store._database_error(error) from error
-        except EncodingError as error:
-            raise StoreError(one_line(f"{method.__name__}: {error}")) from error
-
-    return guarded
-
-
 class RemediationBook:
     """Remediations, notices and switches of one ``Store`` (use it from the store's thread)."""
 
-    def __init__(self, store: _Owner) -> None:
-        self._store = store
+    def __init__(self, store: Owner) -> None:
+        self.owner = store
 
-    @_guarded
+    @guarded
     def add(
         self, new: NewRemediation, *, now: datetime, actor: str = DEFAULT_ACTOR
     ) -> tuple[RemediationRecord, bool]:
         """Insert, or return the resource's active remediation: ``(record, created)``."""
         at = encode_time(now, what="now")
-        with self._store._write() as connection:
+        with self.owner._write() as connection:
             return remediations.insert(connection, new, at=at, actor=actor)
 
-    @_guarded
+    @guarded
     def get(self, remediation_id: int) -> RemediationRecord:
-        return remediations.get(self._store._connection, remediation_id)
+        return remediations.get(self.owner._connection, remediation_id)
 
-    @_guarded
+    @guarded
     def list(
         self, *, states: Sequence[str] = (), limit: int | None = None
     ) -> list[RemediationRecord]:
-        return remediations.select(self._store._connection, states=states, limit=limit)
+        return remediations.select(self.owner._connection, states=states, limit=limit)
 
-    @_guarded
+    @guarded
     def active_for(self, resource_type: str, resource_id: str) -> RemediationRecord | None:
-        return remediations.active_for(self._store._connection, resource_type, resource_id)
+        return remediations.active_for(self.owner._connection, resource_type, resource_id)
 
-    @_guarded
+    @guarded
     def move(
         self,
         remediation_id: int,
@@ -107,7 +68,7 @@ class RemediationBook:
     ) -> RemediationRecord | None:
         """Compare-and-set the state; None when another writer moved it first."""
         at = encode_time(now, what="now")
-        with self._store._write() as connection:
+        with self.owner._write() as connection:
             return remediations.move(
                 connection,
                 remediation_id,
@@ -120,7 +81,7 @@ class RemediationBook:
                 details=details,
             )
 
-    @_guarded
+    @guarded
     def progress(
         self,
         remediation_id: int,
@@ -130,29 +91,29 @@ class RemediationBook:
         changes: Mapping[str, Any],
     ) -> bool:
         at = encode_time(now, what="now")
-        with self._store._write() as connection:
+        with self.owner._write() as connection:
             return remediations.update_progress(
                 connection, remediation_id, state=state, at=at, changes=changes
             )
 
-    @_guarded
+    @guarded
     def record_notice(
         self, finding_id: int, *, now: datetime, via: str, details: dict[str, Any]
     ) -> bool:
         at = encode_time(now, what="now")
-        with self._store._write() as connection:
+        with self.owner._write() as connection:
             return remediations.record_notice(
                 connection, finding_id, at=at, via=via, details=details
             )
 
-    @_guarded
+    @guarded
     def notices(self, finding_ids: Iterable[int]) -> dict[int, str]:
-        return remediations.notices(self._store._connection, finding_ids)
+        return remediations.notices(self.owner._connection, finding_ids)
 
-    @_guarded
+    @guarded
     def set_paused(self, paused: bool, *, reason: str | None, actor: str, now: datetime) -> None:
         at = encode_time(now, what="now")
-        with self._store._write() as connection:
+        with self.owner._write() as connection:
             remediations.set_switch(
                 connection,
                 SWITCH_PAUSED,
@@ -162,16 +123,16 @@ class RemediationBook:
                 at=at,
             )
 
-    @_guarded
+    @guarded
     def paused(self) -> SwitchRecord | None:
         """The pause switch when set (every executor checks it before every mutation)."""
-        return remediations.switch(self._store._connection, SWITCH_PAUSED)
+        return remediations.switch(self.owner._connection, SWITCH_PAUSED)
 
 
 class AsyncRemediationBook:
     """``RemediationBook``'s methods, awaited on the async store's thread."""
 
-    def __init__(self, store: _AsyncOwner) -> None:
+    def __init__(self, store: AsyncOwner) -> None:
         self._store = store
 
     async def add(

@@ -54,6 +54,24 @@ async def _posted(service: SlackService, remediation_id: int) -> tuple[str, str]
     return await eventually(sent, what=f"the approval message of {remediation_id}")
 
 
+async def _report_posted(r: Rig) -> str:
+    async def report_ts() -> str | None:
+        posts = [m for m in await r.store.slack.outbox() if m.kind == "post"]
+        return posts[0].sent_ts if posts and posts[0].sent_ts else None
+
+    return await eventually(report_ts, what="the report")
+
+
+async def _refusals(r: Rig, count: int | None = None) -> list[Any]:
+    async def found() -> list[Any] | None:
+        entries = [e for e in await r.store.audit_log() if e.event == "slack_refused"]
+        if count is None:
+            return entries or None
+        return entries if len(entries) == count else None
+
+    return await eventually(found, what="refusals on the audit log")
+
+
 def _patches(r: Rig) -> list[str]:
     return [path for method, path, _ in r.mutations() if method == "PATCH"]
 
@@ -128,11 +146,7 @@ async def test_clicks_that_fail_any_check_act_on_nothing(
             )
             await asyncio.to_thread(fake_slack.wait_for_ack, envelope)
 
-            async def refused() -> list[Any] | None:
-                entries = await r.store.audit_log()
-                return [e for e in entries if e.event == "slack_refused"] or None
-
-            [entry] = await eventually(refused, what="the refusal on the audit log")
+            [entry] = await _refusals(r)
             assert why in entry.details["reason"]
         assert r.mutations() == []
         assert (await r.store.remediations.get(record.id)).state == "awaiting_approval"
@@ -153,11 +167,7 @@ async def test_with_no_approvers_configured_no_click_is_ever_accepted(
                 )
                 await asyncio.to_thread(fake_slack.wait_for_ack, envelope)
 
-            async def three() -> list[Any] | None:
-                entries = [e for e in await r.store.audit_log() if e.event == "slack_refused"]
-                return entries if len(entries) == 3 else None
-
-            await eventually(three, what="three refusals")
+            await _refusals(r, 3)
         assert r.mutations() == []
 
 
@@ -186,11 +196,7 @@ async def test_a_replayed_envelope_and_a_second_click_change_nothing_more(
             )
             await asyncio.to_thread(fake_slack.wait_for_ack, second)
 
-            async def refused() -> list[Any] | None:
-                entries = [e for e in await r.store.audit_log() if e.event == "slack_refused"]
-                return entries or None
-
-            [entry] = await eventually(refused, what="the second click's refusal")
+            [entry] = await _refusals(r)
             assert "already" in entry.details["reason"]
         assert len(_patches(r)) == 1
 
@@ -210,11 +216,7 @@ async def test_an_expired_request_cannot_be_approved(
             )
             await asyncio.to_thread(fake_slack.wait_for_ack, envelope)
 
-            async def refused() -> list[Any] | None:
-                entries = [e for e in await r.store.audit_log() if e.event == "slack_refused"]
-                return entries or None
-
-            [entry] = await eventually(refused, what="the expired click's refusal")
+            [entry] = await _refusals(r)
             assert "expired" in entry.details["reason"]
         assert r.mutations() == []
 
@@ -268,11 +270,7 @@ async def test_pause_from_the_slash_command_is_for_approvers_only(
             )
             await asyncio.to_thread(fake_slack.wait_for_ack, envelope)
 
-            async def refused() -> list[Any] | None:
-                entries = [e for e in await r.store.audit_log() if e.event == "slack_refused"]
-                return entries or None
-
-            await eventually(refused, what="the refusal")
+            await _refusals(r)
             assert await r.store.remediations.paused() is None
             envelope = await asyncio.to_thread(
                 fake_slack.slash_command,
@@ -301,11 +299,7 @@ async def test_keep_exempts_the_resource_and_the_next_plan_waits_for_the_exempti
             await service.notifier.run_finished(result)
             finding = next(f for f in result.findings if f.resource_id == NEVER_SUSPENDS)
 
-            async def report_ts() -> str | None:
-                posts = [m for m in await r.store.slack.outbox() if m.kind == "post"]
-                return posts[0].sent_ts if posts and posts[0].sent_ts else None
-
-            ts = await eventually(report_ts, what="the report")
+            ts = await _report_posted(r)
             envelope = await asyncio.to_thread(
                 fake_slack.click,
                 channel=APPROVALS.id,
@@ -350,11 +344,7 @@ async def test_keep_on_a_branch_with_its_own_expiry_moves_neons_expiry_later(
             await service.notifier.run_finished(result)
             finding = next(f for f in result.findings if f.resource_id == STALE_CHILD)
 
-            async def report_ts() -> str | None:
-                posts = [m for m in await r.store.slack.outbox() if m.kind == "post"]
-                return posts[0].sent_ts if posts and posts[0].sent_ts else None
-
-            ts = await eventually(report_ts, what="the report")
+            ts = await _report_posted(r)
             envelope = await asyncio.to_thread(
                 fake_slack.click,
                 channel=APPROVALS.id,
