@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO
 
 from governor.daemon.errors import DaemonAlreadyRunning
+from governor.store import StoreError
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,14 @@ class DaemonLock:
         self._file: IO[str] | None = None
 
     def acquire(self, *, now: datetime | None = None) -> LockHolder:
-        handle = self.path.open("a+", encoding="utf-8")  # never truncate another's record
+        try:
+            handle = self.path.open("a+", encoding="utf-8")  # never truncate another's record
+        except OSError as error:
+            reason = error.strerror or type(error).__name__
+            raise StoreError(
+                f"cannot create the daemon's lock file {self.path}: {reason} "
+                "(it sits next to [store] path; that folder must exist and be writable)"
+            ) from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

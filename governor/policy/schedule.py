@@ -57,7 +57,41 @@ def validate_schedule(text: object) -> str:
             "restrict the day of month or the day of week, not both: crontab runs on either, "
             "the daemon's scheduler only on both"
         )
+    _check_fires(fields[2], fields[3], text)
     return compact
+
+
+_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # February of a leap year
+
+
+def _check_fires(day_field: str, month_field: str, text: str) -> None:
+    """Refuse a line such as ``0 0 31 2 *``: its scheduler finds no next run and stops."""
+    if day_field == "*":
+        return
+    days, months = _expand(day_field, "day of month", 1, 31), _expand(month_field, "month", 1, 12)
+    if not any(day <= _DAYS_IN_MONTH[month - 1] for day in days for month in months):
+        raise ValueError(
+            f"{text!r} never fires: no month it names has a day {min(days)} or later"
+            f"; {SCHEDULE_HELP}"
+        )
+
+
+def _expand(field: str, label: str, low: int, high: int) -> set[int]:
+    """Every value a validated cron field names."""
+    values: set[int] = set()
+    for item in field.split(","):
+        match = _ITEM.match(item)
+        assert match is not None  # validated
+        step = int(match.group("step") or 1)
+        if match.group("range") == "*":
+            first, last = low, high
+        else:
+            bounds = [_value(part, label, low, high) for part in match.group("range").split("-")]
+            first, last = bounds[0], bounds[-1]
+            if match.group("step") is not None and len(bounds) == 1:
+                last = high
+        values.update(range(first, last + 1, step))
+    return values
 
 
 def _check_item(item: str, label: str, low: int, high: int) -> None:

@@ -18,6 +18,8 @@ from governor.daemon.errors import DaemonAlreadyRunning
 from governor.daemon.lock import DaemonLock, read_holder
 from governor.daemon.systemd_notify import notify, watchdog_interval
 from governor.exit_codes import ExitCode, exit_code_for
+from governor.store import StoreError
+from tests.daemon.conftest import write_config
 
 SINCE = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 
@@ -39,6 +41,32 @@ def test_a_second_lock_is_refused_naming_the_holder(tmp_path: Path) -> None:
         first.release()
     assert read_holder(db) is None
     assert DaemonLock(db).acquire().pid == os.getpid()  # free again
+
+
+def test_a_lock_file_that_cannot_be_created_is_a_store_error_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    with pytest.raises(StoreError, match="cannot create the daemon's lock file") as refused:
+        DaemonLock(blocker / "governor.db").acquire()
+    assert exit_code_for(refused.value) == ExitCode.USAGE
+
+    config = write_config(tmp_path, "http://127.0.0.1:9")
+    config.write_text(
+        config.read_text().replace(str(tmp_path / "governor.db"), str(blocker / "g.db"))
+    )
+    ran = subprocess.run(
+        [sys.executable, "-m", "governor", "run", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "DAEMON_TEST_KEY": "sim-personal-key"},
+    )
+    assert ran.returncode == ExitCode.USAGE, ran.stderr
+    assert "Traceback" not in ran.stderr
+    assert len(ran.stderr.strip().splitlines()) == 1, ran.stderr
 
 
 def test_a_killed_holder_leaves_a_file_but_no_holder(tmp_path: Path) -> None:

@@ -38,6 +38,20 @@ def test_restricting_day_of_month_and_day_of_week_together_is_refused() -> None:
         validate_schedule("0 6 1 * mon")
 
 
+@pytest.mark.parametrize("expression", ["0 0 31 2 *", "0 0 30-31 feb *", "0 0 31 4,6,9,11 *"])
+def test_a_cron_line_that_never_fires_is_refused_at_validation(expression: str) -> None:
+    with pytest.raises(ValueError, match="never fires"):
+        validate_schedule(expression)
+
+
+@pytest.mark.parametrize("expression", ["0 0 29 2 *", "0 0 31 1-3 *", "0 0 */10 2 *"])
+def test_a_cron_line_that_fires_in_some_month_is_accepted(expression: str) -> None:
+    assert validate_schedule(expression) == expression
+    fields = cron_fields(expression)
+    assert fields is not None
+    assert CronTrigger(**fields, timezone="UTC").get_next_fire_time(None, FRIDAY) is not None
+
+
 @pytest.mark.parametrize(
     ("expression", "next_day"),
     [
