@@ -51,18 +51,31 @@ def refusal(
     if not context.snapshot.covers(view.resource_type, view.org_id, view.project_id):
         where = f"project {view.project_id}" if view.project_id else f"organization {view.org_id}"
         return f"the sweep could not read all of {where}; nothing there is changed"
-    skew = context.snapshot.clock_skew_seconds
-    limit = context.max_clock_skew.total_seconds()
-    if skew is not None and abs(skew) > limit and change.kind in _TIME_BASED:
-        return (
-            f"Neon's clock and ours differ by {abs(skew):.0f} s (more than {limit:.0f} s): "
-            "ages are not trustworthy"
-        )
+    clocks = clock_refusal(change, context.snapshot.clock_skew_seconds, context.max_clock_skew)
+    if clocks is not None:
+        return clocks
     if view.resource_type == "branch":
         return _branch_refusal(values)
     if view.resource_type == "api_key":
         return _key_refusal(change, view, context)
     return None
+
+
+def clock_refusal(
+    change: Change, skew_seconds: float | None, max_clock_skew: timedelta
+) -> str | None:
+    """Why a change resting on ages or dates must wait: Neon's clock and ours disagree.
+
+    Called with the skew of the sweep when planning and with the skew measured by the
+    re-read just before acting, so a skew that appears after the plan still stops it.
+    """
+    limit = max_clock_skew.total_seconds()
+    if skew_seconds is None or abs(skew_seconds) <= limit or change.kind not in _TIME_BASED:
+        return None
+    return (
+        f"Neon's clock and ours differ by {abs(skew_seconds):.0f} s (more than {limit:.0f} s): "
+        "ages are not trustworthy"
+    )
 
 
 def excluded(exclude: Exclude, view: ResourceView) -> str | None:

@@ -20,7 +20,7 @@ from governor.policy import Policy, evaluate
 from governor.policy.operators import parse_timestamp
 from governor.policy.resources import ResourceView, SnapshotIndex
 from governor.remediate.changes import Change, propose
-from governor.remediate.guards import GuardContext, refusal
+from governor.remediate.guards import GuardContext, clock_refusal, refusal
 from governor.remediate.plan import disruptive, parse_sources, source_actions
 from governor.remediate.settings import RemediationSettings
 from governor.store.remediations import RemediationRecord
@@ -48,6 +48,9 @@ async def read_view(
         key_scope=scope,
         now=now,
     )
+    # The re-read's own answers just set the client's skew (their Date headers): the
+    # clock-skew guard judges the clocks as they are now, not as they were at the sweep.
+    snapshot.clock_skew_seconds = client.clock_skew_seconds
     if scope == "personal":
         # GET /api_keys answered: only a personal key may list (and revoke) personal keys
         snapshot.key_scope = "personal"
@@ -68,6 +71,11 @@ async def recheck(
     if view is None:
         return Verdict(f"the {record.resource_type} no longer exists", None)
     change = Change.from_json(record.change)
+    # Every path, a person's own change and a revert included: a delete or a revoke is
+    # never sent while Neon's clock and ours disagree.
+    clocks = clock_refusal(change, snapshot.clock_skew_seconds, settings.max_clock_skew)
+    if clocks is not None:
+        return Verdict(clocks, view)
     if record.reverts_id is not None or not record.findings:
         # a revert, or a person's own change (a snooze): no policy to ask again, but the
         # resource must still be as it was when the change was decided

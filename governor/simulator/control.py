@@ -9,8 +9,9 @@ faulted or logged, and each has an in-process twin on Simulator:
 - ``POST /_simulator/projects/{project_id}/operations`` with
   ``{"action": "check_availability", "seconds": 2.0, "endpoint_id"?, "branch_id"?}``
   → 201 ``{"operation": {...}}`` (``Simulator.start_system_operation``).
-- ``POST /_simulator/faults`` with ``{"fail_423"?: fraction, "refuse_next_mutations"?: n}``
-  → 200 (``Simulator.set_fail_423``, ``Simulator.refuse_next_mutations``).
+- ``POST /_simulator/faults`` with ``{"fail_423"?: fraction, "refuse_next_mutations"?: n,
+  "clock_skew_seconds"?: s}`` → 200 (``Simulator.set_fail_423``,
+  ``Simulator.refuse_next_mutations``, ``Simulator.set_clock_skew``).
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def _route(
         return 201, {"operation": operation}
     if segments == ["faults"]:
         _require(method, "POST")
-        fields = _object(body, {"fail_423", "refuse_next_mutations"})
+        fields = _object(body, {"fail_423", "refuse_next_mutations", "clock_skew_seconds"})
         if "fail_423" in fields:
             fraction = fields["fail_423"]
             if not isinstance(fraction, int | float) or isinstance(fraction, bool):
@@ -88,6 +89,11 @@ def _route(
             simulator.set_fail_423(float(fraction))
         if "refuse_next_mutations" in fields:
             simulator.refuse_next_mutations(fields["refuse_next_mutations"])
+        if "clock_skew_seconds" in fields:
+            skew = fields["clock_skew_seconds"]
+            if not isinstance(skew, int | float) or isinstance(skew, bool):
+                raise ValueError(f"clock_skew_seconds must be a number, got {skew!r}")
+            simulator.set_clock_skew(float(skew))
         return 200, {"fail_423": simulator.options.fail_423}
     raise _Refused(404, f"no control route {method} /_simulator/{'/'.join(segments)}")
 

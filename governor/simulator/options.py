@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -19,6 +20,8 @@ class SimulatorOptions:
     never. ``operation_failure_fraction``: operations that fail for good.
     ``operation_retry_fraction``: operations that fail ``operation_retry_failures`` times,
     ``operation_retry_seconds`` apart, before they finish (see governor.simulator.operations).
+    ``clock_skew_seconds``: how far ahead of the real wall clock the ``Date`` header of every
+    answer is (a Neon whose clock is off; negative: behind).
     """
 
     requests_per_minute: int | None = 700
@@ -36,8 +39,11 @@ class SimulatorOptions:
     seed: int | None = None
     unavailable_project_ids: frozenset[str] = frozenset()
     unreadable_project_ids: frozenset[str] = frozenset()
+    clock_skew_seconds: float = 0.0
 
     def __post_init__(self) -> None:
+        if not math.isfinite(self.clock_skew_seconds):
+            raise ValueError(f"clock_skew_seconds must be finite, got {self.clock_skew_seconds}")
         for name in ("requests_per_minute", "requests_per_second_per_route"):
             value = getattr(self, name)
             if value is not None and value < 1:

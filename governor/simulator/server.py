@@ -57,6 +57,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = do_HEAD = _serve
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header, from the simulator's clock (which a test may skew)."""
+        if timestamp is None:
+            return self.server.simulator.date_header()
+        return super().date_time_string(timestamp)
+
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the simulator keeps its own request log (without tokens)."""
 

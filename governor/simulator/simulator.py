@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import formatdate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -292,6 +293,16 @@ class Simulator:
         """Change the ``fail_423`` fraction from now on (seeded draws as before)."""
         with self._lock:
             self.options = dataclasses.replace(self.options, fail_423=fraction)
+
+    def set_clock_skew(self, seconds: float) -> None:
+        """Put the ``Date`` header of every answer ``seconds`` ahead of the real wall clock."""
+        with self._lock:
+            self.options = dataclasses.replace(self.options, clock_skew_seconds=float(seconds))
+
+    def date_header(self) -> str:
+        """The ``Date`` header of an answer: the real wall clock plus the configured skew
+        (real, not ``now``: a client compares it with its own wall clock)."""
+        return formatdate(time.time() + self.options.clock_skew_seconds, usegmt=True)
 
     def refuse_next_mutations(self, count: int) -> None:
         """Answer the next ``count`` mutating requests 423, whatever their route."""

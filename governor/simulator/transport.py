@@ -28,6 +28,5 @@ class SimulatorTransport(httpx.AsyncBaseTransport):
         if ticket.delay_seconds > 0:
             await anyio.sleep(ticket.delay_seconds)
         answer = self.simulator.answer(ticket)
-        return httpx.Response(
-            answer.status, headers=answer.headers, content=answer.body, request=request
-        )
+        headers = {"Date": self.simulator.date_header(), **answer.headers}  # as the server
+        return httpx.Response(answer.status, headers=headers, content=answer.body, request=request)

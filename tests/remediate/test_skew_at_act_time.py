@@ -1,0 +1,107 @@
+"""The clock-skew guard at act time: a skew that appears after the plan stops every delete
+and revoke, whatever the path (an approval, a saved plan, crash reconcile's re-send).
+
+Why: the re-read before acting used to build its snapshot without the client's skew, so
+only the plan was guarded; with Neon's clock 2 h off a saved plan deleted 79 branches and
+revoked 10 keys. The simulator's ``Date`` header is skewed as Neon's would be.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from governor.remediate import decisions
+from governor.remediate.reconcile import reconcile
+from governor.store.encoding import encode_time
+from governor.store.remediations import RemediationRecord
+from tests.remediate.harness import Rig, rig, shipped
+from tests.remediate.world import ORG_KEY, PERSONAL_KEY, STALE_CHILD, STALE_NO_COMPUTE
+
+pytestmark = pytest.mark.anyio
+TWO_HOURS = 7200.0
+DESTRUCTIVE = ("DELETE",)
+
+
+def _destructive_requests(r: Rig) -> list[str]:
+    """Every DELETE the simulator saw, answered or not: none may even be tried."""
+    return [
+        f"{entry['method']} {entry['path']}"
+        for entry in r.simulator.logged_requests()
+        if entry["method"] in DESTRUCTIVE
+    ]
+
+
+async def _skipped_for_clocks(r: Rig, record: RemediationRecord) -> str:
+    row = await r.store.remediations.get(record.id)
+    assert row.state == "skipped", (row.state, row.reason)
+    assert "clock" in (row.reason or ""), row.reason
+    return row.reason or ""
+
+
+async def test_an_approved_delete_and_revoke_are_refused_when_neons_clock_is_off_at_act_time(
+    tmp_path: Path,
+) -> None:
+    async with rig(tmp_path, policies=shipped("approve")) as r:
+        first = await r.apply()  # no skew yet: the requests are made
+        waiting = {record.resource_id: record for record in first.requested}
+        chosen = [waiting[STALE_CHILD], waiting[str(ORG_KEY)], waiting[str(PERSONAL_KEY)]]
+        approved = [
+            await decisions.approve(r.store, record.id, actor="alice", now=r.now())
+            for record in chosen
+        ]
+        r.simulator.set_clock_skew(TWO_HOURS)  # Neon's clock goes 2 h off after the approval
+        outcomes = await r.executor().run(approved)  # what a Slack Approve click runs
+        assert {outcome.state for outcome in outcomes} == {"skipped"}
+        assert _destructive_requests(r) == []
+        for record in approved:
+            reason = await _skipped_for_clocks(r, record)
+            assert "differ by 7200 s" in reason or "differ by 7199 s" in reason
+        assert r.world_branch(STALE_CHILD) is not None
+
+
+async def test_a_saved_plan_deletes_and_revokes_nothing_when_neons_clock_went_off_since(
+    tmp_path: Path,
+) -> None:
+    async with rig(tmp_path) as r:
+        planned = await r.plan()  # made while the clocks agree: deletes and revokes act
+        kinds = {item.change.kind for item in planned.actionable if item.change is not None}
+        assert {"delete_branch", "revoke_org_key", "revoke_personal_key"} <= kinds
+        r.simulator.set_clock_skew(-TWO_HOURS)
+        result = await r.apply(planned)
+        assert _destructive_requests(r) == []
+        destructive = [o for o in result.outcomes if o.change.startswith("DELETE ")]
+        assert len(destructive) >= 3  # branches, an organization key, a personal key
+        assert {outcome.state for outcome in destructive} == {"skipped"}
+        assert all("clock" in outcome.reason for outcome in destructive)
+        # changes that do not rest on ages or dates still go ahead
+        assert any(
+            outcome.state == "succeeded" and outcome.change.startswith("PATCH ")
+            for outcome in result.outcomes
+        )
+
+
+async def test_reconciles_resend_after_a_crash_is_refused_when_the_clocks_disagree(
+    tmp_path: Path,
+) -> None:
+    async with rig(tmp_path, policies=shipped("approve")) as r:
+        first = await r.apply()
+        request = next(x for x in first.requested if x.resource_id == STALE_NO_COMPUTE)
+        await decisions.approve(r.store, request.id, actor="alice", now=r.now())
+        # a process claimed it and journaled its intent, then was killed before sending
+        claimed = await r.store.remediations.move(
+            request.id, expected=["approved"], to="executing", now=r.now(), actor="dead"
+        )
+        assert claimed is not None
+        await r.store.remediations.progress(
+            request.id,
+            state="executing",
+            now=r.now(),
+            changes={"intent_at": encode_time(r.now(), what="intent_at")},
+        )
+        r.simulator.set_clock_skew(TWO_HOURS)
+        await reconcile(r.executor())
+        assert _destructive_requests(r) == []
+        await _skipped_for_clocks(r, request)
+        assert r.world_branch(STALE_NO_COMPUTE) is not None
