@@ -1,5 +1,6 @@
 """Slack as daemon jobs: the outbox sender and the Socket Mode connection (long-running),
-and a reaper every minute (expired approvals, exemptions that ended).
+and a reaper every minute (expired approvals, exemptions that ended, and approval
+requests nobody has asked in Slack yet: a CLI ``apply`` creates them without posting).
 
 Why jobs: the daemon restarts a long-running job that ends early or raises, drains them
 on SIGTERM and replaces them on SIGHUP like every other job. Without a bot token the
@@ -74,8 +75,12 @@ class ReaperJob:
 
     async def run(self, context: JobContext) -> JobResult:
         expired = await self.service.desk.reap()
+        asked = await self.service.desk.request_unasked()
         ended = await self.service.announce_ended_exemptions()
-        return JobResult(detail=f"{len(expired)} approvals expired, {ended} exemptions ended")
+        return JobResult(
+            detail=f"{len(expired)} approvals expired, {len(asked)} requests posted, "
+            f"{ended} exemptions ended"
+        )
 
 
 def slack_jobs(service: SlackService | None) -> list[Job]:

@@ -67,10 +67,13 @@ def approval_message(
     owner: str | None,
     required: int,
     votes: Sequence[str],
+    buttons: bool = True,
 ) -> SlackMessage:
     """The request with Approve / Reject / Keep controls.
 
     The actions block_id changes with each vote, as Slack asks of an updated message.
+    Without ``buttons`` (nobody may approve this class from Slack) the message says how
+    to decide from the CLI instead: a button that refuses everyone would only mislead.
     """
     moment = utc(expires_at)
     expires = (
@@ -83,6 +86,11 @@ def approval_message(
         else f"none yet (0 of {required})"
     )
     blocks = _body(record, owner)
+    text = f"Approval needed: {_what(record, 300)} (expires {moment:%Y-%m-%d %H:%M} UTC)"
+    if not buttons:
+        blocks.append(context(f"Expires {expires}"))
+        blocks.append(section(cli_hint(record.id)))
+        return SlackMessage(text=fit(text, MAX_FALLBACK_TEXT), blocks=blocks)
     blocks.append(context(f"Expires {expires}", f"Approvals: {approvals}"))
     blocks.append(
         {
@@ -108,8 +116,16 @@ def approval_message(
             ],
         }
     )
-    text = f"Approval needed: {_what(record, 300)} (expires {moment:%Y-%m-%d %H:%M} UTC)"
     return SlackMessage(text=fit(text, MAX_FALLBACK_TEXT), blocks=blocks)
+
+
+def cli_hint(remediation_id: int) -> str:
+    """How to decide a request nobody may decide from Slack."""
+    return (
+        "No one is configured to approve this kind of change from Slack (`[slack] approvers`"
+        " / `destructive_approvers`). Decide on the governor's host: "
+        f"`neon-governor approve {remediation_id}` or `neon-governor reject {remediation_id}`."
+    )
 
 
 def approval_status_message(record: RemediationRecord, *, status: str, detail: str) -> SlackMessage:

@@ -15,6 +15,7 @@ from datetime import datetime
 from governor.remediate.execute import Outcome
 from governor.remediate.session import expire_approvals
 from governor.slack.approval_message import approval_message, approval_status_message
+from governor.slack.authorize import is_destructive
 from governor.slack.settings import SlackSettings
 from governor.store.async_store import AsyncStore
 from governor.store.remediations import RemediationRecord
@@ -36,7 +37,7 @@ class ApprovalDesk:
 
     async def request(self, records: Sequence[RemediationRecord]) -> list[int]:
         """Post a request for each awaiting remediation that has none yet; their ids."""
-        channel = self.settings.channel
+        channel = self.settings.approvals_to
         if channel is None:
             return []
         asked = []
@@ -46,13 +47,15 @@ class ApprovalDesk:
             if await self.store.slack.approval_for(record.id) is not None:
                 continue
             token = secrets.token_urlsafe(24)
+            destructive = is_destructive(record)
             message = approval_message(
                 record,
                 approval_id=token,
                 expires_at=datetime.fromisoformat(record.approval_expires_at),
                 owner=None,
-                required=self.settings.required_for(record.irreversible),
+                required=self.settings.required_for(destructive),
                 votes=[],
+                buttons=self._has_approvers(destructive),
             )
             outbox_id = await self.store.slack.enqueue(
                 kind="post",
@@ -68,30 +71,59 @@ class ApprovalDesk:
             asked.append(record.id)
         return asked
 
+    async def request_unasked(self) -> list[int]:
+        """Post every awaiting request not yet asked in Slack, whoever created it (a CLI
+        ``apply`` creates requests too, and only the daemon is there to post them)."""
+        waiting = await self.store.remediations.list(states=["awaiting_approval"])
+        return await self.request(waiting)
+
+    def _has_approvers(self, destructive: bool) -> bool:
+        users, groups = self.settings.approvers_for(destructive)
+        return bool(users or groups)
+
     async def update(self, record: RemediationRecord, status: str, detail: str) -> None:
         """Replace the request's buttons with where it stands (or the votes so far)."""
         approval = await self.store.slack.approval_for(record.id)
         if approval is None:
             return
+        destructive = is_destructive(record)
         if status == "waiting" and record.approval_expires_at is not None:
             message = approval_message(
                 record,
                 approval_id=approval.token,
                 expires_at=datetime.fromisoformat(record.approval_expires_at),
                 owner=approval.owner,
-                required=self.settings.required_for(record.irreversible),
+                required=self.settings.required_for(destructive),
                 votes=await self.store.slack.votes(record.id),
+                buttons=self._has_approvers(destructive),
             )
         else:
-            message = approval_status_message(record, status=status, detail=detail)
+            message = approval_status_message(
+                record, status=status, detail=await self._with_approvers(record, status, detail)
+            )
+        parent = await self.store.slack.message(approval.outbox_id)
         await self.store.slack.enqueue(
             kind="update",
-            channel=self.settings.channel or "",
+            channel=parent.channel,
             payload={"text": message.text, "blocks": message.blocks},
             now=self.clock(),
             parent_id=approval.outbox_id,
             ref=f"remediation:{record.id}",
         )
+
+    async def _with_approvers(self, record: RemediationRecord, status: str, detail: str) -> str:
+        """The final versions keep who approved it: the outcome alone would drop them."""
+        if status not in ("done", "failed", "skipped") or "approved by" in detail:
+            return detail
+        voted = await self.store.slack.votes(record.id)
+        if voted:
+            who = ", ".join(f"<@{user}>" for user in voted)
+        elif record.decided_by:
+            who = record.decided_by.removeprefix("slack:")
+            who = f"<@{who}>" if record.decided_by.startswith("slack:") else who
+        else:
+            return detail
+        return f"approved by {who} · {detail}" if detail else f"approved by {who}"
 
     async def outcomes(self, outcomes: Sequence[Outcome]) -> None:
         for outcome in outcomes:

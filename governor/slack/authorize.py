@@ -44,6 +44,12 @@ def refuse(reason: str) -> Verdict:
     return Verdict(False, reason)
 
 
+def is_destructive(record: RemediationRecord) -> bool:
+    """The class a request is decided in: the record's own flag or the change's kind (one
+    rule for who may approve, how many must, and whether buttons are shown)."""
+    return record.irreversible or record.change.get("kind") in IRREVERSIBLE_KINDS
+
+
 async def authorize(
     action: Action,
     actor: Actor,
@@ -70,7 +76,7 @@ async def authorize(
         return refuse("only approvers may pause or resume remediation")
     if record is None:
         return refuse("no such request (it may have been replaced)")
-    irreversible = record.irreversible or record.change.get("kind") in IRREVERSIBLE_KINDS
+    irreversible = is_destructive(record)
     if action == "keep":
         if owner is not None and actor.user_id == owner:
             return Verdict(True, "the resource's owner")
@@ -107,6 +113,8 @@ async def authorize(
 async def _is_approver(
     user_id: str, settings: SlackSettings, *, irreversible: bool, members: GroupMembers
 ) -> bool:
+    """Listed, or in a listed group as Slack says now (``members`` is read per decision, so
+    someone removed from a group approves nothing after their removal)."""
     users, groups = settings.approvers_for(irreversible)
     if user_id in users:
         return True

@@ -17,7 +17,7 @@ from governor.actions import MAX_EXPIRY
 from governor.policy.operators import parse_timestamp
 from governor.remediate import decisions
 from governor.remediate.errors import RemediationError
-from governor.slack.authorize import Actor, GroupMembers, Verdict, authorize
+from governor.slack.authorize import Actor, GroupMembers, Verdict, authorize, is_destructive
 from governor.slack.settings import SlackSettings
 from governor.store.async_store import AsyncStore
 from governor.store.errors import StoreError
@@ -32,6 +32,17 @@ SLASH_COMMAND = "/neon-governor"
 
 class InteractionError(ValueError):
     """A payload that cannot be what Slack sends."""
+
+
+def bounded(value: object, limit: int = 64) -> str:
+    """``value`` as the audit log may hold it: printable ASCII only (control characters,
+    newlines and the rest escaped, so a forged id cannot rewrite a terminal or a log
+    line), and at most ``limit`` characters, marked when cut."""
+    text = value if isinstance(value, str) else ("" if value is None else repr(value))
+    escaped = ascii(text[: limit * 2])[1:-1]
+    if len(escaped) > limit or len(text) > limit * 2:
+        return escaped[: max(limit - 3, 0)] + "..."
+    return escaped
 
 
 @dataclass(frozen=True)
@@ -200,7 +211,7 @@ class InteractionHandler:
             await self._record(interaction, "refused", "a second vote by the same person")
             return "You already approved it; another approver must too."
         voted = await self.store.slack.votes(record.id)
-        required = self.settings.required_for(record.irreversible)
+        required = self.settings.required_for(is_destructive(record))
         if len(voted) < required:
             await self.update_approval(
                 record, "waiting", f"{len(voted)} of {required} approvals: "
@@ -307,20 +318,34 @@ class InteractionHandler:
         return await self._summary(plan=word == "plan")
 
     async def _summary(self, *, plan: bool) -> str:
+        """Where remediation stands. Awaiting items are not under way (nothing runs them
+        until someone decides), and ``plan`` lists what is pending, not a new plan."""
         paused = await self.store.remediations.paused()
         records = await self.store.remediations.list(states=ACTIVE_STATES)
-        waiting = [r for r in records if r.state == "awaiting_approval"]
+        counts = {state: sum(r.state == state for r in records) for state in ACTIVE_STATES}
+        parts = [
+            f"{counts['awaiting_approval']} awaiting approval",
+            f"{counts['planned'] + counts['approved']} waiting for the next pass",
+            f"{counts['executing'] + counts['waiting_operations']} running",
+        ]
         lines = [
             "Remediation is PAUSED" + (f" ({paused.reason})" if paused and paused.reason else "")
             if paused
             else "Remediation is not paused",
-            f"{len(records)} remediation(s) under way, {len(waiting)} awaiting approval",
+            "Remediations: " + ", ".join(parts) if records else "No remediation is pending",
         ]
         if plan:
+            if records:
+                lines.append(
+                    "Pending remediations (not a new plan: `neon-governor plan` on the "
+                    "governor's host plans afresh):"
+                )
             lines.extend(
                 f"• #{r.id} {r.state}: {r.change.get('kind')} {r.resource_type} {r.resource_name}"
                 for r in records[:20]
             )
+            if len(records) > 20:
+                lines.append(f"+{len(records) - 20} more")
         return "\n".join(lines)
 
     # Recording and replying -----------------------------------------------------------
@@ -331,16 +356,40 @@ class InteractionHandler:
         actor = interaction.actor
         await self.store.slack.record_interaction(
             now=self.clock(),
-            actor=f"slack:{actor.user_id or '?'}",
+            actor=f"slack:{bounded(actor.user_id) or '?'}",
             event=f"slack_{outcome}",
             subject=f"slack:{interaction.kind}",
             details={
-                "action": action or interaction.action_id or interaction.text.split(" ")[0],
-                "value": interaction.value[:200],
-                "team": actor.team_id,
-                "channel": actor.channel_id,
-                "message_ts": actor.message_ts,
-                "reason": reason,
+                "action": bounded(
+                    action or interaction.action_id or interaction.text.split(" ")[0], 100
+                ),
+                "value": bounded(interaction.value, 200),
+                "team": bounded(actor.team_id),
+                "channel": bounded(actor.channel_id),
+                "message_ts": bounded(actor.message_ts, 32),
+                "reason": bounded(reason, 300),
+            },
+        )
+
+    async def refused_envelope(
+        self, envelope_type: str, envelope_id: str, payload: Any, reason: str
+    ) -> None:
+        """An envelope ``parse`` refused, on the audit log like every other refusal: who
+        it claims to come from and its ids, bounded and escaped (they are the attacker's)."""
+        data = payload if isinstance(payload, Mapping) else {}
+        user = data.get("user")
+        user_id = user.get("id") if isinstance(user, Mapping) else data.get("user_id")
+        team = data.get("team")
+        team_id = team.get("id") if isinstance(team, Mapping) else data.get("team_id")
+        await self.store.slack.record_interaction(
+            now=self.clock(),
+            actor=f"slack:{bounded(user_id) or '?'}",
+            event="slack_refused",
+            subject=f"slack:{bounded(envelope_type, 32) or '?'}",
+            details={
+                "envelope_id": bounded(envelope_id, 80),
+                "team": bounded(team_id),
+                "reason": bounded(reason, 300),
             },
         )
 

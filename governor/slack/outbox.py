@@ -166,17 +166,24 @@ class OutboxSender:
             )
             return parent.sent_ts, channel
         if message.kind == "file":
-            if parent is None or parent.sent_ts is None:
+            alone = parent is not None and parent.state in ("failed", "cancelled")
+            if not alone and (parent is None or parent.sent_ts is None):
                 raise SlackClientError("the message to thread the file under was never posted")
-            channel = parent.sent_channel or parent.channel
+            # its report was refused for good: the file goes to the channel on its own
+            channel = (
+                message.channel
+                if alone or parent is None
+                else (parent.sent_channel or parent.channel)
+            )
+            thread_ts = None if alone or parent is None else parent.sent_ts
             await self.client.files_upload_v2(
                 channel=channel,
-                thread_ts=parent.sent_ts,
+                thread_ts=thread_ts,
                 filename=str(payload.get("filename", "findings.csv")),
                 content=str(payload.get("content", "")),
                 title=str(payload.get("title", "Neon findings")),
             )
-            return parent.sent_ts, channel
+            return thread_ts or "", channel
         response = await self.client.chat_postEphemeral(
             channel=message.channel,
             user=str(payload.get("user", "")),

@@ -8,9 +8,8 @@ the slack_sdk clients (never logged, never stored).
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -30,14 +29,13 @@ from governor.slack.interactions import Interaction, InteractionHandler
 from governor.slack.notifier import SlackNotifier
 from governor.slack.outbox import OutboxSender
 from governor.slack.owners import resolve_owners, slack_lookup
+from governor.slack.redact import sdk_logger
 from governor.slack.settings import SlackSettings
 from governor.slack.socket import SocketConnection
 from governor.store.async_store import AsyncStore
 from governor.store.records import StoredResource
 from governor.store.remediations import NewRemediation, RemediationRecord
 from governor.sweep import Account
-
-GROUP_CACHE_SECONDS = 30.0
 
 
 def bot_token(settings: SlackSettings) -> str:
@@ -53,6 +51,7 @@ def web_client(settings: SlackSettings, token: str) -> AsyncWebClient:
     return AsyncWebClient(
         token=token,
         base_url=base,
+        logger=sdk_logger("web"),
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(),
             AsyncRateLimitErrorRetryHandler(max_retry_count=2),
@@ -69,7 +68,6 @@ class SlackService:
     executor: Callable[[], Executor] | None = None
     accounts: Sequence[Account] = ()  # Neon clients, to resolve owners through members
     _team: str | None = None
-    _groups: dict[str, tuple[float, set[str]]] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -135,15 +133,11 @@ class SlackService:
         return self._team
 
     async def group_members(self, group: str) -> set[str]:
-        """A user group's members, read at click time (cached a few seconds)."""
-        cached = self._groups.get(group)
-        if cached is not None and time.monotonic() - cached[0] < GROUP_CACHE_SECONDS:
-            return cached[1]
+        """A user group's members as Slack says at this decision (never cached: a person
+        removed from the group must not approve on a stale answer)."""
         answer = await self.web.usergroups_users_list(usergroup=group)
         users = answer.get("users") or []
-        members = {str(user) for user in users if isinstance(user, str)}
-        self._groups[group] = (time.monotonic(), members)
-        return members
+        return {str(user) for user in users if isinstance(user, str)}
 
     async def run_approved(self, record: RemediationRecord) -> None:
         if self.executor is None:
@@ -224,5 +218,8 @@ class SlackService:
         return len(ended)
 
     async def run_socket(self, stopping: asyncio.Event) -> None:
-        connection = SocketConnection(app_token(self.settings), self.web, self.handle)
+        handler = await self.handler()
+        connection = SocketConnection(
+            app_token(self.settings), self.web, self.handle, refused=handler.refused_envelope
+        )
         await connection.run(stopping)

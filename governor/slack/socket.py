@@ -20,10 +20,13 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from governor.slack.interactions import Interaction, InteractionError, parse
+from governor.slack.interactions import Interaction, InteractionError, bounded, parse
+from governor.slack.redact import sdk_logger
 
 logger = logging.getLogger("governor.slack.socket")
 REMEMBERED_ENVELOPES = 2000
+# (envelope type, envelope id, payload, why): a refused envelope, for the audit log
+Refused = Callable[[str, str, Any, str], Coroutine[Any, Any, None]]
 
 
 class SocketConnection:
@@ -34,8 +37,10 @@ class SocketConnection:
         handle: Callable[[Interaction], Coroutine[Any, Any, Any]],
         *,
         ping_interval: float = 5.0,
+        refused: Refused | None = None,
     ) -> None:
         self._app_token, self._web, self._handle = app_token, web_client, handle
+        self._refused = refused
         self._ping_interval = ping_interval
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -47,6 +52,7 @@ class SocketConnection:
             app_token=self._app_token,
             web_client=self._web,
             ping_interval=self._ping_interval,
+            logger=sdk_logger("socket"),
         )
         client.socket_mode_request_listeners.append(self._listener)  # type: ignore[arg-type]
         self.client = client
@@ -70,9 +76,18 @@ class SocketConnection:
         try:
             interaction = parse(request.type, request.payload)
         except InteractionError as error:
-            logger.warning("refused a Slack %s envelope: %s", request.type, error)
+            logger.warning(
+                "refused a Slack %s envelope: %s", bounded(request.type, 32), bounded(error, 200)
+            )
+            if self._refused is not None:
+                self._start(
+                    self._refused(request.type, request.envelope_id, request.payload, str(error))
+                )
             return
-        task: asyncio.Task[Any] = asyncio.create_task(self._handle(interaction))
+        self._start(self._handle(interaction))
+
+    def _start(self, work: Coroutine[Any, Any, Any]) -> None:
+        task: asyncio.Task[Any] = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._done)
 

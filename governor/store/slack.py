@@ -89,20 +89,28 @@ def enqueue(
     return int(cursor.lastrowid or 0)
 
 
+ENDED = ("failed", "cancelled")
+# A child that still means something alone: the CSV of a report that could not be posted
+# goes to the channel by itself. An update of a message that never existed does not.
+STANDALONE_KINDS = frozenset({"file"})
+
+
 def due(connection: sqlite3.Connection, *, at: str, limit: int = 20) -> list[OutboxMessage]:
     """Pending messages to send now: per channel only its oldest, and only once its parent
-    (the message it threads under or updates) was sent. Order is id order."""
+    (the message it threads under or updates) was sent. Order is id order. A child whose
+    parent ended unsent never holds its channel: it goes alone (a file) or waits for the
+    give-up that cancels it, skipped meanwhile (an older store may hold such rows)."""
     pending = [
         OutboxMessage.from_row(row)
         for row in rows(
             connection, "SELECT * FROM slack_outbox WHERE state = 'pending' ORDER BY id"
         )
     ]
-    sent_parents = {
-        int(row["id"])
+    parents = {
+        int(row["id"]): str(row["state"])
         for row in rows(
             connection,
-            "SELECT id FROM slack_outbox WHERE state = 'sent' AND id IN "
+            "SELECT id, state FROM slack_outbox WHERE id IN "
             "(SELECT parent_id FROM slack_outbox WHERE state = 'pending' "
             "AND parent_id IS NOT NULL)",
         )
@@ -110,17 +118,45 @@ def due(connection: sqlite3.Connection, *, at: str, limit: int = 20) -> list[Out
     chosen: list[OutboxMessage] = []
     seen_channels: set[str] = set()
     for message in pending:
+        parent_state = parents.get(message.parent_id) if message.parent_id is not None else None
+        orphaned = parent_state in ENDED or (message.parent_id is not None and not parent_state)
+        if orphaned and message.kind not in STANDALONE_KINDS:
+            continue  # never posted parent: nothing to update; never holds the channel
         if message.channel in seen_channels:
             continue
         seen_channels.add(message.channel)
         if message.next_attempt_at > at:
             continue
-        if message.parent_id is not None and message.parent_id not in sent_parents:
+        if parent_state is not None and parent_state != "sent" and not orphaned:
             continue
         chosen.append(message)
         if len(chosen) >= limit:
             break
     return chosen
+
+
+def cancel_orphans(connection: sqlite3.Connection, parent_id: int) -> list[int]:
+    """Cancel what waits on a message that ended unsent (its updates, and theirs in turn);
+    a standalone kind stays pending and goes alone. Returns the cancelled ids."""
+    cancelled: list[int] = []
+    parents = [parent_id]
+    while parents:
+        current = parents.pop()
+        for row in rows(
+            connection,
+            "SELECT id, kind FROM slack_outbox WHERE parent_id = ? AND state = 'pending'",
+            [current],
+        ):
+            if row["kind"] in STANDALONE_KINDS:
+                continue
+            connection.execute(
+                "UPDATE slack_outbox SET state = 'cancelled', uncertain = 0, last_error = ? "
+                "WHERE id = ? AND state = 'pending'",
+                [f"message {current} it depends on was never posted", row["id"]],
+            )
+            cancelled.append(int(row["id"]))
+            parents.append(int(row["id"]))
+    return cancelled
 
 
 def get(connection: sqlite3.Connection, outbox_id: int) -> OutboxMessage:
@@ -156,12 +192,15 @@ def retry_later(
     next_attempt_at: str,
     give_up: bool = False,
 ) -> None:
-    """Not sent (known): try again at ``next_attempt_at``, or give up (``failed``)."""
+    """Not sent (known): try again at ``next_attempt_at``, or give up (``failed``, and what
+    waits on it is cancelled: a failed parent never blocks its channel)."""
     connection.execute(
         "UPDATE slack_outbox SET uncertain = 0, last_error = ?, next_attempt_at = ?, "
         "state = CASE WHEN ? THEN 'failed' ELSE state END WHERE id = ?",
         [error[:500], next_attempt_at, int(give_up), outbox_id],
     )
+    if give_up:
+        cancel_orphans(connection, outbox_id)
 
 
 def outbox(connection: sqlite3.Connection, *, ref: str | None = None) -> list[OutboxMessage]:

@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from governor.fake_slack import FakeSlack
+from governor.fake_slack import FakeSlack, payloads
 from governor.fake_slack.workspace import ALICE, APPROVALS, BOB
 from governor.slack.service import SlackService, web_client
 from governor.slack.settings import SlackSettings
@@ -51,3 +51,39 @@ async def eventually(
         if loop.time() > end:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.05)
+
+
+def forged_click(
+    fake: FakeSlack,
+    *,
+    channel: str,
+    ts: str,
+    user: str,
+    value: str,
+    action_id: str = "neon_approve",
+    envelope_id: str | None = None,
+) -> str:
+    """A block_actions envelope for a button the message may not even have (forged, as an
+    attacker sends it); returns its envelope_id once pushed."""
+    payload = payloads.block_actions(
+        team_id=fake.workspace.team_id,
+        team_domain=fake.workspace.team_domain,
+        app_id=fake.workspace.app_id,
+        user_id=user,
+        user_name="forger",
+        channel_id=channel,
+        channel_name=channel,
+        message={"ts": ts, "text": "", "blocks": []},
+        block_id="forged",
+        element={"type": "button", "action_id": action_id, "value": value},
+        action_ts=ts,
+        trigger_id="1.2.forged",
+        response_url=f"{fake.http_root}/nowhere",
+    )
+    envelope = payloads.envelope(
+        "interactive",
+        payload,
+        envelope_id=envelope_id or f"forged-{user[:20]}-{value[:8]}",
+        accepts_response_payload=False,
+    )
+    return fake.push(envelope)

@@ -17,7 +17,7 @@ from governor.remediate.session import apply_plan
 from governor.slack.service import SlackService
 from tests.remediate.harness import Rig, rig, shipped
 from tests.remediate.world import NEVER_SUSPENDS, PROJECT_ID
-from tests.slack.harness import eventually, service_for, settings_for
+from tests.slack.harness import eventually, forged_click, service_for, settings_for
 
 pytestmark = pytest.mark.anyio
 
@@ -161,14 +161,33 @@ async def test_with_no_approvers_configured_no_click_is_ever_accepted(
         async with connected(service, fake_slack):
             record = (await _request_approvals(r, service))[NEVER_SUSPENDS]
             channel, ts = await _posted(service, record.id)
+            approval = await r.store.slack.approval_for(record.id)
+            assert approval is not None
             for user in (ALICE.id, BOB.id, MALLORY.id):
                 envelope = await asyncio.to_thread(
-                    fake_slack.click, channel=channel, ts=ts, action_id="neon_approve", user=user
-                )
+                    forged_click, fake_slack, channel=channel, ts=ts, user=user,
+                    value=approval.token,
+                )  # fmt: skip
                 await asyncio.to_thread(fake_slack.wait_for_ack, envelope)
 
             await _refusals(r, 3)
         assert r.mutations() == []
+
+
+async def test_a_request_nobody_may_approve_is_posted_without_buttons_and_says_how_to_decide(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    async with rig(tmp_path, policies=shipped("approve")) as r:
+        service = service_for(r, fake_slack, settings_for(fake_slack, approvers=[]))
+        service.sender_interval = 0.01
+        record = (await _request_approvals(r, service))[NEVER_SUSPENDS]
+        assert await service.sender().flush(deadline_seconds=20)
+        channel, ts = await _posted(service, record.id)
+        message = fake_slack.log.find_message(channel, ts)
+        assert message is not None
+        assert "neon_approve" not in str(message.blocks)
+        assert "button" not in str(message.blocks)
+        assert f"neon-governor approve {record.id}" in str(message.blocks)
 
 
 async def test_a_replayed_envelope_and_a_second_click_change_nothing_more(
