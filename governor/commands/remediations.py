@@ -7,6 +7,9 @@ before the next mutation of any running ``apply`` or daemon, with no restart or 
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -23,17 +26,27 @@ from governor.commands.common import (
 from governor.commands.remediation import actor
 from governor.exit_codes import ExitCode
 from governor.remediate import decisions
-from governor.remediate.errors import RemediationDisabled
+from governor.remediate.changes import Change
+from governor.remediate.errors import RemediationDisabled, RemediationError
 from governor.remediate.execute import Executor, Outcome
-from governor.remediate.render import render_outcomes, render_remediations
+from governor.remediate.render import remediation_json, render_outcomes, render_remediations
+from governor.report.text import printable
 from governor.runtime import Runtime
+from governor.store.records import StoredResource
 from governor.store.remediations import ACTIVE_STATES, TERMINAL_STATES, RemediationRecord
 
 STATES = (*ACTIVE_STATES, *TERMINAL_STATES)
 
 
+remediations_app = typer.Typer(
+    name="remediations",
+    help="List remediations and where each one stands; `remediations show ID` for one.",
+    invoke_without_command=True,
+)
+
+
 def register(app: typer.Typer) -> None:
-    app.command("remediations")(remediations)
+    app.add_typer(remediations_app, name="remediations")
     app.command("approve")(approve)
     app.command("reject")(reject)
     app.command("revert")(revert)
@@ -41,7 +54,9 @@ def register(app: typer.Typer) -> None:
     app.command("resume")(resume)
 
 
+@remediations_app.callback()
 def remediations(
+    ctx: typer.Context,
     config_path: ConfigOption = None,
     state: Annotated[
         list[str] | None,
@@ -50,7 +65,9 @@ def remediations(
     output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     db: DbOption = None,
 ) -> None:
-    """List remediations and where each one stands."""
+    """List remediations and where each one stands: what changes (before → after) and why."""
+    if ctx.invoked_subcommand is not None:
+        return
     unknown = [name for name in state or [] if name not in STATES]
     if unknown:
         fail(f"unknown state {', '.join(unknown)}; states: {', '.join(STATES)}")
@@ -61,7 +78,35 @@ def remediations(
         _require_store(runtime, db)
         with runtime.open_store(db) as store:
             records = store.remediations.list(states=state or ())
-    write_output(render_remediations(records, output_format, width=output_width()), None)
+            names = _project_names(store.resources("project", include_gone=True))
+    if output_format == "json":
+        write_output(render_remediations(records, "json", width=output_width()), None)
+    else:
+        write_output(remediations_table(records, names), None)
+
+
+@remediations_app.command("show")
+def show(
+    remediation_id: Annotated[int, typer.Argument(help="The remediation to show.")],
+    config_path: ConfigOption = None,
+    output_format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    db: DbOption = None,
+) -> None:
+    """Everything about one remediation: the change, before → after, who decided, the outcome."""
+    if output_format not in ("text", "json"):
+        fail(f"--format must be text or json, not {output_format!r}")
+    with handled():
+        runtime = Runtime.load(config_path)
+        _require_store(runtime, db)
+        with runtime.open_store(db) as store:
+            record = store.remediations.get(remediation_id)
+            reverts = [r for r in store.remediations.list() if r.reverts_id == record.id]
+            names = _project_names(store.resources("project", include_gone=True))
+    if output_format == "json":
+        document = remediation_json(record) | {"reverted_by": [r.id for r in reverts]}
+        write_output(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n", None)
+        return
+    write_output(describe_remediation(record, names, reverts), None)
 
 
 def approve(
@@ -75,7 +120,12 @@ def approve(
         db,
         lambda store, now: decisions.approve(store, remediation_id, actor=actor(), now=now),
     )
-    typer.echo(f"#{record.id} approved by {record.decided_by}; the next apply runs it.")
+    typer.echo(
+        printable(
+            f"#{record.id} approved by {record.decided_by}: {_subject(record)}: "
+            f"{change_text(record)}{_estimate(record)}; the next apply runs it."
+        )
+    )
 
 
 def reject(
@@ -127,7 +177,17 @@ def revert(
         _require_store(runtime, db)
         with runtime.open_store(db, read_only=True) as store:
             original = store.remediations.get(remediation_id)
-        question = f"Restore {original.resource_type} {original.resource_id} to {original.before}?"
+            refused = decisions.revert_refusal(original, store.remediations.list())
+        if refused is not None:
+            raise RemediationError(refused)
+        if not yes and not sys.stdin.isatty():
+            fail(
+                "revert changes resources in Neon: pass --yes to confirm when not on a terminal "
+                f"(it would set {_subject(original)}: {revert_text(original)})"
+            )
+        question = printable(f"Revert #{original.id} on {_subject(original)}: ") + (
+            f"{printable(revert_text(original))}?"
+        )
         if not yes and not typer.confirm(question, default=False):
             raise typer.Exit(int(ExitCode.OK))
         outcomes: list[Outcome] = []
@@ -189,3 +249,156 @@ def _switch(config_path: Path | None, db: Path | None, paused: bool, reason: str
                 )
 
         asyncio.run(run())
+
+
+# How a remediation reads for people ----------------------------------------------------
+
+
+def _plain(value: object) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def change_text(record: RemediationRecord) -> str:
+    """``field before → after`` for what the remediation changes (or changed)."""
+    kind = record.change.get("kind")
+    if kind == "delete_branch":
+        return "exists → deleted"
+    if kind in ("revoke_org_key", "revoke_personal_key"):
+        return "active → revoked"
+    if kind == "suspend_endpoint":
+        return f"{_plain(record.before.get('current_state'))} → idle"
+    fields = record.change.get("fields") or {}
+    return ", ".join(
+        f"{name} {_plain(record.before.get(name))} → {_plain(value)}"
+        for name, value in fields.items()
+    )
+
+
+def revert_text(record: RemediationRecord) -> str:
+    """What a revert of ``record`` sets: its ``after`` back to its ``before``."""
+    fields = record.change.get("fields") or {}
+    return ", ".join(
+        f"{name} {_plain(record.after.get(name))} → {_plain(record.before.get(name))}"
+        for name in fields
+    )
+
+
+def _subject(record: RemediationRecord, names: Mapping[str, str] | None = None) -> str:
+    """``endpoint name (id)`` — the id once when it is the name — and its project's name."""
+    text = f"{record.resource_type} {record.resource_name}"
+    if record.resource_name != record.resource_id:
+        text += f" ({record.resource_id})"
+    project = (names or {}).get(record.project_id or "")
+    if project:
+        text += f" in project {project}"
+    return text
+
+
+def _estimate(record: RemediationRecord) -> str:
+    if record.estimate_usd is None:
+        return ""
+    return f" (about ${record.estimate_usd:,.2f}/month)"
+
+
+def _project_names(resources: Iterable[StoredResource]) -> dict[str, str]:
+    return {r.resource_id: r.name for r in resources if r.name and r.name != r.resource_id}
+
+
+def remediations_table(records: Sequence[RemediationRecord], names: Mapping[str, str]) -> str:
+    """One line per remediation in aligned columns; nothing is ever wrapped (a terminal
+    wraps a long line, a pipe keeps it whole), so ids stay whole and greppable."""
+    if not records:
+        return "No remediations.\n"
+    header = ("id", "state", "resource", "project", "before → after", "$/month", "policy")
+    lines = [header]
+    for record in records:
+        lines.append(
+            (
+                str(record.id),
+                record.state,
+                _subject(record),
+                names.get(record.project_id or "", record.project_id or "-"),
+                change_text(record) or "-",
+                "-" if record.estimate_usd is None else f"{record.estimate_usd:,.2f}",
+                record.policy,
+            )
+        )
+    rows = [tuple(printable(cell) for cell in line) for line in lines]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    out = []
+    for number, row in enumerate(rows):
+        cells = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        reason = "why / outcome" if number == 0 else _reason(records[number - 1])
+        out.append(f"{cells}  {printable(reason)}".rstrip())
+    return "\n".join(out) + "\n"
+
+
+def _reason(record: RemediationRecord) -> str:
+    return record.reason or record.error or ""
+
+
+def describe_remediation(
+    record: RemediationRecord,
+    names: Mapping[str, str],
+    reverts: Sequence[RemediationRecord] = (),
+) -> str:
+    """``remediations show``: one remediation, labelled lines."""
+    change_kind = str(record.change.get("kind", ""))
+    flags = [
+        f
+        for f, on in (("disruptive", record.disruptive), ("irreversible", record.irreversible))
+        if on
+    ]
+    lines = [
+        ("remediation", f"#{record.id} {record.state}"),
+        ("resource", _subject(record, names)),
+        ("organization", record.org_id or "-"),
+        ("policy", f"{record.policy} (mode {record.mode})"),
+        ("change", change_kind + (f" ({', '.join(flags)})" if flags else "")),
+        ("request", _request(record)),
+        ("before → after", change_text(record) or "-"),
+        ("estimate", "-" if record.estimate_usd is None else f"${record.estimate_usd:,.2f}/month"),
+        ("why", record.why),
+        ("reason", record.reason or "-"),
+    ]
+    if record.error:
+        lines.append(("error", record.error))
+    if record.decided_by:
+        lines.append(("decided", f"by {record.decided_by} at {record.decided_at}"))
+    if record.approval_expires_at and record.state == "awaiting_approval":
+        lines.append(("approval expires", record.approval_expires_at))
+    lines.append(("created", record.created_at))
+    lines.append(("updated", record.updated_at))
+    if record.finished_at:
+        lines.append(("finished", record.finished_at))
+    if record.recoverable_until:
+        lines.append(("recoverable until", record.recoverable_until))
+    if record.reverts_id is not None:
+        lines.append(("reverts", f"#{record.reverts_id}"))
+    if reverts:
+        lines.append(("reverted by", ", ".join(f"#{r.id} ({r.state})" for r in reverts)))
+    for operation in record.operations:
+        lines.append(
+            (
+                "operation",
+                f"{operation.get('id')} {operation.get('action')} {operation.get('status')}",
+            )
+        )
+    width = max(len(label) for label, _ in lines)
+    return "".join(printable(f"{label.ljust(width)}  {value}") + "\n" for label, value in lines)
+
+
+def _request(record: RemediationRecord) -> str:
+    try:
+        change = Change.from_json(record.change)
+    except ValueError:
+        return "-"
+    return change.request(
+        project_id=record.project_id, resource_id=record.resource_id, org_id=record.org_id
+    )

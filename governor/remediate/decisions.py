@@ -7,13 +7,14 @@ nothing and says who decided) and on the audit log with who, when and why.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from governor.remediate.changes import Change
 from governor.remediate.errors import RemediationError
 from governor.store.async_store import AsyncStore
 from governor.store.encoding import encode_time
-from governor.store.remediations import NewRemediation, RemediationRecord
+from governor.store.remediations import NewRemediation, RemediationRecord, RemediationState
 
 REVERTIBLE = frozenset({"update_endpoint", "update_branch"})
 
@@ -51,31 +52,89 @@ async def approve(
     return moved
 
 
+# What a "no" does from each state: a pending request is rejected; an approval not yet
+# acted on is withdrawn (skipped: the request was granted, then taken back).
+_REJECTED_TO: dict[str, RemediationState] = {
+    "awaiting_approval": "rejected",
+    "approved": "skipped",
+}
+
+
 async def reject(
     store: AsyncStore, remediation_id: int, *, actor: str, reason: str | None, now: datetime
 ) -> RemediationRecord:
+    """Reject a pending request, or withdraw an approval not yet acted on.
+
+    The target comes from the state the row is in, and the move expects exactly that
+    state: if another decision lands first, this one changes nothing and says who won.
+    """
     record = await store.remediations.get(remediation_id)
+    to = _REJECTED_TO.get(record.state)
+    if to is None:
+        raise RemediationError(_already(record))
+    why = "rejected" if to == "rejected" else "approval withdrawn"
     moved = await store.remediations.move(
         record.id,
-        expected=["awaiting_approval", "approved"],
-        to="rejected" if record.state == "awaiting_approval" else "skipped",
+        expected=[record.state],
+        to=to,
         now=now,
         actor=actor,
-        reason=f"rejected by {actor}" + (f": {reason}" if reason else ""),
+        reason=f"{why} by {actor}" + (f": {reason}" if reason else ""),
         changes={"decided_by": actor, "decided_at": encode_time(now)},
     )
     if moved is None:
-        raise RemediationError(_already(record))
+        raise RemediationError(_already(await store.remediations.get(remediation_id)))
     return moved
 
 
+_STATE_WORDS = {
+    "planned": "is planned",
+    "awaiting_approval": "is awaiting approval",
+    "executing": "is being executed",
+    "waiting_operations": "is waiting for its Neon operations",
+    "succeeded": "already succeeded",
+    "failed": "already failed",
+}
+
+
 def _already(record: RemediationRecord) -> str:
-    who = f" by {record.decided_by}" if record.decided_by else ""
+    """One sentence: what the remediation already is, who decided, and why if it adds."""
+    state = _STATE_WORDS.get(record.state, f"is already {record.state}")
+    decided = record.state in ("approved", "rejected", "skipped", "expired")
+    who = f" by {record.decided_by}" if record.decided_by and decided else ""
+    extra = record.reason or ""
+    if who and f"by {record.decided_by}" in extra:
+        # "rejected by cli:root: too risky" -> "too risky"; "approved by cli:root" -> ""
+        extra = extra.split(f"by {record.decided_by}", 1)[1].lstrip(": ").strip()
     return (
-        f"remediation {record.id} is {record.state}{who}"
-        + (f" ({record.reason})" if record.reason else "")
+        f"remediation {record.id} {state}{who}"
+        + (f" ({extra})" if extra else "")
         + "; nothing was changed"
     )
+
+
+def revert_refusal(original: RemediationRecord, reverts: Sequence[RemediationRecord]) -> str | None:
+    """Why ``original`` cannot be reverted (None: it can); ``reverts``: rows reverting it.
+
+    Checked before anything is asked or recorded, so a refused revert leaves no row.
+    """
+    change = Change.from_json(original.change)
+    succeeded = [r for r in reverts if r.state == "succeeded" and r.reverts_id is not None]
+    undone = {r.reverts_id for r in succeeded}  # a revert reverted in turn no longer counts
+    done = [r for r in succeeded if r.reverts_id == original.id and r.id not in undone]
+    if done:
+        return f"remediation {original.id} was already reverted by #{done[-1].id}"
+    if original.state != "succeeded":
+        return f"remediation {original.id} is {original.state}: only a succeeded one is reverted"
+    if change.kind not in REVERTIBLE:
+        return f"remediation {original.id} ({change.kind}) cannot be reverted by the governor: " + (
+            "a deleted branch can be recovered for 7 days in the Neon console"
+            if change.kind == "delete_branch"
+            else "a revoked key is gone; create a new one"
+            if change.kind.startswith("revoke")
+            else "a suspended compute starts again on its next connection"
+        )
+    return None
 
 
 async def plan_revert(
@@ -84,21 +143,9 @@ async def plan_revert(
     """A new remediation restoring what ``remediation_id`` changed, ready to execute."""
     original = await store.remediations.get(remediation_id)
     change = Change.from_json(original.change)
-    if original.state != "succeeded":
-        raise RemediationError(
-            f"remediation {original.id} is {original.state}: only a succeeded one is reverted"
-        )
-    if change.kind not in REVERTIBLE:
-        raise RemediationError(
-            f"remediation {original.id} ({change.kind}) cannot be reverted by the governor: "
-            + (
-                "a deleted branch can be recovered for 7 days in the Neon console"
-                if change.kind == "delete_branch"
-                else "a revoked key is gone; create a new one"
-                if change.kind.startswith("revoke")
-                else "a suspended compute starts again on its next connection"
-            )
-        )
+    refused = revert_refusal(original, await store.remediations.list())
+    if refused is not None:
+        raise RemediationError(refused)
     restored = {name: original.before.get(name) for name in change.fields}
     record, created = await store.remediations.add(
         NewRemediation(

@@ -264,11 +264,20 @@ def move(
     changes: Mapping[str, Any] | None = None,
     details: Mapping[str, Any] | None = None,
 ) -> RemediationRecord | None:
-    """Move from one of ``expected`` to ``to``; None when the row was not in ``expected``."""
+    """Move from one of ``expected`` to ``to``; None when the row was not in ``expected``.
+
+    The transition is checked from the state the row is actually in (read in this same
+    write transaction), not from every expected state: a caller may list states of which
+    only some lead to ``to``, and the row's own state decides.
+    """
     expected = tuple(expected)
-    for state in expected:
-        if to not in TRANSITIONS.get(state, frozenset()) and to != state:
-            raise StoreError(f"remediation {remediation_id}: no transition {state} -> {to}")
+    found = rows(connection, "SELECT state FROM remediations WHERE id = ?", [remediation_id])
+    current = found[0]["state"] if found else None
+    if current not in expected:
+        return None
+    if to not in TRANSITIONS.get(current, frozenset()) and to != current:
+        raise StoreError(f"remediation {remediation_id}: no transition {current} -> {to}")
+    expected = (current,)
     values: dict[str, Any] = {"state": to, "updated_at": at}
     if reason is not None:
         values["reason"] = reason

@@ -105,7 +105,7 @@ def test_revert_restores_a_compute_and_a_second_approve_changes_nothing(cli: Any
     assert _mutations(cli)[-1]["body"] == {"endpoint": {"suspend_timeout_seconds": -1}}
     again = cli("approve", str(patched["id"]))
     assert again.exit_code == 2
-    assert "is succeeded" in again.stderr
+    assert "already succeeded" in again.stderr
 
 
 def test_pause_and_resume_are_recorded_switches(cli: Any) -> None:
@@ -131,3 +131,148 @@ def test_the_daemon_changes_nothing_while_remediation_is_off(cli: Any) -> None:
     result = cli("run", "--once", enabled=False)
     assert result.exit_code == 0, result.stderr
     assert _mutations(cli) == []
+
+
+# People's decisions from the command line (issue 17: F1, F14, F15, F18, F27, F28) ----------
+
+
+@pytest.fixture
+def approving_cli(
+    tmp_path: Path, served_simulator: Callable[..., tuple[Simulator, str]]
+) -> Callable[..., Result]:
+    """Like ``cli``, with the shipped policies in ``mode: approve``."""
+    simulator, base_url = served_simulator(World.from_dict(world_data()), FAST)
+    folder = tmp_path / "approve-policies"
+    folder.mkdir()
+    for source in sorted(Path("policies").glob("*.yaml")):
+        text = source.read_text().replace("mode: report", "mode: approve")
+        text = "\n".join(line for line in text.splitlines() if not line.startswith("  grace:"))
+        (folder / source.name).write_text(text + "\n")
+
+    def run(*args: str) -> Result:
+        config = tmp_path / "governor.toml"
+        config.write_text(
+            f'[store]\npath = "{tmp_path / "governor.db"}"\n'
+            f'[policies]\npaths = ["{folder}"]\n'
+            "[remediation]\nenabled = true\n"
+        )
+        return CliRunner().invoke(
+            app,
+            [*args, "--config", str(config)],
+            env={"NEON_API_URL": base_url, "NEON_API_KEY": PERSONAL_TOKEN},
+        )
+
+    run.simulator = simulator  # type: ignore[attr-defined]
+    return run
+
+
+def _listed(cli: Any) -> list[dict[str, Any]]:
+    result = cli("remediations", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    return list(json.loads(result.stdout)["remediations"])
+
+
+def _pending(approving_cli: Any) -> dict[str, Any]:
+    assert approving_cli("apply", "--yes").exit_code == 0
+    return next(
+        r
+        for r in _listed(approving_cli)
+        if r["resource_id"] == NEVER_SUSPENDS and r["state"] == "awaiting_approval"
+    )
+
+
+def test_cli_reject_of_a_pending_request_ends_rejected_and_nothing_is_sent(
+    approving_cli: Any,
+) -> None:
+    pending = _pending(approving_cli)
+    result = approving_cli("reject", str(pending["id"]), "--reason", "not now")
+    assert result.exit_code == 0, result.stderr
+    assert f"#{pending['id']} rejected: rejected by cli:" in result.stdout
+    row = next(r for r in _listed(approving_cli) if r["id"] == pending["id"])
+    assert row["state"] == "rejected"
+    assert _mutations(approving_cli) == []
+
+
+def test_cli_reject_of_an_approved_request_withdraws_it_as_skipped(approving_cli: Any) -> None:
+    pending = _pending(approving_cli)
+    assert approving_cli("approve", str(pending["id"])).exit_code == 0
+    result = approving_cli("reject", str(pending["id"]))
+    assert result.exit_code == 0, result.stderr
+    assert "approval withdrawn by cli:" in result.stdout
+    row = next(r for r in _listed(approving_cli) if r["id"] == pending["id"])
+    assert row["state"] == "skipped"
+    assert _mutations(approving_cli) == []
+
+
+def test_approve_twice_says_once_who_approved(approving_cli: Any) -> None:
+    pending = _pending(approving_cli)
+    assert approving_cli("approve", str(pending["id"])).exit_code == 0
+    again = approving_cli("approve", str(pending["id"]))
+    assert again.exit_code == 2
+    assert f"remediation {pending['id']} is already approved by cli:" in again.stderr
+    assert again.stderr.count("cli:") == 1
+
+
+def test_approve_echoes_the_change_before_and_after(approving_cli: Any) -> None:
+    pending = _pending(approving_cli)
+    result = approving_cli("approve", str(pending["id"]))
+    assert result.exit_code == 0, result.stderr
+    assert f"#{pending['id']} approved by cli:" in result.stdout
+    assert f"endpoint {NEVER_SUSPENDS}" in result.stdout
+    assert f"({NEVER_SUSPENDS})" not in result.stdout  # the id once, not twice
+    assert "suspend_timeout_seconds -1 → 300" in result.stdout
+
+
+def test_remediations_table_shows_before_after_and_project_names_without_wrapping_ids(
+    approving_cli: Any,
+) -> None:
+    _pending(approving_cli)
+    table = approving_cli("remediations")
+    assert table.exit_code == 0, table.stderr
+    header, *rows = table.stdout.splitlines()
+    assert "before → after" in header
+    line = next(row for row in rows if NEVER_SUSPENDS in row)
+    assert "suspend_timeout_seconds -1 → 300" in line
+    assert " fix " in line  # the project's name, not only its id
+    assert line.count(NEVER_SUSPENDS) == 1
+    assert all(len(row.split()) > 3 for row in rows)  # one line per remediation
+
+
+def test_remediations_show_prints_one_remediation(approving_cli: Any) -> None:
+    pending = _pending(approving_cli)
+    shown = approving_cli("remediations", "show", str(pending["id"]))
+    assert shown.exit_code == 0, shown.stderr
+    assert f"#{pending['id']} awaiting_approval" in shown.stdout
+    assert "suspend_timeout_seconds -1 → 300" in shown.stdout
+    assert "PATCH /projects/" in shown.stdout
+    missing = approving_cli("remediations", "show", "999")
+    assert missing.exit_code == 2
+    assert "no remediation 999" in missing.stderr
+
+
+def test_revert_twice_says_it_was_already_reverted_and_adds_no_row(cli: Any) -> None:
+    assert cli("apply", "--yes").exit_code == 0
+    patched = next(r for r in _listed(cli) if r["resource_id"] == NEVER_SUSPENDS)
+    first = cli("revert", str(patched["id"]), "--yes")
+    assert first.exit_code == 0, first.stderr
+    reverted_by = max(r["id"] for r in _listed(cli))
+    rows_before = len(_listed(cli))
+    sent_before = len(_mutations(cli))
+    again = cli("revert", str(patched["id"]), "--yes")
+    assert again.exit_code == 2
+    assert f"remediation {patched['id']} was already reverted by #{reverted_by}" in again.stderr
+    assert "by hand" not in again.stderr
+    assert len(_listed(cli)) == rows_before
+    assert len(_mutations(cli)) == sent_before
+
+
+def test_revert_off_a_terminal_without_yes_asks_for_yes_like_apply(cli: Any) -> None:
+    assert cli("apply", "--yes").exit_code == 0
+    patched = next(r for r in _listed(cli) if r["resource_id"] == NEVER_SUSPENDS)
+    sent_before = len(_mutations(cli))
+    result = cli("revert", str(patched["id"]))
+    assert result.exit_code == 2
+    assert "pass --yes to confirm when not on a terminal" in result.stderr
+    assert "suspend_timeout_seconds 300 → -1" in result.stderr  # readable, not a dict repr
+    assert "{" not in result.stderr
+    assert len(_mutations(cli)) == sent_before
