@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -189,6 +190,16 @@ class FakeSlack:
         self.faults.set_down(None)
         if self._web is not None:
             self._run(self._web.listen())
+
+    def set_usergroup(self, group_id: str, users: tuple[str, ...]) -> None:
+        """A workspace admin edits a user group: ``usergroups.users.list`` answers the new
+        members from the next call on (approvers removed from a group, for tests)."""
+        groups = tuple(
+            replace(group, users=users) if group.id == group_id else group
+            for group in self.workspace.usergroups
+        )
+        self.workspace = replace(self.workspace, usergroups=groups)
+        self._ctx.workspace = self.workspace
 
     # -- Socket Mode -----------------------------------------------------------------------
 

@@ -165,3 +165,65 @@ async def test_report_only_webhook_mode_posts_the_report_without_controls_or_tok
         assert "governance report" in report.text.lower()
         assert "accessory" not in str(report.blocks)
         assert fake_slack.log.files() == []
+
+
+@pytest.mark.parametrize(
+    "error", ["invalid_auth", "not_in_channel", "is_archived", "invalid_blocks"]
+)
+async def test_a_message_waiting_on_a_refused_one_never_blocks_its_channel(
+    tmp_path: Path, fake_slack: FakeSlack, error: str
+) -> None:
+    async with rig(tmp_path) as r:
+        service = service_for(r, fake_slack, settings_for(fake_slack))
+        store = r.store.slack
+        parent = await store.enqueue(
+            kind="post", channel=APPROVALS.id, payload={"text": "request"}, now=r.now()
+        )
+        update = await store.enqueue(
+            kind="update",
+            channel=APPROVALS.id,
+            payload={"text": "decided"},
+            now=r.now(),
+            parent_id=parent,
+        )
+        later = await store.enqueue(
+            kind="post", channel=APPROVALS.id, payload={"text": "next request"}, now=r.now()
+        )
+        fake_slack.faults.fail("chat.postMessage", error, times=None)
+        sender = OutboxSender(r.store, service.web, clock=r.now, interval=0.0)
+        for _ in range(8):
+            await sender.send_due()
+            r.clock.now += 3600  # past every backoff
+            if (await store.message(parent)).state == "failed":
+                fake_slack.faults.clear()  # Slack takes messages again (token fixed, ...)
+        assert (await store.message(parent)).state == "failed"
+        assert (await store.message(update)).state == "cancelled"
+        assert (await store.message(later)).state == "sent"
+        assert [m.text for m in fake_slack.log.messages(APPROVALS.id)] == ["next request"]
+
+
+async def test_the_csv_of_a_report_slack_refused_is_posted_on_its_own(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    async with rig(tmp_path) as r:
+        service = service_for(r, fake_slack, settings_for(fake_slack))
+        store = r.store.slack
+        report = await store.enqueue(
+            kind="post", channel=APPROVALS.id, payload={"text": "report"}, now=r.now()
+        )
+        csv = await store.enqueue(
+            kind="file",
+            channel=APPROVALS.id,
+            payload={"filename": "f.csv", "content": "a,b\n"},
+            now=r.now(),
+            parent_id=report,
+        )
+        fake_slack.faults.fail("chat.postMessage", "invalid_blocks", times=None)
+        sender = OutboxSender(r.store, service.web, clock=r.now, interval=0.0)
+        for _ in range(8):
+            await sender.send_due()
+            r.clock.now += 3600
+        assert (await store.message(report)).state == "failed"
+        assert (await store.message(csv)).state == "sent"
+        [file] = fake_slack.log.files()
+        assert file.thread_ts is None

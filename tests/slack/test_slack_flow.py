@@ -404,3 +404,129 @@ async def test_the_reaper_expires_stale_requests_and_updates_their_messages(
             await fake_slack.until(says_expired, what="the message to say it expired")
         assert (await r.store.remediations.get(record.id)).state == "expired"
         assert r.mutations() == []
+
+
+async def test_requests_a_cli_apply_created_are_posted_by_the_daemons_slack_job(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    from typing import cast
+
+    from governor.daemon.jobs import JobContext
+    from governor.daemon.slack_jobs import ReaperJob
+
+    async with rig(tmp_path, policies=shipped("approve")) as r:
+        service = service_for(r, fake_slack, settings_for(fake_slack))
+        service.sender_interval = 0.01
+        # what `neon-governor apply` does: requests recorded, nothing posted to Slack
+        result = await apply_plan(await r.plan(), executor=r.executor(), run_id=None)
+        assert result.requested
+        for record in result.requested:
+            assert await r.store.slack.approval_for(record.id) is None
+        await ReaperJob(service).run(cast(JobContext, None))
+        assert await service.sender().flush(deadline_seconds=20)
+        for record in result.requested:
+            await _posted(service, record.id)
+        await ReaperJob(service).run(cast(JobContext, None))  # asked once, not again
+        posts = [m for m in await r.store.slack.outbox() if m.kind == "post"]
+        assert len(posts) == len(result.requested)
+
+
+async def test_a_refused_envelope_with_an_oversized_id_is_audited_bounded_and_escaped(
+    tmp_path: Path, fake_slack: FakeSlack, app_token: None
+) -> None:
+    async with rig(tmp_path, policies=shipped("approve")) as r:
+        service = service_for(r, fake_slack, settings_for(fake_slack))
+        forged_user = "U" + "A" * 300 + "\n\x1b[31mslack:U0ALICE001 approved"
+        async with connected(service, fake_slack):
+            envelope = await asyncio.to_thread(
+                forged_click, fake_slack, channel=APPROVALS.id, ts="1.000001",
+                user=forged_user, value="x",
+            )  # fmt: skip
+            await asyncio.to_thread(fake_slack.wait_for_ack, envelope)
+            [entry] = await _refusals(r, 1)
+        assert entry.actor.startswith("slack:UAAAA")
+        assert len(entry.actor) <= len("slack:") + 64
+        assert entry.actor.isprintable()
+        assert entry.actor.isascii()
+        assert "\n" not in entry.actor
+        assert "\x1b" not in entry.actor
+        assert entry.details["envelope_id"] == envelope[:80]
+        assert "malformed" in entry.details["reason"]
+
+
+async def test_debug_logs_carry_no_connection_ticket_and_no_button_value(
+    tmp_path: Path, fake_slack: FakeSlack, app_token: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    async with rig(tmp_path, policies=shipped("approve")) as r:
+        service = service_for(r, fake_slack, settings_for(fake_slack))
+        service.sender_interval = 0.01
+        async with connected(service, fake_slack):
+            record = (await _request_approvals(r, service))[NEVER_SUSPENDS]
+            channel, ts = await _posted(service, record.id)
+            envelope = await asyncio.to_thread(
+                fake_slack.click, channel=channel, ts=ts, action_id="neon_reject", user=ALICE.id
+            )
+            await asyncio.to_thread(fake_slack.wait_for_ack, envelope)
+
+            async def rejected() -> bool:
+                return (await r.store.remediations.get(record.id)).state == "rejected"
+
+            await eventually(rejected, what="the rejection")
+        approval = await r.store.slack.approval_for(record.id)
+        assert approval is not None
+        tickets = [c.ticket for c in fake_slack.log.connections()]
+        assert tickets
+        logged = caplog.text
+        assert "ticket=[REDACTED]" in logged  # the connection was logged, without its ticket
+        assert envelope in logged  # and so was the click, without the button's value
+        for secret in [approval.token, *tickets, fake_slack.bot_token, fake_slack.app_token]:
+            assert secret not in logged
+
+
+async def test_requests_go_to_the_approvals_channel_and_the_done_version_keeps_who_approved(
+    tmp_path: Path, fake_slack: FakeSlack, app_token: None
+) -> None:
+    from governor.fake_slack.workspace import REPORTS
+
+    async with rig(tmp_path, policies=shipped("approve")) as r:
+        settings = settings_for(fake_slack, channel=REPORTS.id, approvals_channel=APPROVALS.id)
+        service = service_for(r, fake_slack, settings)
+        service.sender_interval = 0.01
+        async with connected(service, fake_slack):
+            record = (await _request_approvals(r, service))[NEVER_SUSPENDS]
+            channel, ts = await _posted(service, record.id)
+            assert channel == APPROVALS.id
+            envelope = await asyncio.to_thread(
+                fake_slack.click, channel=channel, ts=ts, action_id="neon_approve", user=ALICE.id
+            )
+            await asyncio.to_thread(fake_slack.wait_for_ack, envelope)
+
+            def done(log: Any) -> Any:
+                message = log.find_message(channel, ts)
+                return message if message and "*done*" in str(message.blocks) else None
+
+            final = await fake_slack.until(done, what="the message to show the outcome")
+        assert f"approved by <@{ALICE.id}>" in str(final.blocks)
+        assert fake_slack.log.messages(REPORTS.id) == []
+
+
+async def test_status_counts_requests_awaiting_approval_apart_from_work_under_way(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    from governor.slack.authorize import Actor
+    from governor.slack.interactions import Interaction
+
+    async with rig(tmp_path, policies=shipped("approve")) as r:
+        service = service_for(r, fake_slack, settings_for(fake_slack))
+        waiting = await _request_approvals(r, service)
+        handler = await service.handler()
+        actor = Actor(MALLORY.id, fake_slack.workspace.team_id, APPROVALS.id)
+        status = await handler.handle(Interaction("slash_command", actor, text="status"))
+        assert "under way" not in status
+        assert f"{len(waiting)} awaiting approval" in status
+        assert "0 running" in status
+        plan = await handler.handle(Interaction("slash_command", actor, text="plan"))
+        assert "Pending remediations (not a new plan" in plan

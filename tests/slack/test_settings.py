@@ -1,0 +1,138 @@
+"""Who may approve what, as the config says it: one destructive class, no settings that
+could never be met or that weaken it, secrets over https only, group membership as Slack
+says it at the decision."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from governor.config import ConfigError, parse_config
+from governor.fake_slack import FakeSlack
+from governor.fake_slack.workspace import ALICE, APPROVALS, APPROVERS, BOB, MALLORY
+from governor.slack.authorize import Actor, Verdict, authorize
+from governor.slack.interactions import Interaction, _bare_record
+from governor.slack.settings import SlackSettings
+from governor.store.remediations import RemediationRecord
+from governor.store.slack import ApprovalMessage
+from tests.remediate.harness import rig
+from tests.slack.harness import service_for, settings_for
+
+pytestmark = pytest.mark.anyio
+TEAM = "T0NEONGOV1"
+
+
+def _load(slack: str) -> SlackSettings:
+    text = f'[slack]\nchannel = "{APPROVALS.id}"\n{slack}\n'
+    return parse_config(tomllib.loads(text), text=text, source="governor.toml").slack
+
+
+def _refusal(slack: str) -> str:
+    with pytest.raises(ConfigError) as raised:
+        _load(slack)
+    return str(raised.value)
+
+
+async def test_narrowing_destructive_approvers_leaves_approver_groups_out_of_deletes() -> None:
+    settings = _load(
+        f'approvers = ["{ALICE.id}"]\napprover_groups = ["{APPROVERS.id}"]\n'
+        f'destructive_approvers = ["{ALICE.id}"]'
+    )
+    assert settings.approvers_for(True) == ([ALICE.id], [])
+    delete = replace(
+        _bare_record(("branch", "br-1", "dev")),
+        state="awaiting_approval",
+        change={"kind": "delete_branch", "fields": {}},
+    )
+    posted = ApprovalMessage(0, "token", 1, None, "", APPROVALS.id, "1.000001")
+
+    async def members(group: str) -> set[str]:
+        return {ALICE.id, BOB.id} if group == APPROVERS.id else set()
+
+    async def verdict(user: str, record: RemediationRecord) -> Verdict:
+        return await authorize(
+            "approve",
+            Actor(user, TEAM, APPROVALS.id, "1.000001"),
+            settings=settings,
+            team_id=TEAM,
+            now=datetime(2026, 1, 1, tzinfo=UTC),
+            group_members=members,
+            record=record,
+            approval=posted,
+        )
+
+    refused = await verdict(BOB.id, delete)  # in the group, not a destructive approver
+    assert (refused.allowed, refused.reason) == (
+        False,
+        "you are not an approver for irreversible actions",
+    )
+    assert (await verdict(ALICE.id, delete)).allowed
+    resize = replace(delete, change={"kind": "update_endpoint", "fields": {}})
+    assert (await verdict(BOB.id, resize)).allowed  # the group still approves the rest
+
+
+def test_with_no_destructive_list_both_classes_share_the_approvers() -> None:
+    settings = _load(f'approvers = ["{ALICE.id}"]\napprover_groups = ["{APPROVERS.id}"]')
+    assert settings.approvers_for(True) == settings.approvers_for(False)
+
+
+@pytest.mark.parametrize(
+    ("slack", "says"),
+    [
+        (
+            f'approvers = ["{ALICE.id}", "{BOB.id}"]\nrequired_approvals = 2\n'
+            "destructive_required_approvals = 1",
+            "destructive_required_approvals (1) is below required_approvals (2)",
+        ),
+        (
+            f'approvers = ["{ALICE.id}"]\nrequired_approvals = 2',
+            "required_approvals is 2 but approvers lists only 1 person(s)",
+        ),
+        (
+            f'approvers = ["{ALICE.id}", "{BOB.id}"]\ndestructive_approvers = ["{ALICE.id}"]\n'
+            "destructive_required_approvals = 2",
+            "destructive_required_approvals is 2 but destructive_approvers lists only 1",
+        ),
+        ('approval_ttl = "0s"', "[slack.approval_ttl] must be at least 1m"),
+        ('approval_ttl = "30s"', "[slack.approval_ttl] must be at least 1m"),
+        (
+            'webhook_url = "http://hooks.slack.com/services/T/B/x"',
+            "[slack.webhook_url] must be an https:// URL",
+        ),
+        ('api_url = "http://slack.example/api/"', "[slack.api_url] must be an https:// URL"),
+        ('webhook_url = "ftp://hooks.slack.com/x"', "[slack.webhook_url] must be an https://"),
+    ],
+)
+def test_impossible_or_weaker_approval_settings_are_refused_where_they_are_written(
+    slack: str, says: str
+) -> None:
+    message = _refusal(slack)
+    assert message.startswith("governor.toml:")
+    assert says in message
+    assert "Traceback" not in message
+
+
+def test_groups_may_hold_enough_people_and_http_to_loopback_is_allowed() -> None:
+    _load(f'approver_groups = ["{APPROVERS.id}"]\nrequired_approvals = 3')
+    _load('webhook_url = "http://127.0.0.1:8999/hooks/T/B/x"')
+    _load('api_url = "http://localhost:8999/api/"')
+
+
+async def test_a_member_removed_from_an_approver_group_cannot_decide_after_the_removal(
+    tmp_path: object, fake_slack: FakeSlack
+) -> None:
+    async with rig(tmp_path) as r:  # type: ignore[arg-type]
+        settings = settings_for(fake_slack, approvers=[], approver_groups=[APPROVERS.id])
+        service = service_for(r, fake_slack, settings)
+        handler = await service.handler()
+
+        def pause_by(user: str) -> Interaction:
+            return Interaction("slash_command", Actor(user, TEAM, APPROVALS.id), text="pause")
+
+        assert (await handler.handle(pause_by(BOB.id))).startswith("Remediation paused")
+        fake_slack.set_usergroup(APPROVERS.id, (ALICE.id,))  # Bob leaves the group
+        assert "only approvers" in await handler.handle(pause_by(BOB.id))
+        assert "only approvers" in await handler.handle(pause_by(MALLORY.id))
