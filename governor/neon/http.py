@@ -132,6 +132,16 @@ class NeonHttp:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r})"
 
+    @property
+    def timeout_seconds(self) -> float:
+        """Each attempt's deadline (the remediation journal bounds a send by it)."""
+        return self._timeout
+
+    @property
+    def backoff_cap_seconds(self) -> float:
+        """The longest wait between two attempts (a Retry-After is capped to it too)."""
+        return self._backoff_cap
+
     async def __aenter__(self) -> Self:
         return self
 

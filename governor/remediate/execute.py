@@ -6,6 +6,12 @@ and the operations right after it, so a process killed at any instant leaves eno
 the store for ``reconcile`` to finish the job without sending the mutation twice; and the
 outcome is decided by re-reading the resource, not by trusting an answer or re-sending.
 
+The claim records its owner (``ownership``): this process and this executor. Every
+journal write after it is a compare-and-set on state and owner; an executor whose write
+lost (the row was moved away, or taken over by a reconcile that found it dead) sends
+nothing more and records nothing as its own outcome. The intent carries a deadline: until
+then the request may still reach Neon, so nobody looks for its effect before it passes.
+
 One mutation at a time per project, until its operations finish (Neon answers 423 to a
 second one); projects run in parallel within the client's shared rate budget. A 423
 from operations someone else started is waited out. One resource that cannot be changed
@@ -36,15 +42,21 @@ from governor.neon.responses import Mutation
 from governor.policy import Policy
 from governor.remediate.changes import Change, applied
 from governor.remediate.follow import follow_operations
+from governor.remediate.ownership import holding
 from governor.remediate.recheck import recheck
 from governor.remediate.settings import RemediationSettings
 from governor.store.async_store import AsyncStore
-from governor.store.encoding import encode_time
+from governor.store.encoding import decode_time, encode_time
 from governor.store.remediations import RemediationRecord, RemediationState
 
 logger = logging.getLogger(__name__)
 MAX_SENDS = 3  # sends of one change that provably did not take effect (5xx, lost answer)
 ADOPT_MARGIN = timedelta(minutes=5)  # operations this much older than the intent may be ours
+SEND_WINDOW_CAP = 120.0  # seconds one send may take, retries included, before it is uncertain
+
+
+class LostClaim(Exception):
+    """The row this executor held was moved away or taken over: it stops at once."""
 
 
 @dataclass(frozen=True)
@@ -107,14 +119,12 @@ class Executor:
     # One remediation ------------------------------------------------------------------
 
     async def execute_one(self, record: RemediationRecord, *, claimed: bool = False) -> Outcome:
-        try:
-            return await self._execute(record, claimed=claimed)
-        except NeonError as error:  # a read that failed: nothing uncertain was sent
-            return await self.end(record, "failed", f"Neon: {error}", error=error)
-
-    async def _execute(self, record: RemediationRecord, *, claimed: bool) -> Outcome:
+        """Claim ``record`` and carry it out; ``claimed``: the caller holds it already
+        (reconcile, after taking it over), and ``record.owner`` names the holder."""
+        if claimed:
+            return await self._carry_out(record)
         books = self.store.remediations
-        if not claimed:
+        with holding() as holder:
             if await books.paused() is not None:
                 return self._outcome(record, record.state, "paused: not started")
             moved = await books.move(
@@ -124,10 +134,32 @@ class Executor:
                 now=self.clock(),
                 actor=self.actor,
                 reason="re-checking before acting",
+                changes={"owner": holder.encode()},
             )
             if moved is None:
                 return self._outcome(record, record.state, "another process took it first")
-            record = moved
+            return await self._carry_out(moved)
+
+    async def _carry_out(self, record: RemediationRecord) -> Outcome:
+        try:
+            return await self._execute(record)
+        except LostClaim as lost:
+            return self.lost(record, str(lost))
+        except NeonError as error:  # a read that failed: nothing uncertain was sent
+            return await self.end(record, "failed", f"Neon: {error}", error=error)
+
+    async def _progress(
+        self, record: RemediationRecord, state: RemediationState, changes: dict[str, Any]
+    ) -> None:
+        """Journal ``changes`` on a row this executor holds; LostClaim when it no longer does."""
+        kept = await self.store.remediations.progress(
+            record.id, state=state, now=self.clock(), changes=changes, owned_by=record.owner
+        )
+        if not kept:
+            raise LostClaim(f"moved away or taken over while {state}")
+
+    async def _execute(self, record: RemediationRecord) -> Outcome:
+        books = self.store.remediations
         client = self.client_for(record)
         verdict = await recheck(
             client, record, policies=self.policies, settings=self.settings, now=self.clock()
@@ -136,18 +168,23 @@ class Executor:
             return await self.end(record, "skipped", verdict.skip)
         change = Change.from_json(record.change)
         deadline = client.pacer.clock() + self.settings.operation_timeout.total_seconds()
+        window, margin = send_bounds(client)
         for _ in range(MAX_SENDS):
             if await books.paused() is not None:
                 return await self.end(record, "skipped", "paused before sending")
             intent_at = self.clock()
-            await books.progress(
-                record.id,
-                state="executing",
-                now=intent_at,
-                changes={"intent_at": encode_time(intent_at, what="intent_at")},
+            lands_by = intent_at + timedelta(seconds=window + margin)
+            await self._progress(  # nothing is sent unless this write is still ours
+                record,
+                "executing",
+                {
+                    "intent_at": encode_time(intent_at, what="intent_at"),
+                    "send_deadline": encode_time(lands_by, what="send_deadline"),
+                },
             )
             try:
-                mutation = await send(client, record, change)
+                async with asyncio.timeout(window):  # else the deadline above would not hold
+                    mutation = await send(client, record, change)
             except NeonLocked as error:
                 if client.pacer.clock() >= deadline:
                     return await self.end(
@@ -158,8 +195,10 @@ class Executor:
                     )
                 await wait_unlocked(client, record.project_id, deadline, self.clock)
                 continue
-            except (NeonServerError, NeonTransportError) as error:
-                # The request may or may not have been applied: look before sending again.
+            except (NeonServerError, NeonTransportError, TimeoutError) as error:
+                # The request may or may not have been applied, and may still be on its way
+                # (Neon slow, a 524): wait until it can no longer land, then look.
+                await wait_seconds(client, margin)
                 adopted = await find_operations(client, record, since=intent_at)
                 if adopted:
                     return await self.follow_from(record, adopted, reason=f"adopted after: {error}")
@@ -183,12 +222,7 @@ class Executor:
             return await self.end(record, "succeeded", "revoked (synchronous)")
         recoverable = _recoverable_until(mutation)
         if recoverable is not None:
-            await self.store.remediations.progress(
-                record.id,
-                state="executing",
-                now=self.clock(),
-                changes={"recoverable_until": recoverable},
-            )
+            await self._progress(record, "executing", {"recoverable_until": recoverable})
         return await self.follow_from(record, mutation.operations, reason="sent")
 
     async def follow_from(
@@ -206,24 +240,27 @@ class Executor:
                 "operations": [op.raw for op in operations],
             },
             details={"operations": [op.id for op in operations]},
+            owned_by=record.owner,
         )
         if moved is None:
-            return self._outcome(record, "executing", "moved by another process")
+            return self.lost(record, "moved away or taken over before its operations")
         return await self.finish(moved)
 
     async def finish(self, record: RemediationRecord) -> Outcome:
         """Follow a ``waiting_operations`` remediation's operations, then decide by re-reading."""
+        try:
+            return await self._finish(record)
+        except LostClaim as lost:
+            return self.lost(record, str(lost))
+
+    async def _finish(self, record: RemediationRecord) -> Outcome:
         client = self.client_for(record)
         change = Change.from_json(record.change)
         operations = [Operation.from_api(raw) for raw in record.operations]
-        books = self.store.remediations
 
         async def progress(latest: list[Operation]) -> None:
-            await books.progress(
-                record.id,
-                state="waiting_operations",
-                now=self.clock(),
-                changes={"operations": [op.raw for op in latest]},
+            await self._progress(
+                record, "waiting_operations", {"operations": [op.raw for op in latest]}
             )
 
         followed = await follow_operations(
@@ -268,8 +305,21 @@ class Executor:
             reason=reason,
             changes=changes,
             details=details,
+            owned_by=record.owner,
         )
-        return self._outcome(moved or record, state if moved else record.state, reason)
+        if moved is None:
+            return self.lost(record, f"moved away or taken over before it could end {state}")
+        return self._outcome(moved, state, reason)
+
+    def lost(self, record: RemediationRecord, why: str) -> Outcome:
+        """What an executor that no longer holds ``record`` reports: not an outcome of its
+        own (the store keeps whatever its holder records), and nothing more was sent."""
+        logger.warning("remediation %s: %s; this executor sends nothing more", record.id, why)
+        return self._outcome(record, record.state, f"{why}; left to its holder, nothing more sent")
+
+    def untouched(self, record: RemediationRecord, reason: str) -> Outcome:
+        """Report a row this executor leaves as it is (e.g. held by a live process)."""
+        return self._outcome(record, record.state, reason)
 
     def _outcome(self, record: RemediationRecord, state: str, reason: str) -> Outcome:
         outcome = Outcome(
@@ -302,6 +352,42 @@ def _recoverable_until(mutation: Mutation[Any]) -> str | None:
     value = recovery.get("recoverable_until") if isinstance(recovery, dict) else None
     value = value or raw.get("recoverable_until")
     return str(value) if isinstance(value, str) and len(value) <= 64 else None
+
+
+def send_bounds(client: NeonClient) -> tuple[float, float]:
+    """``(window, margin)`` of one send, in seconds.
+
+    Window: how long a send may run (every attempt and the waits between them, capped at
+    SEND_WINDOW_CAP; a send cut off there is uncertain, like a lost answer). Margin: how
+    long after the client stops waiting Neon may still act on a request it received (one
+    attempt's timeout). The journaled deadline is the intent plus both.
+    """
+    timeout, attempts = client.timeout_seconds, client.max_attempts
+    full = attempts * timeout + (attempts - 1) * client.backoff_cap_seconds
+    return min(full, max(SEND_WINDOW_CAP, timeout)), timeout
+
+
+def send_deadline(client: NeonClient, record: RemediationRecord) -> datetime | None:
+    """Until when the journaled request of ``record`` may still land (None: no intent).
+
+    A row journaled before deadlines were recorded gets this client's bound.
+    """
+    if record.intent_at is None:
+        return None
+    window, margin = send_bounds(client)
+    latest = decode_time(record.intent_at) + timedelta(seconds=window + margin)
+    if record.send_deadline is None:
+        return latest
+    return decode_time(record.send_deadline)
+
+
+async def wait_seconds(client: NeonClient, seconds: float) -> None:
+    """Sleep ``seconds`` on the client's pacer clock (virtual in tests)."""
+    clock, target = client.pacer.clock, client.pacer.clock() + seconds
+    for _ in range(1000):  # a sleep that keeps returning early must not spin forever
+        if clock() >= target:
+            return
+        await client.pacer.sleep(target - clock())
 
 
 def lane_of(record: RemediationRecord) -> tuple[str, str]:

@@ -347,6 +347,20 @@ def slack(db: Database) -> None:
     db.execute("CREATE INDEX exemptions_by_resource ON exemptions (resource_type, resource_id)")
 
 
+@migrations(name="0008_remediation_owners")
+def remediation_owners(db: Database) -> None:
+    """Who holds a remediation under way, and until when its request may still land.
+
+    ``owner``: the process (host, boot id, pid, start time) and executor that claimed the
+    row (governor.remediate.ownership); crash reconcile takes over only a row whose owner
+    is provably dead, by compare-and-set on it. ``send_deadline``: journaled with the
+    intent; until then a killed process's request may still reach Neon, so reconcile
+    waits for it before it looks for operations and re-reads.
+    """
+    db.execute("ALTER TABLE remediations ADD COLUMN owner TEXT")
+    db.execute("ALTER TABLE remediations ADD COLUMN send_deadline TEXT")
+
+
 def known_migration_names() -> list[str]:
     """Names of every migration this version ships, in order."""
     # sqlite-utils keeps the registered list private; it offers no public accessor.

@@ -65,8 +65,10 @@ class RemediationBook:
         reason: str | None = None,
         changes: Mapping[str, Any] | None = None,
         details: Mapping[str, Any] | None = None,
+        owned_by: str | None = None,
     ) -> RemediationRecord | None:
-        """Compare-and-set the state; None when another writer moved it first."""
+        """Compare-and-set the state (and, with ``owned_by``, the owner); None when
+        another writer moved it or took it over first."""
         at = encode_time(now, what="now")
         with self.owner._write() as connection:
             return remediations.move(
@@ -79,6 +81,7 @@ class RemediationBook:
                 reason=reason,
                 changes=changes,
                 details=details,
+                owned_by=owned_by,
             )
 
     @guarded
@@ -89,11 +92,38 @@ class RemediationBook:
         state: RemediationState,
         now: datetime,
         changes: Mapping[str, Any],
+        owned_by: str | None = None,
     ) -> bool:
         at = encode_time(now, what="now")
         with self.owner._write() as connection:
             return remediations.update_progress(
-                connection, remediation_id, state=state, at=at, changes=changes
+                connection, remediation_id, state=state, at=at, changes=changes, owned_by=owned_by
+            )
+
+    @guarded
+    def take_over(
+        self,
+        remediation_id: int,
+        *,
+        state: RemediationState,
+        owner_was: str | None,
+        owner: str,
+        now: datetime,
+        actor: str = DEFAULT_ACTOR,
+        reason: str,
+    ) -> RemediationRecord | None:
+        """Compare-and-set the owner of an unfinished row; None when another was first."""
+        at = encode_time(now, what="now")
+        with self.owner._write() as connection:
+            return remediations.take_over(
+                connection,
+                remediation_id,
+                state=state,
+                owner_was=owner_was,
+                owner=owner,
+                at=at,
+                actor=actor,
+                reason=reason,
             )
 
     @guarded
@@ -168,6 +198,7 @@ class AsyncRemediationBook:
         reason: str | None = None,
         changes: Mapping[str, Any] | None = None,
         details: Mapping[str, Any] | None = None,
+        owned_by: str | None = None,
     ) -> RemediationRecord | None:
         expected = tuple(expected)
         return await self._store.call(
@@ -180,6 +211,7 @@ class AsyncRemediationBook:
                 reason=reason,
                 changes=changes,
                 details=details,
+                owned_by=owned_by,
             )
         )
 
@@ -190,10 +222,34 @@ class AsyncRemediationBook:
         state: RemediationState,
         now: datetime,
         changes: Mapping[str, Any],
+        owned_by: str | None = None,
     ) -> bool:
         return await self._store.call(
             lambda store: store.remediations.progress(
-                remediation_id, state=state, now=now, changes=changes
+                remediation_id, state=state, now=now, changes=changes, owned_by=owned_by
+            )
+        )
+
+    async def take_over(
+        self,
+        remediation_id: int,
+        *,
+        state: RemediationState,
+        owner_was: str | None,
+        owner: str,
+        now: datetime,
+        actor: str = DEFAULT_ACTOR,
+        reason: str,
+    ) -> RemediationRecord | None:
+        return await self._store.call(
+            lambda store: store.remediations.take_over(
+                remediation_id,
+                state=state,
+                owner_was=owner_was,
+                owner=owner,
+                now=now,
+                actor=actor,
+                reason=reason,
             )
         )
 

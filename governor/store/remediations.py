@@ -123,6 +123,8 @@ class RemediationRecord:
     error: str | None = None
     request_id: str | None = None
     recoverable_until: str | None = None
+    owner: str | None = None  # who holds it while executing (governor.remediate.ownership)
+    send_deadline: str | None = None  # until when the journaled request may still land
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> RemediationRecord:
@@ -263,8 +265,11 @@ def move(
     reason: str | None = None,
     changes: Mapping[str, Any] | None = None,
     details: Mapping[str, Any] | None = None,
+    owned_by: str | None = None,
 ) -> RemediationRecord | None:
     """Move from one of ``expected`` to ``to``; None when the row was not in ``expected``.
+
+    ``owned_by``: also None unless the row's ``owner`` is still that (not taken over).
 
     The transition is checked from the state the row is actually in (read in this same
     write transaction), not from every expected state: a caller may list states of which
@@ -289,9 +294,10 @@ def move(
         )
     assignments = ", ".join(f"{name} = ?" for name in values)
     marks = ", ".join("?" for _ in expected)
+    owned = "" if owned_by is None else " AND owner = ?"
     cursor = connection.execute(
-        f"UPDATE remediations SET {assignments} WHERE id = ? AND state IN ({marks})",
-        [*values.values(), remediation_id, *expected],
+        f"UPDATE remediations SET {assignments} WHERE id = ? AND state IN ({marks}){owned}",
+        [*values.values(), remediation_id, *expected, *([] if owned_by is None else [owned_by])],
     )
     if cursor.rowcount != 1:
         return None
@@ -312,19 +318,59 @@ def update_progress(
     state: RemediationState,
     at: str,
     changes: Mapping[str, Any],
+    owned_by: str | None = None,
 ) -> bool:
-    """Record progress (operations polled) without a move; False if the state changed."""
+    """Record progress (operations polled) without a move; False if the state changed
+    (or, with ``owned_by``, the row is no longer held by that owner)."""
     values: dict[str, Any] = {"updated_at": at}
     for name, value in changes.items():
         values[name] = (
             encode_json(value, what=f"remediation {name}") if name in _JSON_COLUMNS else value
         )
     assignments = ", ".join(f"{name} = ?" for name in values)
+    owned = "" if owned_by is None else " AND owner = ?"
     cursor = connection.execute(
-        f"UPDATE remediations SET {assignments} WHERE id = ? AND state = ?",
-        [*values.values(), remediation_id, state],
+        f"UPDATE remediations SET {assignments} WHERE id = ? AND state = ?{owned}",
+        [*values.values(), remediation_id, state, *([] if owned_by is None else [owned_by])],
     )
     return cursor.rowcount == 1
+
+
+def take_over(
+    connection: sqlite3.Connection,
+    remediation_id: int,
+    *,
+    state: RemediationState,
+    owner_was: str | None,
+    owner: str,
+    at: str,
+    actor: str,
+    reason: str,
+) -> RemediationRecord | None:
+    """Become the owner of an unfinished row whose owner is dead; None when another
+    process changed its state or owner first (compare-and-set on both)."""
+    if state not in ("executing", "waiting_operations"):
+        raise StoreError(f"remediation {remediation_id}: only unfinished work is taken over")
+    cursor = connection.execute(
+        "UPDATE remediations SET owner = ?, updated_at = ? "
+        "WHERE id = ? AND state = ? AND owner IS ?",
+        [owner, at, remediation_id, state, owner_was],
+    )
+    if cursor.rowcount != 1:
+        return None
+    record = get(connection, remediation_id)
+    audit_log.append(
+        connection,
+        NewEntry(
+            at,
+            record.run_id,
+            actor,
+            "remediation_taken_over",
+            record.subject,
+            {"state": state, "owner_was": owner_was, "owner": owner, "reason": reason},
+        ),
+    )
+    return record
 
 
 def record_notice(

@@ -27,6 +27,7 @@ SHIPPED = {
     "0005_job_runs": "dded58f18a7b9cb16fc60f6b20bfe086bf1d73e5587a2e49468fbc048df32cdc",
     "0006_remediations": "487c6da95c129db27818e1b7923d3fe4b0bda5dff2eb12a7c90988c5ab2069bd",
     "0007_slack": "b237bc4ba5d7f813b32fdf162c9ebe42cf94c307197b7f2a76b3e445aab7fac7",
+    "0008_remediation_owners": "4ba19f6cdfa9cf9a4139fe8356673765f91963a61f89fbd1edb840a1b7ee4060",
 }
 
 
