@@ -78,6 +78,9 @@ class Snapshot:
     key_scope: KeyScope | None = None
     # how far the server's clock (its Date header) was ahead of ours; None: not known
     clock_skew_seconds: float | None = None
+    # several accounts: which one read each project ("project:<id>") and key ("key:<id>"),
+    # so a remediation is recorded, re-read and sent under that account's key
+    read_by: dict[str, str] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:

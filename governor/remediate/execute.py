@@ -95,9 +95,19 @@ class Executor:
             raise KeyError(f"no client for account {record.account!r}")
         return client
 
-    def account_for(self, org_id: str | None) -> str:
-        """The account name to record for a resource of ``org_id`` (the first, if one)."""
+    async def account_for(self, org_id: str | None, *, project_id: str | None = None) -> str:
+        """The account to record for a resource the planner did not place (a person's own).
+
+        With several accounts the org id alone cannot tell (accounts without
+        ``organizations`` see every org their key sees): the account the project's latest
+        remediation was planned under (the account whose sweep read it) is used; the first
+        account only when the store knows none.
+        """
         _ = org_id
+        if len(self.clients) > 1 and project_id is not None:
+            known = await self.store.remediations.account_of_project(project_id)
+            if known is not None and known in self.clients:
+                return known
         return next(iter(self.clients), "default")
 
     async def run(self, records: Sequence[RemediationRecord]) -> list[Outcome]:

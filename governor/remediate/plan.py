@@ -9,14 +9,17 @@ parents, then policy order, then the larger saving first; caps cut from the end.
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from governor.actions import Action, parse_action
+from governor.durations import format_duration
 from governor.inventory import ResourceType, Snapshot
 from governor.policy.model import Policy
 from governor.policy.operators import parse_timestamp
@@ -38,6 +41,7 @@ ItemStatus = Literal[
     "done_already",  # nothing left to do
     "in_progress",  # another remediation of the resource is under way
     "report_only",  # the policy's mode is report
+    "held",  # a person said no, or Neon refused it: held until the evidence changes
 ]
 ACTIONABLE: frozenset[str] = frozenset({"act", "approved"})
 
@@ -198,6 +202,12 @@ class PlanContext:
     paused: bool = False
     # resources people kept (snoozed) and until when: (type, id) -> "until ... by ..."
     exemptions: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    # when each finding's notice went out (finding id -> stored UTC text): grace counts
+    # from the notice, never from first_seen (a month in report mode is not a notice)
+    notices: Mapping[int, str] = field(default_factory=dict)
+    # the latest remediation of each resource when it ended rejected, skipped or failed:
+    # a person's "no" and Neon's refusal hold until the evidence changes
+    ended: Mapping[tuple[str, str], RemediationRecord] = field(default_factory=dict)
 
 
 def build_plan(findings: Sequence[StoredFinding], context: PlanContext) -> Plan:
@@ -226,6 +236,9 @@ def build_plan(findings: Sequence[StoredFinding], context: PlanContext) -> Plan:
         )
     if context.paused:
         notes.append("remediation is paused (neon-governor resume lifts it)")
+    cap_note = _cap_note(capped, context)
+    if cap_note:
+        notes.append(cap_note)
     return Plan(
         created_at=context.now,
         enabled=context.settings.enabled,
@@ -237,16 +250,21 @@ def build_plan(findings: Sequence[StoredFinding], context: PlanContext) -> Plan:
 
 
 def _item(group: list[StoredFinding], view: ResourceView, context: PlanContext) -> PlanItem:
-    policies = [context.policies[finding.policy] for finding in group]
-    actions: list[Action] = [finding.action for finding in group]
-    modes = {finding.mode for finding in group}
-    mode = "report" if modes == {"report"} else "approve" if "approve" in modes else "auto"
+    # Only the findings of acting policies make the change: a report-mode finding on the
+    # same compute is reported, never merged into a PATCH (it would act without authority).
+    acting = [finding for finding in group if finding.mode != "report"]
+    reported = [finding for finding in group if finding.mode == "report"]
+    chosen = acting or group
+    policies = [context.policies[finding.policy] for finding in chosen]
+    actions: list[Action] = [finding.action for finding in chosen]
+    modes = {finding.mode for finding in chosen}
+    mode = "report" if not acting else "approve" if "approve" in modes else "auto"
     scope = view.values.get("scope") if view.resource_type == "api_key" else None
     sources = tuple(
-        Source(f.id, f.policy, f.fingerprint, f.action.as_json(), f.first_seen) for f in group
+        Source(f.id, f.policy, f.fingerprint, f.action.as_json(), f.first_seen) for f in chosen
     )
     base = PlanItem(
-        account=context.account_of(view.org_id),
+        account=_account(view, context),
         resource_type=view.resource_type,
         resource_id=view.resource_id,
         org_id=view.org_id,
@@ -259,19 +277,23 @@ def _item(group: list[StoredFinding], view: ResourceView, context: PlanContext) 
         disruptive=False,
         irreversible=False,
         notes=(),
-        why="; ".join(finding.summary for finding in group),
-        estimate_usd=_estimate(group),
+        why="; ".join(finding.summary for finding in chosen),
+        estimate_usd=_estimate(chosen),
         mode=mode,
         status="act",
         scope=str(scope) if scope is not None else None,
     )
     proposal = propose(actions, view.values, now=context.now, scope=base.scope)
+    notes = _honest_notes(proposal.notes, view)
+    if acting and reported:
+        names = ", ".join(sorted({finding.policy for finding in reported}))
+        notes += (f"{names} (report mode) is only reported: no part of this change",)
     item = replace(
         base,
         change=proposal.change,
         before=proposal.before,
         after=proposal.after,
-        notes=proposal.notes,
+        notes=notes,
         disruptive=disruptive(proposal.change),
         irreversible=proposal.change is not None
         and proposal.change.kind in ("delete_branch", "revoke_org_key", "revoke_personal_key"),
@@ -283,6 +305,24 @@ def _item(group: list[StoredFinding], view: ResourceView, context: PlanContext) 
         return replace(item, status=status, reason=proposal.reason)
     decided, reason = decide(item, proposal.change, view, policies, context)
     return replace(item, status=decided, reason=reason, remediation_id=_active_id(item, context))
+
+
+def _account(view: ResourceView, context: PlanContext) -> str:
+    """The account whose sweep read the resource; the config's org mapping otherwise."""
+    read_by = context.snapshot.read_by
+    if read_by:
+        key = f"key:{view.resource_id}" if view.resource_type == "api_key" else None
+        found = read_by.get(key) if key else read_by.get(f"project:{view.project_id}")
+        if found is not None:
+            return found
+    return context.account_of(view.org_id)
+
+
+def _honest_notes(notes: tuple[str, ...], view: ResourceView) -> tuple[str, ...]:
+    """A branch without a compute has no computes to disconnect: do not say it does."""
+    if view.resource_type != "branch" or view.values.get("compute_count") != 0:
+        return notes
+    return tuple(note.replace("; its computes disconnect", "") for note in notes)
 
 
 def decide(
@@ -307,10 +347,15 @@ def decide(
         return "in_progress", f"remediation {active.id} is {active.state}"
     if item.mode == "report":
         return "report_only", "the policy's mode is report"
+    if active is None:
+        ended = context.ended.get((item.resource_type, item.resource_id))
+        held = None if ended is None else held_by(ended, item, change)
+        if held is not None:
+            return "held", held
     kept = context.exemptions.get((item.resource_type, item.resource_id))
     if kept is not None:
         return "waiting", f"kept {kept}"
-    waiting = _waiting(item, change, policies, context.now)
+    waiting = _waiting(item, change, policies, context)
     if waiting is not None:
         return "waiting", waiting
     if item.mode == "approve":
@@ -322,21 +367,105 @@ def decide(
                 "it will be skipped and approval asked again"
             )
         if active is not None and active.state == "awaiting_approval":
-            return "needs_approval", f"awaiting approval (remediation {active.id})"
-        return "needs_approval", "needs a person's approval (neon-governor approve ID)"
+            return "needs_approval", (
+                f"awaiting approval (remediation {active.id}: neon-governor approve {active.id})"
+            )
+        # no request (and so no id) exists before apply creates one
+        return "needs_approval", "needs a person's approval: run apply to request it"
     return "act", ""
 
 
+def rejected_by_a_person(record: RemediationRecord) -> bool:
+    """Rejected while awaiting approval, or withdrawn by a person after approval."""
+    if record.state == "rejected":
+        return True
+    reason = record.reason or ""
+    return record.state == "skipped" and reason.startswith(WITHDRAWN_REASONS)
+
+
+# how ``decisions.reject`` words a withdrawn approval (older rows: "rejected by")
+WITHDRAWN_REASONS = ("approval withdrawn by ", "rejected by ")
+
+
+# Neon's refusals of the request itself; not auth (401/403: a key), gone (404), locked
+# (423) or rate-limited (429), which say nothing about the change
+_REFUSED = re.compile(r"HTTP (4(?!01|03|04|08|23|29)\d\d)\b")
+
+
+def refused_by_neon(record: RemediationRecord) -> bool:
+    return record.state == "failed" and bool(_REFUSED.search(record.error or ""))
+
+
+def held_by(record: RemediationRecord, item: PlanItem, change: Change) -> str | None:
+    """Why ``item`` is not planned again after ``record`` ended (None: plan it).
+
+    A person's "no" holds while the evidence is the same: the same findings (policy and
+    fingerprint) asking the same change. Neon's refusal holds while the resource's values
+    the change moves, the change and the policies' actions are the same.
+    """
+    when = (record.decided_at or record.finished_at or record.updated_at or "")[:16]
+    if rejected_by_a_person(record):
+        if _fingerprints(record) != {(s.policy, s.fingerprint) for s in item.sources}:
+            return None
+        if _signature(record.change) != _signature(change.as_json()):
+            return None
+        who = record.decided_by or "a person"
+        verb = "rejected" if record.state == "rejected" else "approval withdrawn"
+        return (
+            f"{verb} by {who} at {when} (remediation {record.id}); "
+            "asked again when the evidence changes"
+        )
+    if refused_by_neon(record):
+        actions = {(s.get("policy"), _canonical(s.get("action"))) for s in record.findings}
+        if actions != {(s.policy, _canonical(s.action)) for s in item.sources}:
+            return None
+        if record.before != item.before or _signature(record.change) != _signature(
+            change.as_json()
+        ):
+            return None
+        return (
+            f"Neon refused it at {when} (remediation {record.id}: {record.error}); "
+            "planned again when the resource or the policy changes"
+        )
+    return None
+
+
+def _fingerprints(record: RemediationRecord) -> set[tuple[Any, Any]]:
+    return {(s.get("policy"), s.get("fingerprint")) for s in record.findings}
+
+
+def _signature(change: Mapping[str, Any]) -> str:
+    """A change as evidence: an expiry is "now + N days", so its moment is left out."""
+    fields = dict(change.get("fields") or {})
+    if "expires_at" in fields:
+        fields["expires_at"] = "*"
+    return _canonical({"kind": change.get("kind"), "fields": fields})
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
 def _waiting(
-    item: PlanItem, change: Change, policies: Sequence[Policy], now: datetime
+    item: PlanItem, change: Change, policies: Sequence[Policy], context: PlanContext
 ) -> str | None:
+    now = context.now
     for source, policy in zip(item.sources, policies, strict=True):
-        first_seen = parse_timestamp(source.first_seen)
-        if first_seen is None:
-            return "first seen at an unknown time: waiting for the grace period"
-        until = first_seen + policy.grace_period
+        grace = policy.grace_period
+        if grace <= timedelta(0):
+            continue  # the notice goes out in this pass, before anything is acted on
+        noticed = parse_timestamp(context.notices.get(source.finding_id))
+        if noticed is None:
+            return (
+                f"grace period of {policy.name} ({format_duration(grace)}) starts when "
+                "its notice goes out (the next apply sends it)"
+            )
+        until = noticed + grace
         if now < until:
-            return f"grace period of {policy.name} until {until.isoformat(timespec='seconds')}"
+            return (
+                f"grace period of {policy.name} until {until.isoformat(timespec='seconds')} "
+                f"(noticed {noticed.isoformat(timespec='seconds')})"
+            )
     if disruptive(change):
         for policy in policies:
             window = policy.maintenance_window
@@ -412,17 +541,22 @@ def _without_doomed_computes(items: list[PlanItem], index: SnapshotIndex) -> lis
     return result
 
 
+def by_priority(items: Sequence[PlanItem]) -> list[PlanItem]:
+    """Who the caps serve first: what a person approved, then the rest in execution order.
+
+    A person's approval is not starved by auto items (the execution order stays as is).
+    """
+    return sorted(items, key=lambda item: 0 if item.status == "approved" else 1)
+
+
 def _apply_caps(items: list[PlanItem], context: PlanContext) -> list[PlanItem]:
     settings = context.settings
     cap = settings.max_actions_per_run if context.max_actions is None else context.max_actions
     per_policy: Counter[str] = Counter()
     deletes: Counter[str] = Counter()
     total = 0
-    result = []
-    for item in items:
-        if not item.actionable:
-            result.append(item)
-            continue
+    capped: dict[int, PlanItem] = {}
+    for item in by_priority([item for item in items if item.actionable]):
         reason = None
         for source in item.sources:
             limit = context.policies[source.policy].limits.max_actions_per_run
@@ -439,15 +573,29 @@ def _apply_caps(items: list[PlanItem], context: PlanContext) -> list[PlanItem]:
         if reason is None and total >= cap:
             reason = f"at most {cap} actions per run (remediation.max_actions_per_run or --max)"
         if reason is not None:
-            result.append(replace(item, status="capped", reason=reason))
+            capped[id(item)] = replace(item, status="capped", reason=reason)
             continue
         total += 1
         for source in item.sources:
             per_policy[source.policy] += 1
         if item.change is not None and item.change.kind == "delete_branch":
             deletes[item.project_id or ""] += 1
-        result.append(item)
-    return result
+    return [capped.get(id(item), item) for item in items]
+
+
+def _cap_note(items: Sequence[PlanItem], context: PlanContext) -> str | None:
+    """Say how the caps chose, when they cut something."""
+    count = sum(1 for item in items if item.status == "capped")
+    if not count:
+        return None
+    cap = (
+        context.settings.max_actions_per_run if context.max_actions is None else context.max_actions
+    )
+    return (
+        f"{count} capped until a later pass: at most {cap} actions per run, and the "
+        "policies' and branch-deletion limits; approved items are served first, then the "
+        "rest in execution order (children before parents, policy order, larger saving first)"
+    )
 
 
 def parse_sources(record: RemediationRecord) -> list[Source]:

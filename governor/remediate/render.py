@@ -33,6 +33,7 @@ STATUS_LABELS = {
     "done_already": "nothing to do",
     "in_progress": "in progress",
     "report_only": "report only",
+    "held": "held until the evidence changes",
 }
 
 

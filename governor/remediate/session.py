@@ -9,6 +9,7 @@ the same executor (with its re-check, journal and guard).
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,7 +19,7 @@ from governor.policy import Policy
 from governor.policy.resources import SnapshotIndex
 from governor.remediate.errors import RemediationDisabled, RemediationError
 from governor.remediate.execute import Executor, Outcome
-from governor.remediate.plan import Plan, PlanContext, PlanItem, build_plan
+from governor.remediate.plan import Plan, PlanContext, PlanItem, build_plan, by_priority
 from governor.remediate.reconcile import reconcile
 from governor.remediate.settings import RemediationSettings
 from governor.store.async_store import AsyncStore
@@ -27,6 +28,8 @@ from governor.store.remediations import ACTIVE_STATES, NewRemediation, Remediati
 
 logger = logging.getLogger(__name__)
 NOTICED_STATUSES = frozenset({"act", "approved", "needs_approval", "waiting", "capped"})
+# how a resource's latest remediation ended when it may hold the plan (a "no", a refusal)
+ENDED_STATES = ("rejected", "skipped", "failed")
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,9 @@ async def plan_for(
         (e.resource_type, e.resource_id): f"until {e.until[:16]} by {e.created_by} ({e.reason})"
         for e in await store.slack.exemptions(active_at=now)
     }
+    wanted = [finding.id for finding in result.findings if finding.action.mutates]
+    notices = await store.remediations.notices(wanted)
+    ended = await store.remediations.latest_ended(ENDED_STATES)
     context = PlanContext(
         snapshot=result.snapshot,
         index=SnapshotIndex(result.snapshot),
@@ -80,6 +86,8 @@ async def plan_for(
         max_actions=max_actions,
         paused=paused is not None,
         exemptions=exemptions,
+        notices=notices,
+        ended={(record.resource_type, record.resource_id): record for record in ended},
     )
     return build_plan(result.findings, context)
 
@@ -151,7 +159,9 @@ async def apply_plan(
     rows = []
     actionable = plan.actionable
     if max_actions is not None:
-        actionable = actionable[:max_actions]
+        # approved items first, as the plan's caps serve them; then in execution order
+        kept = {id(item) for item in by_priority(actionable)[:max_actions]}
+        actionable = [item for item in actionable if id(item) in kept]
     for item in actionable:
         record = await _row_for(item, executor, run_id, plan_hash)
         if record is not None:
@@ -267,13 +277,22 @@ async def _send_notices(
         for source in item.sources
     }
     already = await store.remediations.notices(wanted)
+    sent: Counter[str] = Counter()
     for finding_id, item in wanted.items():
         if finding_id in already:
             continue
         text = describe(item)
-        logger.warning("notice: %s", text)
         await store.remediations.record_notice(
             finding_id, now=clock(), via="log", details={"text": text}
+        )
+        sent["due now" if item.actionable else "due later"] += 1
+    if sent:
+        # one line for the pass, at info: each notice's text is on the audit log
+        logger.info(
+            "notices: %d finding(s) noticed (%s); grace periods count from now; "
+            "each notice is on the audit log",
+            sum(sent.values()),
+            ", ".join(f"{count} {what}" for what, count in sorted(sent.items())),
         )
 
 

@@ -153,7 +153,9 @@ class SlackService:
         text = expiry_at(until)
         record, created = await self.store.remediations.add(
             NewRemediation(
-                account=self.executor().account_for(branch.org_id),
+                account=await self.executor().account_for(
+                    branch.org_id, project_id=branch.project_id
+                ),
                 policy=f"kept by {actor}",
                 mode="manual",
                 findings=[],

@@ -40,6 +40,14 @@ class RemediationBook:
             return remediations.insert(connection, new, at=at, actor=actor)
 
     @guarded
+    def latest_ended(self, states: Sequence[str]) -> list[RemediationRecord]:
+        return remediations.latest_ended(self.owner._connection, states)
+
+    @guarded
+    def account_of_project(self, project_id: str) -> str | None:
+        return remediations.account_of_project(self.owner._connection, project_id)
+
+    @guarded
     def get(self, remediation_id: int) -> RemediationRecord:
         return remediations.get(self.owner._connection, remediation_id)
 
@@ -170,6 +178,15 @@ class AsyncRemediationBook:
     ) -> tuple[RemediationRecord, bool]:
         return await self._store.call(
             lambda store: store.remediations.add(new, now=now, actor=actor)
+        )
+
+    async def latest_ended(self, states: Sequence[str]) -> list[RemediationRecord]:
+        wanted = list(states)
+        return await self._store.call(lambda store: store.remediations.latest_ended(wanted))
+
+    async def account_of_project(self, project_id: str) -> str | None:
+        return await self._store.call(
+            lambda store: store.remediations.account_of_project(project_id)
         )
 
     async def get(self, remediation_id: int) -> RemediationRecord:

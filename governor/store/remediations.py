@@ -236,6 +236,32 @@ def active_for(
     return RemediationRecord.from_row(found[0]) if found else None
 
 
+def latest_ended(connection: sqlite3.Connection, states: Sequence[str]) -> list[RemediationRecord]:
+    """Each resource's latest remediation, where that one ended in one of ``states``.
+
+    The planner reads them so that a person's "no" and Neon's refusal hold.
+    """
+    marks = ", ".join("?" for _ in states)
+    found = rows(
+        connection,
+        "SELECT r.* FROM remediations r JOIN (SELECT MAX(id) AS id FROM remediations "
+        "GROUP BY resource_type, resource_id) latest ON r.id = latest.id "
+        f"WHERE r.state IN ({marks}) ORDER BY r.id",
+        list(states),
+    )
+    return [RemediationRecord.from_row(row) for row in found]
+
+
+def account_of_project(connection: sqlite3.Connection, project_id: str) -> str | None:
+    """The account the project's latest remediation was recorded under (None: none yet)."""
+    found = rows(
+        connection,
+        "SELECT account FROM remediations WHERE project_id = ? ORDER BY id DESC LIMIT 1",
+        [project_id],
+    )
+    return str(found[0]["account"]) if found else None
+
+
 def select(
     connection: sqlite3.Connection,
     *,

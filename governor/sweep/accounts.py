@@ -66,7 +66,21 @@ async def sweep_accounts(
             for account in accounts
         )
     )
-    return Snapshot.merged(list(parts), taken_at=now)
+    merged = Snapshot.merged(list(parts), taken_at=now)
+    if len(parts) > 1:
+        merged.read_by = read_by(accounts, parts)
+    return merged
+
+
+def read_by(accounts: Sequence[Account], parts: Sequence[Snapshot]) -> dict[str, str]:
+    """Which account read each project and key: the first, as ``Snapshot.merged`` keeps it."""
+    found: dict[str, str] = {}
+    for account, part in zip(accounts, parts, strict=True):
+        for project in part.projects:
+            found.setdefault(f"project:{project.id}", account.name)
+        for record in part.api_keys:
+            found.setdefault(f"key:{record.key.id}", account.name)
+    return found
 
 
 def _total(states: Iterable[SweepProgress]) -> SweepProgress:

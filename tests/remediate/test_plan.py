@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from governor.policy import Policy
 from governor.policy.model import Limits
 from governor.remediate.errors import PlanFileError
 from governor.remediate.planfile import read_plan, write_plan
@@ -17,6 +20,7 @@ from tests.remediate.harness import rig, shipped
 from tests.remediate.world import (
     BEYOND_CAP,
     NEVER_SUSPENDS,
+    OVERSIZED,
     PROTECTED_STALE,
     STALE_CHILD,
     STALE_COMPUTE,
@@ -24,6 +28,7 @@ from tests.remediate.world import (
     STALE_PARENT,
     STALE_WITH_COMPUTE,
 )
+from tests.simulator.worlds import endpoint
 
 pytestmark = pytest.mark.anyio
 
@@ -63,9 +68,10 @@ async def test_nothing_is_acted_on_before_the_grace_period_ends(tmp_path: Path) 
         assert waiting
         assert not plan.actionable
         assert all("grace period" in i.reason for i in waiting)
+        await r.apply(plan)  # sends the notices: the grace counts from them
         r.clock.now += timedelta(days=7, seconds=1).total_seconds()
         later = await r.plan()
-        assert later.actionable  # first seen is kept across runs
+        assert later.actionable  # the notices are kept across runs
 
 
 async def test_disruptive_actions_wait_for_the_policys_window(tmp_path: Path) -> None:
@@ -141,3 +147,185 @@ async def test_the_plan_marks_stale_branches_the_sweep_could_not_fully_read_as_r
         assert all(i.project_id != PROJECT_ID or i.status != "act" for i in plan.items)
         assert STALE_WITH_COMPUTE not in {i.resource_id for i in plan.actionable}
         assert STALE_NO_COMPUTE not in {i.resource_id for i in plan.actionable}
+
+
+def _endpoint_in(data: dict[str, Any], endpoint_id: str) -> dict[str, Any]:
+    for org in data["organizations"]:
+        for project in org["projects"]:
+            for found in project["endpoints"]:
+                if found["id"] == endpoint_id:
+                    return found  # type: ignore[no-any-return]
+    raise KeyError(endpoint_id)
+
+
+def _never_suspending_oversized(data: dict[str, Any]) -> None:
+    _endpoint_in(data, OVERSIZED)["suspend_timeout_seconds"] = -1
+
+
+def _modes(**modes: str) -> list[Policy]:
+    return [
+        policy.model_copy(update={"mode": modes.get(policy.name, policy.mode)})
+        for policy in shipped("auto")
+    ]
+
+
+async def test_a_report_mode_policy_contributes_nothing_to_a_change_on_a_shared_compute(
+    tmp_path: Path,
+) -> None:
+    # Before: the item took the most acting mode and merged oversized-computes' resize into
+    # the PATCH: a report-only policy resized an 8 CU compute to 0.25 CU.
+    policies = _modes(**{"oversized-computes": "report"})
+    async with rig(tmp_path, policies=policies, edit_world=_never_suspending_oversized) as r:
+        plan = await r.plan()
+        item = next(i for i in plan.items if i.resource_id == OVERSIZED)
+        assert item.status == "act"
+        assert item.change is not None
+        assert item.change.fields == {"suspend_timeout_seconds": 300}
+        assert [s.policy for s in item.sources] == ["never-suspending-computes"]
+        assert any("oversized-computes (report mode)" in note for note in item.notes)
+        await r.apply(plan)
+        endpoint = r.world_endpoint(OVERSIZED)
+        assert endpoint is not None
+        assert endpoint["suspend_timeout_seconds"] == 300
+        assert endpoint["autoscaling_limit_min_cu"] == 8  # the report-mode resize never ran
+        bodies = [body for _, path, body in r.mutations() if OVERSIZED in path]
+        assert all("autoscaling_limit_min_cu" not in json.dumps(body) for body in bodies)
+
+
+async def test_an_approval_request_shows_only_what_the_acting_policies_ask(
+    tmp_path: Path,
+) -> None:
+    policies = _modes(**{"never-suspending-computes": "approve", "oversized-computes": "report"})
+    async with rig(tmp_path, policies=policies, edit_world=_never_suspending_oversized) as r:
+        result = await r.apply()
+        [request] = [x for x in result.requested if x.resource_id == OVERSIZED]
+        assert [f["policy"] for f in request.findings] == ["never-suspending-computes"]
+        assert request.policy == "never-suspending-computes"
+        assert request.change == {
+            "kind": "update_endpoint",
+            "fields": {"suspend_timeout_seconds": 300},
+        }
+        assert request.mode == "approve"
+        assert not [m for m in r.mutations(ok_only=False) if OVERSIZED in m[1]]
+
+
+def _nine_more_never_suspending(data: dict[str, Any]) -> None:
+    project = data["organizations"][0]["projects"][0]
+    for n in range(9):
+        project["endpoints"].append(
+            endpoint(
+                f"ep-never-{n}",
+                project["id"],
+                "br-main-1",
+                type="read_only",
+                suspend_timeout_seconds=-1,
+                current_state="active",
+            )
+        )
+
+
+async def test_an_approved_item_is_not_starved_by_ten_auto_items_under_a_cap_of_five(
+    tmp_path: Path,
+) -> None:
+    from governor.remediate import decisions
+
+    policies = [
+        p
+        for p in _modes(**{"oversized-computes": "approve"})
+        if p.name in ("never-suspending-computes", "oversized-computes")
+    ]
+    settings = RemediationSettings(enabled=True, max_actions_per_run=5)
+    async with rig(
+        tmp_path, policies=policies, settings=settings, edit_world=_nine_more_never_suspending
+    ) as r:
+        first = await r.apply(await r.plan(max_actions=0))  # asks; acts on nothing
+        [request] = first.requested
+        assert request.resource_id == OVERSIZED
+        await decisions.approve(r.store, request.id, actor="cli:root", now=r.now())
+        plan = await r.plan()
+        assert sum(1 for i in plan.items if i.mode == "auto" and i.change) == 10
+        by_id = {item.resource_id: item for item in plan.items}
+        assert by_id[OVERSIZED].status == "approved"
+        assert len(plan.actionable) == 5
+        assert sum(1 for i in plan.items if i.status == "capped") == 6
+        assert any("approved items are served first" in note for note in plan.notes)
+        result = await r.apply(plan)
+        assert (await r.store.remediations.get(request.id)).state == "succeeded"
+        assert r.world_endpoint(OVERSIZED)["autoscaling_limit_min_cu"] == 0.25  # type: ignore[index]
+        assert len(result.outcomes) == 5
+
+
+async def test_a_saved_plan_applied_with_max_runs_the_approved_item_first(
+    tmp_path: Path,
+) -> None:
+    from governor.remediate import decisions
+
+    policies = [
+        p
+        for p in _modes(**{"oversized-computes": "approve"})
+        if p.name in ("never-suspending-computes", "oversized-computes")
+    ]
+    async with rig(tmp_path, policies=policies) as r:
+        [request] = (await r.apply(await r.plan(max_actions=0))).requested
+        await decisions.approve(r.store, request.id, actor="cli:root", now=r.now())
+        plan = await r.plan()
+        assert [i.resource_id for i in plan.actionable] == [NEVER_SUSPENDS, OVERSIZED]
+        result = await r.apply(plan, max_actions=1)  # apply PLAN --max 1
+        assert [o.remediation_id for o in result.outcomes] == [request.id]
+
+
+async def test_a_branch_without_computes_is_not_said_to_disconnect_its_computes(
+    tmp_path: Path,
+) -> None:
+    async with rig(tmp_path) as r:
+        plan = await r.plan()
+        by_id = {item.resource_id: item for item in plan.items}
+        bare = "; ".join(by_id[STALE_NO_COMPUTE].notes)
+        assert "recoverable for 7 days" in bare
+        assert "computes disconnect" not in bare
+        assert "computes disconnect" in "; ".join(by_id[STALE_CHILD].notes) or (
+            "computes disconnect" in "; ".join(by_id[STALE_WITH_COMPUTE].notes)
+        )
+
+
+async def test_grace_counts_from_the_notice_not_from_first_seen(tmp_path: Path) -> None:
+    # Before: a month in report mode, then auto with a 7-day grace: branches were deleted
+    # 36 ms after their first notice, the grace having run from first_seen.
+    grace = timedelta(days=7)
+    async with rig(tmp_path, policies=shipped("report", grace=grace)) as r:
+        await r.apply()
+        assert await r.store.remediations.notices(range(1, 1000)) == {}  # reports: no notice
+        r.clock.now += timedelta(days=30).total_seconds()
+        r.policies = shipped("auto", grace=grace)
+        switched = await r.apply()
+        assert r.mutations(ok_only=False) == []
+        assert not switched.plan.actionable
+        waiting = [i for i in switched.plan.items if i.status == "waiting"]
+        assert waiting
+        assert all("starts when its notice goes out" in i.reason for i in waiting)
+        ids = [s.finding_id for i in waiting for s in i.sources]
+        noticed = await r.store.remediations.notices(ids)
+        assert set(noticed) == set(ids)  # the notices went out with that pass
+        r.clock.now += timedelta(days=6).total_seconds()
+        later = await r.apply()
+        assert r.mutations(ok_only=False) == []
+        assert all("noticed" in i.reason for i in later.plan.items if i.status == "waiting")
+        r.clock.now += timedelta(days=1, seconds=1).total_seconds()
+        due = await r.apply()
+        assert due.outcomes
+        assert r.mutations()
+
+
+async def test_notices_are_one_summary_line_at_info_not_a_warning_each(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="governor.remediate.session")
+    settings = RemediationSettings(enabled=True, max_actions_per_run=1)
+    async with rig(tmp_path, settings=settings) as r:
+        await r.apply()
+        session = [x for x in caplog.records if x.name == "governor.remediate.session"]
+        assert not [x for x in session if x.levelno >= logging.WARNING]
+        lines = [x for x in session if "notice" in x.getMessage()]
+        assert len(lines) == 1
+        assert lines[0].levelno == logging.INFO
+        assert "due later" in lines[0].getMessage()  # the capped ones are counted, not listed

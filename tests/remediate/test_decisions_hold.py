@@ -1,0 +1,103 @@
+"""A person's "no" and Neon's refusal hold until the evidence changes.
+
+Before: a rejected (or withdrawn) remediation was planned and asked again on the very next
+pass, and a change Neon refused was sent again on every pass.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from governor.actions import parse_action
+from governor.policy import Policy
+from governor.remediate import decisions
+from tests.remediate.harness import Rig, rig, shipped
+from tests.remediate.world import OVERSIZED, PROJECT_ID
+
+pytestmark = pytest.mark.anyio
+
+
+def _oversized(mode: str, **action: Any) -> list[Policy]:
+    """oversized-computes alone, in ``mode``, with its action changed as given."""
+    [policy] = [p for p in shipped(mode) if p.name == "oversized-computes"]
+    if action:
+        policy = policy.model_copy(update={"action": parse_action({"type": "resize", **action})})
+    return [policy]
+
+
+def _endpoint(r: Rig, endpoint_id: str) -> dict[str, Any]:
+    project = r.simulator.world.project(PROJECT_ID)
+    assert project is not None
+    return project.endpoints[endpoint_id]
+
+
+async def _three_passes_hold(r: Rig, reason: str) -> None:
+    for _ in range(3):
+        passed = await r.apply()
+        assert passed.requested == []
+        item = next(i for i in passed.plan.items if i.resource_id == OVERSIZED)
+        assert item.status == "held"
+        assert reason in item.reason
+        assert not [m for m in r.mutations(ok_only=False) if OVERSIZED in m[1]]
+    assert await r.store.remediations.list(states=["awaiting_approval", "approved"]) == []
+
+
+async def test_a_rejected_request_is_not_asked_again_while_its_evidence_is_unchanged(
+    tmp_path: Path,
+) -> None:
+    async with rig(tmp_path, policies=_oversized("approve")) as r:
+        [request] = (await r.apply()).requested
+        await decisions.reject(r.store, request.id, actor="cli:root", reason=None, now=r.now())
+        assert (await r.store.remediations.get(request.id)).state == "rejected"
+        await _three_passes_hold(r, "rejected by cli:root at ")
+        plan = await r.plan()
+        held = next(i for i in plan.items if i.resource_id == OVERSIZED)
+        assert held.reason.endswith("asked again when the evidence changes")
+        _endpoint(r, OVERSIZED)["autoscaling_limit_min_cu"] = 9  # new evidence
+        [again] = (await r.apply()).requested
+        assert again.resource_id == OVERSIZED
+        assert again.id != request.id
+
+
+async def test_a_withdrawn_approval_is_not_asked_again_while_its_evidence_is_unchanged(
+    tmp_path: Path,
+) -> None:
+    async with rig(tmp_path, policies=_oversized("approve")) as r:
+        [request] = (await r.apply()).requested
+        await decisions.approve(r.store, request.id, actor="cli:root", now=r.now())
+        withdrawn = await decisions.reject(
+            r.store, request.id, actor="cli:ops", reason="prod peak", now=r.now()
+        )
+        assert withdrawn.state == "skipped"
+        await _three_passes_hold(r, "withdrawn by cli:ops at ")
+
+
+async def test_a_change_neon_refused_is_not_sent_again_until_the_resource_or_policy_changes(
+    tmp_path: Path,
+) -> None:
+    # a fixed 60 CU: Neon's fixed sizes end at 56 CU, so it answers 400
+    async with rig(tmp_path, policies=_oversized("auto", min_cu=60, max_cu=60)) as r:
+        first = await r.apply()
+        [failed] = [o for o in first.outcomes if OVERSIZED in o.resource]
+        assert failed.state == "failed"
+        sent = [m for m in r.mutations(ok_only=False) if OVERSIZED in m[1]]
+        assert len(sent) == 1
+        for _ in range(3):
+            passed = await r.apply()
+            item = next(i for i in passed.plan.items if i.resource_id == OVERSIZED)
+            assert item.status == "held"
+            assert "Neon refused it at " in item.reason
+            assert "planned again when the resource or the policy changes" in item.reason
+        assert [m for m in r.mutations(ok_only=False) if OVERSIZED in m[1]] == sent
+        # the resource changed: planned (and refused) again
+        _endpoint(r, OVERSIZED)["autoscaling_limit_max_cu"] = 12
+        again = await r.apply()
+        assert [o.state for o in again.outcomes if OVERSIZED in o.resource] == ["failed"]
+        # the policy changed: planned again, and this time Neon takes it
+        r.policies = _oversized("auto", min_cu=0.25)
+        fixed = await r.apply()
+        assert [o.state for o in fixed.outcomes if OVERSIZED in o.resource] == ["succeeded"]
+        assert _endpoint(r, OVERSIZED)["autoscaling_limit_min_cu"] == 0.25
