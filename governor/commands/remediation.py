@@ -1,11 +1,14 @@
 """`neon-governor plan` and `apply`: what would be done, and doing exactly that.
 
 ``plan`` sweeps, records the run and prints, one row per resource, what ``apply`` would
-send now and why not for the rest; ``--out`` saves it with a content hash and an expiry.
+send now and why not for the rest; ``--out`` saves it, and the store keeps its hash and
+expiry (``apply --plan`` runs only a plan this store wrote, unedited, before it expires).
 ``apply`` refuses unless ``[remediation] enabled = true``; it finishes what an earlier
-killed run left, then executes the current plan or exactly the saved one. Exit codes: 0
-done; 2 refused (not enabled, bad plan file, no --yes when piped); 3 the sweep was
-incomplete or a remediation failed.
+killed run left, then executes the current plan or exactly the saved one. While
+remediation is paused, ``apply`` sends and asks nothing and says how many changes are
+held (exit 0: a pause is a person's decision, not a failure). Exit codes: 0 done (or
+paused); 2 refused (not enabled, bad or unknown plan file, --out not writable, no --yes
+when piped); 3 the sweep was incomplete or a remediation failed.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ import getpass
 import json
 import sys
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -36,8 +40,14 @@ from governor.pipeline.results import AuditResult
 from governor.policy import Policy
 from governor.remediate.errors import RemediationDisabled
 from governor.remediate.execute import Executor, Outcome
-from governor.remediate.plan import Plan
-from governor.remediate.planfile import plan_document, read_plan, write_plan
+from governor.remediate.plan import Plan, PlanItem
+from governor.remediate.planfile import (
+    check_writable,
+    load_plan,
+    plan_document,
+    record_plan,
+    write_document,
+)
 from governor.remediate.render import plan_summary, render_outcomes, render_plan_table
 from governor.remediate.session import (
     AccountScope,
@@ -46,8 +56,10 @@ from governor.remediate.session import (
     plan_for,
     reconcile_unfinished,
 )
+from governor.report.text import printable
 from governor.runtime import Runtime
 from governor.store.async_store import AsyncStore
+from governor.store.remediations import SwitchRecord
 from governor.sweep import Account
 
 PolicyNameOption = Annotated[
@@ -85,35 +97,48 @@ def plan(
         str, typer.Option("--format", help="table or json (json is the saved-plan document).")
     ] = "table",
     out: Annotated[
-        Path | None, typer.Option("--out", help="Save the plan (hash and expiry) for apply --plan.")
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Save the plan for apply --plan (the store keeps its hash and expiry; "
+            "the folder must exist).",
+        ),
     ] = None,
     max_actions: Annotated[
         int | None, typer.Option("--max", min=0, help="Cap the actions of this run.")
     ] = None,
     db: DbOption = None,
 ) -> None:
-    """Print exactly what apply would do now, one row per resource, and why not for the rest."""
+    """Print exactly what apply would do now, one row per resource, and why not for the rest.
+
+    Approval requests are created by `apply`, not by `plan`: an item that needs approval
+    gets its id (for `neon-governor approve ID`) when `apply` asks for it.
+    """
     if output_format not in ("table", "json"):
         fail(f"--format must be table or json, not {output_format!r}")
     with handled():
+        if out is not None:
+            check_writable(out)  # before the sweep: a run is recorded only for a plan kept
         runtime = Runtime.load(config_path)
         chosen = _chosen(runtime.policies(policies), policy)
         state = _State()
-        asyncio.run(_plan(runtime, chosen, account or [], db, max_actions, state))
-        result, planned = state.audit, state.plan
+        keep = out is not None or output_format == "json"
+        asyncio.run(_plan(runtime, chosen, account or [], db, max_actions, keep, state))
+        result, planned, document = state.audit, state.plan, state.document
         assert result is not None
         assert planned is not None
-        settings = runtime.config.remediation
         if out is not None:
-            digest = write_plan(planned, out, ttl=settings.plan_ttl)
-            expires = (planned.created_at + settings.plan_ttl).isoformat(timespec="seconds")
+            assert document is not None
+            write_document(document, out)
+            expires = datetime.fromisoformat(str(document["expires_at"]))
             typer.echo(
-                f"Plan saved to {out} (sha256 {digest[:16]}, expires {expires}); "
-                f"apply it with: neon-governor apply --plan {out}",
+                f"Plan saved to {out} (sha256 {str(document['sha256'])[:16]}, expires "
+                f"{expires.isoformat(timespec='seconds')}); apply it with: "
+                f"neon-governor apply --plan {out}",
                 err=True,
             )
     if output_format == "json":
-        document = plan_document(planned, ttl=runtime.config.remediation.plan_ttl)
+        assert document is not None
         write_output(json.dumps(document, indent=2, ensure_ascii=False) + "\n", None)
     else:
         write_output(render_plan_table(planned, width=output_width()), None)
@@ -137,7 +162,13 @@ def apply(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask (required when piped).")] = False,
     db: DbOption = None,
 ) -> None:
-    """Execute the current plan (or a saved one), tracking Neon's operations to the end."""
+    """Execute the current plan (or a saved one), tracking Neon's operations to the end.
+
+    On a terminal it asks first, restating the changes right above the question. While
+    remediation is paused it sends and asks nothing, prints `paused: N change(s) held
+    (neon-governor resume)` and exits 0. A saved plan runs only if this store wrote it,
+    unedited, before it expires, and each change is still what its policies propose.
+    """
     with handled():
         runtime = Runtime.load(config_path)
         if not runtime.config.remediation.enabled:
@@ -147,9 +178,14 @@ def apply(
                 "apply changes resources in Neon: pass --yes to confirm when not on a terminal "
                 "(run `neon-governor plan` first to see what it would do)"
             )
-        chosen = _chosen(runtime.policies(policies), policy)
+        loaded = runtime.policies(policies)
+        chosen = _chosen(loaded, policy)
         state = _State()
-        asyncio.run(_apply(runtime, chosen, account or [], db, plan_file, max_actions, yes, state))
+        run = _ApplyRun(runtime, chosen, loaded, account or [], db, plan_file, max_actions, yes)
+        asyncio.run(_apply(run, state))
+    if state.paused is not None and state.plan is not None:
+        _say_held(state.plan, state.paused, state.result)
+        raise typer.Exit(int(ExitCode.OK))
     passed = state.result
     if passed is None:
         typer.echo("Nothing was applied.", err=True)
@@ -189,12 +225,43 @@ def _chosen(loaded: list[Policy], names: list[str] | None) -> list[Policy]:
     return [policy for policy in loaded if policy.name in names]
 
 
+def _say_held(planned: Plan, paused: SwitchRecord, passed: PassResult | None) -> None:
+    """While paused: what is held, and how to lift it (not "Nothing to apply")."""
+    held = len(planned.actionable)
+    asking = sum(1 for item in planned.items if item.status == "needs_approval")
+    if passed is not None:
+        write_output(render_outcomes(passed.reconciled + passed.outcomes), None)
+    why = f" ({paused.reason})" if paused.reason else ""
+    asked = f", {asking} approval request(s) not asked" if asking else ""
+    typer.echo(
+        printable(
+            f"paused: {held} change(s) held{asked}; paused by {paused.set_by} at "
+            f"{paused.set_at[:16]}{why} (neon-governor resume)"
+        ),
+        err=True,
+    )
+
+
 @dataclass
 class _State:
     audit: AuditResult | None = None
     plan: Plan | None = None
+    document: dict[str, Any] | None = None  # plan --out / --format json: as kept
     result: PassResult | None = None
+    paused: SwitchRecord | None = None
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _ApplyRun:
+    runtime: Runtime
+    policies: list[Policy]  # what the executor acts for (--policy)
+    loaded: list[Policy]  # every loaded policy: what a saved plan is checked against
+    account_names: list[str]
+    db: Path | None
+    plan_file: Path | None
+    max_actions: int | None
+    yes: bool
 
 
 def _scopes(accounts: list[Account]) -> list[AccountScope]:
@@ -207,6 +274,7 @@ async def _plan(
     account_names: list[str],
     db: Path | None,
     max_actions: int | None,
+    keep: bool,
     state: _State,
 ) -> None:
     async with (
@@ -223,6 +291,9 @@ async def _plan(
             accounts=_scopes(accounts),
             max_actions=max_actions,
         )
+        if keep:  # the store keeps the hash and expiry: only then may apply --plan run it
+            state.document = plan_document(state.plan, ttl=runtime.config.remediation.plan_ttl)
+            await record_plan(state.document, store=store, run_id=state.audit.run_id, actor=actor())
 
 
 async def _audit(
@@ -243,20 +314,13 @@ async def _audit(
     )
 
 
-async def _apply(
-    runtime: Runtime,
-    policies: list[Policy],
-    account_names: list[str],
-    db: Path | None,
-    plan_file: Path | None,
-    max_actions: int | None,
-    yes: bool,
-    state: _State,
-) -> None:
+async def _apply(run: _ApplyRun, state: _State) -> None:
+    runtime, policies, plan_file = run.runtime, run.policies, run.plan_file
+    max_actions = run.max_actions
     settings = runtime.config.remediation
     async with (
-        runtime.open_accounts(names=account_names) as accounts,
-        await runtime.open_async_store(db) as store,
+        runtime.open_accounts(names=run.account_names) as accounts,
+        await runtime.open_async_store(run.db) as store,
     ):
         executor = Executor(
             store=store,
@@ -271,7 +335,13 @@ async def _apply(
         plan_hash = None
         run_id = None
         if plan_file is not None:
-            planned, plan_hash = read_plan(plan_file, now=runtime.clock())
+            saved = await load_plan(
+                plan_file,
+                store=store,
+                policies={policy.name: policy for policy in run.loaded},
+                now=runtime.clock(),
+            )
+            planned, plan_hash, run_id = saved.plan, saved.sha256, saved.run_id
         else:
             state.audit = await _audit(runtime, accounts, store, policies, "apply")
             run_id = state.audit.run_id
@@ -285,28 +355,59 @@ async def _apply(
                 max_actions=max_actions,
             )
         state.plan = planned
-        if not _confirmed(planned, yes):
+        cap = max_actions if plan_file is not None else None
+        state.paused = await store.remediations.paused()
+        if state.paused is not None:  # a pause holds everything: nothing sent, nothing asked
+            state.result = PassResult(planned, reconciled=reconciled)
+            return
+        if not _confirmed(planned, run.yes, cap):
             return
         result = await apply_plan(
-            planned,
-            executor=executor,
-            run_id=run_id,
-            plan_hash=plan_hash,
-            max_actions=max_actions if plan_file is not None else None,
+            planned, executor=executor, run_id=run_id, plan_hash=plan_hash, max_actions=cap
         )
         result.reconciled = reconciled
         state.result = result
+        if not result.outcomes and planned.actionable:
+            state.paused = await store.remediations.paused()  # paused while this one ran
 
 
 def _progress(outcome: Outcome) -> None:
     typer.echo(f"  #{outcome.remediation_id} {outcome.state}: {outcome.resource}", err=True)
 
 
-def _confirmed(planned: Plan, yes: bool) -> bool:
-    if not planned.actionable and not any(i.status == "needs_approval" for i in planned.items):
+def _confirmed(planned: Plan, yes: bool, cap: int | None = None) -> bool:
+    acting = planned.actionable if cap is None else planned.actionable[:cap]
+    asking = [item for item in planned.items if item.status == "needs_approval"]
+    if not acting and not asking:
         typer.echo(plan_summary(planned) + " — nothing to apply.", err=True)
         return True
     if yes:
         return True
     typer.echo(render_plan_table(planned, width=output_width(), color=stdout_is_terminal()))
-    return typer.confirm(f"Apply {len(planned.actionable)} change(s) to Neon?", default=False)
+    typer.echo(restated(acting, asking))
+    return typer.confirm(f"Apply {len(acting)} change(s) to Neon?", default=False)
+
+
+def restated(acting: list[PlanItem], asking: list[PlanItem]) -> str:
+    """The changes that will act, right above the question (the table scrolled them off)."""
+    lines = ["", f"These {len(acting)} change(s) will be sent to Neon:"]
+    for number, item in enumerate(acting, start=1):
+        flags = [
+            name
+            for name, on in (("disruptive", item.disruptive), ("irreversible", item.irreversible))
+            if on
+        ]
+        lines.append(
+            printable(
+                f"  {number}. {item.resource_type} {item.name} ({item.resource_id}): "
+                f"{item.request}" + (f" [{', '.join(flags)}]" if flags else "")
+            )
+        )
+    if not acting:
+        lines.append("  (none)")
+    if asking:
+        lines.append(
+            f"and {len(asking)} approval request(s) will be created "
+            "(neon-governor approve ID, with the ids apply prints)"
+        )
+    return "\n".join(lines)

@@ -34,6 +34,7 @@ from governor.store.records import (
     StoredResourceType,
 )
 from governor.store.remediation_book import AsyncRemediationBook
+from governor.store.saved_plans import AsyncSavedPlanBook
 from governor.store.slack_book import AsyncSlackBook
 from governor.store.store import Store
 
@@ -112,6 +113,10 @@ class AsyncStore:
     @property
     def slack(self) -> AsyncSlackBook:
         return AsyncSlackBook(self)
+
+    @property
+    def saved_plans(self) -> AsyncSavedPlanBook:
+        return AsyncSavedPlanBook(self)
 
     # The Store's methods, awaited (documented there) ------------------------------------
 

@@ -361,6 +361,28 @@ def remediation_owners(db: Database) -> None:
     db.execute("ALTER TABLE remediations ADD COLUMN send_deadline TEXT")
 
 
+@migrations(name="0009_saved_plans")
+def saved_plans(db: Database) -> None:
+    """The plans this store wrote (``plan --out``), by the sha256 of their content.
+
+    Why in the store: a hash inside the file it covers proves nothing (an edited file can
+    be re-hashed); ``apply --plan`` runs only a plan whose hash is here, and its lifetime
+    is ``expires_at`` here, not the file's. ``run_id`` is the run the plan was made from.
+    """
+    db.execute(
+        """
+        CREATE TABLE saved_plans (
+            sha256 TEXT PRIMARY KEY,
+            run_id INTEGER REFERENCES runs(id),
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            item_count INTEGER NOT NULL CHECK (item_count >= 0)
+        )
+        """
+    )
+
+
 def known_migration_names() -> list[str]:
     """Names of every migration this version ships, in order."""
     # sqlite-utils keeps the registered list private; it offers no public accessor.

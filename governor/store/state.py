@@ -33,6 +33,7 @@ OWNED_TABLES = {
     "slack_approvals": "it is written by governor/store/slack.py (Store.slack)",
     "approval_votes": "it is written by governor/store/slack.py (Store.slack)",
     "exemptions": "it is written by governor/store/slack.py (Store.slack)",
+    "saved_plans": "it is written by governor/store/saved_plans.py (Store.saved_plans)",
     "_sqlite_migrations": "it records the schema's migrations",
 }
 

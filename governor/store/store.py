@@ -37,6 +37,7 @@ from governor.store.records import (
     StoredResourceType,
 )
 from governor.store.remediation_book import RemediationBook
+from governor.store.saved_plans import SavedPlanBook
 from governor.store.slack_book import SlackBook
 
 P = ParamSpec("P")
@@ -81,6 +82,11 @@ class Store:
     def slack(self) -> SlackBook:
         """Slack's outbox, approval messages, votes and exemptions."""
         return SlackBook(self)
+
+    @property
+    def saved_plans(self) -> SavedPlanBook:
+        """The plans this store wrote (``plan --out``): what ``apply --plan`` may run."""
+        return SavedPlanBook(self)
 
     def _database_error(self, error: sqlite3.Error) -> StoreError:
         timeout, read_only = self._busy_timeout_seconds, self._read_only

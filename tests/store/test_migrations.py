@@ -28,6 +28,7 @@ SHIPPED = {
     "0006_remediations": "487c6da95c129db27818e1b7923d3fe4b0bda5dff2eb12a7c90988c5ab2069bd",
     "0007_slack": "b237bc4ba5d7f813b32fdf162c9ebe42cf94c307197b7f2a76b3e445aab7fac7",
     "0008_remediation_owners": "4ba19f6cdfa9cf9a4139fe8356673765f91963a61f89fbd1edb840a1b7ee4060",
+    "0009_saved_plans": "d0ce69a11415a7bdef5dc38683fd93374dcf9dbef7c86a6a4e91db7caa2e7fbf",
 }
 
 
