@@ -38,10 +38,10 @@ FAST = SimulatorOptions(
 GOVERNORS_OWN_KEY = 6002  # a personal key in use; the config names it as the governor's
 
 
-def _auto_policies(folder: Path) -> Path:
+def _policies(folder: Path, mode: str = "auto") -> Path:
     folder.mkdir()
     for source in sorted(Path("policies").glob("*.yaml")):
-        text = source.read_text().replace("mode: report", "mode: auto")
+        text = source.read_text().replace("mode: report", f"mode: {mode}")
         text = "\n".join(line for line in text.splitlines() if not line.startswith("  grace:"))
         (folder / source.name).write_text(text + "\n")
     return folder
@@ -50,11 +50,13 @@ def _auto_policies(folder: Path) -> Path:
 class Cli:
     """The CLI against a served simulator, a store in ``tmp_path`` and auto policies."""
 
-    def __init__(self, tmp_path: Path, simulator: Simulator, base_url: str) -> None:
+    def __init__(
+        self, tmp_path: Path, simulator: Simulator, base_url: str, mode: str = "auto"
+    ) -> None:
         self.tmp_path, self.simulator, self.base_url = tmp_path, simulator, base_url
         self.db = tmp_path / "governor.db"
         self.config = tmp_path / "governor.toml"
-        policies = _auto_policies(tmp_path / "policies")
+        self.policies = policies = _policies(tmp_path / "policies", mode)
         self.config.write_text(
             f'[store]\npath = "{self.db}"\n'
             f'[policies]\npaths = ["{policies}"]\n'
@@ -76,9 +78,13 @@ class Cli:
 
 
 @pytest.fixture
-def cli(tmp_path: Path, served_simulator: Callable[..., tuple[Simulator, str]]) -> Cli:
-    simulator, base_url = served_simulator(World.from_dict(world_data()), FAST)
-    return Cli(tmp_path, simulator, base_url)
+def served(served_simulator: Callable[..., tuple[Simulator, str]]) -> tuple[Simulator, str]:
+    return served_simulator(World.from_dict(world_data()), FAST)
+
+
+@pytest.fixture
+def cli(tmp_path: Path, served: tuple[Simulator, str]) -> Cli:
+    return Cli(tmp_path, *served)
 
 
 def _rehashed(document: dict[str, Any]) -> dict[str, Any]:
@@ -279,3 +285,48 @@ def test_the_prompt_restates_the_changes_right_above_it(cli: Cli) -> None:
     assert all(line.startswith("and ") for line in after)  # only the approval-request note
     assert any(NEVER_SUSPENDS in line and "PATCH" in line for line in restated)
     assert cli.mutations() == []  # answered no
+
+
+def _edit_policy(cli: Cli, name: str, old: str, new: str) -> None:
+    path = cli.policies / f"{name}.yaml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def test_a_saved_plan_whose_policy_now_asks_something_else_is_refused(cli: Cli) -> None:
+    path, _ = cli.saved()
+    _edit_policy(cli, "never-suspending-computes", "seconds: 300", "seconds: 600")
+    applied = cli("apply", "--plan", str(path), "--yes")
+    assert applied.exit_code == 2
+    assert "never-suspending-computes now asks set_autosuspend (seconds=600)" in applied.stderr
+    assert cli.mutations() == []
+
+
+def test_a_saved_auto_plan_is_refused_once_its_policy_needs_approval(cli: Cli) -> None:
+    path, _ = cli.saved()
+    _edit_policy(cli, "never-suspending-computes", "mode: auto", "mode: approve")
+    applied = cli("apply", "--plan", str(path), "--yes")
+    assert applied.exit_code == 2
+    assert "its policies' mode is approve, the plan says auto" in applied.stderr
+    assert cli.mutations() == []
+
+
+def test_plan_before_any_apply_says_run_apply_to_request_approval_then_names_the_id(
+    tmp_path: Path, served: tuple[Simulator, str]
+) -> None:
+    cli = Cli(tmp_path, *served, mode="approve")
+    before = cli("plan")
+    assert before.exit_code == 0, before.stderr
+    assert "run apply to request it" in before.stdout
+    assert "approve ID" not in before.stdout
+    applied = cli("apply", "--yes")
+    assert applied.exit_code == 0, applied.stderr
+    asked = re.findall(
+        r"#(\d+) awaiting approval: \S+ on endpoint " + NEVER_SUSPENDS, applied.stdout
+    )
+    assert asked, applied.stdout
+    after = cli("plan")
+    line = next(line for line in after.stdout.splitlines() if NEVER_SUSPENDS in line)
+    assert f"neon-governor approve {asked[0]}" in line
+    assert cli.mutations() == []
