@@ -136,3 +136,16 @@ async def test_a_member_removed_from_an_approver_group_cannot_decide_after_the_r
         fake_slack.set_usergroup(APPROVERS.id, (ALICE.id,))  # Bob leaves the group
         assert "only approvers" in await handler.handle(pause_by(BOB.id))
         assert "only approvers" in await handler.handle(pause_by(MALLORY.id))
+
+
+def test_the_try_slack_locally_example_config_loads_with_the_fakes_ids() -> None:
+    from pathlib import Path
+
+    from governor.config import load_config
+    from governor.fake_slack.workspace import REPORTS
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "fake-slack.toml"
+    slack = load_config(example).slack
+    assert (slack.channel, slack.approvals_to) == (REPORTS.id, APPROVALS.id)
+    assert slack.approvers == [ALICE.id, BOB.id]
+    assert slack.api_url.startswith("http://127.0.0.1:")

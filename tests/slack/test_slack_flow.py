@@ -530,3 +530,29 @@ async def test_status_counts_requests_awaiting_approval_apart_from_work_under_wa
         assert "0 running" in status
         plan = await handler.handle(Interaction("slash_command", actor, text="plan"))
         assert "Pending remediations (not a new plan" in plan
+
+
+async def test_the_example_click_script_presses_a_button_in_the_fake(
+    tmp_path: Path, fake_slack: FakeSlack, app_token: None
+) -> None:
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[2] / "examples" / "fake_slack_click.py"
+    spec = importlib.util.spec_from_file_location("fake_slack_click", script)
+    assert spec is not None
+    assert spec.loader is not None
+    click = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(click)
+    async with rig(tmp_path, policies=shipped("approve")) as r:
+        service = service_for(r, fake_slack, settings_for(fake_slack))
+        service.sender_interval = 0.01
+        async with connected(service, fake_slack):
+            record = (await _request_approvals(r, service))[NEVER_SUSPENDS]
+            await _posted(service, record.id)
+            args = [fake_slack.http_root, str(record.id), "reject", "--user", BOB.id]
+            assert await asyncio.to_thread(click.main, args) == 0
+
+            async def rejected() -> bool:
+                return (await r.store.remediations.get(record.id)).state == "rejected"
+
+            await eventually(rejected, what="the rejection from the example script")
