@@ -3,8 +3,10 @@
 Retries, by what Neon documents as safe (spec ``GeneralError``): reads are retried on 423,
 429, 5xx (incl. Cloudflare's 524) and transport errors; mutations only on 423, 429, 503 and
 on connection errors raised before the request left (``ConnectError``, ``ConnectTimeout``,
-``PoolTimeout``). Those rules are ``RetryPolicy`` values (``retry.py``); a caller may pass
-another per call. Each attempt carries a fresh ``X-Request-ID``; errors name the last one.
+``PoolTimeout``). A host name that does not resolve is not waited out (one attempt, two
+on EAI_AGAIN): the error names the host at once. Those rules are ``RetryPolicy`` values
+(``retry.py``); a caller may pass another per call. Each attempt carries a fresh
+``X-Request-ID``; errors name the last one.
 
 Why a deadline per attempt: httpx's timeout bounds each socket read, so a server trickling
 its body a byte at a time holds a request for as long as it likes. Each attempt (send,
@@ -17,12 +19,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -35,7 +39,7 @@ from governor.neon.ids import fill_path
 from governor.neon.pacing import Pacer, full_jitter_seconds, parse_retry_after
 from governor.neon.paging import MAX_LISTING_ITEMS
 from governor.neon.responses import ApiResponse
-from governor.neon.retry import RetryPolicy, default_retry
+from governor.neon.retry import RetryPolicy, attempts_for, default_retry, dns_failure
 
 logger = logging.getLogger("governor.neon")
 # httpx logs every request at INFO with its URL; our own lines say more and leak nothing.
@@ -276,12 +280,25 @@ class NeonHttp:
         kind = type(failure).__name__
         detail = told(str(failure), self._api_key)
         problem = f"{kind}: {detail}" if detail else kind
-        if sent.attempt >= self.max_attempts or not policy.retries_failure(failure):
+        dns = dns_failure(failure)
+        if dns is not None:
+            problem = self._dns_problem(dns)
+        allowed = attempts_for(failure, self.max_attempts)
+        if sent.attempt >= allowed or not policy.retries_failure(failure):
             after = f" (after {sent.attempt} attempts)" if sent.attempt > 1 else ""
             raise NeonTransportError(
                 problem + after, method=call.method, path=call.path, request_id=sent.request_id
             ) from None
         return problem, self._backoff(sent.attempt)
+
+    def _dns_problem(self, error: socket.gaierror) -> str:
+        """What a resolver failure means, naming the host: not an outage to wait out."""
+        host = urlsplit(self.base_url).hostname or self.base_url
+        reason = told(str(error.strerror or error), self._api_key)
+        return (
+            f"cannot resolve the API host {host} ({reason}): check [neon] api_url or "
+            "NEON_API_URL, and this machine's network and DNS"
+        )
 
     def _status_retry(
         self, call: _Call, sent: _Sent, answer: Answer, policy: RetryPolicy

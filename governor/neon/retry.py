@@ -7,6 +7,7 @@ instead of holding a slot while the project's operations run.
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from typing import Literal
 
@@ -15,6 +16,31 @@ import httpx
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Raised before any byte of the request was sent: safe to retry even a mutation.
 NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# A name that does not resolve stays so for the next 30 s: a typo in the URL, or no
+# network at all. Only the resolver's "try again" (EAI_AGAIN) gets one more attempt.
+DNS_RETRIED_ERRORS = frozenset({socket.EAI_AGAIN})
+DNS_MAX_ATTEMPTS = 2
+
+
+def dns_failure(error: BaseException) -> socket.gaierror | None:
+    """The resolver's error behind ``error`` (httpx wraps it twice), or None."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, socket.gaierror):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def attempts_for(error: httpx.RequestError, max_attempts: int) -> int:
+    """How many tries ``error`` may have: DNS failures fail fast (once, or twice for
+    EAI_AGAIN), everything else up to the client's ``max_attempts``."""
+    dns = dns_failure(error)
+    if dns is None:
+        return max_attempts
+    return min(max_attempts, DNS_MAX_ATTEMPTS if dns.errno in DNS_RETRIED_ERRORS else 1)
 
 
 @dataclass(frozen=True)
