@@ -1,10 +1,12 @@
 """``neon-governor run``: the scheduler, the signals, systemd, metrics, start and stop.
 
 Start: take the store's lock, mark what a killed predecessor left running, schedule every
-job (catching up, once, what fell due while stopped), then READY=1. SIGTERM/SIGINT: pause
-the scheduler, give in-flight work ``[daemon] shutdown_grace``, cancel the rest (its run
-rows end ``failed``), exit 0. SIGHUP: a new generation from the reloaded config, or, if it
-is invalid, a logged error and the old one keeps running.
+job (catching up, once, what fell due while stopped), then READY=1. SIGTERM/SIGINT mean
+no new work: the scheduler pauses, a sweep still reading is abandoned at once (its run ends
+``cancelled``), no remediation is claimed any more, and only a mutation already claimed
+gets ``[daemon] shutdown_grace`` to end; the rest is cancelled, exit 0, no traceback.
+SIGHUP: a new generation from the reloaded config, or, if it is invalid, a logged error
+and the old one keeps running. ``--once`` runs what is due and sends its Slack report.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from governor.daemon.health import Health
 from governor.daemon.jobs import Job, JobRegistry, JobResult
 from governor.daemon.lock import DaemonLock
 from governor.daemon.schedule import is_due, last_ran_at, misfire_grace, trigger_for
+from governor.daemon.stop import flush_outbox
 from governor.daemon.sweeps import SnapshotKeeper
 from governor.daemon.systemd_notify import notify, watchdog_interval
 from governor.exit_codes import KNOWN_ERRORS, ExitCode, describe
@@ -128,6 +131,8 @@ class Daemon:
                 for job in due
             )
         )
+        if generation.slack is not None:
+            await flush_outbox(generation.slack)
         ok = all(result.outcome == "succeeded" for result in results)
         return ExitCode.OK if ok else ExitCode.INCOMPLETE
 
@@ -195,13 +200,18 @@ class Daemon:
     async def _fire(self, generation: Generation, job: Job) -> None:
         self._track(asyncio.current_task())
         scheduled_for = self.scheduled.pop(job.name, None) or self.clock()
-        await execute_job(
-            job,
-            generation.context,
-            scheduled_for=scheduled_for,
-            clock=self.clock,
-            on_result=self._status,
-        )
+        try:
+            await execute_job(
+                job,
+                generation.context,
+                scheduled_for=scheduled_for,
+                clock=self.clock,
+                on_result=self._status,
+            )
+        except asyncio.CancelledError:
+            # Its row says cancelled already; raised on, APScheduler would log a routine
+            # stop as a traceback at error level.
+            logger.info("job %s cancelled: %s", job.name, _why_cancelled(generation))
 
     def _status(self, job: Job, result: JobResult) -> None:
         notify(f"STATUS={job.name} {result.outcome}: {result.detail or ''}"[:400])
@@ -246,12 +256,17 @@ class Daemon:
             notify(f"STATUS=reloaded: {len(new.jobs)} jobs")
 
     async def _shutdown(self) -> None:
+        """No new work; abandon reads at once; give claimed mutations the grace to end."""
         notify("STOPPING=1")
         grace = self.runtime.config.daemon.shutdown_grace.total_seconds()
-        logger.info("stopping: waiting up to %.0f s for work in flight", grace)
         self.scheduler.pause()
         if self.generation is not None:
             self.generation.context.stopping.set()
+            abandoned = self.generation.shared.abandon_reads()
+            if abandoned:
+                logger.info("stopping: abandoned %d sweeps still reading", abandoned)
+        logger.info("stopping: waiting up to %.0f s for work in flight", grace)
+        await asyncio.sleep(0)  # let the cancelled reads unwind before counting what is left
         pending = {task for task in self.inflight if task is not asyncio.current_task()}
         if pending:
             _, late = await asyncio.wait(pending, timeout=grace)
@@ -262,3 +277,9 @@ class Daemon:
                 await asyncio.gather(*late, return_exceptions=True)
         self.scheduler.shutdown(wait=False)
         await asyncio.sleep(0)  # the shutdown is scheduled with call_soon_threadsafe
+
+
+def _why_cancelled(generation: Generation) -> str:
+    if generation.context.stopping.is_set():
+        return "the daemon is stopping or reloading"
+    return "cancelled"

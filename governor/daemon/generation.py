@@ -3,6 +3,11 @@
 Why generations: SIGHUP builds a complete new one before touching the running one, so an
 invalid config (or a key that cannot be read) changes nothing; a valid one replaces the
 jobs while audits already running finish on the clients they started with.
+
+Each batch is read, then acted on, then reported. The read runs as its own task in
+``Shared.reads`` so that a stop can abandon it at once (it changes nothing in Neon); the
+remediation pass is skipped once the generation is stopping, and the report goes out after
+the pass, so it counts what this run did.
 """
 
 from __future__ import annotations
@@ -11,9 +16,9 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -40,7 +45,7 @@ from governor.runtime import Runtime
 from governor.store.async_store import AsyncStore
 
 logger = logging.getLogger("governor.daemon")
-AuditFunction = Callable[..., Awaitable[AuditResult]]  # run_audit's keyword signature
+AuditFunction = Callable[..., Coroutine[Any, Any, AuditResult]]  # run_audit's keywords
 
 
 @dataclass
@@ -55,6 +60,15 @@ class Shared:
     track: Callable[[asyncio.Task[Any]], None]
     audit: AuditFunction = run_audit
     group_window: float = GROUP_WINDOW_SECONDS
+    # audits in flight, read-only until they return: a stop cancels them without waiting
+    reads: set[asyncio.Task[AuditResult]] = field(default_factory=set)
+
+    def abandon_reads(self) -> int:
+        """Cancel every audit still reading; how many there were."""
+        reading = [task for task in self.reads if not task.done()]
+        for task in reading:
+            task.cancel()
+        return len(reading)
 
 
 class Generation:
@@ -113,29 +127,49 @@ class Generation:
     async def run_batch(self, names: tuple[str, ...]) -> AuditResult:
         """One audit of the due policies, on the kept snapshot while it is fresh."""
         shared, config = self.shared, self.runtime.config
+        if self.context.stopping.is_set():
+            raise asyncio.CancelledError("the daemon is stopping: no new sweep")
         snapshot = shared.keeper.fresh(shared.clock())
         started = time.monotonic()
-        result = await shared.audit(
-            accounts=self.context.accounts,
-            store=shared.store,
-            policies=policies_for(self.context.policies, names),
-            prices=config.prices,
-            clock=shared.clock,
-            concurrency=config.neon.concurrency,
-            trigger="daemon",
-            snapshot=snapshot,
-            notifier=self.slack.notifier
-            if self.slack is not None
-            else self.runtime.notifier(interactive=False),
+        reading = asyncio.create_task(
+            shared.audit(
+                accounts=self.context.accounts,
+                store=shared.store,
+                policies=policies_for(self.context.policies, names),
+                prices=config.prices,
+                clock=shared.clock,
+                concurrency=config.neon.concurrency,
+                trigger="daemon",
+                snapshot=snapshot,
+                notifier=None,  # after the remediation pass, below
+            ),
+            name="governor-audit",
         )
+        shared.reads.add(reading)
+        reading.add_done_callback(shared.reads.discard)
+        result = await reading
         if not result.reused_snapshot:
             shared.metrics.observe_sweep(time.monotonic() - started)
             shared.keeper.keep(snapshot_of(result))
         if result.complete:
             shared.health.sweep_completed(result.finished_at)
-        await self.remediation.after_audit(result)
+        if not self.context.stopping.is_set():
+            await self.remediation.after_audit(result)
+        await self.report(result)
         await self.update_finding_metrics()
         return result
+
+    async def report(self, result: AuditResult) -> None:
+        """The run's report, after its remediation pass: its numbers are this run's."""
+        notifier = (
+            self.slack.notifier
+            if self.slack is not None
+            else self.runtime.notifier(interactive=False)
+        )
+        try:
+            await notifier.run_finished(result)
+        except Exception:  # a report that cannot be queued never fails the sweep
+            logger.exception("the report of run %s could not be queued", result.run_id)
 
     async def update_finding_metrics(self) -> None:
         open_findings = await self.shared.store.findings("open")

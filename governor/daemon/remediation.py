@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 
 from governor.daemon.jobs import JobContext
+from governor.daemon.stop import StoppableExecutor
 from governor.pipeline.results import AuditResult
 from governor.remediate.execute import Executor, Outcome
 from governor.remediate.session import AccountScope, apply_plan, plan_for, reconcile_unfinished
@@ -33,7 +34,8 @@ class DaemonRemediation:
 
     def executor(self) -> Executor:
         runtime = self.context.runtime
-        return Executor(
+        return StoppableExecutor(
+            stopping=self.context.stopping.is_set,  # SIGTERM: nothing new is claimed
             store=self.context.store,
             clients={account.name: account.client for account in self.context.accounts},
             policies={policy.name: policy for policy in self.context.policies},

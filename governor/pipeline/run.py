@@ -1,4 +1,4 @@
-"""A run row that is always finished: completed, or marked failed with the reason.
+"""A run row that is always finished: completed, marked failed with the reason, or cancelled.
 
 Why a context manager: before it, an exception between ``start_run`` and ``finish_run``
 left the row open for ever, and the next reader could not tell a crash from a run still
@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from governor.pipeline.stages import Clock
 from governor.store import RunRecord, StoreError
@@ -55,9 +55,15 @@ async def recorded_run(store: AsyncStore, trigger: str, clock: Clock) -> AsyncIt
     try:
         yield handle
     except BaseException as error:
+        # cancelled: a stop abandoned it (the daemon cancels only sweeps, which only read)
+        status: Literal["failed", "cancelled"] = (
+            "cancelled" if isinstance(error, asyncio.CancelledError) else "failed"
+        )
         try:
             await asyncio.shield(
-                store.fail_run(run_id, finished_at=clock(), reason=failure_reason(error))
+                store.fail_run(
+                    run_id, finished_at=clock(), reason=failure_reason(error), status=status
+                )
             )
         except StoreError as store_error:  # the first error is the one that matters
             logger.error("run %d: could not be marked failed: %s", run_id, store_error)

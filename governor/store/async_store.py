@@ -19,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Concatenate, ParamSpec, Self, TypeVar
+from typing import Any, Concatenate, Literal, ParamSpec, Self, TypeVar
 
 from governor.findings import Finding
 from governor.inventory import Snapshot
@@ -166,10 +166,21 @@ class AsyncStore:
         )
 
     async def fail_run(
-        self, run_id: int, *, finished_at: datetime, reason: str, actor: str = DEFAULT_ACTOR
+        self,
+        run_id: int,
+        *,
+        finished_at: datetime,
+        reason: str,
+        actor: str = DEFAULT_ACTOR,
+        status: Literal["failed", "cancelled"] = "failed",
     ) -> RunRecord:
         return await self._call(
-            Store.fail_run, run_id, finished_at=finished_at, reason=reason, actor=actor
+            Store.fail_run,
+            run_id,
+            finished_at=finished_at,
+            reason=reason,
+            actor=actor,
+            status=status,
         )
 
     async def abandon_unfinished_runs(

@@ -383,6 +383,35 @@ def saved_plans(db: Database) -> None:
     )
 
 
+@migrations(name="0012_run_cancelled")
+def run_cancelled(db: Database) -> None:
+    """A run may end ``cancelled``: SIGTERM abandoned its sweep while it was only reading.
+
+    Why the schema text is edited and the table not rebuilt: SQLite cannot alter a CHECK,
+    and a rebuild of ``runs`` needs foreign keys off, which cannot change inside the
+    migration's transaction (five tables reference it). Widening a CHECK is the case
+    SQLite documents for ``writable_schema`` (lang_altertable.html, "other kinds of table
+    schema changes"): every existing row satisfies the new constraint.
+    """
+    old = "CHECK (status IN ('running', 'finished', 'failed', 'abandoned'))"
+    new = "CHECK (status IN ('running', 'finished', 'failed', 'abandoned', 'cancelled'))"
+    (sql,) = db.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'runs'"
+    ).fetchone()
+    if sql.count(old) != 1:
+        raise ValueError("runs.status has an unexpected CHECK; cannot add 'cancelled'")
+    (version,) = db.execute("PRAGMA schema_version").fetchone()
+    db.execute("PRAGMA writable_schema = ON")
+    try:
+        db.execute(
+            "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'runs'",
+            [sql.replace(old, new)],
+        )
+        db.execute(f"PRAGMA schema_version = {int(version) + 1}")
+    finally:
+        db.execute("PRAGMA writable_schema = OFF")
+
+
 def known_migration_names() -> list[str]:
     """Names of every migration this version ships, in order."""
     # sqlite-utils keeps the registered list private; it offers no public accessor.

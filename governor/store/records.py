@@ -17,7 +17,7 @@ from governor.inventory import ResourceType
 from governor.store.encoding import decode_json
 from governor.store.errors import StoreError
 
-RunStatus = Literal["running", "finished", "failed", "abandoned"]
+RunStatus = Literal["running", "finished", "failed", "abandoned", "cancelled"]
 FindingStatus = Literal["open", "resolved", "suppressed"]
 FINDING_STATUSES: frozenset[str] = frozenset({"open", "resolved", "suppressed"})
 StoredResourceType = Literal["organization", "project", "branch", "endpoint", "api_key"]

@@ -1,6 +1,7 @@
-"""The only writer of ``runs``: a run starts ``running`` and ends once, in one of three ways.
+"""The only writer of ``runs``: a run starts ``running`` and ends once, in one of four ways.
 
-``finished`` (finish_run), ``failed`` (fail_run: the pipeline caught an error) or
+``finished`` (finish_run), ``failed`` (fail_run: the pipeline caught an error),
+``cancelled`` (fail_run: a stop abandoned the sweep while it was only reading) or
 ``abandoned`` (the daemon found it still running at start: a crash left it behind). Every
 end is a compare-and-set on ``status = 'running'``, so a run never ends twice and a late
 writer (a process that was thought dead) cannot revive one.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from typing import Literal
 
 from governor.store.connection import rows
 from governor.store.encoding import encode_json
@@ -93,12 +95,19 @@ def finish(
     )
 
 
-def fail(connection: sqlite3.Connection, run_id: int, *, at: str, reason: str) -> bool:
-    """Mark a running run failed; False (nothing changed) when it had already ended."""
+def fail(
+    connection: sqlite3.Connection,
+    run_id: int,
+    *,
+    at: str,
+    reason: str,
+    status: Literal["failed", "cancelled"] = "failed",
+) -> bool:
+    """Mark a running run failed (or cancelled: a stop abandoned it); False when it had ended."""
     cursor = connection.execute(
-        "UPDATE runs SET status = 'failed', finished_at = ?, complete = 0, failure_reason = ? "
+        "UPDATE runs SET status = ?, finished_at = ?, complete = 0, failure_reason = ? "
         "WHERE id = ? AND status = ?",
-        [at, reason, run_id, _OPEN],
+        [status, at, reason, run_id, _OPEN],
     )
     if cursor.rowcount == 0:
         get(connection, run_id, "fail_run")  # raises when there is no such run

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from governor.findings import Finding
 from governor.inventory import Snapshot
@@ -112,10 +112,18 @@ def finish_run(
 
 
 def fail_run(
-    connection: sqlite3.Connection, run_id: int, *, where: str, at: str, reason: str, actor: str
+    connection: sqlite3.Connection,
+    run_id: int,
+    *,
+    where: str,
+    at: str,
+    reason: str,
+    actor: str,
+    status: Literal["failed", "cancelled"] = "failed",
 ) -> RunRecord:
-    if runs.fail(connection, run_id, at=at, reason=reason):
-        _log_run(connection, at=at, run_id=run_id, actor=actor, event="run.failed", reason=reason)
+    if runs.fail(connection, run_id, at=at, reason=reason, status=status):
+        event = f"run.{status}"
+        _log_run(connection, at=at, run_id=run_id, actor=actor, event=event, reason=reason)
     return runs.get(connection, run_id, where)
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, Self, TypeVar
+from typing import Any, Concatenate, Literal, ParamSpec, Self, TypeVar
 
 from governor.findings import Finding
 from governor.inventory import Snapshot
@@ -184,9 +184,15 @@ class Store:
 
     @_guarded
     def fail_run(
-        self, run_id: int, *, finished_at: datetime, reason: str, actor: str = DEFAULT_ACTOR
+        self,
+        run_id: int,
+        *,
+        finished_at: datetime,
+        reason: str,
+        actor: str = DEFAULT_ACTOR,
+        status: Literal["failed", "cancelled"] = "failed",
     ) -> RunRecord:
-        """Mark a running run failed (from the pipeline's except/finally).
+        """Mark a running run failed, or ``cancelled`` (a stop abandoned it while reading).
 
         A run that already ended (finished, failed, abandoned) is returned unchanged, so a
         ``finally`` may call this whatever happened before it.
@@ -195,7 +201,13 @@ class Store:
         reason = one_line(reason) or "no reason given"
         with self._write() as connection:
             return steps.fail_run(
-                connection, run_id, where=self._where, at=at, reason=reason, actor=actor
+                connection,
+                run_id,
+                where=self._where,
+                at=at,
+                reason=reason,
+                actor=actor,
+                status=status,
             )
 
     @_guarded

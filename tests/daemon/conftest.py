@@ -40,9 +40,16 @@ DEADLINE = 60.0  # far above what any step takes, even on a busy 2-core machine
 
 
 def write_config(
-    folder: Path, api_url: str, *, concurrency: int = 4, metrics_listen: str = ""
+    folder: Path,
+    api_url: str,
+    *,
+    concurrency: int = 4,
+    metrics_listen: str = "",
+    shutdown_grace: str = "3s",
+    policies: str = POLICIES,
+    extra: str = "",
 ) -> Path:
-    (folder / "policies.yaml").write_text(POLICIES)
+    (folder / "policies.yaml").write_text(policies)
     config = folder / "config.toml"
     config.write_text(
         f"""
@@ -56,12 +63,12 @@ path = "{folder / "governor.db"}"
 paths = ["policies.yaml"]
 [daemon]
 jitter = "0s"
-shutdown_grace = "3s"
+shutdown_grace = "{shutdown_grace}"
 [metrics]
 listen = "{metrics_listen}"
 [log]
 format = "text"
-"""
+{extra}"""
     )
     return config
 

@@ -122,3 +122,103 @@ def test_a_killed_sweep_is_marked_abandoned_and_the_next_start_sweeps_again(
     assert marked["failure_reason"] == "left running by a process that stopped"
     again.wait_log(f"marked runs [{killed['id']}] abandoned")
     assert again.stop(signal.SIGTERM, timeout=10) == 0
+
+
+def remediations(db: Path) -> list[dict[str, object]]:
+    if not db.exists():
+        return []
+    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)) as connection:
+        connection.row_factory = sqlite3.Row
+        try:
+            return [dict(r) for r in connection.execute("SELECT * FROM remediations ORDER BY id")]
+        except sqlite3.OperationalError:  # not migrated yet
+            return []
+
+
+def job_runs(db: Path) -> list[dict[str, object]]:
+    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)) as connection:
+        connection.row_factory = sqlite3.Row
+        return [dict(r) for r in connection.execute("SELECT * FROM job_runs ORDER BY id")]
+
+
+def test_sigterm_during_a_slow_sweep_abandons_it_at_once_and_marks_its_run_cancelled(
+    tmp_path: Path,
+    served_simulator: Callable[..., ServedSimulator],
+    start_daemon: Callable[..., DaemonProcess],
+) -> None:
+    simulator, url = served_simulator(small_world())
+    # Each read takes 5 s, one at a time: the sweep would hold a stop for minutes, far
+    # beyond the 30 s this test waits, while the grace (10 min) would let it.
+    simulator.options = dataclasses.replace(simulator.options, latency_seconds=(5.0, 5.0))
+    config = write_config(tmp_path, url, concurrency=1, shutdown_grace="10m")
+    db = tmp_path / "governor.db"
+    daemon = start_daemon(config)
+    daemon.wait_until(lambda: any(r["status"] == "running" for r in runs(db)), "a sweep")
+
+    assert daemon.stop(signal.SIGTERM, timeout=30) == 0
+
+    [run] = runs(db)
+    assert (run["status"], run["failure_reason"]) == (
+        "cancelled",
+        "cancelled (shutdown or timeout)",
+    )
+    assert [job["outcome"] for job in job_runs(db)] == ["cancelled"]
+    log = daemon.log_text()
+    assert "abandoned 1 sweeps still reading" in log
+    assert "Traceback" not in log
+    assert "raised an exception" not in log
+
+
+AUTO_SUSPEND = """\
+- name: never-suspending
+  resource: endpoint
+  mode: auto
+  filters:
+    - suspend_timeout_seconds: -1
+  action: {type: set_autosuspend, seconds: 300}
+"""
+STARTED = ("executing", "waiting_operations", "succeeded", "failed", "skipped")
+
+
+def test_sigterm_during_a_remediation_pass_claims_nothing_new_and_waits_for_the_one_in_flight(
+    tmp_path: Path,
+    served_simulator: Callable[..., ServedSimulator],
+    start_daemon: Callable[..., DaemonProcess],
+) -> None:
+    world = World.generate(seed=3, orgs=1, projects=8, branches=16, now=WORLD_NOW)
+    for project in world.projects.values():
+        for endpoint in project.endpoints.values():
+            endpoint["suspend_timeout_seconds"] = -1
+    simulator, url = served_simulator(world)
+    # Each change's operations take 2 s and one project changes at a time: the pass
+    # would run on for most of a minute, well inside the 10 min grace.
+    simulator.options = dataclasses.replace(simulator.options, operation_seconds=(2.0, 2.0))
+    config = write_config(
+        tmp_path,
+        url,
+        shutdown_grace="10m",
+        policies=AUTO_SUSPEND,
+        extra="[remediation]\nenabled = true\nconcurrency = 1\n",
+    )
+    db = tmp_path / "governor.db"
+    daemon = start_daemon(config)
+
+    def under_way() -> bool:
+        rows = remediations(db)
+        started = [row for row in rows if row["state"] in STARTED]
+        return len(rows) >= 10 and 1 <= len(started) <= 3
+
+    daemon.wait_until(under_way, "a remediation pass under way")
+    before = sum(1 for row in remediations(db) if row["state"] in STARTED)
+
+    assert daemon.stop(signal.SIGTERM, timeout=30) == 0
+
+    rows = remediations(db)
+    started = [row for row in rows if row["state"] in STARTED]
+    assert len(started) <= before + 1  # at most one claim raced the signal
+    assert len(rows) - len(started) >= 6  # the rest was never started ...
+    assert {row["state"] for row in rows if row not in started} == {"planned"}  # ... and kept
+    assert not [row for row in rows if row["state"] in ("executing", "waiting_operations")]
+    log = daemon.log_text()
+    assert "Traceback" not in log
+    assert "raised an exception" not in log

@@ -29,6 +29,7 @@ SHIPPED = {
     "0007_slack": "b237bc4ba5d7f813b32fdf162c9ebe42cf94c307197b7f2a76b3e445aab7fac7",
     "0008_remediation_owners": "4ba19f6cdfa9cf9a4139fe8356673765f91963a61f89fbd1edb840a1b7ee4060",
     "0009_saved_plans": "d0ce69a11415a7bdef5dc38683fd93374dcf9dbef7c86a6a4e91db7caa2e7fbf",
+    "0012_run_cancelled": "eeb6f7a55d64f30e965a00bd4bb39ef39fab0d819680d154cc412330bcbb30d4",
 }
 
 
@@ -144,6 +145,22 @@ def test_it_upgrades_runs_to_a_status_and_one_list_of_incomplete_parts(tmp_path:
         columns = {name for (name,) in reader.execute("SELECT name FROM pragma_table_info('runs')")}
     assert "errors" not in columns
     assert {"status", "failure_reason", "incomplete_parts"} <= columns
+
+
+def test_a_run_a_stop_abandoned_while_reading_can_end_cancelled_in_an_upgraded_file(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.db"
+    build_at(path, stop_before="0012_run_cancelled")
+    with Store.open(path) as store:
+        run_id = store.start_run("daemon", T0)
+        ended = store.fail_run(run_id, finished_at=at(1), reason="stopped", status="cancelled")
+        assert (ended.status, ended.failure_reason) == ("cancelled", "stopped")
+        assert [entry.event for entry in store.audit_log()][-1] == "run.cancelled"
+    with second_connection(path) as reader:
+        assert reader.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        with pytest.raises(sqlite3.IntegrityError):
+            reader.execute("UPDATE runs SET status = 'bogus'")
 
 
 @pytest.mark.parametrize("stop_before", known_migration_names()[1:])
