@@ -34,6 +34,9 @@ class GuardContext:
     now: datetime
     max_clock_skew: timedelta
     self_key_id: int | None = None
+    # The Neon user the governor runs as (``GET /auth``'s ``account_id`` on a personal key);
+    # None: not asked (the plan), and the re-read before a revoke always asks.
+    user_id: str | None = None
 
 
 def refusal(
@@ -126,6 +129,30 @@ def _key_refusal(change: Change, view: ResourceView, context: GuardContext) -> s
                 "a personal key is revoked only by its owner: only when the governor itself "
                 "runs on a personal key of the same account"
             )
+        return _creator_refusal(values.get("created_by"), context.user_id)
     elif values.get("scope") not in ("organization", "project") or not view.org_id:
         return "an organization or project key needs its organization to be revoked"
+    return None
+
+
+def _creator_refusal(created_by: Any, user_id: str | None) -> str | None:
+    """A personal key created by someone else is theirs to revoke, not the governor's.
+
+    ``created_by`` is an object (``ApiKeyCreatorData``) in key lists and a uuid in other
+    answers. ``user_id`` None: the caller has not asked who the governor is (the plan); the
+    re-read before acting always has, and there a key whose creator cannot be read is
+    refused (fail closed).
+    """
+    if user_id is None:
+        return None
+    creator = created_by.get("id") if isinstance(created_by, Mapping) else created_by
+    if not isinstance(creator, str) or not creator:
+        return "a personal key whose creator is unknown is never revoked"
+    if creator != user_id:
+        name = created_by.get("name") if isinstance(created_by, Mapping) else None
+        who = f"{name} ({creator})" if isinstance(name, str) and name else creator
+        return (
+            f"created by {who}, not by the user the governor runs as: "
+            "a personal key is revoked only by its own user"
+        )
     return None

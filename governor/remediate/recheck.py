@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from governor.actions import MAX_EXPIRY
 from governor.inventory import KeyScope, ResourceType, Snapshot
 from governor.neon.client import NeonClient
+from governor.neon.errors import NeonApiError
 from governor.policy import Policy, evaluate
 from governor.policy.operators import parse_timestamp
 from governor.policy.resources import ResourceView, SnapshotIndex
@@ -88,11 +89,17 @@ async def recheck(
         if policy is None:
             return Verdict(f"policy {source.policy} is no longer loaded", view)
         chosen.append(policy)
+    user_id = None
+    if change.kind == "revoke_personal_key":
+        user_id, unknown = await governor_user(client)
+        if user_id is None:
+            return Verdict(unknown, view)
     guard = GuardContext(
         snapshot=snapshot,
         now=now,
         max_clock_skew=settings.max_clock_skew,
         self_key_id=settings.self_key_id,
+        user_id=user_id,
     )
     # The plan's own guard first: an exclusion or a protected branch says so by name.
     refused = refusal(change, view, [policy.exclude for policy in chosen], guard)
@@ -124,6 +131,27 @@ async def recheck(
             f"changed since it was planned: was {record.before}, now {proposal.before}", view
         )
     return Verdict(_window_skip(change, chosen, now) or _expiry_skip(change, now), view)
+
+
+async def governor_user(client: NeonClient) -> tuple[str | None, str]:
+    """The Neon user the governor's personal key belongs to (``GET /auth``), or why unknown.
+
+    Why ask before each personal-key revoke: a personal key is its own user's; one created
+    by someone else (its ``created_by``) is never the governor's to revoke.
+    """
+    try:
+        details = (await client.request("GET", "/auth")).object()
+    except NeonApiError as error:
+        return None, (
+            f"cannot tell which Neon user the governor runs as (GET /auth: {error.message}); "
+            "a personal key is revoked only by its own user"
+        )
+    account_id = details.get("account_id")
+    if details.get("auth_method") != "api_key_user" or not isinstance(account_id, str):
+        return None, "the governor does not run on a personal key: it revokes no personal key"
+    if not account_id:
+        return None, "GET /auth names no user: a personal key is revoked only by its own user"
+    return account_id, ""
 
 
 def _window_skip(change: Change, policies: list[Policy], now: datetime) -> str | None:

@@ -16,6 +16,7 @@ class Scope:
     label: str  # names the key in logs; never the token
     org_id: str | None = None
     project_id: str | None = None
+    user_id: str | None = None  # a personal key's user (``GET /auth``'s account_id)
 
     def sees_org(self, org_id: str) -> bool:
         return self.kind == "personal" or (self.kind == "org" and self.org_id == org_id)
@@ -43,6 +44,7 @@ def scopes_of(world: World) -> dict[str, Scope]:
             label=label,
             org_id=scope.get("org_id"),
             project_id=scope.get("project_id"),
+            user_id=scope.get("user_id"),
         )
     return scopes
 

@@ -48,7 +48,9 @@ def auth_details(context: Context) -> Answer:
     """``GET /auth``: who the key is (AuthDetailsResponse); org and project keys are org keys."""
     scope = context.scope
     if scope.kind == "personal":
-        return 200, {"account_id": f"user-{scope.label}", "auth_method": "api_key_user"}
+        # the world's "user_id" of the key, when given: what its keys' created_by.id name
+        user = scope.user_id or f"user-{scope.label}"
+        return 200, {"account_id": user, "auth_method": "api_key_user"}
     details = {"account_id": str(scope.org_id), "auth_method": "api_key_org"}
     if scope.kind == "project":
         details["auth_data"] = str(scope.project_id)

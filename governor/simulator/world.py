@@ -311,6 +311,9 @@ def _parse_keys(
             raise WorldError(
                 f"at {here}.kind: expected one of {', '.join(KEY_KINDS)}, got {kind!r}"
             )
+        user_id = scope.get("user_id")
+        if user_id is not None and (not isinstance(user_id, str) or not user_id):
+            raise WorldError(f"at {here}.user_id: expected a non-empty string, got {user_id!r}")
         if kind in ("org", "project"):
             org_id = _require_id(scope, "org_id", here)
             if org_id not in organizations:

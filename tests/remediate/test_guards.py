@@ -109,3 +109,24 @@ def test_a_personal_key_is_revoked_only_when_the_governor_runs_as_that_account()
     target = _key(scope="personal", org_id=None, project_id=None)
     why = refusal(Change("revoke_personal_key"), target, [], context(snapshot=organization))
     assert "only by its owner" in (why or "")
+
+
+ALICE = {"id": "0c9d9e9f-1a2b-4c3d-8e4f-5a6b7c8d9e0f", "name": "Alice", "image": ""}
+BOB = {"id": "7e57b0b0-0000-4000-8000-000000000b0b", "name": "Bob", "image": ""}
+
+
+def test_a_personal_key_created_by_someone_else_is_not_revoked() -> None:
+    personal = Snapshot(taken_at=NOW, key_scope="personal")
+    revoke = Change("revoke_personal_key")
+    as_alice = context(snapshot=personal, user_id=ALICE["id"])
+    bobs = _key(scope="personal", org_id=None, project_id=None, created_by=BOB)
+    why = refusal(revoke, bobs, [], as_alice) or ""
+    assert "created by Bob" in why
+    assert "only by its own user" in why
+    alices = _key(scope="personal", org_id=None, project_id=None, created_by=ALICE)
+    assert refusal(revoke, alices, [], as_alice) is None
+    # the revoke answer's shape: created_by as a bare uuid
+    assert refusal(revoke, _key(scope="personal", created_by=BOB["id"]), [], as_alice)
+    # at act time (the user known), a key without a readable creator is refused
+    nameless = _key(scope="personal", org_id=None, project_id=None)
+    assert "creator is unknown" in (refusal(revoke, nameless, [], as_alice) or "")

@@ -1,5 +1,6 @@
-"""The clock-skew guard at act time: a skew that appears after the plan stops every delete
-and revoke, whatever the path (an approval, a saved plan, crash reconcile's re-send).
+"""Guards asked again at act time: a skew that appears after the plan stops every delete
+and revoke, whatever the path (an approval, a saved plan, crash reconcile's re-send); a
+personal key is revoked only when the user the governor runs as created it.
 
 Why: the re-read before acting used to build its snapshot without the client's skew, so
 only the plan was guarded; with Neon's clock 2 h off a saved plan deleted 79 branches and
@@ -9,6 +10,7 @@ revoked 10 keys. The simulator's ``Date`` header is skewed as Neon's would be.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,3 +107,25 @@ async def test_reconciles_resend_after_a_crash_is_refused_when_the_clocks_disagr
         assert _destructive_requests(r) == []
         await _skipped_for_clocks(r, request)
         assert r.world_branch(STALE_NO_COMPUTE) is not None
+
+
+async def test_a_personal_key_someone_else_created_is_not_revoked_at_act_time(
+    tmp_path: Path,
+) -> None:
+    """Lower item of issue 17: compare ``created_by`` with the user the governor runs as."""
+    bobs_key = 6003
+
+    def add_bobs_key(world: dict[str, Any]) -> None:
+        key = dict(world["personal_api_keys"][0])
+        key.update(id=bobs_key, name="bobs-laptop")
+        key["created_by"] = {"id": "7e57b0b0-0000-4000-8000-000000000b0b", "name": "Bob"}
+        world["personal_api_keys"].append(key)
+
+    async with rig(tmp_path, edit_world=add_bobs_key) as r:
+        result = await r.apply()
+        sent = [path for method, path, _ in r.mutations(ok_only=False) if method == "DELETE"]
+        assert f"/api_keys/{PERSONAL_KEY}" in sent  # Alice's own key: she runs the governor
+        assert f"/api_keys/{bobs_key}" not in sent
+        bob = next(o for o in result.outcomes if o.change.endswith(f"/api_keys/{bobs_key}"))
+        assert bob.state == "skipped"
+        assert "created by Bob" in bob.reason

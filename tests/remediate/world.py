@@ -17,6 +17,7 @@ ORG_ID = "org-fix-11111111"
 PROJECT_ID = "fix-project-11111111"
 QUIET_PROJECT_ID = "quiet-project-22222222"
 PERSONAL_TOKEN = "fix-personal-token"
+PERSONAL_USER = "0c9d9e9f-1a2b-4c3d-8e4f-5a6b7c8d9e0f"  # Alice: api_key() makes her every creator
 OLD = "2026-08-01T08:00:00Z"  # about 4 months before WORLD_NOW
 RECENT = "2026-11-27T11:00:00Z"  # an hour before WORLD_NOW
 
@@ -97,7 +98,7 @@ def world_data() -> dict[str, Any]:
         "endpoints": [],
     }
     return {
-        "keys": {PERSONAL_TOKEN: {"kind": "personal"}},
+        "keys": {PERSONAL_TOKEN: {"kind": "personal", "user_id": PERSONAL_USER}},
         "personal_api_keys": [
             api_key(PERSONAL_KEY, "old-laptop", created_at=OLD),
             api_key(6002, "in-use", created_at=OLD, last_used_at=RECENT),
