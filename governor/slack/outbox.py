@@ -22,6 +22,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from governor.slack.redact import sdk_logger
 from governor.store.async_store import AsyncStore
 from governor.store.slack import OutboxMessage
 
@@ -62,7 +63,9 @@ class OutboxSender:
     ) -> None:
         self.store, self.client, self.clock, self.sleep = store, client, clock, sleep
         self.interval = interval
-        self.webhook = AsyncWebhookClient(webhook_url) if webhook_url else None
+        self.webhook = (
+            AsyncWebhookClient(webhook_url, logger=sdk_logger("webhook")) if webhook_url else None
+        )
         self._monotonic = monotonic or asyncio.get_running_loop().time
         self._last_sent: dict[str, float] = {}
 
