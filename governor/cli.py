@@ -22,8 +22,10 @@ from governor.commands import (
     simulate,
     status,
 )
+from governor.commands.common import PlainErrorsGroup
 
 app = typer.Typer(
+    cls=PlainErrorsGroup,
     name="neon-governor",
     help="Cost and idle governance for Neon: sweep, policies, findings, remediation.",
     no_args_is_help=True,

@@ -29,13 +29,39 @@ from governor.remediate.settings import RemediationSettings
 from governor.savings.prices import Prices
 from governor.slack.settings import SlackSettings
 
-__all__ = ["DEFAULT_API_URL", "AccountSettings", "Config", "ConfigError", "load_config"]
+__all__ = [
+    "DEFAULT_API_URL",
+    "AccountSettings",
+    "Config",
+    "ConfigError",
+    "UsageError",
+    "load_config",
+    "plain_message",
+]
 ACCOUNT_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 DEFAULT_ACCOUNT = "default"
 
 
 class ConfigError(Exception):
     """A config file that cannot be used; the message names the file, line and key."""
+
+
+class UsageError(Exception):
+    """A command-line value that cannot be used (``--org``, ``--account``): one line, exit 2.
+
+    Why apart from ``ConfigError``: the fix is in the command typed, not in the file.
+    """
+
+
+# What pydantic puts before a validator's own words; a person never needs to read it.
+_PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
+def plain_message(message: str) -> str:
+    """A pydantic error message without pydantic's wording before the validator's own."""
+    for prefix in _PYDANTIC_PREFIXES:
+        message = message.removeprefix(prefix)
+    return message
 
 
 def checked_api_url(url: str, where: str) -> str:
@@ -328,7 +354,7 @@ def parse_config(data: dict[str, Any], *, text: str = "", source: str = "<config
             line = _line_of(text, loc)
             where = f"{source}:{line}" if line else source
             key = ".".join(loc) or "(top level)"
-            message = problem["msg"].removeprefix("Value error, ")
+            message = plain_message(problem["msg"])
             if problem["type"] == "extra_forbidden":
                 message = "unknown key (check the spelling; see the README's Configuration)"
             lines.append(f"{where}: [{key}] {message}")

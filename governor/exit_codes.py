@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from governor.config import ConfigError
+from governor.config import ConfigError, UsageError
 from governor.neon.errors import NeonAuthError, NeonError, NeonUsageError
 from governor.policy.errors import PolicyError
 from governor.remediate.errors import RemediationError
 from governor.secrets import SecretError
 from governor.store import StoreError
+from governor.sweep import OrganizationNotVisible
 
 
 class ExitCode(IntEnum):
@@ -26,6 +27,8 @@ class ExitCode(IntEnum):
 
 # Most specific first: NeonAuthError and NeonUsageError are NeonErrors too.
 _CODES: tuple[tuple[type[BaseException], ExitCode, str], ...] = (
+    (UsageError, ExitCode.USAGE, "usage error"),
+    (OrganizationNotVisible, ExitCode.USAGE, "usage error"),
     (ConfigError, ExitCode.USAGE, "config error"),
     (PolicyError, ExitCode.USAGE, "policy error"),
     (SecretError, ExitCode.USAGE, "no Neon API key"),

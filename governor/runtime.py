@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from governor.config import AccountSettings, Config, ConfigError, load_config
+from governor.config import AccountSettings, Config, ConfigError, UsageError, load_config
 from governor.neon.client import NeonClient
 from governor.neon.errors import NeonUsageError
 from governor.neon.ids import neon_id, shown
@@ -25,9 +25,11 @@ from governor.pipeline.notifier import Notifier
 from governor.pipeline.stages import Clock, utc_now
 from governor.policy import Policy, configured_policy_paths, load_policies
 from governor.secrets import read_secret
-from governor.store import Store
+from governor.store import Store, StoreError
 from governor.store.async_store import AsyncStore
 from governor.sweep import Account
+
+STORE_FOLDER_MODE = 0o700  # the store holds the estate's inventory and the audit trail
 
 
 def shared_budget(limit: int, share: float) -> int:
@@ -45,13 +47,33 @@ class Runtime:
     def load(cls, config_path: Path | None, *, clock: Clock = utc_now) -> Runtime:
         return cls(load_config(config_path), config_path, clock)
 
+    # Paths ------------------------------------------------------------------------------
+
+    @property
+    def config_dir(self) -> Path:
+        """Where relative paths in the config start: the config file's folder (absolute).
+
+        One rule for every path in the file (policies, the store, key files), so a config
+        works the same from any working folder; without a file, the working folder.
+        """
+        if self.config_path is None:
+            return Path.cwd()
+        return Path(self.config_path).expanduser().absolute().parent
+
+    def config_relative(self, value: str) -> Path:
+        """A path from the config, made absolute against ``config_dir``."""
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.config_dir / path
+
     # Policies ---------------------------------------------------------------------------
 
     def policy_paths(self, override: Sequence[Path] | None = None) -> list[Path]:
         """Flag paths, else the config's (relative to its folder), else the shipped ones."""
         if override:
             return list(override)
-        return configured_policy_paths(self.config.policies.paths, self.config_path)
+        if not self.config.policies.paths:
+            return configured_policy_paths((), self.config_path)
+        return [self.config_relative(path) for path in self.config.policies.paths]
 
     def policies(self, override: Sequence[Path] | None = None) -> list[Policy]:
         return list(load_policies(self.policy_paths(override)))
@@ -66,11 +88,17 @@ class Runtime:
         known = {account.name: account for account in every}
         unknown = [name for name in names if name not in known]
         if unknown:
-            raise ConfigError(
-                f"unknown account {', '.join(map(repr, unknown))}; "
+            raise UsageError(
+                f"unknown account {', '.join(map(shown, unknown))} for --account; "
                 f"the config has {', '.join(sorted(known))}"
             )
         return [known[name] for name in dict.fromkeys(names)]
+
+    def read_key(self, account: AccountSettings) -> str:
+        """The account's API key; a relative ``api_key_file`` is taken from ``config_dir``."""
+        return read_secret(
+            account.api_key_env or "", account.api_key_file, relative_to=self.config_dir
+        )
 
     def client(
         self, account: AccountSettings, *, transport: httpx.AsyncBaseTransport | None = None
@@ -81,7 +109,7 @@ class Runtime:
         per second per route) to the Console, Terraform and CI.
         """
         neon = self.config.neon
-        api_key = read_secret(account.api_key_env or "", account.api_key_file)
+        api_key = self.read_key(account)
         per_minute = account.requests_per_minute or neon.requests_per_minute
         per_route = account.requests_per_second_per_route or neon.requests_per_second_per_route
         return NeonClient(
@@ -106,9 +134,8 @@ class Runtime:
     ) -> AsyncIterator[list[Account]]:
         """Clients for the accounts, closed on leaving; ``org_ids`` overrides the config's."""
         settings = self.account_settings(names)
-        self.check_org_ids(
-            [*org_ids, *(org for account in settings for org in account.organizations)]
-        )
+        self.check_org_ids(org_ids, flag="--org")
+        self.check_org_ids([org for account in settings for org in account.organizations])
         async with AsyncExitStack() as stack:
             accounts = []
             for account in settings:
@@ -118,33 +145,59 @@ class Runtime:
             yield accounts
 
     @staticmethod
-    def check_org_ids(org_ids: Sequence[str]) -> list[str]:
-        """Refuse an organization id Neon could not have issued (``--org ""``, ``..``)."""
+    def check_org_ids(org_ids: Sequence[str], *, flag: str = "") -> list[str]:
+        """Refuse an organization id Neon could not have issued (``--org ""``, ``..``).
+
+        ``flag``: the option the ids came from (a usage error), else the config's.
+        """
         for org_id in org_ids:
             try:
                 neon_id("org_id", org_id)
             except NeonUsageError:
+                rule = "Neon's ids are 1 to 60 lowercase letters, digits or hyphens"
+                if flag:
+                    raise UsageError(
+                        f"{flag} {shown(org_id)} is not an organization id: {rule}; "
+                        "`neon-governor inventory` lists each organization's id and name"
+                    ) from None
                 raise ConfigError(
-                    f"invalid organization id {shown(org_id)}: Neon's ids are 1 to 60 "
-                    "lowercase letters, digits or hyphens"
+                    f"invalid organization id {shown(org_id)} in organizations: {rule}"
                 ) from None
         return list(org_ids)
 
     # Store and notifier -----------------------------------------------------------------
 
     def store_path(self, override: Path | None = None) -> Path:
-        return override if override is not None else Path(self.config.store.path)
+        """``--db`` as given, else ``[store] path`` (absolute, relative to ``config_dir``)."""
+        return override if override is not None else self.config_relative(self.config.store.path)
+
+    def prepare_store_folder(self, override: Path | None = None) -> Path:
+        """The store's path, its folder created (owner-only) when the config's is missing.
+
+        Why only the config's: ``[store] path`` is the deployment's layout, so its folder is
+        ours to make; a ``--db`` into a folder that does not exist is more likely a typo.
+        """
+        path = self.store_path(override)
+        folder = path.parent
+        if override is None and not folder.exists():
+            try:
+                folder.mkdir(mode=STORE_FOLDER_MODE, parents=True, exist_ok=True)
+            except OSError as error:
+                raise StoreError(
+                    f"{path}: cannot create its folder {folder}: {error.strerror}"
+                ) from None
+        return path
 
     def open_store(self, override: Path | None = None, *, read_only: bool = False) -> Store:
         return Store.open(
-            self.store_path(override),
+            self.store_path(override) if read_only else self.prepare_store_folder(override),
             read_only=read_only,
             busy_timeout_seconds=self.config.store.busy_timeout_seconds,
         )
 
     async def open_async_store(self, override: Path | None = None) -> AsyncStore:
         return await AsyncStore.open(
-            self.store_path(override),
+            self.prepare_store_folder(override),
             busy_timeout_seconds=self.config.store.busy_timeout_seconds,
         )
 

@@ -17,6 +17,7 @@ REDACTED = "[REDACTED]"
 MAX_SECRET_FILE_BYTES = 64 * 1024
 # systemd credential ids: no slashes, no leading dot (systemd.exec(5), "LoadCredential=").
 _CREDENTIAL_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@\-]*$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Anything that looks like a bearer credential, whether or not we know its value.
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',;]+")
 
@@ -25,15 +26,24 @@ class SecretError(Exception):
     """A secret that cannot be read; the message says where we looked, never the value."""
 
 
-def read_secret(env_name: str, file: str | Path | None = None) -> str:
+def read_secret(
+    env_name: str, file: str | Path | None = None, *, relative_to: Path | None = None
+) -> str:
     """The secret from ``file`` when given, else from the environment variable ``env_name``.
 
     ``file`` is a path, or a bare systemd credential name looked up in
-    ``$CREDENTIALS_DIRECTORY`` first (``LoadCredential=neon-api-key:...``).
+    ``$CREDENTIALS_DIRECTORY`` first (``LoadCredential=neon-api-key:...``); a relative
+    path is taken from ``relative_to`` (the config file's folder), else the working folder.
     One trailing newline (as left by editors and ``echo``) is stripped.
     """
     if file is not None and str(file) != "":
-        return _read_secret_file(Path(file))
+        return _read_secret_file(Path(file), relative_to)
+    if not _ENV_NAME.match(env_name):
+        # Never echoed: a key pasted where the variable's name belongs would be printed.
+        raise SecretError(
+            f"the environment variable's name is not a variable name ({REDACTED}; is it the "
+            "key itself?): set api_key_env to a name such as NEON_API_KEY"
+        )
     value = os.environ.get(env_name)
     if value is None or value.strip() == "":
         state = "is not set" if value is None else "is empty"
@@ -44,12 +54,13 @@ def read_secret(env_name: str, file: str | Path | None = None) -> str:
     return _checked(value, f"environment variable {env_name}")
 
 
-def _read_secret_file(file: Path) -> str:
+def _read_secret_file(file: Path, relative_to: Path | None = None) -> str:
     candidates: list[Path] = []
     credentials_directory = os.environ.get("CREDENTIALS_DIRECTORY")
     if credentials_directory and _CREDENTIAL_NAME.match(str(file)):
         candidates.append(Path(credentials_directory) / str(file))
-    candidates.append(file)
+    path = file.expanduser()
+    candidates.append(path if path.is_absolute() or relative_to is None else relative_to / path)
     for candidate in candidates:
         try:
             text = _read_bounded(candidate)

@@ -18,7 +18,10 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typer._click import Context  # typer vendors click: its own Context is the base
+from typer.core import TyperGroup
 
+from governor.config import plain_message
 from governor.exit_codes import KNOWN_ERRORS, ExitCode, describe, exit_code_for
 from governor.inventory import IncompletePart
 from governor.report.text import printable
@@ -49,6 +52,21 @@ class FailOn(StrEnum):
     high = "high"
 
 
+class PlainErrorsGroup(TyperGroup):
+    """The command group whose option errors carry no pydantic wording.
+
+    Why: typer checks option values with pydantic, so a bad ``--fail-on`` read
+    ``Value error, 'critical' is not one of ...``; every command's options pass through here.
+    """
+
+    def invoke(self, ctx: Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except typer.BadParameter as error:
+            error.message = plain_message(error.message)
+            raise
+
+
 def fail(message: str, code: ExitCode = ExitCode.USAGE) -> NoReturn:
     """Print ``message`` on stderr (control characters shown as escapes) and exit."""
     typer.echo(f"neon-governor: {printable(message, keep_newlines=True)}", err=True)
@@ -77,7 +95,11 @@ def check_output_path(output: Path | None) -> None:
         fail(f"cannot write {output}: directory {parent} does not exist")
 
 
-def write_output(text: str, output: Path | None) -> None:
+def write_output(text: str, output: Path | None, what: str = "") -> None:
+    """``text`` on stdout, or into ``output`` and one ``wrote FILE: <what>`` line on stderr.
+
+    Why the line: a report written to a file left the terminal silent, as if nothing ran.
+    """
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -86,6 +108,12 @@ def write_output(text: str, output: Path | None) -> None:
         output.write_text(text, encoding="utf-8")
     except OSError as error:
         fail(f"cannot write {output}: {error.strerror}")
+    typer.echo(f"wrote {printable(str(output))}{': ' + what if what else ''}", err=True)
+
+
+def counted(count: int, singular: str, plural: str = "") -> str:
+    """``1 policy``, ``2 policies``: a count with its noun in the right number."""
+    return f"{count} {singular if count == 1 else (plural or singular + 's')}"
 
 
 def stdout_is_terminal() -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from enum import StrEnum
 from typing import Annotated
 
@@ -13,12 +14,15 @@ from governor.commands.common import (
     FormatOption,
     OutputFormat,
     OutputOption,
+    counted,
     fail,
     handled,
     output_width,
     stdout_is_terminal,
     write_output,
 )
+from governor.config import UsageError
+from governor.policy import PolicyError
 from governor.report import render_findings
 from governor.runtime import Runtime
 
@@ -56,7 +60,36 @@ def findings(
             rows = store.findings(
                 status=None if status == StatusChoice.all else status.value, policy=policy
             )
+            if policy is not None and not rows:
+                known = {row.policy for row in store.findings(status=None)}
+                check_policy_name(policy, known | loaded_policy_names(runtime))
+            names = {
+                project.resource_id: project.name or project.resource_id
+                for project in store.resources("project", include_gone=True)
+            }
     color = output is None and stdout_is_terminal() and output_format == OutputFormat.table
     write_output(
-        render_findings(rows, output_format.value, color=color, width=output_width()), output
+        render_findings(
+            rows, output_format.value, color=color, width=output_width(), project_names=names
+        ),
+        output,
+        counted(len(rows), "finding"),
     )
+
+
+def loaded_policy_names(runtime: Runtime) -> set[str]:
+    """The configured (else shipped) policies' names; none when they do not load."""
+    try:
+        return {loaded.name for loaded in runtime.policies()}
+    except PolicyError:
+        return set()  # `findings` reads the store; a broken policy file is audit's to report
+
+
+def check_policy_name(policy: str, known: set[str]) -> None:
+    """Refuse a ``--policy`` no finding and no loaded policy has: a typo, not "no findings"."""
+    if policy in known:
+        return
+    close = difflib.get_close_matches(policy, sorted(known), n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+    listing = ", ".join(sorted(known)) if known else "none"
+    raise UsageError(f"--policy {policy!r} is not a known policy; {hint}known: {listing}")

@@ -18,7 +18,7 @@ from governor.daemon import Daemon
 from governor.exit_codes import ExitCode
 from governor.observability.logs import configure_logging
 from governor.runtime import Runtime
-from governor.secrets import SecretError, read_secret
+from governor.secrets import SecretError
 
 
 class LogFormat(StrEnum):
@@ -48,6 +48,7 @@ def run(
         log = runtime.config.log
         fmt = log_format.value if log_format is not None else log.format
         configure_logging(fmt, log.level, secrets=known_secrets(runtime))
+        runtime.prepare_store_folder()  # the daemon's lock file lives beside the store
         holder: list[ExitCode] = []
         # asyncio.run repr()s a returned value on 3.11/3.12 debug paths: return nothing.
         asyncio.run(_serve(Daemon(runtime), once, holder))
@@ -63,7 +64,7 @@ def known_secrets(runtime: Runtime) -> list[str]:
     found = []
     for account in runtime.account_settings():
         try:
-            found.append(read_secret(account.api_key_env or "", account.api_key_file))
+            found.append(runtime.read_key(account))
         except SecretError:
             continue
     return found

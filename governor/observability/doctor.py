@@ -71,6 +71,11 @@ def store_check(runtime: Runtime) -> Check:
     path = runtime.store_path()
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
+        existing = next((parent for parent in folder.parents if parent.is_dir()), None)
+        if existing is not None and os.access(existing, os.W_OK):
+            return ok(
+                "store", f"{path}: folder {folder} does not exist yet; the first run creates it"
+            )
         return failed(
             "store", f"{path}: folder {folder} does not exist", "create it, or set [store] path"
         )

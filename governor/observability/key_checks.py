@@ -18,7 +18,7 @@ from governor.neon.client import NeonClient
 from governor.neon.errors import NeonAuthError, NeonError, NeonNotFound
 from governor.observability.doctor import Check, failed, ok, skipped
 from governor.runtime import Runtime
-from governor.secrets import SecretError, read_secret
+from governor.secrets import SecretError
 
 DOCTOR_MAX_ATTEMPTS = 2  # diagnose, do not wait out an outage
 CAN = {
@@ -45,7 +45,7 @@ async def check_account(
 ) -> list[Check]:
     label = f"[{account.name}]"
     try:
-        read_secret(account.api_key_env or "", account.api_key_file)
+        runtime.read_key(account)
     except SecretError as error:
         hint = (
             f"export {account.api_key_env}=<a Neon API key>"

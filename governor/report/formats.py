@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
@@ -25,23 +26,46 @@ FORMATS = ("table", "json", "csv", "markdown")
 SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan"}
 
 
-def render_audit(result: AuditResult, fmt: str, *, color: bool = False, width: int = 120) -> str:
+def render_audit(
+    result: AuditResult,
+    fmt: str,
+    *,
+    color: bool = False,
+    width: int = 120,
+    project_names: Mapping[str, str] | None = None,
+) -> str:
+    """The run's report; project names default to those in the run's snapshot."""
     findings = sorted(result.findings, key=sort_key)
+    if project_names is None:
+        projects = result.snapshot.projects if result.snapshot is not None else []
+        project_names = {project.id: project.name for project in projects}
+    labels = ProjectLabels(project_names)
     if fmt == "json":
         return _json(_audit_document(result, findings))
     if fmt == "csv":
         return _csv(findings)
     if fmt == "markdown":
-        return _markdown(findings, header=_audit_header_lines(result), result=result)
+        return _markdown(findings, header=_audit_header_lines(result), result=result, labels=labels)
     return _table(
-        findings, header=_audit_header_lines(result), result=result, color=color, width=width
+        findings,
+        header=_audit_header_lines(result),
+        result=result,
+        color=color,
+        width=width,
+        labels=labels,
     )
 
 
 def render_findings(
-    findings: Sequence[StoredFinding], fmt: str, *, color: bool = False, width: int = 120
+    findings: Sequence[StoredFinding],
+    fmt: str,
+    *,
+    color: bool = False,
+    width: int = 120,
+    project_names: Mapping[str, str] | None = None,
 ) -> str:
     ordered = sorted(findings, key=sort_key)
+    labels = ProjectLabels(project_names or {})
     if fmt == "json":
         return _json(
             {"findings": [finding_row(item) for item in ordered], "summary": summary(ordered)}
@@ -49,8 +73,35 @@ def render_findings(
     if fmt == "csv":
         return _csv(ordered)
     if fmt == "markdown":
-        return _markdown(ordered, header=[], result=None)
-    return _table(ordered, header=[], result=None, color=color, width=width)
+        return _markdown(ordered, header=[], result=None, labels=labels)
+    return _table(ordered, header=[], result=None, color=color, width=width, labels=labels)
+
+
+class ProjectLabels:
+    """How a report names a project: its name, with its id only where the name is not enough.
+
+    Why: people know ``data-warehouse``, not ``holy-forest-23094932``; the id stays where the
+    name is unknown (not swept) or shared by two projects.
+    """
+
+    def __init__(self, names: Mapping[str, str]) -> None:
+        self.names = {project_id: name for project_id, name in names.items() if name}
+        counts = Counter(self.names.values())
+        self.shared = {name for name, count in counts.items() if count > 1}
+
+    def parts(self, project_id: str | None) -> tuple[str, str | None]:
+        """(what to show, the id to show beside it or None)."""
+        if not project_id:
+            return "-", None
+        name = self.names.get(project_id)
+        if name is None or name == project_id:
+            return project_id, None
+        return name, (project_id if name in self.shared else None)
+
+    def text(self, project_id: str | None) -> str:
+        """One line: ``name``, or ``name (id)`` where the name is shared."""
+        shown, beside = self.parts(project_id)
+        return f"{shown} ({beside})" if beside else shown
 
 
 def _audit_document(result: AuditResult, findings: Sequence[StoredFinding]) -> dict[str, Any]:
@@ -135,6 +186,7 @@ def _table(
     result: AuditResult | None,
     color: bool,
     width: int,
+    labels: ProjectLabels,
 ) -> str:
     buffer = io.StringIO()
     # markup=False: a name like "[/]" from the API is text, not a rich tag.
@@ -164,10 +216,11 @@ def _table(
                 (f"{_money(total)}/month", "bold green"),
             )
         )
+        # Ids and names are never wrapped (a split id cannot be copied); "why" takes the rest.
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=False)
-        table.add_column("severity")
-        table.add_column("project", overflow="fold", max_width=24)
-        table.add_column("resource", overflow="fold", max_width=36)
+        table.add_column("severity", no_wrap=True)
+        table.add_column("project", no_wrap=True)
+        table.add_column("resource", no_wrap=True)
         table.add_column("why", overflow="fold", ratio=3)
         table.add_column("$/month", justify="right", no_wrap=True)
         table.add_column("first seen", no_wrap=True)
@@ -177,13 +230,10 @@ def _table(
                 if item.estimate_kind == "risk"
                 else _money(item.estimated_monthly_savings_usd)
             )
-            resource = Text(printable(item.name))
-            if item.name != item.resource_id:
-                resource.append(f"\n{printable(item.resource_id)}", style="dim")
             table.add_row(
                 Text(item.severity, style=SEVERITY_STYLE.get(item.severity, "")),
-                Text(printable(item.project_id or "-")),
-                resource,
+                _named(*labels.parts(item.project_id)),
+                _named(item.name, item.resource_id if item.name != item.resource_id else None),
                 Text(printable(item.summary)),
                 savings,
                 item.first_seen[:10],
@@ -207,8 +257,20 @@ def _table(
     return buffer.getvalue()
 
 
+def _named(name: str, beside: str | None) -> Text:
+    """A name, and the id under it (dim) when the name alone does not say which."""
+    text = Text(printable(name))
+    if beside:
+        text.append(f"\n{printable(beside)}", style="dim")
+    return text
+
+
 def _markdown(
-    findings: Sequence[StoredFinding], *, header: list[str], result: AuditResult | None
+    findings: Sequence[StoredFinding],
+    *,
+    header: list[str],
+    result: AuditResult | None,
+    labels: ProjectLabels,
 ) -> str:
     lines = (
         ["# neon-governor audit", ""] if result is not None else ["# neon-governor findings", ""]
@@ -229,14 +291,16 @@ def _markdown(
         lines.append("")
         lines.append(f"Action: `{_group_action(items)}`, mode `{items[0].mode}`.")
         lines.append("")
-        lines.append("| severity | project | name | id | why | $/month | first seen | status |")
-        lines.append("|---|---|---|---|---|---:|---|---|")
+        lines.append("| severity | project | resource | why | $/month | first seen | status |")
+        lines.append("|---|---|---|---|---:|---|---|")
         for item in items:
+            resource = item.name
+            if item.name != item.resource_id:
+                resource = f"{item.name} ({item.resource_id})"
             cells = [
                 item.severity,
-                item.project_id or "-",
-                item.name,
-                item.resource_id,
+                labels.text(item.project_id),
+                resource,
                 item.summary,
                 "risk"
                 if item.estimate_kind == "risk"

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from governor.sweep.accounts import Account, sweep_accounts
+from governor.sweep.assemble import OrganizationNotVisible
 from governor.sweep.detail import DetailNeed
 from governor.sweep.walk import SweepProgress, sweep
 
-__all__ = ["Account", "DetailNeed", "SweepProgress", "sweep", "sweep_accounts"]
+__all__ = [
+    "Account",
+    "DetailNeed",
+    "OrganizationNotVisible",
+    "SweepProgress",
+    "sweep",
+    "sweep_accounts",
+]

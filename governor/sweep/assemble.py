@@ -22,7 +22,8 @@ from datetime import datetime
 from typing import TypeVar
 
 from governor.inventory import IncompletePart, KeyRecord, KeyScope, PartKind, Snapshot
-from governor.neon.errors import NeonApiError, NeonAuthError, auth_hint
+from governor.neon.errors import NeonApiError, NeonAuthError, NeonError, NeonNotFound, auth_hint
+from governor.neon.ids import shown
 from governor.neon.models import ApiKey, Branch, Endpoint, Organization, Project
 from governor.neon.reads import BRANCHES_PAGE_SIZE, PROJECTS_PAGE_SIZE
 
@@ -31,6 +32,7 @@ ItemT = TypeVar("ItemT")
 logger = logging.getLogger("governor.sweep")
 # Beyond this, "30 days idle" measured on our clock is not what Neon's clock says.
 CLOCK_SKEW_WARNING_SECONDS = 300.0
+VISIBLE_LISTED = 20  # organizations named in a refusal; more are counted
 
 
 @dataclass
@@ -53,7 +55,35 @@ class OrgResult:
     details_error: NeonApiError | None = None
     inferred: bool = False  # found through its projects, not asked for or listed
     named: bool = False  # asked for by id: its details are one request of their own
+    not_found: NeonNotFound | None = None  # asked for by id and answered 404: not this key's?
     children: list[OrgResult] = field(default_factory=list)
+
+
+class OrganizationNotVisible(NeonError):
+    """Organizations asked for by id (``--org``, ``organizations``) that the key cannot see.
+
+    Why not an incomplete part: a typo or another account's id is a setup error (exit 2),
+    and sweeping the rest would report on less than was asked for as if it were all.
+    """
+
+    def __init__(self, org_ids: list[str], visible: list[Organization] | None) -> None:
+        self.org_ids = org_ids
+        self.visible = visible
+        names = ("organization " if len(org_ids) == 1 else "organizations ") + ", ".join(
+            map(shown, org_ids)
+        )
+        if visible is None:
+            seen = (
+                "it cannot list the organizations it sees (`neon-governor inventory` shows "
+                "what it can read)"
+            )
+        elif not visible:
+            seen = "visible: none (the key sees no organization)"
+        else:
+            listed = [f"{org.id} ({org.name})" for org in visible[:VISIBLE_LISTED]]
+            more = len(visible) - len(listed)
+            seen = "visible: " + ", ".join(listed) + (f" and {more} more" if more > 0 else "")
+        super().__init__(f"{names} not visible to this key; {seen}")
 
 
 def branch_pages(branches: int) -> int:

@@ -26,10 +26,11 @@ from typing import TypeVar
 
 from governor.inventory import IncompletePart, KeyScope, PartKind, Snapshot
 from governor.neon.client import NeonClient
-from governor.neon.errors import NeonAuthError, NeonError, auth_hint
-from governor.neon.models import ApiKey, Branch, Project
+from governor.neon.errors import NeonAuthError, NeonError, NeonNotFound, auth_hint
+from governor.neon.models import ApiKey, Branch, Organization, Project
 from governor.sweep.assemble import (
     Deduplicator,
+    OrganizationNotVisible,
     OrgResult,
     ProjectResult,
     branch_pages,
@@ -207,6 +208,9 @@ class _Sweep:
         if org_ids is not None:
             results = [OrgResult(org_id, named=True) for org_id in dict.fromkeys(org_ids)]
             await asyncio.gather(*(self.organization_details(result) for result in results))
+            missing = [result for result in results if result.not_found]
+            if missing:
+                await self.refuse_not_visible(missing)
             return results
         async with self.slots:
             try:
@@ -234,8 +238,33 @@ class _Sweep:
                 if error.status == 401:
                     raise
                 result.details_error = error  # judged once the key's scope is known
+            except NeonNotFound as error:
+                result.not_found = error  # a typo or another account's: refused before the walk
             except NeonError as error:
                 self.incomplete.append(IncompletePart("organizations", str(error), result.org_id))
+
+    async def refuse_not_visible(self, missing: list[OrgResult]) -> None:
+        """Raise for named organizations Neon answered 404 for (a typo, another account's).
+
+        Only on this path is the organization list read (one request), to name what is
+        visible. An organization that list does show is Neon contradicting itself: that one
+        stays an unreadable part of the sweep, as any other failed read.
+        """
+        async with self.slots:
+            try:
+                visible: list[Organization] | None = await self.client.list_organizations()
+            except NeonAuthError as error:
+                if error.status == 401:
+                    raise
+                visible = None
+            except NeonError:
+                visible = None
+        listed = {org.id for org in visible or []}
+        unknown = [org.org_id for org in missing if org.org_id and org.org_id not in listed]
+        if unknown:
+            raise OrganizationNotVisible(unknown, visible)
+        for org in missing:
+            self.incomplete.append(IncompletePart("organizations", str(org.not_found), org.org_id))
 
     async def organization(self, result: OrgResult) -> None:
         # Without an org_id the project list is how organizations are discovered, so its

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from governor.config import Config, ConfigError, load_config, parse_config
+from governor.config import Config, ConfigError, UsageError, load_config, parse_config
 from governor.exit_codes import ExitCode, describe, exit_code_for
 from governor.neon.errors import NeonAuthError, NeonTransportError, NeonUsageError
 from governor.policy.errors import PolicyError, PolicyProblem
 from governor.runtime import Runtime
 from governor.secrets import SecretError
 from governor.store import StoreError
+from governor.sweep import OrganizationNotVisible
 
 TWO_ACCOUNTS = """
 [neon]
@@ -77,7 +78,9 @@ def test_a_bad_accounts_section_is_refused_with_where_and_why(text: str, message
 def test_the_runtime_refuses_an_account_the_config_lacks() -> None:
     runtime = Runtime(config_of(TWO_ACCOUNTS))
     assert [account.name for account in runtime.account_settings(["staging"])] == ["staging"]
-    with pytest.raises(ConfigError, match="unknown account 'dev'; the config has prod, staging"):
+    with pytest.raises(
+        UsageError, match="unknown account 'dev' for --account; the config has prod, staging"
+    ):
         runtime.account_settings(["dev"])
 
 
@@ -108,6 +111,8 @@ def test_policy_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
     ("error", "code", "prefix"),
     [
         (ConfigError("governor.toml:3: [neon.x] unknown key"), ExitCode.USAGE, "config error:\n"),
+        (UsageError("--org 'x y' is not an organization id"), ExitCode.USAGE, "usage error: "),
+        (OrganizationNotVisible(["org-typo-1"], []), ExitCode.USAGE, "usage error: "),
         (PolicyError([PolicyProblem("p.yaml", None, (), "bad")]), ExitCode.USAGE, "policy error"),
         (SecretError("environment variable K is not set"), ExitCode.USAGE, "no Neon API key: "),
         (StoreError("g.db: not a usable database"), ExitCode.USAGE, "store error: "),
