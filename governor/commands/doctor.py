@@ -20,10 +20,10 @@ from governor.observability.doctor import (
     config_checks,
     credentials_check,
     policy_check,
-    slack_check,
     store_check,
 )
 from governor.observability.key_checks import check_account
+from governor.observability.slack_checks import slack_checks
 from governor.report.text import printable
 from governor.runtime import Runtime
 
@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
 
 
 def doctor(config_path: ConfigOption = None) -> None:
-    """Check the config, keys, scopes, organizations, store and policies; say what to fix."""
+    """Check the config, keys, scopes, organizations, store, policies and Slack; say what to fix."""
     with handled():
         runtime = Runtime.load(config_path)
     checks = run_checks(runtime)
@@ -50,9 +50,9 @@ def run_checks(runtime: Runtime, transport: httpx.AsyncBaseTransport | None = No
     asyncio.run(_accounts(runtime, transport, holder))
     for account_checks in holder:
         checks.extend(account_checks)
-    checks.extend(
-        [store_check(runtime), policy_check(runtime), slack_check(), credentials_check(accounts)]
-    )
+    checks.extend([store_check(runtime), policy_check(runtime)])
+    checks.extend(asyncio.run(slack_checks(runtime.config.slack)))
+    checks.append(credentials_check(accounts))
     return checks
 
 

@@ -67,6 +67,7 @@ def render_table(data: dict[str, Any]) -> str:
     )
     lines.append(f"remediate  {data['remediations']['note']}")
     lines.append(f"approvals  {data['approvals']['note']}")
+    lines.append(f"slack      {_cell(data['slack']['note'])}")
     use = data["requests"]
     lines.append(
         f"requests   {use['last_hour']} in the last hour of a budget of "

@@ -26,6 +26,7 @@ import httpx
 from governor.daemon.health import Health
 from governor.daemon.jobs import Job, JobContext, JobRegistry
 from governor.daemon.remediation import DaemonRemediation
+from governor.daemon.slack_health import slack_health_jobs
 from governor.daemon.slack_jobs import slack_jobs, slack_service
 from governor.daemon.sweeps import (
     GROUP_WINDOW_SECONDS,
@@ -100,6 +101,7 @@ class Generation:
             generation.jobs = [
                 *generation.sweep_jobs(),
                 *slack_jobs(generation.slack),
+                *slack_health_jobs(generation.slack, shared.health),
                 *registry.jobs(context),
             ]
             if generation.remediation.enabled:

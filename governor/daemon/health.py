@@ -1,8 +1,11 @@
-"""``/healthz``: the scheduler runs and the last complete sweep is recent enough.
+"""``/healthz``: the scheduler runs, the last complete sweep is recent enough, and Slack,
+when set up, accepts the bot token.
 
 Why a sweep's age and not "Neon answers": restarting the daemon will not fix Neon, but a
-daemon whose sweeps stopped completing needs a person. Called on the metrics server's
-thread, so it only reads values the event loop assigns (single attribute reads).
+daemon whose sweeps stopped completing needs a person. So does a Slack token that was
+wrong or revoked: every report and approval request would fail quietly. Called on the
+metrics server's thread, so it only reads values the event loop assigns (single
+attribute reads).
 """
 
 from __future__ import annotations
@@ -26,13 +29,20 @@ class Health:
         self.max_sweep_age, self.started_at, self.clock = max_sweep_age, started_at, clock
         self.scheduler_running = scheduler_running
         self.last_complete = last_complete  # when the last complete sweep finished
+        self.slack_problem: str | None = None  # why Slack refuses the bot token, if it does
 
     def sweep_completed(self, finished_at: datetime) -> None:
         self.last_complete = finished_at
 
+    def slack_checked(self, problem: str | None) -> None:
+        self.slack_problem = problem
+
     def __call__(self) -> tuple[bool, str]:
         if not self.scheduler_running():
             return False, "the scheduler is not running"
+        problem = self.slack_problem
+        if problem is not None:
+            return False, f"slack: {problem}"
         now, last = self.clock(), self.last_complete
         if last is None:
             if now - self.started_at <= self.max_sweep_age:

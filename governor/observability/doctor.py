@@ -112,10 +112,6 @@ def policy_check(runtime: Runtime) -> Check:
     return ok("policies", f"{len(loaded)} valid policies from {shown}")
 
 
-def slack_check() -> Check:
-    return skipped("slack", "not configured yet (Slack notifications arrive in a later release)")
-
-
 def credentials_check(accounts: list[AccountSettings]) -> Check:
     """Under systemd, every key named as a credential must be readable in the directory."""
     directory = os.environ.get("CREDENTIALS_DIRECTORY")

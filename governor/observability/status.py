@@ -120,6 +120,33 @@ def approval_state(store: Store) -> dict[str, Any]:
     }
 
 
+def slack_state(config: Config, store: Store) -> dict[str, Any]:
+    """The Slack outbox: what waits, what Slack refused for good, and its last error."""
+    if not config.slack.configured:
+        return {"configured": False, "note": "off (no [slack] channel or webhook_url)"}
+    messages = store.slack.outbox()
+    counts = Counter(message.state for message in messages)
+    troubled = [m for m in messages if m.last_error and m.state in ("pending", "failed")]
+    last = max(troubled, key=lambda message: message.id, default=None)
+    last_error = None
+    note = f"outbox {counts['pending']} pending, {counts['failed']} failed, {counts['sent']} sent"
+    if last is not None:
+        last_error = {
+            "outbox_id": last.id,
+            "state": last.state,
+            "error": last.last_error,
+            "channel": last.channel,
+            "attempts": last.attempts,
+        }
+        note += f"; last error: {last.last_error} (message {last.id}, {last.state})"
+    return {
+        "configured": True,
+        "outbox": {state: counts[state] for state in ("pending", "sent", "failed", "cancelled")},
+        "last_error": last_error,
+        "note": note,
+    }
+
+
 def gather_status(config: Config, store: Store, store_path: Path, now: datetime) -> dict[str, Any]:
     """The documented status dict (README, ``status --format json``)."""
     scanned = store.runs(RUNS_SCANNED_FOR_HOUR)
@@ -142,5 +169,6 @@ def gather_status(config: Config, store: Store, store_path: Path, now: datetime)
         },
         "remediations": remediation_state(config, store),
         "approvals": approval_state(store),
+        "slack": slack_state(config, store),
         "requests": request_use(config, scanned, now),
     }

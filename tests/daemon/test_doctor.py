@@ -11,8 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from governor.cli import app
+from governor.fake_slack import FakeSlack
+from governor.fake_slack.workspace import OUTSIDE, REPORTS
 from governor.simulator import World
 from tests.conftest import ServedSimulator
+from tests.fake_slack.fixtures import fake_slack
 from tests.simulator.worlds import (
     ORG_TOKEN,
     OTHER_ORG_ID,
@@ -22,6 +25,7 @@ from tests.simulator.worlds import (
     tiny_world_data,
 )
 
+__all__ = ["fake_slack"]
 runner = CliRunner()
 
 
@@ -165,3 +169,58 @@ def test_a_config_that_cannot_load_is_exit_2(tmp_path: Path, base_url: str) -> N
     result = doctor(cfg, base_url, PERSONAL_TOKEN)
     assert result.exit_code == 2
     assert f"{cfg}:2: [neon.requests_per_minut] unknown key" in result.stderr
+
+
+def slack_config(folder: Path, slack: FakeSlack, channel: str, extra: str = "") -> Path:
+    return config(folder, f'[slack]\nchannel = "{channel}"\napi_url = "{slack.base_url}"\n{extra}')
+
+
+def test_doctor_checks_the_slack_tokens_and_the_channel_for_real(
+    tmp_path: Path, base_url: str, fake_slack: FakeSlack
+) -> None:
+    cfg = slack_config(tmp_path, fake_slack, REPORTS.id)
+    tokens = {"SLACK_BOT_TOKEN": fake_slack.bot_token, "SLACK_APP_TOKEN": fake_slack.app_token}
+    result = doctor(cfg, base_url, PERSONAL_TOKEN, **tokens)
+    assert result.exit_code == 0, result.stdout
+    assert line(result.stdout, "slack").startswith("ok")
+    assert "bot token accepted" in line(result.stdout, "slack")
+    assert line(result.stdout, "slack-channel").startswith("ok")
+    assert f"channel {REPORTS.id}: the bot is a member" in line(result.stdout, "slack-channel")
+    assert line(result.stdout, "slack-app").startswith("ok")
+    assert {call.method for call in fake_slack.log.calls()} >= {
+        "auth.test",
+        "conversations.history",
+        "apps.connections.open",
+    }
+    assert not fake_slack.log.messages()  # nothing posted
+    assert fake_slack.bot_token not in result.stdout
+    assert fake_slack.app_token not in result.stdout
+
+
+def test_doctor_fails_a_slack_bot_token_slack_refuses(
+    tmp_path: Path, base_url: str, fake_slack: FakeSlack
+) -> None:
+    cfg = slack_config(tmp_path, fake_slack, REPORTS.id)
+    result = doctor(
+        cfg, base_url, PERSONAL_TOKEN, SLACK_BOT_TOKEN="xoxb-wrong", SLACK_APP_TOKEN=None
+    )
+    assert result.exit_code == 1
+    assert line(result.stdout, "slack").startswith("FAIL")
+    assert "Slack refused the bot token: invalid_auth" in line(result.stdout, "slack")
+    assert "xoxb-wrong" not in result.stdout
+
+
+def test_doctor_fails_a_channel_the_bot_is_not_in_and_skips_a_missing_app_token(
+    tmp_path: Path, base_url: str, fake_slack: FakeSlack
+) -> None:
+    cfg = slack_config(tmp_path, fake_slack, OUTSIDE.id)
+    result = doctor(
+        cfg, base_url, PERSONAL_TOKEN, SLACK_BOT_TOKEN=fake_slack.bot_token, SLACK_APP_TOKEN=None
+    )
+    assert result.exit_code == 1
+    channel = line(result.stdout, "slack-channel")
+    assert channel.startswith("FAIL")
+    assert f"channel {OUTSIDE.id}: the bot is not a member" in channel
+    assert "fix: invite it: /invite @" in result.stdout
+    assert line(result.stdout, "slack-app").startswith("skip")
+    assert "approval buttons and /neon-governor are off" in line(result.stdout, "slack-app")

@@ -28,6 +28,7 @@ TOP_KEYS = {
     "findings",
     "remediations",
     "approvals",
+    "slack",
     "requests",
 }
 
