@@ -65,15 +65,26 @@ def refusal(
 
 
 def clock_refusal(
-    change: Change, skew_seconds: float | None, max_clock_skew: timedelta
+    change: Change,
+    skew_seconds: float | None,
+    max_clock_skew: timedelta,
+    *,
+    acting: bool = False,
 ) -> str | None:
     """Why a change resting on ages or dates must wait: Neon's clock and ours disagree.
 
-    Called with the skew of the sweep when planning and with the skew measured by the
-    re-read just before acting, so a skew that appears after the plan still stops it.
+    Called with the skew of the sweep when planning and, ``acting``, with the skew the
+    re-read just measured before each send, so a skew that appears after the plan still
+    stops it. Acting, a skew that cannot be measured (no ``Date`` header) refuses too.
     """
+    if change.kind not in _TIME_BASED:
+        return None
+    if skew_seconds is None:
+        if not acting:
+            return None
+        return "Neon's answers carry no readable Date header: its clock cannot be checked"
     limit = max_clock_skew.total_seconds()
-    if skew_seconds is None or abs(skew_seconds) <= limit or change.kind not in _TIME_BASED:
+    if abs(skew_seconds) <= limit:
         return None
     return (
         f"Neon's clock and ours differ by {abs(skew_seconds):.0f} s (more than {limit:.0f} s): "

@@ -74,7 +74,9 @@ async def recheck(
     change = Change.from_json(record.change)
     # Every path, a person's own change and a revert included: a delete or a revoke is
     # never sent while Neon's clock and ours disagree.
-    clocks = clock_refusal(change, snapshot.clock_skew_seconds, settings.max_clock_skew)
+    clocks = clock_refusal(
+        change, snapshot.clock_skew_seconds, settings.max_clock_skew, acting=True
+    )
     if clocks is not None:
         return Verdict(clocks, view)
     if record.reverts_id is not None or not record.findings:

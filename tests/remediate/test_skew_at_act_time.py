@@ -18,8 +18,15 @@ from governor.remediate import decisions
 from governor.remediate.reconcile import reconcile
 from governor.store.encoding import encode_time
 from governor.store.remediations import RemediationRecord
+from tests.neon.helpers import fast_client
 from tests.remediate.harness import Rig, rig, shipped
-from tests.remediate.world import ORG_KEY, PERSONAL_KEY, STALE_CHILD, STALE_NO_COMPUTE
+from tests.remediate.world import (
+    ORG_KEY,
+    PERSONAL_KEY,
+    PERSONAL_TOKEN,
+    STALE_CHILD,
+    STALE_NO_COMPUTE,
+)
 
 pytestmark = pytest.mark.anyio
 TWO_HOURS = 7200.0
@@ -129,3 +136,25 @@ async def test_a_personal_key_someone_else_created_is_not_revoked_at_act_time(
         bob = next(o for o in result.outcomes if o.change.endswith(f"/api_keys/{bobs_key}"))
         assert bob.state == "skipped"
         assert "created by Bob" in bob.reason
+
+
+async def test_a_delete_is_refused_at_act_time_when_neons_clock_cannot_be_read(
+    tmp_path: Path,
+) -> None:
+    """Fail closed: a skew the re-read cannot measure is no proof that the clocks agree."""
+    async with rig(tmp_path, policies=shipped("approve")) as r:
+        first = await r.apply()
+        request = next(x for x in first.requested if x.resource_id == STALE_CHILD)
+        approved = await decisions.approve(r.store, request.id, actor="alice", now=r.now())
+        # a client whose own clock is unreadable: no Date header can be compared with it
+        async with fast_client(
+            r.client.base_url,
+            PERSONAL_TOKEN,
+            clock=r.clock,
+            sleep=r.clock.sleep,
+            wall_clock=lambda: float("nan"),
+        ) as blind:
+            outcomes = await r.executor(clients={"default": blind}).run([approved])
+        assert [outcome.state for outcome in outcomes] == ["skipped"]
+        assert "Date header" in outcomes[0].reason
+        assert _destructive_requests(r) == []
