@@ -144,7 +144,10 @@ def reject(
             store, remediation_id, actor=actor(), reason=reason, now=now
         ),
     )
-    typer.echo(f"#{record.id} {record.state}: {record.reason}")
+    if record.state == "rejected":
+        typer.echo(printable(f"#{record.id} {record.reason}"))  # "#3 rejected by cli:root: ..."
+    else:
+        typer.echo(printable(f"#{record.id} {record.state}: {record.reason}"))
 
 
 def pause(

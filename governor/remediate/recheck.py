@@ -135,6 +135,15 @@ async def recheck(
     return Verdict(_window_skip(change, chosen, now) or _expiry_skip(change, now), view)
 
 
+def clock_skip(client: NeonClient, change: Change, settings: RemediationSettings) -> str | None:
+    """Why not to send ``change`` again now: the skew of the client's latest answers.
+
+    For a re-send within one execution (after a 5xx or a wait for a lock), where the
+    answers just read (operations, the resource) measured the skew afresh.
+    """
+    return clock_refusal(change, client.clock_skew_seconds, settings.max_clock_skew, acting=True)
+
+
 async def governor_user(client: NeonClient) -> tuple[str | None, str]:
     """The Neon user the governor's personal key belongs to (``GET /auth``), or why unknown.
 

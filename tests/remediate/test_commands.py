@@ -187,7 +187,8 @@ def test_cli_reject_of_a_pending_request_ends_rejected_and_nothing_is_sent(
     pending = _pending(approving_cli)
     result = approving_cli("reject", str(pending["id"]), "--reason", "not now")
     assert result.exit_code == 0, result.stderr
-    assert f"#{pending['id']} rejected: rejected by cli:" in result.stdout
+    assert f"#{pending['id']} rejected by cli:" in result.stdout
+    assert "not now" in result.stdout
     row = next(r for r in _listed(approving_cli) if r["id"] == pending["id"])
     assert row["state"] == "rejected"
     assert _mutations(approving_cli) == []

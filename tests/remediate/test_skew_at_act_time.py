@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 
 from governor.remediate import decisions
+from governor.remediate.changes import Change
+from governor.remediate.recheck import clock_skip
 from governor.remediate.reconcile import reconcile
 from governor.store.encoding import encode_time
 from governor.store.remediations import RemediationRecord
@@ -24,6 +26,7 @@ from tests.remediate.world import (
     ORG_KEY,
     PERSONAL_KEY,
     PERSONAL_TOKEN,
+    PROJECT_ID,
     STALE_CHILD,
     STALE_NO_COMPUTE,
 )
@@ -158,3 +161,17 @@ async def test_a_delete_is_refused_at_act_time_when_neons_clock_cannot_be_read(
         assert [outcome.state for outcome in outcomes] == ["skipped"]
         assert "Date header" in outcomes[0].reason
         assert _destructive_requests(r) == []
+
+
+async def test_a_resend_within_one_execution_sees_the_skew_of_the_latest_answers(
+    tmp_path: Path,
+) -> None:
+    """``clock_skip``: what the executor asks before sending again (after a 5xx, a lock)."""
+    async with rig(tmp_path) as r:
+        delete = Change("delete_branch")
+        await r.client.get_project(PROJECT_ID)
+        assert clock_skip(r.client, delete, r.settings) is None
+        r.simulator.set_clock_skew(TWO_HOURS)
+        await r.client.get_project(PROJECT_ID)  # any answer measures it again
+        assert "differ by" in (clock_skip(r.client, delete, r.settings) or "")
+        assert clock_skip(r.client, Change("update_endpoint", {"x": 1}), r.settings) is None
