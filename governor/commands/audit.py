@@ -22,6 +22,7 @@ from governor.commands.common import (
     OutputFormat,
     OutputOption,
     check_output_path,
+    counted,
     handled,
     output_width,
     report_incomplete,
@@ -80,7 +81,9 @@ def audit(
         )
     color = output is None and stdout_is_terminal() and output_format == OutputFormat.table
     write_output(
-        render_audit(result, output_format.value, color=color, width=output_width()), output
+        render_audit(result, output_format.value, color=color, width=output_width()),
+        output,
+        counted(len(result.findings), "finding"),
     )
     if not result.complete:
         report_incomplete(result.incomplete, "; findings there were kept as they were")

@@ -2,7 +2,8 @@
 
 Defaults are filled in, ``NEON_API_URL`` applied, and every account shown with where its
 key comes from (and whether it is there), never the key: the output may be pasted into
-an issue. Exit 0, or 2 with the file, line and key of the first problem.
+an issue. Exit 0, or 2 with the file, line and key of the first problem, or 2 after the
+config when an account's key cannot be found (``--offline``: keys are not looked for).
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ import typer
 
 from governor.commands.common import ConfigOption, handled, write_output
 from governor.config import AccountSettings, ConfigError
+from governor.exit_codes import ExitCode
 from governor.observability.key_checks import key_source
 from governor.observability.server import parse_listen
+from governor.report.text import printable
 from governor.runtime import Runtime
-from governor.secrets import REDACTED, SecretError, read_secret
+from governor.secrets import REDACTED, SecretError
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -43,19 +46,36 @@ def check(
     output_format: Annotated[
         ConfigFormat, typer.Option("--format", help="toml (default) or json.")
     ] = ConfigFormat.toml,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            "--offline",
+            help="Check the file alone: do not look for the API keys (CI, or a machine "
+            "without the credentials). Without it, a missing key is exit 2.",
+        ),
+    ] = False,
 ) -> None:
     """Validate the config; print it with defaults filled in and key sources, never keys."""
+    missing: list[str] = []
     with handled():
         runtime = Runtime.load(config_path)
-        data = effective(runtime)
+        data = effective(runtime, missing=None if offline else missing)
     if output_format == ConfigFormat.json:
         write_output(json.dumps(data, indent=2) + "\n", None)
     else:
         write_output(render_toml(data), None)
+    if missing:
+        for problem in missing:
+            typer.echo(f"neon-governor: no Neon API key: {printable(problem)}", err=True)
+        raise typer.Exit(int(ExitCode.USAGE))
 
 
-def effective(runtime: Runtime) -> dict[str, Any]:
-    """The config as a dict, masked; raises ConfigError for what loading does not check."""
+def effective(runtime: Runtime, *, missing: list[str] | None = None) -> dict[str, Any]:
+    """The config as a dict, masked; raises ConfigError for what loading does not check.
+
+    Relative paths are shown resolved (against the config file's folder), as they are used.
+    ``missing`` collects each account whose key cannot be read; None: keys are not looked for.
+    """
     config = runtime.config
     where = str(runtime.config_path) if runtime.config_path else "defaults"
     if config.metrics.listen.strip():
@@ -65,17 +85,28 @@ def effective(runtime: Runtime) -> dict[str, Any]:
             raise ConfigError(f"{where}: [metrics.listen] {error}") from None
     data = config.model_dump(mode="json")
     data["neon"]["api_url"] = _masked_url(config.effective_api_url())
-    data["accounts"] = [_account(account) for account in config.effective_accounts()]
+    data["store"]["path"] = str(runtime.store_path())
+    if config.policies.paths:
+        data["policies"]["paths"] = [str(path) for path in runtime.policy_paths()]
+    data["accounts"] = [
+        _account(runtime, account, missing) for account in config.effective_accounts()
+    ]
     return _masked_env_names(data)
 
 
-def _account(account: AccountSettings) -> dict[str, Any]:
+def _account(
+    runtime: Runtime, account: AccountSettings, missing: list[str] | None
+) -> dict[str, Any]:
     data = account.model_dump(mode="json")
-    try:
-        read_secret(account.api_key_env or "", account.api_key_file)
-        present = "found"
-    except SecretError:
-        present = "not found"
+    if missing is None:
+        present = "not looked for: --offline"
+    else:
+        try:
+            runtime.read_key(account)
+            present = "found"
+        except SecretError as error:
+            present = "not found"
+            missing.append(f"account {account.name!r}: {error}")
     data["key_source"] = f"{key_source(account)} ({present})"
     return data
 
@@ -108,11 +139,13 @@ def _value(value: Any) -> str:
 
 
 def _table(lines: list[str], header: str, table: dict[str, Any]) -> None:
-    lines.append(header)
+    """A table, then its sub-tables; a header with no key under it is left out (TOML
+    needs none, and an empty ``[prices.plans]`` read as if the plans were missing)."""
     nested = {key: value for key, value in table.items() if isinstance(value, dict)}
-    for key, value in table.items():
-        if key in nested:
-            continue
+    own = [(key, value) for key, value in table.items() if key not in nested]
+    if own or (not nested and header.startswith("[[")):
+        lines.extend(["", header])
+    for key, value in own:
         if key == "key_source":
             lines.append(f"# key: {value}")
         elif value is None:
@@ -121,20 +154,21 @@ def _table(lines: list[str], header: str, table: dict[str, Any]) -> None:
             lines.append(f"{key} = {_value(value)}")
     name = header.strip("[]")
     for key, value in nested.items():
-        lines.append("")
         _table(lines, f"[{name}.{key}]", value)
 
 
 def render_toml(data: dict[str, Any]) -> str:
     """TOML-like: tables, [[accounts]] with their key sources as comments."""
-    lines = ["# the effective config: defaults filled in, NEON_API_URL applied"]
+    lines = [
+        "# the effective config: defaults filled in, NEON_API_URL applied, relative paths "
+        "resolved against the config file's folder"
+    ]
     for section, value in data.items():
-        lines.append("")
         if section == "accounts":
-            lines.append("# accounts as swept ([neon]'s single account when none is configured)")
-            for number, account in enumerate(value):
-                if number:
-                    lines.append("")
+            lines.extend(
+                ["", "# accounts as swept ([neon]'s single account when none is configured)"]
+            )
+            for account in value:
                 _table(lines, "[[accounts]]", account)
         else:
             _table(lines, f"[{section}]", value)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from governor.commands.common import handled
+from governor.commands.common import counted, handled
 from governor.exit_codes import ExitCode
 from governor.policy import PolicyError, load_policies, policy_file_schema, policy_files
 from governor.runtime import Runtime
@@ -56,10 +56,14 @@ def validate(
         count = len(error.problems)
         typer.echo(f"{count} problem{'' if count == 1 else 's'} found", err=True)
         raise typer.Exit(int(ExitCode.USAGE)) from None
-    typer.echo(f"ok: {len(policies)} policies in {len(files)} files")
+    typer.echo(
+        f"ok: {counted(len(policies), 'policy', 'policies')} in {counted(len(files), 'file')}"
+    )
     # Each of these costs the sweep one GET /projects/{project_id} per project it applies to.
     for rule in DetailNeed.of(policies).rules:
-        typer.echo(f"project detail (GET /projects/{{project_id}}) read for {rule.reason}")
+        typer.echo(
+            f"note: API cost: project detail (GET /projects/{{project_id}}) read for {rule.reason}"
+        )
 
 
 @policies_app.command("schema")

@@ -19,6 +19,7 @@ from typing import Annotated
 
 import typer
 
+from governor.report.text import printable
 from governor.simulator import Simulator, SimulatorOptions, World, WorldError
 from governor.simulator.server import base_url_of, start_server
 
@@ -210,12 +211,12 @@ def simulate(
         typer.echo(f"neon-governor simulate: cannot write {request_log}: {error}", err=True)
         raise typer.Exit(USAGE_ERROR) from None
     try:
-        _serve_until_signalled(simulator, host, port)
+        _serve_until_signalled(simulator, host, port, generated=world_path is None)
     finally:
         simulator.close()
 
 
-def _serve_until_signalled(simulator: Simulator, host: str, port: int) -> None:
+def _serve_until_signalled(simulator: Simulator, host: str, port: int, *, generated: bool) -> None:
     stop = threading.Event()
 
     def on_signal(number: int, frame: FrameType | None) -> None:
@@ -235,6 +236,8 @@ def _serve_until_signalled(simulator: Simulator, host: str, port: int) -> None:
         sys.stdout.flush()
         counts = ", ".join(f"{count} {name}" for name, count in simulator.world.counts().items())
         typer.echo(f"serving {counts}; stop with SIGTERM or Ctrl-C", err=True)
+        for line in key_lines(simulator.world, generated=generated):
+            typer.echo(line, err=True)
         while not stop.wait(0.5):
             pass
         server.shutdown()
@@ -243,6 +246,30 @@ def _serve_until_signalled(simulator: Simulator, host: str, port: int) -> None:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+
+
+def key_lines(world: World, *, generated: bool) -> list[str]:
+    """The bearer tokens a generated world accepts, each with what it sees.
+
+    Why: a config for two accounts needs the organization keys, which were only in the
+    generator's source. A generated world's tokens are fixed fixtures (``sim-...``); a
+    ``--world`` file's tokens are whatever its author chose, so they are not printed.
+    """
+    if not generated:
+        count = len(world.keys)
+        tokens = f"{count} token{'' if count == 1 else 's'}"
+        return [f'API keys: the {tokens} under "keys" in the world file']
+    lines = ["API keys it accepts (as NEON_API_KEY or in a key file):"]
+    for token, scope in world.keys.items():
+        kind = scope.get("kind")
+        if kind == "org":
+            sees = f"organization key for {scope.get('org_id')}"
+        elif kind == "project":
+            sees = f"project key for {scope.get('project_id')} in {scope.get('org_id')}"
+        else:
+            sees = "personal key: every organization"
+        lines.append(f"  {printable(token)}  ({printable(sees)})")
+    return lines
 
 
 def register(app: typer.Typer) -> None:

@@ -38,9 +38,9 @@ def test_validate_without_paths_checks_the_shipped_policies(runner: CliRunner) -
     assert result.stdout.splitlines() == [
         f"ok: {shipped} policies in {shipped} files",
         # the one shipped policy whose estimate needs a field only the project detail has
-        "project detail (GET /projects/{project_id}) read for oversized-computes: its resize "
-        "estimate reads the project's consumption_period_start; read for projects with a "
-        "compute it selects",
+        "note: API cost: project detail (GET /projects/{project_id}) read for "
+        "oversized-computes: its resize estimate reads the project's "
+        "consumption_period_start; read for projects with a compute it selects",
     ]
 
 
@@ -73,7 +73,7 @@ def test_validate_takes_files_and_folders(runner: CliRunner, tmp_path: Path) -> 
     assert result.stdout == "ok: 3 policies in 3 files\n"
 
 
-def test_validate_uses_the_config_paths_relative_to_the_config_file(
+def test_validate_uses_the_config_paths_relative_to_the_config_file_and_counts_in_singular(
     runner: CliRunner, tmp_path: Path
 ) -> None:
     (tmp_path / "mine").mkdir()
@@ -82,7 +82,7 @@ def test_validate_uses_the_config_paths_relative_to_the_config_file(
     config.write_text('[policies]\npaths = ["mine"]\n', encoding="utf-8")
     result = runner.invoke(app, ["policies", "validate", "--config", str(config)])
     assert result.exit_code == 0, result.output
-    assert result.stdout == "ok: 1 policies in 1 files\n"
+    assert result.stdout == "ok: 1 policy in 1 file\n"
 
 
 def test_validate_paths_on_the_command_line_win_over_the_config(
