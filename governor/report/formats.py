@@ -216,29 +216,7 @@ def _table(
                 (f"{_money(total)}/month", "bold green"),
             )
         )
-        # Ids and names are never wrapped (a split id cannot be copied); "why" takes the rest.
-        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=False)
-        table.add_column("severity", no_wrap=True)
-        table.add_column("project", no_wrap=True)
-        table.add_column("resource", no_wrap=True)
-        table.add_column("why", overflow="fold", ratio=3)
-        table.add_column("$/month", justify="right", no_wrap=True)
-        table.add_column("first seen", no_wrap=True)
-        for item in items:
-            savings = (
-                "risk"
-                if item.estimate_kind == "risk"
-                else _money(item.estimated_monthly_savings_usd)
-            )
-            table.add_row(
-                Text(item.severity, style=SEVERITY_STYLE.get(item.severity, "")),
-                _named(*labels.parts(item.project_id)),
-                _named(item.name, item.resource_id if item.name != item.resource_id else None),
-                Text(printable(item.summary)),
-                savings,
-                item.first_seen[:10],
-            )
-        console.print(table)
+        console.print(_findings_table(items, labels, width))
     overall = summary(findings)
     console.print(
         Text.assemble(
@@ -255,6 +233,50 @@ def _table(
     for line in _incomplete_lines(result):
         console.print(printable(line), style="bold red" if color else "", soft_wrap=True)
     return buffer.getvalue()
+
+
+# What the fixed columns other than project and resource take, gaps included; "why" wants
+# at least WHY_MIN_WIDTH. Below that, "first seen" goes first, so ids are never cut.
+FIXED_COLUMNS_WIDTH = 8 + 2 + 10 + 2 + 2 + 2
+FIRST_SEEN_WIDTH = 10 + 2
+WHY_MIN_WIDTH = 24
+
+
+def _findings_table(items: Sequence[StoredFinding], labels: ProjectLabels, width: int) -> Table:
+    """One policy's findings. Ids and names are never wrapped or cut (a split id cannot be
+    copied); "why" folds into what is left, and "first seen" is dropped when too narrow."""
+    projects = [_named(*labels.parts(item.project_id)) for item in items]
+    resources = [
+        _named(item.name, item.resource_id if item.name != item.resource_id else None)
+        for item in items
+    ]
+    widest = max(_widest(projects), len("project")) + max(_widest(resources), len("resource"))
+    first_seen = widest + FIXED_COLUMNS_WIDTH + FIRST_SEEN_WIDTH + WHY_MIN_WIDTH <= width
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=False)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("project", no_wrap=True, min_width=_widest(projects))
+    table.add_column("resource", no_wrap=True, min_width=_widest(resources))
+    table.add_column("why", overflow="fold", ratio=3)
+    table.add_column("$/month", justify="right", no_wrap=True)
+    if first_seen:
+        table.add_column("first seen", no_wrap=True)
+    for item, project, resource in zip(items, projects, resources, strict=True):
+        savings = (
+            "risk" if item.estimate_kind == "risk" else _money(item.estimated_monthly_savings_usd)
+        )
+        cells: list[Text | str] = [
+            Text(item.severity, style=SEVERITY_STYLE.get(item.severity, "")),
+            project,
+            resource,
+            Text(printable(item.summary)),
+            savings,
+        ]
+        table.add_row(*cells, *([item.first_seen[:10]] if first_seen else []))
+    return table
+
+
+def _widest(cells: Sequence[Text]) -> int:
+    return max((len(line) for cell in cells for line in cell.plain.split("\n")), default=0)
 
 
 def _named(name: str, beside: str | None) -> Text:

@@ -15,7 +15,9 @@ import pytest
 from typer.testing import CliRunner
 
 from governor.cli import app
+from governor.report import render_findings
 from governor.simulator import SimulatorOptions, World
+from governor.store import Store
 from tests.conftest import WORLD_NOW
 from tests.simulator.processes import simulate
 
@@ -262,3 +264,16 @@ def test_the_simulate_banner_keeps_a_world_files_own_tokens_to_itself(tmp_path: 
         _, banner = process.communicate(timeout=10)
     assert 'API keys: the 1 token under "keys" in the world file' in banner
     assert "someone-elses-token" not in banner
+
+
+def test_a_narrow_terminal_cuts_no_id(served: tuple[World, str], tmp_path: Path) -> None:
+    _, base_url = served
+    assert audit(base_url, tmp_path).exit_code == 1
+    with Store.open(tmp_path / "g.db", read_only=True) as store:
+        rows = store.findings(status=None)
+        names = {row.resource_id: row.name or "" for row in store.resources("project")}
+    for width in (80, 100):
+        table = render_findings(rows, "table", width=width, project_names=names)
+        assert max(len(line) for line in table.splitlines()) <= width
+        for row in rows:
+            assert row.resource_id in table  # was split ("shiny-wildflower-5667792" / "4")
