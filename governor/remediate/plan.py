@@ -3,8 +3,11 @@
 Pure: findings, the snapshot's index, the policies, the store's remediations and notices
 and a clock in; a ``Plan`` out. ``plan`` prints it, ``apply`` executes its ``actionable``
 items (or a saved one's), the daemon does both. One item per resource: several findings
-on one compute merge into one PATCH. The order is the order of execution: children before
-parents, then policy order, then the larger saving first; caps cut from the end.
+of acting policies on one compute merge into one PATCH (a report-mode finding adds nothing).
+The order is the order of execution: children before parents, then policy order, then the
+larger saving first; caps serve approved items first, then the rest in that order. Grace
+counts from a finding's notice; a person's "no" and Neon's refusal hold until the evidence
+changes.
 """
 
 from __future__ import annotations
