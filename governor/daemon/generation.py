@@ -13,6 +13,7 @@ the pass, so it counts what this run did.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections import Counter
@@ -39,6 +40,7 @@ from governor.daemon.sweeps import (
 from governor.inventory import Snapshot
 from governor.observability.metrics import Metrics, MetricsTransport
 from governor.pipeline.audit import run_audit
+from governor.pipeline.notifier import Notifier
 from governor.pipeline.results import AuditResult
 from governor.pipeline.stages import Clock
 from governor.policy import Policy
@@ -46,6 +48,7 @@ from governor.runtime import Runtime
 from governor.store.async_store import AsyncStore
 
 logger = logging.getLogger("governor.daemon")
+DAEMON_REPORT = "changes"  # the daemon's [slack] report when the config does not say
 AuditFunction = Callable[..., Coroutine[Any, Any, AuditResult]]  # run_audit's keywords
 
 
@@ -85,6 +88,11 @@ class Generation:
         self.slack = slack_service(context, self.remediation.executor)
         if self.slack is not None:
             self.remediation = DaemonRemediation(context, desk=self.slack.desk)
+            if "report" not in self.slack.settings.model_fields_set:
+                logger.info(
+                    'Slack: a report for each run with changes ([slack] report = "always": '
+                    "every run)"
+                )
 
     @classmethod
     async def open(
@@ -162,12 +170,19 @@ class Generation:
         return result
 
     async def report(self, result: AuditResult) -> None:
-        """The run's report, after its remediation pass: its numbers are this run's."""
-        notifier = (
-            self.slack.notifier
-            if self.slack is not None
-            else self.runtime.notifier(interactive=False)
-        )
+        """The run's report, after its remediation pass: its numbers are this run's.
+
+        Unless ``[slack] report`` is written down, the daemon reports only runs that
+        changed something (``changes``): on a short schedule, "always" posted a report
+        and its CSV for every sweep, nothing new or resolved included.
+        """
+        notifier: Notifier = self.runtime.notifier(interactive=False)
+        if self.slack is not None:
+            slack = self.slack.notifier
+            if "report" not in slack.settings.model_fields_set:
+                changes = slack.settings.model_copy(update={"report": DAEMON_REPORT})
+                slack = dataclasses.replace(slack, settings=changes)
+            notifier = slack
         try:
             await notifier.run_finished(result)
         except Exception:  # a report that cannot be queued never fails the sweep

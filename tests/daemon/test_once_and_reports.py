@@ -4,6 +4,7 @@ goes out before it exits, and it counts the remediations of the run it reports."
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,28 @@ async def test_the_report_counts_the_remediations_of_the_run_it_reports(
         [queued] = [m for m in store.slack.outbox(ref=f"run:{done.run_id}") if m.kind == "post"]
     assert done.resource_id == NEVER_SUSPENDS
     assert "remediations 1 done, 0 failed" in queued.payload["text"], queued.payload["text"]
+
+
+@pytest.mark.parametrize(("setting", "reports"), [("", 1), ('report = "always"\n', 2)])
+async def test_the_daemon_does_not_report_a_run_that_changed_nothing_unless_told_always(
+    tmp_path: Path,
+    fake_slack: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    served_simulator: Callable[..., tuple[Simulator, str]],
+    *,
+    setting: str,
+    reports: int,
+) -> None:
+    _, neon_url = served_simulator(World.from_dict(world_data()), FAST)
+    config = _config(tmp_path, neon_url, fake_slack, remediation=False)
+    config.write_text(config.read_text().replace("[slack]\n", f"[slack]\n{setting}"))
+    monkeypatch.setenv("ONCE_NEON_KEY", PERSONAL_TOKEN)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", fake_slack.bot_token)
+    today = datetime.now(UTC)
+    for now in (today, today + timedelta(days=1)):  # the second run is due, finds the same
+        runtime = Runtime.load(config, clock=lambda now=now: now)
+        assert await Daemon(runtime, clock=runtime.clock).run(once=True) == ExitCode.OK
+
+    with Store.open(tmp_path / "governor.db") as store:
+        assert len(store.runs()) == 2
+    assert len(_reports(fake_slack)) == reports
