@@ -71,7 +71,7 @@ async def authorize(
     if action in ("status", "plan"):
         return Verdict(True, "anyone in the workspace may read")
     if action in ("pause", "resume"):
-        if await _is_approver(actor.user_id, settings, irreversible=False, members=group_members):
+        if await is_approver(actor.user_id, settings, irreversible=False, members=group_members):
             return Verdict(True, "an approver")
         return refuse("only approvers may pause or resume remediation")
     if record is None:
@@ -80,7 +80,7 @@ async def authorize(
     if action == "keep":
         if owner is not None and actor.user_id == owner:
             return Verdict(True, "the resource's owner")
-        if await _is_approver(actor.user_id, settings, irreversible=False, members=group_members):
+        if await is_approver(actor.user_id, settings, irreversible=False, members=group_members):
             return Verdict(True, "an approver")
         return refuse("only the resource's owner or an approver may keep it")
     # approve / reject: bound to the exact message the request was posted in
@@ -93,7 +93,7 @@ async def authorize(
         return refuse(f"already {record.state}{who}; nothing changed")
     if record.approval_expires_at is not None and record.approval_expires_at <= encode_time(now):
         return refuse(f"this request expired at {record.approval_expires_at[:19]} UTC")
-    if not await _is_approver(
+    if not await is_approver(
         actor.user_id, settings, irreversible=irreversible, members=group_members
     ):
         kind = "irreversible actions" if irreversible else "this action"
@@ -110,7 +110,7 @@ async def authorize(
     return Verdict(True, "an approver")
 
 
-async def _is_approver(
+async def is_approver(
     user_id: str, settings: SlackSettings, *, irreversible: bool, members: GroupMembers
 ) -> bool:
     """Listed, or in a listed group as Slack says now (``members`` is read per decision, so

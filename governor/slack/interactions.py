@@ -17,7 +17,14 @@ from governor.actions import MAX_EXPIRY
 from governor.policy.operators import parse_timestamp
 from governor.remediate import decisions
 from governor.remediate.errors import RemediationError
-from governor.slack.authorize import Actor, GroupMembers, Verdict, authorize, is_destructive
+from governor.slack.authorize import (
+    Actor,
+    GroupMembers,
+    Verdict,
+    authorize,
+    is_approver,
+    is_destructive,
+)
 from governor.slack.settings import SlackSettings
 from governor.store.async_store import AsyncStore
 from governor.store.errors import StoreError
@@ -210,8 +217,15 @@ class InteractionHandler:
             # two clicks raced past the check: the store keeps one vote per person
             await self._record(interaction, "refused", "a second vote by the same person")
             return "You already approved it; another approver must too."
-        voted = await self.store.slack.votes(record.id)
-        required = self.settings.required_for(is_destructive(record))
+        destructive = is_destructive(record)
+        voted = [  # earlier votes count only while their voter is still an approver
+            voter
+            for voter in await self.store.slack.votes(record.id)
+            if await is_approver(
+                voter, self.settings, irreversible=destructive, members=self.group_members
+            )
+        ]
+        required = self.settings.required_for(destructive)
         if len(voted) < required:
             await self.update_approval(
                 record, "waiting", f"{len(voted)} of {required} approvals: "

@@ -556,3 +556,38 @@ async def test_the_example_click_script_presses_a_button_in_the_fake(
                 return (await r.store.remediations.get(record.id)).state == "rejected"
 
             await eventually(rejected, what="the rejection from the example script")
+
+
+async def test_a_vote_by_someone_since_removed_from_the_approver_group_no_longer_counts(
+    tmp_path: Path, fake_slack: FakeSlack, app_token: None
+) -> None:
+    from governor.fake_slack.workspace import APPROVERS
+
+    async with rig(tmp_path, policies=shipped("approve")) as r:
+        settings = settings_for(
+            fake_slack, approvers=[], approver_groups=[APPROVERS.id], required_approvals=2
+        )
+        service = service_for(r, fake_slack, settings)
+        service.sender_interval = 0.01
+        async with connected(service, fake_slack):
+            record = (await _request_approvals(r, service))[NEVER_SUSPENDS]
+            channel, ts = await _posted(service, record.id)
+
+            async def replied(user: str, text: str) -> bool:
+                return any(
+                    m.payload.get("user") == user and text in str(m.payload.get("text"))
+                    for m in await r.store.slack.outbox()
+                    if m.kind == "ephemeral"
+                )
+
+            await asyncio.to_thread(
+                fake_slack.click, channel=channel, ts=ts, action_id="neon_approve", user=BOB.id
+            )
+            await eventually(lambda: replied(BOB.id, "(1 of 2)"), what="Bob's vote")
+            fake_slack.set_usergroup(APPROVERS.id, (ALICE.id,))  # Bob leaves the group
+            await asyncio.to_thread(
+                fake_slack.click, channel=channel, ts=ts, action_id="neon_approve", user=ALICE.id
+            )
+            await eventually(lambda: replied(ALICE.id, "(1 of 2)"), what="Alice's vote")
+        assert (await r.store.remediations.get(record.id)).state == "awaiting_approval"
+        assert r.mutations() == []
