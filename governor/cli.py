@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import sys
+from typing import Any
 
 import typer
+from typer.core import TyperOption
 
 from governor import __version__
 from governor.commands import (
@@ -23,6 +25,17 @@ from governor.commands import (
     status,
 )
 from governor.commands.common import PlainErrorsGroup
+
+
+def _flag_type(option: TyperOption, ctx: Any) -> str | None:  # typer's own click Context
+    """A flag takes no value: no ``<bool>`` after ``--version`` in ``--help``."""
+    return None if option.is_flag else _option_type(option, ctx)
+
+
+# typer 0.29 prints every option's type, flags included; the one switch it offers is
+# per option (metavar=""), which every command would have to remember.
+_option_type = TyperOption.display_type_rich
+setattr(TyperOption, "display_type_rich", _flag_type)  # noqa: B010 (a method swap mypy refuses)
 
 app = typer.Typer(
     cls=PlainErrorsGroup,

@@ -1,7 +1,9 @@
 """`neon-governor demo`: a real audit against the bundled simulator, no account needed.
 
 The simulator is served on a loopback port in this process and the audit goes through the
-same code path as `audit` (config, client over HTTP, policies, store, report).
+same code path as `audit` (config, client over HTTP, policies, store, report). Without
+``--db`` the store lives in a temporary folder that is removed at the end (``--keep``
+keeps it): every demo used to leave one behind.
 """
 
 from __future__ import annotations
@@ -48,6 +50,10 @@ def demo(
         Path | None, typer.Option("--db", help="Store file (default: a new temporary one).")
     ] = None,
     config_path: ConfigOption = None,
+    keep: Annotated[
+        bool,
+        typer.Option("--keep", help="Keep the temporary store afterwards, to explore it."),
+    ] = False,
 ) -> None:
     """Run a full audit against a simulated Neon account and show the report."""
     with handled():
@@ -58,45 +64,60 @@ def demo(
         seed=seed, orgs=orgs, projects=projects, branches=branches, now=datetime.now(UTC)
     )
     simulator = Simulator(world, SimulatorOptions(seed=seed))
-    store_path = db or Path(tempfile.mkdtemp(prefix="neon-governor-demo-")) / "governor.db"
-    with serve(simulator, port=0) as base_url:
-        typer.echo(
-            f"Simulated Neon account at {base_url}: {orgs} organizations, {projects} projects, "
-            f"~{branches} branches (seed {seed}).",
-            err=True,
-        )
-        os.environ[DEMO_KEY_ENV] = DEMO_KEY
-        demo_config = config.model_copy(
-            update={
-                "neon": NeonSettings(
-                    api_url=base_url,
-                    api_key_env=DEMO_KEY_ENV,
-                    requests_per_minute=config.neon.requests_per_minute,
-                    requests_per_second_per_route=config.neon.requests_per_second_per_route,
-                )
-            }
-        )
-        demo_runtime = Runtime(demo_config, config_path, runtime.clock)
-        with handled():
-            result = execute_audit(demo_runtime, policies, db=store_path, trigger="demo")
+    scratch = None if db is not None else Path(tempfile.mkdtemp(prefix="neon-governor-demo-"))
+    store_path = db or Path(str(scratch)) / "governor.db"
+    try:
+        with serve(simulator, port=0) as base_url:
+            typer.echo(
+                f"Simulated Neon account at {base_url}: {orgs} organizations, {projects} "
+                f"projects, ~{branches} branches (seed {seed}).",
+                err=True,
+            )
+            os.environ[DEMO_KEY_ENV] = DEMO_KEY
+            demo_config = config.model_copy(
+                update={
+                    "neon": NeonSettings(
+                        api_url=base_url,
+                        api_key_env=DEMO_KEY_ENV,
+                        requests_per_minute=config.neon.requests_per_minute,
+                        requests_per_second_per_route=config.neon.requests_per_second_per_route,
+                    )
+                }
+            )
+            demo_runtime = Runtime(demo_config, config_path, runtime.clock)
+            with handled():
+                result = execute_audit(demo_runtime, policies, db=store_path, trigger="demo")
+    finally:
+        if scratch is not None and not keep:
+            shutil.rmtree(scratch, ignore_errors=True)
     color = stdout_is_terminal() and output_format == OutputFormat.table
     typer.echo(
         render_audit(result, output_format.value, color=color, width=output_width()), nl=False
     )
+    typer.echo(_next_steps(store_path if db is not None or keep else None), err=True)
+
+
+def _next_steps(kept: Path | None) -> str:
+    """Commands that work from an installed wheel too (no checkout-relative paths)."""
     program = _program_name()
+    explore = (
+        (f"findings --db {kept}", "what the store now holds")
+        if kept is not None
+        else ("demo --keep", "keep the demo's store to explore it (it was removed)")
+    )
     lines = [
-        ("findings --db " + str(store_path), "what the store now holds"),
+        explore,
         ("demo --format json", "the JSON contract"),
-        ("policies validate policies/", "check policy files"),
         ("simulate --seed 7 --port 8080", "serve this world yourself"),
     ]
     hints = "\n".join(f"  {program} {command}\n      {why}" for command, why in lines)
-    typer.echo(
+    return (
         f"\nWhat to try next:\n{hints}\n"
         "Against a real account:\n"
         "  export NEON_API_KEY=...   # an organization or personal API key\n"
-        f"  {program} audit --db governor.db\n",
-        err=True,
+        f"  {program} doctor                    # the key, its scope, the store, the policies\n"
+        f"  {program} audit --db governor.db    # sweep and record the findings\n"
+        f"  {program} plan --db governor.db     # what apply would change, and why\n"
     )
 
 

@@ -1,0 +1,58 @@
+"""What a newcomer meets first: ``--help`` and ``demo``."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from governor.cli import app
+
+runner = CliRunner()
+SMALL = ["--orgs", "1", "--projects", "2", "--branches", "6"]
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["audit"], ["plan"], ["demo"]])
+def test_flags_show_no_bool_metavar_in_help(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    assert "<bool>" not in result.output
+    assert "--help" in result.output
+
+
+def test_help_still_shows_the_type_of_an_option_that_takes_a_value() -> None:
+    result = runner.invoke(app, ["plan", "--help"], env={"COLUMNS": "120"})
+    assert "<path>" in result.output  # --config
+
+
+@pytest.fixture
+def temp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    monkeypatch.setenv("NEON_GOVERNOR_DEMO_KEY", "")  # demo sets it; restored afterwards
+    return folder
+
+
+def test_demo_leaves_no_temporary_folder_behind(temp_dir: Path) -> None:
+    result = runner.invoke(app, ["demo", *SMALL])
+    assert result.exit_code == 0, result.stderr
+    assert list(temp_dir.glob("neon-governor-demo-*")) == []
+    assert "demo --keep" in result.stderr  # how to keep it, instead of a path now gone
+
+
+def test_demo_keep_keeps_the_store_and_points_at_it(temp_dir: Path) -> None:
+    result = runner.invoke(app, ["demo", *SMALL, "--keep"])
+    assert result.exit_code == 0, result.stderr
+    [kept] = temp_dir.glob("neon-governor-demo-*")
+    assert (kept / "governor.db").is_file()
+    assert f"findings --db {kept / 'governor.db'}" in result.stderr
+
+
+def test_demo_suggests_commands_that_exist_outside_a_checkout(temp_dir: Path) -> None:
+    result = runner.invoke(app, ["demo", *SMALL])
+    assert "policies validate policies/" not in result.stderr
+    assert " doctor " in result.stderr
+    assert " plan --db governor.db" in result.stderr
