@@ -98,3 +98,14 @@ def test_a_non_ascii_key_is_refused_without_echoing_it(monkeypatch: pytest.Monke
         read_secret("NEON_API_KEY")
     assert "non-ASCII" in str(raised.value)
     assert "secrète" not in str(raised.value)
+
+
+@pytest.mark.parametrize("name", ["napi_pasted_key-with.dots", "napi key with spaces", ""])
+def test_a_key_pasted_in_place_of_the_variable_name_is_never_echoed(name: str) -> None:
+    """``config check`` and ``doctor`` printed "environment variable <the key> is not set"."""
+    with pytest.raises(SecretError) as raised:
+        read_secret(name)
+    message = str(raised.value)
+    assert "is not a variable name" in message
+    if name:
+        assert name not in message
