@@ -27,7 +27,7 @@ from governor.policy import Policy, configured_policy_paths, load_policies
 from governor.secrets import read_secret
 from governor.store import Store, StoreError
 from governor.store.async_store import AsyncStore
-from governor.sweep import Account
+from governor.sweep import Account, OrganizationNotVisible
 
 STORE_FOLDER_MODE = 0o700  # the store holds the estate's inventory and the audit trail
 
@@ -142,7 +142,11 @@ class Runtime:
                 client = await stack.enter_async_context(self.client(account, transport=transport))
                 covered = tuple(org_ids) or tuple(account.organizations)
                 accounts.append(Account(account.name, client, covered))
-            yield accounts
+            try:
+                yield accounts
+            except OrganizationNotVisible as error:
+                source = "--org" if org_ids else "from the config's organizations"
+                raise error.named_by(source) from None
 
     @staticmethod
     def check_org_ids(org_ids: Sequence[str], *, flag: str = "") -> list[str]:

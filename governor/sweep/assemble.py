@@ -66,12 +66,17 @@ class OrganizationNotVisible(NeonError):
     and sweeping the rest would report on less than was asked for as if it were all.
     """
 
-    def __init__(self, org_ids: list[str], visible: list[Organization] | None) -> None:
+    def __init__(
+        self, org_ids: list[str], visible: list[Organization] | None, source: str = ""
+    ) -> None:
         self.org_ids = org_ids
         self.visible = visible
+        self.source = source
         names = ("organization " if len(org_ids) == 1 else "organizations ") + ", ".join(
             map(shown, org_ids)
         )
+        if source:
+            names += f" ({source})"
         if visible is None:
             seen = (
                 "it cannot list the organizations it sees (`neon-governor inventory` shows "
@@ -84,6 +89,10 @@ class OrganizationNotVisible(NeonError):
             more = len(visible) - len(listed)
             seen = "visible: " + ", ".join(listed) + (f" and {more} more" if more > 0 else "")
         super().__init__(f"{names} not visible to this key; {seen}")
+
+    def named_by(self, source: str) -> OrganizationNotVisible:
+        """The same refusal, saying where the ids came from (``--org``, the config)."""
+        return type(self)(self.org_ids, self.visible, source)
 
 
 def branch_pages(branches: int) -> int:

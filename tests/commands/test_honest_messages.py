@@ -66,11 +66,23 @@ def test_an_org_the_key_cannot_see_is_a_usage_error_listing_the_visible_ones(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("neon-governor: usage error: organization ")
-    assert "'org-does-not-exist-12345678' not visible to this key; visible: " in lines[0]
+    assert "'org-does-not-exist-12345678' (--org) not visible to this key; visible: " in lines[0]
     for org in served_world.organizations:
         assert f"{org['id']} ({org['name']})" in lines[0]
     assert "incomplete" not in result.stderr.lower()
     assert result.stdout == ""
+
+
+def test_an_org_in_the_config_the_key_cannot_see_says_it_came_from_the_config(
+    served: tuple[World, str], tmp_path: Path
+) -> None:
+    _, base_url = served
+    config = fast_config(tmp_path)
+    config.write_text(config.read_text() + 'organizations = ["org-typo-12345678"]\n')
+    db = str(tmp_path / "g.db")
+    result = invoke(base_url, "audit", "--db", db, "--config", str(config))
+    assert result.exit_code == 2, result.stderr
+    assert "'org-typo-12345678' (from the config's organizations) not visible" in result.stderr
 
 
 def test_a_visible_org_given_by_id_still_sweeps(served: tuple[World, str], tmp_path: Path) -> None:
