@@ -372,3 +372,49 @@ async def test_reconcile_after_a_kill_waits_for_the_in_flight_request_before_loo
             if e.subject == f"remediation:{remediation_id}"
         ]
         assert "adopted after a restart" in reasons
+
+
+async def test_an_executor_after_an_uncertain_answer_waits_for_its_request_before_looking(
+    tmp_path: Path,
+) -> None:
+    """Neon's edge answers 524 while the origin still works on the PATCH, which lands a
+    moment later: the executor must look only after that, and not send it again."""
+    async with rig(tmp_path) as r:
+        record = await _planned(r, NEVER_SUSPENDS)
+        quiet = r.simulator.options
+        landed: list[int] = []
+        rival = Rival(r.store, _intent)
+
+        async def edge_times_out() -> None:  # the next request is cut off by the edge
+            r.simulator.options = replace(quiet, fail_524=1.0)
+
+        answer_of = r.simulator.answer
+
+        def answer_once(ticket: Any) -> Any:  # only that one request: the edge recovers
+            answer = answer_of(ticket)
+            r.simulator.options = quiet
+            return answer
+
+        r.simulator.answer = answer_once  # type: ignore[method-assign]
+
+        def land() -> None:
+            body = json.dumps({"endpoint": Change.from_json(record.change).fields}).encode()
+            headers = {"Authorization": f"Bearer {PERSONAL_TOKEN}"}
+            answer = r.simulator.handle("PATCH", f"/api/v2{ENDPOINT_PATH}", {}, headers, body)
+            landed.append(answer.status)
+
+        sleep = r.client.pacer.sleep
+
+        async def sleep_while_the_origin_works(seconds: float) -> None:
+            await sleep(seconds)
+            if not landed:
+                land()
+
+        rival.action = edge_times_out
+        r.client.pacer.sleep = sleep_while_the_origin_works  # type: ignore[method-assign]
+        outcome = await r.executor(store=rival).execute_one(record)
+        if not landed:
+            land()
+        assert landed == [200]  # (a second send before it would have locked it out: 423)
+        assert outcome.state == "succeeded", outcome.reason
+        assert len(_sent(r, NEVER_SUSPENDS)) == 1, _sent(r, NEVER_SUSPENDS)
