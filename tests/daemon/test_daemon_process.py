@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import signal
 import sqlite3
 import subprocess
@@ -167,6 +168,7 @@ def test_sigterm_during_a_slow_sweep_abandons_it_at_once_and_marks_its_run_cance
     assert "abandoned 1 sweeps still reading" in log
     assert "Traceback" not in log
     assert "raised an exception" not in log
+    assert not re.findall(r"^\S+ (?:error|critical) .*$", log, re.MULTILINE)
 
 
 AUTO_SUSPEND = """\
@@ -222,3 +224,4 @@ def test_sigterm_during_a_remediation_pass_claims_nothing_new_and_waits_for_the_
     log = daemon.log_text()
     assert "Traceback" not in log
     assert "raised an exception" not in log
+    assert not re.findall(r"^\S+ (?:error|critical) .*$", log, re.MULTILINE)
