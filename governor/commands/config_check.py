@@ -59,6 +59,7 @@ def check(
     missing: list[str] = []
     with handled():
         runtime = Runtime.load(config_path)
+        runtime.policies()  # the daemon schedules them: a schedule that never fires stops here
         data = effective(runtime, missing=None if offline else missing)
     if output_format == ConfigFormat.json:
         write_output(json.dumps(data, indent=2) + "\n", None)

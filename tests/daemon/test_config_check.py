@@ -104,3 +104,18 @@ def test_a_garbage_metrics_address_is_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "[metrics.listen]" in result.stderr
     assert "not host:port" in result.stderr
+
+
+def test_config_check_refuses_a_policy_schedule_that_never_fires_with_its_place(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "p.yaml").write_text(
+        '- name: feb-31\n  resource: branch\n  schedule: "0 0 31 2 *"\n'
+        "  filters:\n    - default: false\n"
+    )
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[policies]\npaths = ["p.yaml"]\n')
+    result = check(cfg, "--offline")
+    assert result.exit_code == 2
+    assert "p.yaml:3:13: [0].schedule: '0 0 31 2 *' never fires" in result.stderr
+    assert "Traceback" not in result.stderr
