@@ -21,7 +21,8 @@ class SimulatorOptions:
     ``operation_retry_fraction``: operations that fail ``operation_retry_failures`` times,
     ``operation_retry_seconds`` apart, before they finish (see governor.simulator.operations).
     ``clock_skew_seconds``: how far ahead of the real wall clock the ``Date`` header of every
-    answer is (a Neon whose clock is off; negative: behind).
+    answer is (a Neon whose clock is off; negative: behind). ``date_header``: False for
+    answers without a ``Date`` header (a proxy that strips it: the skew stays unknown).
     """
 
     requests_per_minute: int | None = 700
@@ -40,6 +41,7 @@ class SimulatorOptions:
     unavailable_project_ids: frozenset[str] = frozenset()
     unreadable_project_ids: frozenset[str] = frozenset()
     clock_skew_seconds: float = 0.0
+    date_header: bool = True
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.clock_skew_seconds):

@@ -63,6 +63,12 @@ class _Handler(BaseHTTPRequestHandler):
             return self.server.simulator.date_header()
         return super().date_time_string(timestamp)
 
+    def send_header(self, keyword: str, value: str) -> None:
+        """Drop ``Date`` when the options say the answers carry none."""
+        if keyword.lower() == "date" and not self.server.simulator.options.date_header:
+            return
+        super().send_header(keyword, value)
+
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the simulator keeps its own request log (without tokens)."""
 

@@ -28,5 +28,7 @@ class SimulatorTransport(httpx.AsyncBaseTransport):
         if ticket.delay_seconds > 0:
             await anyio.sleep(ticket.delay_seconds)
         answer = self.simulator.answer(ticket)
-        headers = {"Date": self.simulator.date_header(), **answer.headers}  # as the server
+        headers = dict(answer.headers)
+        if self.simulator.options.date_header:  # as the server
+            headers = {"Date": self.simulator.date_header(), **headers}
         return httpx.Response(answer.status, headers=headers, content=answer.body, request=request)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from governor.neon.client import BRANCHES_PAGE_SIZE
-from governor.simulator import Simulator, World
+from governor.simulator import Simulator, SimulatorOptions, World
 from governor.sweep import sweep
 from tests.conftest import WORLD_NOW
 from tests.hostile.hostile_server import (
@@ -114,7 +114,12 @@ async def test_the_snapshot_records_the_servers_clock_skew_and_warns_when_large(
 @pytest.mark.anyio
 async def test_a_sweep_without_date_headers_leaves_the_skew_unknown() -> None:
     clock = VirtualClock()
-    simulator = Simulator(World.generate(seed=1, now=WORLD_NOW), clock=clock, now=lambda: WORLD_NOW)
+    simulator = Simulator(
+        World.generate(seed=1, now=WORLD_NOW),
+        SimulatorOptions(date_header=False),
+        clock=clock,
+        now=lambda: WORLD_NOW,
+    )
     async with virtual_client(simulator, clock) as client:
         snapshot = await clock.run(sweep(client, now=WORLD_NOW))
 
