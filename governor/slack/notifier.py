@@ -31,8 +31,11 @@ class SlackNotifier:
             return
         if self.settings.report == "changes" and not self._changed(result):
             return
+        # this run's remediations only: the store holds every run's (F6 showed totals)
         records = await self.store.remediations.list()
-        counts: dict[str, int] = dict(Counter(str(record.state) for record in records))
+        counts: dict[str, int] = dict(
+            Counter(str(record.state) for record in records if record.run_id == result.run_id)
+        )
         now = self.clock()
         exempted = {
             (e.resource_type, e.resource_id): f"until {e.until[:10]} ({e.reason})"
