@@ -43,7 +43,7 @@ from governor.policy import Policy
 from governor.remediate.changes import Change, applied
 from governor.remediate.follow import follow_operations
 from governor.remediate.ownership import holding
-from governor.remediate.recheck import recheck
+from governor.remediate.recheck import clock_skip, recheck
 from governor.remediate.settings import RemediationSettings
 from governor.store.async_store import AsyncStore
 from governor.store.encoding import decode_time, encode_time
@@ -179,9 +179,13 @@ class Executor:
         change = Change.from_json(record.change)
         deadline = client.pacer.clock() + self.settings.operation_timeout.total_seconds()
         window, margin = send_bounds(client)
-        for _ in range(MAX_SENDS):
+        for round_ in range(MAX_SENDS):
             if await books.paused() is not None:
                 return await self.end(record, "skipped", "paused before sending")
+            if round_ > 0:  # the answers since the re-read (423s, operations) measured it anew
+                skew = clock_skip(client, change, self.settings)
+                if skew is not None:
+                    return await self.end(record, "skipped", skew)
             intent_at = self.clock()
             lands_by = intent_at + timedelta(seconds=window + margin)
             await self._progress(  # nothing is sent unless this write is still ours

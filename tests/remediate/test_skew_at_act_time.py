@@ -175,3 +175,33 @@ async def test_a_resend_within_one_execution_sees_the_skew_of_the_latest_answers
         await r.client.get_project(PROJECT_ID)  # any answer measures it again
         assert "differ by" in (clock_skip(r.client, delete, r.settings) or "")
         assert clock_skip(r.client, Change("update_endpoint", {"x": 1}), r.settings) is None
+
+
+async def test_a_delete_locked_out_while_neons_clock_goes_off_is_never_sent_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The executor's send loop went round again after a 423 without asking the skew guard:
+    the clocks drifted 2 h apart during the wait, and the delete was sent anyway."""
+    async with rig(tmp_path, policies=shipped("approve")) as r:
+        first = await r.apply()
+        request = next(x for x in first.requested if x.resource_id == STALE_CHILD)
+        approved = await decisions.approve(r.store, request.id, actor="alice", now=r.now())
+        r.simulator.start_system_operation(PROJECT_ID, seconds=120.0)  # the delete meets 423
+        stepped = r.clock.sleep
+
+        async def drift_after_the_first_423(seconds: float) -> None:
+            if any(e["status"] == 423 for e in r.simulator.logged_requests()):
+                r.simulator.set_clock_skew(TWO_HOURS)  # Neon's clock goes off while we wait
+            await stepped(seconds)
+
+        monkeypatch.setattr(r.clock, "sleep", drift_after_the_first_423)
+        monkeypatch.setattr(r.client.pacer, "sleep", drift_after_the_first_423)
+        outcomes = await r.executor().run([approved])
+        deletes = [
+            e for e in r.simulator.logged_requests() if e["path"].endswith(f"/{STALE_CHILD}")
+        ]
+        assert [e["status"] for e in deletes if e["method"] == "DELETE"] != []
+        assert {e["status"] for e in deletes if e["method"] == "DELETE"} == {423}
+        assert [outcome.state for outcome in outcomes] == ["skipped"]
+        await _skipped_for_clocks(r, approved)
+        assert r.world_branch(STALE_CHILD) is not None
