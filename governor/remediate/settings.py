@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from governor.durations import Duration
+
+MIN_APPROVAL_TTL = timedelta(minutes=1)
 
 
 class RemediationSettings(BaseModel):
@@ -52,3 +54,13 @@ class RemediationSettings(BaseModel):
     concurrency: int = Field(
         default=4, ge=1, le=64, description="Projects changed in parallel (one at a time each)."
     )
+
+    @field_validator("approval_ttl")
+    @classmethod
+    def _a_ttl_someone_can_meet(cls, value: timedelta) -> timedelta:
+        """The same floor as ``[slack] approval_ttl``: "0s" made every request expire unread."""
+        if value < MIN_APPROVAL_TTL:
+            raise ValueError(
+                "must be at least 1m: a shorter request expires before anyone reads it"
+            )
+        return value

@@ -149,3 +149,15 @@ def test_the_try_slack_locally_example_config_loads_with_the_fakes_ids() -> None
     assert (slack.channel, slack.approvals_to) == (REPORTS.id, APPROVALS.id)
     assert slack.approvers == [ALICE.id, BOB.id]
     assert slack.api_url.startswith("http://127.0.0.1:")
+
+
+@pytest.mark.parametrize("ttl", ['"0s"', '"59s"'])
+def test_a_remediation_approval_ttl_below_a_minute_is_refused_where_it_is_written(
+    ttl: str,
+) -> None:
+    text = f"[remediation]\napproval_ttl = {ttl}\n"
+    with pytest.raises(ConfigError) as raised:
+        parse_config(tomllib.loads(text), text=text, source="governor.toml")
+    message = str(raised.value)
+    assert message.startswith("governor.toml:2:")
+    assert "[remediation.approval_ttl] must be at least 1m" in message
