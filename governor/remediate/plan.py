@@ -479,9 +479,17 @@ def _waiting(
 
 
 def _same_evidence(record: RemediationRecord, item: PlanItem) -> bool:
-    planned = {(s.get("policy"), s.get("fingerprint")) for s in record.findings}
+    """Whether ``record`` (approved) was decided on the evidence and change ``item`` has.
+
+    Compared as the rejection hold compares: an expiry is "now + N days" and moves every
+    pass, so its moment is left out (the approved row keeps and sends its own).
+    """
+    if item.change is None:
+        return False
     now = {(s.policy, s.fingerprint) for s in item.sources}
-    return planned == now and item.change is not None and record.change == item.change.as_json()
+    return _fingerprints(record) == now and _signature(record.change) == _signature(
+        item.change.as_json()
+    )
 
 
 def _active_id(item: PlanItem, context: PlanContext) -> int | None:

@@ -329,3 +329,34 @@ async def test_notices_are_one_summary_line_at_info_not_a_warning_each(
         assert len(lines) == 1
         assert lines[0].levelno == logging.INFO
         assert "due later" in lines[0].getMessage()  # the capped ones are counted, not listed
+
+
+async def test_an_approved_expiry_change_survives_the_next_pass_and_runs(tmp_path: Path) -> None:
+    # Before: an expiry change is "now + N days", so the approved row's expires_at never
+    # equalled the next pass's: the approval was skipped and asked again on every pass.
+    from governor.actions import parse_action
+    from governor.remediate import decisions
+
+    expiry = parse_action({"type": "set_expiry", "after": "7d"})
+    policies = [
+        p.model_copy(update={"action": expiry})
+        for p in shipped("approve")
+        if p.name == "stale-branches"
+    ]
+    async with rig(tmp_path, policies=policies) as r:
+        requested = (await r.apply()).requested
+        assert requested
+        for request in requested:
+            await decisions.approve(r.store, request.id, actor="cli:root", now=r.now())
+        r.clock.now += timedelta(hours=1).total_seconds()
+        plan = await r.plan()
+        approved = [i for i in plan.items if i.remediation_id in {x.id for x in requested}]
+        assert [i.status for i in approved] == ["approved"] * len(requested)
+        result = await r.apply(plan)
+        assert result.requested == []
+        assert sorted(o.remediation_id for o in result.outcomes) == sorted(x.id for x in requested)
+        assert {o.state for o in result.outcomes} == {"succeeded"}
+        for request in requested:
+            branch = r.world_branch(request.resource_id)
+            assert branch is not None
+            assert branch["expires_at"] == request.change["fields"]["expires_at"]
