@@ -330,7 +330,10 @@ def load_config(path: Path | str | None) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from error
-    return parse_config(data, text=text, source=str(path))
+    config = parse_config(data, text=text, source=str(path))
+    # relative Slack token files start at the config's folder, like every other path (F11)
+    folder = path.expanduser().absolute().parent
+    return config.model_copy(update={"slack": config.slack.located(folder)})
 
 
 MAX_CONFIG_BYTES = 1024 * 1024

@@ -39,11 +39,15 @@ from governor.sweep import Account
 
 
 def bot_token(settings: SlackSettings) -> str:
-    return read_secret(settings.bot_token_env, settings.bot_token_file)
+    return read_secret(
+        settings.bot_token_env, settings.bot_token_file, relative_to=settings.config_dir
+    )
 
 
 def app_token(settings: SlackSettings) -> str:
-    return read_secret(settings.app_token_env, settings.app_token_file)
+    return read_secret(
+        settings.app_token_env, settings.app_token_file, relative_to=settings.config_dir
+    )
 
 
 def web_client(settings: SlackSettings, token: str) -> AsyncWebClient:

@@ -12,10 +12,11 @@ class below the ordinary one, are refused when the config is read.
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from governor.durations import Duration
 
@@ -60,6 +61,20 @@ class SlackSettings(BaseModel):
     team_id: str | None = Field(
         default=None, pattern=_ID, description="Workspace id; default: what auth.test says."
     )
+    # the config file's folder, where a relative bot_token_file / app_token_file starts
+    # (None: the working folder). Set by the config loader, not written in the file, so
+    # every reader of these settings (daemon, doctor, audit) resolves the same file.
+    _config_dir: Path | None = PrivateAttr(default=None)
+
+    def located(self, config_dir: Path | None) -> SlackSettings:
+        """These settings, with relative token files taken from ``config_dir``."""
+        copy = self.model_copy()
+        copy._config_dir = config_dir
+        return copy
+
+    @property
+    def config_dir(self) -> Path | None:
+        return self._config_dir
 
     @field_validator(
         "approvers", "approver_groups", "destructive_approvers", "destructive_approver_groups"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -161,3 +162,26 @@ def test_a_remediation_approval_ttl_below_a_minute_is_refused_where_it_is_writte
     message = str(raised.value)
     assert message.startswith("governor.toml:2:")
     assert "[remediation.approval_ttl] must be at least 1m" in message
+
+
+def test_relative_slack_token_files_start_at_the_config_folder_not_the_working_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from governor.runtime import Runtime
+    from governor.slack.service import app_token, bot_token
+
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    (folder / "bot-token").write_text("xoxb-from-the-config-folder\n")
+    (folder / "app-token").write_text("xapp-from-the-config-folder\n")
+    config = folder / "governor.toml"
+    config.write_text(
+        f'[slack]\nchannel = "{APPROVALS.id}"\n'
+        'bot_token_file = "bot-token"\napp_token_file = "app-token"\n'
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    settings = Runtime.load(config).config.slack
+    assert bot_token(settings) == "xoxb-from-the-config-folder"
+    assert app_token(settings) == "xapp-from-the-config-folder"
