@@ -379,15 +379,22 @@ def decide(
 
 
 def rejected_by_a_person(record: RemediationRecord) -> bool:
-    """Rejected while awaiting approval, or withdrawn by a person after approval."""
+    """Rejected while awaiting approval, or withdrawn by a person after approval.
+
+    Read from the row's structure, never its reason's wording (any channel may word it):
+    only a person rejects; a withdrawal is a skip that a person's decision made itself
+    (``decided_at`` is the moment the row ended) before any executor held it (no owner).
+    The governor's skips keep the approver's earlier ``decided_at``, or were claimed first.
+    """
     if record.state == "rejected":
         return True
-    reason = record.reason or ""
-    return record.state == "skipped" and reason.startswith(WITHDRAWN_REASONS)
-
-
-# how ``decisions.reject`` words a withdrawn approval (older rows: "rejected by")
-WITHDRAWN_REASONS = ("approval withdrawn by ", "rejected by ")
+    return (
+        record.state == "skipped"
+        and bool(record.decided_by)
+        and record.decided_at is not None
+        and record.decided_at == record.finished_at
+        and record.owner is None
+    )
 
 
 # Neon's refusals of the request itself; not auth (401/403: a key), gone (404), locked

@@ -14,6 +14,7 @@ import pytest
 from governor.actions import parse_action
 from governor.policy import Policy
 from governor.remediate import decisions
+from governor.store.encoding import encode_time
 from tests.remediate.harness import Rig, rig, shipped
 from tests.remediate.world import OVERSIZED, PROJECT_ID
 
@@ -101,3 +102,52 @@ async def test_a_change_neon_refused_is_not_sent_again_until_the_resource_or_pol
         fixed = await r.apply()
         assert [o.state for o in fixed.outcomes if OVERSIZED in o.resource] == ["succeeded"]
         assert _endpoint(r, OVERSIZED)["autoscaling_limit_min_cu"] == 0.25
+
+
+async def test_a_withdrawal_holds_by_who_decided_not_by_the_wording_of_its_reason(
+    tmp_path: Path,
+) -> None:
+    # Before: the hold parsed the reason ("approval withdrawn by" / "rejected by"): a person's
+    # withdrawal worded otherwise was asked again at once, and a governor's skip whose reason
+    # began with those words held as if a person had said no.
+    async with rig(tmp_path, policies=_oversized("approve")) as r:
+        [request] = (await r.apply()).requested
+        await decisions.approve(r.store, request.id, actor="cli:root", now=r.now())
+        stamp = encode_time(r.now())
+        withdrawn = await r.store.remediations.move(
+            request.id,
+            expected=["approved"],
+            to="skipped",
+            now=r.now(),
+            actor="runbook:ops",
+            reason="the owner needs it through the launch",  # another channel's words
+            changes={"decided_by": "runbook:ops", "decided_at": stamp},
+        )
+        assert withdrawn is not None
+        await _three_passes_hold(r, "approval withdrawn by runbook:ops at ")
+
+    (tmp_path / "second").mkdir()
+    async with rig(tmp_path / "second", policies=_oversized("approve")) as r:
+        [request] = (await r.apply()).requested
+        await decisions.approve(r.store, request.id, actor="cli:root", now=r.now())
+        r.clock.now += 60
+        claimed = await r.store.remediations.move(
+            request.id,
+            expected=["approved"],
+            to="executing",
+            now=r.now(),
+            actor="governor",
+            changes={"owner": "host:1:2:3:token"},
+        )
+        assert claimed is not None
+        await r.store.remediations.move(
+            request.id,
+            expected=["executing"],
+            to="skipped",
+            now=r.now(),
+            actor="governor",
+            reason="rejected by the re-read: its evidence changed since it was planned",
+        )
+        plan = await r.plan()
+        item = next(i for i in plan.items if i.resource_id == OVERSIZED)
+        assert item.status == "needs_approval"  # the governor's skip is no person's "no"
