@@ -52,6 +52,7 @@ STATUS_ICONS = {
     "skipped": ":fast_forward:",
     "expired": ":hourglass:",
     "rejected": ":no_entry_sign:",
+    "withdrawn": ":no_entry_sign:",
 }
 DISRUPTIVE = ":warning: *Disruptive*: restarts the compute; connections drop."
 IRREVERSIBLE = ":no_entry: *Irreversible*: this cannot be undone."

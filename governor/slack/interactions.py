@@ -211,8 +211,11 @@ class InteractionHandler:
             rejected = await decisions.reject(
                 self.store, record.id, actor=actor, reason="rejected in Slack", now=now
             )
-            await self.update_approval(rejected, "rejected", f"rejected by <@{user}>")
-            return f"Rejected remediation {record.id}."
+            # an approval that landed between the check and the move is withdrawn instead
+            # (skipped): the message says which, not "rejected" for both
+            said = "withdrawn" if rejected.state == "skipped" else "rejected"
+            await self.update_approval(rejected, said, f"{said} by <@{user}>")
+            return f"{said.capitalize()} remediation {record.id}."
         if not await self.store.slack.vote(record.id, user, now=now):
             # two clicks raced past the check: the store keeps one vote per person
             await self._record(interaction, "refused", "a second vote by the same person")

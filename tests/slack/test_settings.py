@@ -185,3 +185,17 @@ def test_relative_slack_token_files_start_at_the_config_folder_not_the_working_o
     settings = Runtime.load(config).config.slack
     assert bot_token(settings) == "xoxb-from-the-config-folder"
     assert app_token(settings) == "xapp-from-the-config-folder"
+
+
+async def test_doctor_checks_the_bots_membership_of_the_approvals_channel_too(
+    fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from governor.fake_slack.workspace import OUTSIDE, REPORTS
+    from governor.observability.slack_checks import slack_checks
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", fake_slack.bot_token)
+    monkeypatch.setenv("SLACK_APP_TOKEN", fake_slack.app_token)
+    settings = settings_for(fake_slack, channel=REPORTS.id, approvals_channel=OUTSIDE.id)
+    channels = [c for c in await slack_checks(settings) if c.name == "slack-channel"]
+    assert [c.state for c in channels] == ["ok", "FAIL"]
+    assert f"approvals_channel {OUTSIDE.id}: the bot is not a member" in channels[1].detail

@@ -591,3 +591,42 @@ async def test_a_vote_by_someone_since_removed_from_the_approver_group_no_longer
             await eventually(lambda: replied(ALICE.id, "(1 of 2)"), what="Alice's vote")
         assert (await r.store.remediations.get(record.id)).state == "awaiting_approval"
         assert r.mutations() == []
+
+
+async def test_an_approval_withdrawn_by_a_reject_click_is_labelled_withdrawn_not_rejected(
+    tmp_path: Path, fake_slack: FakeSlack, app_token: None
+) -> None:
+    from governor.fake_slack.workspace import APPROVERS
+    from governor.remediate import decisions
+
+    settings = settings_for(fake_slack, approvers=[], approver_groups=[APPROVERS.id])
+    async with rig(tmp_path, policies=shipped("approve")) as r:
+        service = service_for(r, fake_slack, settings)
+        service.sender_interval = 0.01
+        record_ids: list[int] = []
+
+        async def approved_meanwhile(group: str) -> set[str]:
+            """Another approver's CLI approve lands between the click's check and its move."""
+            current = await r.store.remediations.get(record_ids[0])
+            if current.state == "awaiting_approval":
+                await decisions.approve(r.store, current.id, actor="cli:bob", now=r.now())
+            return set(APPROVERS.users)
+
+        service.group_members = approved_meanwhile  # type: ignore[method-assign]
+        async with connected(service, fake_slack):
+            record = (await _request_approvals(r, service))[NEVER_SUSPENDS]
+            record_ids.append(record.id)
+            channel, ts = await _posted(service, record.id)
+            envelope = await asyncio.to_thread(
+                fake_slack.click, channel=channel, ts=ts, action_id="neon_reject", user=ALICE.id
+            )
+            await asyncio.to_thread(fake_slack.wait_for_ack, envelope)
+
+            def decided(log: Any) -> Any:
+                message = log.find_message(channel, ts)
+                return message if message and "by <@" in str(message.blocks) else None
+
+            message = await fake_slack.until(decided, what="the message to show the decision")
+        assert (await r.store.remediations.get(record.id)).state == "skipped"
+        assert "*withdrawn*" in str(message.blocks)
+        assert "*rejected*" not in str(message.blocks)
