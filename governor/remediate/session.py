@@ -99,6 +99,17 @@ class PassResult:
     outcomes: list[Outcome] = field(default_factory=list)
     requested: list[RemediationRecord] = field(default_factory=list)
     expired: list[RemediationRecord] = field(default_factory=list)
+    # while paused: what this pass would have started or asked, held instead
+    paused: bool = False
+    held: list[PlanItem] = field(default_factory=list)
+    not_asked: list[PlanItem] = field(default_factory=list)
+
+    def held_summary(self) -> str:
+        """One line for a paused pass: what it held (empty when nothing was held)."""
+        if not self.paused:
+            return ""
+        asked = f", {len(self.not_asked)} approval request(s) not asked" if self.not_asked else ""
+        return f"paused: {len(self.held)} change(s) held{asked} (neon-governor resume)"
 
     @property
     def failed(self) -> list[Outcome]:
@@ -141,32 +152,44 @@ async def apply_plan(
 ) -> PassResult:
     """Request approvals, send notices, then execute the plan's actionable items.
 
-    Raises RemediationDisabled (changing nothing) unless remediation is enabled.
+    While remediation is paused nothing new is asked, noticed or started, on every path
+    (the CLI and the daemon alike): the result's ``held`` and ``not_asked`` say what
+    waits for ``resume``. Raises RemediationDisabled (changing nothing) unless enabled.
     """
     settings, store, clock = executor.settings, executor.store, executor.clock
     if not settings.enabled:
         raise RemediationDisabled()
     result = PassResult(plan)
     result.expired = await expire_approvals(store, now=clock(), actor=executor.actor)
-    for item in plan.items:
-        if item.status == "needs_approval":
-            requested = await _request_approval(item, executor, run_id, plan_hash)
-            if requested is not None:
-                result.requested.append(requested)
-    await _send_notices(plan.items, store, clock, notice or describe_notice)
-    if await store.remediations.paused() is not None:
-        return result  # paused: nothing is started (the executor checks again per mutation)
-    rows = []
     actionable = plan.actionable
     if max_actions is not None:
         # approved items first, as the plan's caps serve them; then in execution order
         kept = {id(item) for item in by_priority(actionable)[:max_actions]}
         actionable = [item for item in actionable if id(item) in kept]
+    asking = [item for item in plan.items if item.status == "needs_approval"]
+    if await store.remediations.paused() is not None:
+        return _held(result, actionable, asking)
+    for item in asking:
+        requested = await _request_approval(item, executor, run_id, plan_hash)
+        if requested is not None:
+            result.requested.append(requested)
+    await _send_notices(plan.items, store, clock, notice or describe_notice)
+    if await store.remediations.paused() is not None:  # paused while this pass asked
+        return _held(result, actionable, [])
+    rows = []
     for item in actionable:
         record = await _row_for(item, executor, run_id, plan_hash)
         if record is not None:
             rows.append(record)
     result.outcomes = await executor.run(rows)
+    return result
+
+
+def _held(result: PassResult, actionable: list[PlanItem], asking: list[PlanItem]) -> PassResult:
+    """A paused pass: nothing started (the executor checks again before each mutation)."""
+    result.paused, result.held, result.not_asked = True, list(actionable), list(asking)
+    if result.held or result.not_asked:
+        logger.info("remediation %s", result.held_summary())
     return result
 
 
