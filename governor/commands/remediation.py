@@ -190,9 +190,9 @@ def apply(
     if passed is None:
         typer.echo("Nothing was applied.", err=True)
         raise typer.Exit(int(ExitCode.OK))
-    if passed.reconciled:
-        typer.echo("Finished after an earlier interrupted run:")
-        write_output(render_outcomes(passed.reconciled), None)
+    earlier = _say_reconciled(passed.reconciled)
+    if earlier and (passed.requested or passed.outcomes):
+        typer.echo("This run:")
     for record in passed.requested:
         typer.echo(
             f"#{record.id} awaiting approval: {record.change.get('kind')} on "
@@ -204,6 +204,26 @@ def apply(
     if incomplete and state.audit is not None:
         report_incomplete(state.audit.incomplete, "; nothing there was changed")
     raise typer.Exit(int(ExitCode.INCOMPLETE if passed.failed or incomplete else ExitCode.OK))
+
+
+def _say_reconciled(reconciled: list[Outcome]) -> bool:
+    """What reconcile finished, then what it left to a live process, each under its own
+    header (a row another process is still sending is not "finished"); True if it printed."""
+    finished = [outcome for outcome in reconciled if outcome.left_to is None]
+    left = [outcome for outcome in reconciled if outcome.left_to is not None]
+    if finished:
+        typer.echo("Finished after an earlier interrupted run:")
+        write_output(render_outcomes(finished), None)
+    if left:
+        typer.echo("Left to the process that holds it:")
+        for outcome in left:
+            typer.echo(
+                printable(
+                    f"#{outcome.remediation_id} left to {outcome.left_to}: still under way "
+                    f"({outcome.change} on {outcome.resource})"
+                )
+            )
+    return bool(reconciled)
 
 
 def _tally(outcomes: list[Outcome]) -> str:
@@ -230,7 +250,10 @@ def _say_held(planned: Plan, paused: SwitchRecord, passed: PassResult | None) ->
     held = len(planned.actionable)
     asking = sum(1 for item in planned.items if item.status == "needs_approval")
     if passed is not None:
-        write_output(render_outcomes(passed.reconciled + passed.outcomes), None)
+        earlier = _say_reconciled(passed.reconciled)
+        if earlier and passed.outcomes:
+            typer.echo("This run:")
+        write_output(render_outcomes(passed.outcomes), None)
     why = f" ({paused.reason})" if paused.reason else ""
     asked = f", {asking} approval request(s) not asked" if asking else ""
     typer.echo(

@@ -42,7 +42,7 @@ from governor.neon.responses import Mutation
 from governor.policy import Policy
 from governor.remediate.changes import Change, applied
 from governor.remediate.follow import follow_operations
-from governor.remediate.ownership import holding
+from governor.remediate.ownership import Holder, holding
 from governor.remediate.recheck import clock_skip, recheck
 from governor.remediate.settings import RemediationSettings
 from governor.store.async_store import AsyncStore
@@ -66,15 +66,19 @@ class Outcome:
     change: str
     state: str
     reason: str
+    left_to: str | None = None  # a row left to the live process that holds it ("process N on H")
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        document = {
             "remediation_id": self.remediation_id,
             "resource": self.resource,
             "change": self.change,
             "state": self.state,
             "reason": self.reason,
         }
+        if self.left_to is not None:
+            document["left_to"] = self.left_to
+        return document
 
 
 @dataclass(frozen=True)
@@ -331,11 +335,22 @@ class Executor:
         logger.warning("remediation %s: %s; this executor sends nothing more", record.id, why)
         return self._outcome(record, record.state, f"{why}; left to its holder, nothing more sent")
 
-    def untouched(self, record: RemediationRecord, reason: str) -> Outcome:
-        """Report a row this executor leaves as it is (e.g. held by a live process)."""
-        return self._outcome(record, record.state, reason)
+    def untouched(self, record: RemediationRecord, reason: str, *, held: bool = False) -> Outcome:
+        """Report a row this executor leaves as it is; ``held``: its owner may still be
+        working on it (the outcome names that process, so nobody reads it as finished)."""
+        left_to = None
+        if held:
+            holder = None if record.owner is None else Holder.decode(record.owner)
+            left_to = (
+                "a process whose owner cannot be read"
+                if holder is None
+                else f"process {holder.pid} on {holder.host}"
+            )
+        return self._outcome(record, record.state, reason, left_to=left_to)
 
-    def _outcome(self, record: RemediationRecord, state: str, reason: str) -> Outcome:
+    def _outcome(
+        self, record: RemediationRecord, state: str, reason: str, *, left_to: str | None = None
+    ) -> Outcome:
         outcome = Outcome(
             record.id,
             f"{record.resource_type} {record.resource_id} ({record.resource_name})",
@@ -344,6 +359,7 @@ class Executor:
             ),
             state,
             reason,
+            left_to,
         )
         if self.report is not None:
             self.report(outcome)

@@ -50,7 +50,7 @@ async def reconcile(executor: Executor) -> list[Outcome]:
     for record in sorted(unfinished, key=lambda r: (lane_of(r), r.id)):
         verdict = judge(record.owner)
         if verdict.status != "dead":
-            outcomes.append(executor.untouched(record, f"left alone: {verdict.why}"))
+            outcomes.append(executor.untouched(record, f"left alone: {verdict.why}", held=True))
             continue
         with holding() as holder:
             taken = await executor.store.remediations.take_over(

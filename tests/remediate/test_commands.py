@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -277,3 +278,53 @@ def test_revert_off_a_terminal_without_yes_asks_for_yes_like_apply(cli: Any) -> 
     assert "suspend_timeout_seconds 300 → -1" in result.stderr  # readable, not a dict repr
     assert "{" not in result.stderr
     assert len(_mutations(cli)) == sent_before
+
+
+def test_apply_lists_a_row_a_live_process_holds_apart_from_what_it_finished_and_this_run(
+    approving_cli: Any, tmp_path: Path
+) -> None:
+    """apply printed the rows reconcile left to a live process under "Finished after an
+    earlier interrupted run", and this pass's outcomes under that same header."""
+    import asyncio
+    import os
+    import socket
+
+    from governor.remediate.ownership import holding
+    from governor.store.async_store import AsyncStore
+
+    assert approving_cli("apply", "--yes").exit_code == 0
+    pending = [r for r in _listed(approving_cli) if r["resource_type"] != "api_key"][:3]
+    assert len(pending) == 3
+    for row in pending:
+        assert approving_cli("approve", str(row["id"])).exit_code == 0
+    held, dead, ours = (row["id"] for row in pending)
+
+    async def claim(remediation_id: int, owner: str | None) -> None:
+        async with await AsyncStore.open(tmp_path / "governor.db") as store:
+            changes = {} if owner is None else {"owner": owner}
+            moved = await store.remediations.move(
+                remediation_id,
+                expected=["approved"],
+                to="executing",
+                now=datetime.now(UTC),
+                actor="test",
+                changes=changes,
+            )
+            assert moved is not None
+
+    with holding() as holder:  # a live executor (of this process) still sending ``held``
+        asyncio.run(claim(held, holder.encode()))
+        asyncio.run(claim(dead, None))  # a process that recorded no owner: finished here
+        result = approving_cli("apply", "--yes")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    finished, _, rest = out.partition("Finished after an earlier interrupted run:\n")[2].partition(
+        "Left to the process that holds it:\n"
+    )
+    left, _, this_run = rest.partition("This run:\n")
+    assert f"#{dead} skipped" in finished
+    assert f"#{held}" not in finished
+    host = socket.gethostname()
+    assert f"#{held} left to process {os.getpid()} on {host}: still under way" in left
+    assert f"#{ours} succeeded" in this_run
+    assert f"#{ours}" not in finished + left
