@@ -146,6 +146,18 @@ def _key_refusal(change: Change, view: ResourceView, context: GuardContext) -> s
     return None
 
 
+def creator_checked_when_acting(created_by: Any) -> str:
+    """What the plan says of a personal-key revoke while it does not know who the governor
+    runs as (the sweep does not ask ``GET /auth``): the creator check is still to come."""
+    creator = created_by.get("id") if isinstance(created_by, Mapping) else created_by
+    name = created_by.get("name") if isinstance(created_by, Mapping) else None
+    who = f"{name} ({creator})" if isinstance(name, str) and name else str(creator or "unknown")
+    return (
+        f"only if its creator, {who}, is the user the governor runs as: checked against "
+        "GET /auth just before revoking (someone else's key is skipped then)"
+    )
+
+
 def _creator_refusal(created_by: Any, user_id: str | None) -> str | None:
     """A personal key created by someone else is theirs to revoke, not the governor's.
 

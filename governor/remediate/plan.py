@@ -28,7 +28,7 @@ from governor.policy.model import Policy
 from governor.policy.operators import parse_timestamp
 from governor.policy.resources import ResourceView, SnapshotIndex
 from governor.remediate.changes import Change, propose
-from governor.remediate.guards import GuardContext, refusal
+from governor.remediate.guards import GuardContext, creator_checked_when_acting, refusal
 from governor.remediate.settings import RemediationSettings
 from governor.store.records import StoredFinding
 from governor.store.remediations import RemediationRecord
@@ -350,6 +350,25 @@ def decide(
         return "in_progress", f"remediation {active.id} is {active.state}"
     if item.mode == "report":
         return "report_only", "the policy's mode is report"
+    if change.kind == "revoke_personal_key" and guard.user_id is None:
+        # the plan cannot tell a key someone else created from the governor's own user's:
+        # say the act-time check decides, never a plain "act"
+        status, reason = _decide_further(item, change, policies, context, active)
+        if status in ("act", "approved", "needs_approval"):
+            check = "revoked " + creator_checked_when_acting(view.values.get("created_by"))
+            return status, "; ".join(part for part in (reason, check) if part)
+        return status, reason
+    return _decide_further(item, change, policies, context, active)
+
+
+def _decide_further(
+    item: PlanItem,
+    change: Change,
+    policies: Sequence[Policy],
+    context: PlanContext,
+    active: RemediationRecord | None,
+) -> tuple[ItemStatus, str]:
+    """``decide`` past the guards and the report mode: holds, snoozes, waits, approvals."""
     if active is None:
         ended = context.ended.get((item.resource_type, item.resource_id))
         held = None if ended is None else held_by(ended, item, change)

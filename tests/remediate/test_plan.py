@@ -360,3 +360,31 @@ async def test_an_approved_expiry_change_survives_the_next_pass_and_runs(tmp_pat
             branch = r.world_branch(request.resource_id)
             assert branch is not None
             assert branch["expires_at"] == request.change["fields"]["expires_at"]
+
+
+async def test_the_plan_does_not_claim_act_for_a_personal_key_before_its_creator_is_checked(
+    tmp_path: Path,
+) -> None:
+    # Before: the plan's guard did not know the governor's user (the sweep does not ask
+    # GET /auth), so Bob's personal key showed a plain "will act" until the act-time check
+    # refused it. Now the plan says the creator check comes at act time.
+    bobs_key = 6003
+
+    def add_bobs_key(world: dict[str, Any]) -> None:
+        key = dict(world["personal_api_keys"][0])
+        key.update(id=bobs_key, name="bobs-laptop")
+        key["created_by"] = {"id": "7e57b0b0-0000-4000-8000-000000000b0b", "name": "Bob"}
+        world["personal_api_keys"].append(key)
+
+    async with rig(tmp_path, edit_world=add_bobs_key) as r:
+        plan = await r.plan()
+        bob = next(i for i in plan.items if i.resource_id == str(bobs_key))
+        assert bob.change is not None
+        assert bob.change.kind == "revoke_personal_key"
+        assert "only if its creator, Bob (7e57b0b0-" in bob.reason
+        assert "GET /auth just before revoking" in bob.reason
+        line = next(x for x in render_plan_table(plan).splitlines() if "bobs-laptop" in x)
+        assert "checked against GET /auth" in line
+        result = await r.apply(plan)
+        [outcome] = [o for o in result.outcomes if o.change.endswith(f"/api_keys/{bobs_key}")]
+        assert outcome.state == "skipped"  # and the act-time check does what the plan said
