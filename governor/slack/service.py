@@ -8,6 +8,7 @@ the slack_sdk clients (never logged, never stored).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from governor.neon.models import OrgMember
 from governor.pipeline.results import AuditResult
 from governor.remediate.changes import Change, expiry_at
+from governor.remediate.errors import RemediationError
 from governor.remediate.execute import Executor
 from governor.secrets import read_secret
 from governor.slack.approvals import ApprovalDesk
@@ -36,6 +38,8 @@ from governor.store.async_store import AsyncStore
 from governor.store.records import StoredResource
 from governor.store.remediations import NewRemediation, RemediationRecord
 from governor.sweep import Account
+
+logger = logging.getLogger(__name__)
 
 
 def bot_token(settings: SlackSettings) -> str:
@@ -155,11 +159,20 @@ class SlackService:
             return "Cannot change Neon from here; nothing changed."
         current = branch.raw.get("expires_at")
         text = expiry_at(until)
+        try:  # the key of the account whose sweep read the branch, never a guess
+            account = await self.executor().account_for(
+                branch.org_id,
+                project_id=branch.project_id,
+                resource=("branch", branch.resource_id),
+            )
+        except RemediationError as error:
+            logger.warning(
+                "keep by %s: branch %s not changed: %s", actor, branch.resource_id, error
+            )
+            return f"Nothing changed in Neon: {error}."
         record, created = await self.store.remediations.add(
             NewRemediation(
-                account=await self.executor().account_for(
-                    branch.org_id, project_id=branch.project_id
-                ),
+                account=account,
                 policy=f"kept by {actor}",
                 mode="manual",
                 findings=[],
@@ -184,6 +197,14 @@ class SlackService:
             return f"Another remediation of this branch is under way (#{record.id}); try later."
         [outcome] = await self.executor().run([record])
         if outcome.state != "succeeded":
+            logger.warning(
+                "keep by %s: Neon's expiry of branch %s not moved (#%d %s): %s",
+                actor,
+                branch.resource_id,
+                record.id,
+                outcome.state,
+                outcome.reason,
+            )
             return f"Could not move the expiry: {outcome.reason}"
         return f"Moved the branch's expiry in Neon to {text}."
 

@@ -256,6 +256,13 @@ class AsyncStore:
     ) -> list[StoredResource]:
         return await self._call(Store.resources, resource_type, include_gone=include_gone)
 
+    async def resource_account(
+        self, resource_type: str, resource_id: str, *, project_id: str | None = None
+    ) -> str | None:
+        return await self._call(
+            Store.resource_account, resource_type, resource_id, project_id=project_id
+        )
+
     async def audit(
         self,
         event: str,

@@ -412,6 +412,13 @@ def run_cancelled(db: Database) -> None:
         db.execute("PRAGMA writable_schema = OFF")
 
 
+@migrations(name="0013_resource_accounts")
+def resource_accounts(db: Database) -> None:
+    """Which ``[[accounts]]`` entry's sweep read each resource (NULL: one account, or read
+    before this column): a person's own change (a Slack Keep) goes out with that key."""
+    db.execute("ALTER TABLE resources ADD COLUMN account TEXT")
+
+
 def known_migration_names() -> list[str]:
     """Names of every migration this version ships, in order."""
     # sqlite-utils keeps the registered list private; it offers no public accessor.

@@ -160,6 +160,8 @@ class StoredResource:
     last_seen: str
     last_run_id: int
     gone_at: str | None
+    # the [[accounts]] entry whose sweep read it (None: one account, or read before 0013)
+    account: str | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> StoredResource:
@@ -175,6 +177,7 @@ class StoredResource:
             last_seen=row["last_seen"],
             last_run_id=row["last_run_id"],
             gone_at=row["gone_at"],
+            account=row.get("account"),
         )
 
 

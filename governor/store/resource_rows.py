@@ -22,6 +22,7 @@ RESOURCE_COLUMNS = (
     "name",
     "scope",
     "raw",
+    "account",
 )
 SEEN_COLUMNS = ("first_seen", "last_seen", "last_run_id")
 Row = tuple[Any, ...]
@@ -34,13 +35,26 @@ def _raw(kind: str, resource_id: object, raw: dict[str, Any]) -> str:
 def resource_rows(snapshot: Snapshot, *, at: str, run_id: int) -> Iterator[Row]:
     """One tuple per object, in ``RESOURCE_COLUMNS`` then ``SEEN_COLUMNS`` order."""
     org_of_project = {project.id: project.org_id for project in snapshot.projects}
+    # several accounts: which one read each project and key (empty with one account)
+    read_by = snapshot.read_by
     seen = (at, at, run_id)
     for org in snapshot.organizations:
         raw = _raw("organization", org.id, org.raw)
-        yield ("organization", org.id, org.id, None, org.name, None, raw, *seen)
+        yield ("organization", org.id, org.id, None, org.name, None, raw, None, *seen)
     for project in snapshot.projects:
         raw = _raw("project", project.id, project.raw)
-        yield ("project", project.id, project.org_id, project.id, project.name, None, raw, *seen)
+        account = read_by.get(f"project:{project.id}")
+        yield (
+            "project",
+            project.id,
+            project.org_id,
+            project.id,
+            project.name,
+            None,
+            raw,
+            account,
+            *seen,
+        )
     for branch in snapshot.branches:
         project_id = branch.project_id
         raw = _raw("branch", branch.id, branch.raw)
@@ -52,6 +66,7 @@ def resource_rows(snapshot: Snapshot, *, at: str, run_id: int) -> Iterator[Row]:
             branch.name,
             None,
             raw,
+            read_by.get(f"project:{project_id}"),
             *seen,
         )
     for endpoint in snapshot.endpoints:
@@ -68,6 +83,7 @@ def resource_rows(snapshot: Snapshot, *, at: str, run_id: int) -> Iterator[Row]:
             name,
             None,
             raw,
+            read_by.get(f"project:{project_id}"),
             *seen,
         )
     for record in snapshot.api_keys:
@@ -81,5 +97,6 @@ def resource_rows(snapshot: Snapshot, *, at: str, run_id: int) -> Iterator[Row]:
             key.name,
             record.scope,
             raw,
+            read_by.get(f"key:{key.id}"),
             *seen,
         )

@@ -75,3 +75,20 @@ def listed(
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     sql = f"SELECT * FROM resources {where} ORDER BY resource_type, resource_id"
     return [StoredResource.from_row(row) for row in rows(connection, sql, params)]
+
+
+def account_of(
+    connection: sqlite3.Connection, resource_type: str, resource_id: str, project_id: str | None
+) -> str | None:
+    """The account whose sweep last read the resource, else its project (None: unknown)."""
+    wanted = [(resource_type, resource_id)]
+    if project_id is not None:
+        wanted.append(("project", project_id))
+    for kind, identifier in wanted:
+        found = connection.execute(
+            "SELECT account FROM resources WHERE resource_type = ? AND resource_id = ?",
+            [kind, identifier],
+        ).fetchone()
+        if found is not None and found[0] is not None:
+            return str(found[0])
+    return None

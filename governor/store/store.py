@@ -309,6 +309,13 @@ class Store:
         return resources.listed(self._connection, resource_type, include_gone=include_gone)
 
     @_guarded
+    def resource_account(
+        self, resource_type: str, resource_id: str, *, project_id: str | None = None
+    ) -> str | None:
+        """Which ``[[accounts]]`` entry's sweep read it (or its project); None: not known."""
+        return resources.account_of(self._connection, resource_type, resource_id, project_id)
+
+    @_guarded
     def audit(
         self,
         event: str,

@@ -15,7 +15,7 @@ from sqlite_utils import Database
 
 from governor.store import Store, StoreError
 from governor.store.migrations import known_migration_names, migrations
-from tests.store.factories import T0, at, finding, second_connection, snapshot
+from tests.store.factories import ORG, T0, at, finding, second_connection, snapshot
 
 # The source of every shipped migration. A failure here means a shipped migration was
 # edited: revert it and add a new migration instead (files in the field already ran it).
@@ -30,6 +30,7 @@ SHIPPED = {
     "0008_remediation_owners": "4ba19f6cdfa9cf9a4139fe8356673765f91963a61f89fbd1edb840a1b7ee4060",
     "0009_saved_plans": "d0ce69a11415a7bdef5dc38683fd93374dcf9dbef7c86a6a4e91db7caa2e7fbf",
     "0012_run_cancelled": "eeb6f7a55d64f30e965a00bd4bb39ef39fab0d819680d154cc412330bcbb30d4",
+    "0013_resource_accounts": "fc398606072e8ed792a14cee877e1dbc3eb36ce1e0c87f3daf25628330eb659c",
 }
 
 
@@ -161,6 +162,24 @@ def test_a_run_a_stop_abandoned_while_reading_can_end_cancelled_in_an_upgraded_f
         assert reader.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         with pytest.raises(sqlite3.IntegrityError):
             reader.execute("UPDATE runs SET status = 'bogus'")
+
+
+def test_an_upgraded_file_records_which_account_read_each_resource_from_then_on(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.db"
+    build_at(path, stop_before="0013_resource_accounts")
+    seen = snapshot(projects=[("pr-2", ORG)], branches=[("br-2", "pr-2")], keys=[(7, "org", ORG)])
+    with Store.open(path) as store:
+        store.record_snapshot(store.start_run("audit", T0), seen, T0)
+        assert store.resource_account("branch", "br-2", project_id="pr-2") is None  # one account
+        seen.read_by = {"project:pr-2": "second", "key:7": "second"}
+        store.record_snapshot(store.start_run("audit", at(1)), seen, at(1))
+        assert store.resource_account("branch", "br-2", project_id="pr-2") == "second"
+        assert store.resource_account("branch", "br-new", project_id="pr-2") == "second"
+        assert store.resource_account("api_key", "7") == "second"
+        [branch] = store.resources("branch")
+        assert branch.account == "second"
 
 
 @pytest.mark.parametrize("stop_before", known_migration_names()[1:])
