@@ -10,6 +10,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -32,6 +33,7 @@ from governor.remediate.execute import Executor, Outcome
 from governor.remediate.render import remediation_json, render_outcomes, render_remediations
 from governor.report.text import printable
 from governor.runtime import Runtime
+from governor.store.async_store import AsyncStore
 from governor.store.records import StoredResource
 from governor.store.remediations import ACTIVE_STATES, TERMINAL_STATES, RemediationRecord
 
@@ -133,21 +135,42 @@ def reject(
     reason: Annotated[
         str | None, typer.Option("--reason", help="Why (goes to the audit log).")
     ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until",
+            metavar="DURATION|DATE",
+            help=(
+                "Keep the resource exempt until then (30d, 2w, 2026-12-31, 2026-12-31T18:00Z), "
+                "even if its evidence changes; the plan acts on it again after. Without it, "
+                "the no holds until the evidence changes."
+            ),
+        ),
+    ] = None,
     config_path: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
     """Reject a remediation awaiting approval (or withdraw an approval not yet acted on)."""
-    record = _decide(
-        config_path,
-        db,
-        lambda store, now: decisions.reject(
-            store, remediation_id, actor=actor(), reason=reason, now=now
-        ),
-    )
+    ends: list[datetime] = []
+
+    async def decide(store: AsyncStore, now: datetime) -> RemediationRecord:
+        end = None if until is None else decisions.parse_until(until, now=now)
+        ends.extend([end] if end is not None else [])
+        return await decisions.reject(
+            store, remediation_id, actor=actor(), reason=reason, now=now, until=end
+        )
+
+    record = _decide(config_path, db, decide)
     if record.state == "rejected":
-        typer.echo(printable(f"#{record.id} {record.reason}"))  # "#3 rejected by cli:root: ..."
+        text = f"#{record.id} {record.reason}"  # "#3 rejected by cli:root: ..."
     else:
-        typer.echo(printable(f"#{record.id} {record.state}: {record.reason}"))
+        text = f"#{record.id} {record.state}: {record.reason}"
+    if ends:
+        text += (
+            f"; {record.resource_type} {record.resource_id} is exempt until "
+            f"{ends[0].isoformat(timespec='minutes')} (acted on again after that)"
+        )
+    typer.echo(printable(text))
 
 
 def pause(

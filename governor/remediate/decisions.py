@@ -8,8 +8,9 @@ nothing and says who decided) and on the audit log with who, when and why.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
+from governor.durations import parse_duration
 from governor.remediate.changes import Change
 from governor.remediate.errors import RemediationError
 from governor.store.async_store import AsyncStore
@@ -61,13 +62,28 @@ _REJECTED_TO: dict[str, RemediationState] = {
 
 
 async def reject(
-    store: AsyncStore, remediation_id: int, *, actor: str, reason: str | None, now: datetime
+    store: AsyncStore,
+    remediation_id: int,
+    *,
+    actor: str,
+    reason: str | None,
+    now: datetime,
+    until: datetime | None = None,
 ) -> RemediationRecord:
     """Reject a pending request, or withdraw an approval not yet acted on.
 
     The target comes from the state the row is in, and the move expects exactly that
     state: if another decision lands first, this one changes nothing and says who won.
+
+    ``until``: the "no" becomes an exemption of the resource with that end (the table
+    Slack's Keep writes, which the planner honours): held even when the evidence changes,
+    and planned again once it ends. Without it, the "no" holds until the evidence changes.
     """
+    if until is not None and until <= now:
+        raise RemediationError(
+            f"--until {until.isoformat(timespec='minutes')} is not in the future "
+            f"(now {now.isoformat(timespec='minutes')})"
+        )
     record = await store.remediations.get(remediation_id)
     to = _REJECTED_TO.get(record.state)
     if to is None:
@@ -84,7 +100,44 @@ async def reject(
     )
     if moved is None:
         raise RemediationError(_already(await store.remediations.get(remediation_id)))
+    if until is not None:
+        # written by the decision that won, at its moment: the planner reads an exemption
+        # made at or after a person's "no" as that "no" with an end
+        await store.slack.add_exemption(
+            resource_type=moved.resource_type,
+            resource_id=moved.resource_id,
+            until=until,
+            reason=f"{why} (remediation {moved.id})" + (f": {reason}" if reason else ""),
+            actor=actor,
+            now=now,
+        )
     return moved
+
+
+def parse_until(text: str, *, now: datetime) -> datetime:
+    """The end of a "no": a duration from ``now`` (``30d``, ``12h``), or a date or time.
+
+    A bare date (``2026-12-31``) is its 00:00 UTC; a time without a zone is UTC. Raises
+    RemediationError saying how to write one, or that the end is not in the future.
+    """
+    written = text.strip()
+    try:
+        end = now + parse_duration(written)
+    except ValueError:
+        try:
+            end = datetime.fromisoformat(written.replace("Z", "+00:00"))
+        except ValueError:
+            raise RemediationError(
+                f"--until {text!r} is neither a duration (30d, 12h, 2w) nor a date "
+                "(2026-12-31, or 2026-12-31T18:00Z)"
+            ) from None
+        if end.tzinfo is None or end.utcoffset() is None:
+            end = end.replace(tzinfo=UTC)
+    if end <= now:
+        raise RemediationError(
+            f"--until {text!r} ({end.isoformat(timespec='minutes')}) is not in the future"
+        )
+    return end.astimezone(UTC)
 
 
 _STATE_WORDS = {

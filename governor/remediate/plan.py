@@ -32,6 +32,7 @@ from governor.remediate.guards import GuardContext, creator_checked_when_acting,
 from governor.remediate.settings import RemediationSettings
 from governor.store.records import StoredFinding
 from governor.store.remediations import RemediationRecord
+from governor.store.slack import Exemption
 
 ItemStatus = Literal[
     "act",  # will be done by this apply
@@ -205,6 +206,10 @@ class PlanContext:
     paused: bool = False
     # resources people kept (snoozed) and until when: (type, id) -> "until ... by ..."
     exemptions: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    # every exemption recorded, ended ones too (who, when, until): an active one keeps its
+    # resource whatever the evidence; one made at or after a person's "no" is that "no"
+    # with an end, so the "no" stops holding once it ends
+    kept: Sequence[Exemption] = ()
     # when each finding's notice went out (finding id -> stored UTC text): grace counts
     # from the notice, never from first_seen (a month in report mode is not a notice)
     notices: Mapping[int, str] = field(default_factory=dict)
@@ -368,15 +373,19 @@ def _decide_further(
     context: PlanContext,
     active: RemediationRecord | None,
 ) -> tuple[ItemStatus, str]:
-    """``decide`` past the guards and the report mode: holds, snoozes, waits, approvals."""
+    """``decide`` past the guards and the report mode: snoozes, holds, waits, approvals."""
+    key = (item.resource_type, item.resource_id)
+    kept = [e for e in context.kept if (e.resource_type, e.resource_id) == key]
+    exempt = _exempt(kept, context.now)
+    if exempt is not None:
+        return "waiting", exempt
+    if not context.kept and key in context.exemptions:
+        return "waiting", f"kept {context.exemptions[key]}"
     if active is None:
-        ended = context.ended.get((item.resource_type, item.resource_id))
-        held = None if ended is None else held_by(ended, item, change)
+        ended = context.ended.get(key)
+        held = None if ended is None else held_by(ended, item, change, kept=kept)
         if held is not None:
             return "held", held
-    kept = context.exemptions.get((item.resource_type, item.resource_id))
-    if kept is not None:
-        return "waiting", f"kept {kept}"
     waiting = _waiting(item, change, policies, context)
     if waiting is not None:
         return "waiting", waiting
@@ -425,15 +434,42 @@ def refused_by_neon(record: RemediationRecord) -> bool:
     return record.state == "failed" and bool(_REFUSED.search(record.error or ""))
 
 
-def held_by(record: RemediationRecord, item: PlanItem, change: Change) -> str | None:
+def _exempt(kept: Sequence[Exemption], now: datetime) -> str | None:
+    """The exemption keeping a resource now (the latest end), said with who, when, until."""
+    active = [e for e in kept if _moment(e.until) > now]
+    if not active:
+        return None
+    e = max(active, key=lambda e: _moment(e.until))
+    return (
+        f"exempt: kept until {e.until[:16]} by {e.created_by} at {e.created_at[:16]} "
+        f"({e.reason}); planned again after it ends"
+    )
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def held_by(
+    record: RemediationRecord,
+    item: PlanItem,
+    change: Change,
+    *,
+    kept: Sequence[Exemption] = (),
+) -> str | None:
     """Why ``item`` is not planned again after ``record`` ended (None: plan it).
 
     A person's "no" holds while the evidence is the same: the same findings (policy and
-    fingerprint) asking the same change. Neon's refusal holds while the resource's values
-    the change moves, the change and the policies' actions are the same.
+    fingerprint) asking the same change, unless an exemption of the resource was made at
+    or after it (``kept``): then it was a "no" with an end, and that end has passed.
+    Neon's refusal holds while the resource's values the change moves, the change and the
+    policies' actions are the same.
     """
     when = (record.decided_at or record.finished_at or record.updated_at or "")[:16]
     if rejected_by_a_person(record):
+        decided = record.decided_at or record.finished_at or record.updated_at
+        if any(_moment(e.created_at) >= _moment(decided) for e in kept):
+            return None
         if _fingerprints(record) != {(s.policy, s.fingerprint) for s in item.sources}:
             return None
         if _signature(record.change) != _signature(change.as_json()):

@@ -86,6 +86,7 @@ async def plan_for(
         max_actions=max_actions,
         paused=paused is not None,
         exemptions=exemptions,
+        kept=await store.slack.exemptions(),  # ended ones too: a "no" with an end (reject --until)
         notices=notices,
         ended={(record.resource_type, record.resource_id): record for record in ended},
     )
