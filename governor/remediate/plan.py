@@ -7,7 +7,8 @@ of acting policies on one compute merge into one PATCH (a report-mode finding ad
 The order is the order of execution: children before parents, then policy order, then the
 larger saving first; caps serve approved items first, then the rest in that order. Grace
 counts from a finding's notice; a person's "no" and Neon's refusal hold until the evidence
-changes.
+changes, and a "no" given an end (an exemption: ``reject --until``, Slack's Keep) holds
+whatever the evidence until that end, then no longer.
 """
 
 from __future__ import annotations
