@@ -24,6 +24,7 @@ from typing import Annotated, Any
 
 import typer
 
+from governor.commands.audit import flush_outbox, slack_for_audit
 from governor.commands.common import (
     ConfigOption,
     DbOption,
@@ -385,9 +386,17 @@ async def _apply(run: _ApplyRun, state: _State) -> None:
             return
         if not _confirmed(planned, run.yes, cap):
             return
+        slack = slack_for_audit(runtime, store, accounts)  # notices go to Slack when set up
         result = await apply_plan(
-            planned, executor=executor, run_id=run_id, plan_hash=plan_hash, max_actions=cap
+            planned,
+            executor=executor,
+            run_id=run_id,
+            plan_hash=plan_hash,
+            max_actions=cap,
+            announce=slack.desk.notices(policies) if slack else None,
         )
+        if slack is not None:
+            await flush_outbox(slack)
         result.reconciled = reconciled
         state.result = result
         if not result.outcomes and planned.actionable:

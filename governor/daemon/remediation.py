@@ -67,7 +67,13 @@ class DaemonRemediation:
                 now=runtime.clock(),
                 accounts=[AccountScope(a.name, tuple(a.org_ids)) for a in self.context.accounts],
             )
-            passed = await apply_plan(plan, executor=self.executor(), run_id=result.run_id)
+            passed = await apply_plan(
+                plan,
+                executor=self.executor(),
+                run_id=result.run_id,
+                # with Slack set up, notices go where people read them (red-team 11)
+                announce=self.desk.notices(self.context.policies) if self.desk else None,
+            )
         except Exception:
             logger.exception("the remediation pass after run %s failed", result.run_id)
             return []

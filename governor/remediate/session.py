@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -150,6 +150,7 @@ async def apply_plan(
     plan_hash: str | None = None,
     max_actions: int | None = None,
     notice: Callable[[PlanItem], str] | None = None,
+    announce: NoticeSink | None = None,
 ) -> PassResult:
     """Request approvals, send notices, then execute the plan's actionable items.
 
@@ -174,7 +175,7 @@ async def apply_plan(
         requested = await _request_approval(item, executor, run_id, plan_hash)
         if requested is not None:
             result.requested.append(requested)
-    await _send_notices(plan.items, store, clock, notice or describe_notice)
+    await _send_notices(plan.items, store, clock, notice or describe_notice, announce)
     if await store.remediations.paused() is not None:  # paused while this pass asked
         return _held(result, actionable, [])
     rows = []
@@ -292,8 +293,10 @@ async def _send_notices(
     store: AsyncStore,
     clock: Callable[[], datetime],
     describe: Callable[[PlanItem], str],
+    announce: NoticeSink | None = None,
 ) -> None:
-    """Mark → notify → act: a finding is acted on only after its notice went out."""
+    """Mark → notify → act: a finding is acted on only after its notice went out (to
+    ``announce``, one message for the pass, when given; always to the log)."""
     wanted = {
         source.finding_id: item
         for item in items
@@ -301,23 +304,35 @@ async def _send_notices(
         for source in item.sources
     }
     already = await store.remediations.notices(wanted)
+    new = [(finding_id, item) for finding_id, item in wanted.items() if finding_id not in already]
+    texts = {finding_id: describe(item) for finding_id, item in new}
+    via = "log"
+    if announce is not None and new:
+        try:  # queued before any notice is recorded: a grace never starts on a lost one
+            via = await announce([(item, texts[finding_id]) for finding_id, item in new]) or via
+        except Exception:
+            logger.exception("the notices could not be queued for Slack; they go to the log")
     sent: Counter[str] = Counter()
-    for finding_id, item in wanted.items():
-        if finding_id in already:
-            continue
-        text = describe(item)
+    for finding_id, item in new:
+        text = texts[finding_id]
         await store.remediations.record_notice(
-            finding_id, now=clock(), via="log", details={"text": text}
+            finding_id, now=clock(), via=via, details={"text": text}
         )
         sent["due now" if item.actionable else "due later"] += 1
     if sent:
         # one line for the pass, at info: each notice's text is on the audit log
         logger.info(
-            "notices: %d finding(s) noticed (%s); grace periods count from now; "
+            "notices: %d finding(s) noticed (%s) via %s; grace periods count from now; "
             "each notice is on the audit log",
             sum(sent.values()),
             ", ".join(f"{count} {what}" for what, count in sorted(sent.items())),
+            via,
         )
+
+
+# Delivers a pass's new notices where people read them (Slack's outbox); returns where
+# they went ("slack"), or None when nowhere but the log.
+NoticeSink = Callable[[Sequence[tuple[PlanItem, str]]], Awaitable[str | None]]
 
 
 def describe_notice(item: PlanItem) -> str:

@@ -8,14 +8,16 @@ and the click is checked against the message Slack says it came from.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from governor.policy import Policy
 from governor.remediate.execute import Outcome
 from governor.remediate.session import expire_approvals
 from governor.slack.approval_message import approval_message, approval_status_message
 from governor.slack.authorize import is_destructive
+from governor.slack.notices import SlackNotices
 from governor.slack.settings import SlackSettings
 from governor.store.async_store import AsyncStore
 from governor.store.remediations import RemediationRecord
@@ -70,6 +72,12 @@ class ApprovalDesk:
             )  # fmt: skip
             asked.append(record.id)
         return asked
+
+    def notices(self, policies: Iterable[Policy]) -> SlackNotices:
+        """The pass's notices before acting, into the report channel (red-team 11)."""
+        return SlackNotices(
+            self.store, self.settings, self.clock, {policy.name: policy for policy in policies}
+        )
 
     async def request_unasked(self) -> list[int]:
         """Post every awaiting request not yet asked in Slack, whoever created it (a CLI

@@ -130,3 +130,53 @@ def _report(log: Any) -> Any:
         ),
         None,
     )
+
+
+async def test_the_daemons_auto_pass_posts_its_notices_in_slack_and_waits_out_the_grace(
+    tmp_path: Path,
+    fake_slack: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    served_simulator: Callable[..., tuple[Simulator, str]],
+) -> None:
+    """Red-team 11: with Slack configured the daemon's notices were log lines only."""
+    simulator, base_url = served_simulator(World.from_dict(world_data()), FAST)
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    source = Path("policies/never-suspending-computes.yaml").read_text()
+    (policies / "p.yaml").write_text(
+        source.replace("  mode: report", '  mode: auto\n  grace: "1d"\n  schedule: "1s"')
+    )
+    db = tmp_path / "governor.db"
+    config = tmp_path / "governor.toml"
+    config.write_text(
+        f'[neon]\napi_url = "{base_url}"\napi_key_env = "DAEMON_NEON_KEY"\n'
+        f'[store]\npath = "{db}"\n[policies]\npaths = ["{policies}"]\n'
+        "[remediation]\nenabled = true\n"
+        f'[slack]\nchannel = "{APPROVALS.id}"\napi_url = "{fake_slack.base_url}"\n'
+        'report = "never"\n'
+        '[daemon]\njitter = "0s"\nshutdown_grace = "5s"\n[metrics]\nlisten = ""\n'
+        '[log]\nformat = "text"\n'
+    )
+    monkeypatch.setenv("DAEMON_NEON_KEY", PERSONAL_TOKEN)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", fake_slack.bot_token)
+    monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
+    daemon = Daemon(Runtime.load(config))
+    task = asyncio.create_task(daemon.run())
+    try:
+        notice = await fake_slack.until(
+            lambda log: next(iter(log.messages(APPROVALS.id)), None),
+            what="the notice in Slack",
+            timeout=60,
+        )
+
+        async def three_runs() -> bool:
+            with Store.open(db) as store:
+                return len(store.runs()) >= 3
+
+        await eventually(three_runs, what="three more passes", deadline=60)
+    finally:
+        daemon.stop.set()
+        await asyncio.wait_for(task, timeout=60)
+    assert NEVER_SUSPENDS in str(notice.blocks)
+    assert len(fake_slack.log.messages(APPROVALS.id)) == 1  # once, not every pass
+    assert not [e for e in simulator.logged_requests() if e["method"] != "GET"]
