@@ -251,7 +251,8 @@ class Daemon:
             self.runtime, self.generation = runtime, new
             self.scheduler.remove_all_jobs()
             await self._install(new)
-            self._track(asyncio.create_task(old.close(), name="governor-retire"))
+            # the old pass ends on its own; then the new generation starts what it left
+            self._track(asyncio.create_task(new.succeed(old), name="governor-retire"))
             logger.info("reloaded %s: %d jobs", runtime.config_path, len(new.jobs))
             notify(f"STATUS=reloaded: {len(new.jobs)} jobs")
 

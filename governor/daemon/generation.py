@@ -84,6 +84,8 @@ class Generation:
             self.run_batch, window=shared.group_window, track=shared.track
         )
         self.jobs: list[Job] = []
+        # sweeps whose remediation pass was skipped because this generation was stopping
+        self.unpassed: list[AuditResult] = []
         self.remediation = DaemonRemediation(context)
         self.slack = slack_service(context, self.remediation.executor)
         if self.slack is not None:
@@ -134,6 +136,16 @@ class Generation:
         finally:
             await self.stack.aclose()
 
+    async def succeed(self, old: Generation) -> None:
+        """After a reload: wait for ``old``'s pass to end, then start what it left.
+
+        Why: a stopping generation claims nothing more, and this one's catch-up sweep is
+        skipped while the old sweep job still runs (one instance per job), so the rows the
+        old pass planned would wait a whole schedule period.
+        """
+        await old.close()
+        await self.remediation.resume(old.context.unstarted, old.unpassed)
+
     async def run_batch(self, names: tuple[str, ...]) -> AuditResult:
         """One audit of the due policies, on the kept snapshot while it is fresh."""
         shared, config = self.shared, self.runtime.config
@@ -165,6 +177,8 @@ class Generation:
             shared.health.sweep_completed(result.finished_at)
         if not self.context.stopping.is_set():
             await self.remediation.after_audit(result)
+        elif result.snapshot is not None:
+            self.unpassed.append(result)  # a reload's next generation runs its pass
         await self.report(result)
         await self.update_finding_metrics()
         return result

@@ -44,6 +44,9 @@ class JobContext:
     metrics: Metrics
     # Set when this generation ends (shutdown or reload): long-running jobs return then.
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    # Remediations this generation declined to start because it was stopping: after a
+    # reload, the new generation starts them once this one's pass has ended.
+    unstarted: set[int] = field(default_factory=set)
 
 
 class Job(Protocol):

@@ -10,6 +10,7 @@ sweep. At start, whatever a killed process left half-done is finished in the bac
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from governor.daemon.jobs import JobContext
@@ -18,6 +19,7 @@ from governor.pipeline.results import AuditResult
 from governor.remediate.execute import Executor, Outcome
 from governor.remediate.session import AccountScope, apply_plan, plan_for, reconcile_unfinished
 from governor.slack.approvals import ApprovalDesk
+from governor.store.remediations import RemediationRecord
 
 logger = logging.getLogger("governor.daemon.remediation")
 ACTOR = "daemon"
@@ -36,6 +38,7 @@ class DaemonRemediation:
         runtime = self.context.runtime
         return StoppableExecutor(
             stopping=self.context.stopping.is_set,  # SIGTERM: nothing new is claimed
+            declined=self.context.unstarted.add,  # a reload's next generation starts them
             store=self.context.store,
             clients={account.name: account.client for account in self.context.accounts},
             policies={policy.name: policy for policy in self.context.policies},
@@ -92,6 +95,55 @@ class DaemonRemediation:
                 record.resource_id,
             )
         return passed.outcomes
+
+    async def resume(self, unstarted: Iterable[int], unpassed: Sequence[AuditResult]) -> None:
+        """After a reload, once the old generation's pass has ended: what it left.
+
+        The rows it declined to start (still planned or approved, and still acting under
+        this config's policies) are started here; a sweep whose pass it skipped gets its
+        pass. Each row is claimed by a compare-and-set, so nothing runs twice.
+        """
+        if not self.enabled or self.context.stopping.is_set():
+            return
+        for result in unpassed:
+            await self.after_audit(result)
+        records = []
+        for remediation_id in sorted(unstarted):
+            try:
+                record = await self.context.store.remediations.get(remediation_id)
+            except Exception:
+                logger.exception("remediation %s left by the reload cannot be read", remediation_id)
+                continue
+            why = self._not_resumed(record)
+            if why is not None:
+                logger.info("remediation %s left by the reload stays: %s", record.id, why)
+                continue
+            records.append(record)
+        if not records:
+            return
+        logger.info("starting %d remediation(s) the reloaded generation left", len(records))
+        try:
+            outcomes = await self.executor().run(records)
+        except Exception:
+            logger.exception("starting what the reload left failed; the next pass plans again")
+            return
+        if self.desk is not None:
+            try:
+                await self.desk.outcomes(outcomes)
+            except Exception:
+                logger.exception("queueing Slack outcome messages failed")
+
+    def _not_resumed(self, record: RemediationRecord) -> str | None:
+        """Why a row the old generation left is not started now (None: start it)."""
+        if record.state not in ("planned", "approved"):
+            return "no longer waiting to start"
+        policies = {policy.name: policy for policy in self.context.policies}
+        acting = ("auto",) if record.state == "planned" else ("auto", "approve")
+        for source in record.findings:
+            policy = policies.get(str(source.get("policy")))
+            if policy is None or policy.mode not in acting:
+                return f"policy {source.get('policy')} no longer acts on it; the next pass plans"
+        return None
 
 
 def _log(outcome: Outcome) -> None:

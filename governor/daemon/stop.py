@@ -25,12 +25,21 @@ def _never() -> bool:
     return False
 
 
+def _forget(remediation_id: int) -> None:
+    _ = remediation_id
+
+
 @dataclass(frozen=True)
 class StoppableExecutor(Executor):
+    """``declined`` hears of each row left unstarted, so a reload's next generation can
+    start it once this pass has ended (the row keeps its state meanwhile)."""
+
     stopping: Callable[[], bool] = _never
+    declined: Callable[[int], None] = _forget
 
     async def execute_one(self, record: RemediationRecord, *, claimed: bool = False) -> Outcome:
         if not claimed and self.stopping():
+            self.declined(record.id)
             return self._outcome(record, record.state, NOT_STARTED)
         return await super().execute_one(record, claimed=claimed)
 
