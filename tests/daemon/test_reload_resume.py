@@ -65,3 +65,15 @@ async def test_a_row_whose_policy_the_reload_made_report_only_is_not_started(
         assert r.mutations(ok_only=False) == []
         rows = [await r.store.remediations.get(record.id) for record in planned]
         assert {row.state for row in rows} == {"planned"}
+
+
+async def test_a_sweep_whose_pass_the_stopping_generation_skipped_gets_its_pass(
+    tmp_path: Path,
+) -> None:
+    async with rig(tmp_path) as r:
+        audit = await r.audit()  # read while the old generation stopped: no pass ran
+        assert await r.store.remediations.list() == []
+        await DaemonRemediation(_context(r, r.policies)).resume(set(), [audit])
+        states = {row.state for row in await r.store.remediations.list()}
+        assert "succeeded" in states
+        assert states <= {"succeeded", "skipped"}
