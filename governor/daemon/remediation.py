@@ -46,6 +46,7 @@ class DaemonRemediation:
             clock=runtime.clock,
             actor=ACTOR,
             report=_log,
+            on_end=self.context.metrics.observe_remediation,
         )
 
     async def reconcile(self) -> list[Outcome]:

@@ -91,6 +91,9 @@ class Executor:
     clock: Callable[[], datetime]
     actor: str = "governor"
     report: Callable[[Outcome], None] | None = None
+    # Hears (change kind, terminal state) once per remediation this executor ends: the
+    # daemon counts them in neon_governor_remediations_total (remediate imports no metrics).
+    on_end: Callable[[str, str], None] | None = None
 
     def client_for(self, record: RemediationRecord) -> NeonClient:
         client = self.clients.get(record.account)
@@ -349,6 +352,8 @@ class Executor:
         )
         if moved is None:
             return self.lost(record, f"moved away or taken over before it could end {state}")
+        if self.on_end is not None:
+            self.on_end(Change.from_json(moved.change).kind, state)
         return self._outcome(moved, state, reason)
 
     def lost(self, record: RemediationRecord, why: str) -> Outcome:

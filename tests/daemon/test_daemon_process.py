@@ -225,3 +225,42 @@ def test_sigterm_during_a_remediation_pass_claims_nothing_new_and_waits_for_the_
     assert "Traceback" not in log
     assert "raised an exception" not in log
     assert not re.findall(r"^\S+ (?:error|critical) .*$", log, re.MULTILINE)
+
+
+def test_a_daemon_pass_that_remediates_moves_the_remediations_counter_on_metrics(
+    tmp_path: Path,
+    served_simulator: Callable[..., ServedSimulator],
+    start_daemon: Callable[..., DaemonProcess],
+) -> None:
+    world = World.generate(seed=3, orgs=1, projects=3, branches=6, now=WORLD_NOW)
+    for project in world.projects.values():
+        for endpoint in project.endpoints.values():
+            endpoint["suspend_timeout_seconds"] = -1
+    _, url = served_simulator(world)
+    port = free_loopback_port()
+    config = write_config(
+        tmp_path,
+        url,
+        metrics_listen=f"127.0.0.1:{port}",
+        policies=AUTO_SUSPEND,
+        extra="[remediation]\nenabled = true\n",
+    )
+    db = tmp_path / "governor.db"
+    daemon = start_daemon(config)
+
+    def all_ended() -> bool:
+        rows = remediations(db)
+        return bool(rows) and all(row["state"] in ("succeeded", "failed") for row in rows)
+
+    daemon.wait_until(all_ended, "every remediation of the first pass ended")
+    succeeded = sum(1 for row in remediations(db) if row["state"] == "succeeded")
+    metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=DEADLINE).text
+    assert daemon.stop(signal.SIGTERM, timeout=10) == 0
+
+    assert succeeded > 0
+    counted = re.findall(
+        r'^neon_governor_remediations_total\{action="(\w+)",result="(\w+)"\} (\S+)$',
+        metrics,
+        re.MULTILINE,
+    )
+    assert counted == [("update_endpoint", "succeeded", f"{float(succeeded)}")]
