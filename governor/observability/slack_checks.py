@@ -45,7 +45,7 @@ async def auth_problem(web: AsyncWebClient) -> str | None:
 def _channels(settings: SlackSettings) -> dict[str, str]:
     """Each configured channel once, with the key that names it."""
     named: dict[str, str] = {}
-    for key in ("channel", "approvals_channel", "fallback_channel"):
+    for key in ("channel", "approvals_channel"):
         value = getattr(settings, key, None)
         if isinstance(value, str) and value not in named:
             named[value] = key

@@ -11,9 +11,10 @@ class below the ordinary one, are refused when the config is read.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
@@ -24,6 +25,11 @@ SLACK_API_URL = "https://slack.com/api/"
 _ID = r"^[A-Z0-9]{2,32}$"
 MIN_APPROVAL_TTL = timedelta(minutes=1)
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# Keys older configs may still carry, and why they are now ignored.
+REMOVED_KEYS = {
+    "fallback_channel": "it was never read; owner routing will bring its own fallback",
+}
+logger = logging.getLogger("governor.config")
 
 
 class SlackSettings(BaseModel):
@@ -53,7 +59,6 @@ class SlackSettings(BaseModel):
     webhook_url: str | None = Field(
         default=None, description="Report-only alternative without tokens (no buttons)."
     )
-    fallback_channel: str | None = Field(default=None, pattern=_ID)
     bot_token_env: str = "SLACK_BOT_TOKEN"
     bot_token_file: str | None = None
     app_token_env: str = "SLACK_APP_TOKEN"
@@ -75,6 +80,23 @@ class SlackSettings(BaseModel):
     @property
     def config_dir(self) -> Path | None:
         return self._config_dir
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_removed_keys(cls, data: Any) -> Any:
+        """An upgraded config that still names a removed key keeps loading (the daemon
+        must not stop over a key that never did anything) and says so once per load."""
+        if not isinstance(data, dict) or not REMOVED_KEYS.keys() & data.keys():
+            return data
+        kept = dict(data)
+        for key in sorted(REMOVED_KEYS.keys() & data.keys()):
+            del kept[key]
+            logger.warning(
+                "[slack] %s was removed and is ignored (%s): delete it from the config",
+                key,
+                REMOVED_KEYS[key],
+            )
+        return kept
 
     @field_validator(
         "approvers", "approver_groups", "destructive_approvers", "destructive_approver_groups"

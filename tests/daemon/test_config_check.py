@@ -4,11 +4,13 @@ shown and keys never, located errors with exit 2."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 import tomllib
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from governor.cli import app
@@ -122,3 +124,18 @@ def test_config_check_refuses_a_policy_schedule_that_never_fires_with_its_place(
     assert result.exit_code == 2
     assert "p.yaml:3:13: [0].schedule: '0 0 31 2 *' never fires" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_config_that_still_sets_the_removed_fallback_channel_loads_and_says_to_delete_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An upgrade must not stop the daemon over a key that never did anything."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[slack]\nchannel = "C0123ABCDEF"\nfallback_channel = "C0123ABCDEF"\n')
+    with caplog.at_level(logging.WARNING, logger="governor.config"):
+        result = check(cfg, "--format", "json", NEON_API_KEY=KEY)
+    assert result.exit_code == 0, result.stderr
+    assert "fallback_channel" not in result.stdout
+    [warning] = [r.getMessage() for r in caplog.records if "fallback_channel" in r.getMessage()]
+    assert warning.startswith("[slack] fallback_channel was removed and is ignored")
+    assert warning.endswith("delete it from the config")
