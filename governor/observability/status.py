@@ -14,6 +14,7 @@ from typing import Any
 from governor.config import Config
 from governor.daemon.lock import read_holder
 from governor.store import RunRecord, Store
+from governor.store import slack as slack_table
 
 RECENT_RUNS = 10
 HOUR = timedelta(hours=1)
@@ -124,7 +125,7 @@ def slack_state(config: Config, store: Store) -> dict[str, Any]:
     """The Slack outbox: what waits, what Slack refused for good, and its last error."""
     if not config.slack.configured:
         return {"configured": False, "note": "off (no [slack] channel or webhook_url)"}
-    messages = store.slack.outbox()
+    messages = store.call(slack_table.outbox)
     counts = Counter(message.state for message in messages)
     troubled = [m for m in messages if m.last_error and m.state in ("pending", "failed")]
     last = max(troubled, key=lambda message: message.id, default=None)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from governor.durations import parse_duration
 from governor.remediate.changes import Change
 from governor.remediate.errors import RemediationError
+from governor.store import exemptions
 from governor.store.async_store import AsyncStore
 from governor.store.encoding import encode_time
 from governor.store.remediations import NewRemediation, RemediationRecord, RemediationState
@@ -103,7 +104,8 @@ async def reject(
     if until is not None:
         # written by the decision that won, at its moment: the planner reads an exemption
         # made at or after a person's "no" as that "no" with an end
-        await store.slack.add_exemption(
+        await store.run(
+            exemptions.add,
             resource_type=moved.resource_type,
             resource_id=moved.resource_id,
             until=until,

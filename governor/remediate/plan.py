@@ -31,9 +31,9 @@ from governor.policy.resources import ResourceView, SnapshotIndex
 from governor.remediate.changes import Change, propose
 from governor.remediate.guards import GuardContext, creator_checked_when_acting, refusal
 from governor.remediate.settings import RemediationSettings
+from governor.store.exemptions import Exemption
 from governor.store.records import StoredFinding
 from governor.store.remediations import RemediationRecord
-from governor.store.slack import Exemption
 
 ItemStatus = Literal[
     "act",  # will be done by this apply

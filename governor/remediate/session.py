@@ -22,6 +22,7 @@ from governor.remediate.execute import Executor, Outcome
 from governor.remediate.plan import Plan, PlanContext, PlanItem, build_plan, by_priority
 from governor.remediate.reconcile import reconcile
 from governor.remediate.settings import RemediationSettings
+from governor.store import exemptions
 from governor.store.async_store import AsyncStore
 from governor.store.encoding import encode_time
 from governor.store.remediations import ACTIVE_STATES, NewRemediation, RemediationRecord
@@ -68,9 +69,9 @@ async def plan_for(
         raise RemediationError("the audit kept no snapshot to plan from")
     active = await store.remediations.list(states=ACTIVE_STATES)
     paused = await store.remediations.paused()
-    exemptions = {
+    kept_until = {
         (e.resource_type, e.resource_id): f"until {e.until[:16]} by {e.created_by} ({e.reason})"
-        for e in await store.slack.exemptions(active_at=now)
+        for e in await store.run(exemptions.listed, active_at=now)
     }
     wanted = [finding.id for finding in result.findings if finding.action.mutates]
     notices = await store.remediations.notices(wanted)
@@ -85,8 +86,10 @@ async def plan_for(
         account_of=account_resolver(accounts),
         max_actions=max_actions,
         paused=paused is not None,
-        exemptions=exemptions,
-        kept=await store.slack.exemptions(),  # ended ones too: a "no" with an end (reject --until)
+        exemptions=kept_until,
+        kept=await store.run(
+            exemptions.listed
+        ),  # ended ones too: a "no" with an end (reject --until)
         notices=notices,
         ended={(record.resource_type, record.resource_id): record for record in ended},
     )

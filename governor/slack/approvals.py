@@ -19,6 +19,7 @@ from governor.slack.approval_message import approval_message, approval_status_me
 from governor.slack.authorize import is_destructive
 from governor.slack.notices import SlackNotices
 from governor.slack.settings import SlackSettings
+from governor.store import slack as slack_table
 from governor.store.async_store import AsyncStore
 from governor.store.remediations import RemediationRecord
 
@@ -46,7 +47,7 @@ class ApprovalDesk:
         for record in records:
             if record.state != "awaiting_approval" or record.approval_expires_at is None:
                 continue
-            if await self.store.slack.approval_for(record.id) is not None:
+            if await self.store.run(slack_table.approval_for, record.id) is not None:
                 continue
             token = secrets.token_urlsafe(24)
             destructive = is_destructive(record)
@@ -59,14 +60,15 @@ class ApprovalDesk:
                 votes=[],
                 buttons=self._has_approvers(destructive),
             )
-            outbox_id = await self.store.slack.enqueue(
+            outbox_id = await self.store.run(
+                slack_table.enqueue,
                 kind="post",
                 channel=channel,
                 payload={"text": message.text, "blocks": message.blocks},
                 now=self.clock(),
                 ref=f"remediation:{record.id}",
             )
-            await self.store.slack.add_approval(
+            await self.store.run(slack_table.add_approval,
                 remediation_id=record.id, token=token, outbox_id=outbox_id, owner=None,
                 now=self.clock(),
             )  # fmt: skip
@@ -91,7 +93,7 @@ class ApprovalDesk:
 
     async def update(self, record: RemediationRecord, status: str, detail: str) -> None:
         """Replace the request's buttons with where it stands (or the votes so far)."""
-        approval = await self.store.slack.approval_for(record.id)
+        approval = await self.store.run(slack_table.approval_for, record.id)
         if approval is None:
             return
         destructive = is_destructive(record)
@@ -102,15 +104,16 @@ class ApprovalDesk:
                 expires_at=datetime.fromisoformat(record.approval_expires_at),
                 owner=approval.owner,
                 required=self.settings.required_for(destructive),
-                votes=await self.store.slack.votes(record.id),
+                votes=await self.store.run(slack_table.votes, record.id),
                 buttons=self._has_approvers(destructive),
             )
         else:
             message = approval_status_message(
                 record, status=status, detail=await self._with_approvers(record, status, detail)
             )
-        parent = await self.store.slack.message(approval.outbox_id)
-        await self.store.slack.enqueue(
+        parent = await self.store.run(slack_table.message, approval.outbox_id)
+        await self.store.run(
+            slack_table.enqueue,
             kind="update",
             channel=parent.channel,
             payload={"text": message.text, "blocks": message.blocks},
@@ -123,7 +126,7 @@ class ApprovalDesk:
         """The final versions keep who approved it: the outcome alone would drop them."""
         if status not in ("done", "failed", "skipped") or "approved by" in detail:
             return detail
-        voted = await self.store.slack.votes(record.id)
+        voted = await self.store.run(slack_table.votes, record.id)
         if voted:
             who = ", ".join(f"<@{user}>" for user in voted)
         elif record.decided_by:

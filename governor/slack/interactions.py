@@ -26,6 +26,8 @@ from governor.slack.authorize import (
     is_destructive,
 )
 from governor.slack.settings import SlackSettings
+from governor.store import exemptions
+from governor.store import slack as slack_table
 from governor.store.async_store import AsyncStore
 from governor.store.errors import StoreError
 from governor.store.records import StoredResource
@@ -188,11 +190,13 @@ class InteractionHandler:
     # Approve / reject -----------------------------------------------------------------
 
     async def _decide(self, interaction: Interaction) -> str:
-        approval = await self.store.slack.approval_by_token(interaction.value)
+        approval = await self.store.run(slack_table.approval_by_token, interaction.value)
         record = None
         if approval is not None:
             record = await self.store.remediations.get(approval.remediation_id)
-        votes = tuple(await self.store.slack.votes(record.id)) if record is not None else ()
+        votes = (
+            tuple(await self.store.run(slack_table.votes, record.id)) if record is not None else ()
+        )
         action = "approve" if interaction.action_id == "neon_approve" else "reject"
         verdict = await self._check(
             action,
@@ -216,14 +220,14 @@ class InteractionHandler:
             said = "withdrawn" if rejected.state == "skipped" else "rejected"
             await self.update_approval(rejected, said, f"{said} by <@{user}>")
             return f"{said.capitalize()} remediation {record.id}."
-        if not await self.store.slack.vote(record.id, user, now=now):
+        if not await self.store.run(slack_table.vote, record.id, user, now=now):
             # two clicks raced past the check: the store keeps one vote per person
             await self._record(interaction, "refused", "a second vote by the same person")
             return "You already approved it; another approver must too."
         destructive = is_destructive(record)
         voted = [  # earlier votes count only while their voter is still an approver
             voter
-            for voter in await self.store.slack.votes(record.id)
+            for voter in await self.store.run(slack_table.votes, record.id)
             if await is_approver(
                 voter, self.settings, irreversible=destructive, members=self.group_members
             )
@@ -258,7 +262,7 @@ class InteractionHandler:
         else:
             raise InteractionError("not a keep request")
         active = await self.store.remediations.active_for(resource[0], resource[1])
-        approval = await self.store.slack.approval_for(active.id) if active else None
+        approval = await self.store.run(slack_table.approval_for, active.id) if active else None
         subject = active or await self._placeholder(resource)
         verdict = await self._check(
             "keep", interaction, record=subject, owner=approval.owner if approval else None
@@ -277,7 +281,8 @@ class InteractionHandler:
             moved = await self._move_expiry(resource[1], period, f"slack:{user}")
             if moved is not None:
                 return moved
-        await self.store.slack.add_exemption(
+        await self.store.run(
+            exemptions.add,
             resource_type=resource[0],
             resource_id=resource[1],
             until=until,
@@ -371,7 +376,8 @@ class InteractionHandler:
         self, interaction: Interaction, outcome: str, reason: str, action: str | None = None
     ) -> None:
         actor = interaction.actor
-        await self.store.slack.record_interaction(
+        await self.store.run(
+            slack_table.record_interaction,
             now=self.clock(),
             actor=f"slack:{bounded(actor.user_id) or '?'}",
             event=f"slack_{outcome}",
@@ -398,7 +404,8 @@ class InteractionHandler:
         user_id = user.get("id") if isinstance(user, Mapping) else data.get("user_id")
         team = data.get("team")
         team_id = team.get("id") if isinstance(team, Mapping) else data.get("team_id")
-        await self.store.slack.record_interaction(
+        await self.store.run(
+            slack_table.record_interaction,
             now=self.clock(),
             actor=f"slack:{bounded(user_id) or '?'}",
             event="slack_refused",
@@ -414,7 +421,8 @@ class InteractionHandler:
         channel = interaction.actor.channel_id
         if not channel:
             return
-        await self.store.slack.enqueue(
+        await self.store.run(
+            slack_table.enqueue,
             kind="ephemeral",
             channel=channel,
             payload={"user": interaction.actor.user_id, "text": text},

@@ -29,6 +29,7 @@ from governor.slack.messages import (
 )
 from governor.slack.outbox import WEBHOOK_CHANNEL
 from governor.slack.settings import SlackSettings
+from governor.store import slack as slack_table
 from governor.store.async_store import AsyncStore
 
 VIA = "slack"
@@ -51,7 +52,8 @@ class SlackNotices:
             return None
         now = self.clock()
         message = notice_message([item for item, _ in notices], now=now, policies=self.policies)
-        await self.store.slack.enqueue(
+        await self.store.run(
+            slack_table.enqueue,
             kind="post",
             channel=channel,
             payload={"text": message.text, "blocks": message.blocks},

@@ -12,6 +12,8 @@ from governor.pipeline.results import AuditResult
 from governor.slack.outbox import WEBHOOK_CHANNEL
 from governor.slack.report_message import findings_csv, report_message
 from governor.slack.settings import SlackSettings
+from governor.store import exemptions
+from governor.store import slack as slack_table
 from governor.store.async_store import AsyncStore
 
 
@@ -39,7 +41,7 @@ class SlackNotifier:
         now = self.clock()
         exempted = {
             (e.resource_type, e.resource_id): f"until {e.until[:10]} ({e.reason})"
-            for e in await self.store.slack.exemptions(active_at=now)
+            for e in await self.store.run(exemptions.listed, active_at=now)
         }
         owners: Mapping[tuple[str, str], str] = {}
         if self.owners is not None:
@@ -53,7 +55,8 @@ class SlackNotifier:
             blocks = [
                 _without_controls(block) for block in blocks if block.get("type") != "actions"
             ]
-        parent = await self.store.slack.enqueue(
+        parent = await self.store.run(
+            slack_table.enqueue,
             kind="post",
             channel=channel,
             payload={"text": message.text, "blocks": blocks},
@@ -61,7 +64,8 @@ class SlackNotifier:
             ref=f"run:{result.run_id}",
         )
         if result.findings and channel != WEBHOOK_CHANNEL:  # a webhook takes no files
-            await self.store.slack.enqueue(
+            await self.store.run(
+                slack_table.enqueue,
                 kind="file",
                 channel=channel,
                 payload={

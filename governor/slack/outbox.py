@@ -23,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from governor.slack.redact import sdk_logger
+from governor.store import slack as slack_table
 from governor.store.async_store import AsyncStore
 from governor.store.slack import OutboxMessage
 
@@ -72,7 +73,7 @@ class OutboxSender:
     async def send_due(self) -> int:
         """One pass over what is due now; returns how many messages went out."""
         sent = 0
-        for message in await self.store.slack.due(now=self.clock()):
+        for message in await self.store.run(slack_table.due, now=self.clock()):
             wait = self.interval - (self._monotonic() - self._last_sent.get(message.channel, -1e9))
             if wait > 0:
                 await self.sleep(wait)
@@ -94,8 +95,10 @@ class OutboxSender:
         """Send until nothing is due or the deadline passes; True when nothing is left."""
         end = self._monotonic() + deadline_seconds
         while self._monotonic() < end:
-            if not await self.store.slack.due(now=self.clock()):
-                pending = [m for m in await self.store.slack.outbox() if m.state == "pending"]
+            if not await self.store.run(slack_table.due, now=self.clock()):
+                pending = [
+                    m for m in await self.store.run(slack_table.outbox) if m.state == "pending"
+                ]
                 if not pending:
                     return True
                 await self.sleep(min(1.0, max(0.0, end - self._monotonic())))
@@ -107,14 +110,18 @@ class OutboxSender:
 
     async def _send(self, message: OutboxMessage) -> bool:
         was_uncertain = message.uncertain
-        if not await self.store.slack.claim(message.id, now=self.clock()):
+        if not await self.store.run(slack_table.claim, message.id, now=self.clock()):
             return False
         try:
             if was_uncertain and message.kind == "post" and message.channel != WEBHOOK_CHANNEL:
                 found = await self._find_posted(message)
                 if found is not None:
-                    await self.store.slack.sent(
-                        message.id, ts=found, channel=message.channel, now=self.clock()
+                    await self.store.run(
+                        slack_table.sent,
+                        message.id,
+                        ts=found,
+                        channel=message.channel,
+                        now=self.clock(),
                     )
                     return True
             ts, channel = await self._deliver(message)
@@ -123,8 +130,11 @@ class OutboxSender:
             return False
         except WebhookRateLimited as limited:
             wait = _retry_after(limited)
-            await self.store.slack.retry_later(
-                message.id, error="ratelimited", at=self.clock() + timedelta(seconds=wait)
+            await self.store.run(
+                slack_table.retry_later,
+                message.id,
+                error="ratelimited",
+                at=self.clock() + timedelta(seconds=wait),
             )
             return False
         except (SlackClientError, OSError, TimeoutError) as error:
@@ -132,7 +142,7 @@ class OutboxSender:
                 message, f"{type(error).__name__}: {error}", attempts=message.attempts
             )
             return False
-        await self.store.slack.sent(message.id, ts=ts, channel=channel, now=self.clock())
+        await self.store.run(slack_table.sent, message.id, ts=ts, channel=channel, now=self.clock())
         return True
 
     async def _deliver(self, message: OutboxMessage) -> tuple[str, str]:
@@ -141,7 +151,7 @@ class OutboxSender:
             return await self._deliver_by_webhook(message)
         parent = None
         if message.parent_id is not None:
-            parent = await self.store.slack.message(message.parent_id)
+            parent = await self.store.run(slack_table.message, message.parent_id)
         if message.kind == "post":
             thread_ts = parent.sent_ts if parent is not None else None
             response = await self.client.chat_postMessage(
@@ -236,8 +246,11 @@ class OutboxSender:
         status = getattr(response, "status_code", 0)
         if status == 429 or code == "ratelimited":
             retry_after = _retry_after(response)
-            await self.store.slack.retry_later(
-                message.id, error=code, at=self.clock() + timedelta(seconds=retry_after)
+            await self.store.run(
+                slack_table.retry_later,
+                message.id,
+                error=code,
+                at=self.clock() + timedelta(seconds=retry_after),
             )
             return
         if code in PERMANENT:
@@ -250,7 +263,8 @@ class OutboxSender:
                     message.channel,
                     code,
                 )
-            await self.store.slack.retry_later(
+            await self.store.run(
+                slack_table.retry_later,
                 message.id,
                 error=code,
                 at=self.clock() + _backoff(message.attempts),
@@ -261,8 +275,8 @@ class OutboxSender:
 
     async def _retry(self, message: OutboxMessage, error: str, *, attempts: int) -> None:
         logger.warning("Slack outbox message %s not sent (%s); retrying later", message.id, error)
-        await self.store.slack.retry_later(
-            message.id, error=error, at=self.clock() + _backoff(attempts)
+        await self.store.run(
+            slack_table.retry_later, message.id, error=error, at=self.clock() + _backoff(attempts)
         )
 
 

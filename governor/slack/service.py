@@ -34,6 +34,8 @@ from governor.slack.owners import resolve_owners, slack_lookup
 from governor.slack.redact import sdk_logger
 from governor.slack.settings import SlackSettings
 from governor.slack.socket import SocketConnection
+from governor.store import exemptions
+from governor.store import slack as slack_table
 from governor.store.async_store import AsyncStore
 from governor.store.records import StoredResource
 from governor.store.remediations import NewRemediation, RemediationRecord
@@ -226,7 +228,7 @@ class SlackService:
     async def announce_ended_exemptions(self) -> int:
         """Exemptions end loudly: one line in the channel for those that just ended."""
         now = self.clock()
-        ended = await self.store.slack.ended_unnoticed(now=now)
+        ended = await self.store.run(exemptions.ended_unnoticed, now=now)
         if ended and self.settings.channel is not None:
             lines = [
                 f"• {e.resource_type} `{e.resource_id}` (kept by {e.created_by}: {e.reason})"
@@ -234,14 +236,15 @@ class SlackService:
             ]
             more = f"\n+{len(ended) - 30} more" if len(ended) > 30 else ""
             text = "Exemptions ended; these resources are governed again:\n" + "\n".join(lines)
-            await self.store.slack.enqueue(
+            await self.store.run(
+                slack_table.enqueue,
                 kind="post",
                 channel=self.settings.channel,
                 payload={"text": text[:3000] + more},
                 now=now,
                 ref="exemptions",
             )
-        await self.store.slack.notice_ended([e.id for e in ended], now=now)
+        await self.store.run(exemptions.notice_ended, [e.id for e in ended], now=now)
         return len(ended)
 
     async def run_socket(self, stopping: asyncio.Event) -> None:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable, Mapping, Sequence
+import sqlite3
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -35,7 +36,6 @@ from governor.store.records import (
 )
 from governor.store.remediation_book import AsyncRemediationBook
 from governor.store.saved_plans import AsyncSavedPlanBook
-from governor.store.slack_book import AsyncSlackBook
 from governor.store.store import Store
 
 P = ParamSpec("P")
@@ -100,6 +100,18 @@ class AsyncStore:
         call = functools.partial(method, self._store, *args, **kwargs)
         return await asyncio.wrap_future(self._executor.submit(call))
 
+    async def run(
+        self,
+        work: Callable[Concatenate[sqlite3.Connection, P], R],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> R:
+        """``Store.call`` on the store's thread: ``await store.run(slack.enqueue, ...)``."""
+        if self._closed:
+            raise StoreError(f"{self._where}: the store is closed")
+        call = functools.partial(self._store.call, work, *args, **kwargs)
+        return await asyncio.wrap_future(self._executor.submit(call))
+
     async def call(self, work: Callable[[Store], R]) -> R:
         """Run ``work(store)`` on the store's thread (for the method books)."""
         if self._closed:
@@ -109,10 +121,6 @@ class AsyncStore:
     @property
     def remediations(self) -> AsyncRemediationBook:
         return AsyncRemediationBook(self)
-
-    @property
-    def slack(self) -> AsyncSlackBook:
-        return AsyncSlackBook(self)
 
     @property
     def saved_plans(self) -> AsyncSavedPlanBook:
@@ -227,8 +235,8 @@ class AsyncStore:
     async def last_job_runs(self) -> list[JobRunRecord]:
         return await self._call(Store.last_job_runs)
 
-    async def run(self, run_id: int) -> RunRecord:
-        return await self._call(Store.run, run_id)
+    async def run_record(self, run_id: int) -> RunRecord:
+        return await self._call(Store.run_record, run_id)
 
     async def runs(self, limit: int = 20) -> list[RunRecord]:
         return await self._call(Store.runs, limit)
@@ -281,15 +289,6 @@ class AsyncStore:
         self, *, run_id: int | None = None, subject: str | None = None
     ) -> list[AuditEntry]:
         return await self._call(Store.audit_log, run_id=run_id, subject=subject)
-
-    async def compare_and_set(
-        self,
-        table: str,
-        where: Mapping[str, object],
-        expected: Mapping[str, object],
-        changes: Mapping[str, object],
-    ) -> bool:
-        return await self._call(Store.compare_and_set, table, where, expected, changes)
 
 
 def _close_if_opened(opening: Future[Store]) -> None:

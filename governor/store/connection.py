@@ -10,7 +10,8 @@ the thread that opened it only (sqlite3 checks): ``AsyncStore`` gives it a threa
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -131,3 +132,17 @@ def rows(
     cursor = connection.execute(sql, parameters)
     names = [column[0] for column in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor]
+
+
+@contextmanager
+def write(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One atomic write step, holding the write lock from its start (``BEGIN IMMEDIATE``):
+    a concurrent writer makes it wait rather than fail halfway; an error leaves none of it."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield connection
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise

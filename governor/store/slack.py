@@ -1,22 +1,26 @@
-"""The only writer of ``slack_outbox``, ``slack_approvals``, ``approval_votes``, ``exemptions``.
+"""The only writer of ``slack_outbox``, ``slack_approvals`` and ``approval_votes``.
 
 Why the outbox lives in the store: a message is recorded in the same place as what it is
 about, before anyone tries to send it, so Slack being down loses nothing and a restart
 resumes in order. ``claim`` marks a send as started (``uncertain``) before the request, so
 a crash between Slack's answer and ``sent`` is known and checked, never blindly repeated.
+
+These functions are the API (no wrapper class): each takes the connection first, encodes its
+own times and makes its own write step, so commands call ``store.call(slack.enqueue, ...)``
+and async code ``await store.run(slack.enqueue, ...)`` (governor/store/store.py).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from governor.store import audit_log
 from governor.store.audit_log import NewEntry
-from governor.store.connection import rows
-from governor.store.encoding import decode_json, encode_json
+from governor.store.connection import rows, write
+from governor.store.encoding import decode_json, encode_json, encode_time
 from governor.store.errors import StoreError
 
 OutboxKind = Literal["post", "update", "file", "ephemeral"]
@@ -59,33 +63,23 @@ class ApprovalMessage:
     ts: str | None
 
 
-@dataclass(frozen=True)
-class Exemption:
-    id: int
-    resource_type: str
-    resource_id: str
-    until: str
-    reason: str
-    created_by: str
-    created_at: str
-    ended_noticed_at: str | None
-
-
 def enqueue(
     connection: sqlite3.Connection,
     *,
     kind: OutboxKind,
     channel: str,
     payload: dict[str, Any],
-    at: str,
+    now: datetime,
     parent_id: int | None = None,
     ref: str | None = None,
 ) -> int:
-    cursor = connection.execute(
-        "INSERT INTO slack_outbox (kind, channel, payload, parent_id, ref, next_attempt_at, "
-        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [kind, channel, encode_json(payload, what="slack message"), parent_id, ref, at, at],
-    )
+    at = encode_time(now, what="now")
+    with write(connection):
+        cursor = connection.execute(
+            "INSERT INTO slack_outbox (kind, channel, payload, parent_id, ref, next_attempt_at, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [kind, channel, encode_json(payload, what="slack message"), parent_id, ref, at, at],
+        )
     return int(cursor.lastrowid or 0)
 
 
@@ -95,11 +89,12 @@ ENDED = ("failed", "cancelled")
 STANDALONE_KINDS = frozenset({"file"})
 
 
-def due(connection: sqlite3.Connection, *, at: str, limit: int = 20) -> list[OutboxMessage]:
+def due(connection: sqlite3.Connection, *, now: datetime, limit: int = 20) -> list[OutboxMessage]:
     """Pending messages to send now: per channel only its oldest, and only once its parent
     (the message it threads under or updates) was sent. Order is id order. A child whose
     parent ended unsent never holds its channel: it goes alone (a file) or waits for the
     give-up that cancels it, skipped meanwhile (an older store may hold such rows)."""
+    at = encode_time(now, what="now")
     pending = [
         OutboxMessage.from_row(row)
         for row in rows(
@@ -159,29 +154,35 @@ def cancel_orphans(connection: sqlite3.Connection, parent_id: int) -> list[int]:
     return cancelled
 
 
-def get(connection: sqlite3.Connection, outbox_id: int) -> OutboxMessage:
+def message(connection: sqlite3.Connection, outbox_id: int) -> OutboxMessage:
     found = rows(connection, "SELECT * FROM slack_outbox WHERE id = ?", [outbox_id])
     if not found:
         raise StoreError(f"no outbox message {outbox_id}")
     return OutboxMessage.from_row(found[0])
 
 
-def claim(connection: sqlite3.Connection, outbox_id: int, *, at: str) -> bool:
+def claim(connection: sqlite3.Connection, outbox_id: int, *, now: datetime) -> bool:
     """Mark a send as started; False if the message is no longer pending."""
-    cursor = connection.execute(
-        "UPDATE slack_outbox SET uncertain = 1, attempts = attempts + 1 "
-        "WHERE id = ? AND state = 'pending'",
-        [outbox_id],
-    )
+    encode_time(now, what="now")
+    with write(connection):
+        cursor = connection.execute(
+            "UPDATE slack_outbox SET uncertain = 1, attempts = attempts + 1 "
+            "WHERE id = ? AND state = 'pending'",
+            [outbox_id],
+        )
     return cursor.rowcount == 1
 
 
-def sent(connection: sqlite3.Connection, outbox_id: int, *, ts: str, channel: str, at: str) -> None:
-    connection.execute(
-        "UPDATE slack_outbox SET state = 'sent', uncertain = 0, sent_ts = ?, sent_channel = ?, "
-        "sent_at = ?, last_error = NULL WHERE id = ?",
-        [ts, channel, at, outbox_id],
-    )
+def sent(
+    connection: sqlite3.Connection, outbox_id: int, *, ts: str, channel: str, now: datetime
+) -> None:
+    at = encode_time(now, what="now")
+    with write(connection):
+        connection.execute(
+            "UPDATE slack_outbox SET state = 'sent', uncertain = 0, sent_ts = ?, "
+            "sent_channel = ?, sent_at = ?, last_error = NULL WHERE id = ?",
+            [ts, channel, at, outbox_id],
+        )
 
 
 def retry_later(
@@ -189,18 +190,20 @@ def retry_later(
     outbox_id: int,
     *,
     error: str,
-    next_attempt_at: str,
+    at: datetime,
     give_up: bool = False,
 ) -> None:
-    """Not sent (known): try again at ``next_attempt_at``, or give up (``failed``, and what
+    """Not sent (known): try again ``at``, or give up (``failed``, and what
     waits on it is cancelled: a failed parent never blocks its channel)."""
-    connection.execute(
-        "UPDATE slack_outbox SET uncertain = 0, last_error = ?, next_attempt_at = ?, "
-        "state = CASE WHEN ? THEN 'failed' ELSE state END WHERE id = ?",
-        [error[:500], next_attempt_at, int(give_up), outbox_id],
-    )
-    if give_up:
-        cancel_orphans(connection, outbox_id)
+    next_attempt_at = encode_time(at, what="now")
+    with write(connection):
+        connection.execute(
+            "UPDATE slack_outbox SET uncertain = 0, last_error = ?, next_attempt_at = ?, "
+            "state = CASE WHEN ? THEN 'failed' ELSE state END WHERE id = ?",
+            [error[:500], next_attempt_at, int(give_up), outbox_id],
+        )
+        if give_up:
+            cancel_orphans(connection, outbox_id)
 
 
 def outbox(connection: sqlite3.Connection, *, ref: str | None = None) -> list[OutboxMessage]:
@@ -223,13 +226,15 @@ def add_approval(
     token: str,
     outbox_id: int,
     owner: str | None,
-    at: str,
+    now: datetime,
 ) -> None:
-    connection.execute(
-        "INSERT INTO slack_approvals (remediation_id, token, outbox_id, owner, created_at) "
-        "VALUES (?, ?, ?, ?, ?)",
-        [remediation_id, token, outbox_id, owner, at],
-    )
+    at = encode_time(now, what="now")
+    with write(connection):
+        connection.execute(
+            "INSERT INTO slack_approvals (remediation_id, token, outbox_id, owner, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [remediation_id, token, outbox_id, owner, at],
+        )
 
 
 _APPROVAL = (
@@ -249,12 +254,17 @@ def approval_for(connection: sqlite3.Connection, remediation_id: int) -> Approva
     return ApprovalMessage(**found[0]) if found else None
 
 
-def vote(connection: sqlite3.Connection, remediation_id: int, user_id: str, *, at: str) -> bool:
+def vote(
+    connection: sqlite3.Connection, remediation_id: int, user_id: str, *, now: datetime
+) -> bool:
     """Record one person's approval; False if they had already voted (a repeat click)."""
-    cursor = connection.execute(
-        "INSERT OR IGNORE INTO approval_votes (remediation_id, user_id, voted_at) VALUES (?, ?, ?)",
-        [remediation_id, user_id, at],
-    )
+    at = encode_time(now, what="now")
+    with write(connection):
+        cursor = connection.execute(
+            "INSERT OR IGNORE INTO approval_votes (remediation_id, user_id, voted_at) "
+            "VALUES (?, ?, ?)",
+            [remediation_id, user_id, at],
+        )
     return cursor.rowcount == 1
 
 
@@ -269,73 +279,11 @@ def votes(connection: sqlite3.Connection, remediation_id: int) -> list[str]:
     ]
 
 
-# Exemptions --------------------------------------------------------------------------
-
-
-def add_exemption(
-    connection: sqlite3.Connection,
-    *,
-    resource_type: str,
-    resource_id: str,
-    until: str,
-    reason: str,
-    actor: str,
-    at: str,
-) -> int:
-    cursor = connection.execute(
-        "INSERT INTO exemptions (resource_type, resource_id, until, reason, created_by, "
-        "created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        [resource_type, resource_id, until, reason, actor, at],
-    )
-    exemption_id = int(cursor.lastrowid or 0)
-    audit_log.append(
-        connection,
-        NewEntry(
-            at,
-            None,
-            actor,
-            "exemption_added",
-            f"{resource_type}:{resource_id}",
-            {"until": until, "reason": reason, "exemption_id": exemption_id},
-        ),
-    )
-    return exemption_id
-
-
-def exemptions(connection: sqlite3.Connection, *, active_at: str | None = None) -> list[Exemption]:
-    sql, parameters = "SELECT * FROM exemptions", []
-    if active_at is not None:
-        sql += " WHERE until > ?"
-        parameters.append(active_at)
-    return [Exemption(**row) for row in rows(connection, sql + " ORDER BY id", parameters)]
-
-
-def ended_unnoticed(connection: sqlite3.Connection, *, at: str) -> list[Exemption]:
-    return [
-        Exemption(**row)
-        for row in rows(
-            connection,
-            "SELECT * FROM exemptions WHERE until <= ? AND ended_noticed_at IS NULL ORDER BY id",
-            [at],
-        )
-    ]
-
-
-def notice_ended(connection: sqlite3.Connection, exemption_ids: Iterable[int], *, at: str) -> None:
-    for exemption_id in exemption_ids:
-        connection.execute(
-            "UPDATE exemptions SET ended_noticed_at = ? WHERE id = ? AND ended_noticed_at IS NULL",
-            [at, exemption_id],
-        )
-        audit_log.append(
-            connection,
-            NewEntry(at, None, "governor", "exemption_ended", f"exemption:{exemption_id}", {}),
-        )
-
-
 def record_interaction(
-    connection: sqlite3.Connection, *, at: str, actor: str, event: str, subject: str,
+    connection: sqlite3.Connection, *, now: datetime, actor: str, event: str, subject: str,
     details: dict[str, Any],
 ) -> None:  # fmt: skip
     """Every click and command, accepted or refused, with who and why."""
-    audit_log.append(connection, NewEntry(at, None, actor, event, subject, details))
+    at = encode_time(now, what="now")
+    with write(connection):
+        audit_log.append(connection, NewEntry(at, None, actor, event, subject, details))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +21,7 @@ from typing import Any, Concatenate, Literal, ParamSpec, Self, TypeVar
 
 from governor.findings import Finding
 from governor.inventory import Snapshot
-from governor.store import audit_log, finding_queries, jobs, resources, runs, state, steps
+from governor.store import audit_log, finding_queries, jobs, resources, runs, steps
 from governor.store.audit_log import DEFAULT_ACTOR, NewEntry
 from governor.store.connection import applied_migrations, open_connection
 from governor.store.encoding import EncodingError, encode_time
@@ -38,7 +38,6 @@ from governor.store.records import (
 )
 from governor.store.remediation_book import RemediationBook
 from governor.store.saved_plans import SavedPlanBook
-from governor.store.slack_book import SlackBook
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -79,14 +78,24 @@ class Store:
         return RemediationBook(self)
 
     @property
-    def slack(self) -> SlackBook:
-        """Slack's outbox, approval messages, votes and exemptions."""
-        return SlackBook(self)
-
-    @property
     def saved_plans(self) -> SavedPlanBook:
         """The plans this store wrote (``plan --out``): what ``apply --plan`` may run."""
         return SavedPlanBook(self)
+
+    def call(
+        self,
+        work: Callable[Concatenate[sqlite3.Connection, P], R],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> R:
+        """Run a table function on this store's connection, with the store's error guard:
+        ``store.call(slack.enqueue, kind=..., now=...)``. Use it from the store's thread."""
+        try:
+            return work(self._connection, *args, **kwargs)
+        except sqlite3.Error as error:
+            raise self._database_error(error) from error
+        except (EncodingError, FindingInputError) as error:
+            raise StoreError(one_line(f"{work.__name__}: {error}")) from error
 
     def _database_error(self, error: sqlite3.Error) -> StoreError:
         timeout, read_only = self._busy_timeout_seconds, self._read_only
@@ -235,7 +244,7 @@ class Store:
             )
 
     @_guarded
-    def run(self, run_id: int) -> RunRecord:
+    def run_record(self, run_id: int) -> RunRecord:
         return runs.get(self._connection, run_id, self._where)
 
     @_guarded
@@ -300,7 +309,7 @@ class Store:
         """Back to open; the next run resolves it if it no longer matches."""
         return self._set_status(finding_id, "open", actor=actor, reason=reason, now=now)
 
-    # Resources, the audit log, state transitions ----------------------------------------
+    # Resources and the audit log ----------------------------------------
 
     @_guarded
     def resources(
@@ -340,21 +349,6 @@ class Store:
     ) -> list[AuditEntry]:
         """Entries in the order they were written."""
         return audit_log.entries(self._connection, run_id=run_id, subject=subject)
-
-    @_guarded
-    def compare_and_set(
-        self,
-        table: str,
-        where: Mapping[str, object],
-        expected: Mapping[str, object],
-        changes: Mapping[str, object],
-    ) -> bool:
-        """Set ``changes`` on the one row ``where`` names iff it still has ``expected``.
-
-        True iff exactly one row changed (see governor/store/state.py).
-        """
-        with self._write() as connection:
-            return state.compare_and_set(connection, table, where, expected, changes)
 
     # Internals --------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from governor.fake_slack.workspace import REPORTS
 from governor.runtime import Runtime
 from governor.simulator import Simulator, SimulatorOptions, World
 from governor.store import Store
+from governor.store import slack as slack_table
 from tests.fake_slack.fixtures import fake_slack
 from tests.remediate.world import NEVER_SUSPENDS, PERSONAL_TOKEN, world_data
 
@@ -83,7 +84,7 @@ async def test_run_once_delivers_its_report_before_it_exits(
     assert code == ExitCode.OK
     assert len(_reports(fake_slack)) == 1  # posted, not left pending in the outbox
     with Store.open(tmp_path / "governor.db") as store:
-        assert [m.state for m in store.slack.outbox() if m.state == "pending"] == []
+        assert [m.state for m in store.call(slack_table.outbox) if m.state == "pending"] == []
 
 
 async def test_the_report_counts_the_remediations_of_the_run_it_reports(
@@ -97,7 +98,9 @@ async def test_the_report_counts_the_remediations_of_the_run_it_reports(
     assert code == ExitCode.OK
     with Store.open(tmp_path / "governor.db") as store:
         [done] = store.remediations.list(states=["succeeded"])
-        [queued] = [m for m in store.slack.outbox(ref=f"run:{done.run_id}") if m.kind == "post"]
+        [queued] = [
+            m for m in store.call(slack_table.outbox, ref=f"run:{done.run_id}") if m.kind == "post"
+        ]
     assert done.resource_id == NEVER_SUSPENDS
     assert "remediations 1 done, 0 failed" in queued.payload["text"], queued.payload["text"]
 

@@ -19,6 +19,7 @@ from governor.fake_slack.workspace import REPORTS
 from governor.runtime import Runtime
 from governor.simulator import World
 from governor.store import Store
+from governor.store import slack as slack_table
 from tests.conftest import WORLD_NOW, ServedSimulator
 from tests.daemon.conftest import SIM_KEY, free_loopback_port, write_config
 from tests.fake_slack.fixtures import fake_slack
@@ -62,7 +63,7 @@ async def test_a_refused_slack_token_makes_healthz_unhealthy_and_status_shows_th
 
         async def refused_report() -> bool:
             with Store.open(tmp_path / "governor.db") as store:
-                return any(m.state == "failed" for m in store.slack.outbox())
+                return any(m.state == "failed" for m in store.call(slack_table.outbox))
 
         await eventually(refused_report, what="the report refused by Slack", deadline=60)
     finally:

@@ -24,6 +24,7 @@ from governor.remediate.errors import RemediationError
 from governor.remediate.session import apply_plan
 from governor.slack.service import SlackService
 from governor.store import Store, StoreError
+from governor.store import slack as slack_table
 from governor.store.async_store import AsyncStore
 from governor.store.remediations import NewRemediation, RemediationState
 from tests.fake_slack.fixtures import fake_slack  # noqa: F401  (the fixture)
@@ -162,7 +163,7 @@ async def test_a_slack_reject_click_on_a_pending_request_ends_rejected_and_sends
             record = next(x for x in result.requested if x.resource_id == NEVER_SUSPENDS)
 
             async def posted() -> tuple[str, str] | None:
-                approval = await service.store.slack.approval_for(record.id)
+                approval = await service.store.run(slack_table.approval_for, record.id)
                 if approval is None or approval.ts is None or approval.channel is None:
                     return None
                 return approval.channel, approval.ts

@@ -15,6 +15,7 @@ import pytest
 
 from governor.remediate import decisions
 from governor.remediate.errors import RemediationError
+from governor.store import exemptions
 from tests.remediate.harness import Rig, rig
 from tests.remediate.test_commands import _listed, _pending, approving_cli  # noqa: F401
 from tests.remediate.test_decisions_hold import _endpoint, _oversized
@@ -44,7 +45,7 @@ async def test_a_rejection_until_30d_holds_even_after_the_evidence_changes_then_
             r.store, request.id, actor="cli:root", reason="launch month", now=r.now(), until=until
         )
         assert rejected.state == "rejected"
-        [exemption] = await r.store.slack.exemptions(active_at=r.now())
+        [exemption] = await r.store.run(exemptions.listed, active_at=r.now())
         assert (exemption.resource_type, exemption.resource_id) == ("endpoint", OVERSIZED)
         assert exemption.created_by == "cli:root"
         end = until.isoformat(timespec="minutes")[:16]
@@ -96,7 +97,7 @@ async def test_an_until_that_is_not_a_future_end_is_refused_and_rejects_nothing(
                 r.store, request.id, actor="cli:root", reason=None, now=r.now(), until=r.now()
             )
         assert (await r.store.remediations.get(request.id)).state == "awaiting_approval"
-        assert await r.store.slack.exemptions() == []
+        assert await r.store.run(exemptions.listed) == []
 
 
 def test_cli_reject_until_exempts_the_resource_and_says_until_when(approving_cli: Any) -> None:  # noqa: F811

@@ -17,6 +17,7 @@ from governor.fake_slack.workspace import ALICE, APPROVALS, MALLORY
 from governor.runtime import Runtime
 from governor.simulator import Simulator, SimulatorOptions, World
 from governor.store import Store
+from governor.store import slack as slack_table
 from tests.remediate.world import NEVER_SUSPENDS, PERSONAL_TOKEN, world_data
 from tests.slack.harness import eventually
 
@@ -78,7 +79,7 @@ async def test_the_daemon_reports_asks_and_runs_only_what_an_approver_approved(
             with Store.open(db) as store:
                 waiting = store.remediations.list(states=["awaiting_approval"])
                 record = next((x for x in waiting if x.resource_id == NEVER_SUSPENDS), None)
-                approval = store.slack.approval_for(record.id) if record else None
+                approval = store.call(slack_table.approval_for, record.id) if record else None
                 return (record, approval) if approval and approval.ts else None
 
         record, approval = await eventually(approval_posted, what="the approval message")

@@ -25,6 +25,7 @@ from governor.simulator import Simulator, World, serve
 from governor.slack.authorize import Actor
 from governor.slack.interactions import Interaction
 from governor.slack.service import SlackService, web_client
+from governor.store import slack as slack_table
 from governor.store.async_store import AsyncStore
 from governor.sweep import Account
 from tests.conftest import WORLD_NOW
@@ -157,5 +158,5 @@ async def test_a_keep_whose_account_is_not_configured_any_more_says_so_and_sends
         assert "no longer has" in reply
         assert SECOND_BRANCH in caplog.text
         assert not [e for e in rig.simulator.logged_requests() if e["method"] == "PATCH"]
-        [ephemeral] = [m for m in await rig.store.slack.outbox() if m.kind == "ephemeral"]
+        [ephemeral] = [m for m in await rig.store.run(slack_table.outbox) if m.kind == "ephemeral"]
         assert ephemeral.payload["text"] == reply

@@ -13,6 +13,7 @@ from governor.fake_slack import FakeSlack
 from governor.fake_slack.workspace import APPROVALS
 from governor.simulator import Simulator, World
 from governor.slack.outbox import OutboxSender
+from governor.store import slack as slack_table
 from tests.remediate.harness import rig
 from tests.slack.harness import service_for, settings_for
 
@@ -54,7 +55,7 @@ async def test_slack_down_for_a_whole_run_loses_nothing_and_delivers_once_in_ord
         assert await sender.flush(deadline_seconds=20)
         reports = [m for m in fake_slack.log.messages(APPROVALS.id) if not m.is_reply]
         assert len(reports) == 2
-        outbox = [m for m in await r.store.slack.outbox() if m.kind == "post"]
+        outbox = [m for m in await r.store.run(slack_table.outbox) if m.kind == "post"]
         assert [m.ref for m in outbox] == [f"run:{first.run_id}", f"run:{second.run_id}"]
         assert [m.sent_ts for m in outbox] == [m.ts for m in reports]  # in order
         assert len(fake_slack.log.files()) == 2
@@ -67,16 +68,20 @@ async def test_a_send_cut_off_before_it_was_recorded_is_found_not_posted_again(
 ) -> None:
     async with rig(tmp_path) as r:
         service = service_for(r, fake_slack, settings_for(fake_slack))
-        outbox_id = await r.store.slack.enqueue(
-            kind="post", channel=APPROVALS.id, payload={"text": "hello"}, now=r.now()
+        outbox_id = await r.store.run(
+            slack_table.enqueue,
+            kind="post",
+            channel=APPROVALS.id,
+            payload={"text": "hello"},
+            now=r.now(),
         )
         sender = service.sender()
-        message = await r.store.slack.message(outbox_id)
-        assert await r.store.slack.claim(outbox_id, now=r.now())
+        message = await r.store.run(slack_table.message, outbox_id)
+        assert await r.store.run(slack_table.claim, outbox_id, now=r.now())
         await sender._deliver(message)  # posted; then the process died before recording it
         assert await sender.send_due() == 1  # found by its metadata, recorded, not reposted
         assert [m.text for m in fake_slack.log.messages(APPROVALS.id)] == ["hello"]
-        assert (await r.store.slack.message(outbox_id)).state == "sent"
+        assert (await r.store.run(slack_table.message, outbox_id)).state == "sent"
 
 
 async def test_a_429_waits_retry_after_and_then_sends(
@@ -84,14 +89,18 @@ async def test_a_429_waits_retry_after_and_then_sends(
 ) -> None:
     async with rig(tmp_path) as r:
         fake_slack.faults.rate_limit("chat.postMessage", times=5, retry_after=7)
-        await r.store.slack.enqueue(
-            kind="post", channel=APPROVALS.id, payload={"text": "later"}, now=r.now()
+        await r.store.run(
+            slack_table.enqueue,
+            kind="post",
+            channel=APPROVALS.id,
+            payload={"text": "later"},
+            now=r.now(),
         )
         # without slack_sdk's own retry handler, to see the outbox's pacing alone
         plain = AsyncWebClient(token=fake_slack.bot_token, base_url=fake_slack.base_url)
         sender = OutboxSender(r.store, plain, clock=r.now, interval=0.0)
         assert await sender.send_due() == 0
-        [pending] = [m for m in await r.store.slack.outbox() if m.state == "pending"]
+        [pending] = [m for m in await r.store.run(slack_table.outbox) if m.state == "pending"]
         assert pending.next_attempt_at > (r.now() + timedelta(seconds=6)).isoformat()
         fake_slack.faults.clear()
         r.clock.now += 8
@@ -103,14 +112,18 @@ async def test_a_permanent_refusal_gives_up_after_a_few_tries_without_blocking_t
 ) -> None:
     async with rig(tmp_path) as r:
         service = service_for(r, fake_slack, settings_for(fake_slack))
-        await r.store.slack.enqueue(
-            kind="post", channel="C0NOSUCHONE", payload={"text": "lost"}, now=r.now()
+        await r.store.run(
+            slack_table.enqueue,
+            kind="post",
+            channel="C0NOSUCHONE",
+            payload={"text": "lost"},
+            now=r.now(),
         )
         sender = OutboxSender(r.store, service.web, clock=r.now, interval=0.0)
         for _ in range(6):
             await sender.send_due()
             r.clock.now += 3600
-        [message] = await r.store.slack.outbox()
+        [message] = await r.store.run(slack_table.outbox)
         assert message.state == "failed"
         assert message.last_error == "channel_not_found"
 
@@ -175,30 +188,39 @@ async def test_a_message_waiting_on_a_refused_one_never_blocks_its_channel(
 ) -> None:
     async with rig(tmp_path) as r:
         service = service_for(r, fake_slack, settings_for(fake_slack))
-        store = r.store.slack
-        parent = await store.enqueue(
-            kind="post", channel=APPROVALS.id, payload={"text": "request"}, now=r.now()
+        store = r.store
+        parent = await store.run(
+            slack_table.enqueue,
+            kind="post",
+            channel=APPROVALS.id,
+            payload={"text": "request"},
+            now=r.now(),
         )
-        update = await store.enqueue(
+        update = await store.run(
+            slack_table.enqueue,
             kind="update",
             channel=APPROVALS.id,
             payload={"text": "decided"},
             now=r.now(),
             parent_id=parent,
         )
-        later = await store.enqueue(
-            kind="post", channel=APPROVALS.id, payload={"text": "next request"}, now=r.now()
+        later = await store.run(
+            slack_table.enqueue,
+            kind="post",
+            channel=APPROVALS.id,
+            payload={"text": "next request"},
+            now=r.now(),
         )
         fake_slack.faults.fail("chat.postMessage", error, times=None)
         sender = OutboxSender(r.store, service.web, clock=r.now, interval=0.0)
         for _ in range(8):
             await sender.send_due()
             r.clock.now += 3600  # past every backoff
-            if (await store.message(parent)).state == "failed":
+            if (await store.run(slack_table.message, parent)).state == "failed":
                 fake_slack.faults.clear()  # Slack takes messages again (token fixed, ...)
-        assert (await store.message(parent)).state == "failed"
-        assert (await store.message(update)).state == "cancelled"
-        assert (await store.message(later)).state == "sent"
+        assert (await store.run(slack_table.message, parent)).state == "failed"
+        assert (await store.run(slack_table.message, update)).state == "cancelled"
+        assert (await store.run(slack_table.message, later)).state == "sent"
         assert [m.text for m in fake_slack.log.messages(APPROVALS.id)] == ["next request"]
 
 
@@ -207,11 +229,16 @@ async def test_the_csv_of_a_report_slack_refused_is_posted_on_its_own(
 ) -> None:
     async with rig(tmp_path) as r:
         service = service_for(r, fake_slack, settings_for(fake_slack))
-        store = r.store.slack
-        report = await store.enqueue(
-            kind="post", channel=APPROVALS.id, payload={"text": "report"}, now=r.now()
+        store = r.store
+        report = await store.run(
+            slack_table.enqueue,
+            kind="post",
+            channel=APPROVALS.id,
+            payload={"text": "report"},
+            now=r.now(),
         )
-        csv = await store.enqueue(
+        csv = await store.run(
+            slack_table.enqueue,
             kind="file",
             channel=APPROVALS.id,
             payload={"filename": "f.csv", "content": "a,b\n"},
@@ -223,7 +250,7 @@ async def test_the_csv_of_a_report_slack_refused_is_posted_on_its_own(
         for _ in range(8):
             await sender.send_due()
             r.clock.now += 3600
-        assert (await store.message(report)).state == "failed"
-        assert (await store.message(csv)).state == "sent"
+        assert (await store.run(slack_table.message, report)).state == "failed"
+        assert (await store.run(slack_table.message, csv)).state == "sent"
         [file] = fake_slack.log.files()
         assert file.thread_ts is None

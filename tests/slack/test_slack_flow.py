@@ -15,6 +15,8 @@ from governor.fake_slack import FakeSlack
 from governor.fake_slack.workspace import ALICE, APPROVALS, BOB, MALLORY
 from governor.remediate.session import apply_plan
 from governor.slack.service import SlackService
+from governor.store import exemptions
+from governor.store import slack as slack_table
 from tests.remediate.harness import Rig, rig, shipped
 from tests.remediate.world import NEVER_SUSPENDS, PROJECT_ID
 from tests.slack.harness import eventually, forged_click, service_for, settings_for
@@ -46,7 +48,7 @@ async def _request_approvals(r: Rig, service: SlackService) -> dict[str, Any]:
 
 async def _posted(service: SlackService, remediation_id: int) -> tuple[str, str]:
     async def sent() -> tuple[str, str] | None:
-        approval = await service.store.slack.approval_for(remediation_id)
+        approval = await service.store.run(slack_table.approval_for, remediation_id)
         if approval is None or approval.ts is None or approval.channel is None:
             return None
         return approval.channel, approval.ts
@@ -56,7 +58,7 @@ async def _posted(service: SlackService, remediation_id: int) -> tuple[str, str]
 
 async def _report_posted(r: Rig) -> str:
     async def report_ts() -> str | None:
-        posts = [m for m in await r.store.slack.outbox() if m.kind == "post"]
+        posts = [m for m in await r.store.run(slack_table.outbox) if m.kind == "post"]
         return posts[0].sent_ts if posts and posts[0].sent_ts else None
 
     return await eventually(report_ts, what="the report")
@@ -161,7 +163,7 @@ async def test_with_no_approvers_configured_no_click_is_ever_accepted(
         async with connected(service, fake_slack):
             record = (await _request_approvals(r, service))[NEVER_SUSPENDS]
             channel, ts = await _posted(service, record.id)
-            approval = await r.store.slack.approval_for(record.id)
+            approval = await r.store.run(slack_table.approval_for, record.id)
             assert approval is not None
             for user in (ALICE.id, BOB.id, MALLORY.id):
                 envelope = await asyncio.to_thread(
@@ -258,7 +260,9 @@ async def test_two_person_rule_needs_two_distinct_approvers(
 
             async def one_vote_and_a_refusal() -> bool:
                 refusals = [e for e in await r.store.audit_log() if e.event == "slack_refused"]
-                return len(refusals) == 1 and await r.store.slack.votes(record.id) == [ALICE.id]
+                return len(refusals) == 1 and await r.store.run(slack_table.votes, record.id) == [
+                    ALICE.id
+                ]
 
             await eventually(one_vote_and_a_refusal, what="one vote, one refusal")
             assert r.mutations() == []
@@ -330,7 +334,7 @@ async def test_keep_exempts_the_resource_and_the_next_plan_waits_for_the_exempti
             await asyncio.to_thread(fake_slack.wait_for_ack, envelope)
 
             async def kept() -> list[Any] | None:
-                return await r.store.slack.exemptions(active_at=r.now()) or None
+                return await r.store.run(exemptions.listed, active_at=r.now()) or None
 
             [exemption] = await eventually(kept, what="the exemption")
             assert exemption.resource_id == NEVER_SUSPENDS
@@ -421,13 +425,13 @@ async def test_requests_a_cli_apply_created_are_posted_by_the_daemons_slack_job(
         result = await apply_plan(await r.plan(), executor=r.executor(), run_id=None)
         assert result.requested
         for record in result.requested:
-            assert await r.store.slack.approval_for(record.id) is None
+            assert await r.store.run(slack_table.approval_for, record.id) is None
         await ReaperJob(service).run(cast(JobContext, None))
         assert await service.sender().flush(deadline_seconds=20)
         for record in result.requested:
             await _posted(service, record.id)
         await ReaperJob(service).run(cast(JobContext, None))  # asked once, not again
-        posts = [m for m in await r.store.slack.outbox() if m.kind == "post"]
+        posts = [m for m in await r.store.run(slack_table.outbox) if m.kind == "post"]
         assert len(posts) == len(result.requested)
 
 
@@ -475,7 +479,7 @@ async def test_debug_logs_carry_no_connection_ticket_and_no_button_value(
                 return (await r.store.remediations.get(record.id)).state == "rejected"
 
             await eventually(rejected, what="the rejection")
-        approval = await r.store.slack.approval_for(record.id)
+        approval = await r.store.run(slack_table.approval_for, record.id)
         assert approval is not None
         tickets = [c.ticket for c in fake_slack.log.connections()]
         assert tickets
@@ -576,7 +580,7 @@ async def test_a_vote_by_someone_since_removed_from_the_approver_group_no_longer
             async def replied(user: str, text: str) -> bool:
                 return any(
                     m.payload.get("user") == user and text in str(m.payload.get("text"))
-                    for m in await r.store.slack.outbox()
+                    for m in await r.store.run(slack_table.outbox)
                     if m.kind == "ephemeral"
                 )
 

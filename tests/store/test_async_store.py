@@ -73,7 +73,7 @@ async def test_results_equal_the_sync_stores(tmp_path: Path) -> None:
         ("start_run", ("daemon", at(3)), {}),
         ("abandon_unfinished_runs", (), {"now": at(4), "reason": "restart"}),
         ("unsuppress", (1,), {"actor": "alice", "reason": "over", "now": at(5)}),
-        ("run", (1,), {}),
+        ("run_record", (1,), {}),
         ("runs", (), {}),
         ("findings", (None,), {}),
         ("finding", (2,), {}),
@@ -99,9 +99,7 @@ async def test_errors_propagate_as_store_errors(tmp_path: Path) -> None:
     store = await AsyncStore.open(tmp_path / "governor.db")
     async with store:
         with pytest.raises(StoreError, match="no run with id 99"):
-            await store.run(99)
-        with pytest.raises(StoreError, match="refuses to change 'runs'"):
-            await store.compare_and_set("runs", {"id": 1}, {}, {"status": "finished"})
+            await store.run_record(99)
     with pytest.raises(StoreError, match=r"governor\.db: the store is closed"):
         await store.runs()
 

@@ -64,14 +64,6 @@ def test_the_audit_log_refuses_updates_and_deletes(tmp_path: Path, statement: st
         assert store.audit_log() == before
 
 
-def test_compare_and_set_refuses_the_audit_log(store: Store) -> None:
-    store.start_run("audit", T0)
-    before = store.audit_log()
-    with pytest.raises(StoreError, match="refuses to change 'audit_log': it is append-only"):
-        store.compare_and_set("audit_log", {"id": 1}, {}, {"actor": "mallory"})
-    assert store.audit_log() == before
-
-
 def test_audit_refuses_empty_names_and_unserialisable_details(store: Store) -> None:
     with pytest.raises(StoreError, match="must be non-empty"):
         store.audit("", "finding:1", {}, actor="alice")

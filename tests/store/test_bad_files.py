@@ -97,10 +97,9 @@ WRITES: dict[str, Callable[[Store], object]] = {
     "suppress": lambda store: store.suppress(1, actor="a", reason="r", now=at(1)),
     "unsuppress": lambda store: store.unsuppress(2, actor="a", reason="r", now=at(1)),
     "audit": lambda store: store.audit("e", "s", {}, actor="a"),
-    "compare_and_set": lambda store: store.compare_and_set("placeholder", {"x": 1}, {}, {"x": 2}),
 }
 READS: dict[str, Callable[[Store], object]] = {
-    "run": lambda store: store.run(1),
+    "run_record": lambda store: store.run_record(1),
     "runs": lambda store: store.runs(),
     "findings": lambda store: store.findings(),
     "finding": lambda store: store.finding(1),
@@ -134,7 +133,7 @@ def test_a_store_opened_read_only_refuses_every_write_in_one_line(
     message = message_of(lambda: WRITES[method](store), path)
     assert "opened read-only, so it cannot be written" in message
     assert store.audit_log() == before
-    assert store.run(2).status == "running"
+    assert store.run_record(2).status == "running"
 
 
 @pytest.mark.parametrize("method", sorted({**WRITES, **READS}))

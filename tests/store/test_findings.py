@@ -94,7 +94,7 @@ def test_a_finding_that_no_longer_matches_is_resolved(store: Store) -> None:
     resolved = by_resource(store, "resolved")["br-1"]
     assert resolved.resolved_at == encode_time(at(1))
     assert (resolved.resolved_run_id, resolved.last_run_id) == (2, 1)
-    assert store.run(2).findings_resolved == 1
+    assert store.run_record(2).findings_resolved == 1
     (entry,) = [entry for entry in store.audit_log() if entry.event == "finding.resolved"]
     assert (entry.subject, entry.run_id) == (f"finding:{resolved.id}", 2)
 
@@ -111,7 +111,7 @@ def test_a_resolved_finding_that_matches_again_reopens_keeping_first_seen(store:
         None,
         None,
     )
-    assert store.run(3).findings_reopened == 1
+    assert store.run_record(3).findings_reopened == 1
     events = [entry.event for entry in store.audit_log() if entry.event.startswith("finding")]
     assert events == ["finding.opened", "finding.resolved", "finding.reopened"]
 
@@ -192,7 +192,7 @@ def test_an_incomplete_sweep_resolves_nothing_in_the_part_it_could_not_read(stor
     assert after["pr-2"].status == "resolved"  # the project itself was read
     for kept in ("br-2", "ep-2", "7"):
         assert after[kept] == before_rows[kept], kept
-    assert store.run(2).incomplete_parts[0]["project_id"] == "pr-2"
+    assert store.run_record(2).incomplete_parts[0]["project_id"] == "pr-2"
 
 
 def test_when_the_organization_list_failed_nothing_is_resolved(store: Store) -> None:
@@ -221,7 +221,7 @@ def test_a_failing_finding_leaves_no_trace_of_the_step(store: Store) -> None:
         store.record_findings(run_id, [finding("br-1"), broken], swept, [STALE], at(0))
     assert store.findings(status=None) == []
     assert [entry.event for entry in store.audit_log()] == ["run.started"]
-    assert store.run(run_id).findings_seen == 0
+    assert store.run_record(run_id).findings_seen == 0
 
 
 def test_an_error_inside_the_write_rolls_back_everything_written_so_far(tmp_path: Path) -> None:
@@ -239,7 +239,7 @@ def test_an_error_inside_the_write_rolls_back_everything_written_so_far(tmp_path
         stored = by_resource(store, None)
         assert list(stored) == ["br-1"]
         assert stored["br-1"].status == "open"
-        assert store.run(run_id).findings_resolved == 0
+        assert store.run_record(run_id).findings_resolved == 0
 
 
 @pytest.mark.parametrize(

@@ -94,7 +94,7 @@ def test_it_upgrades_a_file_built_at_the_first_migration_and_keeps_its_data(
 
     with Store.open(path) as store:
         assert store.migrations_applied() == known_migration_names()
-        assert store.run(1).trigger == "audit"
+        assert store.run_record(1).trigger == "audit"
         (kept,) = store.findings()
         assert (kept.resource_id, kept.first_seen) == ("br-old", "2026-10-01T00:00:00.000000+00:00")
         run_id = store.start_run("audit", at(1))

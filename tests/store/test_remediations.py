@@ -110,11 +110,3 @@ def test_the_first_notice_of_a_finding_counts_and_pause_is_a_switch(tmp_path: Pa
         assert (paused.reason, paused.set_by) == ("incident", "bob")
         store.remediations.set_paused(False, reason=None, actor="bob", now=T0)
         assert store.remediations.paused() is None
-
-
-def test_the_generic_compare_and_set_refuses_the_remediation_tables(tmp_path: Path) -> None:
-    with (
-        Store.open(tmp_path / "g.db") as store,
-        pytest.raises(StoreError, match=r"written by governor/store/remediations\.py"),
-    ):
-        store.compare_and_set("remediations", {"id": 1}, {"state": "planned"}, {"state": "x"})

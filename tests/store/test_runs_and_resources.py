@@ -22,7 +22,7 @@ def store() -> Iterator[Store]:
 
 def test_a_run_records_its_start_and_finish(store: Store) -> None:
     run_id = store.start_run("daemon", at(0))
-    running = store.run(run_id)
+    running = store.run_record(run_id)
     assert (running.trigger, running.status, running.finished_at, running.complete) == (
         "daemon",
         "running",
@@ -51,9 +51,9 @@ def test_the_snapshot_records_the_parts_it_could_not_read_once(store: Store) -> 
     run_id = store.start_run("audit", T0)
     part = IncompletePart("branches", "HTTP 503", "org-a", "pr-2")
     store.record_snapshot(run_id, snapshot(incomplete=[part]), T0)
-    assert store.run(run_id).incomplete_parts == [part.as_dict()]
+    assert store.run_record(run_id).incomplete_parts == [part.as_dict()]
     store.finish_run(run_id, finished_at=T0, complete=False, requests=3, errors=[part.as_dict()])
-    assert store.run(run_id).incomplete_parts == [part.as_dict()]
+    assert store.run_record(run_id).incomplete_parts == [part.as_dict()]
 
 
 def test_a_run_that_fails_is_marked_failed_with_its_reason_and_an_audit_entry(
@@ -92,9 +92,9 @@ def test_runs_a_crash_left_behind_are_abandoned_with_an_audit_entry_each(store: 
     )
     assert abandoned == crashed
     assert [run.status for run in store.runs()] == ["running", "finished", "abandoned", "abandoned"]
-    assert store.run(crashed[0]).failure_reason == "the daemon restarted"
-    assert store.run(crashed[0]).finished_at == encode_time(at(5))
-    assert store.run(just_started).status == "running"
+    assert store.run_record(crashed[0]).failure_reason == "the daemon restarted"
+    assert store.run_record(crashed[0]).finished_at == encode_time(at(5))
+    assert store.run_record(just_started).status == "running"
     entries = [entry for entry in store.audit_log() if entry.event == "run.abandoned"]
     assert [(entry.subject, entry.run_id) for entry in entries] == [
         (f"run:{run_id}", run_id) for run_id in crashed
@@ -108,7 +108,7 @@ def test_times_are_stored_in_utc_whatever_zone_they_came_in(store: Store) -> Non
 
     local = datetime(2026, 11, 1, 7, 0, tzinfo=ZoneInfo("Europe/Paris"))
     run_id = store.start_run("audit", local)
-    assert store.run(run_id).started_at == "2026-11-01T06:00:00.000000+00:00"
+    assert store.run_record(run_id).started_at == "2026-11-01T06:00:00.000000+00:00"
 
 
 def test_a_finished_run_takes_no_more_writes(store: Store) -> None:
@@ -125,7 +125,7 @@ def test_a_finished_run_takes_no_more_writes(store: Store) -> None:
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda store: store.run(7), "no run with id 7"),
+        (lambda store: store.run_record(7), "no run with id 7"),
         (lambda store: store.finding(7), "no finding with id 7"),
         (lambda store: store.start_run("audit", datetime(2026, 1, 1)), "naive datetime"),
         (lambda store: store.start_run("", T0), "trigger must be a non-empty string"),
