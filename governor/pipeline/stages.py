@@ -1,11 +1,11 @@
 """The stages of a run, each callable alone with typed inputs and outputs.
 
 sweep → evaluate → estimate → record, then (as they land) plan → act → notify. The daemon
-evaluates several policies against one snapshot, reuses a recent one instead of sweeping
-again (``is_fresh``), and re-checks one resource before acting (``recheck_stage``), so no
-stage assumes the one before it ran in the same call. Pure stages (evaluate, estimate) run
-in a worker thread when called from the event loop (``evaluate_off_loop``): at 10,000
-branches they take long enough to stall Slack acknowledgements and the systemd watchdog.
+evaluates several policies against one snapshot and reuses a recent one instead of
+sweeping again (``is_fresh``), so no stage assumes the one before it ran in the same call.
+Pure stages (evaluate, estimate) run in a worker thread when called from the event loop
+(``evaluate_off_loop``): at 10,000 branches they take long enough to stall Slack
+acknowledgements and the systemd watchdog.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from governor.findings import Finding
-from governor.inventory import KeyScope, Snapshot
-from governor.neon.client import NeonClient
+from governor.inventory import Snapshot
 from governor.policy import Policy, evaluate
 from governor.policy.resources import SnapshotIndex
 from governor.savings import with_estimates
@@ -25,7 +24,6 @@ from governor.savings.prices import Prices
 from governor.store import StoredFinding
 from governor.store.async_store import AsyncStore
 from governor.sweep import Account, DetailNeed, SweepProgress, sweep_accounts
-from governor.sweep.recheck import reread
 
 Clock = Callable[[], datetime]
 
@@ -42,7 +40,6 @@ class Evaluation:
     index: SnapshotIndex
     policies: tuple[str, ...]
     findings: tuple[Finding, ...]
-    evaluated_at: datetime
 
 
 @dataclass(frozen=True)
@@ -80,7 +77,6 @@ def evaluate_stage(policies: Sequence[Policy], snapshot: Snapshot, *, now: datet
         index=index,
         policies=tuple(policy.name for policy in policies),
         findings=tuple(findings),
-        evaluated_at=now,
     )
 
 
@@ -111,41 +107,3 @@ async def record_stage(
     matched = [item for item in stored if item.last_run_id == run_id and item.status != "resolved"]
     resolved = [item for item in stored if item.status == "resolved"]
     return Recorded(matched=matched, resolved=resolved)
-
-
-@dataclass(frozen=True)
-class Recheck:
-    """A finding judged again on a fresh read: ``current`` is None when it no longer matches."""
-
-    before: Finding
-    current: Finding | None
-
-    @property
-    def unchanged(self) -> bool:
-        """Still selected, on the same evidence: safe to act on what was planned."""
-        return self.current is not None and self.current.fingerprint == self.before.fingerprint
-
-
-async def recheck_stage(
-    client: NeonClient,
-    policy: Policy,
-    finding: Finding,
-    *,
-    now: datetime,
-    key_scope: KeyScope | None = None,
-) -> Recheck:
-    """Re-read the finding's part of the account and evaluate its policy there again."""
-    snapshot = await reread(
-        client,
-        resource_type=finding.resource_type,
-        org_id=finding.org_id,
-        project_id=finding.project_id,
-        key_scope=key_scope,
-        now=now,
-    )
-    evaluation = evaluate_stage([policy], snapshot, now=now)
-    current = next(
-        (item for item in evaluation.findings if item.key == finding.key),
-        None,
-    )
-    return Recheck(before=finding, current=current)
