@@ -1,18 +1,14 @@
 """What can go wrong talking to Neon, as exceptions a caller can act on.
 
 Why a hierarchy: the sweep marks a part incomplete on any ``NeonError``, the CLI maps
-``NeonAuthError`` to exit 2, and remediation treats ``NeonLocked`` and operation failures
-differently. Every message names the method, path and ``X-Request-ID`` (what Neon
-support asks for) and never the API key. A ``NeonUsageError`` means nothing was sent.
+``NeonAuthError`` to exit 2, and remediation waits out a ``NeonLocked``. Every message names
+the method, path and ``X-Request-ID`` (what Neon support asks for) and never the API key.
+A ``NeonUsageError`` means nothing was sent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Self
-
-if TYPE_CHECKING:
-    from governor.neon.models import Operation
+from typing import Self
 
 SNIPPET_CHARS = 200
 
@@ -115,39 +111,6 @@ class NeonServerError(NeonApiError):
 
 class NeonProtocolError(NeonApiError):
     """An answer the client cannot use: HTML, malformed JSON, or required fields missing."""
-
-
-class NeonOperationError(NeonError):
-    """An operation Neon started for a mutation did not end well."""
-
-
-class OperationFailed(NeonOperationError):
-    """At least one operation ended ``failed``, ``error`` or ``cancelled``."""
-
-    def __init__(self, failed: Sequence[Operation], operations: Sequence[Operation]) -> None:
-        self.failed = list(failed)
-        self.operations = list(operations)
-        parts = [
-            f"operation {operation.id} ({operation.action}) on project {operation.project_id} "
-            f"ended {operation.status}" + (f": {operation.error}" if operation.error else "")
-            for operation in self.failed
-        ]
-        super().__init__("; ".join(parts))
-
-
-class OperationTimeout(NeonOperationError):
-    """Operations still not terminal when the wait gave up."""
-
-    def __init__(
-        self, pending: Sequence[Operation], operations: Sequence[Operation], timeout_seconds: float
-    ) -> None:
-        self.pending = list(pending)
-        self.operations = list(operations)
-        self.timeout_seconds = timeout_seconds
-        names = ", ".join(
-            f"{operation.id} ({operation.action}, {operation.status})" for operation in self.pending
-        )
-        super().__init__(f"operations not finished after {timeout_seconds:g} s: {names}")
 
 
 def error_class_for(status: int) -> type[NeonApiError]:

@@ -26,7 +26,6 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 # Open sets: known values, used for decisions; any other string is accepted.
 OPERATION_SUCCESS_STATUSES = frozenset({"finished", "skipped"})
-OPERATION_FAILURE_STATUSES = frozenset({"failed", "error", "cancelled"})
 RETRY_SLACK = timedelta(minutes=2)  # after retry_at, how long Neon gets to start the retry
 
 
@@ -268,11 +267,3 @@ class Operation(NeonObject):
     @property
     def succeeded(self) -> bool:
         return self.status in OPERATION_SUCCESS_STATUSES
-
-    @property
-    def failed(self) -> bool:
-        return self.status in OPERATION_FAILURE_STATUSES
-
-    @property
-    def terminal(self) -> bool:
-        return self.succeeded or self.failed

@@ -1,8 +1,8 @@
 """Following the operations one mutation started, until Neon is done with them.
 
-Why not ``neon.operations.wait_for_operations``: a remediation must not call ``failed`` a
-failure while Neon is still going to retry it (``retry_at`` ahead), must record progress
-as it goes (a restart picks up from the store), and must end in an outcome, not raise.
+Why not a plain wait that raises: a remediation must not call ``failed`` a failure while
+Neon is still going to retry it (``retry_at`` ahead), must record progress as it goes (a
+restart picks up from the store), and must end in an outcome, not raise.
 The outcome of the remediation itself is decided afterwards by re-reading the resource.
 """
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from governor.neon.client import NeonClient
 from governor.neon.errors import NeonApiError
-from governor.neon.models import Project
-from governor.neon.operations import OperationFailed, OperationTimeout, wait_for_operations
+from governor.neon.models import Operation, Project
+from governor.remediate.follow import follow_operations
 from governor.simulator import Simulator, SimulatorOptions, World
 from tests.conftest import WORLD_NOW, ServedSimulator
 from tests.neon.helpers import RecordingTransport, fast_client, virtual_client
@@ -258,7 +259,7 @@ async def test_a_mutation_on_a_busy_project_waits_out_the_423_then_its_operation
     ) as client:
         suspended = await client.update_endpoint(project_id, first, suspend_timeout_seconds=300)
         resized = await client.update_endpoint(project_id, second, autoscaling_limit_max_cu=2)
-        finished = await wait_for_operations(client, resized.operations, poll_initial=0.1)
+        finished = await settled(client, resized.operations)
         endpoint = await client.get_endpoint(project_id, second)
 
     assert suspended.operations
@@ -286,10 +287,10 @@ async def test_suspending_and_starting_a_compute_end_in_the_states_asked_for(
         base_url, PERSONAL_KEY, backoff_base_seconds=0.1, backoff_cap_seconds=1.0
     ) as client:
         suspended = await client.suspend_endpoint(endpoint["project_id"], endpoint["id"])
-        await wait_for_operations(client, suspended.operations, poll_initial=0.1)
+        await settled(client, suspended.operations)
         idle = await client.get_endpoint(endpoint["project_id"], endpoint["id"])
         started = await client.start_endpoint(endpoint["project_id"], endpoint["id"])
-        await wait_for_operations(client, started.operations, poll_initial=0.1)
+        await settled(client, started.operations)
         active = await client.get_endpoint(endpoint["project_id"], endpoint["id"])
 
     assert [operation.action for operation in suspended.operations] == ["suspend_compute"]
@@ -314,18 +315,20 @@ async def test_a_failing_operation_and_a_slow_one_are_reported(served_simulator:
 
     async with fast_client(base_url, PERSONAL_KEY) as client:
         result = await client.suspend_endpoint(endpoint["project_id"], endpoint["id"])
-        with pytest.raises(OperationFailed) as failed:
-            await wait_for_operations(client, result.operations, poll_initial=0.05)
+        failed = await follow_operations(
+            client, result.operations, timeout_seconds=30, now=_wall, poll_initial=0.05
+        )
     async with fast_client(slow_url, PERSONAL_KEY) as client:
         result = await client.suspend_endpoint(endpoint["project_id"], endpoint["id"])
-        with pytest.raises(OperationTimeout) as timed_out:
-            await wait_for_operations(
-                client, result.operations, timeout_seconds=0.4, poll_initial=0.1
-            )
+        timed_out = await follow_operations(
+            client, result.operations, timeout_seconds=0.4, now=_wall, poll_initial=0.1
+        )
 
-    assert result.operations[0].id in str(timed_out.value)
-    assert "suspend_compute" in str(failed.value)
-    assert "failed" in str(failed.value)
+    assert timed_out.outcome == "timed_out"
+    assert result.operations[0].id in (timed_out.error or "")
+    assert failed.outcome == "failed"
+    assert "suspend_compute" in (failed.error or "")
+    assert "failed" in (failed.error or "")
 
 
 @pytest.mark.anyio
@@ -354,13 +357,13 @@ async def test_request_bodies_follow_the_spec_and_mutations_take_effect(
             autoscaling_limit_max_cu=1,
             suspend_timeout_seconds=300,
         )
-        await wait_for_operations(client, updated.operations, poll_initial=0.1)
+        await settled(client, updated.operations)
         revoked = await client.revoke_personal_api_key(personal_key["id"])
         revoked_org = await client.revoke_org_api_key(org_id, org_key["id"])
         personal_left = await client.list_personal_api_keys()
         org_left = await client.list_org_api_keys(org_id)
         deleted = await client.delete_branch(project_id, branch["id"])
-        await wait_for_operations(client, deleted.operations, poll_initial=0.1)
+        await settled(client, deleted.operations)
         again = await client.delete_branch(project_id, branch["id"])
 
     for request in transport.sent:
@@ -386,3 +389,16 @@ def _template_of(method: str, path: str) -> str:
     match = match_route(method, path)
     assert match is not None, path
     return match.template
+
+
+def _wall() -> datetime:
+    return datetime.now(UTC)
+
+
+async def settled(client: NeonClient, operations: list[Operation]) -> list[Operation]:
+    """The operations once Neon is done with them; every one of them succeeded."""
+    followed = await follow_operations(
+        client, operations, timeout_seconds=30, now=_wall, poll_initial=0.1
+    )
+    assert followed.outcome == "succeeded", followed.error
+    return followed.operations

@@ -1,19 +1,25 @@
-"""Waiting for operations, in virtual time against scripted answers."""
+"""Following a mutation's operations, in virtual time against scripted answers.
+
+Moved here from the tests of ``neon.operations.wait_for_operations`` (deleted: nothing
+called it): the same behaviours, pinned on ``follow_operations``, which the executor uses.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
 from governor.neon.models import Operation
-from governor.neon.operations import OperationFailed, OperationTimeout, wait_for_operations
+from governor.remediate.follow import Followed, follow_operations
 from tests.neon.helpers import fast_client, operation_json
 from tests.neon.scripted_server import Reply, ScriptedServer, scripted_server
 from tests.neon.virtual_time import SteppingClock
 
 OPERATION_ID = "0a1b2c3d-0000-4000-8000-000000000001"
 OPERATION_PATH = f"/projects/wispy-bird-12345678/operations/{OPERATION_ID}"
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -31,28 +37,47 @@ def answers(*statuses: str, error: str | None = None) -> list[Reply]:
     return [Reply(200, {"operation": operation_json(OPERATION_ID, s, **extra)}) for s in statuses]
 
 
+async def follow(
+    server: ScriptedServer,
+    operations: list[Operation],
+    *,
+    timeout_seconds: float = 300.0,
+    poll_initial: float = 0.5,
+    poll_max: float = 5.0,
+) -> tuple[Followed, SteppingClock]:
+    clock = SteppingClock()
+    async with fast_client(server.base_url, clock=clock, sleep=clock.sleep) as client:
+        followed = await follow_operations(
+            client,
+            operations,
+            timeout_seconds=timeout_seconds,
+            now=lambda: NOW,
+            poll_initial=poll_initial,
+            poll_max=poll_max,
+        )
+    return followed, clock
+
+
 @pytest.mark.anyio
 async def test_it_returns_the_finished_operations(server: ScriptedServer) -> None:
     server.script("GET", OPERATION_PATH, answers("running", "finished"))
-    clock = SteppingClock()
 
-    async with fast_client(server.base_url, clock=clock, sleep=clock.sleep) as client:
-        final = await wait_for_operations(client, [started()])
+    followed, _ = await follow(server, [started()])
 
-    assert [operation.status for operation in final] == ["finished"]
+    assert followed.outcome == "succeeded"
+    assert [operation.status for operation in followed.operations] == ["finished"]
     assert len(server.requests_to("GET", OPERATION_PATH)) == 2
 
 
 @pytest.mark.anyio
-async def test_skipped_counts_as_success_and_terminal_operations_are_not_polled(
+async def test_skipped_counts_as_success_and_final_operations_are_not_polled(
     server: ScriptedServer,
 ) -> None:
     done = Operation.from_api(operation_json(OPERATION_ID, "skipped"))
 
-    async with fast_client(server.base_url) as client:
-        final = await wait_for_operations(client, [done])
+    followed, _ = await follow(server, [done])
 
-    assert final == [done]
+    assert (followed.outcome, followed.operations) == ("succeeded", [done])
     assert server.received == []
 
 
@@ -63,56 +88,49 @@ async def test_unknown_and_cancelling_statuses_keep_polling_with_growing_interva
     server.script(
         "GET", OPERATION_PATH, answers("running", "cancelling", "a_status_from_2027", "finished")
     )
-    clock = SteppingClock()
 
-    async with fast_client(server.base_url, clock=clock, sleep=clock.sleep) as client:
-        final = await wait_for_operations(client, [started()], poll_initial=0.5, poll_max=2.0)
+    followed, clock = await follow(server, [started()], poll_initial=0.5, poll_max=2.0)
 
-    assert final[0].status == "finished"
+    assert followed.operations[0].status == "finished"
     polls = [delay for delay in clock.slept if delay >= 0.5]
     assert polls == [0.5, 1.0, 2.0, 2.0]
 
 
 @pytest.mark.anyio
-async def test_a_failed_operation_raises_naming_its_id_action_status_and_error(
+async def test_a_failed_operation_ends_failed_naming_its_id_action_status_and_error(
     server: ScriptedServer,
 ) -> None:
     server.script(
         "GET", OPERATION_PATH, answers("running", "failed", error="compute start timed out")
     )
-    clock = SteppingClock()
 
-    async with fast_client(server.base_url, clock=clock, sleep=clock.sleep) as client:
-        with pytest.raises(OperationFailed) as caught:
-            await wait_for_operations(client, [started()])
+    followed, _ = await follow(server, [started()])
 
-    message = str(caught.value)
+    assert followed.outcome == "failed"
+    assert followed.error is not None
     for expected in (OPERATION_ID, "suspend_compute", "failed", "compute start timed out"):
-        assert expected in message
-    assert [operation.status for operation in caught.value.operations] == ["failed"]
+        assert expected in followed.error
+    assert [operation.status for operation in followed.operations] == ["failed"]
 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("status", ["error", "cancelled"])
 async def test_error_and_cancelled_are_failures_too(server: ScriptedServer, status: str) -> None:
     server.script("GET", OPERATION_PATH, answers(status))
-    clock = SteppingClock()
 
-    async with fast_client(server.base_url, clock=clock, sleep=clock.sleep) as client:
-        with pytest.raises(OperationFailed, match=status):
-            await wait_for_operations(client, [started()])
+    followed, _ = await follow(server, [started()])
+
+    assert followed.outcome == "failed"
+    assert status in (followed.error or "")
 
 
 @pytest.mark.anyio
 async def test_it_gives_up_after_the_timeout(server: ScriptedServer) -> None:
     server.script("GET", OPERATION_PATH, answers("running"))
-    clock = SteppingClock()
 
-    async with fast_client(server.base_url, clock=clock, sleep=clock.sleep) as client:
-        start = clock.now
-        with pytest.raises(OperationTimeout) as caught:
-            await wait_for_operations(client, [started()], timeout_seconds=20, poll_max=5)
+    followed, clock = await follow(server, [started()], timeout_seconds=20, poll_max=5)
 
-    assert OPERATION_ID in str(caught.value)
-    assert caught.value.pending[0].status == "running"
-    assert clock.now - start == pytest.approx(20.0, abs=0.1)
+    assert followed.outcome == "timed_out"
+    assert OPERATION_ID in (followed.error or "")
+    assert followed.operations[0].status == "running"
+    assert clock.now - 1000.0 == pytest.approx(20.0, abs=0.1)
