@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from governor.daemon.daemon import Daemon
 from governor.daemon.errors import DaemonAlreadyRunning
-from governor.daemon.jobs import Job, JobContext, JobFactory, JobRegistry, JobResult
+from governor.daemon.jobs import Job, JobContext, JobResult
 from governor.daemon.lock import DaemonLock, LockHolder, read_holder
 
 __all__ = [
@@ -13,8 +13,6 @@ __all__ = [
     "DaemonLock",
     "Job",
     "JobContext",
-    "JobFactory",
-    "JobRegistry",
     "JobResult",
     "LockHolder",
     "read_holder",

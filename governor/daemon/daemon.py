@@ -27,7 +27,7 @@ from governor.config import ConfigError
 from governor.daemon.execute import execute_job, supervise
 from governor.daemon.generation import Generation, Shared
 from governor.daemon.health import Health
-from governor.daemon.jobs import Job, JobRegistry, JobResult
+from governor.daemon.jobs import Job, JobResult
 from governor.daemon.lock import DaemonLock
 from governor.daemon.schedule import is_due, last_ran_at, misfire_grace, trigger_for
 from governor.daemon.stop import flush_outbox
@@ -48,11 +48,10 @@ class Daemon:
         self,
         runtime: Runtime,
         *,
-        registry: JobRegistry | None = None,
         clock: Clock = utc_now,
         shared_overrides: dict[str, Any] | None = None,
     ) -> None:
-        self.runtime, self.registry, self.clock = runtime, registry or JobRegistry(), clock
+        self.runtime, self.clock = runtime, clock
         self.shared_overrides = shared_overrides or {}
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.inflight: set[asyncio.Task[Any]] = set()
@@ -69,9 +68,7 @@ class Daemon:
         try:
             async with await self.runtime.open_async_store() as store:
                 shared = await self._shared(store, started_at)
-                self.generation = await Generation.open(
-                    self.runtime, policies, shared, self.registry
-                )
+                self.generation = await Generation.open(self.runtime, policies, shared)
                 try:
                     if once:
                         return await self._once(self.generation)
@@ -244,7 +241,7 @@ class Daemon:
                 if runtime.store_path() != self.runtime.store_path():
                     raise ConfigError("[store] path changed: that needs a restart")
                 policies = runtime.policies()
-                new = await Generation.open(runtime, policies, old.shared, self.registry)
+                new = await Generation.open(runtime, policies, old.shared)
             except KNOWN_ERRORS as error:
                 logger.error("reload refused, the running config stays: %s", describe(error))
                 return

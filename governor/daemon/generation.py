@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 
 from governor.daemon.health import Health
-from governor.daemon.jobs import Job, JobContext, JobRegistry
+from governor.daemon.jobs import Job, JobContext
 from governor.daemon.remediation import DaemonRemediation
 from governor.daemon.slack_health import slack_health_jobs
 from governor.daemon.slack_jobs import slack_jobs, slack_service
@@ -97,9 +97,7 @@ class Generation:
                 )
 
     @classmethod
-    async def open(
-        cls, runtime: Runtime, policies: Sequence[Policy], shared: Shared, registry: JobRegistry
-    ) -> Generation:
+    async def open(cls, runtime: Runtime, policies: Sequence[Policy], shared: Shared) -> Generation:
         """Clients for the runtime's accounts (closed by ``close``), and its jobs."""
         stack = AsyncExitStack()
         try:
@@ -112,7 +110,6 @@ class Generation:
                 *generation.sweep_jobs(),
                 *slack_jobs(generation.slack),
                 *slack_health_jobs(generation.slack, shared.health),
-                *registry.jobs(context),
             ]
             if generation.remediation.enabled:
                 # what a killed process left half-done, finished without delaying startup

@@ -1,17 +1,15 @@
-"""What the daemon runs: ``Job``s, from the policy sweeps to the remediation executor to come.
+"""What the daemon runs: ``Job``s (the policy sweeps, the Slack outbox, reaper and socket).
 
-Why a protocol and factories: the remediation executor, the operation follower, the
-approval reaper, the Slack outbox and the Socket Mode connection each arrive in their own
-issue; each adds a ``JobFactory`` and gets, for free, what every job needs: a schedule
-with catch-up and misfire grace, a ``job_runs`` row per execution (``neon-governor
-status`` reads them), a metric on success, shutdown within ``[daemon] shutdown_grace`` and
-a rebuild on SIGHUP (factories are called again with the new config's context).
+Why one protocol: every job gets, for free, what each needs: a schedule with catch-up and
+misfire grace, a ``job_runs`` row per execution (``neon-governor status`` reads them), a
+metric on success, shutdown within ``[daemon] shutdown_grace`` and a rebuild on SIGHUP
+(each generation builds its jobs again from the new config's context, in ``generation``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -65,26 +63,3 @@ class Job(Protocol):
     def schedule(self) -> str | None: ...
 
     async def run(self, context: JobContext) -> JobResult: ...
-
-
-JobFactory = Callable[[JobContext], Iterable[Job]]
-
-
-class JobRegistry:
-    """The factories the daemon asks for jobs, in order; names must not collide."""
-
-    def __init__(self, factories: Sequence[JobFactory] = ()) -> None:
-        self._factories: list[JobFactory] = list(factories)
-
-    def add(self, factory: JobFactory) -> None:
-        self._factories.append(factory)
-
-    def jobs(self, context: JobContext) -> list[Job]:
-        made: list[Job] = []
-        for factory in self._factories:
-            made.extend(factory(context))
-        names = [job.name for job in made]
-        repeated = sorted({name for name in names if names.count(name) > 1})
-        if repeated:
-            raise ValueError(f"two daemon jobs share a name: {', '.join(repeated)}")
-        return made

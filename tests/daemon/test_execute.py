@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from governor.daemon.execute import execute_job, supervise
-from governor.daemon.jobs import JobContext, JobRegistry, JobResult
+from governor.daemon.jobs import JobContext, JobResult
 from governor.observability.metrics import Metrics
 from governor.runtime import Runtime
 from governor.store import AsyncStore
@@ -78,11 +78,3 @@ async def test_a_long_running_job_that_ends_early_is_restarted(tmp_path: Path) -
         job = FakeJob("outbox", "end-early", schedule=None)
         await asyncio.wait_for(supervise(job, context, clock=clock, restart_delay=0), 60)
     assert job.runs == 2
-
-
-def test_the_registry_refuses_two_jobs_of_one_name(tmp_path: Path) -> None:
-    registry = JobRegistry([lambda context: [FakeJob("a", "ok")]])
-    registry.add(lambda context: [FakeJob("a", "ok")])
-    context = JobContext(Runtime(), [], None, [], Metrics())  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="two daemon jobs share a name: a"):
-        registry.jobs(context)
