@@ -49,14 +49,9 @@ from governor.remediate.planfile import (
     record_plan,
     write_document,
 )
+from governor.remediate.reconcile import reconcile
 from governor.remediate.render import plan_summary, render_outcomes, render_plan_table
-from governor.remediate.session import (
-    AccountScope,
-    PassResult,
-    apply_plan,
-    plan_for,
-    reconcile_unfinished,
-)
+from governor.remediate.session import AccountScope, PassResult, apply_plan, plan_for
 from governor.report.text import printable
 from governor.runtime import Runtime
 from governor.store.async_store import AsyncStore
@@ -355,7 +350,7 @@ async def _apply(run: _ApplyRun, state: _State) -> None:
             actor=actor(),
             report=_progress,
         )
-        reconciled = await reconcile_unfinished(executor)
+        reconciled = await reconcile(executor)
         plan_hash = None
         run_id = None
         if plan_file is not None:

@@ -17,7 +17,8 @@ from governor.daemon.jobs import JobContext
 from governor.daemon.stop import StoppableExecutor
 from governor.pipeline.results import AuditResult
 from governor.remediate.execute import Executor, Outcome
-from governor.remediate.session import AccountScope, apply_plan, plan_for, reconcile_unfinished
+from governor.remediate.reconcile import reconcile
+from governor.remediate.session import AccountScope, apply_plan, plan_for
 from governor.slack.approvals import ApprovalDesk
 from governor.store.remediations import RemediationRecord
 
@@ -53,7 +54,7 @@ class DaemonRemediation:
         if not self.enabled:
             return []
         try:
-            return await reconcile_unfinished(self.executor())
+            return await reconcile(self.executor())
         except Exception:
             logger.exception("reconciling unfinished remediations failed; the next pass retries")
             return []

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -20,7 +20,6 @@ from governor.policy.resources import SnapshotIndex
 from governor.remediate.errors import RemediationDisabled, RemediationError
 from governor.remediate.execute import Executor, Outcome
 from governor.remediate.plan import Plan, PlanContext, PlanItem, build_plan, by_priority
-from governor.remediate.reconcile import reconcile
 from governor.remediate.settings import RemediationSettings
 from governor.store import exemptions
 from governor.store.async_store import AsyncStore
@@ -118,11 +117,6 @@ class PassResult:
     @property
     def failed(self) -> list[Outcome]:
         return [o for o in [*self.reconciled, *self.outcomes] if o.state == "failed"]
-
-
-async def reconcile_unfinished(executor: Executor) -> list[Outcome]:
-    """Finish what a killed process left (every ``apply`` and the daemon start with it)."""
-    return await reconcile(executor)
 
 
 async def expire_approvals(
@@ -344,7 +338,3 @@ def describe_notice(item: PlanItem) -> str:
         f"{item.policy}: {item.request} on {item.resource_type} {item.name} "
         f"({item.resource_id}) {when}: {item.why}"
     )
-
-
-def remediation_counts(records: Mapping[str, int]) -> str:
-    return ", ".join(f"{count} {state}" for state, count in sorted(records.items()))

@@ -22,7 +22,8 @@ from governor.policy import Policy
 from governor.policy.loader import load_policies, shipped_policies_path
 from governor.remediate.execute import Executor
 from governor.remediate.plan import Plan
-from governor.remediate.session import PassResult, apply_plan, plan_for, reconcile_unfinished
+from governor.remediate.reconcile import reconcile
+from governor.remediate.session import PassResult, apply_plan, plan_for
 from governor.remediate.settings import RemediationSettings
 from governor.savings.prices import Prices
 from governor.simulator import Simulator, SimulatorOptions, World, serve
@@ -102,7 +103,7 @@ class Rig:
 
     async def apply(self, plan: Plan | None = None, **kwargs: Any) -> PassResult:
         executor = self.executor()
-        reconciled = await reconcile_unfinished(executor)
+        reconciled = await reconcile(executor)
         planned = plan if plan is not None else await self.plan()
         result = await apply_plan(planned, executor=executor, run_id=None, **kwargs)
         result.reconciled = reconciled
