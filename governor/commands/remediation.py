@@ -54,6 +54,7 @@ from governor.remediate.render import plan_summary, render_outcomes, render_plan
 from governor.remediate.session import AccountScope, PassResult, apply_plan, plan_for
 from governor.report.text import printable
 from governor.runtime import Runtime
+from governor.store import remediations
 from governor.store.async_store import AsyncStore
 from governor.store.remediations import SwitchRecord
 from governor.sweep import Account
@@ -375,7 +376,7 @@ async def _apply(run: _ApplyRun, state: _State) -> None:
             )
         state.plan = planned
         cap = max_actions if plan_file is not None else None
-        state.paused = await store.remediations.paused()
+        state.paused = await store.run(remediations.paused)
         if state.paused is not None:  # a pause holds everything: nothing sent, nothing asked
             state.result = PassResult(planned, reconciled=reconciled)
             return
@@ -395,7 +396,7 @@ async def _apply(run: _ApplyRun, state: _State) -> None:
         result.reconciled = reconciled
         state.result = result
         if not result.outcomes and planned.actionable:
-            state.paused = await store.remediations.paused()  # paused while this one ran
+            state.paused = await store.run(remediations.paused)  # paused while this one ran
 
 
 def _progress(outcome: Outcome) -> None:

@@ -33,6 +33,7 @@ from governor.remediate.execute import Executor, Outcome
 from governor.remediate.render import remediation_json, render_outcomes, render_remediations
 from governor.report.text import printable
 from governor.runtime import Runtime
+from governor.store import remediations as remediation_rows
 from governor.store.async_store import AsyncStore
 from governor.store.records import StoredResource
 from governor.store.remediations import ACTIVE_STATES, TERMINAL_STATES, RemediationRecord
@@ -79,7 +80,7 @@ def remediations(
         runtime = Runtime.load(config_path)
         _require_store(runtime, db)
         with runtime.open_store(db) as store:
-            records = store.remediations.list(states=state or ())
+            records = store.call(remediation_rows.listed, states=state or ())
             names = _project_names(store.resources("project", include_gone=True))
     if output_format == "json":
         write_output(render_remediations(records, "json", width=output_width()), None)
@@ -101,8 +102,8 @@ def show(
         runtime = Runtime.load(config_path)
         _require_store(runtime, db)
         with runtime.open_store(db) as store:
-            record = store.remediations.get(remediation_id)
-            reverts = [r for r in store.remediations.list() if r.reverts_id == record.id]
+            record = store.call(remediation_rows.get, remediation_id)
+            reverts = [r for r in store.call(remediation_rows.listed) if r.reverts_id == record.id]
             names = _project_names(store.resources("project", include_gone=True))
     if output_format == "json":
         document = remediation_json(record) | {"reverted_by": [r.id for r in reverts]}
@@ -202,8 +203,8 @@ def revert(
             raise RemediationDisabled()
         _require_store(runtime, db)
         with runtime.open_store(db, read_only=True) as store:
-            original = store.remediations.get(remediation_id)
-            refused = decisions.revert_refusal(original, store.remediations.list())
+            original = store.call(remediation_rows.get, remediation_id)
+            refused = decisions.revert_refusal(original, store.call(remediation_rows.listed))
         if refused is not None:
             raise RemediationError(refused)
         if not yes and not sys.stdin.isatty():

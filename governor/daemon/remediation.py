@@ -20,6 +20,7 @@ from governor.remediate.execute import Executor, Outcome
 from governor.remediate.reconcile import reconcile
 from governor.remediate.session import AccountScope, apply_plan, plan_for
 from governor.slack.approvals import ApprovalDesk
+from governor.store import remediations
 from governor.store.remediations import RemediationRecord
 
 logger = logging.getLogger("governor.daemon.remediation")
@@ -112,7 +113,7 @@ class DaemonRemediation:
         records = []
         for remediation_id in sorted(unstarted):
             try:
-                record = await self.context.store.remediations.get(remediation_id)
+                record = await self.context.store.run(remediations.get, remediation_id)
             except Exception:
                 logger.exception("remediation %s left by the reload cannot be read", remediation_id)
                 continue

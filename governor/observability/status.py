@@ -13,7 +13,7 @@ from typing import Any
 
 from governor.config import Config
 from governor.daemon.lock import read_holder
-from governor.store import RunRecord, Store
+from governor.store import RunRecord, Store, remediations
 from governor.store import slack as slack_table
 
 RECENT_RUNS = 10
@@ -73,7 +73,7 @@ def request_use(config: Config, runs: list[RunRecord], now: datetime) -> dict[st
 
 
 def pause_state(store: Store) -> dict[str, Any]:
-    switch = store.remediations.paused()
+    switch = store.call(remediations.paused)
     if switch is None:
         return {"available": True, "paused": False, "note": "no (remediation may act)"}
     why = f": {switch.reason}" if switch.reason else ""
@@ -88,7 +88,7 @@ def pause_state(store: Store) -> dict[str, Any]:
 
 
 def remediation_state(config: Config, store: Store) -> dict[str, Any]:
-    records = store.remediations.list()
+    records = store.call(remediations.listed)
     counts = Counter(record.state for record in records)
     recent = [
         {
@@ -112,7 +112,7 @@ def remediation_state(config: Config, store: Store) -> dict[str, Any]:
 
 
 def approval_state(store: Store) -> dict[str, Any]:
-    pending = store.remediations.list(states=["awaiting_approval"])
+    pending = store.call(remediations.listed, states=["awaiting_approval"])
     return {
         "available": True,
         "pending": len(pending),

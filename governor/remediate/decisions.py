@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from governor.durations import parse_duration
 from governor.remediate.changes import Change
 from governor.remediate.errors import RemediationError
-from governor.store import exemptions
+from governor.store import exemptions, remediations
 from governor.store.async_store import AsyncStore
 from governor.store.encoding import encode_time
 from governor.store.remediations import NewRemediation, RemediationRecord, RemediationState
@@ -24,11 +24,12 @@ REVERTIBLE = frozenset({"update_endpoint", "update_branch"})
 async def approve(
     store: AsyncStore, remediation_id: int, *, actor: str, now: datetime
 ) -> RemediationRecord:
-    record = await store.remediations.get(remediation_id)
+    record = await store.run(remediations.get, remediation_id)
     if record.state != "awaiting_approval":
         raise RemediationError(_already(record))
     if record.approval_expires_at is not None and record.approval_expires_at <= encode_time(now):
-        await store.remediations.move(
+        await store.run(
+            remediations.move,
             record.id,
             expected=["awaiting_approval"],
             to="expired",
@@ -40,7 +41,8 @@ async def approve(
             f"remediation {record.id} expired at {record.approval_expires_at}; "
             "the next plan asks again if it is still due"
         )
-    moved = await store.remediations.move(
+    moved = await store.run(
+        remediations.move,
         record.id,
         expected=["awaiting_approval"],
         to="approved",
@@ -50,7 +52,7 @@ async def approve(
         changes={"decided_by": actor, "decided_at": encode_time(now)},
     )
     if moved is None:
-        raise RemediationError(_already(await store.remediations.get(remediation_id)))
+        raise RemediationError(_already(await store.run(remediations.get, remediation_id)))
     return moved
 
 
@@ -85,12 +87,13 @@ async def reject(
             f"--until {until.isoformat(timespec='minutes')} is not in the future "
             f"(now {now.isoformat(timespec='minutes')})"
         )
-    record = await store.remediations.get(remediation_id)
+    record = await store.run(remediations.get, remediation_id)
     to = _REJECTED_TO.get(record.state)
     if to is None:
         raise RemediationError(_already(record))
     why = "rejected" if to == "rejected" else "approval withdrawn"
-    moved = await store.remediations.move(
+    moved = await store.run(
+        remediations.move,
         record.id,
         expected=[record.state],
         to=to,
@@ -100,7 +103,7 @@ async def reject(
         changes={"decided_by": actor, "decided_at": encode_time(now)},
     )
     if moved is None:
-        raise RemediationError(_already(await store.remediations.get(remediation_id)))
+        raise RemediationError(_already(await store.run(remediations.get, remediation_id)))
     if until is not None:
         # written by the decision that won, at its moment: the planner reads an exemption
         # made at or after a person's "no" as that "no" with an end
@@ -196,13 +199,14 @@ async def plan_revert(
     store: AsyncStore, remediation_id: int, *, actor: str, now: datetime
 ) -> RemediationRecord:
     """A new remediation restoring what ``remediation_id`` changed, ready to execute."""
-    original = await store.remediations.get(remediation_id)
+    original = await store.run(remediations.get, remediation_id)
     change = Change.from_json(original.change)
-    refused = revert_refusal(original, await store.remediations.list())
+    refused = revert_refusal(original, await store.run(remediations.listed))
     if refused is not None:
         raise RemediationError(refused)
     restored = {name: original.before.get(name) for name in change.fields}
-    record, created = await store.remediations.add(
+    record, created = await store.run(
+        remediations.add,
         NewRemediation(
             account=original.account,
             policy=f"revert of #{original.id}",
@@ -237,4 +241,4 @@ async def plan_revert(
 async def set_paused(
     store: AsyncStore, paused: bool, *, actor: str, reason: str | None, now: datetime
 ) -> None:
-    await store.remediations.set_paused(paused, reason=reason, actor=actor, now=now)
+    await store.run(remediations.set_paused, paused, reason=reason, actor=actor, now=now)

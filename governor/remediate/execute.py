@@ -46,6 +46,7 @@ from governor.remediate.follow import follow_operations
 from governor.remediate.ownership import Holder, holding
 from governor.remediate.recheck import clock_skip, recheck
 from governor.remediate.settings import RemediationSettings
+from governor.store import remediations
 from governor.store.async_store import AsyncStore
 from governor.store.encoding import decode_time, encode_time
 from governor.store.remediations import RemediationRecord, RemediationState
@@ -126,7 +127,7 @@ class Executor:
         if ident is not None:
             known = await self.store.resource_account(kind, ident, project_id=project_id)
         if known is None and project_id is not None:
-            known = await self.store.remediations.account_of_project(project_id)
+            known = await self.store.run(remediations.account_of_project, project_id)
         if known is not None and known in self.clients:
             return known
         what = f"{kind} {ident}" if ident is not None else "this resource"
@@ -162,11 +163,11 @@ class Executor:
         (reconcile, after taking it over), and ``record.owner`` names the holder."""
         if claimed:
             return await self._carry_out(record)
-        books = self.store.remediations
         with holding() as holder:
-            if await books.paused() is not None:
+            if await self.store.run(remediations.paused) is not None:
                 return self._outcome(record, record.state, "paused: not started")
-            moved = await books.move(
+            moved = await self.store.run(
+                remediations.move,
                 record.id,
                 expected=[record.state],
                 to="executing",
@@ -191,14 +192,18 @@ class Executor:
         self, record: RemediationRecord, state: RemediationState, changes: dict[str, Any]
     ) -> None:
         """Journal ``changes`` on a row this executor holds; LostClaim when it no longer does."""
-        kept = await self.store.remediations.progress(
-            record.id, state=state, now=self.clock(), changes=changes, owned_by=record.owner
+        kept = await self.store.run(
+            remediations.progress,
+            record.id,
+            state=state,
+            now=self.clock(),
+            changes=changes,
+            owned_by=record.owner,
         )
         if not kept:
             raise LostClaim(f"moved away or taken over while {state}")
 
     async def _execute(self, record: RemediationRecord) -> Outcome:
-        books = self.store.remediations
         client = self.client_for(record)
         verdict = await recheck(
             client, record, policies=self.policies, settings=self.settings, now=self.clock()
@@ -209,7 +214,7 @@ class Executor:
         deadline = client.pacer.clock() + self.settings.operation_timeout.total_seconds()
         window, margin = send_bounds(client)
         for round_ in range(MAX_SENDS):
-            if await books.paused() is not None:
+            if await self.store.run(remediations.paused) is not None:
                 return await self.end(record, "skipped", "paused before sending")
             if round_ > 0:  # the answers since the re-read (423s, operations) measured it anew
                 skew = clock_skip(client, change, self.settings)
@@ -271,7 +276,8 @@ class Executor:
     async def follow_from(
         self, record: RemediationRecord, operations: Sequence[Operation], *, reason: str
     ) -> Outcome:
-        moved = await self.store.remediations.move(
+        moved = await self.store.run(
+            remediations.move,
             record.id,
             expected=["executing"],
             to="waiting_operations",
@@ -339,7 +345,8 @@ class Executor:
                 changes["request_id"] = request_id
                 details["request_id"] = request_id
         expected: list[RemediationState] = ["executing", "waiting_operations"]
-        moved = await self.store.remediations.move(
+        moved = await self.store.run(
+            remediations.move,
             record.id,
             expected=[s for s in expected if state in _ALLOWED_FROM[s]],
             to=state,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +29,7 @@ from governor.policy import Policy
 from governor.remediate.changes import propose
 from governor.remediate.errors import PlanFileError
 from governor.remediate.plan import Plan, PlanItem, disruptive
+from governor.store import finding_queries, saved_plans
 from governor.store.async_store import AsyncStore
 from governor.store.errors import StoreError
 from governor.store.records import StoredFinding
@@ -96,7 +98,8 @@ async def record_plan(
     document: dict[str, Any], *, store: AsyncStore, run_id: int | None, actor: str
 ) -> None:
     """Keep a document's hash and lifetime in the store: only then may it be applied."""
-    await store.saved_plans.record(
+    await store.run(
+        saved_plans.record,
         str(document["sha256"]),
         created_at=datetime.fromisoformat(str(document["created_at"])),
         expires_at=datetime.fromisoformat(str(document["expires_at"])),
@@ -194,7 +197,7 @@ async def load_plan(
     its policies propose; PlanFileError (nothing changed) saying why not."""
     where = str(path)
     plan, digest = read_plan(path)
-    kept = await store.saved_plans.get(digest)
+    kept = await store.run(saved_plans.get, digest)
     if kept is None:
         raise PlanFileError(
             f"{where}: this store never wrote a plan with sha256 {digest[:16]}: it was "
@@ -213,7 +216,7 @@ async def load_plan(
             f"{created.isoformat()} says the store; make a new plan"
         )
     wanted = {source.finding_id for item in plan.items for source in item.sources}
-    findings = await store.call(lambda owned: _findings(owned, wanted))
+    findings = await store.run(_findings, wanted)
     for item in plan.items:
         problem = item_problem(item, policies=policies, findings=findings, created_at=created)
         if problem is not None:
@@ -224,11 +227,11 @@ async def load_plan(
     return SavedPlan(plan, digest, kept.run_id)
 
 
-def _findings(store: Any, wanted: set[int]) -> dict[int, StoredFinding]:
+def _findings(connection: sqlite3.Connection, wanted: set[int]) -> dict[int, StoredFinding]:
     found = {}
     for finding_id in sorted(wanted):
         try:
-            found[finding_id] = store.finding(finding_id)
+            found[finding_id] = finding_queries.get(connection, finding_id, "")
         except StoreError:
             continue  # not in this store: item_problem says so
     return found

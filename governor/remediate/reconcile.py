@@ -36,6 +36,7 @@ from governor.remediate.execute import (
     wait_seconds,
 )
 from governor.remediate.ownership import holding, judge
+from governor.store import remediations
 from governor.store.encoding import decode_time
 from governor.store.remediations import RemediationRecord
 
@@ -45,7 +46,9 @@ logger = logging.getLogger(__name__)
 async def reconcile(executor: Executor) -> list[Outcome]:
     """Bring every remediation a dead process left to a terminal state (one at a time);
     a row another live process holds is reported and left to it."""
-    unfinished = await executor.store.remediations.list(states=["executing", "waiting_operations"])
+    unfinished = await executor.store.run(
+        remediations.listed, states=["executing", "waiting_operations"]
+    )
     outcomes = []
     for record in sorted(unfinished, key=lambda r: (lane_of(r), r.id)):
         verdict = judge(record.owner)
@@ -53,7 +56,8 @@ async def reconcile(executor: Executor) -> list[Outcome]:
             outcomes.append(executor.untouched(record, f"left alone: {verdict.why}", held=True))
             continue
         with holding() as holder:
-            taken = await executor.store.remediations.take_over(
+            taken = await executor.store.run(
+                remediations.take_over,
                 record.id,
                 state=record.state,
                 owner_was=record.owner,

@@ -21,7 +21,7 @@ from governor.remediate.errors import RemediationDisabled, RemediationError
 from governor.remediate.execute import Executor, Outcome
 from governor.remediate.plan import Plan, PlanContext, PlanItem, build_plan, by_priority
 from governor.remediate.settings import RemediationSettings
-from governor.store import exemptions
+from governor.store import exemptions, remediations
 from governor.store.async_store import AsyncStore
 from governor.store.encoding import encode_time
 from governor.store.remediations import ACTIVE_STATES, NewRemediation, RemediationRecord
@@ -66,15 +66,15 @@ async def plan_for(
     """The plan for an audit's findings, as of ``now``."""
     if result.snapshot is None:
         raise RemediationError("the audit kept no snapshot to plan from")
-    active = await store.remediations.list(states=ACTIVE_STATES)
-    paused = await store.remediations.paused()
+    active = await store.run(remediations.listed, states=ACTIVE_STATES)
+    paused = await store.run(remediations.paused)
     kept_until = {
         (e.resource_type, e.resource_id): f"until {e.until[:16]} by {e.created_by} ({e.reason})"
         for e in await store.run(exemptions.listed, active_at=now)
     }
     wanted = [finding.id for finding in result.findings if finding.action.mutates]
-    notices = await store.remediations.notices(wanted)
-    ended = await store.remediations.latest_ended(ENDED_STATES)
+    notices = await store.run(remediations.notices, wanted)
+    ended = await store.run(remediations.latest_ended, ENDED_STATES)
     context = PlanContext(
         snapshot=result.snapshot,
         index=SnapshotIndex(result.snapshot),
@@ -124,9 +124,10 @@ async def expire_approvals(
 ) -> list[RemediationRecord]:
     expired = []
     stamp = encode_time(now, what="now")
-    for record in await store.remediations.list(states=["awaiting_approval"]):
+    for record in await store.run(remediations.listed, states=["awaiting_approval"]):
         if record.approval_expires_at is not None and record.approval_expires_at <= stamp:
-            moved = await store.remediations.move(
+            moved = await store.run(
+                remediations.move,
                 record.id,
                 expected=["awaiting_approval"],
                 to="expired",
@@ -166,14 +167,14 @@ async def apply_plan(
         kept = {id(item) for item in by_priority(actionable)[:max_actions]}
         actionable = [item for item in actionable if id(item) in kept]
     asking = [item for item in plan.items if item.status == "needs_approval"]
-    if await store.remediations.paused() is not None:
+    if await store.run(remediations.paused) is not None:
         return _held(result, actionable, asking)
     for item in asking:
         requested = await _request_approval(item, executor, run_id, plan_hash)
         if requested is not None:
             result.requested.append(requested)
     await _send_notices(plan.items, store, clock, notice or describe_notice, announce)
-    if await store.remediations.paused() is not None:  # paused while this pass asked
+    if await store.run(remediations.paused) is not None:  # paused while this pass asked
         return _held(result, actionable, [])
     rows = []
     for item in actionable:
@@ -196,10 +197,11 @@ async def _request_approval(
     item: PlanItem, executor: Executor, run_id: int | None, plan_hash: str | None
 ) -> RemediationRecord | None:
     store, now = executor.store, executor.clock()
-    active = await store.remediations.active_for(item.resource_type, item.resource_id)
+    active = await store.run(remediations.active_for, item.resource_type, item.resource_id)
     if active is not None and active.state == "approved":
         # approved for other evidence or parameters: that approval no longer applies
-        await store.remediations.move(
+        await store.run(
+            remediations.move,
             active.id,
             expected=["approved"],
             to="skipped",
@@ -210,8 +212,10 @@ async def _request_approval(
     elif active is not None:
         return None
     ttl = executor.settings.approval_ttl
-    record, created = await store.remediations.add(
-        new_remediation(item, "awaiting_approval", run_id, plan_hash, expires=now + ttl), now=now
+    record, created = await store.run(
+        remediations.add,
+        new_remediation(item, "awaiting_approval", run_id, plan_hash, expires=now + ttl),
+        now=now,
     )
     return record if created else None
 
@@ -220,7 +224,7 @@ async def _row_for(
     item: PlanItem, executor: Executor, run_id: int | None, plan_hash: str | None
 ) -> RemediationRecord | None:
     store, now = executor.store, executor.clock()
-    active = await store.remediations.active_for(item.resource_type, item.resource_id)
+    active = await store.run(remediations.active_for, item.resource_type, item.resource_id)
     if item.status == "approved":
         if active is None or active.state != "approved":
             return None
@@ -228,7 +232,8 @@ async def _row_for(
     if active is not None and active.state == "planned":
         if _same_plan(active, item):
             return active  # left by a pass that stopped before executing it (pause, crash)
-        await store.remediations.move(
+        await store.run(
+            remediations.move,
             active.id,
             expected=["planned"],
             to="skipped",
@@ -238,8 +243,8 @@ async def _row_for(
         )
     elif active is not None:
         return None  # something else is under way for this resource
-    record, created = await store.remediations.add(
-        new_remediation(item, "planned", run_id, plan_hash), now=now
+    record, created = await store.run(
+        remediations.add, new_remediation(item, "planned", run_id, plan_hash), now=now
     )
     return record if created else None
 
@@ -300,7 +305,7 @@ async def _send_notices(
         if item.status in NOTICED_STATUSES and item.change is not None
         for source in item.sources
     }
-    already = await store.remediations.notices(wanted)
+    already = await store.run(remediations.notices, wanted)
     new = [(finding_id, item) for finding_id, item in wanted.items() if finding_id not in already]
     texts = {finding_id: describe(item) for finding_id, item in new}
     via = "log"
@@ -312,8 +317,8 @@ async def _send_notices(
     sent: Counter[str] = Counter()
     for finding_id, item in new:
         text = texts[finding_id]
-        await store.remediations.record_notice(
-            finding_id, now=clock(), via=via, details={"text": text}
+        await store.run(
+            remediations.record_notice, finding_id, now=clock(), via=via, details={"text": text}
         )
         sent["due now" if item.actionable else "due later"] += 1
     if sent:

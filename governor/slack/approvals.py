@@ -19,6 +19,7 @@ from governor.slack.approval_message import approval_message, approval_status_me
 from governor.slack.authorize import is_destructive
 from governor.slack.notices import SlackNotices
 from governor.slack.settings import SlackSettings
+from governor.store import remediations
 from governor.store import slack as slack_table
 from governor.store.async_store import AsyncStore
 from governor.store.remediations import RemediationRecord
@@ -84,7 +85,7 @@ class ApprovalDesk:
     async def request_unasked(self) -> list[int]:
         """Post every awaiting request not yet asked in Slack, whoever created it (a CLI
         ``apply`` creates requests too, and only the daemon is there to post them)."""
-        waiting = await self.store.remediations.list(states=["awaiting_approval"])
+        waiting = await self.store.run(remediations.listed, states=["awaiting_approval"])
         return await self.request(waiting)
 
     def _has_approvers(self, destructive: bool) -> bool:
@@ -141,7 +142,7 @@ class ApprovalDesk:
             status = OUTCOME_STATUS.get(outcome.state)
             if status is None:
                 continue
-            record = await self.store.remediations.get(outcome.remediation_id)
+            record = await self.store.run(remediations.get, outcome.remediation_id)
             await self.update(record, status, outcome.reason)
 
     async def reap(self) -> list[RemediationRecord]:

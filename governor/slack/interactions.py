@@ -26,7 +26,7 @@ from governor.slack.authorize import (
     is_destructive,
 )
 from governor.slack.settings import SlackSettings
-from governor.store import exemptions
+from governor.store import exemptions, remediations
 from governor.store import slack as slack_table
 from governor.store.async_store import AsyncStore
 from governor.store.errors import StoreError
@@ -193,7 +193,7 @@ class InteractionHandler:
         approval = await self.store.run(slack_table.approval_by_token, interaction.value)
         record = None
         if approval is not None:
-            record = await self.store.remediations.get(approval.remediation_id)
+            record = await self.store.run(remediations.get, approval.remediation_id)
         votes = (
             tuple(await self.store.run(slack_table.votes, record.id)) if record is not None else ()
         )
@@ -257,11 +257,11 @@ class InteractionHandler:
             finding = await self.store.finding(number)
             resource = (str(finding.resource_type), finding.resource_id, finding.name)
         elif kind == "keep-remediation":
-            target = await self.store.remediations.get(number)
+            target = await self.store.run(remediations.get, number)
             resource = (target.resource_type, target.resource_id, target.resource_name)
         else:
             raise InteractionError("not a keep request")
-        active = await self.store.remediations.active_for(resource[0], resource[1])
+        active = await self.store.run(remediations.active_for, resource[0], resource[1])
         approval = await self.store.run(slack_table.approval_for, active.id) if active else None
         subject = active or await self._placeholder(resource)
         verdict = await self._check(
@@ -312,7 +312,7 @@ class InteractionHandler:
 
     async def _placeholder(self, resource: tuple[str, str, str]) -> RemediationRecord | None:
         """Any remediation of the resource, for the authorization's record check."""
-        for record in reversed(await self.store.remediations.list()):
+        for record in reversed(await self.store.run(remediations.listed)):
             if (record.resource_type, record.resource_id) == resource[:2]:
                 return record
         return _bare_record(resource)
@@ -342,8 +342,8 @@ class InteractionHandler:
     async def _summary(self, *, plan: bool) -> str:
         """Where remediation stands. Awaiting items are not under way (nothing runs them
         until someone decides), and ``plan`` lists what is pending, not a new plan."""
-        paused = await self.store.remediations.paused()
-        records = await self.store.remediations.list(states=ACTIVE_STATES)
+        paused = await self.store.run(remediations.paused)
+        records = await self.store.run(remediations.listed, states=ACTIVE_STATES)
         counts = {state: sum(r.state == state for r in records) for state in ACTIVE_STATES}
         parts = [
             f"{counts['awaiting_approval']} awaiting approval",

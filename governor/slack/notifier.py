@@ -12,7 +12,7 @@ from governor.pipeline.results import AuditResult
 from governor.slack.outbox import WEBHOOK_CHANNEL
 from governor.slack.report_message import findings_csv, report_message
 from governor.slack.settings import SlackSettings
-from governor.store import exemptions
+from governor.store import exemptions, remediations
 from governor.store import slack as slack_table
 from governor.store.async_store import AsyncStore
 
@@ -34,7 +34,7 @@ class SlackNotifier:
         if self.settings.report == "changes" and not self._changed(result):
             return
         # this run's remediations only: the store holds every run's (F6 showed totals)
-        records = await self.store.remediations.list()
+        records = await self.store.run(remediations.listed)
         counts: dict[str, int] = dict(
             Counter(str(record.state) for record in records if record.run_id == result.run_id)
         )

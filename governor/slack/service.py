@@ -34,7 +34,7 @@ from governor.slack.owners import resolve_owners, slack_lookup
 from governor.slack.redact import sdk_logger
 from governor.slack.settings import SlackSettings
 from governor.slack.socket import SocketConnection
-from governor.store import exemptions
+from governor.store import exemptions, remediations
 from governor.store import slack as slack_table
 from governor.store.async_store import AsyncStore
 from governor.store.records import StoredResource
@@ -172,7 +172,8 @@ class SlackService:
                 "keep by %s: branch %s not changed: %s", actor, branch.resource_id, error
             )
             return f"Nothing changed in Neon: {error}."
-        record, created = await self.store.remediations.add(
+        record, created = await self.store.run(
+            remediations.add,
             NewRemediation(
                 account=account,
                 policy=f"kept by {actor}",

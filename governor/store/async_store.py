@@ -1,4 +1,4 @@
-"""The store for async code: the same methods, awaited, run on the store's own thread.
+"""The store for async code: ``await store.run(table_function, ...)``, on the store's own thread.
 
 Why: writing a large snapshot takes seconds of Python and SQLite time; on the event loop
 it would stall every timer, request and watchdog ping meanwhile. ``AsyncStore`` owns ONE
@@ -34,8 +34,6 @@ from governor.store.records import (
     StoredResource,
     StoredResourceType,
 )
-from governor.store.remediation_book import AsyncRemediationBook
-from governor.store.saved_plans import AsyncSavedPlanBook
 from governor.store.store import Store
 
 P = ParamSpec("P")
@@ -111,20 +109,6 @@ class AsyncStore:
             raise StoreError(f"{self._where}: the store is closed")
         call = functools.partial(self._store.call, work, *args, **kwargs)
         return await asyncio.wrap_future(self._executor.submit(call))
-
-    async def call(self, work: Callable[[Store], R]) -> R:
-        """Run ``work(store)`` on the store's thread (for the method books)."""
-        if self._closed:
-            raise StoreError(f"{self._where}: the store is closed")
-        return await asyncio.wrap_future(self._executor.submit(work, self._store))
-
-    @property
-    def remediations(self) -> AsyncRemediationBook:
-        return AsyncRemediationBook(self)
-
-    @property
-    def saved_plans(self) -> AsyncSavedPlanBook:
-        return AsyncSavedPlanBook(self)
 
     # The Store's methods, awaited (documented there) ------------------------------------
 

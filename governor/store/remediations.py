@@ -4,6 +4,11 @@ Why one module: a remediation moves through its states only by compare-and-set
 (``UPDATE ... WHERE id = ? AND state IN (...)``), each move appends its audit entry in the
 same transaction, and the partial unique index keeps one active remediation per resource.
 Two processes that race for the same move: exactly one wins, the other learns it lost.
+
+These functions are the API (no wrapper class): each write takes the connection first,
+encodes its own times and is one ``BEGIN IMMEDIATE`` step with its audit entry. Commands
+call ``store.call(remediations.move, record_id, expected=..., to=..., now=...)``, async code
+``await store.run(remediations.move, ...)`` (one error guard, one thread: store.py).
 """
 
 from __future__ import annotations
@@ -11,12 +16,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from governor.store import audit_log
-from governor.store.audit_log import NewEntry
-from governor.store.connection import rows
-from governor.store.encoding import decode_json, encode_json
+from governor.store.audit_log import DEFAULT_ACTOR, NewEntry
+from governor.store.connection import rows, write
+from governor.store.encoding import decode_json, encode_json, encode_time
 from governor.store.errors import StoreError
 
 RemediationState = Literal[
@@ -155,65 +161,71 @@ class SwitchRecord:
     set_at: str
 
 
-def insert(
-    connection: sqlite3.Connection, new: NewRemediation, *, at: str, actor: str
+def add(
+    connection: sqlite3.Connection,
+    new: NewRemediation,
+    *,
+    now: datetime,
+    actor: str = DEFAULT_ACTOR,
 ) -> tuple[RemediationRecord, bool]:
     """Insert ``new``; when the resource already has an active remediation, return that one.
 
     Returns ``(record, created)``.
     """
-    existing = active_for(connection, new.resource_type, new.resource_id)
-    if existing is not None:
-        return existing, False
-    values = {
-        "run_id": new.run_id,
-        "reverts_id": new.reverts_id,
-        "account": new.account,
-        "policy": new.policy,
-        "mode": new.mode,
-        "findings": encode_json(new.findings, what="remediation findings"),
-        "resource_type": new.resource_type,
-        "resource_id": new.resource_id,
-        "org_id": new.org_id,
-        "project_id": new.project_id,
-        "resource_name": new.resource_name,
-        "change": encode_json(new.change, what="remediation change"),
-        "before": encode_json(new.before, what="remediation before"),
-        "after": encode_json(new.after, what="remediation after"),
-        "disruptive": int(new.disruptive),
-        "irreversible": int(new.irreversible),
-        "why": new.why,
-        "estimate_usd": new.estimate_usd,
-        "plan_hash": new.plan_hash,
-        "state": new.state,
-        "reason": new.reason,
-        "created_at": at,
-        "updated_at": at,
-        "approval_expires_at": new.approval_expires_at,
-    }
-    names = ", ".join(values)
-    marks = ", ".join("?" for _ in values)
-    cursor = connection.execute(
-        f"INSERT INTO remediations ({names}) VALUES ({marks})", list(values.values())
-    )
-    remediation_id = int(cursor.lastrowid or 0)
-    audit_log.append(
-        connection,
-        NewEntry(
-            at,
-            new.run_id,
-            actor,
-            "remediation_" + new.state,
-            f"remediation:{remediation_id}",
-            {
-                "resource": f"{new.resource_type}:{new.resource_id}",
-                "policy": new.policy,
-                "change": new.change,
-                "reason": new.reason,
-            },
-        ),
-    )
-    return get(connection, remediation_id), True
+    at = encode_time(now, what="now")
+    with write(connection):
+        existing = active_for(connection, new.resource_type, new.resource_id)
+        if existing is not None:
+            return existing, False
+        values = {
+            "run_id": new.run_id,
+            "reverts_id": new.reverts_id,
+            "account": new.account,
+            "policy": new.policy,
+            "mode": new.mode,
+            "findings": encode_json(new.findings, what="remediation findings"),
+            "resource_type": new.resource_type,
+            "resource_id": new.resource_id,
+            "org_id": new.org_id,
+            "project_id": new.project_id,
+            "resource_name": new.resource_name,
+            "change": encode_json(new.change, what="remediation change"),
+            "before": encode_json(new.before, what="remediation before"),
+            "after": encode_json(new.after, what="remediation after"),
+            "disruptive": int(new.disruptive),
+            "irreversible": int(new.irreversible),
+            "why": new.why,
+            "estimate_usd": new.estimate_usd,
+            "plan_hash": new.plan_hash,
+            "state": new.state,
+            "reason": new.reason,
+            "created_at": at,
+            "updated_at": at,
+            "approval_expires_at": new.approval_expires_at,
+        }
+        names = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        cursor = connection.execute(
+            f"INSERT INTO remediations ({names}) VALUES ({marks})", list(values.values())
+        )
+        remediation_id = int(cursor.lastrowid or 0)
+        audit_log.append(
+            connection,
+            NewEntry(
+                at,
+                new.run_id,
+                actor,
+                "remediation_" + new.state,
+                f"remediation:{remediation_id}",
+                {
+                    "resource": f"{new.resource_type}:{new.resource_id}",
+                    "policy": new.policy,
+                    "change": new.change,
+                    "reason": new.reason,
+                },
+            ),
+        )
+        return get(connection, remediation_id), True
 
 
 def get(connection: sqlite3.Connection, remediation_id: int) -> RemediationRecord:
@@ -262,7 +274,7 @@ def account_of_project(connection: sqlite3.Connection, project_id: str) -> str |
     return str(found[0]["account"]) if found else None
 
 
-def select(
+def listed(
     connection: sqlite3.Connection,
     *,
     states: Sequence[str] = (),
@@ -286,8 +298,8 @@ def move(
     *,
     expected: Iterable[RemediationState],
     to: RemediationState,
-    at: str,
-    actor: str,
+    now: datetime,
+    actor: str = DEFAULT_ACTOR,
     reason: str | None = None,
     changes: Mapping[str, Any] | None = None,
     details: Mapping[str, Any] | None = None,
@@ -301,65 +313,74 @@ def move(
     write transaction), not from every expected state: a caller may list states of which
     only some lead to ``to``, and the row's own state decides.
     """
-    expected = tuple(expected)
-    found = rows(connection, "SELECT state FROM remediations WHERE id = ?", [remediation_id])
-    current = found[0]["state"] if found else None
-    if current not in expected:
-        return None
-    if to not in TRANSITIONS.get(current, frozenset()) and to != current:
-        raise StoreError(f"remediation {remediation_id}: no transition {current} -> {to}")
-    expected = (current,)
-    values: dict[str, Any] = {"state": to, "updated_at": at}
-    if reason is not None:
-        values["reason"] = reason
-    if to in TERMINAL_STATES:
-        values["finished_at"] = at
-    for name, value in (changes or {}).items():
-        values[name] = (
-            encode_json(value, what=f"remediation {name}") if name in _JSON_COLUMNS else value
+    at = encode_time(now, what="now")
+    with write(connection):
+        expected = tuple(expected)
+        found = rows(connection, "SELECT state FROM remediations WHERE id = ?", [remediation_id])
+        current = found[0]["state"] if found else None
+        if current not in expected:
+            return None
+        if to not in TRANSITIONS.get(current, frozenset()) and to != current:
+            raise StoreError(f"remediation {remediation_id}: no transition {current} -> {to}")
+        expected = (current,)
+        values: dict[str, Any] = {"state": to, "updated_at": at}
+        if reason is not None:
+            values["reason"] = reason
+        if to in TERMINAL_STATES:
+            values["finished_at"] = at
+        for name, value in (changes or {}).items():
+            values[name] = (
+                encode_json(value, what=f"remediation {name}") if name in _JSON_COLUMNS else value
+            )
+        assignments = ", ".join(f"{name} = ?" for name in values)
+        marks = ", ".join("?" for _ in expected)
+        owned = "" if owned_by is None else " AND owner = ?"
+        cursor = connection.execute(
+            f"UPDATE remediations SET {assignments} WHERE id = ? AND state IN ({marks}){owned}",
+            [
+                *values.values(),
+                remediation_id,
+                *expected,
+                *([] if owned_by is None else [owned_by]),
+            ],
         )
-    assignments = ", ".join(f"{name} = ?" for name in values)
-    marks = ", ".join("?" for _ in expected)
-    owned = "" if owned_by is None else " AND owner = ?"
-    cursor = connection.execute(
-        f"UPDATE remediations SET {assignments} WHERE id = ? AND state IN ({marks}){owned}",
-        [*values.values(), remediation_id, *expected, *([] if owned_by is None else [owned_by])],
-    )
-    if cursor.rowcount != 1:
-        return None
-    record = get(connection, remediation_id)
-    entry: dict[str, Any] = {"from": list(expected), "to": to, "reason": reason}
-    entry.update(details or {})
-    audit_log.append(
-        connection,
-        NewEntry(at, record.run_id, actor, "remediation_" + to, record.subject, entry),
-    )
-    return record
+        if cursor.rowcount != 1:
+            return None
+        record = get(connection, remediation_id)
+        entry: dict[str, Any] = {"from": list(expected), "to": to, "reason": reason}
+        entry.update(details or {})
+        audit_log.append(
+            connection,
+            NewEntry(at, record.run_id, actor, "remediation_" + to, record.subject, entry),
+        )
+        return record
 
 
-def update_progress(
+def progress(
     connection: sqlite3.Connection,
     remediation_id: int,
     *,
     state: RemediationState,
-    at: str,
+    now: datetime,
     changes: Mapping[str, Any],
     owned_by: str | None = None,
 ) -> bool:
     """Record progress (operations polled) without a move; False if the state changed
     (or, with ``owned_by``, the row is no longer held by that owner)."""
-    values: dict[str, Any] = {"updated_at": at}
-    for name, value in changes.items():
-        values[name] = (
-            encode_json(value, what=f"remediation {name}") if name in _JSON_COLUMNS else value
+    at = encode_time(now, what="now")
+    with write(connection):
+        values: dict[str, Any] = {"updated_at": at}
+        for name, value in changes.items():
+            values[name] = (
+                encode_json(value, what=f"remediation {name}") if name in _JSON_COLUMNS else value
+            )
+        assignments = ", ".join(f"{name} = ?" for name in values)
+        owned = "" if owned_by is None else " AND owner = ?"
+        cursor = connection.execute(
+            f"UPDATE remediations SET {assignments} WHERE id = ? AND state = ?{owned}",
+            [*values.values(), remediation_id, state, *([] if owned_by is None else [owned_by])],
         )
-    assignments = ", ".join(f"{name} = ?" for name in values)
-    owned = "" if owned_by is None else " AND owner = ?"
-    cursor = connection.execute(
-        f"UPDATE remediations SET {assignments} WHERE id = ? AND state = ?{owned}",
-        [*values.values(), remediation_id, state, *([] if owned_by is None else [owned_by])],
-    )
-    return cursor.rowcount == 1
+        return cursor.rowcount == 1
 
 
 def take_over(
@@ -369,50 +390,60 @@ def take_over(
     state: RemediationState,
     owner_was: str | None,
     owner: str,
-    at: str,
-    actor: str,
+    now: datetime,
+    actor: str = DEFAULT_ACTOR,
     reason: str,
 ) -> RemediationRecord | None:
     """Become the owner of an unfinished row whose owner is dead; None when another
     process changed its state or owner first (compare-and-set on both)."""
-    if state not in ("executing", "waiting_operations"):
-        raise StoreError(f"remediation {remediation_id}: only unfinished work is taken over")
-    cursor = connection.execute(
-        "UPDATE remediations SET owner = ?, updated_at = ? "
-        "WHERE id = ? AND state = ? AND owner IS ?",
-        [owner, at, remediation_id, state, owner_was],
-    )
-    if cursor.rowcount != 1:
-        return None
-    record = get(connection, remediation_id)
-    audit_log.append(
-        connection,
-        NewEntry(
-            at,
-            record.run_id,
-            actor,
-            "remediation_taken_over",
-            record.subject,
-            {"state": state, "owner_was": owner_was, "owner": owner, "reason": reason},
-        ),
-    )
-    return record
+    at = encode_time(now, what="now")
+    with write(connection):
+        if state not in ("executing", "waiting_operations"):
+            raise StoreError(f"remediation {remediation_id}: only unfinished work is taken over")
+        cursor = connection.execute(
+            "UPDATE remediations SET owner = ?, updated_at = ? "
+            "WHERE id = ? AND state = ? AND owner IS ?",
+            [owner, at, remediation_id, state, owner_was],
+        )
+        if cursor.rowcount != 1:
+            return None
+        record = get(connection, remediation_id)
+        audit_log.append(
+            connection,
+            NewEntry(
+                at,
+                record.run_id,
+                actor,
+                "remediation_taken_over",
+                record.subject,
+                {"state": state, "owner_was": owner_was, "owner": owner, "reason": reason},
+            ),
+        )
+        return record
 
 
 def record_notice(
-    connection: sqlite3.Connection, finding_id: int, *, at: str, via: str, details: dict[str, Any]
+    connection: sqlite3.Connection,
+    finding_id: int,
+    *,
+    now: datetime,
+    via: str,
+    details: dict[str, Any],
 ) -> bool:
     """The notice for a finding went out; False when one already had (the first one counts)."""
-    cursor = connection.execute(
-        "INSERT OR IGNORE INTO finding_notices (finding_id, noticed_at, via) VALUES (?, ?, ?)",
-        [finding_id, at, via],
-    )
-    if cursor.rowcount != 1:
-        return False
-    audit_log.append(
-        connection, NewEntry(at, None, "governor", "notice_sent", f"finding:{finding_id}", details)
-    )
-    return True
+    at = encode_time(now, what="now")
+    with write(connection):
+        cursor = connection.execute(
+            "INSERT OR IGNORE INTO finding_notices (finding_id, noticed_at, via) VALUES (?, ?, ?)",
+            [finding_id, at, via],
+        )
+        if cursor.rowcount != 1:
+            return False
+        audit_log.append(
+            connection,
+            NewEntry(at, None, "governor", "notice_sent", f"finding:{finding_id}", details),
+        )
+        return True
 
 
 def notices(connection: sqlite3.Connection, finding_ids: Iterable[int]) -> dict[int, str]:
@@ -430,7 +461,7 @@ def notices(connection: sqlite3.Connection, finding_ids: Iterable[int]) -> dict[
     return found
 
 
-def set_switch(
+def _set_switch(
     connection: sqlite3.Connection,
     name: str,
     value: str | None,
@@ -457,6 +488,22 @@ def set_switch(
     )
 
 
-def switch(connection: sqlite3.Connection, name: str) -> SwitchRecord | None:
+def _switch(connection: sqlite3.Connection, name: str) -> SwitchRecord | None:
     found = rows(connection, "SELECT * FROM switches WHERE name = ?", [name])
     return SwitchRecord(**found[0]) if found else None
+
+
+def set_paused(
+    connection: sqlite3.Connection, paused: bool, *, reason: str | None, actor: str, now: datetime
+) -> None:
+    """Pause (or resume) every executor, with its audit entry."""
+    at = encode_time(now, what="now")
+    with write(connection):
+        _set_switch(
+            connection, SWITCH_PAUSED, "true" if paused else None, reason=reason, actor=actor, at=at
+        )
+
+
+def paused(connection: sqlite3.Connection) -> SwitchRecord | None:
+    """The pause switch when set (every executor checks it before every mutation)."""
+    return _switch(connection, SWITCH_PAUSED)

@@ -3,8 +3,9 @@
 Why the store and not the file: a hash kept inside the file it covers proves nothing (an
 edited file can be re-hashed). The store keeps each saved plan's sha256, when it was made
 and until when it may be applied, so ``apply --plan`` runs only a document this store
-wrote, unedited, within the lifetime the store gave it. ``store.saved_plans`` (sync) and
-its awaited twin are the methods; each write appends its audit entry in the same step.
+wrote, unedited, within the lifetime the store gave it. ``record`` and ``get`` are the API
+(``store.call(saved_plans.record, ...)`` or awaited with ``store.run``); the write appends
+its audit entry in the same step.
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ from typing import Any
 
 from governor.store import audit_log
 from governor.store.audit_log import DEFAULT_ACTOR, NewEntry
-from governor.store.books import AsyncOwner, Owner, guarded
-from governor.store.connection import rows
+from governor.store.connection import rows, write
 from governor.store.encoding import encode_time
 from governor.store.errors import StoreError
 
@@ -47,7 +47,30 @@ class SavedPlanRecord:
         )
 
 
-def insert(connection: sqlite3.Connection, record: SavedPlanRecord) -> bool:
+def record(
+    connection: sqlite3.Connection,
+    sha256: str,
+    *,
+    created_at: datetime,
+    expires_at: datetime,
+    item_count: int,
+    run_id: int | None = None,
+    actor: str = DEFAULT_ACTOR,
+) -> bool:
+    """Keep a plan this store is about to write, with its audit entry; True when it was new."""
+    kept = SavedPlanRecord(
+        sha256=sha256,
+        run_id=run_id,
+        created_at=encode_time(created_at, what="created_at"),
+        expires_at=encode_time(expires_at, what="expires_at"),
+        created_by=actor,
+        item_count=item_count,
+    )
+    with write(connection):
+        return _insert(connection, kept)
+
+
+def _insert(connection: sqlite3.Connection, record: SavedPlanRecord) -> bool:
     """Keep ``record``; False when this hash was already kept (the same document again)."""
     if len(record.sha256) != SHA256_LENGTH or not all(
         c in "0123456789abcdef" for c in record.sha256
@@ -82,71 +105,6 @@ def insert(connection: sqlite3.Connection, record: SavedPlanRecord) -> bool:
 
 
 def get(connection: sqlite3.Connection, sha256: str) -> SavedPlanRecord | None:
+    """The plan with this hash, if this store wrote it."""
     found = rows(connection, "SELECT * FROM saved_plans WHERE sha256 = ?", [sha256])
     return SavedPlanRecord.from_row(found[0]) if found else None
-
-
-class SavedPlanBook:
-    """The saved plans of one ``Store`` (use it from the store's thread)."""
-
-    def __init__(self, store: Owner) -> None:
-        self.owner = store
-
-    @guarded
-    def record(
-        self,
-        sha256: str,
-        *,
-        created_at: datetime,
-        expires_at: datetime,
-        item_count: int,
-        run_id: int | None = None,
-        actor: str = DEFAULT_ACTOR,
-    ) -> bool:
-        """Keep a plan this store is about to write; True when it was new."""
-        record = SavedPlanRecord(
-            sha256=sha256,
-            run_id=run_id,
-            created_at=encode_time(created_at, what="created_at"),
-            expires_at=encode_time(expires_at, what="expires_at"),
-            created_by=actor,
-            item_count=item_count,
-        )
-        with self.owner._write() as connection:
-            return insert(connection, record)
-
-    @guarded
-    def get(self, sha256: str) -> SavedPlanRecord | None:
-        """The plan with this hash, if this store wrote it."""
-        return get(self.owner._connection, sha256)
-
-
-class AsyncSavedPlanBook:
-    """``SavedPlanBook``'s methods, awaited on the async store's thread."""
-
-    def __init__(self, store: AsyncOwner) -> None:
-        self._store = store
-
-    async def record(
-        self,
-        sha256: str,
-        *,
-        created_at: datetime,
-        expires_at: datetime,
-        item_count: int,
-        run_id: int | None = None,
-        actor: str = DEFAULT_ACTOR,
-    ) -> bool:
-        return await self._store.call(
-            lambda store: store.saved_plans.record(
-                sha256,
-                created_at=created_at,
-                expires_at=expires_at,
-                item_count=item_count,
-                run_id=run_id,
-                actor=actor,
-            )
-        )
-
-    async def get(self, sha256: str) -> SavedPlanRecord | None:
-        return await self._store.call(lambda store: store.saved_plans.get(sha256))

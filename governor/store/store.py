@@ -1,8 +1,13 @@
 """The governor's memory: runs, the resources they saw, findings over time, and an audit log.
 
-A thin facade: it owns the one connection and the write transaction; each table is written
-by one module (runs, resources, findings_writer, audit_log), so a table's rules live in one
-place. Each write is one ``BEGIN IMMEDIATE`` transaction: it takes the write lock before
+Two tiers: ``Store`` owns the one connection and the one error guard; each table is written
+by one module (runs, resources, findings_writer, audit_log, remediations, exemptions,
+slack, saved_plans, jobs), so a table's rules (compare-and-set in the ``WHERE``, its audit
+entry) live in one place. Those modules are the API: ``store.call(table_function, ...)``
+runs one on the connection with the guard; ``await async_store.run(...)`` runs it on the
+store's own thread. The runs/findings/jobs methods below still wrap theirs (issue 15).
+
+Each write is one ``BEGIN IMMEDIATE`` transaction: it takes the write lock before
 its first read, so a concurrent writer makes it wait (up to the busy timeout) rather than
 fail halfway, and an error leaves all of the step or none. sqlite3 errors leave as one-line
 ``StoreError``s naming the file. Use a ``Store`` from the thread that opened it (sqlite3
@@ -14,7 +19,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Concatenate, Literal, ParamSpec, Self, TypeVar
@@ -23,7 +28,7 @@ from governor.findings import Finding
 from governor.inventory import Snapshot
 from governor.store import audit_log, finding_queries, jobs, resources, runs, steps
 from governor.store.audit_log import DEFAULT_ACTOR, NewEntry
-from governor.store.connection import applied_migrations, open_connection
+from governor.store.connection import applied_migrations, open_connection, write
 from governor.store.encoding import EncodingError, encode_time
 from governor.store.errors import StoreError, database_error, one_line, where_of
 from governor.store.jobs import JobRunRecord
@@ -36,8 +41,6 @@ from governor.store.records import (
     StoredResource,
     StoredResourceType,
 )
-from governor.store.remediation_book import RemediationBook
-from governor.store.saved_plans import SavedPlanBook
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -49,15 +52,8 @@ def _guarded(method: Callable[Concatenate[Store, P], R]) -> Callable[Concatenate
 
     @functools.wraps(method)
     def guarded(self: Store, *args: P.args, **kwargs: P.kwargs) -> R:
-        try:
+        with self._guard(name):
             return method(self, *args, **kwargs)
-        except sqlite3.Error as error:
-            timeout, read_only = self._busy_timeout_seconds, self._read_only
-            raise database_error(
-                self._where, error, busy_timeout_seconds=timeout, read_only=read_only
-            ) from error
-        except (EncodingError, FindingInputError) as error:
-            raise StoreError(one_line(f"{name}: {error}")) from error
 
     return guarded
 
@@ -72,16 +68,6 @@ class Store:
         self._connection, self._where = connection, where
         self._busy_timeout_seconds, self._read_only = timeout, ro
 
-    @property
-    def remediations(self) -> RemediationBook:
-        """Remediations, notices before acting, and the pause switch."""
-        return RemediationBook(self)
-
-    @property
-    def saved_plans(self) -> SavedPlanBook:
-        """The plans this store wrote (``plan --out``): what ``apply --plan`` may run."""
-        return SavedPlanBook(self)
-
     def call(
         self,
         work: Callable[Concatenate[sqlite3.Connection, P], R],
@@ -89,17 +75,23 @@ class Store:
         **kwargs: P.kwargs,
     ) -> R:
         """Run a table function on this store's connection, with the store's error guard:
-        ``store.call(slack.enqueue, kind=..., now=...)``. Use it from the store's thread."""
-        try:
+        ``store.call(remediations.move, record_id, expected=..., to=..., now=...)``. Use it
+        from the store's thread (``AsyncStore.run`` does, for async code)."""
+        with self._guard(work.__name__):
             return work(self._connection, *args, **kwargs)
-        except sqlite3.Error as error:
-            raise self._database_error(error) from error
-        except (EncodingError, FindingInputError) as error:
-            raise StoreError(one_line(f"{work.__name__}: {error}")) from error
 
-    def _database_error(self, error: sqlite3.Error) -> StoreError:
-        timeout, read_only = self._busy_timeout_seconds, self._read_only
-        return database_error(self._where, error, busy_timeout_seconds=timeout, read_only=read_only)
+    @contextmanager
+    def _guard(self, name: str) -> Iterator[None]:
+        """The one error guard: sqlite3 and encoding errors leave as one-line StoreErrors."""
+        try:
+            yield
+        except sqlite3.Error as error:
+            timeout, read_only = self._busy_timeout_seconds, self._read_only
+            raise database_error(
+                self._where, error, busy_timeout_seconds=timeout, read_only=read_only
+            ) from error
+        except (EncodingError, FindingInputError) as error:
+            raise StoreError(one_line(f"{name}: {error}")) from error
 
     @classmethod
     def open(
@@ -352,18 +344,9 @@ class Store:
 
     # Internals --------------------------------------------------------------------------
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
         """One atomic write step, holding the write lock from its start."""
-        connection = self._connection
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield connection
-            connection.execute("COMMIT")
-        except BaseException:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            raise
+        return write(self._connection)
 
     def _set_status(
         self, finding_id: int, status: FindingStatus, *, actor: str, reason: str, now: datetime

@@ -15,7 +15,7 @@ from governor.fake_slack import FakeSlack
 from governor.fake_slack.workspace import REPORTS
 from governor.runtime import Runtime
 from governor.simulator import Simulator, SimulatorOptions, World
-from governor.store import Store
+from governor.store import Store, remediations
 from governor.store import slack as slack_table
 from tests.fake_slack.fixtures import fake_slack
 from tests.remediate.world import NEVER_SUSPENDS, PERSONAL_TOKEN, world_data
@@ -97,7 +97,7 @@ async def test_the_report_counts_the_remediations_of_the_run_it_reports(
 
     assert code == ExitCode.OK
     with Store.open(tmp_path / "governor.db") as store:
-        [done] = store.remediations.list(states=["succeeded"])
+        [done] = store.call(remediations.listed, states=["succeeded"])
         [queued] = [
             m for m in store.call(slack_table.outbox, ref=f"run:{done.run_id}") if m.kind == "post"
         ]

@@ -17,6 +17,7 @@ from governor.daemon.remediation import DaemonRemediation
 from governor.observability.metrics import Metrics
 from governor.policy import Policy
 from governor.runtime import Runtime
+from governor.store import remediations
 from governor.store.remediations import RemediationRecord
 from governor.sweep import Account
 from tests.remediate.harness import Rig, rig, shipped
@@ -34,7 +35,7 @@ async def _left_planned(r: Rig) -> list[RemediationRecord]:
     old = _context(r, r.policies)
     old.stopping.set()
     await DaemonRemediation(old).after_audit(await r.audit())
-    planned = await r.store.remediations.list(states=["planned"])
+    planned = await r.store.run(remediations.listed, states=["planned"])
     assert planned
     assert old.unstarted == {record.id for record in planned}
     return planned
@@ -48,7 +49,7 @@ async def test_the_new_generation_starts_the_rows_a_stopping_generation_left_pla
         assert r.mutations(ok_only=False) == []
         new = _context(r, r.policies)
         await DaemonRemediation(new).resume({record.id for record in planned}, [])
-        ended = [await r.store.remediations.get(record.id) for record in planned]
+        ended = [await r.store.run(remediations.get, record.id) for record in planned]
         assert {row.state for row in ended} <= {"succeeded", "skipped"}
         assert "succeeded" in {row.state for row in ended}
         sent = [path for _, path, _ in r.mutations()]
@@ -63,7 +64,7 @@ async def test_a_row_whose_policy_the_reload_made_report_only_is_not_started(
         new = _context(r, shipped("report"))
         await DaemonRemediation(new).resume({record.id for record in planned}, [])
         assert r.mutations(ok_only=False) == []
-        rows = [await r.store.remediations.get(record.id) for record in planned]
+        rows = [await r.store.run(remediations.get, record.id) for record in planned]
         assert {row.state for row in rows} == {"planned"}
 
 
@@ -72,8 +73,8 @@ async def test_a_sweep_whose_pass_the_stopping_generation_skipped_gets_its_pass(
 ) -> None:
     async with rig(tmp_path) as r:
         audit = await r.audit()  # read while the old generation stopped: no pass ran
-        assert await r.store.remediations.list() == []
+        assert await r.store.run(remediations.listed) == []
         await DaemonRemediation(_context(r, r.policies)).resume(set(), [audit])
-        states = {row.state for row in await r.store.remediations.list()}
+        states = {row.state for row in await r.store.run(remediations.listed)}
         assert "succeeded" in states
         assert states <= {"succeeded", "skipped"}

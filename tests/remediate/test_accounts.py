@@ -18,6 +18,7 @@ from governor.remediate.execute import Executor
 from governor.remediate.session import AccountScope, apply_plan, plan_for
 from governor.savings.prices import Prices
 from governor.simulator import Simulator, World, serve
+from governor.store import remediations
 from governor.store.async_store import AsyncStore
 from governor.sweep import Account
 from tests.conftest import WORLD_NOW
@@ -107,7 +108,7 @@ async def test_the_second_accounts_remediation_is_recorded_and_sent_with_its_own
             )
             result = await apply_plan(plan, executor=executor, run_id=audit.run_id)
             assert sorted(o.state for o in result.outcomes) == ["succeeded", "succeeded"]
-            records = {r.resource_id: r for r in await store.remediations.list()}
+            records = {r.resource_id: r for r in await store.run(remediations.listed)}
             assert records["ep-never-1"].account == "second"
             assert records["ep-never-0"].account == "first"
             patches = {

@@ -9,6 +9,7 @@ import pytest
 
 from governor.remediate.errors import RemediationDisabled
 from governor.remediate.settings import RemediationSettings
+from governor.store import remediations
 from tests.remediate.harness import options, rig, shipped
 from tests.remediate.world import (
     ACTIVE,
@@ -108,7 +109,7 @@ async def test_approve_mode_runs_only_what_a_person_approved(tmp_path: Path) -> 
             ("PATCH", f"{P}/endpoints/{NEVER_SUSPENDS}")
         ]
         assert [o.state for o in second.outcomes] == ["succeeded"]
-        still = await r.store.remediations.get(waiting[STALE_CHILD].id)
+        still = await r.store.run(remediations.get, waiting[STALE_CHILD].id)
         assert still.state == "awaiting_approval"
         assert second.requested == []  # no second request for what is already waiting
 
@@ -123,7 +124,7 @@ async def test_an_approval_for_other_evidence_is_void_and_asked_again(tmp_path: 
         _state(r, OVERSIZED)["autoscaling_limit_min_cu"] = 9  # still oversized, other evidence
         second = await r.apply()
         assert r.mutations() == []
-        voided = await r.store.remediations.get(request.id)
+        voided = await r.store.run(remediations.get, request.id)
         assert voided.state == "skipped"
         assert "differs from what was approved" in (voided.reason or "")
         assert any(x.resource_id == OVERSIZED for x in second.requested)
@@ -151,7 +152,7 @@ async def test_a_failed_operation_neon_retries_is_followed_until_it_finishes(
         result = await r.apply()
         assert {o.state for o in result.outcomes} == {"succeeded"}
         record = next(
-            x for x in await r.store.remediations.list() if x.resource_id == NEVER_SUSPENDS
+            x for x in await r.store.run(remediations.listed) if x.resource_id == NEVER_SUSPENDS
         )
         assert all(op["status"] == "finished" for op in record.operations)
         assert any(op.get("failures_count", 0) >= 1 for op in record.operations)
@@ -236,7 +237,7 @@ async def test_a_saved_plan_skips_what_changed_and_touches_nothing_outside_it(
         protected = next(o for o in result.outcomes if STALE_NO_COMPUTE in o.change)
         assert protected.state == "skipped"
         assert not [m for m in r.mutations() if "br-new-stale-1" in m[1]]
-        assert all(x.plan_hash == digest for x in await r.store.remediations.list())
+        assert all(x.plan_hash == digest for x in await r.store.run(remediations.listed))
 
 
 async def test_an_exclusion_added_after_the_plan_is_honoured_when_acting(tmp_path: Path) -> None:
@@ -265,7 +266,9 @@ async def test_revert_restores_what_the_remediation_changed_through_the_same_pat
 
     async with rig(tmp_path) as r:
         await r.apply()
-        done = next(x for x in await r.store.remediations.list() if x.resource_id == NEVER_SUSPENDS)
+        done = next(
+            x for x in await r.store.run(remediations.listed) if x.resource_id == NEVER_SUSPENDS
+        )
         revert = await decisions.plan_revert(r.store, done.id, actor="carol", now=r.now())
         [outcome] = await r.executor().run([revert])
         assert outcome.state == "succeeded"
@@ -278,7 +281,7 @@ async def test_revert_refuses_when_someone_changed_the_resource_since(tmp_path: 
 
     async with rig(tmp_path) as r:
         await r.apply()
-        done = next(x for x in await r.store.remediations.list() if x.resource_id == OVERSIZED)
+        done = next(x for x in await r.store.run(remediations.listed) if x.resource_id == OVERSIZED)
         _state(r, OVERSIZED)["autoscaling_limit_min_cu"] = 1
         revert = await decisions.plan_revert(r.store, done.id, actor="carol", now=r.now())
         [outcome] = await r.executor().run([revert])
@@ -296,8 +299,12 @@ async def test_a_pause_from_another_process_stops_the_next_mutation_of_a_running
 
     def pause_after_first(outcome: object) -> None:
         with Store.open(tmp_path / "governor.db") as other:
-            other.remediations.set_paused(
-                True, reason="stop", actor="other-process", now=datetime.now(UTC)
+            other.call(
+                remediations.set_paused,
+                True,
+                reason="stop",
+                actor="other-process",
+                now=datetime.now(UTC),
             )
 
     async with rig(tmp_path, settings=RemediationSettings(enabled=True, concurrency=1)) as r:

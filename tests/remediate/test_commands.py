@@ -13,6 +13,7 @@ from typer.testing import CliRunner, Result
 
 from governor.cli import app
 from governor.simulator import Simulator, SimulatorOptions, World
+from governor.store import remediations
 from tests.remediate.world import NEVER_SUSPENDS, PERSONAL_TOKEN, world_data
 
 FAST = SimulatorOptions(
@@ -302,7 +303,8 @@ def test_apply_lists_a_row_a_live_process_holds_apart_from_what_it_finished_and_
     async def claim(remediation_id: int, owner: str | None) -> None:
         async with await AsyncStore.open(tmp_path / "governor.db") as store:
             changes = {} if owner is None else {"owner": owner}
-            moved = await store.remediations.move(
+            moved = await store.run(
+                remediations.move,
                 remediation_id,
                 expected=["approved"],
                 to="executing",

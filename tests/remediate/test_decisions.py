@@ -23,7 +23,7 @@ from governor.remediate import decisions
 from governor.remediate.errors import RemediationError
 from governor.remediate.session import apply_plan
 from governor.slack.service import SlackService
-from governor.store import Store, StoreError
+from governor.store import Store, StoreError, remediations
 from governor.store import slack as slack_table
 from governor.store.async_store import AsyncStore
 from governor.store.remediations import NewRemediation, RemediationState
@@ -66,7 +66,7 @@ async def _store(tmp_path: Path) -> AsyncIterator[AsyncStore]:
 
 async def test_reject_of_a_pending_request_ends_rejected(tmp_path: Path) -> None:
     async with _store(tmp_path) as store:
-        record, _ = await store.remediations.add(_new("awaiting_approval"), now=NOW)
+        record, _ = await store.run(remediations.add, _new("awaiting_approval"), now=NOW)
         rejected = await decisions.reject(
             store, record.id, actor="cli:carol", reason="too risky", now=NOW
         )
@@ -77,7 +77,7 @@ async def test_reject_of_a_pending_request_ends_rejected(tmp_path: Path) -> None
 
 async def test_reject_of_an_approved_request_withdraws_it_as_skipped(tmp_path: Path) -> None:
     async with _store(tmp_path) as store:
-        record, _ = await store.remediations.add(_new("awaiting_approval"), now=NOW)
+        record, _ = await store.run(remediations.add, _new("awaiting_approval"), now=NOW)
         await decisions.approve(store, record.id, actor="cli:alice", now=NOW)
         withdrawn = await decisions.reject(store, record.id, actor="cli:bob", reason=None, now=NOW)
         assert withdrawn.state == "skipped"
@@ -88,7 +88,7 @@ async def test_reject_of_a_decided_remediation_changes_nothing_and_says_who_deci
     tmp_path: Path,
 ) -> None:
     async with _store(tmp_path) as store:
-        record, _ = await store.remediations.add(_new("awaiting_approval"), now=NOW)
+        record, _ = await store.run(remediations.add, _new("awaiting_approval"), now=NOW)
         await decisions.reject(store, record.id, actor="cli:carol", reason="no", now=NOW)
         with pytest.raises(RemediationError) as raised:
             await decisions.reject(store, record.id, actor="cli:dave", reason=None, now=NOW)
@@ -99,7 +99,7 @@ async def test_reject_of_a_decided_remediation_changes_nothing_and_says_who_deci
 
 async def test_approving_twice_says_who_approved_once(tmp_path: Path) -> None:
     async with _store(tmp_path) as store:
-        record, _ = await store.remediations.add(_new("awaiting_approval"), now=NOW)
+        record, _ = await store.run(remediations.add, _new("awaiting_approval"), now=NOW)
         await decisions.approve(store, record.id, actor="cli:root", now=NOW)
         with pytest.raises(RemediationError) as raised:
             await decisions.approve(store, record.id, actor="cli:root", now=NOW)
@@ -113,21 +113,33 @@ async def test_approving_twice_says_who_approved_once(tmp_path: Path) -> None:
 def test_a_move_is_checked_from_the_state_the_row_is_in(tmp_path: Path) -> None:
     """Listing a state that does not lead to ``to`` is harmless when the row is elsewhere."""
     with Store.open(tmp_path / "g.db") as store:
-        pending, _ = store.remediations.add(_new("awaiting_approval", "ep-1"), now=NOW)
-        moved = store.remediations.move(
-            pending.id, expected=["awaiting_approval", "approved"], to="rejected", now=NOW
+        pending, _ = store.call(remediations.add, _new("awaiting_approval", "ep-1"), now=NOW)
+        moved = store.call(
+            remediations.move,
+            pending.id,
+            expected=["awaiting_approval", "approved"],
+            to="rejected",
+            now=NOW,
         )
         assert moved is not None
         assert moved.state == "rejected"
-        approved, _ = store.remediations.add(_new("awaiting_approval", "ep-2"), now=NOW)
-        store.remediations.move(approved.id, expected=["awaiting_approval"], to="approved", now=NOW)
+        approved, _ = store.call(remediations.add, _new("awaiting_approval", "ep-2"), now=NOW)
+        store.call(
+            remediations.move, approved.id, expected=["awaiting_approval"], to="approved", now=NOW
+        )
         with pytest.raises(StoreError, match="no transition approved -> rejected"):
-            store.remediations.move(
-                approved.id, expected=["awaiting_approval", "approved"], to="rejected", now=NOW
+            store.call(
+                remediations.move,
+                approved.id,
+                expected=["awaiting_approval", "approved"],
+                to="rejected",
+                now=NOW,
             )
         # a row in none of the expected states: the compare-and-set simply loses
         assert (
-            store.remediations.move(approved.id, expected=["planned"], to="executing", now=NOW)
+            store.call(
+                remediations.move, approved.id, expected=["planned"], to="executing", now=NOW
+            )
             is None
         )
 
@@ -175,7 +187,7 @@ async def test_a_slack_reject_click_on_a_pending_request_ends_rejected_and_sends
             await asyncio.to_thread(fake_slack.wait_for_ack, envelope)
 
             async def rejected() -> Any:
-                current = await r.store.remediations.get(record.id)
+                current = await r.store.run(remediations.get, record.id)
                 return current if current.state == "rejected" else None
 
             current = await eventually(rejected, what="the request to be rejected")

@@ -14,6 +14,7 @@ import pytest
 from governor.actions import parse_action
 from governor.policy import Policy
 from governor.remediate import decisions
+from governor.store import remediations
 from governor.store.encoding import encode_time
 from tests.remediate.harness import Rig, rig, shipped
 from tests.remediate.world import OVERSIZED, PROJECT_ID
@@ -43,7 +44,7 @@ async def _three_passes_hold(r: Rig, reason: str) -> None:
         assert item.status == "held"
         assert reason in item.reason
         assert not [m for m in r.mutations(ok_only=False) if OVERSIZED in m[1]]
-    assert await r.store.remediations.list(states=["awaiting_approval", "approved"]) == []
+    assert await r.store.run(remediations.listed, states=["awaiting_approval", "approved"]) == []
 
 
 async def test_a_rejected_request_is_not_asked_again_while_its_evidence_is_unchanged(
@@ -52,7 +53,7 @@ async def test_a_rejected_request_is_not_asked_again_while_its_evidence_is_uncha
     async with rig(tmp_path, policies=_oversized("approve")) as r:
         [request] = (await r.apply()).requested
         await decisions.reject(r.store, request.id, actor="cli:root", reason=None, now=r.now())
-        assert (await r.store.remediations.get(request.id)).state == "rejected"
+        assert (await r.store.run(remediations.get, request.id)).state == "rejected"
         await _three_passes_hold(r, "rejected by cli:root at ")
         plan = await r.plan()
         held = next(i for i in plan.items if i.resource_id == OVERSIZED)
@@ -114,7 +115,8 @@ async def test_a_withdrawal_holds_by_who_decided_not_by_the_wording_of_its_reaso
         [request] = (await r.apply()).requested
         await decisions.approve(r.store, request.id, actor="cli:root", now=r.now())
         stamp = encode_time(r.now())
-        withdrawn = await r.store.remediations.move(
+        withdrawn = await r.store.run(
+            remediations.move,
             request.id,
             expected=["approved"],
             to="skipped",
@@ -131,7 +133,8 @@ async def test_a_withdrawal_holds_by_who_decided_not_by_the_wording_of_its_reaso
         [request] = (await r.apply()).requested
         await decisions.approve(r.store, request.id, actor="cli:root", now=r.now())
         r.clock.now += 60
-        claimed = await r.store.remediations.move(
+        claimed = await r.store.run(
+            remediations.move,
             request.id,
             expected=["approved"],
             to="executing",
@@ -140,7 +143,8 @@ async def test_a_withdrawal_holds_by_who_decided_not_by_the_wording_of_its_reaso
             changes={"owner": "host:1:2:3:token"},
         )
         assert claimed is not None
-        await r.store.remediations.move(
+        await r.store.run(
+            remediations.move,
             request.id,
             expected=["executing"],
             to="skipped",

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import pytest
 
@@ -26,6 +27,7 @@ from governor.remediate.changes import Change
 from governor.remediate.execute import send_bounds
 from governor.remediate.reconcile import reconcile
 from governor.remediate.session import new_remediation
+from governor.store import remediations
 from governor.store.async_store import AsyncStore
 from governor.store.encoding import decode_time, encode_time
 from governor.store.remediations import RemediationRecord
@@ -55,8 +57,8 @@ def exited_process() -> int:
 async def _planned(r: Rig, resource_id: str) -> RemediationRecord:
     plan = await r.plan()
     item = next(i for i in plan.items if i.resource_id == resource_id)
-    record, _ = await r.store.remediations.add(
-        new_remediation(item, "planned", None, None), now=r.now()
+    record, _ = await r.store.run(
+        remediations.add, new_remediation(item, "planned", None, None), now=r.now()
     )
     return record
 
@@ -68,8 +70,13 @@ async def _held(r: Rig, resource_id: str, owner: str, *, intent: bool = True) ->
     if intent:
         changes["intent_at"] = encode_time(r.now())
         changes["send_deadline"] = encode_time(r.now())
-    moved = await r.store.remediations.move(
-        record.id, expected=["planned"], to="executing", now=r.now(), changes=changes
+    moved = await r.store.run(
+        remediations.move,
+        record.id,
+        expected=["planned"],
+        to="executing",
+        now=r.now(),
+        changes=changes,
     )
     assert moved is not None
     return record.id
@@ -93,7 +100,7 @@ async def test_reconcile_leaves_a_row_held_by_a_live_process_alone(tmp_path: Pat
             host = ownership.holder_of(pid, "").host
             assert outcome.reason == f"left alone: held by pid {pid} on {host}, which is running"
             assert _sent(r, NEVER_SUSPENDS) == []
-            left = await r.store.remediations.get(remediation_id)
+            left = await r.store.run(remediations.get, remediation_id)
             assert (left.state, left.owner) == ("executing", owner)
 
 
@@ -103,7 +110,7 @@ async def test_reconcile_takes_over_a_row_whose_process_has_exited(tmp_path: Pat
         [outcome] = await reconcile(r.executor())
         assert outcome.state == "succeeded"
         assert len(_sent(r, NEVER_SUSPENDS)) == 1
-        final = await r.store.remediations.get(remediation_id)
+        final = await r.store.run(remediations.get, remediation_id)
         assert final.owner is not None
         assert json.loads(final.owner)["pid"] == os.getpid()
         events = [e.event for e in await r.store.audit_log()]
@@ -153,7 +160,7 @@ async def test_a_second_generation_in_the_same_process_leaves_a_running_executor
         # once that executor has ended without finishing, its row is taken over
         [outcome] = await reconcile(r.executor())
         assert outcome.state == "succeeded"
-        assert (await r.store.remediations.get(remediation_id)).terminal
+        assert (await r.store.run(remediations.get, remediation_id)).terminal
 
 
 async def test_two_reconciles_never_both_take_over_one_row(tmp_path: Path) -> None:
@@ -161,7 +168,8 @@ async def test_two_reconciles_never_both_take_over_one_row(tmp_path: Path) -> No
         dead = _owner(exited_process())
         remediation_id = await _held(r, NEVER_SUSPENDS, dead)
         takes = [
-            await r.store.remediations.take_over(
+            await r.store.run(
+                remediations.take_over,
                 remediation_id,
                 state="executing",
                 owner_was=dead,
@@ -173,30 +181,13 @@ async def test_two_reconciles_never_both_take_over_one_row(tmp_path: Path) -> No
         ]
         assert takes[0] is not None
         assert takes[1] is None
-        assert (await r.store.remediations.get(remediation_id)).owner == "reconciler-0"
+        assert (await r.store.run(remediations.get, remediation_id)).owner == "reconciler-0"
 
 
 # The executor stops when its row is no longer its own ------------------------------------
 
-Step = Callable[[str, dict[str, Any]], Awaitable[None]]
-
-
-class _Book:
-    """The store's remediation book, with ``step`` run before each journal write."""
-
-    def __init__(self, inner: Any, step: Step) -> None:
-        self._inner, self._step = inner, step
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    async def progress(self, remediation_id: int, **kwargs: Any) -> bool:
-        await self._step("progress", kwargs)
-        return cast(bool, await self._inner.progress(remediation_id, **kwargs))
-
-    async def move(self, remediation_id: int, **kwargs: Any) -> RemediationRecord | None:
-        await self._step("move", kwargs)
-        return cast(RemediationRecord | None, await self._inner.move(remediation_id, **kwargs))
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class Rival:
@@ -204,12 +195,22 @@ class Rival:
 
     def __init__(self, store: AsyncStore, when: Callable[[str, dict[str, Any]], bool]) -> None:
         self._store, self._when = store, when
-        self.remediations = _Book(store.remediations, self._step)
         self.action: Callable[[], Awaitable[None]] | None = None
         self.done = False
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
+
+    async def run(
+        self,
+        work: Callable[Concatenate[sqlite3.Connection, P], R],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> R:
+        """The store's ``run``, with ``step`` first before each journal write."""
+        if work in (remediations.progress, remediations.move):
+            await self._step(work.__name__, dict(kwargs))
+        return await self._store.run(work, *args, **kwargs)
 
     async def _step(self, kind: str, kwargs: dict[str, Any]) -> None:
         if not self.done and self.action is not None and self._when(kind, kwargs):
@@ -226,8 +227,9 @@ def _operations(kind: str, kwargs: dict[str, Any]) -> bool:
 
 
 async def _take_over(r: Rig, remediation_id: int) -> str:
-    record = await r.store.remediations.get(remediation_id)
-    taken = await r.store.remediations.take_over(
+    record = await r.store.run(remediations.get, remediation_id)
+    taken = await r.store.run(
+        remediations.take_over,
         remediation_id,
         state=record.state,
         owner_was=record.owner,
@@ -254,7 +256,7 @@ async def test_an_executor_whose_row_was_taken_over_before_sending_sends_nothing
         assert rival.done
         assert _sent(r, NEVER_SUSPENDS) == []
         assert "nothing more sent" in outcome.reason
-        held = await r.store.remediations.get(record.id)
+        held = await r.store.run(remediations.get, record.id)
         assert (held.state, held.owner, held.intent_at) == ("executing", "another-process", None)
 
 
@@ -266,8 +268,13 @@ async def test_an_executor_whose_row_was_moved_away_before_sending_sends_nothing
         rival = Rival(r.store, _intent)
 
         async def skip() -> None:
-            moved = await r.store.remediations.move(
-                record.id, expected=["executing"], to="skipped", now=r.now(), reason="by another"
+            moved = await r.store.run(
+                remediations.move,
+                record.id,
+                expected=["executing"],
+                to="skipped",
+                now=r.now(),
+                reason="by another",
             )
             assert moved is not None
 
@@ -276,7 +283,7 @@ async def test_an_executor_whose_row_was_moved_away_before_sending_sends_nothing
         assert rival.done
         assert _sent(r, NEVER_SUSPENDS) == []
         assert "nothing more sent" in outcome.reason
-        final = await r.store.remediations.get(record.id)
+        final = await r.store.run(remediations.get, record.id)
         assert (final.state, final.reason) == ("skipped", "by another")
 
 
@@ -295,7 +302,7 @@ async def test_an_executor_taken_over_while_following_records_no_outcome_of_its_
         assert rival.done
         assert len(_sent(r, STALE_CHILD)) == 1
         assert outcome.state == "waiting_operations"
-        held = await r.store.remediations.get(record.id)
+        held = await r.store.run(remediations.get, record.id)
         assert (held.state, held.owner, held.finished_at) == (
             "waiting_operations",
             "another-process",
@@ -317,7 +324,7 @@ async def test_the_intent_records_until_when_its_request_may_still_land(tmp_path
         record = await _planned(r, NEVER_SUSPENDS)
         outcome = await r.executor().execute_one(record)
         assert outcome.state == "succeeded"
-        final = await r.store.remediations.get(record.id)
+        final = await r.store.run(remediations.get, record.id)
         assert final.intent_at is not None
         assert final.send_deadline is not None
         window, margin = send_bounds(r.client)
@@ -335,7 +342,8 @@ async def test_reconcile_after_a_kill_waits_for_the_in_flight_request_before_loo
         window, margin = send_bounds(r.client)
         assert window + margin > 20
         intent = r.now()
-        await r.store.remediations.progress(
+        await r.store.run(
+            remediations.progress,
             remediation_id,
             state="executing",
             now=intent,
@@ -344,7 +352,7 @@ async def test_reconcile_after_a_kill_waits_for_the_in_flight_request_before_loo
                 "send_deadline": encode_time(intent + timedelta(seconds=window + margin)),
             },
         )
-        record = await r.store.remediations.get(remediation_id)
+        record = await r.store.run(remediations.get, remediation_id)
         lands_at = r.clock.now + 20
         landed: list[int] = []
         sleep = r.client.pacer.sleep

@@ -17,6 +17,7 @@ from governor.daemon.remediation import DaemonRemediation
 from governor.observability.metrics import Metrics
 from governor.remediate import decisions
 from governor.runtime import Runtime
+from governor.store import remediations
 from governor.sweep import Account
 from tests.remediate.harness import rig, shipped
 
@@ -35,15 +36,15 @@ async def test_a_paused_daemon_pass_creates_no_approval_request_and_says_what_it
         audit = await r.audit()
         outcomes = await DaemonRemediation(context).after_audit(audit)
         assert outcomes == []
-        assert await r.store.remediations.list() == []  # nothing asked, nothing planned
+        assert await r.store.run(remediations.listed) == []  # nothing asked, nothing planned
         assert r.mutations(ok_only=False) == []
         passed = await r.apply()  # the same pass as the session runs it: what was held
         assert passed.paused
         assert passed.requested == []
         assert len(passed.not_asked) >= 3  # each would have been an approval request
         assert passed.held_summary().startswith("paused: 0 change(s) held, ")
-        assert await r.store.remediations.list() == []
-        notices = await r.store.remediations.notices([f.id for f in audit.findings])
+        assert await r.store.run(remediations.listed) == []
+        notices = await r.store.run(remediations.notices, [f.id for f in audit.findings])
         assert notices == {}  # a notice starts a grace period: none while paused
 
 

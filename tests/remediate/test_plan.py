@@ -16,6 +16,7 @@ from governor.remediate.errors import PlanFileError
 from governor.remediate.planfile import read_plan, write_plan
 from governor.remediate.render import render_plan_table
 from governor.remediate.settings import RemediationSettings
+from governor.store import remediations
 from tests.remediate.harness import rig, shipped
 from tests.remediate.world import (
     BEYOND_CAP,
@@ -250,7 +251,7 @@ async def test_an_approved_item_is_not_starved_by_ten_auto_items_under_a_cap_of_
         assert sum(1 for i in plan.items if i.status == "capped") == 6
         assert any("approved items are served first" in note for note in plan.notes)
         result = await r.apply(plan)
-        assert (await r.store.remediations.get(request.id)).state == "succeeded"
+        assert (await r.store.run(remediations.get, request.id)).state == "succeeded"
         assert r.world_endpoint(OVERSIZED)["autoscaling_limit_min_cu"] == 0.25  # type: ignore[index]
         assert len(result.outcomes) == 5
 
@@ -294,7 +295,7 @@ async def test_grace_counts_from_the_notice_not_from_first_seen(tmp_path: Path) 
     grace = timedelta(days=7)
     async with rig(tmp_path, policies=shipped("report", grace=grace)) as r:
         await r.apply()
-        assert await r.store.remediations.notices(range(1, 1000)) == {}  # reports: no notice
+        assert await r.store.run(remediations.notices, range(1, 1000)) == {}  # reports: no notice
         r.clock.now += timedelta(days=30).total_seconds()
         r.policies = shipped("auto", grace=grace)
         switched = await r.apply()
@@ -304,7 +305,7 @@ async def test_grace_counts_from_the_notice_not_from_first_seen(tmp_path: Path) 
         assert waiting
         assert all("starts when its notice goes out" in i.reason for i in waiting)
         ids = [s.finding_id for i in waiting for s in i.sources]
-        noticed = await r.store.remediations.notices(ids)
+        noticed = await r.store.run(remediations.notices, ids)
         assert set(noticed) == set(ids)  # the notices went out with that pass
         r.clock.now += timedelta(days=6).total_seconds()
         later = await r.apply()

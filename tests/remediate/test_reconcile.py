@@ -14,6 +14,7 @@ from governor.remediate.changes import Change
 from governor.remediate.execute import send
 from governor.remediate.reconcile import reconcile
 from governor.remediate.session import new_remediation
+from governor.store import remediations
 from governor.store.encoding import encode_time
 from tests.remediate.harness import Rig, rig
 from tests.remediate.world import NEVER_SUSPENDS, STALE_CHILD
@@ -25,16 +26,20 @@ async def _claimed(r: Rig, resource_id: str, *, intent: bool) -> int:
     """A remediation claimed (``executing``), with or without its intent journaled."""
     plan = await r.plan()
     item = next(i for i in plan.items if i.resource_id == resource_id)
-    record, _ = await r.store.remediations.add(
-        new_remediation(item, "planned", None, None), now=r.now()
+    record, _ = await r.store.run(
+        remediations.add, new_remediation(item, "planned", None, None), now=r.now()
     )
-    moved = await r.store.remediations.move(
-        record.id, expected=["planned"], to="executing", now=r.now()
+    moved = await r.store.run(
+        remediations.move, record.id, expected=["planned"], to="executing", now=r.now()
     )
     assert moved is not None
     if intent:
-        await r.store.remediations.progress(
-            record.id, state="executing", now=r.now(), changes={"intent_at": encode_time(r.now())}
+        await r.store.run(
+            remediations.progress,
+            record.id,
+            state="executing",
+            now=r.now(),
+            changes={"intent_at": encode_time(r.now())},
         )
     return record.id
 
@@ -50,7 +55,7 @@ async def test_killed_before_the_intent_it_ends_skipped_and_sends_nothing(tmp_pa
         assert outcome.state == "skipped"
         assert "before anything was sent" in outcome.reason
         assert _sent(r, NEVER_SUSPENDS) == []
-        assert (await r.store.remediations.get(remediation_id)).terminal
+        assert (await r.store.run(remediations.get, remediation_id)).terminal
 
 
 async def test_killed_after_sending_but_before_the_answer_was_journaled_it_adopts_the_operations(
@@ -58,12 +63,12 @@ async def test_killed_after_sending_but_before_the_answer_was_journaled_it_adopt
 ) -> None:
     async with rig(tmp_path) as r:
         remediation_id = await _claimed(r, STALE_CHILD, intent=True)
-        record = await r.store.remediations.get(remediation_id)
+        record = await r.store.run(remediations.get, remediation_id)
         await send(r.client, record, Change.from_json(record.change))  # the lost answer
         [outcome] = await reconcile(r.executor())
         assert outcome.state == "succeeded"
         assert len(_sent(r, STALE_CHILD)) == 1
-        final = await r.store.remediations.get(remediation_id)
+        final = await r.store.run(remediations.get, remediation_id)
         assert final.operations
         assert {op["status"] for op in final.operations} == {"finished"}
         assert r.world_branch(STALE_CHILD) is None
@@ -82,9 +87,10 @@ async def test_killed_while_waiting_on_operations_it_follows_them_to_the_end(
 ) -> None:
     async with rig(tmp_path) as r:
         remediation_id = await _claimed(r, NEVER_SUSPENDS, intent=True)
-        record = await r.store.remediations.get(remediation_id)
+        record = await r.store.run(remediations.get, remediation_id)
         mutation = await send(r.client, record, Change.from_json(record.change))
-        await r.store.remediations.move(
+        await r.store.run(
+            remediations.move,
             remediation_id,
             expected=["executing"],
             to="waiting_operations",
@@ -102,7 +108,7 @@ async def test_a_change_already_in_effect_with_no_operations_left_succeeds_witho
     async with rig(tmp_path) as r:
         remediation_id = await _claimed(r, NEVER_SUSPENDS, intent=True)
         r.simulator.world.project(  # type: ignore[union-attr]
-            record_project := (await r.store.remediations.get(remediation_id)).project_id or ""
+            record_project := (await r.store.run(remediations.get, remediation_id)).project_id or ""
         ).endpoints[NEVER_SUSPENDS]["suspend_timeout_seconds"] = 300
         assert record_project
         [outcome] = await reconcile(r.executor())

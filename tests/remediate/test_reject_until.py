@@ -15,7 +15,7 @@ import pytest
 
 from governor.remediate import decisions
 from governor.remediate.errors import RemediationError
-from governor.store import exemptions
+from governor.store import exemptions, remediations
 from tests.remediate.harness import Rig, rig
 from tests.remediate.test_commands import _listed, _pending, approving_cli  # noqa: F401
 from tests.remediate.test_decisions_hold import _endpoint, _oversized
@@ -96,7 +96,7 @@ async def test_an_until_that_is_not_a_future_end_is_refused_and_rejects_nothing(
             await decisions.reject(
                 r.store, request.id, actor="cli:root", reason=None, now=r.now(), until=r.now()
             )
-        assert (await r.store.remediations.get(request.id)).state == "awaiting_approval"
+        assert (await r.store.run(remediations.get, request.id)).state == "awaiting_approval"
         assert await r.store.run(exemptions.listed) == []
 
 

@@ -29,7 +29,7 @@ from typer.testing import CliRunner, Result
 from governor.cli import app
 from governor.remediate.planfile import content_hash
 from governor.simulator import Simulator, SimulatorOptions, World
-from governor.store import Store
+from governor.store import Store, saved_plans
 from tests.remediate.world import NEVER_SUSPENDS, PERSONAL_TOKEN, world_data
 
 FAST = SimulatorOptions(
@@ -96,7 +96,8 @@ def _kept_by_the_store(cli: Cli, document: dict[str, Any]) -> None:
     """As if the store had written ``document`` (a bug in the builder, or the store itself
     edited): the checks after the hash must still hold."""
     with Store.open(cli.db) as store:
-        store.saved_plans.record(
+        store.call(
+            saved_plans.record,
             document["sha256"],
             created_at=datetime.fromisoformat(document["created_at"]),
             expires_at=datetime.fromisoformat(document["expires_at"]),

@@ -18,6 +18,7 @@ from governor.remediate import decisions
 from governor.remediate.changes import Change
 from governor.remediate.recheck import clock_skip
 from governor.remediate.reconcile import reconcile
+from governor.store import remediations
 from governor.store.encoding import encode_time
 from governor.store.remediations import RemediationRecord
 from tests.neon.helpers import fast_client
@@ -46,7 +47,7 @@ def _destructive_requests(r: Rig) -> list[str]:
 
 
 async def _skipped_for_clocks(r: Rig, record: RemediationRecord) -> str:
-    row = await r.store.remediations.get(record.id)
+    row = await r.store.run(remediations.get, record.id)
     assert row.state == "skipped", (row.state, row.reason)
     assert "clock" in (row.reason or ""), row.reason
     return row.reason or ""
@@ -102,11 +103,17 @@ async def test_reconciles_resend_after_a_crash_is_refused_when_the_clocks_disagr
         request = next(x for x in first.requested if x.resource_id == STALE_NO_COMPUTE)
         await decisions.approve(r.store, request.id, actor="alice", now=r.now())
         # a process claimed it and journaled its intent, then was killed before sending
-        claimed = await r.store.remediations.move(
-            request.id, expected=["approved"], to="executing", now=r.now(), actor="dead"
+        claimed = await r.store.run(
+            remediations.move,
+            request.id,
+            expected=["approved"],
+            to="executing",
+            now=r.now(),
+            actor="dead",
         )
         assert claimed is not None
-        await r.store.remediations.progress(
+        await r.store.run(
+            remediations.progress,
             request.id,
             state="executing",
             now=r.now(),

@@ -16,7 +16,7 @@ from governor.fake_slack import FakeSlack
 from governor.fake_slack.workspace import ALICE, APPROVALS, MALLORY
 from governor.runtime import Runtime
 from governor.simulator import Simulator, SimulatorOptions, World
-from governor.store import Store
+from governor.store import Store, remediations
 from governor.store import slack as slack_table
 from tests.remediate.world import NEVER_SUSPENDS, PERSONAL_TOKEN, world_data
 from tests.slack.harness import eventually
@@ -77,7 +77,7 @@ async def test_the_daemon_reports_asks_and_runs_only_what_an_approver_approved(
 
         async def approval_posted() -> Any:
             with Store.open(db) as store:
-                waiting = store.remediations.list(states=["awaiting_approval"])
+                waiting = store.call(remediations.listed, states=["awaiting_approval"])
                 record = next((x for x in waiting if x.resource_id == NEVER_SUSPENDS), None)
                 approval = store.call(slack_table.approval_for, record.id) if record else None
                 return (record, approval) if approval and approval.ts else None
@@ -96,7 +96,7 @@ async def test_the_daemon_reports_asks_and_runs_only_what_an_approver_approved(
 
         async def succeeded() -> bool:
             with Store.open(db) as store:
-                return store.remediations.get(record.id).state == "succeeded"
+                return store.call(remediations.get, record.id).state == "succeeded"
 
         await eventually(succeeded, what="the approved remediation to succeed", deadline=60)
         await fake_slack.until(

@@ -25,6 +25,7 @@ from governor.simulator import Simulator, World, serve
 from governor.slack.authorize import Actor
 from governor.slack.interactions import Interaction
 from governor.slack.service import SlackService, web_client
+from governor.store import remediations
 from governor.store import slack as slack_table
 from governor.store.async_store import AsyncStore
 from governor.sweep import Account
@@ -129,7 +130,7 @@ async def test_a_keep_on_the_second_accounts_branch_is_sent_with_the_second_acco
     async with two_accounts(tmp_path) as rig:
         result = await rig.audit()
         finding = next(f for f in result.findings if f.resource_id == SECOND_BRANCH)
-        assert not await rig.store.remediations.list()  # it never had a remediation
+        assert not await rig.store.run(remediations.listed)  # it never had a remediation
         reply = await rig.keep(_service(rig, fake_slack, rig.executor()), finding.id)
         assert reply.startswith("Moved the branch's expiry"), reply
         patches = [
@@ -138,7 +139,7 @@ async def test_a_keep_on_the_second_accounts_branch_is_sent_with_the_second_acco
             if entry["method"] == "PATCH"
         ]
         assert patches == [(SECOND_BRANCH, f"org:{ORGS[1]}")]
-        [record] = await rig.store.remediations.list()
+        [record] = await rig.store.run(remediations.listed)
         assert (record.account, record.state) == ("second", "succeeded")
 
 

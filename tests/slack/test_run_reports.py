@@ -15,6 +15,7 @@ from governor.fake_slack.workspace import APPROVALS
 from governor.remediate.session import apply_plan, plan_for
 from governor.simulator import Simulator, World
 from governor.slack.notices import SlackNotices
+from governor.store import remediations
 from tests.remediate.harness import rig, shipped
 from tests.remediate.world import NEVER_SUSPENDS, PROJECT_ID
 from tests.slack.harness import service_for, settings_for
@@ -40,7 +41,7 @@ async def test_the_second_runs_report_counts_only_its_own_remediations(
             assert await service.sender().flush(deadline_seconds=20)
             [report] = [m for m in fake_slack.log.messages(APPROVALS.id) if not m.is_reply][-1:]
             texts.append(str(report.blocks))
-        done = [x.run_id for x in await r.store.remediations.list() if x.state == "succeeded"]
+        done = [x.run_id for x in await r.store.run(remediations.listed) if x.state == "succeeded"]
         first, second = done.count(run_ids[0]), done.count(run_ids[1])
         assert first > second, "the first run fixed most"
         assert f"*Remediations*\\n{first} done" in texts[0]

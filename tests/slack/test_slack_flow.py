@@ -15,7 +15,7 @@ from governor.fake_slack import FakeSlack
 from governor.fake_slack.workspace import ALICE, APPROVALS, BOB, MALLORY
 from governor.remediate.session import apply_plan
 from governor.slack.service import SlackService
-from governor.store import exemptions
+from governor.store import exemptions, remediations
 from governor.store import slack as slack_table
 from tests.remediate.harness import Rig, rig, shipped
 from tests.remediate.world import NEVER_SUSPENDS, PROJECT_ID
@@ -99,7 +99,7 @@ async def test_an_approvers_click_runs_exactly_that_remediation_and_the_message_
             await asyncio.to_thread(fake_slack.wait_for_ack, envelope)
 
             async def done() -> bool:
-                current = await r.store.remediations.get(record.id)
+                current = await r.store.run(remediations.get, record.id)
                 return current.state == "succeeded"
 
             await eventually(done, what="the approved remediation to succeed")
@@ -112,7 +112,7 @@ async def test_an_approvers_click_runs_exactly_that_remediation_and_the_message_
         assert _patches(r) == [f"/projects/{PROJECT_ID}/endpoints/{NEVER_SUSPENDS}"]
         others = [x for x in waiting.values() if x.id != record.id]
         for other in others:
-            assert (await r.store.remediations.get(other.id)).state == "awaiting_approval"
+            assert (await r.store.run(remediations.get, other.id)).state == "awaiting_approval"
 
 
 @pytest.mark.parametrize(
@@ -151,7 +151,7 @@ async def test_clicks_that_fail_any_check_act_on_nothing(
             [entry] = await _refusals(r)
             assert why in entry.details["reason"]
         assert r.mutations() == []
-        assert (await r.store.remediations.get(record.id)).state == "awaiting_approval"
+        assert (await r.store.run(remediations.get, record.id)).state == "awaiting_approval"
 
 
 async def test_with_no_approvers_configured_no_click_is_ever_accepted(
@@ -209,7 +209,7 @@ async def test_a_replayed_envelope_and_a_second_click_change_nothing_more(
             await asyncio.to_thread(fake_slack.wait_for_ack, again, count=2)
 
             async def done() -> bool:
-                return (await r.store.remediations.get(record.id)).state == "succeeded"
+                return (await r.store.run(remediations.get, record.id)).state == "succeeded"
 
             await eventually(done, what="the remediation to succeed")
             second = await asyncio.to_thread(
@@ -271,7 +271,7 @@ async def test_two_person_rule_needs_two_distinct_approvers(
             )
 
             async def done() -> bool:
-                return (await r.store.remediations.get(record.id)).state == "succeeded"
+                return (await r.store.run(remediations.get, record.id)).state == "succeeded"
 
             await eventually(done, what="the remediation to run after the second approval")
         assert len(_patches(r)) == 1
@@ -294,7 +294,7 @@ async def test_pause_from_the_slash_command_is_for_approvers_only(
             await asyncio.to_thread(fake_slack.wait_for_ack, envelope)
 
             await _refusals(r)
-            assert await r.store.remediations.paused() is None
+            assert await r.store.run(remediations.paused) is None
             envelope = await asyncio.to_thread(
                 fake_slack.slash_command,
                 "/neon-governor",
@@ -304,7 +304,7 @@ async def test_pause_from_the_slash_command_is_for_approvers_only(
             )
 
             async def paused() -> Any:
-                return await r.store.remediations.paused()
+                return await r.store.run(remediations.paused)
 
             switch = await eventually(paused, what="the pause")
             assert switch.reason == "deploy freeze"
@@ -406,7 +406,7 @@ async def test_the_reaper_expires_stale_requests_and_updates_their_messages(
                 return message if message and "expired" in str(message.blocks).lower() else None
 
             await fake_slack.until(says_expired, what="the message to say it expired")
-        assert (await r.store.remediations.get(record.id)).state == "expired"
+        assert (await r.store.run(remediations.get, record.id)).state == "expired"
         assert r.mutations() == []
 
 
@@ -476,7 +476,7 @@ async def test_debug_logs_carry_no_connection_ticket_and_no_button_value(
             await asyncio.to_thread(fake_slack.wait_for_ack, envelope)
 
             async def rejected() -> bool:
-                return (await r.store.remediations.get(record.id)).state == "rejected"
+                return (await r.store.run(remediations.get, record.id)).state == "rejected"
 
             await eventually(rejected, what="the rejection")
         approval = await r.store.run(slack_table.approval_for, record.id)
@@ -557,7 +557,7 @@ async def test_the_example_click_script_presses_a_button_in_the_fake(
             assert await asyncio.to_thread(click.main, args) == 0
 
             async def rejected() -> bool:
-                return (await r.store.remediations.get(record.id)).state == "rejected"
+                return (await r.store.run(remediations.get, record.id)).state == "rejected"
 
             await eventually(rejected, what="the rejection from the example script")
 
@@ -593,7 +593,7 @@ async def test_a_vote_by_someone_since_removed_from_the_approver_group_no_longer
                 fake_slack.click, channel=channel, ts=ts, action_id="neon_approve", user=ALICE.id
             )
             await eventually(lambda: replied(ALICE.id, "(1 of 2)"), what="Alice's vote")
-        assert (await r.store.remediations.get(record.id)).state == "awaiting_approval"
+        assert (await r.store.run(remediations.get, record.id)).state == "awaiting_approval"
         assert r.mutations() == []
 
 
@@ -611,7 +611,7 @@ async def test_an_approval_withdrawn_by_a_reject_click_is_labelled_withdrawn_not
 
         async def approved_meanwhile(group: str) -> set[str]:
             """Another approver's CLI approve lands between the click's check and its move."""
-            current = await r.store.remediations.get(record_ids[0])
+            current = await r.store.run(remediations.get, record_ids[0])
             if current.state == "awaiting_approval":
                 await decisions.approve(r.store, current.id, actor="cli:bob", now=r.now())
             return set(APPROVERS.users)
@@ -631,6 +631,6 @@ async def test_an_approval_withdrawn_by_a_reject_click_is_labelled_withdrawn_not
                 return message if message and "by <@" in str(message.blocks) else None
 
             message = await fake_slack.until(decided, what="the message to show the decision")
-        assert (await r.store.remediations.get(record.id)).state == "skipped"
+        assert (await r.store.run(remediations.get, record.id)).state == "skipped"
         assert "*withdrawn*" in str(message.blocks)
         assert "*rejected*" not in str(message.blocks)

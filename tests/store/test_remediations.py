@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from governor.store import Store, StoreError
+from governor.store import Store, StoreError, remediations
 from governor.store.remediations import NewRemediation
 from tests.store.factories import ORG, T0, finding, snapshot
 
@@ -36,14 +36,14 @@ def new(resource_id: str = "br-1", state: str = "planned") -> NewRemediation:
 
 def test_a_resource_has_at_most_one_active_remediation(tmp_path: Path) -> None:
     with Store.open(tmp_path / "g.db") as store:
-        first, created = store.remediations.add(new(), now=T0)
-        again, created_again = store.remediations.add(new(), now=T0)
+        first, created = store.call(remediations.add, new(), now=T0)
+        again, created_again = store.call(remediations.add, new(), now=T0)
         assert created
         assert not created_again
         assert again.id == first.id
-        store.remediations.move(first.id, expected=["planned"], to="executing", now=T0)
-        store.remediations.move(first.id, expected=["executing"], to="succeeded", now=T0)
-        later, created_later = store.remediations.add(new(), now=T0)
+        store.call(remediations.move, first.id, expected=["planned"], to="executing", now=T0)
+        store.call(remediations.move, first.id, expected=["executing"], to="succeeded", now=T0)
+        later, created_later = store.call(remediations.add, new(), now=T0)
         assert created_later
         assert later.id != first.id
 
@@ -51,14 +51,16 @@ def test_a_resource_has_at_most_one_active_remediation(tmp_path: Path) -> None:
 def test_of_two_processes_racing_for_one_move_exactly_one_wins(tmp_path: Path) -> None:
     path = tmp_path / "g.db"
     with Store.open(path) as store:
-        record, _ = store.remediations.add(new(), now=T0)
+        record, _ = store.call(remediations.add, new(), now=T0)
     wins: list[bool] = []
     barrier = threading.Barrier(8)
 
     def claim() -> None:
         with Store.open(path, busy_timeout_seconds=30) as mine:
             barrier.wait()
-            moved = mine.remediations.move(record.id, expected=["planned"], to="executing", now=T0)
+            moved = mine.call(
+                remediations.move, record.id, expected=["planned"], to="executing", now=T0
+            )
             wins.append(moved is not None)
 
     threads = [threading.Thread(target=claim) for _ in range(8)]
@@ -71,15 +73,16 @@ def test_of_two_processes_racing_for_one_move_exactly_one_wins(tmp_path: Path) -
 
 def test_moves_outside_the_state_machine_are_refused(tmp_path: Path) -> None:
     with Store.open(tmp_path / "g.db") as store:
-        record, _ = store.remediations.add(new(), now=T0)
+        record, _ = store.call(remediations.add, new(), now=T0)
         with pytest.raises(StoreError, match="no transition planned -> succeeded"):
-            store.remediations.move(record.id, expected=["planned"], to="succeeded", now=T0)
+            store.call(remediations.move, record.id, expected=["planned"], to="succeeded", now=T0)
 
 
 def test_every_move_is_on_the_audit_log_with_who_and_why(tmp_path: Path) -> None:
     with Store.open(tmp_path / "g.db") as store:
-        record, _ = store.remediations.add(new(state="awaiting_approval"), now=T0)
-        store.remediations.move(
+        record, _ = store.call(remediations.add, new(state="awaiting_approval"), now=T0)
+        store.call(
+            remediations.move,
             record.id,
             expected=["awaiting_approval"],
             to="rejected",
@@ -100,13 +103,15 @@ def test_the_first_notice_of_a_finding_counts_and_pause_is_a_switch(tmp_path: Pa
         run_id = store.start_run("test", T0)
         snap = snapshot(projects=[("pr-1", ORG)], branches=[("br-1", "pr-1")])
         [stored] = store.record_findings(run_id, [finding("br-1")], snap, ["stale-branches"], T0)
-        assert store.remediations.record_notice(stored.id, now=T0, via="log", details={})
-        assert not store.remediations.record_notice(stored.id, now=T0, via="slack", details={})
-        assert set(store.remediations.notices([stored.id, stored.id + 1])) == {stored.id}
-        assert store.remediations.paused() is None
-        store.remediations.set_paused(True, reason="incident", actor="bob", now=T0)
-        paused = store.remediations.paused()
+        assert store.call(remediations.record_notice, stored.id, now=T0, via="log", details={})
+        assert not store.call(
+            remediations.record_notice, stored.id, now=T0, via="slack", details={}
+        )
+        assert set(store.call(remediations.notices, [stored.id, stored.id + 1])) == {stored.id}
+        assert store.call(remediations.paused) is None
+        store.call(remediations.set_paused, True, reason="incident", actor="bob", now=T0)
+        paused = store.call(remediations.paused)
         assert paused is not None
         assert (paused.reason, paused.set_by) == ("incident", "bob")
-        store.remediations.set_paused(False, reason=None, actor="bob", now=T0)
-        assert store.remediations.paused() is None
+        store.call(remediations.set_paused, False, reason=None, actor="bob", now=T0)
+        assert store.call(remediations.paused) is None
