@@ -30,7 +30,6 @@ from governor.policy.fields import likely_typo
 from governor.policy.operators import OPERATORS, Operator
 
 Path = tuple[str | int, ...]
-COMBINATORS = ("all", "any", "not")
 FIELD_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$"
 _FIELD = re.compile(FIELD_PATTERN)
 MAX_FILTER_PATH = 64  # keys and list places; real policies use fewer than 10

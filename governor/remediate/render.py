@@ -37,12 +37,6 @@ STATUS_LABELS = {
 }
 
 
-def _values(values: Mapping[str, Any]) -> str:
-    if not values:
-        return "-"
-    return ", ".join(f"{key}={_plain(value)}" for key, value in values.items())
-
-
 def _plain(value: Any) -> str:
     if value is None:
         return "none"
