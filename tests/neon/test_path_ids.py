@@ -218,6 +218,12 @@ def test_routes_that_could_smuggle_a_path_are_refused(
 def test_every_id_of_generated_worlds_passes() -> None:
     for seed in range(1, 6):
         world = facts_of(World.generate(seed=seed, now=WORLD_NOW).to_dict())
+        # every kind of id is there to check (a loop over nothing passes vacuously)
+        assert world.organizations
+        assert world.personal_api_keys
+        assert world.branches
+        assert world.endpoints
+        assert any(world.org_api_keys.get(org["id"]) for org in world.organizations)
         for org in world.organizations:
             fill_path("/organizations/{org_id}", {"org_id": org["id"]})
             for key in world.org_api_keys.get(org["id"], []):

@@ -47,6 +47,12 @@ def test_generated_world_objects_validate_against_the_spec_schemas() -> None:
         data = World.generate(
             seed=seed, orgs=3, projects=20, branches=150, now=WORLD_NOW, members=True
         ).to_dict()
+        projects = [project for org in data["organizations"] for project in org["projects"]]
+        # every kind of object is there to validate (a loop over nothing checks nothing)
+        assert data["personal_api_keys"]
+        assert all(org["api_keys"] for org in data["organizations"])
+        assert [branch for project in projects for branch in project["branches"]]
+        assert [endpoint for project in projects for endpoint in project["endpoints"]]
         for key in data["personal_api_keys"]:
             validate_schema("ApiKeysListResponseItem", key)
         for org in data["organizations"]:

@@ -180,6 +180,10 @@ def test_the_default_generated_world_has_the_realistic_mix() -> None:
 
 def test_generated_branch_rules_hold() -> None:
     world = World.generate(seed=5, orgs=2, projects=40, branches=400, now=WORLD_NOW)
+    branches = [b for state in world.projects.values() for b in state.branches.values()]
+    # both rules have branches to hold for (a loop over none of them checks nothing)
+    assert [branch for branch in branches if "expires_at" in branch]
+    assert [branch for branch in branches if branch.get("parent_id")]
     for state in world.projects.values():
         for branch in state.branches.values():
             if "expires_at" in branch:
