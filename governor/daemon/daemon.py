@@ -37,6 +37,7 @@ from governor.exit_codes import KNOWN_ERRORS, ExitCode, describe
 from governor.observability.metrics import Metrics, MetricsServer, serve_metrics
 from governor.pipeline.stages import Clock, utc_now
 from governor.runtime import Runtime
+from governor.store import jobs as job_runs
 from governor.store.async_store import AsyncStore
 
 logger = logging.getLogger("governor.daemon")
@@ -85,10 +86,14 @@ class Daemon:
         )
         if abandoned:
             logger.warning("marked runs %s abandoned: %s", abandoned, ABANDONED)
-        for record in await store.last_job_runs():
+        for record in await store.run(job_runs.latest_per_job):
             if record.outcome is None:
-                await store.record_job_end(
-                    record.id, finished_at=self.clock(), outcome="abandoned", detail=ABANDONED
+                await store.run(
+                    job_runs.end,
+                    record.id,
+                    finished_at=self.clock(),
+                    outcome="abandoned",
+                    detail=ABANDONED,
                 )
                 logger.warning("marked job run %d (%s) abandoned", record.id, record.job)
         finished = [run for run in await store.runs(50) if run.status == "finished"]
@@ -115,7 +120,10 @@ class Daemon:
     async def _once(self, generation: Generation) -> ExitCode:
         """Every scheduled job that is due now, once (due ones together share one sweep)."""
         now = self.clock()
-        last = {record.job: record for record in await generation.shared.store.last_job_runs()}
+        last = {
+            record.job: record
+            for record in await generation.shared.store.run(job_runs.latest_per_job)
+        }
         due = [
             job
             for job in generation.jobs
@@ -169,7 +177,10 @@ class Daemon:
     async def _install(self, generation: Generation) -> None:
         """Schedule the generation's jobs; catch up, once, each one that fell due."""
         now, jitter = self.clock(), self.runtime.config.daemon.jitter
-        last = {record.job: record for record in await generation.shared.store.last_job_runs()}
+        last = {
+            record.job: record
+            for record in await generation.shared.store.run(job_runs.latest_per_job)
+        }
         for job in generation.jobs:
             if job.schedule is None:
                 task = asyncio.create_task(

@@ -16,6 +16,7 @@ from governor.daemon.jobs import Job, JobContext, JobResult
 from governor.pipeline.run import failure_reason
 from governor.pipeline.stages import Clock
 from governor.store import StoreError
+from governor.store import jobs as job_runs
 
 logger = logging.getLogger("governor.daemon")
 RESTART_DELAY_SECONDS = 30.0
@@ -31,7 +32,7 @@ async def execute_job(
 ) -> JobResult:
     """Run ``job`` once; its failure is logged and returned, never raised (cancel is)."""
     store = context.store
-    row = await store.record_job_start(job.name, scheduled_for=scheduled_for, started_at=clock())
+    row = await store.run(job_runs.start, job.name, scheduled_for=scheduled_for, started_at=clock())
     try:
         result = await job.run(context)
     except asyncio.CancelledError:
@@ -54,8 +55,13 @@ async def _end(
     detail = "cancelled (shutdown or reload)" if outcome == "cancelled" else result.detail
     try:
         await asyncio.shield(
-            context.store.record_job_end(
-                row, finished_at=clock(), outcome=outcome, run_id=result.run_id, detail=detail
+            context.store.run(
+                job_runs.end,
+                row,
+                finished_at=clock(),
+                outcome=outcome,
+                run_id=result.run_id,
+                detail=detail,
             )
         )
     except StoreError as error:

@@ -14,6 +14,7 @@ from typing import Any
 from governor.config import Config
 from governor.daemon.lock import read_holder
 from governor.store import RunRecord, Store, remediations
+from governor.store import jobs as job_runs
 from governor.store import slack as slack_table
 
 RECENT_RUNS = 10
@@ -60,7 +61,8 @@ def daemon_state(store_path: Path) -> dict[str, Any]:
 def job_state(store: Store) -> list[dict[str, Any]]:
     """The latest run of each scheduled job, by job name."""
     return [
-        {name: getattr(record, name) for name in JOB_FIELDS} for record in store.last_job_runs()
+        {name: getattr(record, name) for name in JOB_FIELDS}
+        for record in store.call(job_runs.latest_per_job)
     ]
 
 

@@ -26,7 +26,6 @@ from governor.findings import Finding
 from governor.inventory import Snapshot
 from governor.store.audit_log import DEFAULT_ACTOR
 from governor.store.errors import StoreError, where_of
-from governor.store.jobs import JobRunRecord
 from governor.store.records import (
     AuditEntry,
     RunRecord,
@@ -190,34 +189,6 @@ class AsyncStore:
             started_before=started_before,
             actor=actor,
         )
-
-    async def record_job_start(
-        self, job: str, *, scheduled_for: datetime, started_at: datetime
-    ) -> int:
-        return await self._call(
-            Store.record_job_start, job, scheduled_for=scheduled_for, started_at=started_at
-        )
-
-    async def record_job_end(
-        self,
-        job_run_id: int,
-        *,
-        finished_at: datetime,
-        outcome: str,
-        run_id: int | None = None,
-        detail: str | None = None,
-    ) -> None:
-        await self._call(
-            Store.record_job_end,
-            job_run_id,
-            finished_at=finished_at,
-            outcome=outcome,
-            run_id=run_id,
-            detail=detail,
-        )
-
-    async def last_job_runs(self) -> list[JobRunRecord]:
-        return await self._call(Store.last_job_runs)
 
     async def run_record(self, run_id: int) -> RunRecord:
         return await self._call(Store.run_record, run_id)

@@ -26,12 +26,11 @@ from typing import Any, Concatenate, Literal, ParamSpec, Self, TypeVar
 
 from governor.findings import Finding
 from governor.inventory import Snapshot
-from governor.store import audit_log, finding_queries, jobs, resources, runs, steps
+from governor.store import audit_log, finding_queries, resources, runs, steps
 from governor.store.audit_log import DEFAULT_ACTOR, NewEntry
 from governor.store.connection import applied_migrations, open_connection, write
 from governor.store.encoding import EncodingError, encode_time
 from governor.store.errors import StoreError, database_error, one_line, where_of
-from governor.store.jobs import JobRunRecord
 from governor.store.reconcile import FindingInputError
 from governor.store.records import (
     AuditEntry,
@@ -243,38 +242,6 @@ class Store:
     def runs(self, limit: int = 20) -> list[RunRecord]:
         """The latest runs, newest first."""
         return runs.latest(self._connection, limit)
-
-    # Daemon job runs (governor/store/jobs.py) -----------------------------------------
-
-    @_guarded
-    def record_job_start(self, job: str, *, scheduled_for: datetime, started_at: datetime) -> int:
-        due = encode_time(scheduled_for, what="scheduled_for")
-        at = encode_time(started_at, what="started_at")
-        with self._write() as connection:
-            return jobs.start(connection, job, scheduled_for=due, started_at=at)
-
-    @_guarded
-    def record_job_end(
-        self,
-        job_run_id: int,
-        *,
-        finished_at: datetime,
-        outcome: str,
-        run_id: int | None = None,
-        detail: str | None = None,
-    ) -> None:
-        """End a job run once; a second end changes nothing."""
-        at = encode_time(finished_at, what="finished_at")
-        text = None if detail is None else one_line(detail)
-        with self._write() as connection:
-            jobs.end(
-                connection, job_run_id, finished_at=at, outcome=outcome, run_id=run_id, detail=text
-            )
-
-    @_guarded
-    def last_job_runs(self) -> list[JobRunRecord]:
-        """The latest run of every job, by job name."""
-        return jobs.latest_per_job(self._connection)
 
     # Findings ---------------------------------------------------------------------------
 

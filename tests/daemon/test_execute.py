@@ -14,6 +14,7 @@ from governor.daemon.jobs import JobContext, JobResult
 from governor.observability.metrics import Metrics
 from governor.runtime import Runtime
 from governor.store import AsyncStore
+from governor.store import jobs as job_runs
 
 pytestmark = pytest.mark.anyio
 T0 = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
@@ -54,12 +55,12 @@ async def test_outcomes_are_recorded_and_success_counts_in_the_metrics(tmp_path:
         blocked = asyncio.create_task(
             execute_job(FakeJob("slow", "block"), context, scheduled_for=T0, clock=clock)
         )
-        while len(await store.last_job_runs()) < 3:
+        while len(await store.run(job_runs.latest_per_job)) < 3:
             await asyncio.sleep(0.01)
         blocked.cancel()
         with pytest.raises(asyncio.CancelledError):
             await blocked
-        rows = {row.job: row for row in await store.last_job_runs()}
+        rows = {row.job: row for row in await store.run(job_runs.latest_per_job)}
     assert ok.outcome == "succeeded"
     assert failed.outcome == "failed"
     assert rows["ok"].outcome == "succeeded"

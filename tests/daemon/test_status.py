@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from governor.cli import app
 from governor.simulator import World
 from governor.store import Store
+from governor.store import jobs as job_runs
 from tests.conftest import WORLD_NOW, ServedSimulator
 
 runner = CliRunner()
@@ -118,10 +119,13 @@ def test_requests_count_only_runs_started_in_the_last_hour(tmp_path: Path) -> No
                 errors=[],
             )
         store.start_run("daemon", now - timedelta(minutes=1))  # still running: no requests yet
-        job = store.record_job_start(
-            "sweep", scheduled_for=now - timedelta(minutes=5), started_at=now - timedelta(minutes=5)
+        job = store.call(
+            job_runs.start,
+            "sweep",
+            scheduled_for=now - timedelta(minutes=5),
+            started_at=now - timedelta(minutes=5),
         )
-        store.record_job_end(job, finished_at=now, outcome="succeeded", run_id=4)
+        store.call(job_runs.end, job, finished_at=now, outcome="succeeded", run_id=4)
     result = status(db, cfg, "--format", "json")
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from governor.store import AsyncStore, Store, StoreError
+from governor.store import jobs as job_runs
 from governor.store.migrations import known_migration_names
 from tests.store.factories import at
 
@@ -14,14 +15,19 @@ from tests.store.factories import at
 def test_a_job_run_starts_open_and_ends_once(tmp_path: Path) -> None:
     with Store.open(tmp_path / "g.db") as store:
         run_id = store.start_run("daemon", at(0))
-        job_run = store.record_job_start("sweep:6h", scheduled_for=at(0), started_at=at(0.01))
-        [open_row] = store.last_job_runs()
+        job_run = store.call(job_runs.start, "sweep:6h", scheduled_for=at(0), started_at=at(0.01))
+        [open_row] = store.call(job_runs.latest_per_job)
         assert (open_row.id, open_row.outcome, open_row.finished_at) == (job_run, None, None)
-        store.record_job_end(
-            job_run, finished_at=at(0.5), outcome="succeeded", run_id=run_id, detail="one\nline"
+        store.call(
+            job_runs.end,
+            job_run,
+            finished_at=at(0.5),
+            outcome="succeeded",
+            run_id=run_id,
+            detail="one\nline",
         )
-        store.record_job_end(job_run, finished_at=at(0.9), outcome="failed", detail="late")
-        [ended] = store.last_job_runs()
+        store.call(job_runs.end, job_run, finished_at=at(0.9), outcome="failed", detail="late")
+        [ended] = store.call(job_runs.latest_per_job)
     assert ended.outcome == "succeeded"
     assert ended.run_id == run_id
     assert ended.detail == "one line"
@@ -32,10 +38,12 @@ def test_a_job_run_starts_open_and_ends_once(tmp_path: Path) -> None:
 def test_last_job_runs_gives_the_latest_row_of_each_job(tmp_path: Path) -> None:
     with Store.open(tmp_path / "g.db") as store:
         for hour in range(3):
-            row = store.record_job_start("sweep:1h", scheduled_for=at(hour), started_at=at(hour))
-            store.record_job_end(row, finished_at=at(hour + 0.1), outcome="succeeded")
-        store.record_job_start("sweep:0 6 * * *", scheduled_for=at(1), started_at=at(1))
-        latest = {record.job: record for record in store.last_job_runs()}
+            row = store.call(
+                job_runs.start, "sweep:1h", scheduled_for=at(hour), started_at=at(hour)
+            )
+            store.call(job_runs.end, row, finished_at=at(hour + 0.1), outcome="succeeded")
+        store.call(job_runs.start, "sweep:0 6 * * *", scheduled_for=at(1), started_at=at(1))
+        latest = {record.job: record for record in store.call(job_runs.latest_per_job)}
     assert sorted(latest) == ["sweep:0 6 * * *", "sweep:1h"]
     assert latest["sweep:1h"].scheduled_for == at(2).isoformat(timespec="microseconds")
     assert latest["sweep:0 6 * * *"].outcome is None
@@ -43,11 +51,11 @@ def test_last_job_runs_gives_the_latest_row_of_each_job(tmp_path: Path) -> None:
 
 def test_unknown_outcomes_and_ids_are_refused(tmp_path: Path) -> None:
     with Store.open(tmp_path / "g.db") as store:
-        row = store.record_job_start("j", scheduled_for=at(0), started_at=at(0))
+        row = store.call(job_runs.start, "j", scheduled_for=at(0), started_at=at(0))
         with pytest.raises(StoreError, match="outcome must be one of"):
-            store.record_job_end(row, finished_at=at(1), outcome="great")
+            store.call(job_runs.end, row, finished_at=at(1), outcome="great")
         with pytest.raises(StoreError, match="no job run with id 999"):
-            store.record_job_end(999, finished_at=at(1), outcome="failed")
+            store.call(job_runs.end, 999, finished_at=at(1), outcome="failed")
 
 
 def test_the_job_runs_migration_is_the_latest() -> None:
@@ -57,7 +65,7 @@ def test_the_job_runs_migration_is_the_latest() -> None:
 @pytest.mark.anyio
 async def test_the_async_store_offers_the_same_methods(tmp_path: Path) -> None:
     async with await AsyncStore.open(tmp_path / "g.db") as store:
-        row = await store.record_job_start("j", scheduled_for=at(0), started_at=at(0))
-        await store.record_job_end(row, finished_at=at(1), outcome="cancelled", detail="stop")
-        [record] = await store.last_job_runs()
+        row = await store.run(job_runs.start, "j", scheduled_for=at(0), started_at=at(0))
+        await store.run(job_runs.end, row, finished_at=at(1), outcome="cancelled", detail="stop")
+        [record] = await store.run(job_runs.latest_per_job)
     assert (record.job, record.outcome, record.detail) == ("j", "cancelled", "stop")
