@@ -59,7 +59,7 @@ class Metrics:
         )
         self._remediations = Counter(
             "neon_governor_remediations",
-            "Remediation attempts, by action and result.",
+            "Remediations ended, by the change sent (action) and its end state (result).",
             ["action", "result"],
             registry=registry,
         )
