@@ -25,6 +25,7 @@ from governor.config import UsageError
 from governor.policy import PolicyError
 from governor.report import render_findings
 from governor.runtime import Runtime
+from governor.store import resources as resource_rows
 
 
 class StatusChoice(StrEnum):
@@ -65,7 +66,7 @@ def findings(
                 check_policy_name(policy, known | loaded_policy_names(runtime))
             names = {
                 project.resource_id: project.name or project.resource_id
-                for project in store.resources("project", include_gone=True)
+                for project in store.call(resource_rows.listed, "project", include_gone=True)
             }
     color = output is None and stdout_is_terminal() and output_format == OutputFormat.table
     write_output(

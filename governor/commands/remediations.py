@@ -34,6 +34,7 @@ from governor.remediate.render import remediation_json, render_outcomes, render_
 from governor.report.text import printable
 from governor.runtime import Runtime
 from governor.store import remediations as remediation_rows
+from governor.store import resources as resource_rows
 from governor.store.async_store import AsyncStore
 from governor.store.records import StoredResource
 from governor.store.remediations import ACTIVE_STATES, TERMINAL_STATES, RemediationRecord
@@ -81,7 +82,7 @@ def remediations(
         _require_store(runtime, db)
         with runtime.open_store(db) as store:
             records = store.call(remediation_rows.listed, states=state or ())
-            names = _project_names(store.resources("project", include_gone=True))
+            names = _project_names(store.call(resource_rows.listed, "project", include_gone=True))
     if output_format == "json":
         write_output(render_remediations(records, "json", width=output_width()), None)
     else:
@@ -104,7 +105,7 @@ def show(
         with runtime.open_store(db) as store:
             record = store.call(remediation_rows.get, remediation_id)
             reverts = [r for r in store.call(remediation_rows.listed) if r.reverts_id == record.id]
-            names = _project_names(store.resources("project", include_gone=True))
+            names = _project_names(store.call(resource_rows.listed, "project", include_gone=True))
     if output_format == "json":
         document = remediation_json(record) | {"reverted_by": [r.id for r in reverts]}
         write_output(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n", None)

@@ -47,6 +47,7 @@ from governor.remediate.ownership import Holder, holding
 from governor.remediate.recheck import clock_skip, recheck
 from governor.remediate.settings import RemediationSettings
 from governor.store import remediations
+from governor.store import resources as resource_rows
 from governor.store.async_store import AsyncStore
 from governor.store.encoding import decode_time, encode_time
 from governor.store.remediations import RemediationRecord, RemediationState
@@ -125,7 +126,9 @@ class Executor:
         kind, ident = resource if resource is not None else ("project", project_id)
         known = None
         if ident is not None:
-            known = await self.store.resource_account(kind, ident, project_id=project_id)
+            known = await self.store.run(
+                resource_rows.account_of, kind, ident, project_id=project_id
+            )
         if known is None and project_id is not None:
             known = await self.store.run(remediations.account_of_project, project_id)
         if known is not None and known in self.clients:

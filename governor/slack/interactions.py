@@ -27,6 +27,7 @@ from governor.slack.authorize import (
 )
 from governor.slack.settings import SlackSettings
 from governor.store import exemptions, remediations
+from governor.store import resources as resource_rows
 from governor.store import slack as slack_table
 from governor.store.async_store import AsyncStore
 from governor.store.errors import StoreError
@@ -295,7 +296,12 @@ class InteractionHandler:
     async def _move_expiry(self, branch_id: str, days: int, actor: str) -> str | None:
         """A branch with its own ``expires_at``: move Neon's expiry later (Neon's snooze)."""
         stored = next(
-            (b for b in await self.store.resources("branch") if b.resource_id == branch_id), None
+            (
+                b
+                for b in await self.store.run(resource_rows.listed, "branch")
+                if b.resource_id == branch_id
+            ),
+            None,
         )
         expires = parse_timestamp(stored.raw.get("expires_at")) if stored else None
         if stored is None or expires is None or self.extend_expiry is None:

@@ -30,8 +30,6 @@ from governor.store.records import (
     AuditEntry,
     RunRecord,
     StoredFinding,
-    StoredResource,
-    StoredResourceType,
 )
 from governor.store.store import Store
 
@@ -213,18 +211,6 @@ class AsyncStore:
         self, finding_id: int, *, actor: str, reason: str, now: datetime
     ) -> StoredFinding:
         return await self._call(Store.unsuppress, finding_id, actor=actor, reason=reason, now=now)
-
-    async def resources(
-        self, resource_type: StoredResourceType | None = None, *, include_gone: bool = False
-    ) -> list[StoredResource]:
-        return await self._call(Store.resources, resource_type, include_gone=include_gone)
-
-    async def resource_account(
-        self, resource_type: str, resource_id: str, *, project_id: str | None = None
-    ) -> str | None:
-        return await self._call(
-            Store.resource_account, resource_type, resource_id, project_id=project_id
-        )
 
     async def audit(
         self,

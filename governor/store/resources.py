@@ -78,7 +78,11 @@ def listed(
 
 
 def account_of(
-    connection: sqlite3.Connection, resource_type: str, resource_id: str, project_id: str | None
+    connection: sqlite3.Connection,
+    resource_type: str,
+    resource_id: str,
+    *,
+    project_id: str | None = None,
 ) -> str | None:
     """The account whose sweep last read the resource, else its project (None: unknown)."""
     wanted = [(resource_type, resource_id)]

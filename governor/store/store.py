@@ -37,8 +37,6 @@ from governor.store.records import (
     FindingStatus,
     RunRecord,
     StoredFinding,
-    StoredResource,
-    StoredResourceType,
 )
 
 P = ParamSpec("P")
@@ -269,19 +267,6 @@ class Store:
         return self._set_status(finding_id, "open", actor=actor, reason=reason, now=now)
 
     # Resources and the audit log ----------------------------------------
-
-    @_guarded
-    def resources(
-        self, resource_type: StoredResourceType | None = None, *, include_gone: bool = False
-    ) -> list[StoredResource]:
-        return resources.listed(self._connection, resource_type, include_gone=include_gone)
-
-    @_guarded
-    def resource_account(
-        self, resource_type: str, resource_id: str, *, project_id: str | None = None
-    ) -> str | None:
-        """Which ``[[accounts]]`` entry's sweep read it (or its project); None: not known."""
-        return resources.account_of(self._connection, resource_type, resource_id, project_id)
 
     @_guarded
     def audit(

@@ -18,6 +18,7 @@ from governor.cli import app
 from governor.report import render_findings
 from governor.simulator import SimulatorOptions, World
 from governor.store import Store
+from governor.store import resources as resource_rows
 from tests.conftest import WORLD_NOW
 from tests.simulator.processes import simulate
 
@@ -283,7 +284,9 @@ def test_a_narrow_terminal_cuts_no_id(served: tuple[World, str], tmp_path: Path)
     assert audit(base_url, tmp_path).exit_code == 1
     with Store.open(tmp_path / "g.db", read_only=True) as store:
         rows = store.findings(status=None)
-        names = {row.resource_id: row.name or "" for row in store.resources("project")}
+        names = {
+            row.resource_id: row.name or "" for row in store.call(resource_rows.listed, "project")
+        }
     for width in (80, 100):
         table = render_findings(rows, "table", width=width, project_names=names)
         assert max(len(line) for line in table.splitlines()) <= width

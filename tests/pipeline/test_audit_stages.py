@@ -18,6 +18,7 @@ from governor.policy import load_policies, shipped_policies_path
 from governor.savings.prices import Prices
 from governor.simulator import World
 from governor.store import Store
+from governor.store import resources as resource_rows
 from governor.store.async_store import AsyncStore
 from governor.sweep import Account
 from tests.conftest import WORLD_NOW, ServedSimulator
@@ -146,7 +147,9 @@ async def test_two_accounts_are_swept_with_their_own_keys_into_one_run(
         )
     assert result.complete
     with Store.open(tmp_path / "g.db") as reader:
-        project_orgs = {resource.org_id for resource in reader.resources("project")}
+        project_orgs = {
+            resource.org_id for resource in reader.call(resource_rows.listed, "project")
+        }
     assert project_orgs == {TINY_ORG_ID, OTHER_ORG_ID}
     assert first.requests > 0
     assert second.requests > 0

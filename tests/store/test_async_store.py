@@ -12,6 +12,7 @@ import pytest
 
 from governor.inventory import Snapshot
 from governor.store import AsyncStore, Store, StoreError
+from governor.store import resources as resource_rows
 from tests.store.factories import T0, at, finding, large_snapshot, second_connection, snapshot
 
 pytestmark = pytest.mark.anyio
@@ -54,7 +55,7 @@ async def test_the_event_loop_keeps_ticking_while_a_large_snapshot_is_written(
                 await store.record_snapshot(run_id, large, T0)
                 at_completion = ticks
                 group.cancel_scope.cancel()
-        assert len(await store.resources("branch")) == 5_000
+        assert len(await store.run(resource_rows.listed, "branch")) == 5_000
     assert at_submit == 0
     assert at_completion >= 3
 
@@ -77,15 +78,16 @@ async def test_results_equal_the_sync_stores(tmp_path: Path) -> None:
         ("runs", (), {}),
         ("findings", (None,), {}),
         ("finding", (2,), {}),
-        ("resources", (), {"include_gone": True}),
         ("audit_log", (), {"run_id": 1}),
         ("audit_log", (), {}),
         ("migrations_applied", (), {}),
     ]
     with Store.open(tmp_path / "sync.db") as sync:
         expected = [getattr(sync, name)(*args, **kwargs) for name, args, kwargs in steps]
+        expected.append(sync.call(resource_rows.listed, include_gone=True))
     async with await AsyncStore.open(tmp_path / "async.db") as store:
         got = [await getattr(store, name)(*args, **kwargs) for name, args, kwargs in steps]
+        got.append(await store.run(resource_rows.listed, include_gone=True))
     assert got == expected
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from governor.store import Store, StoreError
+from governor.store import resources as resource_rows
 from tests.store.factories import T0, at, finding, second_connection, snapshot
 
 STALE = "stale-branches"
@@ -103,7 +104,7 @@ READS: dict[str, Callable[[Store], object]] = {
     "runs": lambda store: store.runs(),
     "findings": lambda store: store.findings(),
     "finding": lambda store: store.finding(1),
-    "resources": lambda store: store.resources(),
+    "resources": lambda store: store.call(resource_rows.listed),
     "audit_log": lambda store: store.audit_log(),
     "migrations_applied": lambda store: store.migrations_applied(),
 }

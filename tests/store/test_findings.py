@@ -12,6 +12,7 @@ from governor.findings import Estimate, Finding
 from governor.inventory import IncompletePart, KeyRecord, Snapshot
 from governor.neon.models import ApiKey
 from governor.store import Store, StoredFinding, StoreError
+from governor.store import resources as resource_rows
 from governor.store.encoding import encode_time
 from tests.store.factories import OTHER_ORG, at, finding, second_connection, snapshot
 
@@ -308,7 +309,7 @@ def test_secrets_never_reach_the_database(tmp_path: Path) -> None:
             "nested": [{"Authorization": "[redacted]"}],
             "passwordless_access": True,
         }
-        (stored_key,) = store.resources("api_key")
+        (stored_key,) = store.call(resource_rows.listed, "api_key")
         assert stored_key.raw["Api_Key_Value"] == stored_key.raw["headers"] == "[redacted]"
     with second_connection(path) as other:
         dump = "\n".join(other.iterdump())

@@ -14,6 +14,7 @@ import pytest
 from sqlite_utils import Database
 
 from governor.store import Store, StoreError
+from governor.store import resources as resource_rows
 from governor.store.migrations import known_migration_names, migrations
 from tests.store.factories import ORG, T0, at, finding, second_connection, snapshot
 
@@ -172,13 +173,17 @@ def test_an_upgraded_file_records_which_account_read_each_resource_from_then_on(
     seen = snapshot(projects=[("pr-2", ORG)], branches=[("br-2", "pr-2")], keys=[(7, "org", ORG)])
     with Store.open(path) as store:
         store.record_snapshot(store.start_run("audit", T0), seen, T0)
-        assert store.resource_account("branch", "br-2", project_id="pr-2") is None  # one account
+        assert (
+            store.call(resource_rows.account_of, "branch", "br-2", project_id="pr-2") is None
+        )  # one account
         seen.read_by = {"project:pr-2": "second", "key:7": "second"}
         store.record_snapshot(store.start_run("audit", at(1)), seen, at(1))
-        assert store.resource_account("branch", "br-2", project_id="pr-2") == "second"
-        assert store.resource_account("branch", "br-new", project_id="pr-2") == "second"
-        assert store.resource_account("api_key", "7") == "second"
-        [branch] = store.resources("branch")
+        assert store.call(resource_rows.account_of, "branch", "br-2", project_id="pr-2") == "second"
+        assert (
+            store.call(resource_rows.account_of, "branch", "br-new", project_id="pr-2") == "second"
+        )
+        assert store.call(resource_rows.account_of, "api_key", "7") == "second"
+        [branch] = store.call(resource_rows.listed, "branch")
         assert branch.account == "second"
 
 

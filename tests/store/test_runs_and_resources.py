@@ -10,6 +10,7 @@ import pytest
 from governor.inventory import IncompletePart, KeyRecord
 from governor.neon.models import ApiKey
 from governor.store import Store, StoreError
+from governor.store import resources as resource_rows
 from governor.store.encoding import encode_time
 from tests.store.factories import OTHER_ORG, T0, at, endpoint, snapshot
 
@@ -149,7 +150,7 @@ def test_a_snapshot_keeps_every_object_as_the_api_returned_it(store: Store) -> N
     key = ApiKey.from_api({"id": 7, "name": "ci", "project_id": "pr-1", "surprise": [1]})
     swept.api_keys.append(KeyRecord(key, "project", "org-a"))
     store.record_snapshot(run_id, swept, T0)
-    rows = {(row.resource_type, row.resource_id): row for row in store.resources()}
+    rows = {(row.resource_type, row.resource_id): row for row in store.call(resource_rows.listed)}
     assert set(rows) == {
         ("organization", "org-a"),
         ("project", "pr-1"),
@@ -183,16 +184,16 @@ def test_resources_keep_first_seen_and_are_marked_gone_only_where_the_sweep_look
     )
     run_two = store.start_run("audit", at(1))
     store.record_snapshot(run_two, second, at(1))
-    rows = {row.resource_id: row for row in store.resources(include_gone=True)}
+    rows = {row.resource_id: row for row in store.call(resource_rows.listed, include_gone=True)}
     assert rows["br-1"].gone_at == encode_time(at(1))
     assert rows["br-2"].gone_at is None
     assert rows["br-b"].gone_at is None
     assert rows["pr-1"].first_seen == encode_time(at(0))
     assert rows["pr-1"].last_seen == encode_time(at(1))
-    assert "br-1" not in {row.resource_id for row in store.resources()}
+    assert "br-1" not in {row.resource_id for row in store.call(resource_rows.listed)}
 
     # Third sweep sees br-1 again: it is back, with its original first sighting.
     run_three = store.start_run("audit", at(2))
     store.record_snapshot(run_three, first, at(2))
-    back = {row.resource_id: row for row in store.resources("branch")}["br-1"]
+    back = {row.resource_id: row for row in store.call(resource_rows.listed, "branch")}["br-1"]
     assert (back.gone_at, back.first_seen, back.last_run_id) == (None, encode_time(at(0)), 3)
