@@ -42,7 +42,7 @@ from governor.actions import parse_action
 from governor.findings import Estimate, Finding
 from governor.inventory import Snapshot
 from governor.neon.models import Branch, Organization, Project
-from governor.store import Store
+from governor.store import Store, history
 
 T0 = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
 POLICY = "stale-branches"
@@ -126,10 +126,12 @@ def timed(call: Callable[[], object]) -> float:
 
 def store_run(store: Store, snapshot: Snapshot, findings: list[Finding], hour: int) -> list[float]:
     now = T0 + timedelta(hours=hour)
-    run_id = store.start_run("benchmark", now)
-    snapshot_s = timed(lambda: store.record_snapshot(run_id, snapshot, now))
-    findings_s = timed(lambda: store.record_findings(run_id, findings, snapshot, [POLICY], now))
-    store.finish_run(run_id, finished_at=now, complete=True, requests=0, errors=[])
+    run_id = store.call(history.start_run, "benchmark", now)
+    snapshot_s = timed(lambda: store.call(history.record_snapshot, run_id, snapshot, now))
+    findings_s = timed(
+        lambda: store.call(history.record_findings, run_id, findings, snapshot, [POLICY], now)
+    )
+    store.call(history.finish_run, run_id, finished_at=now, complete=True, requests=0, errors=[])
     return [snapshot_s, findings_s]
 
 

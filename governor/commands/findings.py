@@ -25,6 +25,7 @@ from governor.config import UsageError
 from governor.policy import PolicyError
 from governor.report import render_findings
 from governor.runtime import Runtime
+from governor.store import history
 from governor.store import resources as resource_rows
 
 
@@ -58,11 +59,13 @@ def findings(
         if not path.exists():
             fail(f"no store at {path}: run `neon-governor audit` first, or pass --db")
         with runtime.open_store(db) as store:
-            rows = store.findings(
-                status=None if status == StatusChoice.all else status.value, policy=policy
+            rows = store.call(
+                history.findings,
+                status=None if status == StatusChoice.all else status.value,
+                policy=policy,
             )
             if policy is not None and not rows:
-                known = {row.policy for row in store.findings(status=None)}
+                known = {row.policy for row in store.call(history.findings, status=None)}
                 check_policy_name(policy, known | loaded_policy_names(runtime))
             names = {
                 project.resource_id: project.name or project.resource_id

@@ -37,6 +37,7 @@ from governor.exit_codes import KNOWN_ERRORS, ExitCode, describe
 from governor.observability.metrics import Metrics, MetricsServer, serve_metrics
 from governor.pipeline.stages import Clock, utc_now
 from governor.runtime import Runtime
+from governor.store import history
 from governor.store import jobs as job_runs
 from governor.store.async_store import AsyncStore
 
@@ -81,8 +82,11 @@ class Daemon:
             lock.release()
 
     async def _shared(self, store: AsyncStore, started_at: datetime) -> Shared:
-        abandoned = await store.abandon_unfinished_runs(
-            now=self.clock(), reason=ABANDONED, started_before=started_at
+        abandoned = await store.run(
+            history.abandon_unfinished_runs,
+            now=self.clock(),
+            reason=ABANDONED,
+            started_before=started_at,
         )
         if abandoned:
             logger.warning("marked runs %s abandoned: %s", abandoned, ABANDONED)
@@ -96,7 +100,9 @@ class Daemon:
                     detail=ABANDONED,
                 )
                 logger.warning("marked job run %d (%s) abandoned", record.id, record.job)
-        finished = [run for run in await store.runs(50) if run.status == "finished"]
+        finished = [
+            run for run in await store.run(history.latest_runs, 50) if run.status == "finished"
+        ]
         last = next((run.finished_at for run in finished if run.complete), None)
         daemon = self.runtime.config.daemon
         health = Health(

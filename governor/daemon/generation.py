@@ -45,6 +45,7 @@ from governor.pipeline.results import AuditResult
 from governor.pipeline.stages import Clock
 from governor.policy import Policy
 from governor.runtime import Runtime
+from governor.store import history
 from governor.store.async_store import AsyncStore
 
 logger = logging.getLogger("governor.daemon")
@@ -200,7 +201,7 @@ class Generation:
             logger.exception("the report of run %s could not be queued", result.run_id)
 
     async def update_finding_metrics(self) -> None:
-        open_findings = await self.shared.store.findings("open")
+        open_findings = await self.shared.store.run(history.findings, "open")
         counts: Counter[tuple[str, str]] = Counter(
             (finding.policy, str(finding.severity)) for finding in open_findings
         )

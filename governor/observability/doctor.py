@@ -17,6 +17,7 @@ from governor.observability.server import parse_listen
 from governor.policy.errors import PolicyError
 from governor.runtime import Runtime
 from governor.store import StoreError
+from governor.store.connection import applied_migrations
 
 State = Literal["ok", "FAIL", "skip"]
 _CREDENTIAL_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@\-]*$")  # as governor.secrets
@@ -94,7 +95,7 @@ def store_check(runtime: Runtime) -> Check:
         return failed("store", f"{path}: the file is read-only", "make it writable for this user")
     try:
         with runtime.open_store(read_only=True) as store:
-            applied = store.migrations_applied()
+            applied = store.call(applied_migrations)
     except StoreError as error:
         return failed("store", str(error), "run `neon-governor audit` once, or move the file aside")
     return ok("store", f"{path}: writable, schema current ({len(applied)} migrations)")

@@ -13,7 +13,7 @@ from typing import Any
 
 from governor.config import Config
 from governor.daemon.lock import read_holder
-from governor.store import RunRecord, Store, remediations
+from governor.store import RunRecord, Store, history, remediations
 from governor.store import jobs as job_runs
 from governor.store import slack as slack_table
 
@@ -152,8 +152,8 @@ def slack_state(config: Config, store: Store) -> dict[str, Any]:
 
 def gather_status(config: Config, store: Store, store_path: Path, now: datetime) -> dict[str, Any]:
     """The documented status dict (README, ``status --format json``)."""
-    scanned = store.runs(RUNS_SCANNED_FOR_HOUR)
-    findings = store.findings("open")
+    scanned = store.call(history.latest_runs, RUNS_SCANNED_FOR_HOUR)
+    findings = store.call(history.findings, "open")
     by_severity = Counter(finding.severity for finding in findings)
     by_policy = Counter(finding.policy for finding in findings)
     savings = round(sum(finding.estimated_monthly_savings_usd for finding in findings), 2)

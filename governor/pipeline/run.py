@@ -3,7 +3,7 @@
 Why a context manager: before it, an exception between ``start_run`` and ``finish_run``
 left the row open for ever, and the next reader could not tell a crash from a run still
 going. A process killed outright (SIGKILL) still leaves one; the daemon marks those
-abandoned at start (``Store.abandon_unfinished_runs``).
+abandoned at start (``history.abandon_unfinished_runs``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from governor.pipeline.stages import Clock
-from governor.store import RunRecord, StoreError
+from governor.store import RunRecord, StoreError, history
 from governor.store.async_store import AsyncStore
 
 MAX_REASON_CHARS = 500
@@ -37,7 +37,8 @@ class RunHandle:
         self, *, complete: bool, requests: int, errors: list[dict[str, Any]]
     ) -> RunRecord:
         self.finished_at = self.clock()
-        self.record = await self.store.finish_run(
+        self.record = await self.store.run(
+            history.finish_run,
             self.run_id,
             finished_at=self.finished_at,
             complete=complete,
@@ -50,7 +51,7 @@ class RunHandle:
 @asynccontextmanager
 async def recorded_run(store: AsyncStore, trigger: str, clock: Clock) -> AsyncIterator[RunHandle]:
     """Start a run; on leaving, it is finished (by ``handle.finish``) or marked failed."""
-    run_id = await store.start_run(trigger, clock())
+    run_id = await store.run(history.start_run, trigger, clock())
     handle = RunHandle(run_id, trigger, store, clock)
     try:
         yield handle
@@ -61,16 +62,23 @@ async def recorded_run(store: AsyncStore, trigger: str, clock: Clock) -> AsyncIt
         )
         try:
             await asyncio.shield(
-                store.fail_run(
-                    run_id, finished_at=clock(), reason=failure_reason(error), status=status
+                store.run(
+                    history.fail_run,
+                    run_id,
+                    finished_at=clock(),
+                    reason=failure_reason(error),
+                    status=status,
                 )
             )
         except StoreError as store_error:  # the first error is the one that matters
             logger.error("run %d: could not be marked failed: %s", run_id, store_error)
         raise
     if handle.record is None:
-        await store.fail_run(
-            run_id, finished_at=clock(), reason="the run ended without being finished"
+        await store.run(
+            history.fail_run,
+            run_id,
+            finished_at=clock(),
+            reason="the run ended without being finished",
         )
 
 

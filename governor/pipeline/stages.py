@@ -21,7 +21,7 @@ from governor.policy import Policy, evaluate
 from governor.policy.resources import SnapshotIndex
 from governor.savings import with_estimates
 from governor.savings.prices import Prices
-from governor.store import StoredFinding
+from governor.store import StoredFinding, history
 from governor.store.async_store import AsyncStore
 from governor.sweep import Account, DetailNeed, SweepProgress, sweep_accounts
 
@@ -100,9 +100,14 @@ async def record_stage(
     store: AsyncStore, run_id: int, evaluation: Evaluation, *, now: datetime
 ) -> Recorded:
     """The snapshot and the findings into the store (on its own thread, off the loop)."""
-    await store.record_snapshot(run_id, evaluation.snapshot, now)
-    stored = await store.record_findings(
-        run_id, list(evaluation.findings), evaluation.snapshot, list(evaluation.policies), now
+    await store.run(history.record_snapshot, run_id, evaluation.snapshot, now)
+    stored = await store.run(
+        history.record_findings,
+        run_id,
+        list(evaluation.findings),
+        evaluation.snapshot,
+        list(evaluation.policies),
+        now,
     )
     matched = [item for item in stored if item.last_run_id == run_id and item.status != "resolved"]
     resolved = [item for item in stored if item.status == "resolved"]

@@ -231,7 +231,7 @@ def _findings(connection: sqlite3.Connection, wanted: set[int]) -> dict[int, Sto
     found = {}
     for finding_id in sorted(wanted):
         try:
-            found[finding_id] = finding_queries.get(connection, finding_id, "")
+            found[finding_id] = finding_queries.get(connection, finding_id)
         except StoreError:
             continue  # not in this store: item_problem says so
     return found

@@ -26,7 +26,7 @@ from governor.slack.authorize import (
     is_destructive,
 )
 from governor.slack.settings import SlackSettings
-from governor.store import exemptions, remediations
+from governor.store import exemptions, history, remediations
 from governor.store import resources as resource_rows
 from governor.store import slack as slack_table
 from governor.store.async_store import AsyncStore
@@ -255,7 +255,7 @@ class InteractionHandler:
         kind, number, period = parts[0], int(parts[1]), KEEP_DAYS[parts[2]]
         resource: tuple[str, str, str]
         if kind == "keep":
-            finding = await self.store.finding(number)
+            finding = await self.store.run(history.finding, number)
             resource = (str(finding.resource_type), finding.resource_id, finding.name)
         elif kind == "keep-remediation":
             target = await self.store.run(remediations.get, number)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from governor.store.connection import rows
-from governor.store.encoding import encode_json
+from governor.store.connection import rows, write
+from governor.store.encoding import encode_json, encode_time
+from governor.store.errors import StoreError
 from governor.store.records import AuditEntry
 
 DEFAULT_ACTOR = "governor"  # entries the governor writes on its own account
@@ -40,6 +42,24 @@ def append(connection: sqlite3.Connection, entry: NewEntry) -> int:
     """Append one entry; returns its id."""
     cursor = connection.execute(_INSERT, entry.values())
     return int(cursor.lastrowid or 0)
+
+
+def record(
+    connection: sqlite3.Connection,
+    event: str,
+    subject: str,
+    details: dict[str, Any],
+    *,
+    actor: str,
+    run_id: int | None = None,
+    at: datetime | None = None,
+) -> int:
+    """Append one entry as its own write step (never changed or removed afterwards); its id."""
+    if not event or not subject or not actor:
+        raise StoreError("audit: event, subject and actor must be non-empty")
+    moment = encode_time(at or datetime.now(UTC), what="at")
+    with write(connection):
+        return append(connection, NewEntry(moment, run_id, actor, event, subject, details))
 
 
 def append_all(connection: sqlite3.Connection, entries: Iterable[NewEntry]) -> None:

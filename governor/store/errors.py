@@ -18,6 +18,10 @@ class StoreError(Exception):
     """The store cannot do what was asked; the message names the file or record and why."""
 
 
+class NotFound(StoreError):
+    """No record with the id asked for; the store's guard adds which file was asked."""
+
+
 def where_of(path: str | Path) -> str:
     """How messages name the store: its path, or "in-memory store"."""
     return "in-memory store" if str(path) == MEMORY else str(path)

@@ -10,17 +10,17 @@ from governor.findings import Mode, Severity
 from governor.inventory import ResourceType
 from governor.store.connection import rows
 from governor.store.encoding import decode_json
-from governor.store.errors import StoreError
+from governor.store.errors import NotFound, StoreError
 from governor.store.reconcile import FindingKey
 from governor.store.records import FINDING_STATUSES, FindingStatus, StoredFinding, stored_action
 
 _SEVERITY_RANK_SQL = "CASE severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END"
 
 
-def get(connection: sqlite3.Connection, finding_id: int, where: str) -> StoredFinding:
+def get(connection: sqlite3.Connection, finding_id: int) -> StoredFinding:
     found = rows(connection, "SELECT * FROM findings WHERE id = ?", [finding_id])
     if not found:
-        raise StoreError(f"{where}: no finding with id {finding_id}")
+        raise NotFound(f"no finding with id {finding_id}")
     return StoredFinding.from_row(found[0])
 
 

@@ -233,11 +233,10 @@ def set_status(
     finding_id: int,
     status: FindingStatus,
     *,
-    where: str,
     at: str,
 ) -> tuple[StoredFinding, StoredFinding]:
     """Suppress or unsuppress; returns (before, after), the same when nothing changed."""
-    current = get(connection, finding_id, where)
+    current = get(connection, finding_id)
     if current.status == status:
         return current, current
     if status == "open" and current.status != "suppressed":
@@ -247,4 +246,4 @@ def set_status(
         "resolved_run_id = NULL WHERE id = ?",
         [status, at, finding_id],
     )
-    return current, get(connection, finding_id, where)
+    return current, get(connection, finding_id)

@@ -15,7 +15,7 @@ from typing import Literal
 
 from governor.store.connection import rows
 from governor.store.encoding import encode_json
-from governor.store.errors import StoreError
+from governor.store.errors import NotFound, StoreError
 from governor.store.records import RunRecord
 
 _OPEN = "running"
@@ -30,10 +30,10 @@ def start(connection: sqlite3.Connection, trigger: str, at: str) -> int:
     return cursor.lastrowid
 
 
-def get(connection: sqlite3.Connection, run_id: int, where: str) -> RunRecord:
+def get(connection: sqlite3.Connection, run_id: int) -> RunRecord:
     found = rows(connection, "SELECT * FROM runs WHERE id = ?", [run_id])
     if not found:
-        raise StoreError(f"{where}: no run with id {run_id}")
+        raise NotFound(f"no run with id {run_id}")
     return RunRecord.from_row(found[0])
 
 
@@ -110,7 +110,7 @@ def fail(
         [status, at, reason, run_id, _OPEN],
     )
     if cursor.rowcount == 0:
-        get(connection, run_id, "fail_run")  # raises when there is no such run
+        get(connection, run_id)  # raises when there is no such run
     return cursor.rowcount == 1
 
 

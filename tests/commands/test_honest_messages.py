@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from governor.cli import app
 from governor.report import render_findings
 from governor.simulator import SimulatorOptions, World
-from governor.store import Store
+from governor.store import Store, history
 from governor.store import resources as resource_rows
 from tests.conftest import WORLD_NOW
 from tests.simulator.processes import simulate
@@ -283,7 +283,7 @@ def test_a_narrow_terminal_cuts_no_id(served: tuple[World, str], tmp_path: Path)
     _, base_url = served
     assert audit(base_url, tmp_path).exit_code == 1
     with Store.open(tmp_path / "g.db", read_only=True) as store:
-        rows = store.findings(status=None)
+        rows = store.call(history.findings, status=None)
         names = {
             row.resource_id: row.name or "" for row in store.call(resource_rows.listed, "project")
         }

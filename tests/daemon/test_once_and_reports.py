@@ -15,7 +15,7 @@ from governor.fake_slack import FakeSlack
 from governor.fake_slack.workspace import REPORTS
 from governor.runtime import Runtime
 from governor.simulator import Simulator, SimulatorOptions, World
-from governor.store import Store, remediations
+from governor.store import Store, history, remediations
 from governor.store import slack as slack_table
 from tests.fake_slack.fixtures import fake_slack
 from tests.remediate.world import NEVER_SUSPENDS, PERSONAL_TOKEN, world_data
@@ -126,5 +126,5 @@ async def test_the_daemon_does_not_report_a_run_that_changed_nothing_unless_told
         assert await Daemon(runtime, clock=runtime.clock).run(once=True) == ExitCode.OK
 
     with Store.open(tmp_path / "governor.db") as store:
-        assert len(store.runs()) == 2
+        assert len(store.call(history.latest_runs)) == 2
     assert len(_reports(fake_slack)) == reports

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from governor.cli import app
 from governor.simulator import World
-from governor.store import Store
+from governor.store import Store, history
 from governor.store import jobs as job_runs
 from tests.conftest import WORLD_NOW, ServedSimulator
 
@@ -68,8 +68,8 @@ def test_json_reports_runs_findings_and_savings_of_the_store(
 ) -> None:
     db, cfg = audited_store(tmp_path, served_simulator)
     with Store.open(db) as store:
-        open_findings = store.findings("open")
-        (run,) = store.runs()
+        open_findings = store.call(history.findings, "open")
+        (run,) = store.call(history.latest_runs)
     result = status(db, cfg, "--format", "json")
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
@@ -110,15 +110,18 @@ def test_requests_count_only_runs_started_in_the_last_hour(tmp_path: Path) -> No
     with Store.open(db) as store:
         for minutes_ago, requests in ((180, 500), (70, 300), (20, 40), (5, 2)):
             started = now - timedelta(minutes=minutes_ago)
-            run_id = store.start_run("daemon", started)
-            store.finish_run(
+            run_id = store.call(history.start_run, "daemon", started)
+            store.call(
+                history.finish_run,
                 run_id,
                 finished_at=started + timedelta(seconds=30),
                 complete=True,
                 requests=requests,
                 errors=[],
             )
-        store.start_run("daemon", now - timedelta(minutes=1))  # still running: no requests yet
+        store.call(
+            history.start_run, "daemon", now - timedelta(minutes=1)
+        )  # still running: no requests yet
         job = store.call(
             job_runs.start,
             "sweep",

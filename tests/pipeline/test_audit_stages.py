@@ -17,7 +17,7 @@ from governor.pipeline.stages import evaluate_stage, is_fresh, sweep_stage
 from governor.policy import load_policies, shipped_policies_path
 from governor.savings.prices import Prices
 from governor.simulator import World
-from governor.store import Store
+from governor.store import Store, history
 from governor.store import resources as resource_rows
 from governor.store.async_store import AsyncStore
 from governor.sweep import Account
@@ -68,7 +68,7 @@ async def test_a_run_whose_sweep_raises_is_recorded_as_failed_with_the_reason(
                 clock=lambda: WORLD_NOW,
             )
     with Store.open(db) as reader:
-        (run,) = reader.runs()
+        (run,) = reader.call(history.latest_runs)
     assert run.status == "failed"
     assert run.finished_at is not None
     assert "NeonAuthError" in run.failure_reason

@@ -27,7 +27,7 @@ from governor.remediate.changes import Change
 from governor.remediate.execute import send_bounds
 from governor.remediate.reconcile import reconcile
 from governor.remediate.session import new_remediation
-from governor.store import remediations
+from governor.store import audit_log, remediations
 from governor.store.async_store import AsyncStore
 from governor.store.encoding import decode_time, encode_time
 from governor.store.remediations import RemediationRecord
@@ -113,7 +113,7 @@ async def test_reconcile_takes_over_a_row_whose_process_has_exited(tmp_path: Pat
         final = await r.store.run(remediations.get, remediation_id)
         assert final.owner is not None
         assert json.loads(final.owner)["pid"] == os.getpid()
-        events = [e.event for e in await r.store.audit_log()]
+        events = [e.event for e in await r.store.run(audit_log.entries)]
         assert "remediation_taken_over" in events
 
 
@@ -310,7 +310,7 @@ async def test_an_executor_taken_over_while_following_records_no_outcome_of_its_
         )
         ended = [
             e
-            for e in await r.store.audit_log()
+            for e in await r.store.run(audit_log.entries)
             if e.subject == f"remediation:{record.id}" and e.event in ("remediation_succeeded",)
         ]
         assert ended == []
@@ -376,7 +376,7 @@ async def test_reconcile_after_a_kill_waits_for_the_in_flight_request_before_loo
         assert outcome.state == "succeeded"
         reasons = [
             e.details.get("reason")
-            for e in await r.store.audit_log()
+            for e in await r.store.run(audit_log.entries)
             if e.subject == f"remediation:{remediation_id}"
         ]
         assert "adopted after a restart" in reasons

@@ -29,7 +29,7 @@ from typer.testing import CliRunner, Result
 from governor.cli import app
 from governor.remediate.planfile import content_hash
 from governor.simulator import Simulator, SimulatorOptions, World
-from governor.store import Store, saved_plans
+from governor.store import Store, history, saved_plans
 from tests.remediate.world import NEVER_SUSPENDS, PERSONAL_TOKEN, world_data
 
 FAST = SimulatorOptions(
@@ -229,7 +229,7 @@ def test_plan_out_into_a_missing_folder_exits_2_before_any_run_is_recorded(cli: 
     assert cli.simulator.logged_requests() == []  # not even a sweep
     if cli.db.exists():
         with Store.open(cli.db) as store:
-            assert store.runs() == []
+            assert store.call(history.latest_runs) == []
 
 
 def _on_a_terminal(cli: Cli, *args: str, answer: str) -> str:

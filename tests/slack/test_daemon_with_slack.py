@@ -16,7 +16,7 @@ from governor.fake_slack import FakeSlack
 from governor.fake_slack.workspace import ALICE, APPROVALS, MALLORY
 from governor.runtime import Runtime
 from governor.simulator import Simulator, SimulatorOptions, World
-from governor.store import Store, remediations
+from governor.store import Store, audit_log, history, remediations
 from governor.store import slack as slack_table
 from tests.remediate.world import NEVER_SUSPENDS, PERSONAL_TOKEN, world_data
 from tests.slack.harness import eventually
@@ -118,7 +118,7 @@ async def test_the_daemon_reports_asks_and_runs_only_what_an_approver_approved(
     ]
     assert patches == [f"/api/v2/projects/fix-project-11111111/endpoints/{NEVER_SUSPENDS}"]
     with Store.open(db) as store:
-        refused = [e for e in store.audit_log() if e.event == "slack_refused"]
+        refused = [e for e in store.call(audit_log.entries) if e.event == "slack_refused"]
     assert [e.actor for e in refused] == [f"slack:{MALLORY.id}"]
 
 
@@ -172,7 +172,7 @@ async def test_the_daemons_auto_pass_posts_its_notices_in_slack_and_waits_out_th
 
         async def three_runs() -> bool:
             with Store.open(db) as store:
-                return len(store.runs()) >= 3
+                return len(store.call(history.latest_runs)) >= 3
 
         await eventually(three_runs, what="three more passes", deadline=60)
     finally:

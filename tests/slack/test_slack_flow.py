@@ -15,7 +15,7 @@ from governor.fake_slack import FakeSlack
 from governor.fake_slack.workspace import ALICE, APPROVALS, BOB, MALLORY
 from governor.remediate.session import apply_plan
 from governor.slack.service import SlackService
-from governor.store import exemptions, remediations
+from governor.store import audit_log, exemptions, remediations
 from governor.store import slack as slack_table
 from tests.remediate.harness import Rig, rig, shipped
 from tests.remediate.world import NEVER_SUSPENDS, PROJECT_ID
@@ -66,7 +66,7 @@ async def _report_posted(r: Rig) -> str:
 
 async def _refusals(r: Rig, count: int | None = None) -> list[Any]:
     async def found() -> list[Any] | None:
-        entries = [e for e in await r.store.audit_log() if e.event == "slack_refused"]
+        entries = [e for e in await r.store.run(audit_log.entries) if e.event == "slack_refused"]
         if count is None:
             return entries or None
         return entries if len(entries) == count else None
@@ -259,7 +259,9 @@ async def test_two_person_rule_needs_two_distinct_approvers(
                 await asyncio.to_thread(fake_slack.wait_for_ack, envelope)
 
             async def one_vote_and_a_refusal() -> bool:
-                refusals = [e for e in await r.store.audit_log() if e.event == "slack_refused"]
+                refusals = [
+                    e for e in await r.store.run(audit_log.entries) if e.event == "slack_refused"
+                ]
                 return len(refusals) == 1 and await r.store.run(slack_table.votes, record.id) == [
                     ALICE.id
                 ]

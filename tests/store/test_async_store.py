@@ -1,9 +1,10 @@
-"""AsyncStore: the Store's methods, awaited, on one thread of the store's own."""
+"""AsyncStore: the table functions, awaited, on one thread of the store's own."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,9 @@ import anyio
 import pytest
 
 from governor.inventory import Snapshot
-from governor.store import AsyncStore, Store, StoreError
+from governor.store import AsyncStore, Store, StoreError, audit_log, history
 from governor.store import resources as resource_rows
+from governor.store.connection import applied_migrations
 from tests.store.factories import T0, at, finding, large_snapshot, second_connection, snapshot
 
 pytestmark = pytest.mark.anyio
@@ -37,7 +39,7 @@ async def test_the_event_loop_keeps_ticking_while_a_large_snapshot_is_written(
     path = tmp_path / f"governor-{attempt}.db"
     ticks = 0
     async with await AsyncStore.open(path, busy_timeout_seconds=60) as store:
-        run_id = await store.start_run("audit", T0)
+        run_id = await store.run(history.start_run, "audit", T0)
         with second_connection(path) as holder:
             holder.execute("BEGIN IMMEDIATE")
 
@@ -52,7 +54,7 @@ async def test_the_event_loop_keeps_ticking_while_a_large_snapshot_is_written(
             async with anyio.create_task_group() as group:
                 group.start_soon(ticker)
                 at_submit = ticks
-                await store.record_snapshot(run_id, large, T0)
+                await store.run(history.record_snapshot, run_id, large, T0)
                 at_completion = ticks
                 group.cancel_scope.cancel()
         assert len(await store.run(resource_rows.listed, "branch")) == 5_000
@@ -62,31 +64,39 @@ async def test_the_event_loop_keeps_ticking_while_a_large_snapshot_is_written(
 
 async def test_results_equal_the_sync_stores(tmp_path: Path) -> None:
     swept = snapshot(projects=[("pr-1", "org-a")], branches=[("br-1", "pr-1"), ("br-2", "pr-1")])
-    steps: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
-        ("start_run", ("audit", at(0)), {}),
-        ("record_snapshot", (1, swept, at(0)), {}),
-        ("record_findings", (1, [finding("br-1"), finding("br-2")], swept, [STALE], at(0)), {}),
-        ("finish_run", (1,), {"finished_at": at(1), "complete": True, "requests": 3, "errors": []}),
-        ("suppress", (1,), {"actor": "alice", "reason": "demo", "now": at(1)}),
-        ("audit", ("note", "finding:1", {"n": 1}), {"actor": "alice", "at": at(1)}),
-        ("start_run", ("daemon", at(2)), {}),
-        ("fail_run", (2,), {"finished_at": at(2), "reason": "boom"}),
-        ("start_run", ("daemon", at(3)), {}),
-        ("abandon_unfinished_runs", (), {"now": at(4), "reason": "restart"}),
-        ("unsuppress", (1,), {"actor": "alice", "reason": "over", "now": at(5)}),
-        ("run_record", (1,), {}),
-        ("runs", (), {}),
-        ("findings", (None,), {}),
-        ("finding", (2,), {}),
-        ("audit_log", (), {"run_id": 1}),
-        ("audit_log", (), {}),
-        ("migrations_applied", (), {}),
+    steps: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = [
+        (history.start_run, ("audit", at(0)), {}),
+        (history.record_snapshot, (1, swept, at(0)), {}),
+        (
+            history.record_findings,
+            (1, [finding("br-1"), finding("br-2")], swept, [STALE], at(0)),
+            {},
+        ),
+        (
+            history.finish_run,
+            (1,),
+            {"finished_at": at(1), "complete": True, "requests": 3, "errors": []},
+        ),
+        (history.suppress, (1,), {"actor": "alice", "reason": "demo", "now": at(1)}),
+        (audit_log.record, ("note", "finding:1", {"n": 1}), {"actor": "alice", "at": at(1)}),
+        (history.start_run, ("daemon", at(2)), {}),
+        (history.fail_run, (2,), {"finished_at": at(2), "reason": "boom"}),
+        (history.start_run, ("daemon", at(3)), {}),
+        (history.abandon_unfinished_runs, (), {"now": at(4), "reason": "restart"}),
+        (history.unsuppress, (1,), {"actor": "alice", "reason": "over", "now": at(5)}),
+        (history.run_record, (1,), {}),
+        (history.latest_runs, (), {}),
+        (history.findings, (None,), {}),
+        (history.finding, (2,), {}),
+        (audit_log.entries, (), {"run_id": 1}),
+        (audit_log.entries, (), {}),
+        (applied_migrations, (), {}),
     ]
     with Store.open(tmp_path / "sync.db") as sync:
-        expected = [getattr(sync, name)(*args, **kwargs) for name, args, kwargs in steps]
+        expected = [sync.call(work, *args, **kwargs) for work, args, kwargs in steps]
         expected.append(sync.call(resource_rows.listed, include_gone=True))
     async with await AsyncStore.open(tmp_path / "async.db") as store:
-        got = [await getattr(store, name)(*args, **kwargs) for name, args, kwargs in steps]
+        got = [await store.run(work, *args, **kwargs) for work, args, kwargs in steps]
         got.append(await store.run(resource_rows.listed, include_gone=True))
     assert got == expected
 
@@ -101,14 +111,14 @@ async def test_errors_propagate_as_store_errors(tmp_path: Path) -> None:
     store = await AsyncStore.open(tmp_path / "governor.db")
     async with store:
         with pytest.raises(StoreError, match="no run with id 99"):
-            await store.run_record(99)
+            await store.run(history.run_record, 99)
     with pytest.raises(StoreError, match=r"governor\.db: the store is closed"):
-        await store.runs()
+        await store.run(history.latest_runs)
 
 
 async def test_the_connection_lives_on_a_thread_of_its_own(tmp_path: Path) -> None:
     async with await AsyncStore.open(tmp_path / "governor.db") as store:
-        await store.start_run("audit", T0)
+        await store.run(history.start_run, "audit", T0)
         names = {thread.name for thread in threading.enumerate() if thread.is_alive()}
         assert any(name.startswith("governor-store") for name in names)
         assert not threading.current_thread().name.startswith("governor-store")
@@ -117,11 +127,11 @@ async def test_the_connection_lives_on_a_thread_of_its_own(tmp_path: Path) -> No
 async def test_a_call_cancelled_while_queued_never_runs(tmp_path: Path) -> None:
     path = tmp_path / "governor.db"
     async with await AsyncStore.open(path, busy_timeout_seconds=60) as store:
-        await store.start_run("audit", T0)
+        await store.run(history.start_run, "audit", T0)
         with second_connection(path) as holder:
             holder.execute("BEGIN IMMEDIATE")  # the first call waits in the store thread
-            first = asyncio.create_task(store.start_run("first", at(1)))
-            second = asyncio.create_task(store.start_run("second", at(2)))
+            first = asyncio.create_task(store.run(history.start_run, "first", at(1)))
+            second = asyncio.create_task(store.run(history.start_run, "second", at(2)))
             await asyncio.sleep(0)  # both handed to the store thread; second queued
             second.cancel()
             while not second.done():  # the cancellation reaches the queue on the loop
@@ -130,11 +140,13 @@ async def test_a_call_cancelled_while_queued_never_runs(tmp_path: Path) -> None:
         assert await first == 2
         with pytest.raises(asyncio.CancelledError):
             await second
-        assert [run.trigger for run in await store.runs()] == ["first", "audit"]
+        assert [run.trigger for run in await store.run(history.latest_runs)] == ["first", "audit"]
 
 
 async def test_writes_from_many_tasks_are_queued_not_interleaved(tmp_path: Path) -> None:
     async with await AsyncStore.open(tmp_path / "governor.db") as store:
-        ids = await asyncio.gather(*(store.start_run("daemon", at(hour)) for hour in range(20)))
+        ids = await asyncio.gather(
+            *(store.run(history.start_run, "daemon", at(hour)) for hour in range(20))
+        )
         assert sorted(ids) == list(range(1, 21))
-        assert len(await store.audit_log()) == 20
+        assert len(await store.run(audit_log.entries)) == 20

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from governor.store import Store, StoreError
+from governor.store import Store, StoreError, audit_log, history
 from governor.store.encoding import encode_time
 from tests.store.factories import T0, at, second_connection
 
@@ -20,8 +20,9 @@ def store() -> Iterator[Store]:
 
 
 def test_audit_appends_an_entry_with_actor_and_details(store: Store) -> None:
-    run_id = store.start_run("audit", T0)
-    entry_id = store.audit(
+    run_id = store.call(history.start_run, "audit", T0)
+    entry_id = store.call(
+        audit_log.record,
         "remediation.planned",
         "finding:3",
         {"action": "delete"},
@@ -29,7 +30,7 @@ def test_audit_appends_an_entry_with_actor_and_details(store: Store) -> None:
         run_id=run_id,
         at=at(1),
     )
-    entry = store.audit_log()[-1]
+    entry = store.call(audit_log.entries)[-1]
     assert (entry.id, entry.at, entry.run_id, entry.actor) == (
         entry_id,
         encode_time(at(1)),
@@ -54,19 +55,19 @@ def test_audit_appends_an_entry_with_actor_and_details(store: Store) -> None:
 def test_the_audit_log_refuses_updates_and_deletes(tmp_path: Path, statement: str) -> None:
     path = tmp_path / "governor.db"
     with Store.open(path) as store:
-        store.start_run("audit", T0)
-        before = store.audit_log()
+        store.call(history.start_run, "audit", T0)
+        before = store.call(audit_log.entries)
         with (
             second_connection(path) as other,
             pytest.raises(sqlite3.IntegrityError, match="audit_log is append-only"),
         ):
             other.execute(statement)
-        assert store.audit_log() == before
+        assert store.call(audit_log.entries) == before
 
 
 def test_audit_refuses_empty_names_and_unserialisable_details(store: Store) -> None:
     with pytest.raises(StoreError, match="must be non-empty"):
-        store.audit("", "finding:1", {}, actor="alice")
+        store.call(audit_log.record, "", "finding:1", {}, actor="alice")
     with pytest.raises(StoreError, match="audit x finding:1: details"):
-        store.audit("x", "finding:1", {"when": object()}, actor="alice")
-    assert store.audit_log() == []
+        store.call(audit_log.record, "x", "finding:1", {"when": object()}, actor="alice")
+    assert store.call(audit_log.entries) == []

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from governor.store import Store, StoreError
+from governor.store import Store, StoreError, audit_log, history
 from governor.store import resources as resource_rows
+from governor.store.connection import applied_migrations
 from tests.store.factories import T0, at, finding, second_connection, snapshot
 
 STALE = "stale-branches"
@@ -37,11 +38,13 @@ def message_of(call: Callable[[], object], path: Path) -> str:
 
 def populated(path: Path) -> None:
     with Store.open(path) as store:
-        run_id = store.start_run("audit", T0)
+        run_id = store.call(history.start_run, "audit", T0)
         swept = snapshot(branches=[("br-1", "pr-1"), ("br-2", "pr-1")])
-        store.record_snapshot(run_id, swept, T0)
-        store.record_findings(run_id, [finding("br-1"), finding("br-2")], swept, [STALE], T0)
-        store.finish_run(run_id, finished_at=T0, complete=True, requests=1, errors=[])
+        store.call(history.record_snapshot, run_id, swept, T0)
+        store.call(
+            history.record_findings, run_id, [finding("br-1"), finding("br-2")], swept, [STALE], T0
+        )
+        store.call(history.finish_run, run_id, finished_at=T0, complete=True, requests=1, errors=[])
 
 
 @pytest.mark.parametrize("read_only", [False, True])
@@ -64,7 +67,7 @@ def test_a_database_with_damaged_pages_is_called_corrupt(tmp_path: Path) -> None
         file.seek((root - 1) * page_size)
         file.write(b"\xde\xad" * (page_size // 2))
     with Store.open(path) as store:
-        message = message_of(lambda: store.findings(status=None), path)
+        message = message_of(lambda: store.call(history.findings, status=None), path)
     assert "the database file is corrupt (database disk image is malformed)" in message
 
 
@@ -87,26 +90,30 @@ def test_a_directory_that_does_not_exist(tmp_path: Path, read_only: bool) -> Non
 
 
 WRITES: dict[str, Callable[[Store], object]] = {
-    "start_run": lambda store: store.start_run("audit", at(1)),
-    "record_snapshot": lambda store: store.record_snapshot(2, snapshot(), at(1)),
-    "record_findings": lambda store: store.record_findings(2, [], snapshot(), [], at(1)),
-    "finish_run": lambda store: store.finish_run(
-        2, finished_at=at(1), complete=True, requests=0, errors=[]
+    "start_run": lambda store: store.call(history.start_run, "audit", at(1)),
+    "record_snapshot": lambda store: store.call(history.record_snapshot, 2, snapshot(), at(1)),
+    "record_findings": lambda store: store.call(
+        history.record_findings, 2, [], snapshot(), [], at(1)
     ),
-    "fail_run": lambda store: store.fail_run(2, finished_at=at(1), reason="x"),
-    "abandon_unfinished_runs": lambda store: store.abandon_unfinished_runs(now=at(1), reason="x"),
-    "suppress": lambda store: store.suppress(1, actor="a", reason="r", now=at(1)),
-    "unsuppress": lambda store: store.unsuppress(2, actor="a", reason="r", now=at(1)),
-    "audit": lambda store: store.audit("e", "s", {}, actor="a"),
+    "finish_run": lambda store: store.call(
+        history.finish_run, 2, finished_at=at(1), complete=True, requests=0, errors=[]
+    ),
+    "fail_run": lambda store: store.call(history.fail_run, 2, finished_at=at(1), reason="x"),
+    "abandon_unfinished_runs": lambda store: store.call(
+        history.abandon_unfinished_runs, now=at(1), reason="x"
+    ),
+    "suppress": lambda store: store.call(history.suppress, 1, actor="a", reason="r", now=at(1)),
+    "unsuppress": lambda store: store.call(history.unsuppress, 2, actor="a", reason="r", now=at(1)),
+    "audit": lambda store: store.call(audit_log.record, "e", "s", {}, actor="a"),
 }
 READS: dict[str, Callable[[Store], object]] = {
-    "run_record": lambda store: store.run_record(1),
-    "runs": lambda store: store.runs(),
-    "findings": lambda store: store.findings(),
-    "finding": lambda store: store.finding(1),
+    "run_record": lambda store: store.call(history.run_record, 1),
+    "runs": lambda store: store.call(history.latest_runs),
+    "findings": lambda store: store.call(history.findings),
+    "finding": lambda store: store.call(history.finding, 1),
     "resources": lambda store: store.call(resource_rows.listed),
-    "audit_log": lambda store: store.audit_log(),
-    "migrations_applied": lambda store: store.migrations_applied(),
+    "audit_log": lambda store: store.call(audit_log.entries),
+    "migrations_applied": lambda store: store.call(applied_migrations),
 }
 
 
@@ -116,8 +123,8 @@ def read_only_store(tmp_path: Path) -> Iterator[tuple[Store, Path]]:
     path = tmp_path / "governor.db"
     populated(path)  # run 1 finished, findings 1 and 2 open
     with Store.open(path) as store:
-        store.start_run("daemon", T0)  # run 2 is still running
-        store.suppress(2, actor="alice", reason="demo", now=T0)
+        store.call(history.start_run, "daemon", T0)  # run 2 is still running
+        store.call(history.suppress, 2, actor="alice", reason="demo", now=T0)
     with second_connection(path) as connection:
         connection.execute("CREATE TABLE placeholder (x)")
         connection.execute("INSERT INTO placeholder VALUES (1)")
@@ -130,11 +137,11 @@ def test_a_store_opened_read_only_refuses_every_write_in_one_line(
     read_only_store: tuple[Store, Path], method: str
 ) -> None:
     store, path = read_only_store
-    before = store.audit_log()
+    before = store.call(audit_log.entries)
     message = message_of(lambda: WRITES[method](store), path)
     assert "opened read-only, so it cannot be written" in message
-    assert store.audit_log() == before
-    assert store.run_record(2).status == "running"
+    assert store.call(audit_log.entries) == before
+    assert store.call(history.run_record, 2).status == "running"
 
 
 @pytest.mark.parametrize("method", sorted({**WRITES, **READS}))
@@ -155,7 +162,7 @@ def try_to_write(path: Path, guarded: Path) -> str:
         return "UNENFORCED"  # this user may write there anyway
     try:
         with Store.open(path) as store:
-            store.start_run("audit", T0)
+            store.call(history.start_run, "audit", T0)
     except StoreError as error:
         return f"StoreError {error}"
     return "OK"

@@ -11,7 +11,7 @@ import pytest
 from governor.findings import Estimate, Finding
 from governor.inventory import IncompletePart, KeyRecord, Snapshot
 from governor.neon.models import ApiKey
-from governor.store import Store, StoredFinding, StoreError
+from governor.store import Store, StoredFinding, StoreError, audit_log, history
 from governor.store import resources as resource_rows
 from governor.store.encoding import encode_time
 from tests.store.factories import OTHER_ORG, at, finding, second_connection, snapshot
@@ -33,11 +33,12 @@ def audit_run(
     swept: Snapshot | None = None,
     policies: Sequence[str] = (STALE,),
 ) -> list[StoredFinding]:
-    run_id = store.start_run("audit", when)
+    run_id = store.call(history.start_run, "audit", when)
     swept = swept or snapshot()
-    store.record_snapshot(run_id, swept, when)
-    result = store.record_findings(run_id, findings, swept, policies, when)
-    store.finish_run(
+    store.call(history.record_snapshot, run_id, swept, when)
+    result = store.call(history.record_findings, run_id, findings, swept, policies, when)
+    store.call(
+        history.finish_run,
         run_id,
         finished_at=when,
         complete=swept.complete,
@@ -48,7 +49,7 @@ def audit_run(
 
 
 def by_resource(store: Store, status: str | None = None) -> dict[str, StoredFinding]:
-    return {item.resource_id: item for item in store.findings(status=status)}
+    return {item.resource_id: item for item in store.call(history.findings, status=status)}
 
 
 def test_a_new_finding_opens_with_its_fields_and_an_audit_entry(store: Store) -> None:
@@ -62,7 +63,7 @@ def test_a_new_finding_opens_with_its_fields_and_an_audit_entry(store: Store) ->
     assert stored.estimated_monthly_savings_usd == 12.35
     assert stored.estimate == Estimate(12.35, "storage x price", "money")
     assert stored.first_run_id == stored.last_run_id == 1
-    opened = [entry for entry in store.audit_log() if entry.event == "finding.opened"]
+    opened = [entry for entry in store.call(audit_log.entries) if entry.event == "finding.opened"]
     assert [(entry.subject, entry.run_id) for entry in opened] == [(f"finding:{stored.id}", 1)]
     assert opened[0].details["resource_id"] == "br-1"
 
@@ -75,14 +76,16 @@ def test_re_running_is_idempotent_and_refreshes_what_changed(store: Store) -> No
         at(2),
         [finding("br-1", fingerprint="fp-2", evidence={"size": 5}, estimate=Estimate(1.0, "m"))],
     )
-    assert len(store.findings(status=None)) == 1
+    assert len(store.call(history.findings, status=None)) == 1
     assert again.first_seen == encode_time(at(0))
     assert again.last_seen == encode_time(at(2))
     assert (again.fingerprint, again.evidence, again.estimate_usd) == ("fp-2", {"size": 5}, 1.0)
     assert (again.first_run_id, again.last_run_id, again.reopen_count) == (1, 3, 0)
-    events = [entry.event for entry in store.audit_log() if entry.event.startswith("finding")]
+    events = [
+        entry.event for entry in store.call(audit_log.entries) if entry.event.startswith("finding")
+    ]
     assert events == ["finding.opened", "finding.changed"]
-    assert [run.findings_opened for run in store.runs()] == [0, 0, 1]
+    assert [run.findings_opened for run in store.call(history.latest_runs)] == [0, 0, 1]
 
 
 def test_a_finding_that_no_longer_matches_is_resolved(store: Store) -> None:
@@ -95,8 +98,10 @@ def test_a_finding_that_no_longer_matches_is_resolved(store: Store) -> None:
     resolved = by_resource(store, "resolved")["br-1"]
     assert resolved.resolved_at == encode_time(at(1))
     assert (resolved.resolved_run_id, resolved.last_run_id) == (2, 1)
-    assert store.run_record(2).findings_resolved == 1
-    (entry,) = [entry for entry in store.audit_log() if entry.event == "finding.resolved"]
+    assert store.call(history.run_record, 2).findings_resolved == 1
+    (entry,) = [
+        entry for entry in store.call(audit_log.entries) if entry.event == "finding.resolved"
+    ]
     assert (entry.subject, entry.run_id) == (f"finding:{resolved.id}", 2)
 
 
@@ -112,14 +117,16 @@ def test_a_resolved_finding_that_matches_again_reopens_keeping_first_seen(store:
         None,
         None,
     )
-    assert store.run_record(3).findings_reopened == 1
-    events = [entry.event for entry in store.audit_log() if entry.event.startswith("finding")]
+    assert store.call(history.run_record, 3).findings_reopened == 1
+    events = [
+        entry.event for entry in store.call(audit_log.entries) if entry.event.startswith("finding")
+    ]
     assert events == ["finding.opened", "finding.resolved", "finding.reopened"]
 
 
 def test_a_suppressed_finding_stays_suppressed_whether_seen_or_not(store: Store) -> None:
     (stored,) = audit_run(store, at(0), [finding("br-1")])
-    store.suppress(stored.id, actor="alice", reason="kept for the demo", now=at(0.5))
+    store.call(history.suppress, stored.id, actor="alice", reason="kept for the demo", now=at(0.5))
     (seen,) = audit_run(store, at(1), [finding("br-1", fingerprint="fp-2")])
     assert (seen.status, seen.last_seen, seen.fingerprint) == (
         "suppressed",
@@ -127,11 +134,13 @@ def test_a_suppressed_finding_stays_suppressed_whether_seen_or_not(store: Store)
         "fp-2",
     )
     audit_run(store, at(2), [])
-    assert store.finding(stored.id).status == "suppressed"
-    assert store.findings() == []
-    unsuppressed = store.unsuppress(stored.id, actor="alice", reason="demo over", now=at(3))
+    assert store.call(history.finding, stored.id).status == "suppressed"
+    assert store.call(history.findings) == []
+    unsuppressed = store.call(
+        history.unsuppress, stored.id, actor="alice", reason="demo over", now=at(3)
+    )
     assert unsuppressed.status == "open"
-    suppression = store.audit_log(subject=f"finding:{stored.id}")
+    suppression = store.call(audit_log.entries, subject=f"finding:{stored.id}")
     assert [(entry.event, entry.actor) for entry in suppression if entry.actor == "alice"] == [
         ("finding.suppressed", "alice"),
         ("finding.unsuppressed", "alice"),
@@ -142,7 +151,7 @@ def test_only_a_suppressed_finding_can_be_unsuppressed(store: Store) -> None:
     (stored,) = audit_run(store, at(0), [finding("br-1")])
     audit_run(store, at(1), [])
     with pytest.raises(StoreError, match="is resolved, not suppressed"):
-        store.unsuppress(stored.id, actor="alice", reason="oops", now=at(2))
+        store.call(history.unsuppress, stored.id, actor="alice", reason="oops", now=at(2))
 
 
 def test_findings_of_policies_that_did_not_run_are_untouched(store: Store) -> None:
@@ -193,7 +202,7 @@ def test_an_incomplete_sweep_resolves_nothing_in_the_part_it_could_not_read(stor
     assert after["pr-2"].status == "resolved"  # the project itself was read
     for kept in ("br-2", "ep-2", "7"):
         assert after[kept] == before_rows[kept], kept
-    assert store.run_record(2).incomplete_parts[0]["project_id"] == "pr-2"
+    assert store.call(history.run_record, 2).incomplete_parts[0]["project_id"] == "pr-2"
 
 
 def test_when_the_organization_list_failed_nothing_is_resolved(store: Store) -> None:
@@ -215,32 +224,36 @@ def test_personal_keys_resolve_only_when_the_personal_key_list_was_read(store: S
 
 
 def test_a_failing_finding_leaves_no_trace_of_the_step(store: Store) -> None:
-    run_id = store.start_run("audit", at(0))
+    run_id = store.call(history.start_run, "audit", at(0))
     swept = snapshot()
     broken = finding("br-2", evidence={"size": object()})
     with pytest.raises(StoreError, match="finding stale-branches/branch/br-2: evidence"):
-        store.record_findings(run_id, [finding("br-1"), broken], swept, [STALE], at(0))
-    assert store.findings(status=None) == []
-    assert [entry.event for entry in store.audit_log()] == ["run.started"]
-    assert store.run_record(run_id).findings_seen == 0
+        store.call(
+            history.record_findings, run_id, [finding("br-1"), broken], swept, [STALE], at(0)
+        )
+    assert store.call(history.findings, status=None) == []
+    assert [entry.event for entry in store.call(audit_log.entries)] == ["run.started"]
+    assert store.call(history.run_record, run_id).findings_seen == 0
 
 
 def test_an_error_inside_the_write_rolls_back_everything_written_so_far(tmp_path: Path) -> None:
     path = tmp_path / "governor.db"
     with Store.open(path) as store:
         audit_run(store, at(0), [finding("br-1")])
-        run_id = store.start_run("audit", at(1))
+        run_id = store.call(history.start_run, "audit", at(1))
         with second_connection(path) as other:
             other.execute(
                 "CREATE TRIGGER fail_on_open BEFORE INSERT ON audit_log "
                 "WHEN NEW.event = 'finding.opened' BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
             )
         with pytest.raises(StoreError, match="disk on fire"):
-            store.record_findings(run_id, [finding("br-2")], snapshot(), [STALE], at(1))
+            store.call(
+                history.record_findings, run_id, [finding("br-2")], snapshot(), [STALE], at(1)
+            )
         stored = by_resource(store, None)
         assert list(stored) == ["br-1"]
         assert stored["br-1"].status == "open"
-        assert store.run_record(run_id).findings_resolved == 0
+        assert store.call(history.run_record, run_id).findings_resolved == 0
 
 
 @pytest.mark.parametrize(
@@ -255,9 +268,9 @@ def test_an_error_inside_the_write_rolls_back_everything_written_so_far(tmp_path
 def test_it_refuses_findings_it_cannot_keep_faithfully(
     store: Store, findings: list[Finding], policies: list[str], message: str
 ) -> None:
-    run_id = store.start_run("audit", at(0))
+    run_id = store.call(history.start_run, "audit", at(0))
     with pytest.raises(StoreError, match=message):
-        store.record_findings(run_id, findings, snapshot(), policies, at(0))
+        store.call(history.record_findings, run_id, findings, snapshot(), policies, at(0))
 
 
 def test_findings_are_listed_by_severity_and_filtered(store: Store) -> None:
@@ -271,11 +284,11 @@ def test_findings_are_listed_by_severity_and_filtered(store: Store) -> None:
         ],
         policies=(STALE, KEYS),
     )
-    assert [item.resource_id for item in store.findings()] == ["br-high", "7", "br-low"]
-    assert [item.resource_id for item in store.findings(policy=KEYS)] == ["7"]
-    assert store.findings(status="resolved") == []
+    assert [item.resource_id for item in store.call(history.findings)] == ["br-high", "7", "br-low"]
+    assert [item.resource_id for item in store.call(history.findings, policy=KEYS)] == ["7"]
+    assert store.call(history.findings, status="resolved") == []
     with pytest.raises(StoreError, match="unknown finding status 'closed'"):
-        store.findings(status="closed")
+        store.call(history.findings, status="closed")
 
 
 def test_secrets_never_reach_the_database(tmp_path: Path) -> None:
@@ -293,11 +306,14 @@ def test_secrets_never_reach_the_database(tmp_path: Path) -> None:
     swept.api_keys.append(KeyRecord(key, "personal", None))
     path = tmp_path / "governor.db"
     with Store.open(path) as store:
-        run_id = store.start_run("audit", at(0))
-        store.record_snapshot(run_id, swept, at(0))
-        (stored,) = store.record_findings(run_id, [leaky], swept, [STALE], at(0))
-        store.audit("note", "run:1", {"db_password": secret}, actor="alice", run_id=run_id)
-        store.finish_run(
+        run_id = store.call(history.start_run, "audit", at(0))
+        store.call(history.record_snapshot, run_id, swept, at(0))
+        (stored,) = store.call(history.record_findings, run_id, [leaky], swept, [STALE], at(0))
+        store.call(
+            audit_log.record, "note", "run:1", {"db_password": secret}, actor="alice", run_id=run_id
+        )
+        store.call(
+            history.finish_run,
             run_id,
             finished_at=at(0),
             complete=False,
@@ -320,9 +336,11 @@ def test_secrets_never_reach_the_database(tmp_path: Path) -> None:
 def test_what_record_findings_returns_equals_a_fresh_read_of_each_row(store: Store) -> None:
     estimate = Estimate(3.456, "m", "money")
     audit_run(store, at(0), [finding("br-1"), finding("br-2"), finding("br-3")])
-    store.suppress(3, actor="alice", reason="kept", now=at(0.5))
+    store.call(history.suppress, 3, actor="alice", reason="kept", now=at(0.5))
     changed = audit_run(store, at(1), [finding("br-2", fingerprint="fp-2", estimate=estimate)])
-    assert changed == [store.finding(item.id) for item in changed]  # changed, then resolved
+    assert changed == [
+        store.call(history.finding, item.id) for item in changed
+    ]  # changed, then resolved
     returned = audit_run(
         store,
         at(2),
@@ -334,7 +352,7 @@ def test_what_record_findings_returns_equals_a_fresh_read_of_each_row(store: Sto
         ("br-4", "open"),  # opened
         ("br-2", "resolved"),
     ]
-    assert returned == [store.finding(item.id) for item in returned]
+    assert returned == [store.call(history.finding, item.id) for item in returned]
 
 
 def test_a_stored_row_has_the_fields_of_a_stored_finding_in_order() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from governor.store import AsyncStore, Store, StoreError
+from governor.store import AsyncStore, Store, StoreError, history
 from governor.store import jobs as job_runs
 from governor.store.migrations import known_migration_names
 from tests.store.factories import at
@@ -14,7 +14,7 @@ from tests.store.factories import at
 
 def test_a_job_run_starts_open_and_ends_once(tmp_path: Path) -> None:
     with Store.open(tmp_path / "g.db") as store:
-        run_id = store.start_run("daemon", at(0))
+        run_id = store.call(history.start_run, "daemon", at(0))
         job_run = store.call(job_runs.start, "sweep:6h", scheduled_for=at(0), started_at=at(0.01))
         [open_row] = store.call(job_runs.latest_per_job)
         assert (open_row.id, open_row.outcome, open_row.finished_at) == (job_run, None, None)

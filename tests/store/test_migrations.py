@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from governor.store import Store, StoreError
+from governor.store import Store, StoreError, audit_log, history
 from governor.store import resources as resource_rows
+from governor.store.connection import applied_migrations
 from governor.store.migrations import known_migration_names, migrations
 from tests.store.factories import ORG, T0, at, finding, second_connection, snapshot
 
@@ -94,17 +95,27 @@ def test_it_upgrades_a_file_built_at_the_first_migration_and_keeps_its_data(
     old.close()
 
     with Store.open(path) as store:
-        assert store.migrations_applied() == known_migration_names()
-        assert store.run_record(1).trigger == "audit"
-        (kept,) = store.findings()
+        assert store.call(applied_migrations) == known_migration_names()
+        assert store.call(history.run_record, 1).trigger == "audit"
+        (kept,) = store.call(history.findings)
         assert (kept.resource_id, kept.first_seen) == ("br-old", "2026-10-01T00:00:00.000000+00:00")
-        run_id = store.start_run("audit", at(1))
+        run_id = store.call(history.start_run, "audit", at(1))
         assert run_id == 2
-        store.record_findings(run_id, [finding("br-old")], snapshot(), ["stale-branches"], at(1))
-        (seen_again,) = store.findings()
+        store.call(
+            history.record_findings,
+            run_id,
+            [finding("br-old")],
+            snapshot(),
+            ["stale-branches"],
+            at(1),
+        )
+        (seen_again,) = store.call(history.findings)
         assert seen_again.id == kept.id
         assert seen_again.first_seen == kept.first_seen
-        assert [entry.event for entry in store.audit_log()] == ["run.started", "finding.changed"]
+        assert [entry.event for entry in store.call(audit_log.entries)] == [
+            "run.started",
+            "finding.changed",
+        ]
 
 
 def test_it_upgrades_runs_to_a_status_and_one_list_of_incomplete_parts(tmp_path: Path) -> None:
@@ -133,7 +144,7 @@ def test_it_upgrades_runs_to_a_status_and_one_list_of_incomplete_parts(tmp_path:
     old.close()
 
     with Store.open(path) as store:
-        runs = {run.id: run for run in store.runs()}
+        runs = {run.id: run for run in store.call(history.latest_runs)}
     assert [runs[run_id].status for run_id in (1, 2, 3, 4)] == [
         "finished",
         "finished",
@@ -155,10 +166,12 @@ def test_a_run_a_stop_abandoned_while_reading_can_end_cancelled_in_an_upgraded_f
     path = tmp_path / "old.db"
     build_at(path, stop_before="0012_run_cancelled")
     with Store.open(path) as store:
-        run_id = store.start_run("daemon", T0)
-        ended = store.fail_run(run_id, finished_at=at(1), reason="stopped", status="cancelled")
+        run_id = store.call(history.start_run, "daemon", T0)
+        ended = store.call(
+            history.fail_run, run_id, finished_at=at(1), reason="stopped", status="cancelled"
+        )
         assert (ended.status, ended.failure_reason) == ("cancelled", "stopped")
-        assert [entry.event for entry in store.audit_log()][-1] == "run.cancelled"
+        assert [entry.event for entry in store.call(audit_log.entries)][-1] == "run.cancelled"
     with second_connection(path) as reader:
         assert reader.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         with pytest.raises(sqlite3.IntegrityError):
@@ -172,12 +185,14 @@ def test_an_upgraded_file_records_which_account_read_each_resource_from_then_on(
     build_at(path, stop_before="0013_resource_accounts")
     seen = snapshot(projects=[("pr-2", ORG)], branches=[("br-2", "pr-2")], keys=[(7, "org", ORG)])
     with Store.open(path) as store:
-        store.record_snapshot(store.start_run("audit", T0), seen, T0)
+        store.call(history.record_snapshot, store.call(history.start_run, "audit", T0), seen, T0)
         assert (
             store.call(resource_rows.account_of, "branch", "br-2", project_id="pr-2") is None
         )  # one account
         seen.read_by = {"project:pr-2": "second", "key:7": "second"}
-        store.record_snapshot(store.start_run("audit", at(1)), seen, at(1))
+        store.call(
+            history.record_snapshot, store.call(history.start_run, "audit", at(1)), seen, at(1)
+        )
         assert store.call(resource_rows.account_of, "branch", "br-2", project_id="pr-2") == "second"
         assert (
             store.call(resource_rows.account_of, "branch", "br-new", project_id="pr-2") == "second"
@@ -201,10 +216,10 @@ def test_an_upgraded_file_has_the_same_schema_as_a_fresh_one(
 def test_reopening_applies_nothing_and_keeps_runs(tmp_path: Path) -> None:
     path = tmp_path / "governor.db"
     with Store.open(path) as store:
-        store.start_run("audit", T0)
+        store.call(history.start_run, "audit", T0)
     with Store.open(path) as store:
-        assert store.migrations_applied() == known_migration_names()
-        assert [run.id for run in store.runs()] == [1]
+        assert store.call(applied_migrations) == known_migration_names()
+        assert [run.id for run in store.call(history.latest_runs)] == [1]
 
 
 def test_it_turns_on_wal_and_foreign_keys(tmp_path: Path) -> None:
@@ -213,8 +228,8 @@ def test_it_turns_on_wal_and_foreign_keys(tmp_path: Path) -> None:
         with second_connection(path) as other:
             assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         with pytest.raises(StoreError, match=r"governor\.db: refused by the schema.*FOREIGN KEY"):
-            store.audit("x", "y", {}, actor="test", run_id=999)
-        assert store.audit_log() == []
+            store.call(audit_log.record, "x", "y", {}, actor="test", run_id=999)
+        assert store.call(audit_log.entries) == []
 
 
 def test_a_writer_waits_for_the_lock_up_to_the_busy_timeout_then_says_so(tmp_path: Path) -> None:
@@ -224,11 +239,11 @@ def test_a_writer_waits_for_the_lock_up_to_the_busy_timeout_then_says_so(tmp_pat
         holder.execute("BEGIN IMMEDIATE")
         started = time.monotonic()
         with pytest.raises(StoreError, match="locked by another process") as caught:
-            waiting.start_run("audit", T0)
+            waiting.call(history.start_run, "audit", T0)
         assert time.monotonic() - started >= 0.45
         assert "0.5 s busy timeout" in str(caught.value)
         holder.execute("ROLLBACK")
-        assert waiting.start_run("audit", T0) == 1
+        assert waiting.call(history.start_run, "audit", T0) == 1
 
 
 def test_a_writer_gets_the_lock_when_the_other_process_lets_go(tmp_path: Path) -> None:
@@ -249,8 +264,10 @@ def test_a_writer_gets_the_lock_when_the_other_process_lets_go(tmp_path: Path) -
     try:
         assert locked.wait(30)
         with Store.open(path, busy_timeout_seconds=30) as store:
-            run_id = store.start_run("audit", T0)  # waits: the other's run comes first
-            assert [run.trigger for run in store.runs()] == ["audit", "other"]
+            run_id = store.call(
+                history.start_run, "audit", T0
+            )  # waits: the other's run comes first
+            assert [run.trigger for run in store.call(history.latest_runs)] == ["audit", "other"]
             assert run_id == 2
     finally:
         holder.join()
@@ -259,12 +276,12 @@ def test_a_writer_gets_the_lock_when_the_other_process_lets_go(tmp_path: Path) -
 def test_a_second_connection_reads_while_a_write_is_open(tmp_path: Path) -> None:
     path = tmp_path / "governor.db"
     with Store.open(path) as store, second_connection(path) as writer:
-        store.start_run("audit", T0)
+        store.call(history.start_run, "audit", T0)
         writer.execute("BEGIN IMMEDIATE")
         writer.execute("INSERT INTO runs (trigger, started_at) VALUES ('daemon', 'x')")
-        assert [run.trigger for run in store.runs()] == ["audit"]
+        assert [run.trigger for run in store.call(history.latest_runs)] == ["audit"]
         writer.execute("COMMIT")
-        assert [run.trigger for run in store.runs()] == ["daemon", "audit"]
+        assert [run.trigger for run in store.call(history.latest_runs)] == ["daemon", "audit"]
 
 
 def test_read_only_refuses_a_file_that_needs_migrations(tmp_path: Path) -> None:
@@ -279,9 +296,9 @@ def test_read_only_store_cannot_write(tmp_path: Path) -> None:
     Store.open(path).close()
     with Store.open(path, read_only=True) as store:
         with pytest.raises(StoreError, match=r"governor\.db: opened read-only") as caught:
-            store.start_run("audit", T0)
+            store.call(history.start_run, "audit", T0)
         assert "\n" not in str(caught.value)
-        assert store.runs() == []
+        assert store.call(history.latest_runs) == []
 
 
 def test_it_refuses_a_file_written_by_a_newer_version(tmp_path: Path) -> None:
@@ -330,4 +347,4 @@ def test_two_processes_opening_an_old_file_at_once_migrate_it_once(tmp_path: Pat
         thread.join()
     assert failures == []
     with Store.open(path) as store:
-        assert store.migrations_applied() == known_migration_names()
+        assert store.call(applied_migrations) == known_migration_names()

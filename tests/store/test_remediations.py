@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from governor.store import Store, StoreError, remediations
+from governor.store import Store, StoreError, audit_log, history, remediations
 from governor.store.remediations import NewRemediation
 from tests.store.factories import ORG, T0, finding, snapshot
 
@@ -90,7 +90,7 @@ def test_every_move_is_on_the_audit_log_with_who_and_why(tmp_path: Path) -> None
             actor="alice",
             reason="keep it",
         )
-        entries = store.audit_log(subject=f"remediation:{record.id}")
+        entries = store.call(audit_log.entries, subject=f"remediation:{record.id}")
         assert [(e.event, e.actor) for e in entries] == [
             ("remediation_awaiting_approval", "governor"),
             ("remediation_rejected", "alice"),
@@ -100,9 +100,11 @@ def test_every_move_is_on_the_audit_log_with_who_and_why(tmp_path: Path) -> None
 
 def test_the_first_notice_of_a_finding_counts_and_pause_is_a_switch(tmp_path: Path) -> None:
     with Store.open(tmp_path / "g.db") as store:
-        run_id = store.start_run("test", T0)
+        run_id = store.call(history.start_run, "test", T0)
         snap = snapshot(projects=[("pr-1", ORG)], branches=[("br-1", "pr-1")])
-        [stored] = store.record_findings(run_id, [finding("br-1")], snap, ["stale-branches"], T0)
+        [stored] = store.call(
+            history.record_findings, run_id, [finding("br-1")], snap, ["stale-branches"], T0
+        )
         assert store.call(remediations.record_notice, stored.id, now=T0, via="log", details={})
         assert not store.call(
             remediations.record_notice, stored.id, now=T0, via="slack", details={}
