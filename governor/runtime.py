@@ -9,7 +9,7 @@ errors (``ConfigError``, ``PolicyError``, ``SecretError``, ``StoreError``), whic
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +24,9 @@ from governor.notify import LogNotifier, NullNotifier
 from governor.pipeline.notifier import Notifier
 from governor.pipeline.stages import Clock, utc_now
 from governor.policy import Policy, configured_policy_paths, load_policies
+from governor.remediate.execute import Executor, Outcome
 from governor.secrets import read_secret
+from governor.slack.service import SlackService
 from governor.store import Store, StoreError
 from governor.store.async_store import AsyncStore
 from governor.sweep import Account, OrganizationNotVisible
@@ -203,6 +205,50 @@ class Runtime:
         return await AsyncStore.open(
             self.prepare_store_folder(override),
             busy_timeout_seconds=self.config.store.busy_timeout_seconds,
+        )
+
+    # What acts and what talks to people ------------------------------------------------
+
+    def executor(
+        self,
+        accounts: Sequence[Account],
+        store: AsyncStore,
+        *,
+        actor: str,
+        policies: Sequence[Policy] = (),
+        report: Callable[[Outcome], None] | None = None,
+        on_end: Callable[[str, str], None] | None = None,
+        build: Callable[..., Executor] = Executor,
+        **hooks: object,
+    ) -> Executor:
+        """The one way into Neon's mutations: each account's client under its own name.
+
+        ``build``/``hooks``: the daemon's executor that stops claiming on SIGTERM.
+        """
+        return build(
+            store=store,
+            clients={account.name: account.client for account in accounts},
+            policies={policy.name: policy for policy in policies},
+            settings=self.config.remediation,
+            clock=self.clock,
+            actor=actor,
+            report=report,
+            on_end=on_end,
+            **hooks,
+        )
+
+    def slack(
+        self,
+        store: AsyncStore,
+        accounts: Sequence[Account],
+        *,
+        executor: Callable[[], Executor] | None = None,
+    ) -> SlackService | None:
+        """Slack when ``[slack]`` is set up (None otherwise); SecretError: no bot token."""
+        if not self.config.slack.configured:
+            return None
+        return SlackService.build(
+            self.config.slack, store, self.clock, executor=executor, accounts=accounts
         )
 
     def notifier(self, *, interactive: bool) -> Notifier:

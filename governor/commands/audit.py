@@ -151,10 +151,8 @@ def slack_for_audit(
     runtime: Runtime, store: AsyncStore, accounts: Sequence[Account]
 ) -> SlackService | None:
     """The report goes through the same outbox as the daemon's, when Slack is set up."""
-    if not runtime.config.slack.configured:
-        return None
     try:
-        return SlackService.build(runtime.config.slack, store, runtime.clock, accounts=accounts)
+        return runtime.slack(store, accounts)
     except SecretError as error:
         typer.echo(f"neon-governor: not posting to Slack: {error}", err=True)
         return None

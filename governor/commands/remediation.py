@@ -40,7 +40,7 @@ from governor.pipeline.audit import run_audit
 from governor.pipeline.results import AuditResult
 from governor.policy import Policy
 from governor.remediate.errors import RemediationDisabled
-from governor.remediate.execute import Executor, Outcome
+from governor.remediate.execute import Outcome
 from governor.remediate.plan import Plan, PlanItem
 from governor.remediate.planfile import (
     check_writable,
@@ -342,14 +342,8 @@ async def _apply(run: _ApplyRun, state: _State) -> None:
         runtime.open_accounts(names=run.account_names) as accounts,
         await runtime.open_async_store(run.db) as store,
     ):
-        executor = Executor(
-            store=store,
-            clients={account.name: account.client for account in accounts},
-            policies={policy.name: policy for policy in policies},
-            settings=settings,
-            clock=runtime.clock,
-            actor=actor(),
-            report=_progress,
+        executor = runtime.executor(
+            accounts, store, actor=actor(), policies=policies, report=_progress
         )
         reconciled = await reconcile(executor)
         plan_hash = None

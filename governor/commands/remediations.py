@@ -1,4 +1,4 @@
-"""`remediations`, `approve`, `reject`, `revert`, `pause` and `resume`: people's decisions.
+"""`remediations`, `approve`, `reject`, `keep`, `revert`, `pause`, `resume`: people's decisions.
 
 All but ``revert`` only read or write the store (no Neon call); ``pause`` takes effect
 before the next mutation of any running ``apply`` or daemon, with no restart or reload.
@@ -10,6 +10,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AsyncExitStack
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -29,7 +30,7 @@ from governor.exit_codes import ExitCode
 from governor.remediate import decisions
 from governor.remediate.changes import Change
 from governor.remediate.errors import RemediationDisabled, RemediationError
-from governor.remediate.execute import Executor, Outcome
+from governor.remediate.execute import Outcome
 from governor.remediate.render import remediation_json, render_outcomes, render_remediations
 from governor.report.text import printable
 from governor.runtime import Runtime
@@ -53,6 +54,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(remediations_app, name="remediations")
     app.command("approve")(approve)
     app.command("reject")(reject)
+    app.command("keep")(keep)
     app.command("revert")(revert)
     app.command("pause")(pause)
     app.command("resume")(resume)
@@ -175,6 +177,74 @@ def reject(
     typer.echo(printable(text))
 
 
+def keep(
+    resource_type: Annotated[
+        str, typer.Argument(help="What to keep: branch, endpoint, project, api_key.")
+    ],
+    resource_id: Annotated[str, typer.Argument(help="Its Neon id (br-..., ep-..., ...).")],
+    for_: Annotated[
+        str,
+        typer.Option(
+            "--for",
+            metavar="DURATION|DATE",
+            help="How long (30d, 2w) or until when (2026-12-31, 2026-12-31T18:00Z).",
+        ),
+    ],
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why (goes to the audit log).")
+    ] = None,
+    config_path: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """Leave a resource as it is: turn down its pending request, and exempt it until then.
+
+    A branch with its own expiry gets Neon's expiry moved later instead (when remediation
+    is enabled), under the key of the account whose sweep read it: the same as Slack's Keep.
+    """
+    kept: list[decisions.Kept] = []
+    with handled():
+        runtime = Runtime.load(config_path)
+        _require_store(runtime, db)
+        asyncio.run(_keep(runtime, db, resource_type, resource_id, for_, reason, kept))
+    typer.echo(printable(kept[0].text))
+    if kept[0].ended is not None:
+        typer.echo(printable(f"#{kept[0].ended.id} {kept[0].ended.reason}"))
+    moved = kept[0].moved
+    if moved is not None and moved.state != "succeeded":
+        raise typer.Exit(int(ExitCode.INCOMPLETE))
+
+
+async def _keep(
+    runtime: Runtime,
+    db: Path | None,
+    resource_type: str,
+    resource_id: str,
+    for_: str,
+    reason: str | None,
+    kept: list[decisions.Kept],
+) -> None:
+    now = runtime.clock()
+    until = decisions.parse_until(for_, now=now, flag="--for")
+    async with AsyncExitStack() as stack:
+        store = await stack.enter_async_context(await runtime.open_async_store(db))
+        executor = None
+        if runtime.config.remediation.enabled:  # moving Neon's own expiry is a mutation
+            accounts = await stack.enter_async_context(runtime.open_accounts())
+            executor = runtime.executor(accounts, store, actor=actor())
+        kept.append(
+            await decisions.keep(
+                store,
+                resource_type,
+                resource_id,
+                until=until,
+                actor=actor(),
+                reason=reason,
+                now=now,
+                executor=executor,
+            )
+        )
+
+
 def pause(
     reason: Annotated[str | None, typer.Option("--reason", help="Why (shown by status).")] = None,
     config_path: ConfigOption = None,
@@ -235,14 +305,7 @@ async def _revert(
         record = await decisions.plan_revert(
             store, remediation_id, actor=actor(), now=runtime.clock()
         )
-        executor = Executor(
-            store=store,
-            clients={account.name: account.client for account in accounts},
-            policies={},
-            settings=runtime.config.remediation,
-            clock=runtime.clock,
-            actor=actor(),
-        )
+        executor = runtime.executor(accounts, store, actor=actor())
         outcomes.extend(await executor.run([record]))
 
 

@@ -38,17 +38,16 @@ class DaemonRemediation:
 
     def executor(self) -> Executor:
         runtime = self.context.runtime
-        return StoppableExecutor(
-            stopping=self.context.stopping.is_set,  # SIGTERM: nothing new is claimed
-            declined=self.context.unstarted.add,  # a reload's next generation starts them
-            store=self.context.store,
-            clients={account.name: account.client for account in self.context.accounts},
-            policies={policy.name: policy for policy in self.context.policies},
-            settings=runtime.config.remediation,
-            clock=runtime.clock,
+        return runtime.executor(
+            self.context.accounts,
+            self.context.store,
             actor=ACTOR,
+            policies=self.context.policies,
             report=_log,
             on_end=self.context.metrics.observe_remediation,
+            build=StoppableExecutor,
+            stopping=self.context.stopping.is_set,  # SIGTERM: nothing new is claimed
+            declined=self.context.unstarted.add,  # a reload's next generation starts them
         )
 
     async def reconcile(self) -> list[Outcome]:

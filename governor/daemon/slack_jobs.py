@@ -25,17 +25,8 @@ REAPER_SCHEDULE = "1m"
 def slack_service(
     context: JobContext, executor: Callable[[], Executor] | None = None
 ) -> SlackService | None:
-    settings = context.runtime.config.slack
-    if not settings.configured:
-        return None
     try:
-        return SlackService.build(
-            settings,
-            context.store,
-            context.runtime.clock,
-            executor=executor,
-            accounts=context.accounts,
-        )
+        return context.runtime.slack(context.store, context.accounts, executor=executor)
     except SecretError as error:
         logger.error("Slack is configured but its bot token cannot be read: %s", error)
         return None

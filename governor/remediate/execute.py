@@ -41,13 +41,11 @@ from governor.neon.models import Operation
 from governor.neon.responses import Mutation
 from governor.policy import Policy
 from governor.remediate.changes import Change, applied
-from governor.remediate.errors import RemediationError
 from governor.remediate.follow import follow_operations
 from governor.remediate.ownership import Holder, holding
 from governor.remediate.recheck import clock_skip, recheck
 from governor.remediate.settings import RemediationSettings
 from governor.store import remediations
-from governor.store import resources as resource_rows
 from governor.store.async_store import AsyncStore
 from governor.store.encoding import decode_time, encode_time
 from governor.store.remediations import RemediationRecord, RemediationState
@@ -104,44 +102,6 @@ class Executor:
                 return next(iter(self.clients.values()))
             raise KeyError(f"no client for account {record.account!r}")
         return client
-
-    async def account_for(
-        self,
-        org_id: str | None,
-        *,
-        project_id: str | None = None,
-        resource: tuple[str, str] | None = None,
-    ) -> str:
-        """The account to record for a resource the planner did not place (a person's own).
-
-        Each resource belongs to the account whose sweep read it, as the store recorded it
-        (resource ``(type, id)``, else its project); for one read before that was kept, the
-        project's latest remediation's account. With several accounts and none known (or
-        one no longer configured) this raises RemediationError: the first account's key
-        would be the wrong one, and the failure silent.
-        """
-        _ = org_id
-        if len(self.clients) <= 1:
-            return next(iter(self.clients), "default")
-        kind, ident = resource if resource is not None else ("project", project_id)
-        known = None
-        if ident is not None:
-            known = await self.store.run(
-                resource_rows.account_of, kind, ident, project_id=project_id
-            )
-        if known is None and project_id is not None:
-            known = await self.store.run(remediations.account_of_project, project_id)
-        if known is not None and known in self.clients:
-            return known
-        what = f"{kind} {ident}" if ident is not None else "this resource"
-        if known is not None:
-            raise RemediationError(
-                f"{what} was read by account {known!r}, which the config no longer has"
-            )
-        raise RemediationError(
-            f"cannot tell which account ({', '.join(sorted(self.clients))}) reads {what}: "
-            "no sweep has recorded it yet; run an audit, then try again"
-        )
 
     async def run(self, records: Sequence[RemediationRecord]) -> list[Outcome]:
         """Execute ``records`` (planned or approved), one project at a time each."""

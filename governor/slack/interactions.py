@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from governor.actions import MAX_EXPIRY
-from governor.policy.operators import parse_timestamp
 from governor.remediate import decisions
 from governor.remediate.errors import RemediationError
+from governor.remediate.execute import Executor
 from governor.slack.authorize import (
     Actor,
     GroupMembers,
@@ -26,12 +25,10 @@ from governor.slack.authorize import (
     is_destructive,
 )
 from governor.slack.settings import SlackSettings
-from governor.store import exemptions, history, remediations
-from governor.store import resources as resource_rows
+from governor.store import history, remediations
 from governor.store import slack as slack_table
 from governor.store.async_store import AsyncStore
 from governor.store.errors import StoreError
-from governor.store.records import StoredResource
 from governor.store.remediations import ACTIVE_STATES, RemediationRecord
 
 logger = logging.getLogger("governor.slack.interactions")
@@ -137,8 +134,6 @@ def parse(envelope_type: str, payload: Any) -> Interaction:
 
 
 RunApproved = Callable[[RemediationRecord], Awaitable[None]]
-# Move a branch's own expires_at later (through the remediation executor); None: no way to.
-ExtendExpiry = Callable[[StoredResource, datetime, str], Awaitable[str]]
 UpdateApproval = Callable[[RemediationRecord, str, str], Awaitable[None]]
 
 
@@ -151,7 +146,8 @@ class InteractionHandler:
     group_members: GroupMembers
     run_approved: RunApproved
     update_approval: UpdateApproval
-    extend_expiry: ExtendExpiry | None = None
+    # What a keep uses to move a branch's own expiry in Neon (None: it exempts instead).
+    executor: Executor | None = None
 
     async def handle(self, interaction: Interaction) -> str:
         """Decide, record, and reply (ephemerally); returns the reply text."""
@@ -270,51 +266,20 @@ class InteractionHandler:
         )
         if not verdict.allowed:
             return f"Not accepted: {verdict.reason}."
-        now = self.clock()
-        until = now + timedelta(days=period)
-        user = interaction.actor.user_id
-        if active is not None and active.state in ("awaiting_approval", "approved"):
-            kept = await decisions.reject(
-                self.store, active.id, actor=f"slack:{user}", reason="kept by its owner", now=now
-            )
-            await self.update_approval(kept, "kept", f"kept by <@{user}> for {period} days")
-        if resource[0] == "branch" and self.extend_expiry is not None:
-            moved = await self._move_expiry(resource[1], period, f"slack:{user}")
-            if moved is not None:
-                return moved
-        await self.store.run(
-            exemptions.add,
-            resource_type=resource[0],
-            resource_id=resource[1],
-            until=until,
-            reason=f"kept {period} days from Slack",
+        now, user = self.clock(), interaction.actor.user_id
+        kept = await decisions.keep(
+            self.store,
+            resource[0],
+            resource[1],
+            until=now + timedelta(days=period),
             actor=f"slack:{user}",
+            reason=f"kept {period} days from Slack",
             now=now,
+            executor=self.executor,
         )
-        return f"Kept {resource[0]} {resource[2]} until {until.date().isoformat()}."
-
-    async def _move_expiry(self, branch_id: str, days: int, actor: str) -> str | None:
-        """A branch with its own ``expires_at``: move Neon's expiry later (Neon's snooze)."""
-        stored = next(
-            (
-                b
-                for b in await self.store.run(resource_rows.listed, "branch")
-                if b.resource_id == branch_id
-            ),
-            None,
-        )
-        expires = parse_timestamp(stored.raw.get("expires_at")) if stored else None
-        if stored is None or expires is None or self.extend_expiry is None:
-            return None
-        now = self.clock()
-        later = min(
-            max(expires, now) + timedelta(days=days), now + MAX_EXPIRY - timedelta(minutes=5)
-        )
-        if later <= expires:
-            return (
-                f"It already expires at {expires.isoformat(timespec='minutes')}; nothing changed."
-            )
-        return await self.extend_expiry(stored, later, actor)
+        if kept.ended is not None:
+            await self.update_approval(kept.ended, "kept", f"kept by <@{user}> for {period} days")
+        return kept.text
 
     async def _placeholder(self, resource: tuple[str, str, str]) -> RemediationRecord | None:
         """Any remediation of the resource, for the authorization's record check."""

@@ -22,8 +22,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from governor.neon.models import OrgMember
 from governor.pipeline.results import AuditResult
-from governor.remediate.changes import Change, expiry_at
-from governor.remediate.errors import RemediationError
 from governor.remediate.execute import Executor
 from governor.secrets import read_secret
 from governor.slack.approvals import ApprovalDesk
@@ -34,11 +32,10 @@ from governor.slack.owners import resolve_owners, slack_lookup
 from governor.slack.redact import sdk_logger
 from governor.slack.settings import SlackSettings
 from governor.slack.socket import SocketConnection
-from governor.store import exemptions, remediations
+from governor.store import exemptions
 from governor.store import slack as slack_table
 from governor.store.async_store import AsyncStore
-from governor.store.records import StoredResource
-from governor.store.remediations import NewRemediation, RemediationRecord
+from governor.store.remediations import RemediationRecord
 from governor.sweep import Account
 
 logger = logging.getLogger(__name__)
@@ -155,62 +152,6 @@ class SlackService:
         outcomes = await self.executor().run([record])
         await self.desk.outcomes(outcomes)
 
-    async def extend_expiry(self, branch: StoredResource, until: datetime, actor: str) -> str:
-        """Move a branch's own expires_at later, as a tracked remediation of its own."""
-        if self.executor is None:
-            return "Cannot change Neon from here; nothing changed."
-        current = branch.raw.get("expires_at")
-        text = expiry_at(until)
-        try:  # the key of the account whose sweep read the branch, never a guess
-            account = await self.executor().account_for(
-                branch.org_id,
-                project_id=branch.project_id,
-                resource=("branch", branch.resource_id),
-            )
-        except RemediationError as error:
-            logger.warning(
-                "keep by %s: branch %s not changed: %s", actor, branch.resource_id, error
-            )
-            return f"Nothing changed in Neon: {error}."
-        record, created = await self.store.run(
-            remediations.add,
-            NewRemediation(
-                account=account,
-                policy=f"kept by {actor}",
-                mode="manual",
-                findings=[],
-                resource_type="branch",
-                resource_id=branch.resource_id,
-                org_id=branch.org_id,
-                project_id=branch.project_id,
-                resource_name=branch.name or branch.resource_id,
-                change=Change("update_branch", {"expires_at": text}).as_json(),
-                before={"expires_at": current},
-                after={"expires_at": text},
-                disruptive=False,
-                irreversible=False,
-                why=f"{actor} kept it: Neon's own expiry moved later",
-                estimate_usd=None,
-                state="planned",
-            ),
-            now=self.clock(),
-            actor=actor,
-        )
-        if not created:
-            return f"Another remediation of this branch is under way (#{record.id}); try later."
-        [outcome] = await self.executor().run([record])
-        if outcome.state != "succeeded":
-            logger.warning(
-                "keep by %s: Neon's expiry of branch %s not moved (#%d %s): %s",
-                actor,
-                branch.resource_id,
-                record.id,
-                outcome.state,
-                outcome.reason,
-            )
-            return f"Could not move the expiry: {outcome.reason}"
-        return f"Moved the branch's expiry in Neon to {text}."
-
     async def handler(self) -> InteractionHandler:
         return InteractionHandler(
             store=self.store,
@@ -220,7 +161,7 @@ class SlackService:
             group_members=self.group_members,
             run_approved=self.run_approved,
             update_approval=self.desk.update,
-            extend_expiry=self.extend_expiry if self.executor is not None else None,
+            executor=self.executor() if self.executor is not None else None,
         )
 
     async def handle(self, interaction: Interaction) -> str:

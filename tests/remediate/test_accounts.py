@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from governor.pipeline.audit import run_audit
+from governor.remediate.decisions import account_for
 from governor.remediate.execute import Executor
 from governor.remediate.session import AccountScope, apply_plan, plan_for
 from governor.savings.prices import Prices
@@ -118,5 +119,6 @@ async def test_the_second_accounts_remediation_is_recorded_and_sent_with_its_own
             }
             assert patches == {"ep-never-0": f"org:{ORGS[0]}", "ep-never-1": f"org:{ORGS[1]}"}
             # a person's own change (a Slack Keep) on the second account's branch
-            assert await executor.account_for(ORGS[1], project_id="proj-1-aaaa") == "second"
-            assert await executor.account_for(ORGS[0], project_id="proj-0-aaaa") == "first"
+            clients = executor.clients
+            assert await account_for(store, clients, "branch", "br-main-1") == "second"
+            assert await account_for(store, clients, "branch", "br-main-0") == "first"

@@ -152,7 +152,7 @@ async def test_a_keep_whose_account_is_not_configured_any_more_says_so_and_sends
         first, _ = rig.accounts
         renamed = Account("other", first.client)
         executor = rig.executor([first, renamed])  # "second" was renamed in the config
-        with caplog.at_level("WARNING", logger="governor.slack.service"):
+        with caplog.at_level("WARNING", logger="governor.remediate.decisions"):
             reply = await rig.keep(_service(rig, fake_slack, executor), finding.id)
         assert reply.startswith("Nothing changed in Neon:"), reply
         assert "'second'" in reply
