@@ -74,15 +74,15 @@ async def authorize(
         if await is_approver(actor.user_id, settings, irreversible=False, members=group_members):
             return Verdict(True, "an approver")
         return refuse("only approvers may pause or resume remediation")
-    if record is None:
-        return refuse("no such request (it may have been replaced)")
-    irreversible = is_destructive(record)
-    if action == "keep":
+    if action == "keep":  # of a resource: any remediation it has does not change who may
         if owner is not None and actor.user_id == owner:
             return Verdict(True, "the resource's owner")
         if await is_approver(actor.user_id, settings, irreversible=False, members=group_members):
             return Verdict(True, "an approver")
         return refuse("only the resource's owner or an approver may keep it")
+    if record is None:
+        return refuse("no such request (it may have been replaced)")
+    irreversible = is_destructive(record)
     # approve / reject: bound to the exact message the request was posted in
     if approval is None or approval.channel is None or approval.ts is None:
         return refuse("this approval request was never posted")

@@ -260,10 +260,7 @@ class InteractionHandler:
             raise InteractionError("not a keep request")
         active = await self.store.run(remediations.active_for, resource[0], resource[1])
         approval = await self.store.run(slack_table.approval_for, active.id) if active else None
-        subject = active or await self._placeholder(resource)
-        verdict = await self._check(
-            "keep", interaction, record=subject, owner=approval.owner if approval else None
-        )
+        verdict = await self._check("keep", interaction, owner=approval.owner if approval else None)
         if not verdict.allowed:
             return f"Not accepted: {verdict.reason}."
         now, user = self.clock(), interaction.actor.user_id
@@ -280,13 +277,6 @@ class InteractionHandler:
         if kept.ended is not None:
             await self.update_approval(kept.ended, "kept", f"kept by <@{user}> for {period} days")
         return kept.text
-
-    async def _placeholder(self, resource: tuple[str, str, str]) -> RemediationRecord | None:
-        """Any remediation of the resource, for the authorization's record check."""
-        for record in reversed(await self.store.run(remediations.listed)):
-            if (record.resource_type, record.resource_id) == resource[:2]:
-                return record
-        return _bare_record(resource)
 
     # Slash command --------------------------------------------------------------------
 
@@ -400,15 +390,3 @@ class InteractionHandler:
             now=self.clock(),
             ref=f"reply:{interaction.actor.user_id}",
         )
-
-
-def _bare_record(resource: tuple[str, str, str]) -> RemediationRecord:
-    """A stand-in for a resource with no remediation (the check needs its kind only)."""
-    return RemediationRecord(
-        id=0, run_id=None, reverts_id=None, account="", policy="", mode="report", findings=[],
-        resource_type=resource[0], resource_id=resource[1], org_id=None, project_id=None,
-        resource_name=resource[2], change={}, before={}, after={}, disruptive=False,
-        irreversible=False, why="", estimate_usd=None, plan_hash=None, state="skipped",
-        reason=None, created_at="", updated_at="", approval_expires_at=None, decided_by=None,
-        decided_at=None, intent_at=None, sent_at=None, finished_at=None,
-    )  # fmt: skip

@@ -15,7 +15,7 @@ from governor.config import ConfigError, parse_config
 from governor.fake_slack import FakeSlack
 from governor.fake_slack.workspace import ALICE, APPROVALS, APPROVERS, BOB, MALLORY
 from governor.slack.authorize import Actor, Verdict, authorize
-from governor.slack.interactions import Interaction, _bare_record
+from governor.slack.interactions import Interaction
 from governor.slack.settings import SlackSettings
 from governor.store.remediations import RemediationRecord
 from governor.store.slack import ApprovalMessage
@@ -31,6 +31,19 @@ def _load(slack: str) -> SlackSettings:
     return parse_config(tomllib.loads(text), text=text, source="governor.toml").slack
 
 
+def _request(kind: str) -> RemediationRecord:
+    """An approval request of ``kind`` on a branch, as authorize sees it."""
+    return RemediationRecord(
+        id=1, run_id=None, reverts_id=None, account="", policy="", mode="approve", findings=[],
+        resource_type="branch", resource_id="br-1", org_id=None, project_id=None,
+        resource_name="dev", change={"kind": kind, "fields": {}}, before={}, after={},
+        disruptive=False, irreversible=False, why="", estimate_usd=None, plan_hash=None,
+        state="awaiting_approval", reason=None, created_at="", updated_at="",
+        approval_expires_at=None, decided_by=None, decided_at=None, intent_at=None,
+        sent_at=None, finished_at=None,
+    )  # fmt: skip
+
+
 def _refusal(slack: str) -> str:
     with pytest.raises(ConfigError) as raised:
         _load(slack)
@@ -43,11 +56,7 @@ async def test_narrowing_destructive_approvers_leaves_approver_groups_out_of_del
         f'destructive_approvers = ["{ALICE.id}"]'
     )
     assert settings.approvers_for(True) == ([ALICE.id], [])
-    delete = replace(
-        _bare_record(("branch", "br-1", "dev")),
-        state="awaiting_approval",
-        change={"kind": "delete_branch", "fields": {}},
-    )
+    delete = _request("delete_branch")
     posted = ApprovalMessage(0, "token", 1, None, "", APPROVALS.id, "1.000001")
 
     async def members(group: str) -> set[str]:
