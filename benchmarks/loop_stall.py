@@ -26,7 +26,7 @@ from governor.neon.client import NeonClient
 from governor.pipeline.audit import run_audit
 from governor.policy import load_policies, shipped_policies_path
 from governor.savings.prices import Prices
-from governor.store.async_store import AsyncStore
+from governor.store import Store
 from governor.sweep import Account
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -55,7 +55,7 @@ async def audit_with_ticker(arguments: argparse.Namespace, url: str, db: Path) -
             requests_per_second_per_route=arguments.rps_per_route,
             max_connections=arguments.concurrency,
         ) as client,
-        await AsyncStore.open(db) as store,
+        await Store.open_async(db) as store,
     ):
         result = await run_audit(
             accounts=[Account("default", client)],

@@ -133,7 +133,7 @@ async def _child(arguments: argparse.Namespace) -> dict[str, Any]:
     from governor.pipeline.audit import run_audit
     from governor.policy import load_policies, shipped_policies_path
     from governor.savings.prices import Prices
-    from governor.store.async_store import AsyncStore
+    from governor.store import Store
     from governor.sweep import Account, SweepProgress, sweep
 
     marks: dict[str, float] = {}
@@ -160,7 +160,7 @@ async def _child(arguments: argparse.Namespace) -> dict[str, Any]:
             }
         else:
             policies = load_policies([shipped_policies_path()])
-            async with await AsyncStore.open(Path(arguments.db)) as store:
+            async with await Store.open_async(Path(arguments.db)) as store:
                 result = await run_audit(
                     accounts=[Account("bench", client)],
                     store=store,

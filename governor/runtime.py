@@ -28,7 +28,6 @@ from governor.remediate.execute import Executor, Outcome
 from governor.secrets import read_secret
 from governor.slack.service import SlackService
 from governor.store import Store, StoreError
-from governor.store.async_store import AsyncStore
 from governor.sweep import Account, OrganizationNotVisible
 
 STORE_FOLDER_MODE = 0o700  # the store holds the estate's inventory and the audit trail
@@ -201,8 +200,8 @@ class Runtime:
             busy_timeout_seconds=self.config.store.busy_timeout_seconds,
         )
 
-    async def open_async_store(self, override: Path | None = None) -> AsyncStore:
-        return await AsyncStore.open(
+    async def open_async_store(self, override: Path | None = None) -> Store:
+        return await Store.open_async(
             self.prepare_store_folder(override),
             busy_timeout_seconds=self.config.store.busy_timeout_seconds,
         )
@@ -212,7 +211,7 @@ class Runtime:
     def executor(
         self,
         accounts: Sequence[Account],
-        store: AsyncStore,
+        store: Store,
         *,
         actor: str,
         policies: Sequence[Policy] = (),
@@ -239,7 +238,7 @@ class Runtime:
 
     def slack(
         self,
-        store: AsyncStore,
+        store: Store,
         accounts: Sequence[Account],
         *,
         executor: Callable[[], Executor] | None = None,

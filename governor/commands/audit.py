@@ -37,7 +37,7 @@ from governor.report import render_audit
 from governor.runtime import Runtime
 from governor.secrets import SecretError
 from governor.slack.service import SlackService
-from governor.store.async_store import AsyncStore
+from governor.store import Store
 from governor.sweep import Account, SweepProgress
 
 AccountOption = Annotated[
@@ -148,7 +148,7 @@ async def _run(
 
 
 def slack_for_audit(
-    runtime: Runtime, store: AsyncStore, accounts: Sequence[Account]
+    runtime: Runtime, store: Store, accounts: Sequence[Account]
 ) -> SlackService | None:
     """The report goes through the same outbox as the daemon's, when Slack is set up."""
     try:

@@ -54,8 +54,7 @@ from governor.remediate.render import plan_summary, render_outcomes, render_plan
 from governor.remediate.session import AccountScope, PassResult, apply_plan, plan_for
 from governor.report.text import printable
 from governor.runtime import Runtime
-from governor.store import remediations
-from governor.store.async_store import AsyncStore
+from governor.store import Store, remediations
 from governor.store.remediations import SwitchRecord
 from governor.sweep import Account
 
@@ -319,7 +318,7 @@ async def _plan(
 async def _audit(
     runtime: Runtime,
     accounts: list[Account],
-    store: AsyncStore,
+    store: Store,
     policies: list[Policy],
     trigger: str,
 ) -> AuditResult:

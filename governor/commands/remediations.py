@@ -34,9 +34,9 @@ from governor.remediate.execute import Outcome
 from governor.remediate.render import remediation_json, render_outcomes, render_remediations
 from governor.report.text import printable
 from governor.runtime import Runtime
+from governor.store import Store
 from governor.store import remediations as remediation_rows
 from governor.store import resources as resource_rows
-from governor.store.async_store import AsyncStore
 from governor.store.records import StoredResource
 from governor.store.remediations import ACTIVE_STATES, TERMINAL_STATES, RemediationRecord
 
@@ -157,7 +157,7 @@ def reject(
     """Reject a remediation awaiting approval (or withdraw an approval not yet acted on)."""
     ends: list[datetime] = []
 
-    async def decide(store: AsyncStore, now: datetime) -> RemediationRecord:
+    async def decide(store: Store, now: datetime) -> RemediationRecord:
         end = None if until is None else decisions.parse_until(until, now=now)
         ends.extend([end] if end is not None else [])
         return await decisions.reject(

@@ -37,9 +37,8 @@ from governor.exit_codes import KNOWN_ERRORS, ExitCode, describe
 from governor.observability.metrics import Metrics, MetricsServer, serve_metrics
 from governor.pipeline.stages import Clock, utc_now
 from governor.runtime import Runtime
-from governor.store import history
+from governor.store import Store, history
 from governor.store import jobs as job_runs
-from governor.store.async_store import AsyncStore
 
 logger = logging.getLogger("governor.daemon")
 ABANDONED = "left running by a process that stopped"
@@ -81,7 +80,7 @@ class Daemon:
         finally:
             lock.release()
 
-    async def _shared(self, store: AsyncStore, started_at: datetime) -> Shared:
+    async def _shared(self, store: Store, started_at: datetime) -> Shared:
         abandoned = await store.run(
             history.abandon_unfinished_runs,
             now=self.clock(),

@@ -45,8 +45,7 @@ from governor.pipeline.results import AuditResult
 from governor.pipeline.stages import Clock
 from governor.policy import Policy
 from governor.runtime import Runtime
-from governor.store import history
-from governor.store.async_store import AsyncStore
+from governor.store import Store, history
 
 logger = logging.getLogger("governor.daemon")
 DAEMON_REPORT = "changes"  # the daemon's [slack] report when the config does not say
@@ -57,7 +56,7 @@ AuditFunction = Callable[..., Coroutine[Any, Any, AuditResult]]  # run_audit's k
 class Shared:
     """What outlives generations: the store, metrics, health and the last snapshot."""
 
-    store: AsyncStore
+    store: Store
     metrics: Metrics
     health: Health
     keeper: SnapshotKeeper

@@ -16,7 +16,7 @@ from typing import Literal, Protocol
 from governor.observability.metrics import Metrics
 from governor.policy import Policy
 from governor.runtime import Runtime
-from governor.store.async_store import AsyncStore
+from governor.store import Store
 from governor.sweep import Account
 
 JobOutcome = Literal["succeeded", "incomplete", "failed"]
@@ -37,7 +37,7 @@ class JobContext:
 
     runtime: Runtime
     policies: Sequence[Policy]
-    store: AsyncStore
+    store: Store
     accounts: Sequence[Account]
     metrics: Metrics
     # Set when this generation ends (shutdown or reload): long-running jobs return then.

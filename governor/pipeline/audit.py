@@ -23,7 +23,7 @@ from governor.pipeline.stages import (
 )
 from governor.policy import Policy
 from governor.savings.prices import Prices
-from governor.store.async_store import AsyncStore
+from governor.store import Store
 from governor.sweep import Account, DetailNeed, SweepProgress
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 async def run_audit(
     *,
     accounts: Sequence[Account],
-    store: AsyncStore,
+    store: Store,
     policies: Sequence[Policy],
     prices: Prices,
     clock: Clock = utc_now,

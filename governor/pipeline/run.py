@@ -17,8 +17,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from governor.pipeline.stages import Clock
-from governor.store import RunRecord, StoreError, history
-from governor.store.async_store import AsyncStore
+from governor.store import RunRecord, Store, StoreError, history
 
 MAX_REASON_CHARS = 500
 logger = logging.getLogger("governor.pipeline")
@@ -28,7 +27,7 @@ logger = logging.getLogger("governor.pipeline")
 class RunHandle:
     run_id: int
     trigger: str
-    store: AsyncStore = field(repr=False)
+    store: Store = field(repr=False)
     clock: Clock = field(repr=False)
     record: RunRecord | None = None
     finished_at: datetime | None = None
@@ -49,7 +48,7 @@ class RunHandle:
 
 
 @asynccontextmanager
-async def recorded_run(store: AsyncStore, trigger: str, clock: Clock) -> AsyncIterator[RunHandle]:
+async def recorded_run(store: Store, trigger: str, clock: Clock) -> AsyncIterator[RunHandle]:
     """Start a run; on leaving, it is finished (by ``handle.finish``) or marked failed."""
     run_id = await store.run(history.start_run, trigger, clock())
     handle = RunHandle(run_id, trigger, store, clock)

@@ -21,8 +21,7 @@ from governor.policy import Policy, evaluate
 from governor.policy.resources import SnapshotIndex
 from governor.savings import with_estimates
 from governor.savings.prices import Prices
-from governor.store import StoredFinding, history
-from governor.store.async_store import AsyncStore
+from governor.store import Store, StoredFinding, history
 from governor.sweep import Account, DetailNeed, SweepProgress, sweep_accounts
 
 Clock = Callable[[], datetime]
@@ -97,7 +96,7 @@ async def evaluate_off_loop(
 
 
 async def record_stage(
-    store: AsyncStore, run_id: int, evaluation: Evaluation, *, now: datetime
+    store: Store, run_id: int, evaluation: Evaluation, *, now: datetime
 ) -> Recorded:
     """The snapshot and the findings into the store (on its own thread, off the loop)."""
     await store.run(history.record_snapshot, run_id, evaluation.snapshot, now)

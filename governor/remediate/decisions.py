@@ -20,9 +20,8 @@ from governor.policy.operators import parse_timestamp
 from governor.remediate.changes import Change, expiry_at
 from governor.remediate.errors import RemediationError
 from governor.remediate.execute import Executor
-from governor.store import exemptions, remediations
+from governor.store import Store, exemptions, remediations
 from governor.store import resources as resource_rows
-from governor.store.async_store import AsyncStore
 from governor.store.encoding import encode_time
 from governor.store.records import StoredResource, StoredResourceType
 from governor.store.remediations import NewRemediation, RemediationRecord, RemediationState
@@ -32,7 +31,7 @@ REVERTIBLE = frozenset({"update_endpoint", "update_branch"})
 
 
 async def approve(
-    store: AsyncStore, remediation_id: int, *, actor: str, now: datetime
+    store: Store, remediation_id: int, *, actor: str, now: datetime
 ) -> RemediationRecord:
     record = await store.run(remediations.get, remediation_id)
     if record.state != "awaiting_approval":
@@ -75,7 +74,7 @@ _REJECTED_TO: dict[str, RemediationState] = {
 
 
 async def reject(
-    store: AsyncStore,
+    store: Store,
     remediation_id: int,
     *,
     actor: str,
@@ -206,7 +205,7 @@ def revert_refusal(original: RemediationRecord, reverts: Sequence[RemediationRec
 
 
 async def plan_revert(
-    store: AsyncStore, remediation_id: int, *, actor: str, now: datetime
+    store: Store, remediation_id: int, *, actor: str, now: datetime
 ) -> RemediationRecord:
     """A new remediation restoring what ``remediation_id`` changed, ready to execute."""
     original = await store.run(remediations.get, remediation_id)
@@ -249,7 +248,7 @@ async def plan_revert(
 
 
 async def set_paused(
-    store: AsyncStore, paused: bool, *, actor: str, reason: str | None, now: datetime
+    store: Store, paused: bool, *, actor: str, reason: str | None, now: datetime
 ) -> None:
     await store.run(remediations.set_paused, paused, reason=reason, actor=actor, now=now)
 
@@ -258,7 +257,7 @@ async def set_paused(
 
 
 async def account_for(
-    store: AsyncStore,
+    store: Store,
     accounts: Collection[str],
     resource_type: str,
     resource_id: str,
@@ -310,7 +309,7 @@ class Kept:
 
 
 async def keep(
-    store: AsyncStore,
+    store: Store,
     resource_type: str,
     resource_id: str,
     *,
@@ -374,7 +373,7 @@ async def keep(
 
 
 async def _move_expiry(
-    store: AsyncStore,
+    store: Store,
     executor: Executor,
     branch: StoredResource,
     until: datetime,

@@ -45,8 +45,7 @@ from governor.remediate.follow import follow_operations
 from governor.remediate.ownership import Holder, holding
 from governor.remediate.recheck import clock_skip, recheck
 from governor.remediate.settings import RemediationSettings
-from governor.store import remediations
-from governor.store.async_store import AsyncStore
+from governor.store import Store, remediations
 from governor.store.encoding import decode_time, encode_time
 from governor.store.remediations import RemediationRecord, RemediationState
 
@@ -84,7 +83,7 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Executor:
-    store: AsyncStore
+    store: Store
     clients: Mapping[str, NeonClient]
     policies: Mapping[str, Policy]
     settings: RemediationSettings

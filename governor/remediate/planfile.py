@@ -29,8 +29,7 @@ from governor.policy import Policy
 from governor.remediate.changes import propose
 from governor.remediate.errors import PlanFileError
 from governor.remediate.plan import Plan, PlanItem, disruptive
-from governor.store import finding_queries, saved_plans
-from governor.store.async_store import AsyncStore
+from governor.store import Store, finding_queries, saved_plans
 from governor.store.errors import StoreError
 from governor.store.records import StoredFinding
 
@@ -95,7 +94,7 @@ def write_plan(plan: Plan, path: Path, *, ttl: timedelta) -> str:
 
 
 async def record_plan(
-    document: dict[str, Any], *, store: AsyncStore, run_id: int | None, actor: str
+    document: dict[str, Any], *, store: Store, run_id: int | None, actor: str
 ) -> None:
     """Keep a document's hash and lifetime in the store: only then may it be applied."""
     await store.run(
@@ -114,7 +113,7 @@ async def save_plan(
     path: Path,
     *,
     ttl: timedelta,
-    store: AsyncStore,
+    store: Store,
     run_id: int | None,
     actor: str,
 ) -> str:
@@ -189,7 +188,7 @@ class SavedPlan:
 async def load_plan(
     path: Path,
     *,
-    store: AsyncStore,
+    store: Store,
     policies: Mapping[str, Policy],
     now: datetime,
 ) -> SavedPlan:

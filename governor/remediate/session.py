@@ -21,8 +21,7 @@ from governor.remediate.errors import RemediationDisabled, RemediationError
 from governor.remediate.execute import Executor, Outcome
 from governor.remediate.plan import Plan, PlanContext, PlanItem, build_plan, by_priority
 from governor.remediate.settings import RemediationSettings
-from governor.store import exemptions, remediations
-from governor.store.async_store import AsyncStore
+from governor.store import Store, exemptions, remediations
 from governor.store.encoding import encode_time
 from governor.store.remediations import ACTIVE_STATES, NewRemediation, RemediationRecord
 
@@ -56,7 +55,7 @@ def account_resolver(accounts: Sequence[AccountScope]) -> Callable[[str | None],
 async def plan_for(
     result: AuditResult,
     *,
-    store: AsyncStore,
+    store: Store,
     policies: Sequence[Policy],
     settings: RemediationSettings,
     now: datetime,
@@ -120,7 +119,7 @@ class PassResult:
 
 
 async def expire_approvals(
-    store: AsyncStore, *, now: datetime, actor: str = "governor"
+    store: Store, *, now: datetime, actor: str = "governor"
 ) -> list[RemediationRecord]:
     expired = []
     stamp = encode_time(now, what="now")
@@ -292,7 +291,7 @@ def new_remediation(
 
 async def _send_notices(
     items: Sequence[PlanItem],
-    store: AsyncStore,
+    store: Store,
     clock: Callable[[], datetime],
     describe: Callable[[PlanItem], str],
     announce: NoticeSink | None = None,

@@ -19,9 +19,8 @@ from governor.slack.approval_message import approval_message, approval_status_me
 from governor.slack.authorize import is_destructive
 from governor.slack.notices import SlackNotices
 from governor.slack.settings import SlackSettings
-from governor.store import remediations
+from governor.store import Store, remediations
 from governor.store import slack as slack_table
-from governor.store.async_store import AsyncStore
 from governor.store.remediations import RemediationRecord
 
 OUTCOME_STATUS = {
@@ -35,7 +34,7 @@ OUTCOME_STATUS = {
 
 @dataclass(frozen=True)
 class ApprovalDesk:
-    store: AsyncStore
+    store: Store
     settings: SlackSettings
     clock: Callable[[], datetime]
 

@@ -29,8 +29,8 @@ from governor.slack.messages import (
 )
 from governor.slack.outbox import WEBHOOK_CHANNEL
 from governor.slack.settings import SlackSettings
+from governor.store import Store
 from governor.store import slack as slack_table
-from governor.store.async_store import AsyncStore
 
 VIA = "slack"
 MAX_LINES = 40  # one section per line would pass Slack's 50 blocks; the rest are counted
@@ -41,7 +41,7 @@ class SlackNotices:
     """A ``NoticeSink`` for ``apply_plan``: queues the pass's new notices as one message
     in the report channel (or the webhook) and says they went to Slack."""
 
-    store: AsyncStore
+    store: Store
     settings: SlackSettings
     clock: Callable[[], datetime]
     policies: Mapping[str, Policy]

@@ -12,16 +12,15 @@ from governor.pipeline.results import AuditResult
 from governor.slack.outbox import WEBHOOK_CHANNEL
 from governor.slack.report_message import findings_csv, report_message
 from governor.slack.settings import SlackSettings
-from governor.store import exemptions, remediations
+from governor.store import Store, exemptions, remediations
 from governor.store import slack as slack_table
-from governor.store.async_store import AsyncStore
 
 
 @dataclass(frozen=True)
 class SlackNotifier:
     """A ``Notifier``: never raises for Slack's sake (the outbox sends later)."""
 
-    store: AsyncStore
+    store: Store
     settings: SlackSettings
     clock: Callable[[], datetime]
     # who owns what, as far as Neon and Slack agree: (type, id) -> Slack user id

@@ -23,8 +23,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from governor.slack.redact import sdk_logger
+from governor.store import Store
 from governor.store import slack as slack_table
-from governor.store.async_store import AsyncStore
 from governor.store.slack import OutboxMessage
 
 logger = logging.getLogger("governor.slack.outbox")
@@ -53,7 +53,7 @@ BACKOFF_CAP = timedelta(minutes=5)
 class OutboxSender:
     def __init__(
         self,
-        store: AsyncStore,
+        store: Store,
         client: AsyncWebClient,
         *,
         clock: Callable[[], datetime],

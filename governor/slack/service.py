@@ -32,9 +32,8 @@ from governor.slack.owners import resolve_owners, slack_lookup
 from governor.slack.redact import sdk_logger
 from governor.slack.settings import SlackSettings
 from governor.slack.socket import SocketConnection
-from governor.store import exemptions
+from governor.store import Store, exemptions
 from governor.store import slack as slack_table
-from governor.store.async_store import AsyncStore
 from governor.store.remediations import RemediationRecord
 from governor.sweep import Account
 
@@ -69,7 +68,7 @@ def web_client(settings: SlackSettings, token: str) -> AsyncWebClient:
 @dataclass
 class SlackService:
     settings: SlackSettings
-    store: AsyncStore
+    store: Store
     clock: Callable[[], datetime]
     web: AsyncWebClient
     executor: Callable[[], Executor] | None = None
@@ -80,7 +79,7 @@ class SlackService:
     def build(
         cls,
         settings: SlackSettings,
-        store: AsyncStore,
+        store: Store,
         clock: Callable[[], datetime],
         *,
         executor: Callable[[], Executor] | None = None,

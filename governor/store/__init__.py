@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from governor.store.async_store import AsyncStore
 from governor.store.errors import StoreError
 from governor.store.records import (
     AuditEntry,
@@ -16,7 +15,6 @@ from governor.store.records import (
 from governor.store.store import Store
 
 __all__ = [
-    "AsyncStore",
     "AuditEntry",
     "FindingStatus",
     "RunRecord",

@@ -4,7 +4,7 @@ Why our own connection: ``sqlite3.connect`` is where the busy timeout is set (th
 and the audit CLI may write at the same time), and where a read-only URI is possible for
 commands that only report. ``isolation_level=None``: the store says BEGIN and COMMIT
 itself, so sqlite3 never opens a transaction behind its back. A connection is used from
-the thread that opened it only (sqlite3 checks): ``AsyncStore`` gives it a thread of its own.
+the thread that opened it only (sqlite3 checks): ``Store`` gives it a thread of its own.
 """
 
 from __future__ import annotations

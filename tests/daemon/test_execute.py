@@ -13,7 +13,7 @@ from governor.daemon.execute import execute_job, supervise
 from governor.daemon.jobs import JobContext, JobResult
 from governor.observability.metrics import Metrics
 from governor.runtime import Runtime
-from governor.store import AsyncStore
+from governor.store import Store
 from governor.store import jobs as job_runs
 
 pytestmark = pytest.mark.anyio
@@ -42,13 +42,13 @@ class FakeJob:
         return JobResult("succeeded", detail=f"run {self.runs}")
 
 
-async def context_for(store: AsyncStore, metrics: Metrics) -> JobContext:
+async def context_for(store: Store, metrics: Metrics) -> JobContext:
     return JobContext(Runtime(), [], store, [], metrics)
 
 
 async def test_outcomes_are_recorded_and_success_counts_in_the_metrics(tmp_path: Path) -> None:
     metrics = Metrics()
-    async with await AsyncStore.open(tmp_path / "g.db") as store:
+    async with await Store.open_async(tmp_path / "g.db") as store:
         context = await context_for(store, metrics)
         ok = await execute_job(FakeJob("ok", "ok"), context, scheduled_for=T0, clock=clock)
         failed = await execute_job(FakeJob("bad", "raise"), context, scheduled_for=T0, clock=clock)
@@ -74,7 +74,7 @@ async def test_outcomes_are_recorded_and_success_counts_in_the_metrics(tmp_path:
 
 
 async def test_a_long_running_job_that_ends_early_is_restarted(tmp_path: Path) -> None:
-    async with await AsyncStore.open(tmp_path / "g.db") as store:
+    async with await Store.open_async(tmp_path / "g.db") as store:
         context = await context_for(store, Metrics())
         job = FakeJob("outbox", "end-early", schedule=None)
         await asyncio.wait_for(supervise(job, context, clock=clock, restart_delay=0), 60)

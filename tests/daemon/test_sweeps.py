@@ -121,7 +121,7 @@ async def test_a_batch_judges_the_kept_snapshot_again_until_it_is_too_old(tmp_pa
     from governor.daemon.jobs import JobContext
     from governor.observability.metrics import Metrics
     from governor.runtime import Runtime
-    from governor.store import AsyncStore
+    from governor.store import Store
     from tests.daemon.test_schedule import policy
 
     clock = VirtualClock()
@@ -137,7 +137,7 @@ async def test_a_batch_judges_the_kept_snapshot_again_until_it_is_too_old(tmp_pa
             object.__setattr__(audited, "reused_snapshot", True)
         return audited
 
-    async with await AsyncStore.open(tmp_path / "g.db") as store:
+    async with await Store.open_async(tmp_path / "g.db") as store:
         metrics = Metrics()
         health = Health(
             max_sweep_age=timedelta(hours=1),

@@ -19,7 +19,6 @@ from governor.savings.prices import Prices
 from governor.simulator import World
 from governor.store import Store, history
 from governor.store import resources as resource_rows
-from governor.store.async_store import AsyncStore
 from governor.sweep import Account
 from tests.conftest import WORLD_NOW, ServedSimulator
 from tests.simulator.worlds import (
@@ -47,8 +46,8 @@ def client(base_url: str, key: str) -> NeonClient:
 
 
 @asynccontextmanager
-async def opened(path: Path) -> AsyncIterator[AsyncStore]:
-    async with await AsyncStore.open(path) as store:
+async def opened(path: Path) -> AsyncIterator[Store]:
+    async with await Store.open_async(path) as store:
         yield store
 
 

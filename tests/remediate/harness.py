@@ -27,7 +27,7 @@ from governor.remediate.session import PassResult, apply_plan, plan_for
 from governor.remediate.settings import RemediationSettings
 from governor.savings.prices import Prices
 from governor.simulator import Simulator, SimulatorOptions, World, serve
-from governor.store.async_store import AsyncStore
+from governor.store import Store
 from governor.sweep import Account
 from tests.conftest import WORLD_NOW
 from tests.neon.helpers import fast_client
@@ -60,7 +60,7 @@ def options(**changes: Any) -> SimulatorOptions:
 class Rig:
     simulator: Simulator
     client: NeonClient
-    store: AsyncStore
+    store: Store
     clock: SteppingClock
     policies: list[Policy]
     settings: RemediationSettings = ENABLED
@@ -157,6 +157,6 @@ async def rig(
     with serve(simulator) as base_url:
         async with (
             fast_client(base_url, PERSONAL_TOKEN, clock=clock, sleep=clock.sleep) as client,
-            await AsyncStore.open(tmp_path / "governor.db") as store,
+            await Store.open_async(tmp_path / "governor.db") as store,
         ):
             yield Rig(simulator, client, store, clock, policies or shipped(), settings)

@@ -19,8 +19,7 @@ from governor.remediate.execute import Executor
 from governor.remediate.session import AccountScope, apply_plan, plan_for
 from governor.savings.prices import Prices
 from governor.simulator import Simulator, World, serve
-from governor.store import remediations
-from governor.store.async_store import AsyncStore
+from governor.store import Store, remediations
 from governor.sweep import Account
 from tests.conftest import WORLD_NOW
 from tests.neon.helpers import fast_client
@@ -76,7 +75,7 @@ async def test_the_second_accounts_remediation_is_recorded_and_sent_with_its_own
         async with (
             fast_client(base_url, f"sim-org-key-{ORGS[0]}", clock=clock, sleep=clock.sleep) as a,
             fast_client(base_url, f"sim-org-key-{ORGS[1]}", clock=clock, sleep=clock.sleep) as b,
-            await AsyncStore.open(tmp_path / "governor.db") as store,
+            await Store.open_async(tmp_path / "governor.db") as store,
         ):
             accounts = [Account("first", a), Account("second", b)]
             audit = await run_audit(

@@ -291,7 +291,7 @@ def test_apply_lists_a_row_a_live_process_holds_apart_from_what_it_finished_and_
     import socket
 
     from governor.remediate.ownership import holding
-    from governor.store.async_store import AsyncStore
+    from governor.store import Store
 
     assert approving_cli("apply", "--yes").exit_code == 0
     pending = [r for r in _listed(approving_cli) if r["resource_type"] != "api_key"][:3]
@@ -301,7 +301,7 @@ def test_apply_lists_a_row_a_live_process_holds_apart_from_what_it_finished_and_
     held, dead, ours = (row["id"] for row in pending)
 
     async def claim(remediation_id: int, owner: str | None) -> None:
-        async with await AsyncStore.open(tmp_path / "governor.db") as store:
+        async with await Store.open_async(tmp_path / "governor.db") as store:
             changes = {} if owner is None else {"owner": owner}
             moved = await store.run(
                 remediations.move,

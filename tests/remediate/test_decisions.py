@@ -25,7 +25,6 @@ from governor.remediate.session import apply_plan
 from governor.slack.service import SlackService
 from governor.store import Store, StoreError, remediations
 from governor.store import slack as slack_table
-from governor.store.async_store import AsyncStore
 from governor.store.remediations import NewRemediation, RemediationState
 from tests.fake_slack.fixtures import fake_slack  # noqa: F401  (the fixture)
 from tests.remediate.harness import rig, shipped
@@ -59,8 +58,8 @@ def _new(state: RemediationState, resource_id: str = "ep-1") -> NewRemediation:
 
 
 @contextlib.asynccontextmanager
-async def _store(tmp_path: Path) -> AsyncIterator[AsyncStore]:
-    async with await AsyncStore.open(tmp_path / "governor.db") as store:
+async def _store(tmp_path: Path) -> AsyncIterator[Store]:
+    async with await Store.open_async(tmp_path / "governor.db") as store:
         yield store
 
 

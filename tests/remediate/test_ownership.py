@@ -27,8 +27,7 @@ from governor.remediate.changes import Change
 from governor.remediate.execute import send_bounds
 from governor.remediate.reconcile import reconcile
 from governor.remediate.session import new_remediation
-from governor.store import audit_log, remediations
-from governor.store.async_store import AsyncStore
+from governor.store import Store, audit_log, remediations
 from governor.store.encoding import decode_time, encode_time
 from governor.store.remediations import RemediationRecord
 from tests.remediate.harness import Rig, rig
@@ -193,7 +192,7 @@ R = TypeVar("R")
 class Rival:
     """A store whose journal writes give another process its turn first (once)."""
 
-    def __init__(self, store: AsyncStore, when: Callable[[str, dict[str, Any]], bool]) -> None:
+    def __init__(self, store: Store, when: Callable[[str, dict[str, Any]], bool]) -> None:
         self._store, self._when = store, when
         self.action: Callable[[], Awaitable[None]] | None = None
         self.done = False

@@ -25,9 +25,8 @@ from governor.simulator import Simulator, World, serve
 from governor.slack.authorize import Actor
 from governor.slack.interactions import Interaction
 from governor.slack.service import SlackService, web_client
-from governor.store import remediations
+from governor.store import Store, remediations
 from governor.store import slack as slack_table
-from governor.store.async_store import AsyncStore
 from governor.sweep import Account
 from tests.conftest import WORLD_NOW
 from tests.neon.helpers import fast_client
@@ -65,7 +64,7 @@ def _world() -> dict[str, Any]:
 @dataclass
 class TwoAccounts:
     simulator: Simulator
-    store: AsyncStore
+    store: Store
     accounts: list[Account]
     now: Any
 
@@ -113,7 +112,7 @@ async def two_accounts(tmp_path: Path) -> AsyncIterator[TwoAccounts]:
         async with (
             fast_client(base_url, f"sim-org-key-{ORGS[0]}", clock=clock, sleep=clock.sleep) as a,
             fast_client(base_url, f"sim-org-key-{ORGS[1]}", clock=clock, sleep=clock.sleep) as b,
-            await AsyncStore.open(tmp_path / "governor.db") as store,
+            await Store.open_async(tmp_path / "governor.db") as store,
         ):
             yield TwoAccounts(simulator, store, [Account("first", a), Account("second", b)], now)
 

@@ -1,4 +1,4 @@
-"""AsyncStore: the table functions, awaited, on one thread of the store's own."""
+"""Store.run: the table functions, awaited, on the store's own thread (the loop keeps running)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import anyio
 import pytest
 
 from governor.inventory import Snapshot
-from governor.store import AsyncStore, Store, StoreError, audit_log, history
+from governor.store import Store, StoreError, audit_log, history
 from governor.store import resources as resource_rows
 from governor.store.connection import applied_migrations
 from tests.store.factories import T0, at, finding, large_snapshot, second_connection, snapshot
@@ -38,7 +38,7 @@ async def test_the_event_loop_keeps_ticking_while_a_large_snapshot_is_written(
     """
     path = tmp_path / f"governor-{attempt}.db"
     ticks = 0
-    async with await AsyncStore.open(path, busy_timeout_seconds=60) as store:
+    async with await Store.open_async(path, busy_timeout_seconds=60) as store:
         run_id = await store.run(history.start_run, "audit", T0)
         with second_connection(path) as holder:
             holder.execute("BEGIN IMMEDIATE")
@@ -95,7 +95,7 @@ async def test_results_equal_the_sync_stores(tmp_path: Path) -> None:
     with Store.open(tmp_path / "sync.db") as sync:
         expected = [sync.call(work, *args, **kwargs) for work, args, kwargs in steps]
         expected.append(sync.call(resource_rows.listed, include_gone=True))
-    async with await AsyncStore.open(tmp_path / "async.db") as store:
+    async with await Store.open_async(tmp_path / "async.db") as store:
         got = [await store.run(work, *args, **kwargs) for work, args, kwargs in steps]
         got.append(await store.run(resource_rows.listed, include_gone=True))
     assert got == expected
@@ -105,10 +105,10 @@ async def test_errors_propagate_as_store_errors(tmp_path: Path) -> None:
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"\x00\xff" * 4096)
     with pytest.raises(StoreError, match=r"garbage\.db: not a SQLite database"):
-        await AsyncStore.open(garbage)
+        await Store.open_async(garbage)
     with pytest.raises(StoreError, match="missing does not exist"):
-        await AsyncStore.open(tmp_path / "missing" / "governor.db")
-    store = await AsyncStore.open(tmp_path / "governor.db")
+        await Store.open_async(tmp_path / "missing" / "governor.db")
+    store = await Store.open_async(tmp_path / "governor.db")
     async with store:
         with pytest.raises(StoreError, match="no run with id 99"):
             await store.run(history.run_record, 99)
@@ -117,7 +117,7 @@ async def test_errors_propagate_as_store_errors(tmp_path: Path) -> None:
 
 
 async def test_the_connection_lives_on_a_thread_of_its_own(tmp_path: Path) -> None:
-    async with await AsyncStore.open(tmp_path / "governor.db") as store:
+    async with await Store.open_async(tmp_path / "governor.db") as store:
         await store.run(history.start_run, "audit", T0)
         names = {thread.name for thread in threading.enumerate() if thread.is_alive()}
         assert any(name.startswith("governor-store") for name in names)
@@ -126,7 +126,7 @@ async def test_the_connection_lives_on_a_thread_of_its_own(tmp_path: Path) -> No
 
 async def test_a_call_cancelled_while_queued_never_runs(tmp_path: Path) -> None:
     path = tmp_path / "governor.db"
-    async with await AsyncStore.open(path, busy_timeout_seconds=60) as store:
+    async with await Store.open_async(path, busy_timeout_seconds=60) as store:
         await store.run(history.start_run, "audit", T0)
         with second_connection(path) as holder:
             holder.execute("BEGIN IMMEDIATE")  # the first call waits in the store thread
@@ -144,7 +144,7 @@ async def test_a_call_cancelled_while_queued_never_runs(tmp_path: Path) -> None:
 
 
 async def test_writes_from_many_tasks_are_queued_not_interleaved(tmp_path: Path) -> None:
-    async with await AsyncStore.open(tmp_path / "governor.db") as store:
+    async with await Store.open_async(tmp_path / "governor.db") as store:
         ids = await asyncio.gather(
             *(store.run(history.start_run, "daemon", at(hour)) for hour in range(20))
         )

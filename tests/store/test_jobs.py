@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from governor.store import AsyncStore, Store, StoreError, history
+from governor.store import Store, StoreError, history
 from governor.store import jobs as job_runs
 from governor.store.migrations import known_migration_names
 from tests.store.factories import at
@@ -63,8 +63,8 @@ def test_the_job_runs_migration_is_the_latest() -> None:
 
 
 @pytest.mark.anyio
-async def test_the_async_store_offers_the_same_methods(tmp_path: Path) -> None:
-    async with await AsyncStore.open(tmp_path / "g.db") as store:
+async def test_job_runs_are_recorded_from_async_code(tmp_path: Path) -> None:
+    async with await Store.open_async(tmp_path / "g.db") as store:
         row = await store.run(job_runs.start, "j", scheduled_for=at(0), started_at=at(0))
         await store.run(job_runs.end, row, finished_at=at(1), outcome="cancelled", detail="stop")
         [record] = await store.run(job_runs.latest_per_job)
