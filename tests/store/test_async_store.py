@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -122,6 +123,24 @@ async def test_the_connection_lives_on_a_thread_of_its_own(tmp_path: Path) -> No
         names = {thread.name for thread in threading.enumerate() if thread.is_alive()}
         assert any(name.startswith("governor-store") for name in names)
         assert not threading.current_thread().name.startswith("governor-store")
+
+
+def _thread_name(connection: sqlite3.Connection) -> str:
+    connection.execute("SELECT 1")
+    return threading.current_thread().name
+
+
+async def test_sync_and_async_calls_run_on_the_one_store_thread(tmp_path: Path) -> None:
+    """One writer thread per store: a sync command's ``call`` does not touch the connection
+    from its own thread, and ``run`` from async code uses that same thread."""
+    async with await Store.open_async(tmp_path / "governor.db") as store:
+        by_run = await store.run(_thread_name)
+        by_call = await asyncio.to_thread(store.call, _thread_name)
+    assert by_run == by_call
+    assert by_run.startswith("governor-store")
+    with Store.open(tmp_path / "governor.db") as sync:
+        assert sync.call(_thread_name).startswith("governor-store")
+        assert sync.call(_thread_name) != threading.current_thread().name
 
 
 async def test_a_call_cancelled_while_queued_never_runs(tmp_path: Path) -> None:
