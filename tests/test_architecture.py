@@ -19,7 +19,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("governor", "governor.secrets", "governor.durations"),
     ("governor.neon",),
     ("governor.inventory", "governor.actions", "governor.findings"),
-    ("governor.policy", "governor.savings", "governor.sweep"),
+    ("governor.policy", "governor.savings", "governor.sweep", "governor.changes"),
     ("governor.store",),
     ("governor.pipeline",),
     ("governor.report", "governor.notify"),

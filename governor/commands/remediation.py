@@ -191,7 +191,7 @@ def apply(
         typer.echo("This run:")
     for record in passed.requested:
         typer.echo(
-            f"#{record.id} awaiting approval: {record.change.get('kind')} on "
+            f"#{record.id} awaiting approval: {record.change.kind} on "
             f"{record.resource_type} {record.resource_id} (neon-governor approve {record.id})"
         )
     write_output(render_outcomes(passed.outcomes), None)

@@ -17,6 +17,7 @@ from typing import Annotated
 
 import typer
 
+from governor.changes import moves_text
 from governor.commands.common import (
     ConfigOption,
     DbOption,
@@ -28,7 +29,6 @@ from governor.commands.common import (
 from governor.commands.remediation import actor
 from governor.exit_codes import ExitCode
 from governor.remediate import decisions
-from governor.remediate.changes import Change
 from governor.remediate.errors import RemediationDisabled, RemediationError
 from governor.remediate.execute import Outcome
 from governor.remediate.render import remediation_json, render_outcomes, render_remediations
@@ -345,39 +345,14 @@ def _switch(config_path: Path | None, db: Path | None, paused: bool, reason: str
 # How a remediation reads for people ----------------------------------------------------
 
 
-def _plain(value: object) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
-
-
 def change_text(record: RemediationRecord) -> str:
     """``field before → after`` for what the remediation changes (or changed)."""
-    kind = record.change.get("kind")
-    if kind == "delete_branch":
-        return "exists → deleted"
-    if kind in ("revoke_org_key", "revoke_personal_key"):
-        return "active → revoked"
-    if kind == "suspend_endpoint":
-        return f"{_plain(record.before.get('current_state'))} → idle"
-    fields = record.change.get("fields") or {}
-    return ", ".join(
-        f"{name} {_plain(record.before.get(name))} → {_plain(value)}"
-        for name, value in fields.items()
-    )
+    return moves_text(record.change, record.before)
 
 
 def revert_text(record: RemediationRecord) -> str:
     """What a revert of ``record`` sets: its ``after`` back to its ``before``."""
-    fields = record.change.get("fields") or {}
-    return ", ".join(
-        f"{name} {_plain(record.after.get(name))} → {_plain(record.before.get(name))}"
-        for name in fields
-    )
+    return moves_text(record.change.restoring(record.before), record.after)
 
 
 def _subject(record: RemediationRecord, names: Mapping[str, str] | None = None) -> str:
@@ -440,7 +415,7 @@ def describe_remediation(
     reverts: Sequence[RemediationRecord] = (),
 ) -> str:
     """``remediations show``: one remediation, labelled lines."""
-    change_kind = str(record.change.get("kind", ""))
+    change_kind = record.change.kind
     flags = [
         f
         for f, on in (("disruptive", record.disruptive), ("irreversible", record.irreversible))
@@ -486,10 +461,6 @@ def describe_remediation(
 
 
 def _request(record: RemediationRecord) -> str:
-    try:
-        change = Change.from_json(record.change)
-    except ValueError:
-        return "-"
-    return change.request(
+    return record.change.request(
         project_id=record.project_id, resource_id=record.resource_id, org_id=record.org_id
     )

@@ -92,7 +92,7 @@ class DaemonRemediation:
             logger.info(
                 "remediation %s awaiting approval: %s on %s %s",
                 record.id,
-                record.change.get("kind"),
+                record.change.kind,
                 record.resource_type,
                 record.resource_id,
             )

@@ -97,7 +97,7 @@ def remediation_state(config: Config, store: Store) -> dict[str, Any]:
             "id": record.id,
             "state": record.state,
             "resource": f"{record.resource_type} {record.resource_id}",
-            "change": record.change.get("kind"),
+            "change": record.change.kind,
             "updated_at": record.updated_at,
         }
         for record in records[-RECENT_RUNS:]

@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 from typing import cast, get_args
 
 from governor.actions import MAX_EXPIRY
+from governor.changes import Change, expiry_at
 from governor.durations import parse_duration
 from governor.policy.operators import parse_timestamp
-from governor.remediate.changes import Change, expiry_at
 from governor.remediate.errors import RemediationError
 from governor.remediate.execute import Executor
 from governor.store import Store, exemptions, remediations
@@ -27,7 +27,6 @@ from governor.store.records import StoredResource, StoredResourceType
 from governor.store.remediations import NewRemediation, RemediationRecord, RemediationState
 
 logger = logging.getLogger(__name__)
-REVERTIBLE = frozenset({"update_endpoint", "update_branch"})
 
 
 async def approve(
@@ -185,7 +184,7 @@ def revert_refusal(original: RemediationRecord, reverts: Sequence[RemediationRec
 
     Checked before anything is asked or recorded, so a refused revert leaves no row.
     """
-    change = Change.from_json(original.change)
+    change = original.change
     succeeded = [r for r in reverts if r.state == "succeeded" and r.reverts_id is not None]
     undone = {r.reverts_id for r in succeeded}  # a revert reverted in turn no longer counts
     done = [r for r in succeeded if r.reverts_id == original.id and r.id not in undone]
@@ -193,13 +192,10 @@ def revert_refusal(original: RemediationRecord, reverts: Sequence[RemediationRec
         return f"remediation {original.id} was already reverted by #{done[-1].id}"
     if original.state != "succeeded":
         return f"remediation {original.id} is {original.state}: only a succeeded one is reverted"
-    if change.kind not in REVERTIBLE:
-        return f"remediation {original.id} ({change.kind}) cannot be reverted by the governor: " + (
-            "a deleted branch can be recovered for 7 days in the Neon console"
-            if change.kind == "delete_branch"
-            else "a revoked key is gone; create a new one"
-            if change.kind.startswith("revoke")
-            else "a suspended compute starts again on its next connection"
+    if change.not_revertible is not None:
+        return (
+            f"remediation {original.id} ({change.kind}) cannot be reverted by the governor: "
+            + change.not_revertible
         )
     return None
 
@@ -209,11 +205,11 @@ async def plan_revert(
 ) -> RemediationRecord:
     """A new remediation restoring what ``remediation_id`` changed, ready to execute."""
     original = await store.run(remediations.get, remediation_id)
-    change = Change.from_json(original.change)
+    change = original.change
     refused = revert_refusal(original, await store.run(remediations.listed))
     if refused is not None:
         raise RemediationError(refused)
-    restored = {name: original.before.get(name) for name in change.fields}
+    restoring = change.restoring(original.before)
     record, created = await store.run(
         remediations.add,
         NewRemediation(
@@ -226,9 +222,9 @@ async def plan_revert(
             org_id=original.org_id,
             project_id=original.project_id,
             resource_name=original.resource_name,
-            change=Change(change.kind, restored).as_json(),
+            change=restoring,
             before={name: original.after.get(name) for name in change.fields},
-            after=restored,
+            after=restoring.fields,
             disruptive=original.disruptive,
             irreversible=False,
             why=f"revert of remediation {original.id}, asked by {actor}",
@@ -411,7 +407,7 @@ async def _move_expiry(
             org_id=branch.org_id,
             project_id=branch.project_id,
             resource_name=branch.name or branch.resource_id,
-            change=Change("update_branch", {"expires_at": text}).as_json(),
+            change=Change("update_branch", {"expires_at": text}),
             before={"expires_at": branch.raw.get("expires_at")},
             after={"expires_at": text},
             disruptive=False,

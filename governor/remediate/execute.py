@@ -28,26 +28,25 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from governor.changes import Change
 from governor.neon.client import NeonClient
 from governor.neon.errors import (
     NeonApiError,
     NeonError,
     NeonLocked,
-    NeonNotFound,
     NeonServerError,
     NeonTransportError,
 )
 from governor.neon.models import Operation
 from governor.neon.responses import Mutation
 from governor.policy import Policy
-from governor.remediate.changes import Change, applied
 from governor.remediate.follow import follow_operations
 from governor.remediate.ownership import Holder, holding
 from governor.remediate.recheck import clock_skip, recheck
 from governor.remediate.settings import RemediationSettings
 from governor.store import Store, remediations
 from governor.store.encoding import decode_time, encode_time
-from governor.store.remediations import RemediationRecord, RemediationState
+from governor.store.remediations import TRANSITIONS, RemediationRecord, RemediationState
 
 logger = logging.getLogger(__name__)
 MAX_SENDS = 3  # sends of one change that provably did not take effect (5xx, lost answer)
@@ -172,7 +171,7 @@ class Executor:
         )
         if verdict.skip is not None:
             return await self.end(record, "skipped", verdict.skip)
-        change = Change.from_json(record.change)
+        change = record.change
         deadline = client.pacer.clock() + self.settings.operation_timeout.total_seconds()
         window, margin = send_bounds(client)
         for round_ in range(MAX_SENDS):
@@ -194,7 +193,7 @@ class Executor:
             )
             try:
                 async with asyncio.timeout(window):  # else the deadline above would not hold
-                    mutation = await send(client, record, change)
+                    mutation = await change.send(client, record)
             except NeonLocked as error:
                 if client.pacer.clock() >= deadline:
                     return await self.end(
@@ -212,7 +211,7 @@ class Executor:
                 adopted = await find_operations(client, record, since=intent_at)
                 if adopted:
                     return await self.follow_from(record, adopted, reason=f"adopted after: {error}")
-                if applied(change, await current_values(client, record)):
+                if change.applied(await change.current_values(client, record)):
                     return await self.end(record, "succeeded", f"in effect (after: {error})")
                 logger.warning(
                     "remediation %s: not in effect after %s; sending again", record.id, error
@@ -228,8 +227,8 @@ class Executor:
     ) -> Outcome:
         if mutation.already_gone:
             return await self.end(record, "succeeded", "already gone (Neon answered 204)")
-        if change.kind in ("revoke_org_key", "revoke_personal_key"):
-            return await self.end(record, "succeeded", "revoked (synchronous)")
+        if change.synchronous is not None:
+            return await self.end(record, "succeeded", change.synchronous)
         recoverable = _recoverable_until(mutation)
         if recoverable is not None:
             await self._progress(record, "executing", {"recoverable_until": recoverable})
@@ -266,7 +265,7 @@ class Executor:
 
     async def _finish(self, record: RemediationRecord) -> Outcome:
         client = self.client_for(record)
-        change = Change.from_json(record.change)
+        change = record.change
         operations = [Operation.from_api(raw) for raw in record.operations]
 
         async def progress(latest: list[Operation]) -> None:
@@ -282,10 +281,10 @@ class Executor:
             on_progress=progress,
         )
         await progress(followed.operations)
-        if change.kind == "suspend_endpoint" and followed.outcome == "succeeded":
-            return await self.end(record, "succeeded", "suspended")
-        values = await current_values(client, record)
-        if applied(change, values):
+        if change.proven_by_operations is not None and followed.outcome == "succeeded":
+            return await self.end(record, "succeeded", change.proven_by_operations)
+        values = await change.current_values(client, record)
+        if change.applied(values):
             return await self.end(record, "succeeded", "in effect (re-read)")
         why = followed.error or "the operations finished but the change is not in effect"
         return await self.end(record, "failed", why)
@@ -310,7 +309,7 @@ class Executor:
         moved = await self.store.run(
             remediations.move,
             record.id,
-            expected=[s for s in expected if state in _ALLOWED_FROM[s]],
+            expected=[s for s in expected if state in TRANSITIONS[s]],
             to=state,
             now=self.clock(),
             actor=self.actor,
@@ -322,7 +321,7 @@ class Executor:
         if moved is None:
             return self.lost(record, f"moved away or taken over before it could end {state}")
         if self.on_end is not None:
-            self.on_end(Change.from_json(moved.change).kind, state)
+            self.on_end(moved.change.kind, state)
         return self._outcome(moved, state, reason)
 
     def lost(self, record: RemediationRecord, why: str) -> Outcome:
@@ -350,7 +349,7 @@ class Executor:
         outcome = Outcome(
             record.id,
             f"{record.resource_type} {record.resource_id} ({record.resource_name})",
-            Change.from_json(record.change).request(
+            record.change.request(
                 project_id=record.project_id, resource_id=record.resource_id, org_id=record.org_id
             ),
             state,
@@ -360,12 +359,6 @@ class Executor:
         if self.report is not None:
             self.report(outcome)
         return outcome
-
-
-_ALLOWED_FROM: dict[str, frozenset[str]] = {
-    "executing": frozenset({"waiting_operations", "succeeded", "failed", "skipped"}),
-    "waiting_operations": frozenset({"succeeded", "failed"}),
-}
 
 
 def _recoverable_until(mutation: Mutation[Any]) -> str | None:
@@ -421,47 +414,6 @@ def lane_of(record: RemediationRecord) -> tuple[str, str]:
     if record.project_id and record.resource_type != "api_key":
         return (record.account, f"project:{record.project_id}")
     return (record.account, f"keys:{record.org_id or 'personal'}")
-
-
-async def send(client: NeonClient, record: RemediationRecord, change: Change) -> Mutation[Any]:
-    project, resource = record.project_id or "", record.resource_id
-    if change.kind == "update_endpoint":
-        fields = change.fields
-        return await client.update_endpoint(
-            project,
-            resource,
-            autoscaling_limit_min_cu=fields.get("autoscaling_limit_min_cu"),
-            autoscaling_limit_max_cu=fields.get("autoscaling_limit_max_cu"),
-            suspend_timeout_seconds=fields.get("suspend_timeout_seconds"),
-        )
-    if change.kind == "suspend_endpoint":
-        return await client.suspend_endpoint(project, resource)
-    if change.kind == "update_branch":
-        expires = change.fields.get("expires_at")
-        moment = None if expires is None else datetime.fromisoformat(str(expires))
-        return await client.update_branch(project, resource, expires_at=moment)
-    if change.kind == "delete_branch":
-        return await client.delete_branch(project, resource)
-    if change.kind == "revoke_org_key":
-        return await client.revoke_org_api_key(record.org_id or "", int(resource))
-    return await client.revoke_personal_api_key(int(resource))
-
-
-async def current_values(client: NeonClient, record: RemediationRecord) -> dict[str, Any] | None:
-    """The resource as Neon has it now; None when it is gone."""
-    project, resource = record.project_id or "", record.resource_id
-    try:
-        if record.resource_type == "endpoint":
-            return (await client.get_endpoint(project, resource)).raw
-        if record.resource_type == "branch":
-            return (await client.get_branch(project, resource)).raw
-    except NeonNotFound:
-        return None
-    if record.change.get("kind") == "revoke_personal_key":
-        keys = await client.list_personal_api_keys()
-    else:
-        keys = await client.list_org_api_keys(record.org_id or "")
-    return next((key.raw for key in keys if str(key.id) == resource), None)
 
 
 async def find_operations(

@@ -15,15 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from governor.changes import Change
 from governor.inventory import Snapshot
 from governor.policy.model import Exclude
 from governor.policy.operators import parse_timestamp
 from governor.policy.resources import ResourceView
-from governor.remediate.changes import Change
 
 RECENT_USE = timedelta(minutes=15)  # a key used this recently may be the governor's own
-# Changes whose case rests on ages or dates, refused while the clocks disagree.
-_TIME_BASED = frozenset({"delete_branch", "revoke_org_key", "revoke_personal_key", "update_branch"})
 
 
 @dataclass(frozen=True)
@@ -77,7 +75,7 @@ def clock_refusal(
     re-read just measured before each send, so a skew that appears after the plan still
     stops it. Acting, a skew that cannot be measured (no ``Date`` header) refuses too.
     """
-    if change.kind not in _TIME_BASED:
+    if not change.time_based:
         return None
     if skew_seconds is None:
         if not acting:
@@ -134,7 +132,7 @@ def _key_refusal(change: Change, view: ResourceView, context: GuardContext) -> s
     last_used = parse_timestamp(values.get("last_used_at"))
     if last_used is not None and last_used >= context.snapshot.taken_at - RECENT_USE:
         return "used within the last 15 minutes: it may be the governor's own key"
-    if change.kind == "revoke_personal_key":
+    if change.personal_key:
         if values.get("scope") != "personal" or context.snapshot.key_scope != "personal":
             return (
                 "a personal key is revoked only by its owner: only when the governor itself "

@@ -23,12 +23,12 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from governor.actions import Action, parse_action
+from governor.changes import Change, propose
 from governor.durations import format_duration
 from governor.inventory import ResourceType, Snapshot
 from governor.policy.model import Policy
 from governor.policy.operators import parse_timestamp
 from governor.policy.resources import ResourceView, SnapshotIndex
-from governor.remediate.changes import Change, propose
 from governor.remediate.guards import GuardContext, creator_checked_when_acting, refusal
 from governor.remediate.settings import RemediationSettings
 from governor.store.exemptions import Exemption
@@ -58,7 +58,7 @@ class Source:
     finding_id: int
     policy: str
     fingerprint: str
-    action: dict[str, Any]
+    action: Action  # the finding's concrete action; stored as its ``as_json``
     first_seen: str
 
     def as_json(self) -> dict[str, Any]:
@@ -66,7 +66,7 @@ class Source:
             "finding_id": self.finding_id,
             "policy": self.policy,
             "fingerprint": self.fingerprint,
-            "action": self.action,
+            "action": self.action.as_json(),
             "first_seen": self.first_seen,
         }
 
@@ -76,7 +76,7 @@ class Source:
             int(data["finding_id"]),
             str(data["policy"]),
             str(data["fingerprint"]),
-            dict(data["action"]),
+            parse_action(data["action"]),
             str(data.get("first_seen", "")),
         )
 
@@ -269,9 +269,7 @@ def _item(group: list[StoredFinding], view: ResourceView, context: PlanContext) 
     modes = {finding.mode for finding in chosen}
     mode = "report" if not acting else "approve" if "approve" in modes else "auto"
     scope = view.values.get("scope") if view.resource_type == "api_key" else None
-    sources = tuple(
-        Source(f.id, f.policy, f.fingerprint, f.action.as_json(), f.first_seen) for f in chosen
-    )
+    sources = tuple(Source(f.id, f.policy, f.fingerprint, f.action, f.first_seen) for f in chosen)
     base = PlanItem(
         account=_account(view, context),
         resource_type=view.resource_type,
@@ -303,9 +301,8 @@ def _item(group: list[StoredFinding], view: ResourceView, context: PlanContext) 
         before=proposal.before,
         after=proposal.after,
         notes=notes,
-        disruptive=disruptive(proposal.change),
-        irreversible=proposal.change is not None
-        and proposal.change.kind in ("delete_branch", "revoke_org_key", "revoke_personal_key"),
+        disruptive=proposal.change is not None and proposal.change.disruptive,
+        irreversible=proposal.change is not None and proposal.change.irreversible,
     )
     if proposal.change is None:
         status: ItemStatus = (
@@ -356,7 +353,7 @@ def decide(
         return "in_progress", f"remediation {active.id} is {active.state}"
     if item.mode == "report":
         return "report_only", "the policy's mode is report"
-    if change.kind == "revoke_personal_key" and guard.user_id is None:
+    if change.personal_key and guard.user_id is None:
         # the plan cannot tell a key someone else created from the governor's own user's:
         # say the act-time check decides, never a plain "act"
         status, reason = _decide_further(item, change, policies, context, active)
@@ -473,7 +470,7 @@ def held_by(
             return None
         if _fingerprints(record) != {(s.policy, s.fingerprint) for s in item.sources}:
             return None
-        if _signature(record.change) != _signature(change.as_json()):
+        if _signature(record.change) != _signature(change):
             return None
         who = record.decided_by or "a person"
         verb = "rejected" if record.state == "rejected" else "approval withdrawn"
@@ -483,11 +480,9 @@ def held_by(
         )
     if refused_by_neon(record):
         actions = {(s.get("policy"), _canonical(s.get("action"))) for s in record.findings}
-        if actions != {(s.policy, _canonical(s.action)) for s in item.sources}:
+        if actions != {(s.policy, _canonical(s.action.as_json())) for s in item.sources}:
             return None
-        if record.before != item.before or _signature(record.change) != _signature(
-            change.as_json()
-        ):
+        if record.before != item.before or _signature(record.change) != _signature(change):
             return None
         return (
             f"Neon refused it at {when} (remediation {record.id}: {record.error}); "
@@ -500,12 +495,12 @@ def _fingerprints(record: RemediationRecord) -> set[tuple[Any, Any]]:
     return {(s.get("policy"), s.get("fingerprint")) for s in record.findings}
 
 
-def _signature(change: Mapping[str, Any]) -> str:
+def _signature(change: Change) -> str:
     """A change as evidence: an expiry is "now + N days", so its moment is left out."""
-    fields = dict(change.get("fields") or {})
+    fields = change.fields
     if "expires_at" in fields:
         fields["expires_at"] = "*"
-    return _canonical({"kind": change.get("kind"), "fields": fields})
+    return _canonical({"kind": change.kind, "fields": fields})
 
 
 def _canonical(value: Any) -> str:
@@ -532,7 +527,7 @@ def _waiting(
                 f"grace period of {policy.name} until {until.isoformat(timespec='seconds')} "
                 f"(noticed {noticed.isoformat(timespec='seconds')})"
             )
-    if disruptive(change):
+    if change.disruptive:
         for policy in policies:
             window = policy.maintenance_window
             if window is not None and not window.contains(now):
@@ -550,22 +545,12 @@ def _same_evidence(record: RemediationRecord, item: PlanItem) -> bool:
     if item.change is None:
         return False
     now = {(s.policy, s.fingerprint) for s in item.sources}
-    return _fingerprints(record) == now and _signature(record.change) == _signature(
-        item.change.as_json()
-    )
+    return _fingerprints(record) == now and _signature(record.change) == _signature(item.change)
 
 
 def _active_id(item: PlanItem, context: PlanContext) -> int | None:
     active = context.active.get((item.resource_type, item.resource_id))
     return None if active is None else active.id
-
-
-def disruptive(change: Change | None) -> bool:
-    if change is None:
-        return False
-    if change.kind in ("suspend_endpoint", "delete_branch"):
-        return True
-    return bool(change.fields.keys() & {"autoscaling_limit_min_cu", "autoscaling_limit_max_cu"})
 
 
 def _estimate(group: list[StoredFinding]) -> float | None:
@@ -600,7 +585,7 @@ def _without_doomed_computes(items: list[PlanItem], index: SnapshotIndex) -> lis
     deleted = {
         item.resource_id
         for item in items
-        if item.actionable and item.change is not None and item.change.kind == "delete_branch"
+        if item.actionable and item.change is not None and item.change.removes_branch
     }
     result = []
     for item in items:
@@ -636,7 +621,7 @@ def _apply_caps(items: list[PlanItem], context: PlanContext) -> list[PlanItem]:
             limit = context.policies[source.policy].limits.max_actions_per_run
             if limit is not None and per_policy[source.policy] >= limit:
                 reason = f"{source.policy} acts on at most {limit} resources per run"
-        if reason is None and item.change is not None and item.change.kind == "delete_branch":
+        if reason is None and item.change is not None and item.change.removes_branch:
             branches = context.index.branches_per_project[item.project_id or ""]
             allowed = math.floor(settings.max_branch_delete_share * branches)
             if deletes[item.project_id or ""] >= allowed:
@@ -652,7 +637,7 @@ def _apply_caps(items: list[PlanItem], context: PlanContext) -> list[PlanItem]:
         total += 1
         for source in item.sources:
             per_policy[source.policy] += 1
-        if item.change is not None and item.change.kind == "delete_branch":
+        if item.change is not None and item.change.removes_branch:
             deletes[item.project_id or ""] += 1
     return [capped.get(id(item), item) for item in items]
 
@@ -677,4 +662,4 @@ def parse_sources(record: RemediationRecord) -> list[Source]:
 
 
 def source_actions(sources: Sequence[Source]) -> list[Action]:
-    return [parse_action(source.action) for source in sources]
+    return [source.action for source in sources]

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from governor.actions import Action
+from governor.changes import propose
 from governor.policy import Policy
-from governor.remediate.changes import propose
 from governor.remediate.errors import PlanFileError
-from governor.remediate.plan import Plan, PlanItem, disruptive
+from governor.remediate.plan import Plan, PlanItem
 from governor.store import Store, finding_queries, saved_plans
 from governor.store.errors import StoreError
 from governor.store.records import StoredFinding
@@ -272,8 +272,9 @@ def item_problem(
         if finding.fingerprint != source.fingerprint:
             return f"the evidence of finding {source.finding_id} changed since the plan was made"
         action = policy.action.resolve(item.before)
-        if action.as_json() != source.action:
-            return f"{policy.name} now asks {action.describe()}, the plan says {source.action}"
+        if action.as_json() != source.action.as_json():
+            said = source.action.as_json()
+            return f"{policy.name} now asks {action.describe()}, the plan says {said}"
         actions.append(action)
         modes.add(policy.mode)
     if item.status not in ACTING_STATUSES:
@@ -294,7 +295,6 @@ def item_problem(
         planned = None if item.change is None else item.change.as_json()
         wanted = None if derived is None else derived.as_json()
         return f"the plan says {planned}, its policies propose {wanted}"
-    irreversible = any(action.irreversible for action in actions)
-    if item.disruptive != disruptive(derived) or item.irreversible != irreversible:
+    if item.disruptive != derived.disruptive or item.irreversible != derived.irreversible:
         return "its disruptive or irreversible flag differs from its change"
     return None

@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from governor.actions import MAX_EXPIRY
+from governor.changes import Change, propose
 from governor.inventory import KeyScope, ResourceType, Snapshot
 from governor.neon.client import NeonClient
 from governor.neon.errors import NeonApiError
 from governor.policy import Policy, evaluate
 from governor.policy.operators import parse_timestamp
 from governor.policy.resources import ResourceView, SnapshotIndex
-from governor.remediate.changes import Change, propose
 from governor.remediate.guards import GuardContext, clock_refusal, refusal
-from governor.remediate.plan import disruptive, parse_sources, source_actions
+from governor.remediate.plan import parse_sources, source_actions
 from governor.remediate.settings import RemediationSettings
 from governor.store.remediations import RemediationRecord
 from governor.sweep.recheck import reread
@@ -71,7 +71,7 @@ async def recheck(
     snapshot, view = await read_view(client, record, now=now)
     if view is None:
         return Verdict(f"the {record.resource_type} no longer exists", None)
-    change = Change.from_json(record.change)
+    change = record.change
     # Every path, a person's own change and a revert included: a delete or a revoke is
     # never sent while Neon's clock and ours disagree.
     clocks = clock_refusal(
@@ -92,7 +92,7 @@ async def recheck(
             return Verdict(f"policy {source.policy} is no longer loaded", view)
         chosen.append(policy)
     user_id = None
-    if change.kind == "revoke_personal_key":
+    if change.personal_key:
         user_id, unknown = await governor_user(client)
         if user_id is None:
             return Verdict(unknown, view)
@@ -167,7 +167,7 @@ async def governor_user(client: NeonClient) -> tuple[str | None, str]:
 
 def _window_skip(change: Change, policies: list[Policy], now: datetime) -> str | None:
     """A saved plan applied later must still respect the policies' maintenance windows."""
-    if not disruptive(change):
+    if not change.disruptive:
         return None
     for policy in policies:
         window = policy.maintenance_window
@@ -216,7 +216,7 @@ def _changed(before: str, after: str) -> str:
 def _scope_of(record: RemediationRecord) -> KeyScope | None:
     if record.resource_type != "api_key":
         return None
-    if record.change.get("kind") == "revoke_personal_key":
+    if record.change.personal_key:
         return "personal"
     return "project" if record.project_id else "organization"
 

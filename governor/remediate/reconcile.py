@@ -24,11 +24,9 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from governor.remediate.changes import Change, applied
 from governor.remediate.execute import (
     Executor,
     Outcome,
-    current_values,
     find_operations,
     lane_of,
     send_bounds,
@@ -88,8 +86,7 @@ async def _settle(executor: Executor, record: RemediationRecord) -> Outcome:
     adopted = await find_operations(client, record, since=decode_time(record.intent_at))
     if adopted:
         return await executor.follow_from(record, adopted, reason="adopted after a restart")
-    change = Change.from_json(record.change)
-    if applied(change, await current_values(client, record)):
+    if record.change.applied(await record.change.current_values(client, record)):
         return await executor.end(record, "succeeded", "in effect (found after a restart)")
     return await executor.execute_one(record, claimed=True)
 

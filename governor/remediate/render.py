@@ -17,6 +17,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from governor.changes import moves_text
 from governor.remediate.execute import Outcome
 from governor.remediate.plan import Plan, PlanItem
 from governor.report.text import printable
@@ -35,16 +36,6 @@ STATUS_LABELS = {
     "report_only": "report only",
     "held": "held until the evidence changes",
 }
-
-
-def _plain(value: Any) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
 
 
 def _flags(item: PlanItem) -> str:  # "disruptive, irreversible" or "-"
@@ -108,19 +99,7 @@ def plan_line(item: PlanItem) -> str:
 
 def _moves(item: PlanItem) -> str:
     """``field: before → after`` for what changes."""
-    if item.change is None:
-        return ""
-    kind = item.change.kind
-    if kind == "delete_branch":
-        return "exists → deleted"
-    if kind in ("revoke_org_key", "revoke_personal_key"):
-        return "active → revoked"
-    if kind == "suspend_endpoint":
-        return f"{_plain(item.before.get('current_state'))} → idle"
-    return ", ".join(
-        f"{name} {_plain(item.before.get(name))} → {_plain(value)}"
-        for name, value in item.change.fields.items()
-    )
+    return "" if item.change is None else moves_text(item.change, item.before)
 
 
 def render_outcomes(outcomes: Sequence[Outcome]) -> str:
@@ -140,7 +119,10 @@ def remediation_json(record: RemediationRecord) -> dict[str, Any]:
         name: getattr(record, name)
         for name in record.__dataclass_fields__
         if name not in ("operations",)
-    } | {"operations": [_operation_summary(op) for op in record.operations]}
+    } | {
+        "change": record.change.as_json(),
+        "operations": [_operation_summary(op) for op in record.operations],
+    }
 
 
 def _operation_summary(operation: Mapping[str, Any]) -> dict[str, Any]:
@@ -165,7 +147,7 @@ def render_remediations(records: Sequence[RemediationRecord], fmt: str, *, width
             str(record.id),
             record.state,
             printable(f"{record.resource_type} {record.resource_name} ({record.resource_id})"),
-            printable(str(record.change.get("kind", ""))),
+            printable(record.change.kind),
             printable(record.policy),
             record.updated_at[:19],
             printable(record.reason or record.error or ""),

@@ -251,8 +251,7 @@ async def _row_for(
 def _same_plan(record: RemediationRecord, item: PlanItem) -> bool:
     planned = [(s.get("policy"), s.get("fingerprint")) for s in record.findings]
     now = [(source.policy, source.fingerprint) for source in item.sources]
-    change = None if item.change is None else item.change.as_json()
-    return planned == now and record.change == change and record.before == item.before
+    return planned == now and record.change == item.change and record.before == item.before
 
 
 def new_remediation(
@@ -275,7 +274,7 @@ def new_remediation(
         org_id=item.org_id,
         project_id=item.project_id,
         resource_name=item.name,
-        change=item.change.as_json(),
+        change=item.change,
         before=item.before,
         after=item.after,
         disruptive=item.disruptive,

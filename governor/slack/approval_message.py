@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from governor.changes import value_text
 from governor.slack.messages import (
     MAX_CONFIRM_TEXT,
     MAX_FALLBACK_TEXT,
@@ -35,14 +36,6 @@ from governor.store.remediations import RemediationRecord
 
 APPROVE_ACTION = "neon_approve"
 REJECT_ACTION = "neon_reject"
-TITLES = {
-    "update_endpoint": "Change compute settings",
-    "suspend_endpoint": "Suspend compute",
-    "update_branch": "Set branch expiry",
-    "delete_branch": "Delete branch",
-    "revoke_org_key": "Revoke API key",
-    "revoke_personal_key": "Revoke API key",
-}
 STATUS_ICONS = {
     "approved": ":hourglass_flowing_sand:",
     "running": ":hourglass_flowing_sand:",
@@ -148,7 +141,7 @@ def approval_status_message(record: RemediationRecord, *, status: str, detail: s
 
 def _body(record: RemediationRecord, owner: str | None) -> list[dict[str, Any]]:
     """What both versions show: the resource and move, the warnings, the reason."""
-    title = TITLES.get(str(record.change.get("kind")), safe(record.change.get("kind", "?"), 60))
+    title = record.change.title
     where = f" in project {code(record.project_id, 60)}" if record.project_id else ""
     head = (
         f"*{title}*: {safe(record.resource_type, 30)} *{_name(record, 200)}* "
@@ -174,30 +167,18 @@ def _body(record: RemediationRecord, owner: str | None) -> list[dict[str, Any]]:
 
 def moves(record: RemediationRecord) -> str:
     """``field: before → after`` for what changes, escaped (values come from Neon)."""
-    kind = record.change.get("kind")
-    if kind == "delete_branch":
-        return "exists → deleted"
-    if kind in ("revoke_org_key", "revoke_personal_key"):
-        return "active → revoked"
-    if kind == "suspend_endpoint":
-        return f"{_value(record.before.get('current_state'))} → idle"
-    fields = record.change.get("fields")
-    changed: Mapping[str, Any] = fields if isinstance(fields, dict) and fields else record.after
+    moves = record.change.moves(record.before) or [
+        (name, record.before.get(name), value) for name, value in record.after.items()
+    ]
     lines = [
-        f"{safe(name, 60)}: {_value(record.before.get(name))} → {_value(value)}"
-        for name, value in list(changed.items())[:10]
+        (f"{safe(name, 60)}: " if name else "") + f"{_value(old)} → {_value(new)}"
+        for name, old, new in moves[:10]
     ]
     return fit("\n".join(lines) or "-", 1900)
 
 
 def _value(value: Any) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return safe(value, 100)
+    return safe(value_text(value), 100)
 
 
 def _name(record: RemediationRecord, limit: int) -> str:
@@ -205,7 +186,7 @@ def _name(record: RemediationRecord, limit: int) -> str:
 
 
 def _what(record: RemediationRecord, limit: int) -> str:
-    title = TITLES.get(str(record.change.get("kind")), "change")
+    title = record.change.title
     return fit(
         f"{title.lower()} on {safe(record.resource_type, 30)} {_name(record, 100)}",
         limit,
@@ -214,7 +195,7 @@ def _what(record: RemediationRecord, limit: int) -> str:
 
 def _confirm(record: RemediationRecord) -> dict[str, Any]:
     """The dialog names the action and the resource; it is UX, the server still checks."""
-    title = TITLES.get(str(record.change.get("kind")), "Approve this change")
+    title = record.change.title
     text = f"{title} on {safe(record.resource_type, 30)} *{_name(record, 120)}*?"
     if record.irreversible:
         text += " This cannot be undone."

@@ -21,7 +21,6 @@ from governor.store.slack import ApprovalMessage
 
 Action = Literal["approve", "reject", "keep", "pause", "resume", "status", "plan"]
 GroupMembers = Callable[[str], Awaitable[set[str]]]
-IRREVERSIBLE_KINDS = frozenset({"delete_branch", "revoke_org_key", "revoke_personal_key"})
 
 
 @dataclass(frozen=True)
@@ -45,9 +44,9 @@ def refuse(reason: str) -> Verdict:
 
 
 def is_destructive(record: RemediationRecord) -> bool:
-    """The class a request is decided in: the record's own flag or the change's kind (one
+    """The class a request is decided in: the record's own flag or the change's (one
     rule for who may approve, how many must, and whether buttons are shown)."""
-    return record.irreversible or record.change.get("kind") in IRREVERSIBLE_KINDS
+    return record.irreversible or record.change.irreversible
 
 
 async def authorize(

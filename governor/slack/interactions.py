@@ -324,7 +324,7 @@ class InteractionHandler:
                     "governor's host plans afresh):"
                 )
             lines.extend(
-                f"• #{r.id} {r.state}: {r.change.get('kind')} {r.resource_type} {r.resource_name}"
+                f"• #{r.id} {r.state}: {r.change.kind} {r.resource_type} {r.resource_name}"
                 for r in records[:20]
             )
             if len(records) > 20:

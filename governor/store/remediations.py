@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from governor.changes import Change, parse_change
 from governor.store import audit_log
 from governor.store.audit_log import DEFAULT_ACTOR, NewEntry
 from governor.store.connection import rows, write
@@ -76,7 +77,7 @@ class NewRemediation:
     org_id: str | None
     project_id: str | None
     resource_name: str
-    change: dict[str, Any]
+    change: Change
     before: dict[str, Any]
     after: dict[str, Any]
     disruptive: bool
@@ -107,7 +108,7 @@ class RemediationRecord:
     org_id: str | None
     project_id: str | None
     resource_name: str
-    change: dict[str, Any]
+    change: Change  # parsed once, when read (the stored form is its ``as_json``)
     before: dict[str, Any]
     after: dict[str, Any]
     disruptive: bool
@@ -139,6 +140,7 @@ class RemediationRecord:
             values[name] = decode_json(
                 values[name], default=[] if name in ("findings", "operations") else {}
             )
+        values["change"] = parse_change(values["change"])
         values["disruptive"] = bool(values["disruptive"])
         values["irreversible"] = bool(values["irreversible"])
         return cls(**values)
@@ -189,7 +191,7 @@ def add(
             "org_id": new.org_id,
             "project_id": new.project_id,
             "resource_name": new.resource_name,
-            "change": encode_json(new.change, what="remediation change"),
+            "change": encode_json(new.change.as_json(), what="remediation change"),
             "before": encode_json(new.before, what="remediation before"),
             "after": encode_json(new.after, what="remediation after"),
             "disruptive": int(new.disruptive),
@@ -220,7 +222,7 @@ def add(
                 {
                     "resource": f"{new.resource_type}:{new.resource_id}",
                     "policy": new.policy,
-                    "change": new.change,
+                    "change": new.change.as_json(),
                     "reason": new.reason,
                 },
             ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,19 @@ from governor.actions import (
     SetExpiryAction,
     SuspendAction,
 )
-from governor.remediate.changes import Change, applied, propose
+from governor.changes import (
+    KINDS,
+    Change,
+    DeleteBranch,
+    RevokeOrgKey,
+    RevokePersonalKey,
+    SuspendEndpoint,
+    UpdateBranch,
+    UpdateEndpoint,
+    moves_text,
+    parse_change,
+    propose,
+)
 
 NOW = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
 IDLE_COMPUTE = {
@@ -141,10 +154,80 @@ def test_keys_are_revoked_through_the_endpoint_their_scope_needs(
 
 def test_outcomes_are_read_from_the_resource() -> None:
     patch = Change("update_endpoint", {"suspend_timeout_seconds": 300})
-    assert applied(patch, {"suspend_timeout_seconds": 300})
-    assert not applied(patch, {"suspend_timeout_seconds": -1})
-    assert not applied(patch, None)
-    assert applied(Change("delete_branch"), None)
-    assert not applied(Change("delete_branch"), {"id": "br-1"})
+    assert patch.applied({"suspend_timeout_seconds": 300})
+    assert not patch.applied({"suspend_timeout_seconds": -1})
+    assert not patch.applied(None)
+    assert Change("delete_branch").applied(None)
+    assert not Change("delete_branch").applied({"id": "br-1"})
     expiry = Change("update_branch", {"expires_at": "2026-12-01T00:00:00Z"})
-    assert applied(expiry, {"expires_at": "2026-12-01T00:00:00+00:00"})
+    assert expiry.applied({"expires_at": "2026-12-01T00:00:00+00:00"})
+
+
+@pytest.mark.parametrize(
+    ("stored", "kind_class", "request_line"),
+    [
+        (
+            {"kind": "update_endpoint", "fields": {"autoscaling_limit_min_cu": 0.25}},
+            UpdateEndpoint,
+            'PATCH /projects/p/endpoints/r {"endpoint": {"autoscaling_limit_min_cu": 0.25}}',
+        ),
+        (
+            {"kind": "suspend_endpoint", "fields": {}},
+            SuspendEndpoint,
+            "POST /projects/p/endpoints/r/suspend",
+        ),
+        ({"kind": "update_branch", "fields": {}}, UpdateBranch, "PATCH /projects/p/branches/r"),
+        ({"kind": "delete_branch", "fields": {}}, DeleteBranch, "DELETE /projects/p/branches/r"),
+        (
+            {"kind": "revoke_org_key", "fields": {}},
+            RevokeOrgKey,
+            "DELETE /organizations/o/api_keys/r",
+        ),
+        ({"kind": "revoke_personal_key"}, RevokePersonalKey, "DELETE /api_keys/r"),
+    ],
+)
+def test_a_stored_change_reads_back_as_its_kinds_class_with_the_same_request(
+    stored: dict[str, Any], kind_class: type[Change], request_line: str
+) -> None:
+    change = parse_change(stored)
+    assert type(change) is kind_class
+    assert change == Change(stored["kind"], stored.get("fields"))
+    assert change.as_json() == {"kind": stored["kind"], "fields": stored.get("fields", {})}
+    assert change.request(project_id="p", resource_id="r", org_id="o") == request_line
+
+
+def test_a_stored_change_of_no_known_kind_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a planned change"):
+        parse_change({"kind": "drop_project", "fields": {}})
+    with pytest.raises(ValueError, match="not a change kind"):
+        Change("drop_project")
+
+
+def test_disruption_and_irreversibility_follow_the_actions_flags() -> None:
+    """One rule, from the ``Action``: a suspend-timeout PATCH is not disruptive, a resize is."""
+    assert not Change("update_endpoint", {"suspend_timeout_seconds": 300}).disruptive
+    assert Change("update_endpoint", {"autoscaling_limit_max_cu": 2.0}).disruptive
+    assert ResizeAction.disruptive
+    assert Change("suspend_endpoint").disruptive == SuspendAction.disruptive
+    assert Change("delete_branch").disruptive == DeleteAction.disruptive
+    assert Change("delete_branch").irreversible == DeleteAction.irreversible is True
+    for kind in ("revoke_org_key", "revoke_personal_key"):
+        assert Change(kind).irreversible == RevokeAction.irreversible is True
+    assert not Change("update_branch", {"expires_at": "2026-12-01T00:00:00Z"}).irreversible
+
+
+def test_a_revert_restores_the_fields_before_and_only_updates_are_revertible() -> None:
+    patch = Change("update_endpoint", {"suspend_timeout_seconds": 300})
+    assert patch.restoring({"suspend_timeout_seconds": -1, "x": 1}) == Change(
+        "update_endpoint", {"suspend_timeout_seconds": -1}
+    )
+    revertible = {kind for kind, cls in KINDS.items() if cls.not_revertible is None}
+    assert revertible == {"update_endpoint", "update_branch"}
+
+
+def test_what_a_change_moves_reads_the_same_for_every_kind() -> None:
+    assert moves_text(Change("delete_branch"), {}) == "exists → deleted"
+    assert moves_text(Change("revoke_org_key"), {}) == "active → revoked"
+    assert moves_text(Change("suspend_endpoint"), {"current_state": "active"}) == "active → idle"
+    patch = Change("update_endpoint", {"autoscaling_limit_max_cu": 2.0})
+    assert moves_text(patch, {"autoscaling_limit_max_cu": 8}) == "autoscaling_limit_max_cu 8 → 2"

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from governor.changes import Change
 from governor.fake_slack import FakeSlack
 from governor.fake_slack.workspace import ALICE
 from governor.remediate import decisions
@@ -46,7 +47,7 @@ def _new(state: RemediationState, resource_id: str = "ep-1") -> NewRemediation:
         org_id="org-a",
         project_id="p1",
         resource_name=resource_id,
-        change={"kind": "update_endpoint", "fields": {"autoscaling_limit_min_cu": 0.25}},
+        change=Change("update_endpoint", {"autoscaling_limit_min_cu": 0.25}),
         before={"autoscaling_limit_min_cu": 8},
         after={"autoscaling_limit_min_cu": 0.25},
         disruptive=False,

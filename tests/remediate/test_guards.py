@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from governor.changes import Change
 from governor.inventory import IncompletePart, Snapshot
 from governor.policy.model import Exclude
 from governor.policy.resources import ResourceView
-from governor.remediate.changes import Change
 from governor.remediate.guards import GuardContext, refusal
 from tests.policy.builders import NOW
 

@@ -23,7 +23,6 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import pytest
 
 from governor.remediate import ownership
-from governor.remediate.changes import Change
 from governor.remediate.execute import send_bounds
 from governor.remediate.reconcile import reconcile
 from governor.remediate.session import new_remediation
@@ -357,7 +356,7 @@ async def test_reconcile_after_a_kill_waits_for_the_in_flight_request_before_loo
         sleep = r.client.pacer.sleep
 
         def land() -> None:  # the slow request arrives, whatever anyone does meanwhile
-            body = json.dumps({"endpoint": Change.from_json(record.change).fields}).encode()
+            body = json.dumps({"endpoint": record.change.fields}).encode()
             headers = {"Authorization": f"Bearer {PERSONAL_TOKEN}"}
             answer = r.simulator.handle("PATCH", f"/api/v2{ENDPOINT_PATH}", {}, headers, body)
             landed.append(answer.status)
@@ -405,7 +404,7 @@ async def test_an_executor_after_an_uncertain_answer_waits_for_its_request_befor
         r.simulator.answer = answer_once  # type: ignore[method-assign]
 
         def land() -> None:
-            body = json.dumps({"endpoint": Change.from_json(record.change).fields}).encode()
+            body = json.dumps({"endpoint": record.change.fields}).encode()
             headers = {"Authorization": f"Bearer {PERSONAL_TOKEN}"}
             answer = r.simulator.handle("PATCH", f"/api/v2{ENDPOINT_PATH}", {}, headers, body)
             landed.append(answer.status)

@@ -202,7 +202,7 @@ async def test_an_approval_request_shows_only_what_the_acting_policies_ask(
         [request] = [x for x in result.requested if x.resource_id == OVERSIZED]
         assert [f["policy"] for f in request.findings] == ["never-suspending-computes"]
         assert request.policy == "never-suspending-computes"
-        assert request.change == {
+        assert request.change.as_json() == {
             "kind": "update_endpoint",
             "fields": {"suspend_timeout_seconds": 300},
         }
@@ -360,7 +360,7 @@ async def test_an_approved_expiry_change_survives_the_next_pass_and_runs(tmp_pat
         for request in requested:
             branch = r.world_branch(request.resource_id)
             assert branch is not None
-            assert branch["expires_at"] == request.change["fields"]["expires_at"]
+            assert branch["expires_at"] == request.change.fields["expires_at"]
 
 
 async def test_the_plan_does_not_claim_act_for_a_personal_key_before_its_creator_is_checked(

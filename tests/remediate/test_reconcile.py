@@ -10,8 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from governor.remediate.changes import Change
-from governor.remediate.execute import send
 from governor.remediate.reconcile import reconcile
 from governor.remediate.session import new_remediation
 from governor.store import remediations
@@ -64,7 +62,7 @@ async def test_killed_after_sending_but_before_the_answer_was_journaled_it_adopt
     async with rig(tmp_path) as r:
         remediation_id = await _claimed(r, STALE_CHILD, intent=True)
         record = await r.store.run(remediations.get, remediation_id)
-        await send(r.client, record, Change.from_json(record.change))  # the lost answer
+        await record.change.send(r.client, record)  # the lost answer
         [outcome] = await reconcile(r.executor())
         assert outcome.state == "succeeded"
         assert len(_sent(r, STALE_CHILD)) == 1
@@ -88,7 +86,7 @@ async def test_killed_while_waiting_on_operations_it_follows_them_to_the_end(
     async with rig(tmp_path) as r:
         remediation_id = await _claimed(r, NEVER_SUSPENDS, intent=True)
         record = await r.store.run(remediations.get, remediation_id)
-        mutation = await send(r.client, record, Change.from_json(record.change))
+        mutation = await record.change.send(r.client, record)
         await r.store.run(
             remediations.move,
             remediation_id,

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from governor.changes import Change
 from governor.remediate import decisions
-from governor.remediate.changes import Change
 from governor.remediate.recheck import clock_skip
 from governor.remediate.reconcile import reconcile
 from governor.store import remediations

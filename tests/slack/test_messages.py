@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
 from governor.actions import parse_action
+from governor.changes import Change
 from governor.fake_slack.blocks import problems
 from governor.inventory import IncompletePart
 from governor.pipeline.results import AuditResult
@@ -98,7 +99,7 @@ def record(**changes: Any) -> RemediationRecord:
         "org_id": "org-1",
         "project_id": "proj-1",
         "resource_name": "dev-old",
-        "change": {"kind": "delete_branch", "fields": {}},
+        "change": Change("delete_branch"),
         "before": {"name": "dev-old"},
         "after": {"deleted": True},
         "disruptive": False,
@@ -429,7 +430,7 @@ def test_approval_shows_the_move_warnings_expiry_and_votes() -> None:
         resource_type="endpoint",
         resource_id="ep-1",
         resource_name="ep-1",
-        change={"kind": "update_endpoint", "fields": {"autoscaling_limit_max_cu": 2.0}},
+        change=Change("update_endpoint", {"autoscaling_limit_max_cu": 2.0}),
         before={"autoscaling_limit_max_cu": 8.0},
         after={"autoscaling_limit_max_cu": 2.0},
         disruptive=True,
@@ -480,7 +481,7 @@ def test_any_remediation_makes_a_valid_approval(
     rec = record(
         resource_name=name,
         why=why,
-        change={"kind": name, "fields": {name: why}},
+        change=Change("update_endpoint", {name: why}),
         before={name: name},
         after={name: why},
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from governor.changes import Change
 from governor.config import ConfigError, parse_config
 from governor.fake_slack import FakeSlack
 from governor.fake_slack.workspace import ALICE, APPROVALS, APPROVERS, BOB, MALLORY
@@ -36,8 +37,8 @@ def _request(kind: str) -> RemediationRecord:
     return RemediationRecord(
         id=1, run_id=None, reverts_id=None, account="", policy="", mode="approve", findings=[],
         resource_type="branch", resource_id="br-1", org_id=None, project_id=None,
-        resource_name="dev", change={"kind": kind, "fields": {}}, before={}, after={},
-        disruptive=False, irreversible=False, why="", estimate_usd=None, plan_hash=None,
+        resource_name="dev", change=Change(kind), before={}, after={}, disruptive=False,
+        irreversible=False, why="", estimate_usd=None, plan_hash=None,
         state="awaiting_approval", reason=None, created_at="", updated_at="",
         approval_expires_at=None, decided_by=None, decided_at=None, intent_at=None,
         sent_at=None, finished_at=None,
@@ -80,7 +81,7 @@ async def test_narrowing_destructive_approvers_leaves_approver_groups_out_of_del
         "you are not an approver for irreversible actions",
     )
     assert (await verdict(ALICE.id, delete)).allowed
-    resize = replace(delete, change={"kind": "update_endpoint", "fields": {}})
+    resize = replace(delete, change=Change("update_endpoint"))
     assert (await verdict(BOB.id, resize)).allowed  # the group still approves the rest
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from governor.changes import Change, DeleteBranch, UpdateBranch
 from governor.store import Store, StoreError, audit_log, history, remediations
 from governor.store.remediations import NewRemediation
 from tests.store.factories import ORG, T0, finding, snapshot
@@ -23,7 +27,7 @@ def new(resource_id: str = "br-1", state: str = "planned") -> NewRemediation:
         org_id="org-a",
         project_id="p1",
         resource_name="preview/x",
-        change={"kind": "delete_branch", "fields": {}},
+        change=Change("delete_branch"),
         before={"name": "preview/x"},
         after={"deleted": True},
         disruptive=True,
@@ -117,3 +121,30 @@ def test_the_first_notice_of_a_finding_counts_and_pause_is_a_switch(tmp_path: Pa
         assert (paused.reason, paused.set_by) == ("incident", "bob")
         store.call(remediations.set_paused, False, reason=None, actor="bob", now=T0)
         assert store.call(remediations.paused) is None
+
+
+def _stored_change(connection: sqlite3.Connection, record_id: int) -> Any:
+    row = connection.execute("SELECT change FROM remediations WHERE id = ?", (record_id,))
+    return json.loads(row.fetchone()[0])
+
+
+def _write_change(connection: sqlite3.Connection, record_id: int, text: str) -> None:
+    connection.execute("UPDATE remediations SET change = ? WHERE id = ?", (text, record_id))
+
+
+def test_a_row_keeps_its_change_as_kind_and_fields_and_is_read_back_as_the_kinds_class(
+    tmp_path: Path,
+) -> None:
+    """Rows written before the typed changes hold ``{"kind", "fields"}``: they still read."""
+    with Store.open(tmp_path / "g.db") as store:
+        record, _ = store.call(remediations.add, new(), now=T0)
+        assert store.call(_stored_change, record.id) == {"kind": "delete_branch", "fields": {}}
+        assert isinstance(record.change, DeleteBranch)
+        older = '{"kind": "update_branch", "fields": {"expires_at": "2026-12-01T00:00:00Z"}}'
+        store.call(_write_change, record.id, older)
+        back = store.call(remediations.get, record.id)
+        assert isinstance(back.change, UpdateBranch)
+        assert back.change.fields == {"expires_at": "2026-12-01T00:00:00Z"}
+        assert back.change.request(project_id="p1", resource_id="br-1", org_id=None) == (
+            'PATCH /projects/p1/branches/br-1 {"branch": {"expires_at": "2026-12-01T00:00:00Z"}}'
+        )

@@ -1,0 +1,568 @@
+"""One class per change kind: everything the governor knows about one kind of request.
+
+Why one place: a change kind used to be a string tested in a dozen modules (the request,
+how to send it, how to read the resource back, whether it is in effect, what a revert
+restores, whether it is disruptive or irreversible, its title). Each class below owns all
+of that, and ``propose`` (below) turns a finding's actions into one change, so a new kind is
+one class and its proposal here, its ``Action`` in ``actions.py`` and its call in
+``neon/mutations.py``. Disruption and irreversibility come from the ``Action`` flags.
+
+The stored form stays ``{"kind": ..., "fields": {...}}`` (``as_json``/``parse_change``), so
+rows and saved plans written before these classes still read. ``Change(kind, fields)``
+builds the class for ``kind``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, Literal, Protocol
+
+from governor.actions import (
+    MAX_EXPIRY,
+    Action,
+    DeleteAction,
+    ResizeAction,
+    RevokeAction,
+    SetAutosuspendAction,
+    SetExpiryAction,
+    SuspendAction,
+)
+from governor.neon.client import NeonClient
+from governor.neon.errors import NeonNotFound
+from governor.neon.responses import Mutation
+from governor.policy.operators import parse_timestamp
+
+ChangeKind = Literal[
+    "update_endpoint",
+    "suspend_endpoint",
+    "update_branch",
+    "delete_branch",
+    "revoke_org_key",
+    "revoke_personal_key",
+]
+
+
+class Target(Protocol):
+    """Where a change goes: a remediation row or a plan item."""
+
+    @property
+    def project_id(self) -> str | None: ...
+    @property
+    def resource_id(self) -> str: ...
+    @property
+    def org_id(self) -> str | None: ...
+
+
+Move = tuple[str | None, Any, Any]  # (field or None for the whole resource, before, after)
+
+
+def value_text(value: Any) -> str:
+    """A setting's value for people (the one formatter the terminal and Slack share)."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _json(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return f'"{value}"'
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+class Change:
+    """One request the executor sends, exactly: ``fields`` is the PATCH body's inner object."""
+
+    kind: ClassVar[ChangeKind]
+    title: ClassVar[str]
+    method: ClassVar[str]
+    path: ClassVar[str]  # formatted with project, id and org
+    envelope: ClassVar[str | None] = None  # the PATCH body's outer key
+    irreversible: ClassVar[bool] = False
+    # Rests on ages or dates, so a clock skew with Neon stops it.
+    time_based: ClassVar[bool] = False
+    # Neon answers synchronously: the send's answer is the outcome (the reason recorded).
+    synchronous: ClassVar[str | None] = None
+    # Succeeded operations prove it (no re-read needed): the reason recorded.
+    proven_by_operations: ClassVar[str | None] = None
+    removes_branch: ClassVar[bool] = False  # its computes go with it (the planner drops them)
+    personal_key: ClassVar[bool] = False  # needs the governor's own user (GET /auth)
+    # Why a revert is refused (None: revertible, restoring ``before`` of its fields).
+    not_revertible: ClassVar[str | None] = None
+
+    __slots__ = ("_fields",)
+    _fields: dict[str, Any]
+
+    def __new__(cls, kind: str | None = None, fields: Mapping[str, Any] | None = None) -> Change:
+        _ = fields
+        if cls is Change:
+            chosen = KINDS.get(str(kind))
+            if chosen is None:
+                raise ValueError(f"not a change kind: {kind!r}")
+            return object.__new__(chosen)
+        return object.__new__(cls)
+
+    def __init__(self, kind: str | None = None, fields: Mapping[str, Any] | None = None) -> None:
+        if kind is not None and kind != self.kind:
+            raise ValueError(f"{type(self).__name__} is {self.kind!r}, not {kind!r}")
+        object.__setattr__(self, "_fields", dict(fields or {}))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("a change is immutable")
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        return dict(self._fields)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Change) and type(other) is type(self) and other.fields == self.fields
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.kind, tuple(sorted(self._fields.items()))))
+
+    def __repr__(self) -> str:
+        return f"Change({self.kind!r}, {self._fields!r})"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "fields": dict(self._fields)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Change:
+        return parse_change(data)
+
+    @property
+    def disruptive(self) -> bool:
+        """Restarts a compute or drops its connections (from the ``Action`` flags)."""
+        return False
+
+    def request(self, *, project_id: str | None, resource_id: str, org_id: str | None) -> str:
+        """``METHOD /path {body}`` as the executor will send it, for people."""
+        path = self.path.format(project=project_id, id=resource_id, org=org_id)
+        if not self._fields:
+            return f"{self.method} {path}"
+        body = ", ".join(f'"{key}": {_json(value)}' for key, value in self._fields.items())
+        return f'{self.method} {path} {{"{self.envelope}": {{{body}}}}}'
+
+    async def send(self, client: NeonClient, target: Target) -> Mutation[Any]:
+        raise NotImplementedError
+
+    async def current_values(self, client: NeonClient, target: Target) -> dict[str, Any] | None:
+        """The resource as Neon has it now; None when it is gone."""
+        raise NotImplementedError
+
+    def applied(self, values: Mapping[str, Any] | None) -> bool:
+        """Whether the resource (None: gone) shows this change in effect: the outcome test."""
+        if values is None:
+            return False
+        for name, wanted in self._fields.items():
+            current = values.get(name)
+            if name == "expires_at":
+                if parse_timestamp(current) != parse_timestamp(wanted):
+                    return False
+            elif _number(current) is not None and _number(wanted) is not None:
+                if _number(current) != _number(wanted):
+                    return False
+            elif current != wanted:
+                return False
+        return True
+
+    def restoring(self, before: Mapping[str, Any]) -> Change:
+        """The change a revert sends: each of its fields back to ``before``."""
+        return type(self)(None, {name: before.get(name) for name in self._fields})
+
+    def moves(self, before: Mapping[str, Any]) -> list[Move]:
+        """What it moves, field by field, for people (``name before → after``)."""
+        return [(name, before.get(name), value) for name, value in self._fields.items()]
+
+
+def moves_text(change: Change, before: Mapping[str, Any]) -> str:
+    """``name before → after, ...`` for the terminal (the plan, ``remediations show``)."""
+    return ", ".join(
+        " ".join(([name] if name else []) + [f"{value_text(old)} → {value_text(new)}"])
+        for name, old, new in change.moves(before)
+    )
+
+
+class _EndpointChange(Change):
+    __slots__ = ()
+    envelope = "endpoint"
+
+    async def current_values(self, client: NeonClient, target: Target) -> dict[str, Any] | None:
+        try:
+            return (await client.get_endpoint(target.project_id or "", target.resource_id)).raw
+        except NeonNotFound:
+            return None
+
+
+class _BranchChange(Change):
+    __slots__ = ()
+    envelope = "branch"
+
+    async def current_values(self, client: NeonClient, target: Target) -> dict[str, Any] | None:
+        try:
+            return (await client.get_branch(target.project_id or "", target.resource_id)).raw
+        except NeonNotFound:
+            return None
+
+
+class UpdateEndpoint(_EndpointChange):
+    """PATCH a compute's autoscaling limits and/or suspend timeout (one PATCH for all)."""
+
+    __slots__ = ()
+    kind = "update_endpoint"
+    title = "Change compute settings"
+    method, path = "PATCH", "/projects/{project}/endpoints/{id}"
+    RESIZE_FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"autoscaling_limit_min_cu", "autoscaling_limit_max_cu"}
+    )
+
+    @property
+    def disruptive(self) -> bool:
+        return ResizeAction.disruptive and bool(self._fields.keys() & self.RESIZE_FIELDS)
+
+    async def send(self, client: NeonClient, target: Target) -> Mutation[Any]:
+        fields = self._fields
+        return await client.update_endpoint(
+            target.project_id or "",
+            target.resource_id,
+            autoscaling_limit_min_cu=fields.get("autoscaling_limit_min_cu"),
+            autoscaling_limit_max_cu=fields.get("autoscaling_limit_max_cu"),
+            suspend_timeout_seconds=fields.get("suspend_timeout_seconds"),
+        )
+
+
+class SuspendEndpoint(_EndpointChange):
+    """POST suspend: the compute stops now and starts again on its next connection."""
+
+    __slots__ = ()
+    kind = "suspend_endpoint"
+    title = "Suspend compute"
+    method, path = "POST", "/projects/{project}/endpoints/{id}/suspend"
+    proven_by_operations = "suspended"
+    not_revertible = "a suspended compute starts again on its next connection"
+
+    @property
+    def disruptive(self) -> bool:
+        return SuspendAction.disruptive
+
+    async def send(self, client: NeonClient, target: Target) -> Mutation[Any]:
+        return await client.suspend_endpoint(target.project_id or "", target.resource_id)
+
+    def applied(self, values: Mapping[str, Any] | None) -> bool:
+        return values is not None and values.get("current_state") == "idle"
+
+    def moves(self, before: Mapping[str, Any]) -> list[Move]:
+        return [(None, before.get("current_state"), "idle")]
+
+
+class UpdateBranch(_BranchChange):
+    """PATCH a branch's ``expires_at``: Neon deletes it at that time."""
+
+    __slots__ = ()
+    kind = "update_branch"
+    title = "Set branch expiry"
+    method, path = "PATCH", "/projects/{project}/branches/{id}"
+    time_based = True
+
+    async def send(self, client: NeonClient, target: Target) -> Mutation[Any]:
+        expires = self._fields.get("expires_at")
+        moment = None if expires is None else datetime.fromisoformat(str(expires))
+        return await client.update_branch(
+            target.project_id or "", target.resource_id, expires_at=moment
+        )
+
+
+class _Gone(Change):
+    """A change whose outcome is the resource's absence."""
+
+    __slots__ = ()
+    time_based = True
+    gone_text: ClassVar[tuple[str, str]]
+
+    def applied(self, values: Mapping[str, Any] | None) -> bool:
+        return values is None
+
+    def moves(self, before: Mapping[str, Any]) -> list[Move]:
+        return [(None, *self.gone_text)]
+
+
+class DeleteBranch(_Gone, _BranchChange):
+    """DELETE a branch (Neon keeps it recoverable for 7 days)."""
+
+    __slots__ = ()
+    kind = "delete_branch"
+    title = "Delete branch"
+    method, path = "DELETE", "/projects/{project}/branches/{id}"
+    irreversible = DeleteAction.irreversible
+    removes_branch = True
+    gone_text = ("exists", "deleted")
+    not_revertible = "a deleted branch can be recovered for 7 days in the Neon console"
+
+    @property
+    def disruptive(self) -> bool:
+        return DeleteAction.disruptive
+
+    async def send(self, client: NeonClient, target: Target) -> Mutation[Any]:
+        return await client.delete_branch(target.project_id or "", target.resource_id)
+
+
+class _Revoke(_Gone):
+    __slots__ = ()
+    title = "Revoke API key"
+    irreversible = RevokeAction.irreversible
+    synchronous = "revoked (synchronous)"
+    gone_text = ("active", "revoked")
+    not_revertible = "a revoked key is gone; create a new one"
+
+    @property
+    def disruptive(self) -> bool:
+        return RevokeAction.disruptive
+
+    async def _keys(self, client: NeonClient, target: Target) -> list[Any]:
+        raise NotImplementedError
+
+    async def current_values(self, client: NeonClient, target: Target) -> dict[str, Any] | None:
+        keys = await self._keys(client, target)
+        return next((key.raw for key in keys if str(key.id) == target.resource_id), None)
+
+
+class RevokeOrgKey(_Revoke):
+    """DELETE an organization's API key."""
+
+    __slots__ = ()
+    kind = "revoke_org_key"
+    method, path = "DELETE", "/organizations/{org}/api_keys/{id}"
+
+    async def send(self, client: NeonClient, target: Target) -> Mutation[Any]:
+        return await client.revoke_org_api_key(target.org_id or "", int(target.resource_id))
+
+    async def _keys(self, client: NeonClient, target: Target) -> list[Any]:
+        return list(await client.list_org_api_keys(target.org_id or ""))
+
+
+class RevokePersonalKey(_Revoke):
+    """DELETE a personal API key (only its owner may: the governor's own user)."""
+
+    __slots__ = ()
+    kind = "revoke_personal_key"
+    method, path = "DELETE", "/api_keys/{id}"
+    personal_key = True
+
+    async def send(self, client: NeonClient, target: Target) -> Mutation[Any]:
+        return await client.revoke_personal_api_key(int(target.resource_id))
+
+    async def _keys(self, client: NeonClient, target: Target) -> list[Any]:
+        return list(await client.list_personal_api_keys())
+
+
+KINDS: dict[str, type[Change]] = {
+    kind.kind: kind
+    for kind in (
+        UpdateEndpoint,
+        SuspendEndpoint,
+        UpdateBranch,
+        DeleteBranch,
+        RevokeOrgKey,
+        RevokePersonalKey,
+    )
+}
+
+
+def parse_change(data: Mapping[str, Any]) -> Change:
+    """A change back from its stored form (raises ``ValueError`` when it is not one)."""
+    kind = data.get("kind")
+    fields = data.get("fields", {})
+    if kind not in KINDS or not isinstance(fields, dict):
+        raise ValueError(f"not a planned change: {dict(data)!r}")
+    return KINDS[str(kind)](None, fields)
+
+
+# From a finding's actions and the resource as it is, to the one change ------------------
+# Neon's limits are applied here, so a plan never holds a request Neon would refuse:
+# autoscaling ranges above 16 CU need a person, ``expires_at`` is at most 30 days ahead at
+# second precision, and an expiry an owner set is never shortened.
+
+AUTOSCALING_MAX_CU = 16.0  # Neon's autoscaling cap; fixed sizes go higher
+ENDPOINT_FIELDS = (
+    "autoscaling_limit_min_cu",
+    "autoscaling_limit_max_cu",
+    "suspend_timeout_seconds",
+)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What one or more actions on one resource come to: a change, or why there is none."""
+
+    change: Change | None
+    before: dict[str, Any]
+    after: dict[str, Any]
+    # Without a change: "done_already" (nothing left to do) or "needs_person".
+    outcome: Literal["change", "done_already", "needs_person"]
+    reason: str = ""
+    notes: tuple[str, ...] = ()
+
+
+def propose(
+    actions: Sequence[Action], values: Mapping[str, Any], *, now: datetime, scope: str | None
+) -> Proposal:
+    """The change for ``actions`` (all on one resource) given its current ``values``.
+
+    Several endpoint settings merge into one PATCH: every PATCH wakes an idle compute.
+    """
+    kinds = {action.type for action in actions}
+    if kinds <= {"resize", "set_autosuspend"}:
+        return _update_endpoint(actions, values)
+    if len(actions) != 1:
+        raise ValueError(f"these actions cannot share one resource: {sorted(kinds)}")
+    action = actions[0]
+    if isinstance(action, SuspendAction):
+        return _suspend(values)
+    if isinstance(action, SetExpiryAction):
+        return _set_expiry(action, values, now)
+    if isinstance(action, DeleteAction):
+        return _delete(values, now)
+    if isinstance(action, RevokeAction):
+        return _revoke(values, scope)
+    raise ValueError(f"no change for action {action.type!r}")
+
+
+def _update_endpoint(actions: Sequence[Action], values: Mapping[str, Any]) -> Proposal:
+    before = {name: values.get(name) for name in ENDPOINT_FIELDS if name in values}
+    fields: dict[str, Any] = {}
+    notes: list[str] = []
+    for action in actions:
+        if isinstance(action, SetAutosuspendAction):
+            if values.get("suspend_timeout_seconds") != action.seconds:
+                fields["suspend_timeout_seconds"] = action.seconds
+        elif isinstance(action, ResizeAction):
+            current_min = _number(values.get("autoscaling_limit_min_cu"))
+            current_max = _number(values.get("autoscaling_limit_max_cu"))
+            new_max = action.max_cu if action.max_cu is not None else current_max
+            if new_max is None or current_min is None:
+                return Proposal(
+                    None, before, before, "needs_person", "the compute's size is not known"
+                )
+            new_max = max(new_max, action.min_cu)
+            if action.min_cu != new_max and new_max > AUTOSCALING_MAX_CU:
+                return Proposal(
+                    None,
+                    before,
+                    before,
+                    "needs_person",
+                    f"a range {action.min_cu:g}-{new_max:g} CU is above Neon's "
+                    f"{AUTOSCALING_MAX_CU:g} CU autoscaling cap; choose a fixed size or a "
+                    f"maximum of at most {AUTOSCALING_MAX_CU:g} CU by hand",
+                )
+            if current_min != action.min_cu:
+                fields["autoscaling_limit_min_cu"] = action.min_cu
+            if current_max != new_max:
+                fields["autoscaling_limit_max_cu"] = new_max
+            if fields.keys() & {"autoscaling_limit_min_cu", "autoscaling_limit_max_cu"}:
+                notes.append("restarts the compute; connections drop")
+    after = {**before, **fields}
+    if not fields:
+        return Proposal(None, before, after, "done_already", "already set as proposed")
+    state = values.get("current_state")
+    if state is not None and state != "active":
+        notes.append("wakes the idle compute briefly (Neon applies the change, then suspends)")
+    return Proposal(UpdateEndpoint(None, fields), before, after, "change", notes=tuple(notes))
+
+
+def _suspend(values: Mapping[str, Any]) -> Proposal:
+    state = values.get("current_state")
+    before = {"current_state": state}
+    if state == "idle":
+        return Proposal(None, before, before, "done_already", "already suspended")
+    return Proposal(
+        SuspendEndpoint(),
+        before,
+        {"current_state": "idle"},
+        "change",
+        notes=("open connections drop; the next connection starts it again",),
+    )
+
+
+def expiry_at(moment: datetime) -> str:
+    """``expires_at`` as Neon wants it: UTC, second precision."""
+    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _set_expiry(action: SetExpiryAction, values: Mapping[str, Any], now: datetime) -> Proposal:
+    current = parse_timestamp(values.get("expires_at"))
+    before = {"expires_at": values.get("expires_at")}
+    proposed = now + min(action.after, MAX_EXPIRY - timedelta(minutes=5))
+    if current is not None:
+        if current <= proposed:
+            return Proposal(
+                None, before, before, "done_already", f"already expires at {before['expires_at']}"
+            )
+        return Proposal(
+            None,
+            before,
+            before,
+            "done_already",
+            f"its owner set it to expire at {before['expires_at']}: snoozed, never shortened",
+        )
+    text = expiry_at(proposed)
+    return Proposal(
+        UpdateBranch(None, {"expires_at": text}),
+        before,
+        {"expires_at": text},
+        "change",
+        notes=("Neon deletes the branch at that time (recoverable for 7 days)",),
+    )
+
+
+def _delete(values: Mapping[str, Any], now: datetime) -> Proposal:
+    before = {
+        name: values.get(name)
+        for name in ("name", "parent_id", "logical_size", "expires_at")
+        if values.get(name) is not None
+    }
+    expires = parse_timestamp(values.get("expires_at"))
+    if expires is not None and expires > now:
+        return Proposal(
+            None,
+            before,
+            before,
+            "done_already",
+            f"it expires on its own at {values.get('expires_at')} (an owner's choice)",
+        )
+    return Proposal(
+        DeleteBranch(),
+        before,
+        {"deleted": True},
+        "change",
+        notes=("Neon keeps it recoverable for 7 days; its computes disconnect",),
+    )
+
+
+def _revoke(values: Mapping[str, Any], scope: str | None) -> Proposal:
+    before = {
+        name: values.get(name)
+        for name in ("name", "scope", "project_id", "last_used_at", "created_at")
+        if values.get(name) is not None
+    }
+    return Proposal(
+        RevokePersonalKey() if scope == "personal" else RevokeOrgKey(),
+        before,
+        {"revoked": True},
+        "change",
+        notes=("synchronous and cannot be undone: the key stops working at once",),
+    )
