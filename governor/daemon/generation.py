@@ -20,13 +20,14 @@ from collections import Counter
 from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import httpx
 
 from governor.daemon.health import Health
 from governor.daemon.jobs import Job, JobContext
-from governor.daemon.remediation import DaemonRemediation
+from governor.daemon.remediation import DaemonRemediation, daemon_executor
 from governor.daemon.slack_health import slack_health_jobs
 from governor.daemon.slack_jobs import slack_jobs, slack_service
 from governor.daemon.sweeps import (
@@ -86,15 +87,12 @@ class Generation:
         self.jobs: list[Job] = []
         # sweeps whose remediation pass was skipped because this generation was stopping
         self.unpassed: list[AuditResult] = []
-        self.remediation = DaemonRemediation(context)
-        self.slack = slack_service(context, self.remediation.executor)
-        if self.slack is not None:
-            self.remediation = DaemonRemediation(context, desk=self.slack.desk)
-            if "report" not in self.slack.settings.model_fields_set:
-                logger.info(
-                    'Slack: a report for each run with changes ([slack] report = "always": '
-                    "every run)"
-                )
+        self.slack = slack_service(context, partial(daemon_executor, context))
+        self.remediation = DaemonRemediation(context, desk=self.slack.desk if self.slack else None)
+        if self.slack is not None and "report" not in self.slack.settings.model_fields_set:
+            logger.info(
+                'Slack: a report for each run with changes ([slack] report = "always": every run)'
+            )
 
     @classmethod
     async def open(cls, runtime: Runtime, policies: Sequence[Policy], shared: Shared) -> Generation:

@@ -27,6 +27,22 @@ logger = logging.getLogger("governor.daemon.remediation")
 ACTOR = "daemon"
 
 
+def daemon_executor(context: JobContext) -> Executor:
+    """The daemon's executor, from the generation's context alone (so Slack's approvals and
+    the remediation pass share it without either building the other first)."""
+    return context.runtime.executor(
+        context.accounts,
+        context.store,
+        actor=ACTOR,
+        policies=context.policies,
+        report=_log,
+        on_end=context.metrics.observe_remediation,
+        build=StoppableExecutor,
+        stopping=context.stopping.is_set,  # SIGTERM: nothing new is claimed
+        declined=context.unstarted.add,  # a reload's next generation starts them
+    )
+
+
 @dataclass(frozen=True)
 class DaemonRemediation:
     context: JobContext
@@ -37,18 +53,7 @@ class DaemonRemediation:
         return self.context.runtime.config.remediation.enabled
 
     def executor(self) -> Executor:
-        runtime = self.context.runtime
-        return runtime.executor(
-            self.context.accounts,
-            self.context.store,
-            actor=ACTOR,
-            policies=self.context.policies,
-            report=_log,
-            on_end=self.context.metrics.observe_remediation,
-            build=StoppableExecutor,
-            stopping=self.context.stopping.is_set,  # SIGTERM: nothing new is claimed
-            declined=self.context.unstarted.add,  # a reload's next generation starts them
-        )
+        return daemon_executor(self.context)
 
     async def reconcile(self) -> list[Outcome]:
         if not self.enabled:
