@@ -25,9 +25,8 @@ from governor.slack.authorize import (
     is_destructive,
 )
 from governor.slack.settings import SlackSettings
-from governor.store import history, remediations
+from governor.store import Store, history, remediations
 from governor.store import slack as slack_table
-from governor.store.async_store import AsyncStore
 from governor.store.errors import StoreError
 from governor.store.remediations import ACTIVE_STATES, RemediationRecord
 
@@ -139,7 +138,7 @@ UpdateApproval = Callable[[RemediationRecord, str, str], Awaitable[None]]
 
 @dataclass
 class InteractionHandler:
-    store: AsyncStore
+    store: Store
     settings: SlackSettings
     clock: Callable[[], datetime]
     team_id: str | None
