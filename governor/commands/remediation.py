@@ -51,7 +51,7 @@ from governor.remediate.planfile import (
 )
 from governor.remediate.reconcile import reconcile
 from governor.remediate.render import plan_summary, render_outcomes, render_plan_table
-from governor.remediate.session import AccountScope, PassResult, apply_plan, plan_for
+from governor.remediate.session import PassResult, apply_plan, plan_for
 from governor.report.text import printable
 from governor.runtime import Runtime
 from governor.store import Store, remediations
@@ -283,10 +283,6 @@ class _ApplyRun:
     yes: bool
 
 
-def _scopes(accounts: list[Account]) -> list[AccountScope]:
-    return [AccountScope(account.name, tuple(account.org_ids)) for account in accounts]
-
-
 async def _plan(
     runtime: Runtime,
     policies: list[Policy],
@@ -307,7 +303,7 @@ async def _plan(
             policies=policies,
             settings=runtime.config.remediation,
             now=runtime.clock(),
-            accounts=_scopes(accounts),
+            accounts=accounts,
             max_actions=max_actions,
         )
         if keep:  # the store keeps the hash and expiry: only then may apply --plan run it
@@ -364,7 +360,7 @@ async def _apply(run: _ApplyRun, state: _State) -> None:
                 policies=policies,
                 settings=settings,
                 now=runtime.clock(),
-                accounts=_scopes(accounts),
+                accounts=accounts,
                 max_actions=max_actions,
             )
         state.plan = planned

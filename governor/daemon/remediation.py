@@ -18,7 +18,7 @@ from governor.daemon.stop import StoppableExecutor
 from governor.pipeline.results import AuditResult
 from governor.remediate.execute import Executor, Outcome
 from governor.remediate.reconcile import reconcile
-from governor.remediate.session import AccountScope, apply_plan, plan_for
+from governor.remediate.session import apply_plan, plan_for
 from governor.slack.approvals import ApprovalDesk
 from governor.store import remediations
 from governor.store.remediations import RemediationRecord
@@ -75,7 +75,7 @@ class DaemonRemediation:
                 policies=self.context.policies,
                 settings=runtime.config.remediation,
                 now=runtime.clock(),
-                accounts=[AccountScope(a.name, tuple(a.org_ids)) for a in self.context.accounts],
+                accounts=self.context.accounts,
             )
             passed = await apply_plan(
                 plan,

@@ -24,6 +24,7 @@ from governor.remediate.settings import RemediationSettings
 from governor.store import Store, exemptions, remediations
 from governor.store.encoding import encode_time
 from governor.store.remediations import ACTIVE_STATES, NewRemediation, RemediationRecord
+from governor.sweep import Account
 
 logger = logging.getLogger(__name__)
 NOTICED_STATUSES = frozenset({"act", "approved", "needs_approval", "waiting", "capped"})
@@ -31,15 +32,10 @@ NOTICED_STATUSES = frozenset({"act", "approved", "needs_approval", "waiting", "c
 ENDED_STATES = ("rejected", "skipped", "failed")
 
 
-@dataclass(frozen=True)
-class AccountScope:
-    """Which account a resource's organization belongs to, as the config says."""
+def account_resolver(accounts: Sequence[Account]) -> Callable[[str | None], str]:
+    """The plan's fallback for a resource its snapshot does not place: the config's
+    organizations (a person's own decision resolves through ``decisions.account_for``)."""
 
-    name: str
-    org_ids: tuple[str, ...] = ()
-
-
-def account_resolver(accounts: Sequence[AccountScope]) -> Callable[[str | None], str]:
     def account_of(org_id: str | None) -> str:
         for account in accounts:
             if org_id is not None and org_id in account.org_ids:
@@ -59,7 +55,7 @@ async def plan_for(
     policies: Sequence[Policy],
     settings: RemediationSettings,
     now: datetime,
-    accounts: Sequence[AccountScope] = (),
+    accounts: Sequence[Account] = (),
     max_actions: int | None = None,
 ) -> Plan:
     """The plan for an audit's findings, as of ``now``."""

@@ -16,7 +16,7 @@ import pytest
 from governor.pipeline.audit import run_audit
 from governor.remediate.decisions import account_for
 from governor.remediate.execute import Executor
-from governor.remediate.session import AccountScope, apply_plan, plan_for
+from governor.remediate.session import apply_plan, plan_for
 from governor.savings.prices import Prices
 from governor.simulator import Simulator, World, serve
 from governor.store import Store, remediations
@@ -92,7 +92,7 @@ async def test_the_second_accounts_remediation_is_recorded_and_sent_with_its_own
                 policies=policies,
                 settings=ENABLED,
                 now=now(),
-                accounts=[AccountScope("first"), AccountScope("second")],
+                accounts=accounts,
             )
             assert {i.resource_id: i.account for i in plan.items} == {
                 "ep-never-0": "first",
