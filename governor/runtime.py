@@ -9,7 +9,7 @@ errors (``ConfigError``, ``PolicyError``, ``SecretError``, ``StoreError``), whic
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,18 +17,21 @@ from pathlib import Path
 import httpx
 
 from governor.config import AccountSettings, Config, ConfigError, UsageError, load_config
+from governor.inventory import Snapshot
 from governor.neon.client import NeonClient
 from governor.neon.errors import NeonUsageError
 from governor.neon.ids import neon_id, shown
 from governor.notify import LogNotifier, NullNotifier
+from governor.pipeline.audit import run_audit
 from governor.pipeline.notifier import Notifier
+from governor.pipeline.results import AuditResult
 from governor.pipeline.stages import Clock, utc_now
 from governor.policy import Policy, configured_policy_paths, load_policies
 from governor.remediate.execute import Executor, Outcome
 from governor.secrets import read_secret
 from governor.slack.service import SlackService
 from governor.store import Store, StoreError
-from governor.sweep import Account, OrganizationNotVisible
+from governor.sweep import Account, OrganizationNotVisible, SweepProgress
 
 STORE_FOLDER_MODE = 0o700  # the store holds the estate's inventory and the audit trail
 
@@ -206,7 +209,35 @@ class Runtime:
             busy_timeout_seconds=self.config.store.busy_timeout_seconds,
         )
 
-    # What acts and what talks to people ------------------------------------------------
+    # The audit, what acts and what talks to people ---------------------------------------
+
+    async def audit(
+        self,
+        accounts: Sequence[Account],
+        store: Store,
+        policies: Sequence[Policy],
+        *,
+        trigger: str,
+        progress: Callable[[SweepProgress], None] | None = None,
+        snapshot: Snapshot | None = None,
+        notifier: Notifier | None = None,
+        clock: Clock | None = None,
+        run: Callable[..., Awaitable[AuditResult]] = run_audit,
+    ) -> AuditResult:
+        """One audit with the config's prices and concurrency: the one call of ``run_audit``
+        for ``audit``, ``plan``/``apply`` and the daemon (``run``: the daemon's, tests')."""
+        return await run(
+            accounts=accounts,
+            store=store,
+            policies=policies,
+            prices=self.config.prices,
+            clock=clock or self.clock,
+            concurrency=self.config.neon.concurrency,
+            trigger=trigger,
+            progress=progress,
+            snapshot=snapshot,
+            notifier=notifier,
+        )
 
     def executor(
         self,

@@ -31,7 +31,7 @@ from governor.commands.common import (
     write_output,
 )
 from governor.exit_codes import ExitCode
-from governor.pipeline.audit import AuditResult, run_audit
+from governor.pipeline.audit import AuditResult
 from governor.policy import Policy
 from governor.report import render_audit
 from governor.runtime import Runtime
@@ -131,13 +131,10 @@ async def _run(
     ):
         slack = slack_for_audit(runtime, store, accounts)
         holder.append(
-            await run_audit(
-                accounts=accounts,
-                store=store,
-                policies=policies,
-                prices=runtime.config.prices,
-                clock=runtime.clock,
-                concurrency=runtime.config.neon.concurrency,
+            await runtime.audit(
+                accounts,
+                store,
+                policies,
                 trigger=trigger,
                 progress=progress,
                 notifier=slack.notifier if slack else runtime.notifier(interactive=True),

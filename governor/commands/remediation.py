@@ -36,7 +36,6 @@ from governor.commands.common import (
     write_output,
 )
 from governor.exit_codes import ExitCode
-from governor.pipeline.audit import run_audit
 from governor.pipeline.results import AuditResult
 from governor.policy import Policy
 from governor.remediate.errors import RemediationDisabled
@@ -318,15 +317,7 @@ async def _audit(
     policies: list[Policy],
     trigger: str,
 ) -> AuditResult:
-    return await run_audit(
-        accounts=accounts,
-        store=store,
-        policies=policies,
-        prices=runtime.config.prices,
-        clock=runtime.clock,
-        concurrency=runtime.config.neon.concurrency,
-        trigger=trigger,
-    )
+    return await runtime.audit(accounts, store, policies, trigger=trigger)
 
 
 async def _apply(run: _ApplyRun, state: _State) -> None:

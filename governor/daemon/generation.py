@@ -143,22 +143,21 @@ class Generation:
 
     async def run_batch(self, names: tuple[str, ...]) -> AuditResult:
         """One audit of the due policies, on the kept snapshot while it is fresh."""
-        shared, config = self.shared, self.runtime.config
+        shared = self.shared
         if self.context.stopping.is_set():
             raise asyncio.CancelledError("the daemon is stopping: no new sweep")
         snapshot = shared.keeper.fresh(shared.clock())
         started = time.monotonic()
         reading = asyncio.create_task(
-            shared.audit(
-                accounts=self.context.accounts,
-                store=shared.store,
-                policies=policies_for(self.context.policies, names),
-                prices=config.prices,
-                clock=shared.clock,
-                concurrency=config.neon.concurrency,
+            self.runtime.audit(
+                self.context.accounts,
+                shared.store,
+                policies_for(self.context.policies, names),
                 trigger="daemon",
                 snapshot=snapshot,
                 notifier=None,  # after the remediation pass, below
+                clock=shared.clock,
+                run=shared.audit,
             ),
             name="governor-audit",
         )
