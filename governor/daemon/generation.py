@@ -88,7 +88,9 @@ class Generation:
         # sweeps whose remediation pass was skipped because this generation was stopping
         self.unpassed: list[AuditResult] = []
         self.slack = slack_service(context, partial(daemon_executor, context))
-        self.remediation = DaemonRemediation(context, desk=self.slack.desk if self.slack else None)
+        self.remediation = DaemonRemediation(
+            context, approvals=self.slack.desk if self.slack else None
+        )
         if self.slack is not None and "report" not in self.slack.settings.model_fields_set:
             logger.info(
                 'Slack: a report for each run with changes ([slack] report = "always": every run)'

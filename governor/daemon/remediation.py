@@ -18,8 +18,7 @@ from governor.daemon.stop import StoppableExecutor
 from governor.pipeline.results import AuditResult
 from governor.remediate.execute import Executor, Outcome
 from governor.remediate.reconcile import reconcile
-from governor.remediate.session import apply_plan, plan_for
-from governor.slack.approvals import ApprovalDesk
+from governor.remediate.session import ApprovalChannel, apply_plan, plan_for
 from governor.store import remediations
 from governor.store.remediations import RemediationRecord
 
@@ -46,7 +45,7 @@ def daemon_executor(context: JobContext) -> Executor:
 @dataclass(frozen=True)
 class DaemonRemediation:
     context: JobContext
-    desk: ApprovalDesk | None = None  # Slack's approval messages, when Slack is set up
+    approvals: ApprovalChannel | None = None  # the runtime's channel to people (Slack), if any
 
     @property
     def enabled(self) -> bool:
@@ -82,15 +81,15 @@ class DaemonRemediation:
                 executor=self.executor(),
                 run_id=result.run_id,
                 # with Slack set up, notices go where people read them (red-team 11)
-                announce=self.desk.notices(self.context.policies) if self.desk else None,
+                announce=self.approvals.notices(self.context.policies) if self.approvals else None,
             )
         except Exception:
             logger.exception("the remediation pass after run %s failed", result.run_id)
             return []
-        if self.desk is not None:
+        if self.approvals is not None:
             try:
-                await self.desk.request(passed.requested)
-                await self.desk.outcomes(passed.outcomes)
+                await self.approvals.request(passed.requested)
+                await self.approvals.outcomes(passed.outcomes)
             except Exception:
                 logger.exception("queueing Slack approval messages failed")
         for record in passed.requested:
@@ -134,9 +133,9 @@ class DaemonRemediation:
         except Exception:
             logger.exception("starting what the reload left failed; the next pass plans again")
             return
-        if self.desk is not None:
+        if self.approvals is not None:
             try:
-                await self.desk.outcomes(outcomes)
+                await self.approvals.outcomes(outcomes)
             except Exception:
                 logger.exception("queueing Slack outcome messages failed")
 
