@@ -1,4 +1,4 @@
-"""From one config to the working parts: accounts (clients), store, policies, notifier.
+"""From one config to the working parts: accounts (clients), store, policies, channels.
 
 Why one place: the one-shot commands and the daemon must build these the same way, and
 neither should exit the process from inside: everything here raises the domain's own
@@ -21,7 +21,7 @@ from governor.inventory import Snapshot
 from governor.neon.client import NeonClient
 from governor.neon.errors import NeonUsageError
 from governor.neon.ids import neon_id, shown
-from governor.notify import LogNotifier, NullNotifier
+from governor.notify import Channels, LogChannel, PeopleChannel
 from governor.pipeline.audit import run_audit
 from governor.pipeline.notifier import Notifier
 from governor.pipeline.results import AuditResult
@@ -281,6 +281,13 @@ class Runtime:
             self.config.slack, store, self.clock, executor=executor, accounts=accounts
         )
 
-    def notifier(self, *, interactive: bool) -> Notifier:
-        """One-shot commands print their own report; the daemon logs (Slack when set up)."""
-        return NullNotifier() if interactive else LogNotifier()
+    def channels(
+        self, slack: SlackService | None, *, interactive: bool, report: str | None = None
+    ) -> Channels:
+        """The channels to people, built once per command or daemon generation: the log
+        always (without run reports for one-shot commands, which print their own), then
+        Slack when set up (``report``: its default report setting, the daemon's)."""
+        built: list[PeopleChannel] = [LogChannel(reports=not interactive)]
+        if slack is not None:
+            built.append(slack.channel(report=report))
+        return Channels(built)

@@ -22,8 +22,9 @@ LAYERS: list[tuple[str, ...]] = [
     ("governor.policy", "governor.savings", "governor.sweep", "governor.changes"),
     ("governor.store",),
     ("governor.pipeline",),
-    ("governor.report", "governor.notify"),
+    ("governor.report",),
     ("governor.remediate",),
+    ("governor.notify",),
     ("governor.slack",),
     ("governor.config", "governor.runtime", "governor.exit_codes"),
     ("governor.daemon", "governor.observability"),
@@ -207,6 +208,6 @@ def test_the_layer_check_places_modules_by_their_longest_prefix() -> None:
     assert layer_of("governor.neon.client") == 1
     assert layer_of("governor.store.records") == 4
     assert layer_of("governor.remediate.plan") == 7
-    assert layer_of("governor.slack.outbox") == 8
-    assert layer_of("governor.config") == 9
+    assert layer_of("governor.slack.outbox") == 9
+    assert layer_of("governor.config") == 10
     assert layer_of("governor.unknown_module") is None

@@ -137,7 +137,7 @@ async def _run(
                 policies,
                 trigger=trigger,
                 progress=progress,
-                notifier=slack.notifier if slack else runtime.notifier(interactive=True),
+                notifier=runtime.channels(slack, interactive=True),
             )
         )
         if slack is not None:

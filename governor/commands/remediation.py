@@ -362,15 +362,18 @@ async def _apply(run: _ApplyRun, state: _State) -> None:
             return
         if not _confirmed(planned, run.yes, cap):
             return
-        slack = slack_for_audit(runtime, store, accounts)  # notices go to Slack when set up
+        slack = slack_for_audit(runtime, store, accounts)
+        channels = runtime.channels(slack, interactive=True)  # the log, and Slack when set up
         result = await apply_plan(
             planned,
             executor=executor,
             run_id=run_id,
             plan_hash=plan_hash,
             max_actions=cap,
-            announce=slack.desk.notices(policies) if slack else None,
+            announce=channels.notices(policies),
         )
+        await channels.request(result.requested)
+        await channels.outcomes(result.outcomes)
         if slack is not None:
             await flush_outbox(slack)
         result.reconciled = reconciled

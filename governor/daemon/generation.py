@@ -13,7 +13,6 @@ the pass, so it counts what this run did.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
 from collections import Counter
@@ -41,7 +40,6 @@ from governor.daemon.sweeps import (
 from governor.inventory import Snapshot
 from governor.observability.metrics import Metrics, MetricsTransport
 from governor.pipeline.audit import run_audit
-from governor.pipeline.notifier import Notifier
 from governor.pipeline.results import AuditResult
 from governor.pipeline.stages import Clock
 from governor.policy import Policy
@@ -88,9 +86,8 @@ class Generation:
         # sweeps whose remediation pass was skipped because this generation was stopping
         self.unpassed: list[AuditResult] = []
         self.slack = slack_service(context, partial(daemon_executor, context))
-        self.remediation = DaemonRemediation(
-            context, approvals=self.slack.desk if self.slack else None
-        )
+        self.channels = runtime.channels(self.slack, interactive=False, report=DAEMON_REPORT)
+        self.remediation = DaemonRemediation(context, channel=self.channels)
         if self.slack is not None and "report" not in self.slack.settings.model_fields_set:
             logger.info(
                 'Slack: a report for each run with changes ([slack] report = "always": every run)'
@@ -186,15 +183,8 @@ class Generation:
         changed something (``changes``): on a short schedule, "always" posted a report
         and its CSV for every sweep, nothing new or resolved included.
         """
-        notifier: Notifier = self.runtime.notifier(interactive=False)
-        if self.slack is not None:
-            slack = self.slack.notifier
-            if "report" not in slack.settings.model_fields_set:
-                changes = slack.settings.model_copy(update={"report": DAEMON_REPORT})
-                slack = dataclasses.replace(slack, settings=changes)
-            notifier = slack
         try:
-            await notifier.run_finished(result)
+            await self.channels.run_finished(result)
         except Exception:  # a report that cannot be queued never fails the sweep
             logger.exception("the report of run %s could not be queued", result.run_id)
 

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from governor.daemon.jobs import JobContext
 from governor.daemon.stop import StoppableExecutor
+from governor.notify import LogChannel, PeopleChannel
 from governor.pipeline.results import AuditResult
 from governor.remediate.execute import Executor, Outcome
 from governor.remediate.reconcile import reconcile
-from governor.remediate.session import ApprovalChannel, apply_plan, plan_for
+from governor.remediate.session import apply_plan, plan_for
 from governor.store import remediations
 from governor.store.remediations import RemediationRecord
 
@@ -45,7 +46,8 @@ def daemon_executor(context: JobContext) -> Executor:
 @dataclass(frozen=True)
 class DaemonRemediation:
     context: JobContext
-    approvals: ApprovalChannel | None = None  # the runtime's channel to people (Slack), if any
+    # the channels to people the runtime built (the log, and Slack when set up)
+    channel: PeopleChannel = field(default_factory=LogChannel)
 
     @property
     def enabled(self) -> bool:
@@ -81,25 +83,16 @@ class DaemonRemediation:
                 executor=self.executor(),
                 run_id=result.run_id,
                 # with Slack set up, notices go where people read them (red-team 11)
-                announce=self.approvals.notices(self.context.policies) if self.approvals else None,
+                announce=self.channel.notices(self.context.policies),
             )
         except Exception:
             logger.exception("the remediation pass after run %s failed", result.run_id)
             return []
-        if self.approvals is not None:
-            try:
-                await self.approvals.request(passed.requested)
-                await self.approvals.outcomes(passed.outcomes)
-            except Exception:
-                logger.exception("queueing Slack approval messages failed")
-        for record in passed.requested:
-            logger.info(
-                "remediation %s awaiting approval: %s on %s %s",
-                record.id,
-                record.change.kind,
-                record.resource_type,
-                record.resource_id,
-            )
+        try:
+            await self.channel.request(passed.requested)
+            await self.channel.outcomes(passed.outcomes)
+        except Exception:
+            logger.exception("telling people of the pass's requests and outcomes failed")
         return passed.outcomes
 
     async def resume(self, unstarted: Iterable[int], unpassed: Sequence[AuditResult]) -> None:
@@ -133,11 +126,10 @@ class DaemonRemediation:
         except Exception:
             logger.exception("starting what the reload left failed; the next pass plans again")
             return
-        if self.approvals is not None:
-            try:
-                await self.approvals.outcomes(outcomes)
-            except Exception:
-                logger.exception("queueing Slack outcome messages failed")
+        try:
+            await self.channel.outcomes(outcomes)
+        except Exception:
+            logger.exception("telling people the outcomes failed")
 
     def _not_resumed(self, record: RemediationRecord) -> str | None:
         """Why a row the old generation left is not started now (None: start it)."""

@@ -1,7 +1,11 @@
-"""Telling people what a run found: a log line now, Slack through an outbox later."""
+"""Telling people and asking them: the ``PeopleChannel`` seam, the log channel, the fan-out.
+
+Slack (``governor.slack``) is the other implementation; the runtime builds the channels.
+"""
 
 from __future__ import annotations
 
-from governor.notify.log import LogNotifier, NullNotifier
+from governor.notify.channel import Channels, PeopleChannel
+from governor.notify.log import LogChannel, LogNotifier, NullNotifier
 
-__all__ = ["LogNotifier", "NullNotifier"]
+__all__ = ["Channels", "LogChannel", "LogNotifier", "NullNotifier", "PeopleChannel"]

@@ -1,10 +1,21 @@
-"""Notifiers that need no service: one log line per run, or nothing at all."""
+"""The log as a channel to people: run reports, notices, approval requests and outcomes.
+
+Why the log implements all of it: with no Slack set up, an approval request must still
+reach someone, with the commands that decide it; a channel that only logged run reports
+left ``apply``'s requests silent.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 
 from governor.pipeline.results import AuditResult
+from governor.policy import Policy
+from governor.remediate.execute import Outcome
+from governor.remediate.plan import PlanItem
+from governor.remediate.session import NoticeSink
+from governor.store.remediations import RemediationRecord
 
 logger = logging.getLogger("governor.notify")
 
@@ -33,3 +44,67 @@ class LogNotifier:
             len(result.resolved),
             result.requests,
         )
+        if opened:  # what Slack asks with its Keep buttons
+            self._log.info(
+                "keep a resource out of the next plans: neon-governor keep TYPE ID --for 30d"
+            )
+
+
+class LogChannel:
+    """A ``PeopleChannel`` over the log; always built, Slack or not.
+
+    ``reports=False`` for one-shot commands, which print their own report: requests,
+    notices and outcomes are still logged.
+    """
+
+    def __init__(self, log: logging.Logger = logger, *, reports: bool = True) -> None:
+        self._log = log
+        self._reports = LogNotifier(log) if reports else NullNotifier()
+
+    async def run_finished(self, result: AuditResult) -> None:
+        await self._reports.run_finished(result)
+
+    def notices(self, policies: Iterable[Policy]) -> NoticeSink:
+        _ = policies
+
+        async def announce(notices: Sequence[tuple[PlanItem, str]]) -> str | None:
+            for _item, text in notices:
+                self._log.info("notice: %s", text)
+            return None  # the log is where they go anyway: another channel may say more
+
+        return announce
+
+    async def request(self, records: Sequence[RemediationRecord]) -> list[int]:
+        asked = []
+        for record in records:
+            if record.state != "awaiting_approval":
+                continue
+            until = f" before {record.approval_expires_at}" if record.approval_expires_at else ""
+            self._log.info(
+                "remediation %d awaiting approval: %s on %s %s (%s); decide%s with "
+                "`neon-governor approve %d` or `neon-governor reject %d`",
+                record.id,
+                record.change.kind,
+                record.resource_type,
+                record.resource_name,
+                record.resource_id,
+                until,
+                record.id,
+                record.id,
+            )
+            asked.append(record.id)
+        return asked
+
+    async def update(self, record: RemediationRecord, status: str, detail: str) -> None:
+        self._log.info("remediation %d %s%s", record.id, status, f": {detail}" if detail else "")
+
+    async def outcomes(self, outcomes: Sequence[Outcome]) -> None:
+        for outcome in outcomes:
+            self._log.info(
+                "remediation %d %s: %s on %s%s",
+                outcome.remediation_id,
+                outcome.state,
+                outcome.change,
+                outcome.resource,
+                f" ({outcome.reason})" if outcome.reason else "",
+            )

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
 
 from governor.pipeline.results import AuditResult
 from governor.policy import Policy
@@ -330,31 +329,6 @@ async def _send_notices(
 # Delivers a pass's new notices where people read them (Slack's outbox); returns where
 # they went ("slack"), or None when nowhere but the log.
 NoticeSink = Callable[[Sequence[tuple[PlanItem, str]]], Awaitable[str | None]]
-
-
-class ApprovalChannel(Protocol):
-    """Where the remediation asks people and tells them what came of it (Slack today).
-
-    Why a protocol here: the daemon and the commands talk to whichever channel the runtime
-    built, never to Slack by name; a channel only asks, tells and renders, and every
-    decision it relays goes through ``decisions`` (it never writes remediation rows).
-    """
-
-    def notices(self, policies: Iterable[Policy]) -> NoticeSink:
-        """Where a pass's notices before acting go (one message per pass)."""
-        ...
-
-    async def request(self, records: Sequence[RemediationRecord]) -> list[int]:
-        """Ask for approval of ``records``; returns the ids asked."""
-        ...
-
-    async def update(self, record: RemediationRecord, status: str, detail: str) -> None:
-        """Show what became of a request (approved, rejected, kept, done, ...)."""
-        ...
-
-    async def outcomes(self, outcomes: Sequence[Outcome]) -> None:
-        """Tell how the remediations it asked about ended."""
-        ...
 
 
 def describe_notice(item: PlanItem) -> str:

@@ -8,6 +8,7 @@ the slack_sdk clients (never logged, never stored).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from governor.pipeline.results import AuditResult
 from governor.remediate.execute import Executor
 from governor.secrets import read_secret
 from governor.slack.approvals import ApprovalDesk
+from governor.slack.channel import SlackChannel
 from governor.slack.interactions import Interaction, InteractionHandler
 from governor.slack.notifier import SlackNotifier
 from governor.slack.outbox import OutboxSender
@@ -98,6 +100,15 @@ class SlackService:
     def notifier(self) -> SlackNotifier:
         owners = self.owners if self.accounts else None
         return SlackNotifier(self.store, self.settings, self.clock, owners)
+
+    def channel(self, *, report: str | None = None) -> SlackChannel:
+        """Slack as a channel to people; ``report``: the default when ``[slack] report``
+        is not written down (the daemon reports only runs that changed something)."""
+        reports = self.notifier
+        if report is not None and "report" not in self.settings.model_fields_set:
+            settings = self.settings.model_copy(update={"report": report})
+            reports = dataclasses.replace(reports, settings=settings)
+        return SlackChannel(reports, self.desk)
 
     async def owners(self, result: AuditResult) -> dict[tuple[str, str], str]:
         if result.snapshot is None:

@@ -10,6 +10,7 @@ will do (the changes right above the prompt, a pause that holds them) and refuse
 from __future__ import annotations
 
 import json
+import logging
 import os
 import pty
 import re
@@ -331,3 +332,21 @@ def test_plan_before_any_apply_says_run_apply_to_request_approval_then_names_the
     line = next(line for line in after.stdout.splitlines() if NEVER_SUSPENDS in line)
     assert f"neon-governor approve {asked[0]}" in line
     assert cli.mutations() == []
+
+
+def test_apply_without_slack_logs_the_approval_request_with_the_commands_to_decide_it(
+    tmp_path: Path, served: tuple[Simulator, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Before: the log channel only logged run reports, so a request asked by ``apply``
+    with no Slack set up reached nobody but the table ``apply`` printed."""
+    cli = Cli(tmp_path, *served, mode="approve")
+    with caplog.at_level(logging.INFO, logger="governor.notify"):
+        applied = cli("apply", "--yes")
+    assert applied.exit_code == 0, applied.stderr
+    lines = [r.getMessage() for r in caplog.records if "awaiting approval" in r.getMessage()]
+    asked = [line for line in lines if NEVER_SUSPENDS in line]
+    assert asked, caplog.text
+    number = re.search(r"remediation (\d+) awaiting approval", asked[0])
+    assert number is not None
+    assert f"`neon-governor approve {number[1]}`" in asked[0]
+    assert f"`neon-governor reject {number[1]}`" in asked[0]

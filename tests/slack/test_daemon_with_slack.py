@@ -181,3 +181,38 @@ async def test_the_daemons_auto_pass_posts_its_notices_in_slack_and_waits_out_th
     assert NEVER_SUSPENDS in str(notice.blocks)
     assert len(fake_slack.log.messages(APPROVALS.id)) == 1  # once, not every pass
     assert not [e for e in simulator.logged_requests() if e["method"] != "GET"]
+
+
+def test_cli_apply_with_slack_posts_its_approval_requests_in_the_same_pass(
+    tmp_path: Path,
+    fake_slack: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    served_simulator: Callable[..., tuple[Simulator, str]],
+) -> None:
+    """Before: ``apply`` created the requests and only the daemon's reaper posted them."""
+    from typer.testing import CliRunner
+
+    from governor.cli import app
+
+    _, base_url = served_simulator(World.from_dict(world_data()), FAST)
+    policies = _approve_mode_policies(tmp_path / "policies")
+    db = tmp_path / "governor.db"
+    config = tmp_path / "governor.toml"
+    config.write_text(
+        f'[neon]\napi_url = "{base_url}"\napi_key_env = "APPLY_NEON_KEY"\n'
+        f'[store]\npath = "{db}"\n[policies]\npaths = ["{policies}"]\n'
+        "[remediation]\nenabled = true\n"
+        f'[slack]\nchannel = "{APPROVALS.id}"\napprovers = ["{ALICE.id}"]\n'
+        f'api_url = "{fake_slack.base_url}"\nreport = "never"\n'
+    )
+    monkeypatch.setenv("APPLY_NEON_KEY", PERSONAL_TOKEN)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", fake_slack.bot_token)
+    applied = CliRunner().invoke(app, ["apply", "--yes", "--config", str(config)])
+    assert applied.exit_code == 0, applied.stderr
+    with Store.open(db) as store:
+        waiting = store.call(remediations.listed, states=["awaiting_approval"])
+        record = next(x for x in waiting if x.resource_id == NEVER_SUSPENDS)
+        approval = store.call(slack_table.approval_for, record.id)
+    assert approval is not None
+    assert approval.ts
+    assert any(NEVER_SUSPENDS in str(m.blocks) for m in fake_slack.log.messages(APPROVALS.id))

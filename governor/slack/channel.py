@@ -1,0 +1,40 @@
+"""Slack as a ``PeopleChannel``: the run report (with its Keep buttons) and the approvals.
+
+Why a thin pair: the report (``SlackNotifier``) and the approval messages (``ApprovalDesk``)
+each own their rendering and outbox rows; the runtime hands out this one object, so the
+commands and the daemon reach Slack only through the channel seam.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from governor.pipeline.results import AuditResult
+from governor.policy import Policy
+from governor.remediate.execute import Outcome
+from governor.remediate.session import NoticeSink
+from governor.slack.approvals import ApprovalDesk
+from governor.slack.notifier import SlackNotifier
+from governor.store.remediations import RemediationRecord
+
+
+@dataclass(frozen=True)
+class SlackChannel:
+    reports: SlackNotifier
+    approvals: ApprovalDesk
+
+    async def run_finished(self, result: AuditResult) -> None:
+        await self.reports.run_finished(result)
+
+    def notices(self, policies: Iterable[Policy]) -> NoticeSink:
+        return self.approvals.notices(policies)
+
+    async def request(self, records: Sequence[RemediationRecord]) -> list[int]:
+        return await self.approvals.request(records)
+
+    async def update(self, record: RemediationRecord, status: str, detail: str) -> None:
+        await self.approvals.update(record, status, detail)
+
+    async def outcomes(self, outcomes: Sequence[Outcome]) -> None:
+        await self.approvals.outcomes(outcomes)
