@@ -17,6 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "governor"
 # Lowest first. A module may import its own layer and any below it, never above.
 LAYERS: list[tuple[str, ...]] = [
     ("governor", "governor.secrets", "governor.durations"),
+    ("governor.observability",),  # telemetry: logs, metrics, /healthz, the transport counter
     ("governor.neon",),
     ("governor.inventory", "governor.actions", "governor.findings"),
     ("governor.policy", "governor.savings", "governor.sweep", "governor.changes"),
@@ -27,7 +28,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("governor.notify",),
     ("governor.slack",),
     ("governor.config", "governor.runtime", "governor.exit_codes"),
-    ("governor.daemon", "governor.observability"),
+    ("governor.daemon",),
+    ("governor.diagnose",),  # status and doctor: read the daemon's lock, the store, the keys
     ("governor.commands", "governor.cli", "governor.__main__"),
 ]
 # Fakes of the outside world: each imports only itself; only commands use them.
@@ -104,6 +106,19 @@ def test_no_import_runs_up_a_layer() -> None:
             if other is not None and other > own:
                 upward.append(f"{module} -> {target}")
     assert upward == []
+
+
+def test_telemetry_imports_nothing_but_itself_and_the_leaves() -> None:
+    """The daemon uses telemetry; diagnostics (which read the daemon's lock) live apart."""
+    allowed = ("governor.observability", "governor.secrets")
+    outside = {
+        f"{module} -> {target}"
+        for module, targets in graph().items()
+        if module.startswith("governor.observability")
+        for target in targets
+        if target != "governor" and not target.startswith(allowed)
+    }
+    assert outside == set()
 
 
 def test_the_neon_edge_imports_nothing_of_the_domain() -> None:
@@ -205,9 +220,11 @@ def test_the_cycle_finder_finds_cycles(
 
 def test_the_layer_check_places_modules_by_their_longest_prefix() -> None:
     assert layer_of("governor") == 0
-    assert layer_of("governor.neon.client") == 1
-    assert layer_of("governor.store.records") == 4
-    assert layer_of("governor.remediate.plan") == 7
-    assert layer_of("governor.slack.outbox") == 9
-    assert layer_of("governor.config") == 10
+    assert layer_of("governor.observability.metrics") == 1
+    assert layer_of("governor.neon.client") == 2
+    assert layer_of("governor.store.records") == 5
+    assert layer_of("governor.remediate.plan") == 8
+    assert layer_of("governor.slack.outbox") == 10
+    assert layer_of("governor.config") == 11
+    assert layer_of("governor.diagnose.status") > layer_of("governor.daemon.lock")  # type: ignore[operator]
     assert layer_of("governor.unknown_module") is None

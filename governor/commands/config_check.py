@@ -18,8 +18,8 @@ import typer
 
 from governor.commands.common import ConfigOption, handled, write_output
 from governor.config import AccountSettings, ConfigError
+from governor.diagnose.key_checks import key_source
 from governor.exit_codes import ExitCode
-from governor.observability.key_checks import key_source
 from governor.observability.server import parse_listen
 from governor.report.text import printable
 from governor.runtime import Runtime

@@ -14,16 +14,16 @@ import httpx
 import typer
 
 from governor.commands.common import ConfigOption, handled
-from governor.exit_codes import ExitCode
-from governor.observability.doctor import (
+from governor.diagnose.doctor import (
     Check,
     config_checks,
     credentials_check,
     policy_check,
     store_check,
 )
-from governor.observability.key_checks import check_account
-from governor.observability.slack_checks import slack_checks
+from governor.diagnose.key_checks import check_account
+from governor.diagnose.slack_checks import slack_checks
+from governor.exit_codes import ExitCode
 from governor.report.text import printable
 from governor.runtime import Runtime
 

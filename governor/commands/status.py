@@ -2,7 +2,7 @@
 
 No API call: it must answer while Neon is down or the budget is spent. Exit 0, or 2 (via
 ``handled()``) when the store is missing or unreadable. The JSON shape is documented in
-the README (``status --format json``) and built by governor/observability/status.py.
+the README (``status --format json``) and built by governor/diagnose/status.py.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from governor.commands.common import ConfigOption, DbOption, fail, handled, write_output
-from governor.observability.status import gather_status
+from governor.diagnose.status import gather_status
 from governor.report.text import printable
 from governor.runtime import Runtime
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from governor.daemon.health import Health
 from governor.daemon.jobs import Job, JobContext, JobResult
-from governor.observability.slack_checks import auth_problem
 from governor.slack.service import SlackService
+from governor.slack.token_check import auth_problem
 
 logger = logging.getLogger("governor.daemon.slack")
 PROBE_SECONDS = 300.0

@@ -200,8 +200,8 @@ def test_relative_slack_token_files_start_at_the_config_folder_not_the_working_o
 async def test_doctor_checks_the_bots_membership_of_the_approvals_channel_too(
     fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from governor.diagnose.slack_checks import slack_checks
     from governor.fake_slack.workspace import OUTSIDE, REPORTS
-    from governor.observability.slack_checks import slack_checks
 
     monkeypatch.setenv("SLACK_BOT_TOKEN", fake_slack.bot_token)
     monkeypatch.setenv("SLACK_APP_TOKEN", fake_slack.app_token)

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 import httpx
 
 from governor.config import AccountSettings
+from governor.diagnose.doctor import Check, failed, ok, skipped
 from governor.neon.client import NeonClient
 from governor.neon.errors import NeonAuthError, NeonError, NeonNotFound
-from governor.observability.doctor import Check, failed, ok, skipped
 from governor.runtime import Runtime
 from governor.secrets import SecretError
 

@@ -9,37 +9,14 @@ app token can open Socket Mode. No message is posted; tokens never appear in a l
 
 from __future__ import annotations
 
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from governor.observability.doctor import Check, failed, ok, skipped
+from governor.diagnose.doctor import Check, failed, ok, skipped
 from governor.secrets import SecretError
 from governor.slack.service import app_token, bot_token, web_client
 from governor.slack.settings import SlackSettings
-
-# What Slack answers when the token itself is refused: no retry can help, a person must.
-AUTH_ERRORS = frozenset(
-    {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
-)
-UNREACHABLE = (SlackClientError, OSError, TimeoutError)
-
-
-def _error(error: SlackApiError) -> str:
-    code = error.response.get("error") if error.response is not None else None
-    return str(code or f"HTTP {error.response.status_code}")
-
-
-async def auth_problem(web: AsyncWebClient) -> str | None:
-    """Why Slack refuses the bot token, or None (accepted, or Slack could not be reached:
-    an outage is the outbox's to wait out, not a reason to call the token bad)."""
-    try:
-        await web.auth_test()
-    except SlackApiError as error:
-        code = _error(error)
-        return f"Slack refused the bot token: {code}" if code in AUTH_ERRORS else None
-    except UNREACHABLE:
-        return None
-    return None
+from governor.slack.token_check import UNREACHABLE, api_error
 
 
 def _channels(settings: SlackSettings) -> dict[str, str]:
@@ -77,7 +54,7 @@ async def slack_checks(settings: SlackSettings) -> list[Check]:
         return [
             failed(
                 "slack",
-                f"Slack refused the bot token: {_error(error)}",
+                f"Slack refused the bot token: {api_error(error)}",
                 f"the token in {settings.bot_token_env} is wrong or revoked: copy the "
                 "Bot User OAuth Token (xoxb-...) from the app's OAuth & Permissions page",
             )
@@ -108,7 +85,7 @@ async def _channel_check(web: AsyncWebClient, channel: str, key: str, bot: str) 
     try:
         await web.conversations_history(channel=channel, limit=1)
     except SlackApiError as error:
-        code = _error(error)
+        code = api_error(error)
         if code == "not_in_channel":
             return failed(
                 "slack-channel",
@@ -145,7 +122,7 @@ async def _app_check(settings: SlackSettings) -> Check:
     except SlackApiError as error:
         return failed(
             "slack-app",
-            f"Slack refused the app token for Socket Mode: {_error(error)}",
+            f"Slack refused the app token for Socket Mode: {api_error(error)}",
             f"{settings.app_token_env} must be an app-level token (xapp-...) with "
             "connections:write, and Socket Mode must be on",
         )
