@@ -38,9 +38,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from governor.actions import parse_action
-from governor.findings import Estimate, Finding
-from governor.inventory import Snapshot
+from governor.model.actions import parse_action
+from governor.model.findings import Estimate, Finding
+from governor.model.snapshot import Snapshot
 from governor.neon.models import Branch, Organization, Project
 from governor.store import Store, history
 

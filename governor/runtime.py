@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from governor.config import AccountSettings, Config, ConfigError, UsageError, load_config
-from governor.inventory import Snapshot
+from governor.model.snapshot import Snapshot
 from governor.neon.client import NeonClient
 from governor.neon.errors import NeonUsageError
 from governor.neon.ids import neon_id, shown

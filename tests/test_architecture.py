@@ -19,8 +19,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("governor", "governor.secrets", "governor.durations"),
     ("governor.observability",),  # telemetry: logs, metrics, /healthz, the transport counter
     ("governor.neon",),
-    ("governor.inventory", "governor.actions", "governor.findings"),
-    ("governor.policy", "governor.savings", "governor.sweep", "governor.changes"),
+    ("governor.model",),  # the snapshot, actions, change kinds, findings
+    ("governor.policy", "governor.savings", "governor.sweep"),
     ("governor.store",),
     ("governor.pipeline",),
     ("governor.report",),

@@ -23,7 +23,7 @@ from typer.core import TyperGroup
 
 from governor.config import plain_message
 from governor.exit_codes import KNOWN_ERRORS, ExitCode, describe, exit_code_for
-from governor.inventory import IncompletePart
+from governor.model.snapshot import IncompletePart
 from governor.report.text import printable
 from governor.sweep import SweepProgress
 

@@ -25,7 +25,7 @@ from governor.commands.common import (
     sweep_progress,
 )
 from governor.exit_codes import ExitCode
-from governor.inventory import Snapshot
+from governor.model.snapshot import Snapshot
 from governor.pipeline.stages import sweep_stage
 from governor.report.text import printable
 from governor.runtime import Runtime

@@ -17,7 +17,6 @@ from typing import Annotated
 
 import typer
 
-from governor.changes import moves_text
 from governor.commands.common import (
     ConfigOption,
     DbOption,
@@ -28,6 +27,7 @@ from governor.commands.common import (
 )
 from governor.commands.remediation import actor
 from governor.exit_codes import ExitCode
+from governor.model.changes import moves_text
 from governor.remediate import decisions
 from governor.remediate.errors import RemediationDisabled, RemediationError
 from governor.remediate.execute import Outcome

@@ -37,7 +37,7 @@ from governor.daemon.sweeps import (
     policies_for,
     sweep_schedules,
 )
-from governor.inventory import Snapshot
+from governor.model.snapshot import Snapshot
 from governor.observability.metrics import Metrics, MetricsTransport
 from governor.pipeline.audit import run_audit
 from governor.pipeline.results import AuditResult

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from governor.daemon.jobs import JobContext, JobResult
 from governor.daemon.schedule import DEFAULT_SCHEDULE
-from governor.inventory import Snapshot
+from governor.model.snapshot import Snapshot
 from governor.pipeline.results import AuditResult
 from governor.pipeline.stages import is_fresh
 from governor.policy import Policy

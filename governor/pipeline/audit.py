@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from governor.inventory import Snapshot
+from governor.model.snapshot import Snapshot
 from governor.pipeline.gc_pacing import young_collections_only
 from governor.pipeline.results import AuditResult
 from governor.pipeline.run import recorded_run

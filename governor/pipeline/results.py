@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from governor.findings import SEVERITY_ORDER
-from governor.inventory import IncompletePart, Snapshot
+from governor.model.findings import SEVERITY_ORDER
+from governor.model.snapshot import IncompletePart, Snapshot
 from governor.store import StoredFinding
 
 

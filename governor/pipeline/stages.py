@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from governor.findings import Finding
-from governor.inventory import Snapshot
+from governor.model.findings import Finding
+from governor.model.snapshot import Snapshot
 from governor.policy import Policy, evaluate
 from governor.policy.resources import SnapshotIndex
 from governor.savings import with_estimates

@@ -14,8 +14,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
-from governor.actions import ACTION_TYPES
 from governor.durations import describe_type
+from governor.model.actions import ACTION_TYPES
 from governor.policy.model import Exclude, Limits, Policy
 from governor.policy.yaml_source import Path
 

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from governor.findings import Finding
-from governor.inventory import ResourceType, Snapshot
+from governor.model.findings import Finding
+from governor.model.snapshot import ResourceType, Snapshot
 from governor.policy.filters import filter_fields
 from governor.policy.matching import deciding_fields, field_value, outcome
 from governor.policy.model import Policy

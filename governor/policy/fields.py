@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import difflib
 
-from governor.inventory import ResourceType
+from governor.model.snapshot import ResourceType
 
 DERIVED_FIELDS: dict[ResourceType, dict[str, str]] = {
     "project": {

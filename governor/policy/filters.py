@@ -25,7 +25,7 @@ from functools import cached_property
 from typing import Any
 
 from governor.durations import describe_type
-from governor.inventory import ResourceType
+from governor.model.snapshot import ResourceType
 from governor.policy.fields import likely_typo
 from governor.policy.operators import OPERATORS, Operator
 

@@ -26,9 +26,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from governor.actions import Action, NoAction
-from governor.findings import Mode, Severity
-from governor.inventory import ResourceType
+from governor.model.actions import Action, NoAction
+from governor.model.findings import Mode, Severity
+from governor.model.snapshot import ResourceType
 from governor.policy.filters import (
     AllOf,
     AnyOf,

@@ -17,19 +17,15 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import re2
-from pydantic import TypeAdapter, ValidationError
 
 from governor.durations import describe_type, parse_duration
+from governor.model.timestamps import parse_timestamp
 
 # RE2 matches in time linear in the text: a policy's regex can never hang an audit
 # (Python's re backtracks: ^(a+)+$ against 35 a's and a b takes minutes). It refuses
 # backreferences and lookaround, which is what makes that guarantee possible.
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False
-# Read timestamps exactly as the API models do (epoch numbers, a lower-case z), so that a
-# value the sweep accepted is never "unknown" to a filter.
-_TIMESTAMP = TypeAdapter(datetime)
-
 Outcome = bool | None  # None: unknown (the value is missing or cannot be compared)
 Scalar = str | int | float | bool
 
@@ -41,37 +37,6 @@ class Operator:
     prepare: Callable[[Any], Any]  # raises ValueError with a readable reason
     test: Callable[[Any, Any, datetime], Outcome]  # field value (not missing), prepared, now
     sees_missing: bool = False  # True: ``test`` also gets missing values (as None)
-
-
-def parse_timestamp(value: object) -> datetime | None:
-    """An API timestamp as an aware datetime, read as the models read it; None if not one."""
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value)  # the fast path: the API's own form
-        except ValueError:
-            moment_or_none = _lenient_timestamp(value)
-            if moment_or_none is None:
-                return None
-            moment = moment_or_none
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        moment_or_none = _lenient_timestamp(value)
-        if moment_or_none is None:
-            return None
-        moment = moment_or_none
-    else:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _lenient_timestamp(value: str | float) -> datetime | None:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    try:
-        return _TIMESTAMP.validate_python(value)
-    except (ValidationError, OverflowError, ValueError):
-        return None
 
 
 def kind_of(value: object) -> str:

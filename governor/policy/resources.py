@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from governor.inventory import KeyRecord, ResourceType, Snapshot
+from governor.model.snapshot import KeyRecord, ResourceType, Snapshot
 from governor.neon.models import Branch, Endpoint, Organization, Project
 from governor.policy.operators import parse_timestamp
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from governor.inventory import ResourceType
+from governor.model.snapshot import ResourceType
 from governor.policy.matching import field_value
 from governor.policy.operators import parse_timestamp
 

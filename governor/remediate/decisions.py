@@ -14,9 +14,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import cast, get_args
 
-from governor.actions import MAX_EXPIRY
-from governor.changes import Change, expiry_at
 from governor.durations import parse_duration
+from governor.model.actions import MAX_EXPIRY
+from governor.model.changes import Change, expiry_at
 from governor.policy.operators import parse_timestamp
 from governor.remediate.errors import RemediationError
 from governor.remediate.execute import Executor

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from governor.changes import Change
+from governor.model.changes import Change
 from governor.neon.client import NeonClient
 from governor.neon.errors import (
     NeonApiError,

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from governor.changes import Change
-from governor.inventory import Snapshot
+from governor.model.changes import Change
+from governor.model.snapshot import Snapshot
 from governor.policy.model import Exclude
 from governor.policy.operators import parse_timestamp
 from governor.policy.resources import ResourceView

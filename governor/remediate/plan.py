@@ -22,10 +22,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from governor.actions import Action, parse_action
-from governor.changes import Change, propose
 from governor.durations import format_duration
-from governor.inventory import ResourceType, Snapshot
+from governor.model.actions import Action, parse_action
+from governor.model.changes import Change, propose
+from governor.model.snapshot import ResourceType, Snapshot
 from governor.policy.model import Policy
 from governor.policy.operators import parse_timestamp
 from governor.policy.resources import ResourceView, SnapshotIndex

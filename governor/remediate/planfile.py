@@ -24,8 +24,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from governor.actions import Action
-from governor.changes import propose
+from governor.model.actions import Action
+from governor.model.changes import propose
 from governor.policy import Policy
 from governor.remediate.errors import PlanFileError
 from governor.remediate.plan import Plan, PlanItem

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from governor.actions import MAX_EXPIRY
-from governor.changes import Change, propose
-from governor.inventory import KeyScope, ResourceType, Snapshot
+from governor.model.actions import MAX_EXPIRY
+from governor.model.changes import Change, propose
+from governor.model.snapshot import KeyScope, ResourceType, Snapshot
 from governor.neon.client import NeonClient
 from governor.neon.errors import NeonApiError
 from governor.policy import Policy, evaluate

@@ -17,7 +17,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from governor.changes import moves_text
+from governor.model.changes import moves_text
 from governor.remediate.execute import Outcome
 from governor.remediate.plan import Plan, PlanItem
 from governor.report.text import printable

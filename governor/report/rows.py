@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from governor.findings import SEVERITY_ORDER
+from governor.model.findings import SEVERITY_ORDER
 from governor.store import StoredFinding
 
 # The JSON contract of one finding; every name is a StoredFinding attribute.

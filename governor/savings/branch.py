@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from governor.findings import Estimate, Finding
+from governor.model.findings import Estimate, Finding
 from governor.policy.resources import SnapshotIndex
 from governor.savings.compute import never_scales_to_zero
 from governor.savings.money import cents, cu, unit_price, usd

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from governor.actions import ResizeAction
-from governor.findings import Estimate, Finding
+from governor.model.actions import ResizeAction
+from governor.model.findings import Estimate, Finding
 from governor.neon.models import Endpoint
 from governor.policy.operators import parse_timestamp
 from governor.policy.resources import SnapshotIndex, compute_activity

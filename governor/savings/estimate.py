@@ -41,7 +41,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import replace
 
-from governor.actions import (
+from governor.model.actions import (
     DeleteAction,
     NoAction,
     ResizeAction,
@@ -50,7 +50,7 @@ from governor.actions import (
     SetExpiryAction,
     SuspendAction,
 )
-from governor.findings import Estimate, Finding
+from governor.model.findings import Estimate, Finding
 from governor.policy.resources import SnapshotIndex
 from governor.savings.branch import delete_branch
 from governor.savings.compute import autosuspend, resize

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from governor.findings import Finding
+from governor.model.findings import Finding
 from governor.policy.resources import SnapshotIndex
 from governor.savings.prices import PlanPrices, Prices
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from governor.changes import value_text
+from governor.model.changes import value_text
 from governor.slack.messages import (
     MAX_CONFIRM_TEXT,
     MAX_FALLBACK_TEXT,

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from governor.inventory import KeyRecord, Snapshot
+from governor.model.snapshot import KeyRecord, Snapshot
 from governor.neon.models import OrgMember
 from governor.store.records import StoredFinding
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from urllib.parse import quote
 
-from governor.findings import SEVERITY_ORDER
+from governor.model.findings import SEVERITY_ORDER
 from governor.pipeline.results import AuditResult
 from governor.report.text import csv_cell
 from governor.slack.messages import (

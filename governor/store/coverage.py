@@ -14,7 +14,7 @@ in them, when it returned at least one project without an organization. Then
 
 from __future__ import annotations
 
-from governor.inventory import ResourceType, Snapshot
+from governor.model.snapshot import ResourceType, Snapshot
 
 
 class Coverage:

@@ -6,8 +6,8 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any, Literal, NamedTuple
 
-from governor.findings import Mode, Severity
-from governor.inventory import ResourceType
+from governor.model.findings import Mode, Severity
+from governor.model.snapshot import ResourceType
 from governor.store.connection import rows
 from governor.store.encoding import decode_json
 from governor.store.errors import NotFound, StoreError

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from governor.actions import Action
-from governor.findings import Finding
+from governor.model.actions import Action
+from governor.model.findings import Finding
 from governor.store.encoding import EncodingError, encode_json
 from governor.store.reconcile import describe
 from governor.store.records import stored_action

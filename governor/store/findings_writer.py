@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from governor.findings import Finding
+from governor.model.findings import Finding
 from governor.store.audit_log import NewEntry
 from governor.store.coverage import Coverage
 from governor.store.errors import StoreError

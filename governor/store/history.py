@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from governor.findings import Finding
-from governor.inventory import Snapshot
+from governor.model.findings import Finding
+from governor.model.snapshot import Snapshot
 from governor.store import audit_log, finding_queries, resources, runs
 from governor.store.audit_log import DEFAULT_ACTOR, NewEntry
 from governor.store.connection import write

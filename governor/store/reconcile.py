@@ -17,8 +17,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar, get_args
 
-from governor.findings import Finding, Mode, Severity
-from governor.inventory import ResourceType
+from governor.model.findings import Finding, Mode, Severity
+from governor.model.snapshot import ResourceType
 from governor.store.coverage import Coverage
 
 _RESOURCE_TYPES = frozenset(get_args(ResourceType))

@@ -11,9 +11,9 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from governor.actions import Action, parse_action
-from governor.findings import Estimate, Mode, Severity
-from governor.inventory import ResourceType
+from governor.model.actions import Action, parse_action
+from governor.model.findings import Estimate, Mode, Severity
+from governor.model.snapshot import ResourceType
 from governor.store.encoding import decode_json
 from governor.store.errors import StoreError
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from governor.changes import Change, parse_change
+from governor.model.changes import Change, parse_change
 from governor.store import audit_log
 from governor.store.audit_log import DEFAULT_ACTOR, NewEntry
 from governor.store.connection import rows, write

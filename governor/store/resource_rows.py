@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from governor.inventory import Snapshot
+from governor.model.snapshot import Snapshot
 from governor.store.encoding import encode_json
 
 RESOURCE_COLUMNS = (

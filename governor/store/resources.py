@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from governor.inventory import Snapshot
+from governor.model.snapshot import Snapshot
 from governor.store.connection import rows
 from governor.store.coverage import Coverage
 from governor.store.records import StoredResource, StoredResourceType

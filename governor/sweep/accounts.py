@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from governor.inventory import Snapshot
+from governor.model.snapshot import Snapshot
 from governor.neon.client import NeonClient
 from governor.sweep.detail import DetailNeed
 from governor.sweep.walk import SweepProgress, sweep

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
-from governor.inventory import IncompletePart, KeyRecord, KeyScope, PartKind, Snapshot
+from governor.model.snapshot import IncompletePart, KeyRecord, KeyScope, PartKind, Snapshot
 from governor.neon.errors import NeonApiError, NeonAuthError, NeonError, NeonNotFound, auth_hint
 from governor.neon.ids import shown
 from governor.neon.models import ApiKey, Branch, Endpoint, Organization, Project

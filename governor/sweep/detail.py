@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from governor.actions import ResizeAction
-from governor.inventory import Snapshot
+from governor.model.actions import ResizeAction
+from governor.model.snapshot import Snapshot
 from governor.neon.models import Branch, Endpoint, Project
 from governor.policy import Policy
 from governor.policy.fields import detail_only

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
-from governor.inventory import KeyRecord, KeyScope, ResourceType, Snapshot
+from governor.model.snapshot import KeyRecord, KeyScope, ResourceType, Snapshot
 from governor.neon.client import NeonClient
 from governor.neon.models import Branch
 

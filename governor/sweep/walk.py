@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from governor.inventory import IncompletePart, KeyScope, PartKind, Snapshot
+from governor.model.snapshot import IncompletePart, KeyScope, PartKind, Snapshot
 from governor.neon.client import NeonClient
 from governor.neon.errors import NeonAuthError, NeonError, NeonNotFound, auth_hint
 from governor.neon.models import ApiKey, Branch, Organization, Project

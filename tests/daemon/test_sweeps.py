@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from governor.daemon.sweeps import SnapshotKeeper, SweepCoordinator
-from governor.inventory import IncompletePart, Snapshot
+from governor.model.snapshot import IncompletePart, Snapshot
 from governor.pipeline.results import AuditResult
 
 pytestmark = pytest.mark.anyio

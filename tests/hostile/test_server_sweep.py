@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from governor.inventory import Snapshot
+from governor.model.snapshot import Snapshot
 from governor.neon.errors import NeonAuthError
 from governor.sweep import sweep
 from tests.hostile.hostile_server import (

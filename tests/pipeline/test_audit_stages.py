@@ -175,7 +175,7 @@ async def test_the_automatic_collector_is_off_during_runs_and_back_after_the_las
 
 
 def test_merged_snapshots_keep_each_object_once_and_the_largest_clock_skew() -> None:
-    from governor.inventory import Snapshot
+    from governor.model.snapshot import Snapshot
     from governor.neon.models import Branch, Organization
 
     org = Organization.from_api({"id": "org-a-1", "name": "A"})

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from governor.inventory import KeyRecord, KeyScope, Snapshot
+from governor.model.snapshot import KeyRecord, KeyScope, Snapshot
 from governor.neon.models import ApiKey, Branch, Endpoint, Organization, Project
 
 NOW = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from governor.inventory import Snapshot
+from governor.model.snapshot import Snapshot
 from governor.policy import Policy, evaluate
 from tests.policy.builders import DAY, NOW, branch, endpoint, key, project, snapshot, stamp
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from governor.inventory import Snapshot
+from governor.model.snapshot import Snapshot
 from governor.policy import Policy, evaluate, load_policies, shipped_policies_path
 from tests.policy.builders import DAY, NOW, Generator, branch, endpoint, key, snapshot, stamp
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from governor.changes import Change
 from governor.fake_slack import FakeSlack
 from governor.fake_slack.workspace import ALICE
+from governor.model.changes import Change
 from governor.remediate import decisions
 from governor.remediate.errors import RemediationError
 from governor.remediate.session import apply_plan

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from governor.actions import parse_action
+from governor.model.actions import parse_action
 from governor.policy import Policy
 from governor.remediate import decisions
 from governor.store import remediations

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from governor.changes import Change
-from governor.inventory import IncompletePart, Snapshot
+from governor.model.changes import Change
+from governor.model.snapshot import IncompletePart, Snapshot
 from governor.policy.model import Exclude
 from governor.policy.resources import ResourceView
 from governor.remediate.guards import GuardContext, refusal

@@ -335,7 +335,7 @@ async def test_notices_are_one_summary_line_at_info_not_a_warning_each(
 async def test_an_approved_expiry_change_survives_the_next_pass_and_runs(tmp_path: Path) -> None:
     # Before: an expiry change is "now + N days", so the approved row's expires_at never
     # equalled the next pass's: the approval was skipped and asked again on every pass.
-    from governor.actions import parse_action
+    from governor.model.actions import parse_action
     from governor.remediate import decisions
 
     expiry = parse_action({"type": "set_expiry", "after": "7d"})

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from governor.changes import Change
+from governor.model.changes import Change
 from governor.remediate import decisions
 from governor.remediate.recheck import clock_skip
 from governor.remediate.reconcile import reconcile

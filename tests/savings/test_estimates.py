@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from governor.actions import parse_action
-from governor.findings import Estimate, Finding
-from governor.inventory import IncompletePart, Snapshot
+from governor.model.actions import parse_action
+from governor.model.findings import Estimate, Finding
+from governor.model.snapshot import IncompletePart, Snapshot
 from governor.neon.models import Branch, Endpoint, Organization, Project
 from governor.policy.resources import SnapshotIndex
 from governor.savings import estimate

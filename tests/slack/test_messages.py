@@ -21,10 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
-from governor.actions import parse_action
-from governor.changes import Change
 from governor.fake_slack.blocks import problems
-from governor.inventory import IncompletePart
+from governor.model.actions import parse_action
+from governor.model.changes import Change
+from governor.model.snapshot import IncompletePart
 from governor.pipeline.results import AuditResult
 from governor.slack.approval_message import approval_message, approval_status_message
 from governor.slack.messages import SlackMessage, text_length

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from governor.actions import parse_action
 from governor.fake_slack import FakeSlack
 from governor.fake_slack.workspace import ALICE, BOB
-from governor.inventory import KeyRecord, Snapshot
+from governor.model.actions import parse_action
+from governor.model.snapshot import KeyRecord, Snapshot
 from governor.neon.errors import NeonApiError
 from governor.neon.models import ApiKey, Branch, OrgMember
 from governor.simulator import Simulator, World

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from governor.changes import Change
 from governor.config import ConfigError, parse_config
 from governor.fake_slack import FakeSlack
 from governor.fake_slack.workspace import ALICE, APPROVALS, APPROVERS, BOB, MALLORY
+from governor.model.changes import Change
 from governor.slack.authorize import Actor, Verdict, authorize
 from governor.slack.interactions import Interaction
 from governor.slack.settings import SlackSettings

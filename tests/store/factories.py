@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from governor.actions import parse_action
-from governor.findings import Estimate, Finding
-from governor.inventory import IncompletePart, KeyRecord, Snapshot
+from governor.model.actions import parse_action
+from governor.model.findings import Estimate, Finding
+from governor.model.snapshot import IncompletePart, KeyRecord, Snapshot
 from governor.neon.models import ApiKey, Branch, Endpoint, Organization, Project
 
 T0 = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)

@@ -12,7 +12,7 @@ from typing import Any
 import anyio
 import pytest
 
-from governor.inventory import Snapshot
+from governor.model.snapshot import Snapshot
 from governor.store import Store, StoreError, audit_log, history
 from governor.store import resources as resource_rows
 from governor.store.connection import applied_migrations

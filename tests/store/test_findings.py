@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from governor.findings import Estimate, Finding
-from governor.inventory import IncompletePart, KeyRecord, Snapshot
+from governor.model.findings import Estimate, Finding
+from governor.model.snapshot import IncompletePart, KeyRecord, Snapshot
 from governor.neon.models import ApiKey
 from governor.store import Store, StoredFinding, StoreError, audit_log, history
 from governor.store import resources as resource_rows

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from governor.changes import Change, DeleteBranch, UpdateBranch
+from governor.model.changes import Change, DeleteBranch, UpdateBranch
 from governor.store import Store, StoreError, audit_log, history, remediations
 from governor.store.remediations import NewRemediation
 from tests.store.factories import ORG, T0, finding, snapshot

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from governor.inventory import IncompletePart, KeyRecord
+from governor.model.snapshot import IncompletePart, KeyRecord
 from governor.neon.models import ApiKey
 from governor.store import Store, StoreError, audit_log, history
 from governor.store import resources as resource_rows

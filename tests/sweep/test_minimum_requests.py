@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from governor.inventory import Snapshot
+from governor.model.snapshot import Snapshot
 from governor.neon.models import Project
 from governor.policy import Policy, load_policies, shipped_policies_path
 from governor.simulator import SimulatorOptions, World

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from governor.inventory import Snapshot
+from governor.model.snapshot import Snapshot
 from governor.neon.errors import NeonAuthError
 from governor.simulator import SimulatorOptions, World
 from governor.simulator.reads import project_list_item

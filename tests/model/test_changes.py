@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from governor.actions import (
+from governor.model.actions import (
     DeleteAction,
     ResizeAction,
     RevokeAction,
@@ -15,7 +15,7 @@ from governor.actions import (
     SetExpiryAction,
     SuspendAction,
 )
-from governor.changes import (
+from governor.model.changes import (
     KINDS,
     Change,
     DeleteBranch,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from governor.inventory import IncompletePart, Snapshot
+from governor.model.snapshot import IncompletePart, Snapshot
 
 
 def _snapshot(*parts: IncompletePart) -> Snapshot:

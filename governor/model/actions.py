@@ -17,7 +17,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 from governor.durations import Duration, format_duration
-from governor.inventory import ResourceType
+from governor.model.snapshot import ResourceType
 
 MAX_EXPIRY = timedelta(days=30)  # Neon refuses expires_at more than 30 days ahead
 MIN_COMPUTE_UNITS = 0.25  # the API's ComputeUnit minimum

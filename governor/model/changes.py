@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Literal, Protocol
 
-from governor.actions import (
+from governor.model.actions import (
     MAX_EXPIRY,
     Action,
     DeleteAction,
@@ -29,10 +29,10 @@ from governor.actions import (
     SetExpiryAction,
     SuspendAction,
 )
+from governor.model.timestamps import parse_timestamp
 from governor.neon.client import NeonClient
 from governor.neon.errors import NeonNotFound
 from governor.neon.responses import Mutation
-from governor.policy.operators import parse_timestamp
 
 ChangeKind = Literal[
     "update_endpoint",

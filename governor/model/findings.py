@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from governor.actions import Action
-from governor.inventory import ResourceType
+from governor.model.actions import Action
+from governor.model.snapshot import ResourceType
 
 Severity = Literal["low", "medium", "high"]
 Mode = Literal["report", "approve", "auto"]
