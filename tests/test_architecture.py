@@ -20,7 +20,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("governor.observability",),  # telemetry: logs, metrics, /healthz, the transport counter
     ("governor.neon",),
     ("governor.model",),  # the snapshot, actions, change kinds, findings
-    ("governor.policy", "governor.savings", "governor.sweep"),
+    ("governor.sweep",),  # reads only: told which project details to read by a predicate
+    ("governor.policy", "governor.savings"),
     ("governor.store",),
     ("governor.pipeline",),
     ("governor.report",),
@@ -119,6 +120,18 @@ def test_telemetry_imports_nothing_but_itself_and_the_leaves() -> None:
         if target != "governor" and not target.startswith(allowed)
     }
     assert outside == set()
+
+
+def test_the_sweep_only_reads_it_imports_nothing_of_the_policy_engine() -> None:
+    """Which project details to read is a predicate the pipeline builds from the policies."""
+    reaching = {
+        f"{module} -> {target}"
+        for module, targets in graph().items()
+        if module.startswith("governor.sweep")
+        for target in targets
+        if target.startswith(("governor.policy", "governor.savings", "governor.pipeline"))
+    }
+    assert reaching == set()
 
 
 def test_the_neon_edge_imports_nothing_of_the_domain() -> None:
@@ -222,9 +235,9 @@ def test_the_layer_check_places_modules_by_their_longest_prefix() -> None:
     assert layer_of("governor") == 0
     assert layer_of("governor.observability.metrics") == 1
     assert layer_of("governor.neon.client") == 2
-    assert layer_of("governor.store.records") == 5
-    assert layer_of("governor.remediate.plan") == 8
-    assert layer_of("governor.slack.outbox") == 10
-    assert layer_of("governor.config") == 11
+    assert layer_of("governor.store.records") == 6
+    assert layer_of("governor.remediate.plan") == 9
+    assert layer_of("governor.slack.outbox") == 11
+    assert layer_of("governor.config") == 12
     assert layer_of("governor.diagnose.status") > layer_of("governor.daemon.lock")  # type: ignore[operator]
     assert layer_of("governor.unknown_module") is None

@@ -10,9 +10,9 @@ import typer
 
 from governor.commands.common import counted, handled
 from governor.exit_codes import ExitCode
+from governor.pipeline.detail import DetailNeed
 from governor.policy import PolicyError, load_policies, policy_file_schema, policy_files
 from governor.runtime import Runtime
-from governor.sweep import DetailNeed
 
 policies_app = typer.Typer(
     name="policies",

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from governor.model.snapshot import Snapshot
+from governor.pipeline.detail import DetailNeed
 from governor.pipeline.gc_pacing import young_collections_only
 from governor.pipeline.results import AuditResult
 from governor.pipeline.run import recorded_run
@@ -24,7 +25,7 @@ from governor.pipeline.stages import (
 from governor.policy import Policy
 from governor.savings.prices import Prices
 from governor.store import Store
-from governor.sweep import Account, DetailNeed, SweepProgress
+from governor.sweep import Account, SweepProgress
 
 if TYPE_CHECKING:
     from governor.pipeline.notifier import Notifier

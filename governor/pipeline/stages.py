@@ -17,12 +17,13 @@ from datetime import UTC, datetime, timedelta
 
 from governor.model.findings import Finding
 from governor.model.snapshot import Snapshot
+from governor.pipeline.detail import DetailNeed
 from governor.policy import Policy, evaluate
 from governor.policy.resources import SnapshotIndex
 from governor.savings import with_estimates
 from governor.savings.prices import Prices
 from governor.store import Store, StoredFinding, history
-from governor.sweep import Account, DetailNeed, SweepProgress, sweep_accounts
+from governor.sweep import Account, SweepProgress, sweep_accounts
 
 Clock = Callable[[], datetime]
 
@@ -59,7 +60,11 @@ async def sweep_stage(
 ) -> Snapshot:
     """``detail``: which projects' details the policies to be judged need (default: none)."""
     return await sweep_accounts(
-        accounts, now=clock(), concurrency=concurrency, progress=progress, detail=detail
+        accounts,
+        now=clock(),
+        concurrency=concurrency,
+        progress=progress,
+        wants_detail=None if detail is None else detail.predicate(),
     )
 
 

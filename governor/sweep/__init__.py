@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from governor.sweep.accounts import Account, sweep_accounts
 from governor.sweep.assemble import OrganizationNotVisible
-from governor.sweep.detail import DetailNeed
-from governor.sweep.walk import SweepProgress, sweep
+from governor.sweep.walk import SweepProgress, WantsDetail, sweep
 
 __all__ = [
     "Account",
-    "DetailNeed",
     "OrganizationNotVisible",
     "SweepProgress",
+    "WantsDetail",
     "sweep",
     "sweep_accounts",
 ]

@@ -13,8 +13,7 @@ from datetime import datetime
 
 from governor.model.snapshot import Snapshot
 from governor.neon.client import NeonClient
-from governor.sweep.detail import DetailNeed
-from governor.sweep.walk import SweepProgress, sweep
+from governor.sweep.walk import SweepProgress, WantsDetail, sweep
 
 
 @dataclass(frozen=True)
@@ -32,11 +31,11 @@ async def sweep_accounts(
     now: datetime,
     concurrency: int = 16,
     progress: Callable[[SweepProgress], None] | None = None,
-    detail: DetailNeed | None = None,
+    wants_detail: WantsDetail | None = None,
 ) -> Snapshot:
     """Every account swept concurrently, merged into one snapshot taken at ``now``.
 
-    ``detail``: which projects' details the loaded policies need (default: none).
+    ``wants_detail``: whether a project's detail is needed (default: never).
     """
     if not accounts:
         raise ValueError("no account to sweep")
@@ -61,7 +60,7 @@ async def sweep_accounts(
                 concurrency=concurrency,
                 progress=report(account.name),
                 now=now,
-                detail=detail,
+                wants_detail=wants_detail,
             )
             for account in accounts
         )

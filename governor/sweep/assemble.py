@@ -8,7 +8,7 @@ sweep saw, the way this sweep must read it: the organization list (or each named
 organization), the personal key list (it is how the key's scope is learnt), each
 organization's key list, one project page per 400 projects plus the page that shows the
 list ended, per project one branch page per 10,000 branches and one compute list, and a
-detail read only for the projects a loaded policy needs it for (``governor.sweep.detail``)
+detail read only for the projects a loaded policy needs it for (``governor.pipeline.detail``)
 or that the list reported as unavailable. Retries and extra pages are not in it.
 """
 

@@ -5,7 +5,8 @@ reads run concurrently (bounded by ``concurrency`` requests in flight), and proj
 start as soon as their page of the project list arrives. A project costs two requests (its
 branches, in one page up to 10,000, and its computes): the project list's items are what
 the policies read, and a project's detail is read only when a loaded policy needs a field
-only the detail has (``governor.sweep.detail``), or the list reported it unavailable.
+only the detail has (the ``wants_detail`` predicate ``governor.pipeline.detail`` builds),
+or the list reported it unavailable.
 A part that cannot be read after the client's retries becomes an ``IncompletePart`` and
 the sweep goes on: unknown is never "gone". Only a 401 (the key itself is refused) aborts the sweep.
 
@@ -27,7 +28,7 @@ from typing import TypeVar
 from governor.model.snapshot import IncompletePart, KeyScope, PartKind, Snapshot
 from governor.neon.client import NeonClient
 from governor.neon.errors import NeonAuthError, NeonError, NeonNotFound, auth_hint
-from governor.neon.models import ApiKey, Branch, Organization, Project
+from governor.neon.models import ApiKey, Branch, Endpoint, Organization, Project
 from governor.sweep.assemble import (
     Deduplicator,
     OrganizationNotVisible,
@@ -41,7 +42,6 @@ from governor.sweep.assemble import (
     settle_scope,
     warn_about_skew,
 )
-from governor.sweep.detail import DetailNeed
 
 ValueT = TypeVar("ValueT")
 
@@ -63,6 +63,11 @@ class _Failed(Exception):
     """A part could not be read; already recorded as incomplete."""
 
 
+# Whether a listed project's detail must be read: the project, its branches, its computes,
+# the sweep's time. The pipeline builds it from the loaded policies: the sweep only reads.
+WantsDetail = Callable[[Project, Sequence[Branch], Sequence[Endpoint], datetime], bool]
+
+
 async def sweep(
     client: NeonClient,
     *,
@@ -70,17 +75,18 @@ async def sweep(
     concurrency: int = 16,
     progress: Callable[[SweepProgress], None] | None = None,
     now: datetime | None = None,
-    detail: DetailNeed | None = None,
+    wants_detail: WantsDetail | None = None,
 ) -> Snapshot:
     """Read every organization in ``org_ids`` (default: all the key can see) into a Snapshot.
 
-    ``detail``: which projects' details the loaded policies need (default: none).
+    ``wants_detail``: whether a listed project's detail is needed, judged on the project,
+    its branches and computes (default: never); the caller builds it from its policies.
     Raises ``NeonAuthError`` only when Neon refuses the key itself (401).
     """
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
     taken_at = now or datetime.now(UTC)
-    run = _Sweep(client, concurrency, progress, detail or DetailNeed(), taken_at)
+    run = _Sweep(client, concurrency, progress, wants_detail, taken_at)
     return await run.run(list(org_ids) if org_ids else None, taken_at)
 
 
@@ -90,11 +96,11 @@ class _Sweep:
         client: NeonClient,
         concurrency: int,
         progress: Callable[[SweepProgress], None] | None,
-        detail: DetailNeed,
+        wants: WantsDetail | None,
         taken_at: datetime,
     ) -> None:
         self.client = client
-        self.detail = detail
+        self.wants = wants
         self.taken_at = taken_at
         self.slots = asyncio.Semaphore(concurrency)
         self.progress = progress
@@ -352,11 +358,11 @@ class _Sweep:
         """Whether to read the project's detail: unavailable in the list, or a policy needs it."""
         if listed is None:
             return True
-        if not self.detail.rules:
+        if self.wants is None:
             return False
         if not (isinstance(branches, list) and isinstance(endpoints, list)):
             return True  # cannot judge without them: read it rather than miss a finding
-        return self.detail.wants(listed, branches, endpoints, now=self.taken_at)
+        return self.wants(listed, branches, endpoints, self.taken_at)
 
     async def branches(self, project_id: str) -> list[Branch]:
         found: list[Branch] = []

@@ -10,9 +10,10 @@ import pytest
 
 from governor.model.snapshot import Snapshot
 from governor.neon.models import Project
+from governor.pipeline.detail import DetailNeed
 from governor.policy import Policy, load_policies, shipped_policies_path
 from governor.simulator import SimulatorOptions, World
-from governor.sweep import DetailNeed, sweep
+from governor.sweep import sweep
 from tests.conftest import WORLD_NOW, ServedSimulator
 from tests.neon.helpers import fast_client
 from tests.neon.world_facts import facts_of
@@ -78,7 +79,7 @@ async def test_the_shipped_policies_read_details_only_for_computes_a_resize_woul
     }
 
     async with fast_client(base_url, PERSONAL_KEY) as client:
-        snapshot = await sweep(client, detail=need, now=WORLD_NOW)
+        snapshot = await sweep(client, wants_detail=need.predicate(), now=WORLD_NOW)
 
     assert snapshot.complete
     assert 0 < len(wanted) < len(facts.projects)
@@ -107,7 +108,7 @@ async def test_a_project_policy_on_a_detail_field_reads_only_projects_it_can_sel
     assert [rule.fields for rule in need.rules] == [("written_data_bytes",)]
 
     async with fast_client(base_url, PERSONAL_KEY) as client:
-        snapshot = await sweep(client, detail=need, now=WORLD_NOW)
+        snapshot = await sweep(client, wants_detail=need.predicate(), now=WORLD_NOW)
 
     in_region = {project["id"] for project in facts.projects if project["region_id"] == region}
     assert detail_reads(simulator) == in_region == snapshot.detailed_project_ids

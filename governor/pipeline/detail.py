@@ -35,6 +35,7 @@ from governor.policy.matching import outcome
 from governor.policy.operators import Outcome
 from governor.policy.resources import ResourceView, SnapshotIndex
 from governor.savings.compute import never_scales_to_zero
+from governor.sweep import WantsDetail
 
 RESIZE_FIELD = "consumption_period_start"
 
@@ -81,6 +82,21 @@ class DetailNeed:
             elif isinstance(policy.action, ResizeAction) and policy.resource == "endpoint":
                 rules.append(DetailRule(policy, (RESIZE_FIELD,), by_estimate=True))
         return cls(tuple(rules))
+
+    def predicate(self) -> WantsDetail | None:
+        """What the sweep asks of each listed project (None: no rule, never read)."""
+        if not self.rules:
+            return None
+
+        def wants_detail(
+            project: Project,
+            branches: Sequence[Branch],
+            endpoints: Sequence[Endpoint],
+            now: datetime,
+        ) -> bool:
+            return self.wants(project, branches, endpoints, now=now)
+
+        return wants_detail
 
     def served_by(self, snapshot: Snapshot) -> bool:
         """Whether ``snapshot`` holds the detail of every project this need asks for."""
