@@ -24,9 +24,9 @@ from apscheduler.events import (  # type: ignore[import-untyped]
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 
 from governor.config import ConfigError
-from governor.daemon.execute import execute_job, supervise
-from governor.daemon.generation import Generation, Shared
+from governor.daemon.generation import ConfigGeneration, Shared
 from governor.daemon.health import Health
+from governor.daemon.job_runner import execute_job, supervise
 from governor.daemon.jobs import Job, JobResult
 from governor.daemon.lock import DaemonLock
 from governor.daemon.schedule import is_due, last_ran_at, misfire_grace, trigger_for
@@ -57,7 +57,7 @@ class Daemon:
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.inflight: set[asyncio.Task[Any]] = set()
         self.scheduled: dict[str, datetime] = {}
-        self.generation: Generation | None = None
+        self.generation: ConfigGeneration | None = None
         self.stop = asyncio.Event()
         self._reloading = asyncio.Lock()
 
@@ -69,7 +69,7 @@ class Daemon:
         try:
             async with await self.runtime.open_async_store() as store:
                 shared = await self._shared(store, started_at)
-                self.generation = await Generation.open(self.runtime, policies, shared)
+                self.generation = await ConfigGeneration.open(self.runtime, policies, shared)
                 try:
                     if once:
                         return await self._once(self.generation)
@@ -122,7 +122,7 @@ class Daemon:
         }
         return Shared(**options)
 
-    async def _once(self, generation: Generation) -> ExitCode:
+    async def _once(self, generation: ConfigGeneration) -> ExitCode:
         """Every scheduled job that is due now, once (due ones together share one sweep)."""
         now = self.clock()
         last = {
@@ -179,7 +179,7 @@ class Daemon:
         except (OSError, ValueError) as error:
             raise ConfigError(f"[metrics] listen = {listen!r}: {error}") from error
 
-    async def _install(self, generation: Generation) -> None:
+    async def _install(self, generation: ConfigGeneration) -> None:
         """Schedule the generation's jobs; catch up, once, each one that fell due."""
         now, jitter = self.clock(), self.runtime.config.daemon.jitter
         last = {
@@ -210,7 +210,7 @@ class Daemon:
             )
             logger.info("job %s scheduled%s", job.name, " (due now: catching up)" if due else "")
 
-    async def _fire(self, generation: Generation, job: Job) -> None:
+    async def _fire(self, generation: ConfigGeneration, job: Job) -> None:
         self._track(asyncio.current_task())
         scheduled_for = self.scheduled.pop(job.name, None) or self.clock()
         try:
@@ -257,7 +257,7 @@ class Daemon:
                 if runtime.store_path() != self.runtime.store_path():
                     raise ConfigError("[store] path changed: that needs a restart")
                 policies = runtime.policies()
-                new = await Generation.open(runtime, policies, old.shared)
+                new = await ConfigGeneration.open(runtime, policies, old.shared)
             except KNOWN_ERRORS as error:
                 logger.error("reload refused, the running config stays: %s", describe(error))
                 return
@@ -293,7 +293,7 @@ class Daemon:
         await asyncio.sleep(0)  # the shutdown is scheduled with call_soon_threadsafe
 
 
-def _why_cancelled(generation: Generation) -> str:
+def _why_cancelled(generation: ConfigGeneration) -> str:
     if generation.context.stopping.is_set():
         return "the daemon is stopping or reloading"
     return "cancelled"

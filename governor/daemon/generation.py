@@ -74,7 +74,7 @@ class Shared:
         return len(reading)
 
 
-class Generation:
+class ConfigGeneration:
     def __init__(
         self, runtime: Runtime, context: JobContext, shared: Shared, stack: AsyncExitStack
     ) -> None:
@@ -94,7 +94,9 @@ class Generation:
             )
 
     @classmethod
-    async def open(cls, runtime: Runtime, policies: Sequence[Policy], shared: Shared) -> Generation:
+    async def open(
+        cls, runtime: Runtime, policies: Sequence[Policy], shared: Shared
+    ) -> ConfigGeneration:
         """Clients for the runtime's accounts (closed by ``close``), and its jobs."""
         stack = AsyncExitStack()
         try:
@@ -130,7 +132,7 @@ class Generation:
         finally:
             await self.stack.aclose()
 
-    async def succeed(self, old: Generation) -> None:
+    async def succeed(self, old: ConfigGeneration) -> None:
         """After a reload: wait for ``old``'s pass to end, then start what it left.
 
         Why: a stopping generation claims nothing more, and this one's catch-up sweep is

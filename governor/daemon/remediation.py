@@ -17,9 +17,9 @@ from governor.daemon.jobs import JobContext
 from governor.daemon.stop import StoppableExecutor
 from governor.notify import LogChannel, PeopleChannel
 from governor.pipeline.results import AuditResult
+from governor.remediate.cycle import apply_plan, plan_for
 from governor.remediate.execute import Executor, Outcome
 from governor.remediate.reconcile import reconcile
-from governor.remediate.session import apply_plan, plan_for
 from governor.store import remediations
 from governor.store.remediations import RemediationRecord
 

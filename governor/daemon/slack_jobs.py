@@ -65,8 +65,8 @@ class ReaperJob:
     schedule: str | None = REAPER_SCHEDULE
 
     async def run(self, context: JobContext) -> JobResult:
-        expired = await self.service.desk.reap()
-        asked = await self.service.desk.request_unasked()
+        expired = await self.service.approvals.reap()
+        asked = await self.service.approvals.request_unasked()
         ended = await self.service.announce_ended_exemptions()
         return JobResult(
             detail=f"{len(expired)} approvals expired, {len(asked)} requests posted, "

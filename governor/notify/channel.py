@@ -15,9 +15,9 @@ from typing import Protocol
 
 from governor.pipeline.results import AuditResult
 from governor.policy import Policy
+from governor.remediate.cycle import NoticeSink
 from governor.remediate.execute import Outcome
 from governor.remediate.plan import PlanItem
-from governor.remediate.session import NoticeSink
 from governor.store.remediations import RemediationRecord
 
 

@@ -12,9 +12,9 @@ from collections.abc import Iterable, Sequence
 
 from governor.pipeline.results import AuditResult
 from governor.policy import Policy
+from governor.remediate.cycle import NoticeSink
 from governor.remediate.execute import Outcome
 from governor.remediate.plan import PlanItem
-from governor.remediate.session import NoticeSink
 from governor.store.remediations import RemediationRecord
 
 logger = logging.getLogger("governor.notify")

@@ -25,7 +25,7 @@ from governor.remediate.guards import GuardContext, clock_refusal, refusal
 from governor.remediate.plan import parse_sources, source_actions
 from governor.remediate.settings import RemediationSettings
 from governor.store.remediations import RemediationRecord
-from governor.sweep.recheck import reread
+from governor.sweep.reread import reread
 
 
 @dataclass(frozen=True)

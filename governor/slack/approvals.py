@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from governor.policy import Policy
+from governor.remediate.cycle import expire_approvals
 from governor.remediate.execute import Outcome
-from governor.remediate.session import expire_approvals
 from governor.slack.approval_message import approval_message, approval_status_message
 from governor.slack.authorize import is_destructive
 from governor.slack.notices import SlackNotices
@@ -33,7 +33,7 @@ OUTCOME_STATUS = {
 
 
 @dataclass(frozen=True)
-class ApprovalDesk:
+class SlackApprovals:
     store: Store
     settings: SlackSettings
     clock: Callable[[], datetime]

@@ -1,6 +1,6 @@
 """Slack as a ``PeopleChannel``: the run report (with its Keep buttons) and the approvals.
 
-Why a thin pair: the report (``SlackNotifier``) and the approval messages (``ApprovalDesk``)
+Why a thin pair: the report (``SlackNotifier``) and the approval messages (``SlackApprovals``)
 each own their rendering and outbox rows; the runtime hands out this one object, so the
 commands and the daemon reach Slack only through the channel seam.
 """
@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from governor.pipeline.results import AuditResult
 from governor.policy import Policy
+from governor.remediate.cycle import NoticeSink
 from governor.remediate.execute import Outcome
-from governor.remediate.session import NoticeSink
-from governor.slack.approvals import ApprovalDesk
+from governor.slack.approvals import SlackApprovals
 from governor.slack.notifier import SlackNotifier
 from governor.store.remediations import RemediationRecord
 
@@ -22,7 +22,7 @@ from governor.store.remediations import RemediationRecord
 @dataclass(frozen=True)
 class SlackChannel:
     reports: SlackNotifier
-    approvals: ApprovalDesk
+    approvals: SlackApprovals
 
     async def run_finished(self, result: AuditResult) -> None:
         await self.reports.run_finished(result)

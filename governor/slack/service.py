@@ -1,4 +1,4 @@
-"""Slack for one process: the clients, the outbox sender, the approval desk, the handler.
+"""Slack for one process: the clients, the outbox sender, the approval messages, the handler.
 
 Why one object: the daemon's jobs, the remediation pass and the one-shot audit all need
 the same pieces wired the same way, and the tokens are read once, here, and never leave
@@ -25,7 +25,7 @@ from governor.neon.models import OrgMember
 from governor.pipeline.results import AuditResult
 from governor.remediate.execute import Executor
 from governor.secrets import read_secret
-from governor.slack.approvals import ApprovalDesk
+from governor.slack.approvals import SlackApprovals
 from governor.slack.channel import SlackChannel
 from governor.slack.interactions import Interaction, InteractionHandler
 from governor.slack.notifier import SlackNotifier
@@ -93,8 +93,8 @@ class SlackService:
         return cls(settings, store, clock, web, executor, accounts)
 
     @property
-    def desk(self) -> ApprovalDesk:
-        return ApprovalDesk(self.store, self.settings, self.clock)
+    def approvals(self) -> SlackApprovals:
+        return SlackApprovals(self.store, self.settings, self.clock)
 
     @property
     def notifier(self) -> SlackNotifier:
@@ -108,7 +108,7 @@ class SlackService:
         if report is not None and "report" not in self.settings.model_fields_set:
             settings = self.settings.model_copy(update={"report": report})
             reports = dataclasses.replace(reports, settings=settings)
-        return SlackChannel(reports, self.desk)
+        return SlackChannel(reports, self.approvals)
 
     async def owners(self, result: AuditResult) -> dict[tuple[str, str], str]:
         if result.snapshot is None:
@@ -160,7 +160,7 @@ class SlackService:
         if self.executor is None:
             return  # the daemon's next pass executes it
         outcomes = await self.executor().run([record])
-        await self.desk.outcomes(outcomes)
+        await self.approvals.outcomes(outcomes)
 
     async def handler(self) -> InteractionHandler:
         return InteractionHandler(
@@ -170,7 +170,7 @@ class SlackService:
             team_id=await self.team_id(),
             group_members=self.group_members,
             run_approved=self.run_approved,
-            update_approval=self.desk.update,
+            update_approval=self.approvals.update,
             executor=self.executor() if self.executor is not None else None,
         )
 

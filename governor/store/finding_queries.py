@@ -11,7 +11,7 @@ from governor.model.snapshot import ResourceType
 from governor.store.connection import rows
 from governor.store.encoding import decode_json
 from governor.store.errors import NotFound, StoreError
-from governor.store.reconcile import FindingKey
+from governor.store.finding_rules import FindingKey
 from governor.store.records import FINDING_STATUSES, FindingStatus, StoredFinding, stored_action
 
 _SEVERITY_RANK_SQL = "CASE severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END"

@@ -13,7 +13,7 @@ from typing import Any
 from governor.model.actions import Action
 from governor.model.findings import Finding
 from governor.store.encoding import EncodingError, encode_json
-from governor.store.reconcile import describe
+from governor.store.finding_rules import describe
 from governor.store.records import stored_action
 
 # Columns a new sighting refreshes on every run, whatever the status.

@@ -19,8 +19,8 @@ from governor.store.audit_log import NewEntry
 from governor.store.coverage import Coverage
 from governor.store.errors import StoreError
 from governor.store.finding_queries import StoredRow, get, load
+from governor.store.finding_rules import FindingKey, plan_changes, validate_findings
 from governor.store.finding_values import REFRESHED, FindingValues, read_back
-from governor.store.reconcile import FindingKey, plan_changes, validate_findings
 from governor.store.records import FindingStatus, StoredFinding
 
 _KEY = ("policy", "resource_type", "resource_id")

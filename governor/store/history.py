@@ -76,7 +76,7 @@ def record_findings(  # noqa: PLR0917 - the order its callers have always used
     *,
     actor: str = DEFAULT_ACTOR,
 ) -> list[StoredFinding]:
-    """Open, refresh, reopen and resolve findings (rules: governor/store/reconcile.py).
+    """Open, refresh, reopen and resolve findings (rules: governor/store/finding_rules.py).
 
     Returns this run's findings as stored, in the order given, then the findings this
     run resolved.

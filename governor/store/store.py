@@ -36,7 +36,7 @@ from typing import Concatenate, ParamSpec, Self, TypeVar
 from governor.store.connection import open_connection
 from governor.store.encoding import EncodingError
 from governor.store.errors import NotFound, StoreError, database_error, one_line, where_of
-from governor.store.reconcile import FindingInputError
+from governor.store.finding_rules import FindingInputError
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -116,7 +116,7 @@ class VirtualClock:
 async def test_a_batch_judges_the_kept_snapshot_again_until_it_is_too_old(tmp_path: Path) -> None:
     from contextlib import AsyncExitStack
 
-    from governor.daemon.generation import Generation, Shared
+    from governor.daemon.generation import ConfigGeneration, Shared
     from governor.daemon.health import Health
     from governor.daemon.jobs import JobContext
     from governor.observability.metrics import Metrics
@@ -150,7 +150,7 @@ async def test_a_batch_judges_the_kept_snapshot_again_until_it_is_too_old(tmp_pa
         runtime = Runtime()
         policies = [policy("a", "5m"), policy("b", None)]
         context = JobContext(runtime, policies, store, [], metrics)
-        generation = Generation(runtime, context, shared, AsyncExitStack())
+        generation = ConfigGeneration(runtime, context, shared, AsyncExitStack())
         first = await generation.run_batch(("a",))
         clock.now += timedelta(minutes=5)
         await generation.run_batch(("a",))

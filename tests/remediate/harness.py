@@ -20,10 +20,10 @@ from governor.pipeline.audit import run_audit
 from governor.pipeline.results import AuditResult
 from governor.policy import Policy
 from governor.policy.loader import load_policies, shipped_policies_path
+from governor.remediate.cycle import PassResult, apply_plan, plan_for
 from governor.remediate.execute import Executor
 from governor.remediate.plan import Plan
 from governor.remediate.reconcile import reconcile
-from governor.remediate.session import PassResult, apply_plan, plan_for
 from governor.remediate.settings import RemediationSettings
 from governor.savings.prices import Prices
 from governor.simulator import Simulator, SimulatorOptions, World, serve

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from governor.pipeline.audit import run_audit
+from governor.remediate.cycle import apply_plan, plan_for
 from governor.remediate.decisions import account_for
 from governor.remediate.execute import Executor
-from governor.remediate.session import apply_plan, plan_for
 from governor.savings.prices import Prices
 from governor.simulator import Simulator, World, serve
 from governor.store import Store, remediations

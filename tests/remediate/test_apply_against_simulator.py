@@ -310,7 +310,7 @@ async def test_a_pause_from_another_process_stops_the_next_mutation_of_a_running
     async with rig(tmp_path, settings=RemediationSettings(enabled=True, concurrency=1)) as r:
         r.outcomes_seen = []
         executor = r.executor(report=pause_after_first)
-        from governor.remediate.session import apply_plan
+        from governor.remediate.cycle import apply_plan
 
         result = await apply_plan(await r.plan(), executor=executor, run_id=None)
         states = [o.state for o in result.outcomes]

@@ -21,8 +21,8 @@ from governor.fake_slack import FakeSlack
 from governor.fake_slack.workspace import ALICE
 from governor.model.changes import Change
 from governor.remediate import decisions
+from governor.remediate.cycle import apply_plan
 from governor.remediate.errors import RemediationError
-from governor.remediate.session import apply_plan
 from governor.slack.service import SlackService
 from governor.store import Store, StoreError, remediations
 from governor.store import slack as slack_table
@@ -171,7 +171,7 @@ async def test_a_slack_reject_click_on_a_pending_request_ends_rejected_and_sends
         service.sender_interval = 0.01
         async with _connected(service, fake_slack):
             result = await apply_plan(await r.plan(), executor=r.executor(), run_id=None)
-            await service.desk.request(result.requested)
+            await service.approvals.request(result.requested)
             record = next(x for x in result.requested if x.resource_id == NEVER_SUSPENDS)
 
             async def posted() -> tuple[str, str] | None:

@@ -23,9 +23,9 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import pytest
 
 from governor.remediate import ownership
+from governor.remediate.cycle import new_remediation
 from governor.remediate.execute import send_bounds
 from governor.remediate.reconcile import reconcile
-from governor.remediate.session import new_remediation
 from governor.store import Store, audit_log, remediations
 from governor.store.encoding import decode_time, encode_time
 from governor.store.remediations import RemediationRecord

@@ -320,11 +320,11 @@ async def test_grace_counts_from_the_notice_not_from_first_seen(tmp_path: Path) 
 async def test_notices_are_one_summary_line_at_info_not_a_warning_each(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="governor.remediate.session")
+    caplog.set_level(logging.INFO, logger="governor.remediate.cycle")
     settings = RemediationSettings(enabled=True, max_actions_per_run=1)
     async with rig(tmp_path, settings=settings) as r:
         await r.apply()
-        session = [x for x in caplog.records if x.name == "governor.remediate.session"]
+        session = [x for x in caplog.records if x.name == "governor.remediate.cycle"]
         assert not [x for x in session if x.levelno >= logging.WARNING]
         lines = [x for x in session if "notice" in x.getMessage()]
         assert len(lines) == 1

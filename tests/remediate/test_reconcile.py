@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from governor.remediate.cycle import new_remediation
 from governor.remediate.reconcile import reconcile
-from governor.remediate.session import new_remediation
 from governor.store import remediations
 from governor.store.encoding import encode_time
 from tests.remediate.harness import Rig, rig

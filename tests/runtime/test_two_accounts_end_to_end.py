@@ -157,7 +157,7 @@ async def test_approve_and_keep_on_the_second_account_go_out_with_the_second_acc
             )
             record = await store.run(remediations.get, pending[BY_SLACK]["id"])
             service.sender_interval = 0.01
-            await service.desk.request([record])
+            await service.approvals.request([record])
             assert await service.sender().flush(deadline_seconds=20)  # posted in Slack
             approval = await store.run(slack_table.approval_for, record.id)
             assert approval is not None

@@ -12,7 +12,7 @@ import pytest
 
 from governor.fake_slack import FakeSlack
 from governor.fake_slack.workspace import APPROVALS
-from governor.remediate.session import apply_plan, plan_for
+from governor.remediate.cycle import apply_plan, plan_for
 from governor.simulator import Simulator, World
 from governor.slack.notices import SlackNotices
 from governor.store import remediations

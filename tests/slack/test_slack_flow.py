@@ -13,7 +13,7 @@ import pytest
 
 from governor.fake_slack import FakeSlack
 from governor.fake_slack.workspace import ALICE, APPROVALS, BOB, MALLORY
-from governor.remediate.session import apply_plan
+from governor.remediate.cycle import apply_plan
 from governor.slack.service import SlackService
 from governor.store import audit_log, exemptions, remediations
 from governor.store import slack as slack_table
@@ -42,7 +42,7 @@ async def connected(service: SlackService, fake: FakeSlack) -> AsyncIterator[asy
 
 async def _request_approvals(r: Rig, service: SlackService) -> dict[str, Any]:
     result = await apply_plan(await r.plan(), executor=r.executor(), run_id=None)
-    await service.desk.request(result.requested)
+    await service.approvals.request(result.requested)
     return {record.resource_id: record for record in result.requested}
 
 
@@ -400,7 +400,7 @@ async def test_the_reaper_expires_stale_requests_and_updates_their_messages(
             record = (await _request_approvals(r, service))[NEVER_SUSPENDS]
             channel, ts = await _posted(service, record.id)
             r.clock.now += 25 * 3600
-            expired = await service.desk.reap()
+            expired = await service.approvals.reap()
             assert record.id in {x.id for x in expired}
 
             def says_expired(log: Any) -> Any:

@@ -25,7 +25,7 @@ from governor.commands.common import (
     output_width,
     write_output,
 )
-from governor.commands.remediation import actor
+from governor.commands.plan_apply import actor
 from governor.exit_codes import ExitCode
 from governor.model.changes import moves_text
 from governor.remediate import decisions

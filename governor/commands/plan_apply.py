@@ -38,6 +38,7 @@ from governor.commands.common import (
 from governor.exit_codes import ExitCode
 from governor.pipeline.results import AuditResult
 from governor.policy import Policy
+from governor.remediate.cycle import PassResult, apply_plan, plan_for
 from governor.remediate.errors import RemediationDisabled
 from governor.remediate.execute import Outcome
 from governor.remediate.plan import Plan, PlanItem
@@ -50,7 +51,6 @@ from governor.remediate.planfile import (
 )
 from governor.remediate.reconcile import reconcile
 from governor.remediate.render import plan_summary, render_outcomes, render_plan_table
-from governor.remediate.session import PassResult, apply_plan, plan_for
 from governor.report.text import printable
 from governor.runtime import Runtime
 from governor.store import Store, remediations

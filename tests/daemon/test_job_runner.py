@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from governor.daemon.execute import execute_job, supervise
+from governor.daemon.job_runner import execute_job, supervise
 from governor.daemon.jobs import JobContext, JobResult
 from governor.observability.metrics import Metrics
 from governor.runtime import Runtime
