@@ -22,13 +22,14 @@ LAYERS: list[tuple[str, ...]] = [
     ("governor.model",),  # the snapshot, actions, change kinds, findings
     ("governor.sweep",),  # reads only: told which project details to read by a predicate
     ("governor.policy", "governor.savings"),
+    ("governor.config",),  # the TOML schema and its sections (prices stay in savings)
     ("governor.store",),
     ("governor.pipeline",),
     ("governor.report",),
     ("governor.remediate",),
     ("governor.notify",),
     ("governor.slack",),
-    ("governor.config", "governor.runtime", "governor.exit_codes"),
+    ("governor.runtime", "governor.exit_codes"),
     ("governor.daemon",),
     ("governor.diagnose",),  # status and doctor: read the daemon's lock, the store, the keys
     ("governor.commands", "governor.cli", "governor.__main__"),
@@ -235,9 +236,9 @@ def test_the_layer_check_places_modules_by_their_longest_prefix() -> None:
     assert layer_of("governor") == 0
     assert layer_of("governor.observability.metrics") == 1
     assert layer_of("governor.neon.client") == 2
-    assert layer_of("governor.store.records") == 6
-    assert layer_of("governor.remediate.plan") == 9
-    assert layer_of("governor.slack.outbox") == 11
-    assert layer_of("governor.config") == 12
+    assert layer_of("governor.store.records") == 7
+    assert layer_of("governor.remediate.plan") == 10
+    assert layer_of("governor.slack.outbox") == 12
+    assert layer_of("governor.config") == 6
     assert layer_of("governor.diagnose.status") > layer_of("governor.daemon.lock")  # type: ignore[operator]
     assert layer_of("governor.unknown_module") is None

@@ -12,10 +12,10 @@ from __future__ import annotations
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from governor.config.slack import SlackSettings
 from governor.diagnose.doctor import Check, failed, ok, skipped
 from governor.secrets import SecretError
 from governor.slack.service import app_token, bot_token, web_client
-from governor.slack.settings import SlackSettings
 from governor.slack.token_check import UNREACHABLE, api_error
 
 

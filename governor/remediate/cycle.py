@@ -14,13 +14,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from governor.config.remediation import RemediationSettings
 from governor.pipeline.results import AuditResult
 from governor.policy import Policy
 from governor.policy.resources import SnapshotIndex
 from governor.remediate.errors import RemediationDisabled, RemediationError
 from governor.remediate.execute import Executor, Outcome
 from governor.remediate.plan import Plan, PlanContext, PlanItem, build_plan, by_priority
-from governor.remediate.settings import RemediationSettings
 from governor.store import Store, exemptions, remediations
 from governor.store.encoding import encode_time
 from governor.store.remediations import ACTIVE_STATES, NewRemediation, RemediationRecord

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from governor.config.remediation import RemediationSettings
 from governor.model.changes import Change
 from governor.neon.client import NeonClient
 from governor.neon.errors import (
@@ -43,7 +44,6 @@ from governor.policy import Policy
 from governor.remediate.follow import follow_operations
 from governor.remediate.ownership import Holder, holding
 from governor.remediate.recheck import clock_skip, recheck
-from governor.remediate.settings import RemediationSettings
 from governor.store import Store, remediations
 from governor.store.encoding import decode_time, encode_time
 from governor.store.remediations import TRANSITIONS, RemediationRecord, RemediationState

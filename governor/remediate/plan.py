@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from governor.config.remediation import RemediationSettings
 from governor.durations import format_duration
 from governor.model.actions import Action, parse_action
 from governor.model.changes import Change, propose
@@ -30,7 +31,6 @@ from governor.policy.model import Policy
 from governor.policy.operators import parse_timestamp
 from governor.policy.resources import ResourceView, SnapshotIndex
 from governor.remediate.guards import GuardContext, creator_checked_when_acting, refusal
-from governor.remediate.settings import RemediationSettings
 from governor.store.exemptions import Exemption
 from governor.store.records import StoredFinding
 from governor.store.remediations import RemediationRecord

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from governor.config.remediation import RemediationSettings
 from governor.model.actions import MAX_EXPIRY
 from governor.model.changes import Change, propose
 from governor.model.snapshot import KeyScope, ResourceType, Snapshot
@@ -23,7 +24,6 @@ from governor.policy.operators import parse_timestamp
 from governor.policy.resources import ResourceView, SnapshotIndex
 from governor.remediate.guards import GuardContext, clock_refusal, refusal
 from governor.remediate.plan import parse_sources, source_actions
-from governor.remediate.settings import RemediationSettings
 from governor.store.remediations import RemediationRecord
 from governor.sweep.reread import reread
 

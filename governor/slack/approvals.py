@@ -12,13 +12,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from governor.config.slack import SlackSettings
 from governor.policy import Policy
 from governor.remediate.cycle import expire_approvals
 from governor.remediate.execute import Outcome
 from governor.slack.approval_message import approval_message, approval_status_message
 from governor.slack.authorize import is_destructive
 from governor.slack.notices import SlackNotices
-from governor.slack.settings import SlackSettings
 from governor.store import Store, remediations
 from governor.store import slack as slack_table
 from governor.store.remediations import RemediationRecord

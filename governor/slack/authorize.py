@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from governor.slack.settings import SlackSettings
+from governor.config.slack import SlackSettings
 from governor.store.encoding import encode_time
 from governor.store.remediations import RemediationRecord
 from governor.store.slack import ApprovalMessage

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from governor.config.slack import SlackSettings
 from governor.remediate import decisions
 from governor.remediate.errors import RemediationError
 from governor.remediate.execute import Executor
@@ -24,7 +25,6 @@ from governor.slack.authorize import (
     is_approver,
     is_destructive,
 )
-from governor.slack.settings import SlackSettings
 from governor.store import Store, history, remediations
 from governor.store import slack as slack_table
 from governor.store.errors import StoreError

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from governor.config.slack import SlackSettings
 from governor.policy import Policy
 from governor.remediate.plan import PlanItem
 from governor.slack.messages import (
@@ -28,7 +29,6 @@ from governor.slack.messages import (
     utc,
 )
 from governor.slack.outbox import WEBHOOK_CHANNEL
-from governor.slack.settings import SlackSettings
 from governor.store import Store
 from governor.store import slack as slack_table
 

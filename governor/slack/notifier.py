@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from governor.config.slack import SlackSettings
 from governor.pipeline.results import AuditResult
 from governor.slack.outbox import WEBHOOK_CHANNEL
 from governor.slack.report_message import findings_csv, report_message
-from governor.slack.settings import SlackSettings
 from governor.store import Store, exemptions, remediations
 from governor.store import slack as slack_table
 

@@ -21,6 +21,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from governor.config.slack import SlackSettings
 from governor.neon.models import OrgMember
 from governor.pipeline.results import AuditResult
 from governor.remediate.execute import Executor
@@ -32,7 +33,6 @@ from governor.slack.notifier import SlackNotifier
 from governor.slack.outbox import OutboxSender
 from governor.slack.owners import resolve_owners, slack_lookup
 from governor.slack.redact import sdk_logger
-from governor.slack.settings import SlackSettings
 from governor.slack.socket import SocketConnection
 from governor.store import Store, exemptions
 from governor.store import slack as slack_table

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from governor.config.remediation import RemediationSettings
 from governor.neon.client import NeonClient
 from governor.pipeline.audit import run_audit
 from governor.pipeline.results import AuditResult
@@ -24,7 +25,6 @@ from governor.remediate.cycle import PassResult, apply_plan, plan_for
 from governor.remediate.execute import Executor
 from governor.remediate.plan import Plan
 from governor.remediate.reconcile import reconcile
-from governor.remediate.settings import RemediationSettings
 from governor.savings.prices import Prices
 from governor.simulator import Simulator, SimulatorOptions, World, serve
 from governor.store import Store

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from governor.config.remediation import RemediationSettings
 from governor.remediate.errors import RemediationDisabled
-from governor.remediate.settings import RemediationSettings
 from governor.store import remediations
 from tests.remediate.harness import options, rig, shipped
 from tests.remediate.world import (

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
+from governor.config.remediation import RemediationSettings
 from governor.policy import Policy
 from governor.policy.model import Limits
 from governor.remediate.errors import PlanFileError
 from governor.remediate.planfile import read_plan, write_plan
 from governor.remediate.render import render_plan_table
-from governor.remediate.settings import RemediationSettings
 from governor.store import remediations
 from tests.remediate.harness import rig, shipped
 from tests.remediate.world import (

@@ -10,10 +10,10 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from governor.config.slack import SlackSettings
 from governor.fake_slack import FakeSlack, payloads
 from governor.fake_slack.workspace import ALICE, APPROVALS, BOB
 from governor.slack.service import SlackService, web_client
-from governor.slack.settings import SlackSettings
 from tests.remediate.harness import Rig
 
 T = TypeVar("T")

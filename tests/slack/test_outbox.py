@@ -165,8 +165,8 @@ def test_the_one_shot_audit_posts_its_report_through_the_outbox(
 async def test_report_only_webhook_mode_posts_the_report_without_controls_or_tokens(
     tmp_path: Path, fake_slack: FakeSlack
 ) -> None:
+    from governor.config.slack import SlackSettings
     from governor.slack.service import SlackService
-    from governor.slack.settings import SlackSettings
 
     async with rig(tmp_path) as r:
         settings = SlackSettings(webhook_url=fake_slack.webhook_url)

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from governor.config import ConfigError, parse_config
+from governor.config.slack import SlackSettings
 from governor.fake_slack import FakeSlack
 from governor.fake_slack.workspace import ALICE, APPROVALS, APPROVERS, BOB, MALLORY
 from governor.model.changes import Change
 from governor.slack.authorize import Actor, Verdict, authorize
 from governor.slack.interactions import Interaction
-from governor.slack.settings import SlackSettings
 from governor.store.remediations import RemediationRecord
 from governor.store.slack import ApprovalMessage
 from tests.remediate.harness import rig

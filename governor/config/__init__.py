@@ -1,5 +1,8 @@
 """The TOML config file: one pydantic schema, unknown keys rejected, errors with lines.
 
+Why a package with the sections in it (``slack``, ``remediation``): the packages they
+configure import their settings from here, so the config sits low, under them.
+
 Precedence, lowest first: built-in defaults, the config file, environment variables that
 override a default (``NEON_API_URL``), command-line flags.
 """
@@ -23,11 +26,11 @@ from pydantic import (
     model_validator,
 )
 
+from governor.config.remediation import RemediationSettings
+from governor.config.slack import SlackSettings
 from governor.durations import Duration
 from governor.neon import DEFAULT_API_URL
-from governor.remediate.settings import RemediationSettings
 from governor.savings.prices import Prices
-from governor.slack.settings import SlackSettings
 
 __all__ = [
     "DEFAULT_API_URL",
