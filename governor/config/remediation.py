@@ -15,6 +15,14 @@ from governor.durations import Duration
 MIN_APPROVAL_TTL = timedelta(minutes=1)
 
 
+def meetable_approval_ttl(value: timedelta) -> timedelta:
+    """The floor of every ``approval_ttl`` ([remediation] and [slack]): "0s" made every request
+    expire before anyone could read it."""
+    if value < MIN_APPROVAL_TTL:
+        raise ValueError("must be at least 1m: a shorter request expires before anyone reads it")
+    return value
+
+
 class RemediationSettings(BaseModel):
     """Whether and how much the governor may change in Neon (nothing, until enabled)."""
 
@@ -58,9 +66,4 @@ class RemediationSettings(BaseModel):
     @field_validator("approval_ttl")
     @classmethod
     def _a_ttl_someone_can_meet(cls, value: timedelta) -> timedelta:
-        """The same floor as ``[slack] approval_ttl``: "0s" made every request expire unread."""
-        if value < MIN_APPROVAL_TTL:
-            raise ValueError(
-                "must be at least 1m: a shorter request expires before anyone reads it"
-            )
-        return value
+        return meetable_approval_ttl(value)

@@ -19,11 +19,11 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from governor.config.remediation import meetable_approval_ttl
 from governor.durations import Duration
 
 SLACK_API_URL = "https://slack.com/api/"
 _ID = r"^[A-Z0-9]{2,32}$"
-MIN_APPROVAL_TTL = timedelta(minutes=1)
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 # Keys older configs may still carry, and why they are now ignored.
 REMOVED_KEYS = {
@@ -132,11 +132,7 @@ class SlackSettings(BaseModel):
     @field_validator("approval_ttl")
     @classmethod
     def _a_ttl_someone_can_meet(cls, value: timedelta) -> timedelta:
-        if value < MIN_APPROVAL_TTL:
-            raise ValueError(
-                "must be at least 1m: a shorter request expires before anyone reads it"
-            )
-        return value
+        return meetable_approval_ttl(value)
 
     @model_validator(mode="after")
     def _a_place_to_post(self) -> SlackSettings:
