@@ -18,6 +18,7 @@ from governor.config.remediation import RemediationSettings
 from governor.pipeline.results import AuditResult
 from governor.policy import Policy
 from governor.policy.resources import SnapshotIndex
+from governor.remediate.decisions import expire_if_due
 from governor.remediate.errors import RemediationDisabled, RemediationError
 from governor.remediate.execute import Executor, Outcome
 from governor.remediate.plan import Plan, PlanContext, PlanItem, build_plan, by_priority
@@ -118,20 +119,10 @@ async def expire_approvals(
     store: Store, *, now: datetime, actor: str = "governor"
 ) -> list[RemediationRecord]:
     expired = []
-    stamp = encode_time(now, what="now")
     for record in await store.run(remediations.listed, states=["awaiting_approval"]):
-        if record.approval_expires_at is not None and record.approval_expires_at <= stamp:
-            moved = await store.run(
-                remediations.move,
-                record.id,
-                expected=["awaiting_approval"],
-                to="expired",
-                now=now,
-                actor=actor,
-                reason=f"not decided before {record.approval_expires_at}",
-            )
-            if moved is not None:
-                expired.append(moved)
+        moved = await expire_if_due(store, record, now=now, actor=actor)
+        if moved is not None:
+            expired.append(moved)
     return expired
 
 

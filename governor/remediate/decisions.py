@@ -35,16 +35,7 @@ async def approve(
     record = await store.run(remediations.get, remediation_id)
     if record.state != "awaiting_approval":
         raise RemediationError(_already(record))
-    if record.approval_expires_at is not None and record.approval_expires_at <= encode_time(now):
-        await store.run(
-            remediations.move,
-            record.id,
-            expected=["awaiting_approval"],
-            to="expired",
-            now=now,
-            actor=actor,
-            reason=f"not decided before {record.approval_expires_at}",
-        )
+    if await expire_if_due(store, record, now=now, actor=actor) is not None:
         raise RemediationError(
             f"remediation {record.id} expired at {record.approval_expires_at}; "
             "the next plan asks again if it is still due"
@@ -62,6 +53,25 @@ async def approve(
     if moved is None:
         raise RemediationError(_already(await store.run(remediations.get, remediation_id)))
     return moved
+
+
+async def expire_if_due(
+    store: Store, record: RemediationRecord, *, now: datetime, actor: str
+) -> RemediationRecord | None:
+    """Move a request nobody decided in time to ``expired``; the moved row, or None when it
+    was not due (or another process moved it first)."""
+    due = record.approval_expires_at
+    if record.state != "awaiting_approval" or due is None or due > encode_time(now, what="now"):
+        return None
+    return await store.run(
+        remediations.move,
+        record.id,
+        expected=["awaiting_approval"],
+        to="expired",
+        now=now,
+        actor=actor,
+        reason=f"not decided before {due}",
+    )
 
 
 # What a "no" does from each state: a pending request is rejected; an approval not yet
