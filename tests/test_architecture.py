@@ -16,12 +16,15 @@ PACKAGE = Path(__file__).resolve().parent.parent / "governor"
 
 # Lowest first. A module may import its own layer and any below it, never above.
 LAYERS: list[tuple[str, ...]] = [
-    ("governor", "governor.secrets", "governor.durations"),
+    # governor.rules: Neon's documented rules (compute sizes, suspend timeouts), pure data
+    # and checks, shared by the planner, the executor's re-check and the simulator.
+    ("governor", "governor.secrets", "governor.durations", "governor.rules"),
     ("governor.observability",),  # telemetry: logs, metrics, /healthz, the transport counter
     ("governor.neon",),
     ("governor.model",),  # the snapshot, actions, change kinds, findings
     ("governor.sweep",),  # reads only: told which project details to read by a predicate
-    ("governor.policy", "governor.savings"),
+    # costs: Neon's bill from its meters (calibration, the bill, realized savings), pure.
+    ("governor.policy", "governor.savings", "governor.costs"),
     ("governor.config",),  # the TOML schema and its sections (prices stay in savings)
     ("governor.store",),
     ("governor.pipeline",),
@@ -34,8 +37,11 @@ LAYERS: list[tuple[str, ...]] = [
     ("governor.diagnose",),  # status and doctor: read the daemon's lock, the store, the keys
     ("governor.commands", "governor.cli", "governor.__main__"),
 ]
-# Fakes of the outside world: each imports only itself; only commands use them.
+# Fakes of the outside world: each imports only itself; only commands use them. The
+# simulator also reads Neon's rules from governor.rules: one statement of each rule, so the
+# fake refuses exactly what the planner avoids.
 APART = ("governor.simulator", "governor.fake_slack")
+SHARED_WITH_FAKES = ("governor.rules",)
 
 
 def module_name(path: Path) -> str:
@@ -155,6 +161,19 @@ def test_the_fakes_stand_apart() -> None:
         if module.startswith(root)
         for target in targets
         if not target.startswith(root)
+        and not (root == "governor.simulator" and target.startswith(SHARED_WITH_FAKES))
+    }
+    assert outside == set()
+
+
+def test_the_rules_import_nothing_but_themselves() -> None:
+    """The simulator imports them: they must not drag the domain into the fake."""
+    outside = {
+        f"{module} -> {target}"
+        for module, targets in graph().items()
+        if module.startswith(SHARED_WITH_FAKES)
+        for target in targets
+        if target != "governor" and not target.startswith(SHARED_WITH_FAKES)
     }
     assert outside == set()
 
