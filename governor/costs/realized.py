@@ -1,0 +1,511 @@
+"""What a remediation really saved, measured from Neon's consumption meters (note §3.7).
+
+Why measured and not estimated: an estimate is a bound read from object fields; the number
+a team shows to justify the tool is the drop in the bill after the change. Pure: buckets,
+the change's time, the rate card and the clock in; a ``Measurement`` out.
+
+The method:
+
+- **Scope.** The acted-on branch's own meters (``compute_unit_seconds`` and its storage:
+  ``root_branch_bytes_month`` or ``child_branch_bytes_month``, ``instant_restore_bytes_month``,
+  from v2/branches) plus the project's ``extra_branches_month`` and
+  ``snapshot_storage_bytes_month`` (v2/projects only). A deleted branch disappears from
+  v2/branches, so it is measured by the project's drop in the same meters; so is a change to
+  a whole project.
+- **Windows.** Baseline: the whole UTC days of the trailing 14 days before the change.
+  After: whole UTC days starting once the settling time (1 day) has passed, for at least
+  7 days; ready one lag (1 hour: Neon's reporting delay) after the window closes.
+- **Saving.** ``(baseline daily - after daily) x days in the month``, each meter priced with
+  the same rate card as the estimates (decimal GB; storage already in GB-months per bucket;
+  extra branches net of the plan's allowance per bucket, then / 744).
+- **Drift.** The rest of the project (its total minus the scope, in USD a day) is the
+  control: when it moved by more than the threshold (20%), the saving is flagged, because
+  the workload changed, not only the resource.
+- **Status.** ``measured``; ``waiting`` (the after window has not closed, or its data has not
+  arrived yet: ``until`` says when to look again); ``no data`` (the baseline or the after
+  window was never read, or storage would be needed and its unit is uncalibrated).
+
+A timeframe counts as read when the project has a row in it (a live project always stores
+something, so its storage meter is never 0); missing branch rows in a read timeframe are 0.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from governor.model.consumption import (
+    CHILD_BRANCH_BYTES_MONTH,
+    COMPUTE_UNIT_SECONDS,
+    EXTRA_BRANCHES_MONTH,
+    INSTANT_RESTORE_BYTES_MONTH,
+    ROOT_BRANCH_BYTES_MONTH,
+    SNAPSHOT_STORAGE_BYTES_MONTH,
+    STORAGE_METRICS,
+    Bucket,
+    StorageUnit,
+)
+from governor.savings.money import cents
+from governor.savings.prices import PlanPrices
+from governor.savings.units import BYTES_PER_GB, HOURS_PER_GB_MONTH
+
+Status = Literal["measured", "waiting", "no data"]
+
+# The branch's own meters (v2/branches) and the project's meters that only v2/projects has.
+BRANCH_METRICS: tuple[str, ...] = (
+    COMPUTE_UNIT_SECONDS,
+    ROOT_BRANCH_BYTES_MONTH,
+    CHILD_BRANCH_BYTES_MONTH,
+    INSTANT_RESTORE_BYTES_MONTH,
+)
+PROJECT_ONLY_METRICS: tuple[str, ...] = (EXTRA_BRANCHES_MONTH, SNAPSHOT_STORAGE_BYTES_MONTH)
+SCOPE_METRICS: tuple[str, ...] = BRANCH_METRICS + PROJECT_ONLY_METRICS
+DAY = timedelta(days=1)
+SECONDS_PER_HOUR = 3600.0
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a remediation acted on, as Neon meters it.
+
+    ``branch_id`` None: the whole project (a project-level change). ``branch_deleted``: the
+    branch is gone after the change, so the project's drop measures it.
+    """
+
+    org_id: str
+    project_id: str
+    branch_id: str | None
+    branch_deleted: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "org_id": self.org_id,
+            "project_id": self.project_id,
+            "branch_id": self.branch_id,
+            "branch_deleted": self.branch_deleted,
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Scope:
+        return cls(
+            org_id=str(raw["org_id"]),
+            project_id=str(raw["project_id"]),
+            branch_id=None if raw.get("branch_id") is None else str(raw["branch_id"]),
+            branch_deleted=bool(raw.get("branch_deleted", False)),
+        )
+
+
+@dataclass(frozen=True)
+class Windows:
+    """How long to wait and measure; ``[savings]`` in the config sets them."""
+
+    settle: timedelta = DAY
+    lag: timedelta = timedelta(hours=1)
+    measure_for: timedelta = timedelta(days=7)
+    baseline: timedelta = timedelta(days=14)
+    drift_threshold: float = 0.2
+    # How long past the window's close missing data is still "waiting" (the reader runs
+    # hourly; a daemon that was down catches up) before it is "no data".
+    grace: timedelta = timedelta(days=2)
+
+    def baseline_window(self, changed_at: datetime) -> tuple[datetime, datetime]:
+        end = day_floor(changed_at)
+        return end - _whole_days(self.baseline), end
+
+    def after_window(self, changed_at: datetime) -> tuple[datetime, datetime]:
+        start = day_ceil(changed_at + self.settle)
+        return start, start + _whole_days(self.measure_for)
+
+    def ready_at(self, changed_at: datetime) -> datetime:
+        return self.after_window(changed_at)[1] + self.lag
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Billed quantities a day over one window, by meter.
+
+    Units: CU-hours (compute), GB-months (storage meters), billable branch-months (extra
+    branches, net of the allowance per bucket). ``control``: the rest of the project's
+    branch meters (its total minus the scope); None when there is nothing to compare with.
+    ``unpriced``: storage meters left out because their unit is not calibrated.
+    """
+
+    start: datetime
+    end: datetime
+    days: float  # days of the window that were read
+    scope: Mapping[str, float]
+    control: Mapping[str, float] | None
+    unpriced: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "days": self.days,
+            "scope": dict(self.scope),
+            "control": None if self.control is None else dict(self.control),
+            "unpriced": list(self.unpriced),
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Rates:
+        control = raw.get("control")
+        return cls(
+            start=datetime.fromisoformat(str(raw["start"])),
+            end=datetime.fromisoformat(str(raw["end"])),
+            days=float(raw["days"]),
+            scope={str(k): float(v) for k, v in dict(raw["scope"]).items()},
+            control=None
+            if control is None
+            else {str(k): float(v) for k, v in dict(control).items()},
+            unpriced=tuple(str(metric) for metric in raw.get("unpriced", ())),
+        )
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """The realized saving of one remediation, or why there is none yet."""
+
+    status: Status
+    note: str  # the method and the numbers, or what is missing, in words
+    realized_monthly_usd: float | None = None
+    baseline_daily_usd: float | None = None
+    after_daily_usd: float | None = None
+    cu_hours_monthly: float | None = None  # quota units (Free): compute saved a month
+    window: tuple[datetime, datetime] | None = None  # the after window measured
+    drift: float | None = None  # the rest of the project's relative move (0.25: +25%)
+    drifted: bool = False
+    until: datetime | None = None  # waiting: when to look again
+    baseline: Rates | None = None
+    after: Rates | None = None
+
+
+# Windows and days -----------------------------------------------------------------------
+
+
+def day_floor(moment: datetime) -> datetime:
+    moment = moment.astimezone(UTC)
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def day_ceil(moment: datetime) -> datetime:
+    floor = day_floor(moment)
+    return floor if floor == moment.astimezone(UTC) else floor + DAY
+
+
+def _whole_days(span: timedelta) -> timedelta:
+    return timedelta(days=max(1, -(-span // DAY)))
+
+
+def days_in_month(moment: datetime) -> int:
+    return calendar.monthrange(moment.year, moment.month)[1]
+
+
+# Quantities -----------------------------------------------------------------------------
+
+
+def billed_quantity(
+    bucket: Bucket, prices: PlanPrices, storage_unit: StorageUnit | None
+) -> float | None:
+    """The bucket's value in the unit the rate card prices; None: storage, unit unknown."""
+    value = bucket.value
+    if bucket.metric == COMPUTE_UNIT_SECONDS:
+        return value / SECONDS_PER_HOUR
+    if bucket.metric in STORAGE_METRICS:
+        if storage_unit is None:
+            return None
+        per_gb = BYTES_PER_GB * (HOURS_PER_GB_MONTH if storage_unit == "byte_hours" else 1)
+        return value / per_gb
+    if bucket.metric == EXTRA_BRANCHES_MONTH:
+        hours = (bucket.end - bucket.start).total_seconds() / SECONDS_PER_HOUR
+        allowed = max(0, prices.included_branches_per_project - 1) * hours
+        return max(0.0, value - allowed) / HOURS_PER_GB_MONTH
+    return 0.0  # transfer and unknown meters are not part of a scope
+
+
+def unit_price(metric: str, prices: PlanPrices) -> float:
+    """USD per billed unit of ``metric`` (see ``billed_quantity``)."""
+    if metric == COMPUTE_UNIT_SECONDS:
+        return prices.compute_per_cu_hour
+    if metric in (ROOT_BRANCH_BYTES_MONTH, CHILD_BRANCH_BYTES_MONTH):
+        return prices.storage_per_gb_month
+    if metric == INSTANT_RESTORE_BYTES_MONTH:
+        return float(getattr(prices, "instant_restore_per_gb_month", 0.20))
+    if metric == SNAPSHOT_STORAGE_BYTES_MONTH:
+        return float(getattr(prices, "snapshot_per_gb_month", 0.09))
+    if metric == EXTRA_BRANCHES_MONTH:
+        return prices.extra_branch_per_month
+    return 0.0
+
+
+def daily_usd(quantities: Mapping[str, float], prices: PlanPrices) -> float:
+    return sum(value * unit_price(metric, prices) for metric, value in quantities.items())
+
+
+@dataclass
+class _Window:
+    """The buckets of one project and granularity inside one window."""
+
+    start: datetime
+    end: datetime
+    read: set[tuple[datetime, datetime]] = field(default_factory=set)
+    project: dict[str, float] = field(default_factory=dict)
+    branch: dict[str, float] = field(default_factory=dict)
+    branch_seen: bool = False
+    unpriced: set[str] = field(default_factory=set)
+
+    @property
+    def days(self) -> float:
+        return sum((end - start).total_seconds() for start, end in self.read) / DAY.total_seconds()
+
+
+def _collect(
+    buckets: Iterable[Bucket],
+    scope: Scope,
+    *,
+    start: datetime,
+    end: datetime,
+    prices: PlanPrices,
+    storage_unit: StorageUnit | None,
+) -> _Window:
+    """The best-read granularity's sums over ``[start, end)`` (daily wins a tie)."""
+    by_granularity: dict[str, _Window] = {}
+    for bucket in buckets:
+        if bucket.project_id != scope.project_id or bucket.start < start or bucket.end > end:
+            continue
+        window = by_granularity.setdefault(bucket.granularity, _Window(start, end))
+        quantity = billed_quantity(bucket, prices, storage_unit)
+        if bucket.branch_id is None:
+            window.read.add((bucket.start, bucket.end))
+            target = window.project
+        elif bucket.branch_id == scope.branch_id:
+            window.branch_seen = True
+            target = window.branch
+        else:
+            continue
+        if quantity is None:
+            window.unpriced.add(bucket.metric)
+            continue
+        target[bucket.metric] = target.get(bucket.metric, 0.0) + quantity
+    if not by_granularity:
+        return _Window(start, end)
+    order = {"daily": 0, "hourly": 1, "monthly": 2}
+    return max(by_granularity.items(), key=lambda item: (item[1].days, -order.get(item[0], 3)))[1]
+
+
+def rates(
+    buckets: Iterable[Bucket],
+    scope: Scope,
+    *,
+    start: datetime,
+    end: datetime,
+    prices: PlanPrices,
+    storage_unit: StorageUnit | None,
+    require_branch: bool = False,
+) -> Rates | None:
+    """Daily billed quantities of ``scope`` and its control over ``[start, end)``.
+
+    None when no timeframe of the window was read for the project, or, with
+    ``require_branch`` (a baseline), when a branch scope's branch has no row in it: then
+    v2/branches was not read and the branch's share cannot be told from the project's.
+    After a change, no row is 0 (Neon omits zero meters; a suspended compute has none).
+    """
+    window = _collect(
+        buckets, scope, start=start, end=end, prices=prices, storage_unit=storage_unit
+    )
+    days = window.days
+    if days <= 0:
+        return None
+    by_project = scope.branch_id is None or scope.branch_deleted
+    scope_sums = {
+        metric: (
+            window.project if by_project or metric in PROJECT_ONLY_METRICS else window.branch
+        ).get(metric, 0.0)
+        for metric in SCOPE_METRICS
+    }
+    control: dict[str, float] | None = None
+    if scope.branch_id is not None:
+        control = {
+            metric: window.project.get(metric, 0.0) - window.branch.get(metric, 0.0)
+            for metric in BRANCH_METRICS
+        }
+    if require_branch and not by_project and not window.branch_seen:
+        return None
+    unpriced = tuple(sorted(window.unpriced))
+    for metric in unpriced:
+        scope_sums.pop(metric, None)
+        if control is not None:
+            control.pop(metric, None)
+    return Rates(
+        start=start,
+        end=end,
+        days=days,
+        scope={metric: value / days for metric, value in scope_sums.items()},
+        control=None if control is None else {m: v / days for m, v in control.items()},
+        unpriced=unpriced,
+    )
+
+
+def baseline_rates(
+    buckets: Iterable[Bucket],
+    scope: Scope,
+    *,
+    changed_at: datetime,
+    prices: PlanPrices,
+    storage_unit: StorageUnit | None,
+    windows: Windows = Windows(),
+) -> Rates | None:
+    """The baseline a remediation is judged on (None: the store has no consumption yet)."""
+    start, end = windows.baseline_window(changed_at)
+    return rates(
+        buckets,
+        scope,
+        start=start,
+        end=end,
+        prices=prices,
+        storage_unit=storage_unit,
+        require_branch=True,
+    )
+
+
+# The measurement ------------------------------------------------------------------------
+
+
+def measure(
+    *,
+    scope: Scope,
+    changed_at: datetime,
+    now: datetime,
+    buckets: Iterable[Bucket],
+    prices: PlanPrices,
+    storage_unit: StorageUnit | None,
+    windows: Windows = Windows(),
+    baseline: Rates | None = None,
+) -> Measurement:
+    """Measure the saving of a change made at ``changed_at`` to ``scope``, as of ``now``.
+
+    ``baseline``: the rates kept when the remediation succeeded; without it they are
+    computed from ``buckets`` (the store keeps the series after Neon's lookback ends).
+    """
+    ready_at = windows.ready_at(changed_at)
+    after_start, after_end = windows.after_window(changed_at)
+    if now < ready_at:
+        return Measurement(
+            "waiting",
+            f"settling and measuring until {ready_at.isoformat()} "
+            f"(settle {windows.settle}, then {windows.measure_for} of data, {windows.lag} lag)",
+            until=ready_at,
+            window=(after_start, after_end),
+        )
+    buckets = list(buckets)
+    if baseline is None:
+        baseline = baseline_rates(
+            buckets,
+            scope,
+            changed_at=changed_at,
+            prices=prices,
+            storage_unit=storage_unit,
+            windows=windows,
+        )
+    after = rates(
+        buckets,
+        scope,
+        start=after_start,
+        end=after_end,
+        prices=prices,
+        storage_unit=storage_unit,
+    )
+    needed_days = (after_end - after_start) / DAY
+    if after is None or after.days + 1e-9 < needed_days:
+        read = 0.0 if after is None else after.days
+        missing = f"{read:g} of {needed_days:g} days after the change were read"
+        if now < ready_at + windows.grace:
+            until = min(now + timedelta(hours=1), ready_at + windows.grace)
+            return Measurement(
+                "waiting", f"{missing}; waiting for the consumption reader", until=until
+            )
+        return Measurement("no data", f"{missing}; gave up at {ready_at + windows.grace}")
+    if baseline is None:
+        where = "" if scope.branch_id is None else f" or branch {scope.branch_id}"
+        return Measurement(
+            "no data",
+            f"no consumption of project {scope.project_id}{where} was read in the "
+            f"{windows.baseline} before the change",
+            after=after,
+        )
+    unpriced = sorted(set(baseline.unpriced) | set(after.unpriced))
+    base_quantities = {m: v for m, v in baseline.scope.items() if m not in unpriced}
+    after_quantities = {m: after.scope.get(m, 0.0) for m in base_quantities}
+    if unpriced and _storage_matters(scope):
+        return Measurement(
+            "no data",
+            f"storage meters {', '.join(unpriced)} cannot be priced: their unit is not "
+            "calibrated (neon-costs.md §3.4)",
+            baseline=baseline,
+            after=after,
+        )
+    base_usd = daily_usd(base_quantities, prices)
+    after_usd = daily_usd(after_quantities, prices)
+    days = days_in_month(after_start)
+    cu_hours = (
+        base_quantities.get(COMPUTE_UNIT_SECONDS, 0.0)
+        - after_quantities.get(COMPUTE_UNIT_SECONDS, 0.0)
+    ) * days
+    drift, drifted = _drift(baseline, after, prices, unpriced, windows.drift_threshold)
+    billed = bool(getattr(prices, "billed", True))
+    realized = cents(base_usd - after_usd, days) if billed else 0.0
+    how = "the project's drop" if scope.branch_id is None or scope.branch_deleted else "its meters"
+    words = (
+        f"measured by {how}: ${base_usd:.4f}/day over {baseline.days:g} days before, "
+        f"${after_usd:.4f}/day over {after.days:g} days from {after_start.date()}, "
+        f"x {days} days = ${realized:,.2f}/month ({cu_hours:.1f} CU-hours/month)"
+    )
+    if not billed:
+        words += "; the plan is never billed, so the saving is in quota units only"
+    if unpriced:
+        words += f"; left out (storage unit not calibrated): {', '.join(unpriced)}"
+    if drift is not None:
+        words += f"; rest of the project moved {drift:+.0%}"
+    elif drifted:
+        words += "; rest of the project grew from nothing"
+    if drifted:
+        words += f" (over ±{windows.drift_threshold:.0%}: workload drift)"
+    return Measurement(
+        "measured",
+        words,
+        realized_monthly_usd=realized,
+        baseline_daily_usd=base_usd,
+        after_daily_usd=after_usd,
+        cu_hours_monthly=cu_hours,
+        window=(after_start, after_end),
+        drift=drift,
+        drifted=drifted,
+        baseline=baseline,
+        after=after,
+    )
+
+
+def _storage_matters(scope: Scope) -> bool:
+    """A deleted branch or a project change saves mostly storage: without it, no number."""
+    return scope.branch_deleted or scope.branch_id is None
+
+
+def _drift(
+    baseline: Rates, after: Rates, prices: PlanPrices, unpriced: list[str], threshold: float
+) -> tuple[float | None, bool]:
+    """The rest of the project's relative move in USD a day, and whether it is drift.
+
+    No control (a project-wide scope): (None, False). A rest that grew from nothing has no
+    ratio but is drift all the same.
+    """
+    if baseline.control is None or after.control is None:
+        return None, False
+    before = daily_usd({m: v for m, v in baseline.control.items() if m not in unpriced}, prices)
+    later = daily_usd({m: v for m, v in after.control.items() if m not in unpriced}, prices)
+    if before <= 0:
+        return None, later > 0
+    moved = later / before - 1.0
+    return moved, abs(moved) > threshold
