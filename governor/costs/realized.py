@@ -125,12 +125,12 @@ class Windows:
 
 @dataclass(frozen=True)
 class Rates:
-    """Billed quantities a day over one window, by meter.
+    """Neon's meters a day over one window, in Neon's own units.
 
-    Units: CU-hours (compute), GB-months (storage meters), billable branch-months (extra
-    branches, net of the allowance per bucket). ``control``: the rest of the project's
-    branch meters (its total minus the scope); None when there is nothing to compare with.
-    ``unpriced``: storage meters left out because their unit is not calibrated.
+    Why raw: the store keeps a baseline the moment a remediation succeeds, where neither the
+    config's rate card nor the storage calibration is at hand; both price it later.
+    ``control``: the rest of the project's branch meters (its total minus the scope); None
+    when there is nothing to compare with (a project-wide scope).
     """
 
     start: datetime
@@ -138,7 +138,6 @@ class Rates:
     days: float  # days of the window that were read
     scope: Mapping[str, float]
     control: Mapping[str, float] | None
-    unpriced: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -147,7 +146,6 @@ class Rates:
             "days": self.days,
             "scope": dict(self.scope),
             "control": None if self.control is None else dict(self.control),
-            "unpriced": list(self.unpriced),
         }
 
     @classmethod
@@ -161,7 +159,6 @@ class Rates:
             control=None
             if control is None
             else {str(k): float(v) for k, v in dict(control).items()},
-            unpriced=tuple(str(metric) for metric in raw.get("unpriced", ())),
         )
 
 
@@ -207,42 +204,50 @@ def days_in_month(moment: datetime) -> int:
 # Quantities -----------------------------------------------------------------------------
 
 
-def billed_quantity(
-    bucket: Bucket, prices: PlanPrices, storage_unit: StorageUnit | None
+def usd_a_day(
+    metric: str, per_day: float, prices: PlanPrices, storage_unit: StorageUnit | None
 ) -> float | None:
-    """The bucket's value in the unit the rate card prices; None: storage, unit unknown."""
-    value = bucket.value
-    if bucket.metric == COMPUTE_UNIT_SECONDS:
-        return value / SECONDS_PER_HOUR
-    if bucket.metric in STORAGE_METRICS:
+    """What ``per_day`` of ``metric`` (Neon's units) costs a day; None: storage whose unit
+    is not calibrated (note §3.4: byte-hours or byte-months, a factor of 744 apart).
+
+    Extra branches: the plan's allowance ((included - 1) child branches every hour) comes
+    off the daily average, exact when every day is over it or under it.
+    """
+    if metric == COMPUTE_UNIT_SECONDS:
+        return per_day / SECONDS_PER_HOUR * prices.compute_per_cu_hour
+    if metric in STORAGE_METRICS:
         if storage_unit is None:
             return None
         per_gb = BYTES_PER_GB * (HOURS_PER_GB_MONTH if storage_unit == "byte_hours" else 1)
-        return value / per_gb
-    if bucket.metric == EXTRA_BRANCHES_MONTH:
-        hours = (bucket.end - bucket.start).total_seconds() / SECONDS_PER_HOUR
-        allowed = max(0, prices.included_branches_per_project - 1) * hours
-        return max(0.0, value - allowed) / HOURS_PER_GB_MONTH
+        return per_day / per_gb * _storage_price(metric, prices)
+    if metric == EXTRA_BRANCHES_MONTH:
+        allowed = max(0, prices.included_branches_per_project - 1) * 24.0
+        billable = max(0.0, per_day - allowed) / HOURS_PER_GB_MONTH
+        return billable * prices.extra_branch_per_month
     return 0.0  # transfer and unknown meters are not part of a scope
 
 
-def unit_price(metric: str, prices: PlanPrices) -> float:
-    """USD per billed unit of ``metric`` (see ``billed_quantity``)."""
-    if metric == COMPUTE_UNIT_SECONDS:
-        return prices.compute_per_cu_hour
-    if metric in (ROOT_BRANCH_BYTES_MONTH, CHILD_BRANCH_BYTES_MONTH):
-        return prices.storage_per_gb_month
+def _storage_price(metric: str, prices: PlanPrices) -> float:
     if metric == INSTANT_RESTORE_BYTES_MONTH:
         return float(getattr(prices, "instant_restore_per_gb_month", 0.20))
     if metric == SNAPSHOT_STORAGE_BYTES_MONTH:
         return float(getattr(prices, "snapshot_per_gb_month", 0.09))
-    if metric == EXTRA_BRANCHES_MONTH:
-        return prices.extra_branch_per_month
-    return 0.0
+    return prices.storage_per_gb_month
 
 
-def daily_usd(quantities: Mapping[str, float], prices: PlanPrices) -> float:
-    return sum(value * unit_price(metric, prices) for metric, value in quantities.items())
+def daily_usd(
+    per_day: Mapping[str, float], prices: PlanPrices, storage_unit: StorageUnit | None
+) -> tuple[float, list[str]]:
+    """USD a day of ``per_day`` and the meters left out (nonzero storage, unit unknown)."""
+    total, unpriced = 0.0, []
+    for metric, value in per_day.items():
+        usd = usd_a_day(metric, value, prices, storage_unit)
+        if usd is None:
+            if value:
+                unpriced.append(metric)
+            continue
+        total += usd
+    return total, sorted(unpriced)
 
 
 @dataclass
@@ -255,7 +260,6 @@ class _Window:
     project: dict[str, float] = field(default_factory=dict)
     branch: dict[str, float] = field(default_factory=dict)
     branch_seen: bool = False
-    unpriced: set[str] = field(default_factory=set)
 
     @property
     def days(self) -> float:
@@ -268,8 +272,6 @@ def _collect(
     *,
     start: datetime,
     end: datetime,
-    prices: PlanPrices,
-    storage_unit: StorageUnit | None,
 ) -> _Window:
     """The best-read granularity's sums over ``[start, end)`` (daily wins a tie)."""
     by_granularity: dict[str, _Window] = {}
@@ -277,7 +279,6 @@ def _collect(
         if bucket.project_id != scope.project_id or bucket.start < start or bucket.end > end:
             continue
         window = by_granularity.setdefault(bucket.granularity, _Window(start, end))
-        quantity = billed_quantity(bucket, prices, storage_unit)
         if bucket.branch_id is None:
             window.read.add((bucket.start, bucket.end))
             target = window.project
@@ -286,10 +287,7 @@ def _collect(
             target = window.branch
         else:
             continue
-        if quantity is None:
-            window.unpriced.add(bucket.metric)
-            continue
-        target[bucket.metric] = target.get(bucket.metric, 0.0) + quantity
+        target[bucket.metric] = target.get(bucket.metric, 0.0) + bucket.value
     if not by_granularity:
         return _Window(start, end)
     order = {"daily": 0, "hourly": 1, "monthly": 2}
@@ -302,20 +300,16 @@ def rates(
     *,
     start: datetime,
     end: datetime,
-    prices: PlanPrices,
-    storage_unit: StorageUnit | None,
     require_branch: bool = False,
 ) -> Rates | None:
-    """Daily billed quantities of ``scope`` and its control over ``[start, end)``.
+    """Daily meters of ``scope`` and its control over ``[start, end)``.
 
     None when no timeframe of the window was read for the project, or, with
     ``require_branch`` (a baseline), when a branch scope's branch has no row in it: then
     v2/branches was not read and the branch's share cannot be told from the project's.
     After a change, no row is 0 (Neon omits zero meters; a suspended compute has none).
     """
-    window = _collect(
-        buckets, scope, start=start, end=end, prices=prices, storage_unit=storage_unit
-    )
+    window = _collect(buckets, scope, start=start, end=end)
     days = window.days
     if days <= 0:
         return None
@@ -334,41 +328,21 @@ def rates(
         }
     if require_branch and not by_project and not window.branch_seen:
         return None
-    unpriced = tuple(sorted(window.unpriced))
-    for metric in unpriced:
-        scope_sums.pop(metric, None)
-        if control is not None:
-            control.pop(metric, None)
     return Rates(
         start=start,
         end=end,
         days=days,
         scope={metric: value / days for metric, value in scope_sums.items()},
         control=None if control is None else {m: v / days for m, v in control.items()},
-        unpriced=unpriced,
     )
 
 
 def baseline_rates(
-    buckets: Iterable[Bucket],
-    scope: Scope,
-    *,
-    changed_at: datetime,
-    prices: PlanPrices,
-    storage_unit: StorageUnit | None,
-    windows: Windows = Windows(),
+    buckets: Iterable[Bucket], scope: Scope, *, changed_at: datetime, windows: Windows = Windows()
 ) -> Rates | None:
     """The baseline a remediation is judged on (None: the store has no consumption yet)."""
     start, end = windows.baseline_window(changed_at)
-    return rates(
-        buckets,
-        scope,
-        start=start,
-        end=end,
-        prices=prices,
-        storage_unit=storage_unit,
-        require_branch=True,
-    )
+    return rates(buckets, scope, start=start, end=end, require_branch=True)
 
 
 # The measurement ------------------------------------------------------------------------
@@ -402,22 +376,8 @@ def measure(
         )
     buckets = list(buckets)
     if baseline is None:
-        baseline = baseline_rates(
-            buckets,
-            scope,
-            changed_at=changed_at,
-            prices=prices,
-            storage_unit=storage_unit,
-            windows=windows,
-        )
-    after = rates(
-        buckets,
-        scope,
-        start=after_start,
-        end=after_end,
-        prices=prices,
-        storage_unit=storage_unit,
-    )
+        baseline = baseline_rates(buckets, scope, changed_at=changed_at, windows=windows)
+    after = rates(buckets, scope, start=after_start, end=after_end)
     needed_days = (after_end - after_start) / DAY
     if after is None or after.days + 1e-9 < needed_days:
         read = 0.0 if after is None else after.days
@@ -436,9 +396,10 @@ def measure(
             f"{windows.baseline} before the change",
             after=after,
         )
-    unpriced = sorted(set(baseline.unpriced) | set(after.unpriced))
-    base_quantities = {m: v for m, v in baseline.scope.items() if m not in unpriced}
-    after_quantities = {m: after.scope.get(m, 0.0) for m in base_quantities}
+    after_scope = {metric: after.scope.get(metric, 0.0) for metric in baseline.scope}
+    base_usd, unpriced_before = daily_usd(baseline.scope, prices, storage_unit)
+    after_usd, unpriced_after = daily_usd(after_scope, prices, storage_unit)
+    unpriced = sorted(set(unpriced_before) | set(unpriced_after))
     if unpriced and _storage_matters(scope):
         return Measurement(
             "no data",
@@ -447,14 +408,13 @@ def measure(
             baseline=baseline,
             after=after,
         )
-    base_usd = daily_usd(base_quantities, prices)
-    after_usd = daily_usd(after_quantities, prices)
     days = days_in_month(after_start)
     cu_hours = (
-        base_quantities.get(COMPUTE_UNIT_SECONDS, 0.0)
-        - after_quantities.get(COMPUTE_UNIT_SECONDS, 0.0)
-    ) * days
-    drift, drifted = _drift(baseline, after, prices, unpriced, windows.drift_threshold)
+        (baseline.scope.get(COMPUTE_UNIT_SECONDS, 0.0) - after_scope.get(COMPUTE_UNIT_SECONDS, 0.0))
+        / SECONDS_PER_HOUR
+        * days
+    )
+    drift, drifted = _drift(baseline, after, prices, storage_unit, windows.drift_threshold)
     billed = bool(getattr(prices, "billed", True))
     realized = cents(base_usd - after_usd, days) if billed else 0.0
     how = "the project's drop" if scope.branch_id is None or scope.branch_deleted else "its meters"
@@ -494,17 +454,21 @@ def _storage_matters(scope: Scope) -> bool:
 
 
 def _drift(
-    baseline: Rates, after: Rates, prices: PlanPrices, unpriced: list[str], threshold: float
+    baseline: Rates,
+    after: Rates,
+    prices: PlanPrices,
+    storage_unit: StorageUnit | None,
+    threshold: float,
 ) -> tuple[float | None, bool]:
     """The rest of the project's relative move in USD a day, and whether it is drift.
 
-    No control (a project-wide scope): (None, False). A rest that grew from nothing has no
-    ratio but is drift all the same.
+    No control (a project-wide scope): (None, False). Storage without a calibrated unit is
+    left out of both sides. A rest that grew from nothing has no ratio but is drift.
     """
     if baseline.control is None or after.control is None:
         return None, False
-    before = daily_usd({m: v for m, v in baseline.control.items() if m not in unpriced}, prices)
-    later = daily_usd({m: v for m, v in after.control.items() if m not in unpriced}, prices)
+    before, _ = daily_usd(baseline.control, prices, storage_unit)
+    later, _ = daily_usd(after.control, prices, storage_unit)
     if before <= 0:
         return None, later > 0
     moved = later / before - 1.0

@@ -230,9 +230,7 @@ def test_the_baseline_kept_at_success_is_the_one_measured_against() -> None:
     """Rates kept when the remediation succeeded win over series read later (which may have
     aged out or been rewritten)."""
     buckets = world(branch_compute=after_change(ALWAYS_ON, SUSPENDING))
-    kept = baseline_rates(
-        buckets, SCOPE, changed_at=CHANGED, prices=PRICES, storage_unit=None, windows=Windows()
-    )
+    kept = baseline_rates(buckets, SCOPE, changed_at=CHANGED, windows=Windows())
     assert kept is not None
     assert kept.days == 14
     assert Rates.from_json(kept.as_json()) == kept
