@@ -42,11 +42,21 @@ class SimulatorOptions:
     unreadable_project_ids: frozenset[str] = frozenset()
     clock_skew_seconds: float = 0.0
     date_header: bool = True
+    storage_unit: str = "byte_months"
+    consumption_requests_per_minute: int | None = None
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.clock_skew_seconds):
             raise ValueError(f"clock_skew_seconds must be finite, got {self.clock_skew_seconds}")
-        for name in ("requests_per_minute", "requests_per_second_per_route"):
+        if self.storage_unit not in ("byte_months", "byte_hours", "inconsistent"):
+            raise ValueError(
+                "storage_unit must be byte_months, byte_hours or inconsistent, "
+                f"got {self.storage_unit!r}"
+            )
+        for name in (
+            "requests_per_minute", "requests_per_second_per_route",
+            "consumption_requests_per_minute",
+        ):  # fmt: skip
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be at least 1 or None, got {value}")

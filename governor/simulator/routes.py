@@ -30,6 +30,8 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("POST", "/projects/{project_id}/endpoints/{endpoint_id}/start"),
     ("GET", "/projects/{project_id}/operations"),
     ("GET", "/projects/{project_id}/operations/{operation_id}"),
+    ("GET", "/consumption_history/v2/projects"),
+    ("GET", "/consumption_history/v2/branches"),
 )
 
 MUTATING_METHODS = frozenset({"POST", "PATCH", "DELETE", "PUT"})

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from governor.simulator import control, mutations, reads
+from governor.simulator import consumption, control, mutations, reads
 from governor.simulator.access import Scope, bearer_token, scopes_of
 from governor.simulator.context import Context, Handler, Tombstones
 from governor.simulator.mutations import LOCKED_MESSAGE
@@ -49,6 +49,7 @@ from governor.simulator.routes import MUTATING_METHODS, RouteMatch, match_route
 from governor.simulator.stats import summarize
 from governor.simulator.system_operations import start_system_operation
 from governor.simulator.timestamps import format_precise_timestamp, parse_timestamp
+from governor.simulator.usage import UsageLedger
 from governor.simulator.world import World
 
 if TYPE_CHECKING:
@@ -149,6 +150,20 @@ class Simulator:
         self.wake_ups: Counter[str] = Counter()  # endpoint id → wake-ups caused by a PATCH
         self._log_file = JsonLinesFile(request_log_path) if request_log_path else None
         self._refused_mutations = 0
+        # What Neon meters (governor.simulator.usage), advanced on every dispatched request.
+        self.usage = UsageLedger(world, seed, now())
+        self._consumption_limiter = consumption.ConsumptionLimiter(
+            self.options.consumption_requests_per_minute
+        )
+        self._handlers: dict[str, Handler] = {
+            **HANDLERS,
+            consumption.PROJECTS_ROUTE: lambda context: consumption.project_consumption(
+                context, self.usage
+            ),
+            consumption.BRANCHES_ROUTE: lambda context: consumption.branch_consumption(
+                context, self.usage
+            ),
+        }
 
     # ----- public entry points ------------------------------------------------------
 
@@ -221,6 +236,13 @@ class Simulator:
             if not self._limiter.admit(token, route, at):
                 ticket.early = self._error(429, "too many requests", "", request_id)
                 return ticket
+            if route in consumption.ROUTES:
+                wait = self._consumption_limiter.retry_after(token, at)
+                if wait is not None:
+                    refused = self._error(429, "too many consumption requests", "", request_id)
+                    refused.headers["Retry-After"] = str(wait)
+                    ticket.early = refused
+                    return ticket
             ticket.delay_seconds = latency
             if method in MUTATING_METHODS and self._refused_mutations > 0:
                 self._refused_mutations -= 1
@@ -363,6 +385,10 @@ class Simulator:
         assert ticket.scope is not None
         now = self._now()
         clock_value = self._clock()
+        # The state has been constant since the last request: bill it up to now first.
+        self.usage.advance(self.world, now, project_ids=())
+        touched = {pid for pid in self.world.projects if self.operations.has_running(pid)}
+        expiring = len(self._expiries)
         self.operations.advance(clock_value)
         self._expire_branches(now)
         context = Context(
@@ -380,12 +406,18 @@ class Simulator:
             wake_ups=self.wake_ups,
         )
         try:
-            status, payload = HANDLERS[ticket.match.route](context)
+            status, payload = self._handlers[ticket.match.route](context)
         except ApiError as error:
             return self._error(error.status, error.message, error.code, ticket.request_id)
         except Exception as error:  # a simulator bug must answer, not kill the server thread
             detail = "".join(traceback.format_exception_only(error)).strip()
             return self._error(500, f"simulator error: {detail}", "", ticket.request_id)
+        finally:
+            # What this request (or a finished operation) changed bills from now on.
+            if "project_id" in ticket.match.params:
+                touched.add(ticket.match.params["project_id"])
+            everything = len(self._expiries) != expiring
+            self.usage.advance(self.world, now, project_ids=None if everything else touched)
         headers = {"X-Request-ID": ticket.request_id}
         if payload is None:
             return SimResponse(status, headers, b"")
