@@ -14,9 +14,14 @@ Choices where Neon documents nothing or little, so tests can rely on them:
   good the compute is suspended again at the failure.
 - Suspending an already idle compute is accepted: one ``suspend_compute`` operation that
   finishes and changes nothing (state, ``suspended_at`` and ``last_active`` stay).
-- The autoscaling caps (16 CU for a range, 56 CU for a fixed size, from Neon's plans) are
+- Neon's documented compute rules come from ``governor.rules.compute`` (the one statement
+  the governor plans with): the resulting pair must be sizes Neon offers, a range at most
+  8 CU wide, up to 16 CU, with min >= max/8 above 10 CU; a fixed size up to 56 CU. They are
   checked when the PATCH sets a limit, so a world may hold legacy ranges; min <= max is
-  checked on the resulting pair always.
+  checked on the resulting pair always. A suspend timeout the PATCH sets is checked against
+  the organization's ``plan`` (Free: 5 minutes; Launch: 5 minutes or never; others: 1 minute
+  to never) and the resulting size (above 16 CU only -1). Refusals are 400s that name the
+  rule.
 - ``expires_at`` must have second precision: a fraction of a second is refused (400).
 """
 
@@ -26,6 +31,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
+from governor.rules.compute import size_problems, suspend_problems
 from governor.simulator.access import require_org_access, visible_project
 from governor.simulator.context import Answer, Context, Tombstones
 from governor.simulator.operations import Step
@@ -48,9 +54,6 @@ ENDPOINT_UPDATE_FIELDS = frozenset(
     }
 )  # fmt: skip
 MIN_COMPUTE_UNITS = 0.25
-MAX_AUTOSCALING_COMPUTE_UNITS = 16  # Launch and Scale autoscale up to 16 CU
-MAX_FIXED_COMPUTE_UNITS = 56  # Scale offers fixed sizes up to 56 CU
-SUSPEND_TIMEOUT_RANGE = (-1, 604800)
 
 
 # ----- shared helpers -----------------------------------------------------------------
@@ -204,7 +207,9 @@ def delete_branch(context: Context) -> Answer:
 # ----- endpoints ----------------------------------------------------------------------
 
 
-def _validate_endpoint_fields(fields: dict[str, Any], endpoint: dict[str, Any]) -> None:
+def _validate_endpoint_fields(
+    fields: dict[str, Any], endpoint: dict[str, Any], plan: str | None
+) -> None:
     for name in ("autoscaling_limit_min_cu", "autoscaling_limit_max_cu"):
         if name in fields and (not _is_number(fields[name]) or fields[name] < MIN_COMPUTE_UNITS):
             raise ApiError(400, f"{name} must be a number of at least {MIN_COMPUTE_UNITS}")
@@ -218,12 +223,22 @@ def _validate_endpoint_fields(fields: dict[str, Any], endpoint: dict[str, Any]) 
         )
     sets_limits = "autoscaling_limit_min_cu" in fields or "autoscaling_limit_max_cu" in fields
     if sets_limits and _is_number(minimum) and _is_number(maximum):
-        _check_size_caps(minimum, maximum)
+        problems = size_problems(float(minimum), float(maximum))
+        if problems:
+            raise ApiError(
+                400,
+                f"autoscaling limits {minimum:g}-{maximum:g} CU refused: " + "; ".join(problems),
+            )
     if "suspend_timeout_seconds" in fields:
         value = fields["suspend_timeout_seconds"]
-        low, high = SUSPEND_TIMEOUT_RANGE
-        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise ApiError(400, f"suspend_timeout_seconds must be an integer from {low} to {high}")
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ApiError(400, "suspend_timeout_seconds must be an integer")
+        if _is_number(minimum) and _is_number(maximum):
+            problems = suspend_problems(value, plan, float(minimum), float(maximum))
+        else:
+            problems = suspend_problems(value, plan, MIN_COMPUTE_UNITS, MIN_COMPUTE_UNITS)
+        if problems:
+            raise ApiError(400, f"suspend_timeout_seconds {value} refused: " + "; ".join(problems))
     for name in ("disabled", "pooler_enabled", "passwordless_access"):
         if name in fields and not isinstance(fields[name], bool):
             raise ApiError(400, f"{name} must be a boolean")
@@ -239,19 +254,11 @@ def _validate_endpoint_fields(fields: dict[str, Any], endpoint: dict[str, Any]) 
         raise ApiError(400, "moving an endpoint to another branch is not supported")
 
 
-def _check_size_caps(minimum: float, maximum: float) -> None:
-    if minimum != maximum and maximum > MAX_AUTOSCALING_COMPUTE_UNITS:
-        raise ApiError(
-            400,
-            f"autoscaling_limit_max_cu ({maximum}) exceeds {MAX_AUTOSCALING_COMPUTE_UNITS} CU, "
-            f"the most an autoscaling range (min {minimum} != max) may reach; only a fixed "
-            f"size (autoscaling_limit_min_cu == autoscaling_limit_max_cu) may be larger, up "
-            f"to {MAX_FIXED_COMPUTE_UNITS} CU",
-        )
-    if maximum > MAX_FIXED_COMPUTE_UNITS:
-        raise ApiError(
-            400, f"a fixed compute size may be at most {MAX_FIXED_COMPUTE_UNITS} CU, got {maximum}"
-        )
+def _org_plan(context: Context, state: ProjectState) -> str | None:
+    """The organization's ``plan`` as the world holds it (None: not stated)."""
+    org = context.world.organizations_by_id.get(state.org_id)
+    plan = org.get("plan") if org is not None else None
+    return plan if isinstance(plan, str) and plan else None
 
 
 def update_endpoint(context: Context) -> Answer:
@@ -259,7 +266,7 @@ def update_endpoint(context: Context) -> Answer:
     endpoint = _existing_endpoint(state, context.params["endpoint_id"])
     _refuse_while_running(context, state)
     fields = _request_object(context, "endpoint", ENDPOINT_UPDATE_FIELDS)
-    _validate_endpoint_fields(fields, endpoint)
+    _validate_endpoint_fields(fields, endpoint, _org_plan(context, state))
     active = endpoint.get("current_state") == "active"
     wakes = endpoint.get("current_state") == "idle"
     suspends = wakes or (fields.get("disabled") is True and active)

@@ -29,10 +29,10 @@ def world_with_main_compute(low: float, high: float) -> World:
 @pytest.mark.parametrize(
     ("fields", "reason"),
     [
-        ({"autoscaling_limit_min_cu": 0.25, "autoscaling_limit_max_cu": 17}, "exceeds 16 CU"),
-        ({"autoscaling_limit_max_cu": 32}, "exceeds 16 CU"),  # the current min is 0.25
-        ({"autoscaling_limit_min_cu": 8, "autoscaling_limit_max_cu": 20}, "fixed size"),
-        ({"autoscaling_limit_min_cu": 57, "autoscaling_limit_max_cu": 57}, "at most 56 CU"),
+        ({"autoscaling_limit_min_cu": 9, "autoscaling_limit_max_cu": 17}, "not a size Neon"),
+        ({"autoscaling_limit_max_cu": 32}, "up to 16 CU only"),  # the current min is 0.25
+        ({"autoscaling_limit_min_cu": 12, "autoscaling_limit_max_cu": 20}, "fixed size"),
+        ({"autoscaling_limit_min_cu": 58, "autoscaling_limit_max_cu": 58}, "not a size Neon"),
     ],
 )
 def test_autoscaling_above_16_cu_and_fixed_sizes_above_56_cu_are_refused(
@@ -48,7 +48,7 @@ def test_autoscaling_above_16_cu_and_fixed_sizes_above_56_cu_are_refused(
 @pytest.mark.parametrize(
     "fields",
     [
-        {"autoscaling_limit_min_cu": 0.25, "autoscaling_limit_max_cu": 16},
+        {"autoscaling_limit_min_cu": 8, "autoscaling_limit_max_cu": 16},
         {"autoscaling_limit_min_cu": 20, "autoscaling_limit_max_cu": 20},
         {"autoscaling_limit_min_cu": 56, "autoscaling_limit_max_cu": 56},
     ],
@@ -69,14 +69,14 @@ def test_lowering_the_minimum_of_a_large_fixed_compute_is_refused(
     api = tiny_api(timed_options(), world=world_with_main_compute(32, 32))
     refused = patch_endpoint(api, {"autoscaling_limit_min_cu": 0.25}, "ep-main-1")
     assert refused.status_code == 400
-    assert "exceeds 16 CU" in refused.json()["message"]
-    both = {"autoscaling_limit_min_cu": 0.25, "autoscaling_limit_max_cu": 16}
+    assert "up to 16 CU only" in refused.json()["message"]
+    both = {"autoscaling_limit_min_cu": 8, "autoscaling_limit_max_cu": 16}
     assert patch_endpoint(api, both, "ep-main-1").status_code == 200
 
 
 def test_a_patch_that_sets_no_limit_is_not_refused_for_a_legacy_range(
     tiny_api: Callable[..., Api],
 ) -> None:
-    api = tiny_api(timed_options(), world=world_with_main_compute(0.25, 20))
+    api = tiny_api(timed_options(), world=world_with_main_compute(0.25, 16))
     answer = patch_endpoint(api, {"suspend_timeout_seconds": 300}, "ep-main-1")
     assert answer.status_code == 200

@@ -239,8 +239,9 @@ def test_branch_rename_and_protection_apply_at_once(api: Api) -> None:
         ({"autoscaling_limit_max_cu": 0}, "at least 0.25"),
         ({"autoscaling_limit_min_cu": 2}, "must not exceed"),  # the current max is 1
         ({"autoscaling_limit_min_cu": 4, "autoscaling_limit_max_cu": 2}, "must not exceed"),
-        ({"suspend_timeout_seconds": -2}, "from -1 to 604800"),
-        ({"suspend_timeout_seconds": 604801}, "from -1 to 604800"),
+        ({"suspend_timeout_seconds": -2}, "60 to 604800 seconds"),
+        ({"suspend_timeout_seconds": 604801}, "60 to 604800 seconds"),
+        ({"suspend_timeout_seconds": 30}, "60 to 604800 seconds"),
         ({"suspend_timeout_seconds": 300.5}, "integer"),
         ({"autoscaling_limit_min_cu": "1"}, "number"),
         ({"size": 3}, "unknown field"),
