@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from governor.config.consumption import ConsumptionSettings
 from governor.config.remediation import RemediationSettings
 from governor.config.slack import SlackSettings
 from governor.durations import Duration
@@ -236,6 +237,7 @@ class Config(BaseModel):
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     remediation: RemediationSettings = Field(default_factory=RemediationSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
+    consumption: ConsumptionSettings = Field(default_factory=ConsumptionSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     log: LogSettings = Field(default_factory=LogSettings)
 

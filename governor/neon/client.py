@@ -10,6 +10,7 @@ go into a path), ``reads`` and ``mutations`` (the methods); this module composes
 
 from __future__ import annotations
 
+from governor.neon.consumption import NeonConsumption
 from governor.neon.http import USER_AGENT
 from governor.neon.mutations import UNSET, NeonMutations, rfc3339_seconds
 from governor.neon.reads import (
@@ -40,5 +41,5 @@ __all__ = [
 ]
 
 
-class NeonClient(NeonReads, NeonMutations):
+class NeonClient(NeonReads, NeonMutations, NeonConsumption):
     """An async Neon API client; use as ``async with NeonClient(key) as client``."""

@@ -57,6 +57,7 @@ class _Call:
     path: str
     params: dict[str, str | int | bool] | None
     json: Any
+    pacer: Pacer | None = None  # a budget of its own (the consumption endpoints'), else the key's
 
 
 @dataclass(frozen=True)
@@ -169,14 +170,19 @@ class NeonHttp:
         params: Mapping[str, str | int | bool] | None = None,
         json: Any = None,
         retry: RetryPolicy | None = None,
+        pacer: Pacer | None = None,
     ) -> ApiResponse:
         """Send one logical request, paced and retried by ``retry`` (None: by method).
+
+        ``pacer``: a budget of the route's own, taken before the key's; it hears the 429s.
 
         Raises ``NeonUsageError`` before anything is sent when a path id is not of Neon's form.
         """
         method = method.upper()
         path = fill_path(route_template, path_params or {})
-        call = _Call(method, f"{method} {route_template}", path, dict(params or {}) or None, json)
+        call = _Call(
+            method, f"{method} {route_template}", path, dict(params or {}) or None, json, pacer
+        )
         policy = retry or default_retry(method)
         attempt = 1
         while True:
@@ -205,7 +211,14 @@ class NeonHttp:
                 parameter="params",
                 value=None,
             ) from None
-        permit = await self.pacer.acquire(call.route)
+        pacer = call.pacer or self.pacer
+        own = await call.pacer.acquire(call.route) if call.pacer is not None else None
+        try:
+            permit = await self.pacer.acquire(call.route)
+        except BaseException:
+            if own is not None:
+                pacer.done(own)
+            raise
         self.requests += 1
         try:
             async with asyncio.timeout(self._timeout):
@@ -219,6 +232,8 @@ class NeonHttp:
             return _Sent(attempt, request_id, failure=error)
         finally:
             self.pacer.done(permit)  # also when cancelled: the window must not leak
+            if own is not None:
+                pacer.done(own)
         skew = clock_skew_seconds(response.headers.get("Date"), self._wall_clock())
         if skew is not None:
             self.clock_skew_seconds = skew
@@ -233,13 +248,14 @@ class NeonHttp:
         )
         answer = Answer(response, content, body_problem, call.method, call.path, request_id)
         if status != 429:
-            self.pacer.succeeded()
+            pacer.succeeded()
             return _Sent(attempt, request_id, answer)
         self.rate_limited_responses += 1
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         if retry_after is not None:
             retry_after = min(retry_after, self._backoff_cap)
-        self.pacer.rate_limited(retry_after, released_at=permit.released_at)
+        released_at = own.released_at if own is not None else permit.released_at
+        pacer.rate_limited(retry_after, released_at=released_at)
         return _Sent(attempt, request_id, answer, retry_after=retry_after)
 
     async def _exchange(self, request: httpx.Request) -> tuple[httpx.Response, bytes, str | None]:

@@ -419,6 +419,127 @@ def resource_accounts(db: Database) -> None:
     db.execute("ALTER TABLE resources ADD COLUMN account TEXT")
 
 
+@migrations(name="0014_estimate_kinds")
+def estimate_kinds(db: Database) -> None:
+    """Estimates say how they were priced, and which costs they would save.
+
+    ``estimate_kind`` becomes measured / estimated / quota / risk (a stored ``money`` was a
+    bound from object fields: ``estimated``); ``estimate_parts`` holds the estimate's cost
+    parts as JSON (``[{"key": ..., "monthly_usd": ...}]``) so totals count a cost two
+    findings share once. The CHECK is rewritten in the schema text as 0012 does (SQLite
+    cannot alter a CHECK; a rebuild of ``findings`` needs foreign keys off); the rows are
+    renamed after it, so each satisfies the new CHECK.
+    """
+    old = "CHECK (estimate_kind IN ('money', 'risk'))"
+    new = "CHECK (estimate_kind IN ('measured', 'estimated', 'quota', 'risk'))"
+    (sql,) = db.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'findings'"
+    ).fetchone()
+    if sql.count(old) != 1:
+        raise ValueError("findings.estimate_kind has an unexpected CHECK; cannot widen it")
+    (version,) = db.execute("PRAGMA schema_version").fetchone()
+    db.execute("PRAGMA writable_schema = ON")
+    try:
+        db.execute(
+            "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'findings'",
+            [sql.replace(old, new)],
+        )
+        db.execute(f"PRAGMA schema_version = {int(version) + 1}")
+    finally:
+        db.execute("PRAGMA writable_schema = OFF")
+    db.execute("UPDATE findings SET estimate_kind = 'estimated' WHERE estimate_kind = 'money'")
+    db.execute("ALTER TABLE findings ADD COLUMN estimate_parts TEXT NOT NULL DEFAULT '[]'")
+
+
+@migrations(name="0015_consumption")
+def consumption(db: Database) -> None:
+    """Neon's consumption meters and every read of them.
+
+    Why keep the series: they age out of Neon's lookback (hourly 7 days, daily 60), and the
+    bill and realized savings need the whole period and a baseline. Why the reads: a row
+    Neon omitted is 0 only where a read succeeded; ``consumption_reads`` tells "not read"
+    (failed, refused by the plan) from "zero". ``branch_id`` and ``period_id`` are '' for
+    a project's rows and for no period, so the key stays unique (NULLs never collide).
+    """
+    db.execute(
+        """
+        CREATE TABLE consumption_buckets (
+            org_id TEXT NOT NULL,
+            project_id TEXT NOT NULL,
+            branch_id TEXT NOT NULL DEFAULT '',
+            granularity TEXT NOT NULL CHECK (granularity IN ('hourly', 'daily', 'monthly')),
+            start_at TEXT NOT NULL,
+            end_at TEXT NOT NULL,
+            period_id TEXT NOT NULL DEFAULT '',
+            period_plan TEXT,
+            metric TEXT NOT NULL,
+            value REAL NOT NULL CHECK (value >= 0),
+            read_at TEXT NOT NULL,
+            PRIMARY KEY (org_id, project_id, branch_id, granularity, start_at, period_id, metric)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        "CREATE INDEX consumption_buckets_by_time "
+        "ON consumption_buckets (org_id, granularity, start_at)"
+    )
+    db.execute(
+        """
+        CREATE TABLE consumption_reads (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            org_id TEXT NOT NULL,
+            scope TEXT NOT NULL CHECK (scope IN ('projects', 'branches')),
+            granularity TEXT NOT NULL CHECK (granularity IN ('hourly', 'daily', 'monthly')),
+            start_at TEXT NOT NULL,
+            end_at TEXT NOT NULL,
+            read_at TEXT NOT NULL,
+            outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'refused', 'failed')),
+            message TEXT,
+            rows INTEGER NOT NULL DEFAULT 0 CHECK (rows >= 0)
+        )
+        """
+    )
+    db.execute(
+        "CREATE INDEX consumption_reads_by_org ON consumption_reads (org_id, scope, read_at)"
+    )
+
+
+@migrations(name="0016_realized_savings")
+def realized_savings(db: Database) -> None:
+    """What a succeeded remediation was judged on, and what it really saved.
+
+    One row per remediation, next to it (``remediation_id``): kept when it succeeds (the
+    estimate with its kind and method, the scope Neon meters, the baseline meters a day as
+    JSON when the consumption store had them), then updated by each measurement pass
+    (``status`` waiting / measured / no data, the realized monthly USD, the window, drift).
+    ``next_at``: when a waiting row is looked at again.
+    """
+    db.execute(
+        """
+        CREATE TABLE realized_savings (
+            remediation_id INTEGER PRIMARY KEY REFERENCES remediations(id),
+            scope TEXT NOT NULL,
+            changed_at TEXT NOT NULL,
+            estimate_usd REAL,
+            estimate_kind TEXT,
+            estimate_method TEXT,
+            baseline TEXT,
+            status TEXT NOT NULL CHECK (status IN ('waiting', 'measured', 'no data')),
+            note TEXT NOT NULL DEFAULT '',
+            realized_monthly_usd REAL,
+            cu_hours_monthly REAL,
+            window_start TEXT,
+            window_end TEXT,
+            drift REAL,
+            drifted INTEGER NOT NULL DEFAULT 0 CHECK (drifted IN (0, 1)),
+            next_at TEXT,
+            measured_at TEXT,
+            kept_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX realized_savings_due ON realized_savings (status, next_at)")
+
 def known_migration_names() -> list[str]:
     """Names of every migration this version ships, in order."""
     # sqlite-utils keeps the registered list private; it offers no public accessor.

@@ -33,6 +33,7 @@ SHIPPED = {
     "0009_saved_plans": "d0ce69a11415a7bdef5dc38683fd93374dcf9dbef7c86a6a4e91db7caa2e7fbf",
     "0012_run_cancelled": "eeb6f7a55d64f30e965a00bd4bb39ef39fab0d819680d154cc412330bcbb30d4",
     "0013_resource_accounts": "fc398606072e8ed792a14cee877e1dbc3eb36ce1e0c87f3daf25628330eb659c",
+    "0015_consumption": "f612c94a19d6e1ebc2d17815a87eca5c232ae3a098561bdb66e3107b543596de",
 }
 
 

@@ -1,0 +1,229 @@
+"""The only writer of ``consumption_buckets`` and ``consumption_reads``: Neon's meters,
+kept past Neon's lookback, and each read of them with how it went.
+
+Why reads are recorded: Neon omits zero metrics, so an absent row means 0 only inside a
+window a read covered (``outcome`` ok); a window refused (403: Free or legacy plan) or
+failed is "not read", and the bill says its coverage is partial instead of pricing 0.
+Re-reading a window is idempotent: each (org, project, branch, granularity, timeframe,
+period, metric) is one row, replaced by the latest read. Rows age out after ``[consumption]
+keep`` (``forget_before``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from governor.model.consumption import Bucket, Granularity
+from governor.store.connection import rows, write
+from governor.store.encoding import decode_time, encode_time
+from governor.store.errors import StoreError, one_line
+
+Scope = Literal["projects", "branches"]
+Outcome = Literal["ok", "refused", "failed"]
+OUTCOMES: tuple[Outcome, ...] = ("ok", "refused", "failed")
+MESSAGE_CHARS = 500
+
+_UPSERT = (
+    "INSERT INTO consumption_buckets (org_id, project_id, branch_id, granularity, start_at, "
+    "end_at, period_id, period_plan, metric, value, read_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (org_id, project_id, branch_id, granularity, start_at, period_id, metric) "
+    "DO UPDATE SET end_at = excluded.end_at, period_plan = excluded.period_plan, "
+    "value = excluded.value, read_at = excluded.read_at"
+)
+
+
+@dataclass(frozen=True)
+class ConsumptionRead:
+    """One read of one organization's meters over [start, end)."""
+
+    id: int
+    org_id: str
+    scope: Scope
+    granularity: Granularity
+    start: datetime
+    end: datetime
+    read_at: datetime
+    outcome: Outcome
+    message: str | None
+    rows: int
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> ConsumptionRead:
+        return cls(
+            id=row["id"],
+            org_id=row["org_id"],
+            scope=row["scope"],
+            granularity=row["granularity"],
+            start=decode_time(row["start_at"]),
+            end=decode_time(row["end_at"]),
+            read_at=decode_time(row["read_at"]),
+            outcome=row["outcome"],
+            message=row["message"],
+            rows=row["rows"],
+        )
+
+
+def _encoded(bucket: Bucket, read_at: str) -> tuple[Any, ...]:
+    return (
+        bucket.org_id,
+        bucket.project_id,
+        bucket.branch_id or "",
+        bucket.granularity,
+        encode_time(bucket.start, what="bucket start"),
+        encode_time(bucket.end, what="bucket end"),
+        bucket.period_id or "",
+        bucket.period_plan,
+        bucket.metric,
+        bucket.value,
+        read_at,
+    )
+
+
+def write_buckets(
+    connection: sqlite3.Connection, buckets: Iterable[Bucket], read_at: datetime
+) -> int:
+    """Upsert ``buckets`` (a re-read replaces the value); returns how many were written."""
+    at = encode_time(read_at, what="read_at")
+    encoded = [_encoded(bucket, at) for bucket in buckets]
+    with write(connection):
+        connection.executemany(_UPSERT, encoded)
+    return len(encoded)
+
+
+def record_read(
+    connection: sqlite3.Connection,
+    *,
+    org_id: str,
+    scope: Scope,
+    granularity: Granularity,
+    start: datetime,
+    end: datetime,
+    read_at: datetime,
+    outcome: Outcome,
+    message: str | None = None,
+    rows_read: int = 0,
+) -> int:
+    """Record one read and how it went; returns its id."""
+    if outcome not in OUTCOMES:
+        raise StoreError(f"record_read: outcome must be one of {', '.join(OUTCOMES)}")
+    text = None if message is None else one_line(message)[:MESSAGE_CHARS]
+    with write(connection):
+        cursor = connection.execute(
+            "INSERT INTO consumption_reads (org_id, scope, granularity, start_at, end_at, "
+            "read_at, outcome, message, rows) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                org_id,
+                scope,
+                granularity,
+                encode_time(start, what="start"),
+                encode_time(end, what="end"),
+                encode_time(read_at, what="read_at"),
+                outcome,
+                text,
+                rows_read,
+            ],
+        )
+    if cursor.lastrowid is None:  # pragma: no cover - sqlite3 always sets it after an INSERT
+        raise StoreError("record_read: the database returned no id")
+    return cursor.lastrowid
+
+
+def reads(
+    connection: sqlite3.Connection,
+    *,
+    org_id: str | None = None,
+    scope: Scope | None = None,
+    granularity: Granularity | None = None,
+    since: datetime | None = None,
+) -> list[ConsumptionRead]:
+    """Recorded reads, oldest first."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column, value in (("org_id", org_id), ("scope", scope), ("granularity", granularity)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if since is not None:
+        clauses.append("read_at >= ?")
+        params.append(encode_time(since, what="since"))
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    found = rows(
+        connection, f"SELECT * FROM consumption_reads {where} ORDER BY read_at, id", params
+    )
+    return [ConsumptionRead.from_row(row) for row in found]
+
+
+def buckets(
+    connection: sqlite3.Connection,
+    *,
+    org_id: str | None = None,
+    project_id: str | None = None,
+    branch_id: str | Literal["any"] | None = None,
+    granularity: Granularity,
+    start: datetime,
+    end: datetime,
+    metrics: Sequence[str] | None = None,
+) -> list[Bucket]:
+    """Rows whose timeframe starts in [start, end), oldest first.
+
+    ``branch_id``: None for project rows only, an id for that branch's, ``"any"`` for
+    every branch's rows (never the project rows).
+    """
+    clauses = ["granularity = ?", "start_at >= ?", "start_at < ?"]
+    params: list[Any] = [
+        granularity,
+        encode_time(start, what="start"),
+        encode_time(end, what="end"),
+    ]
+    if org_id is not None:
+        clauses.append("org_id = ?")
+        params.append(org_id)
+    if project_id is not None:
+        clauses.append("project_id = ?")
+        params.append(project_id)
+    if branch_id == "any":
+        clauses.append("branch_id != ''")
+    else:
+        clauses.append("branch_id = ?")
+        params.append(branch_id or "")
+    if metrics is not None:
+        clauses.append(f"metric IN ({', '.join('?' for _ in metrics)})")
+        params.extend(metrics)
+    found = rows(
+        connection,
+        f"SELECT * FROM consumption_buckets WHERE {' AND '.join(clauses)} "
+        "ORDER BY start_at, project_id, branch_id, period_id, metric",
+        params,
+    )
+    return [_bucket(row) for row in found]
+
+
+def _bucket(row: dict[str, Any]) -> Bucket:
+    return Bucket(
+        org_id=row["org_id"],
+        project_id=row["project_id"],
+        branch_id=row["branch_id"] or None,
+        granularity=row["granularity"],
+        start=decode_time(row["start_at"]),
+        end=decode_time(row["end_at"]),
+        period_id=row["period_id"] or None,
+        period_plan=row["period_plan"],
+        metric=row["metric"],
+        value=row["value"],
+    )
+
+
+def forget_before(connection: sqlite3.Connection, cutoff: datetime) -> int:
+    """Drop rows whose timeframe ended, and reads made, before ``cutoff``; returns rows dropped."""
+    at = encode_time(cutoff, what="cutoff")
+    with write(connection):
+        dropped = connection.execute(
+            "DELETE FROM consumption_buckets WHERE end_at < ?", [at]
+        ).rowcount
+        connection.execute("DELETE FROM consumption_reads WHERE read_at < ?", [at])
+    return dropped
