@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator,
 
 from governor.durations import Duration, format_duration
 from governor.model.snapshot import ResourceType
+from governor.rules.compute import is_compute_size
 
 MAX_EXPIRY = timedelta(days=30)  # Neon refuses expires_at more than 30 days ahead
 MIN_COMPUTE_UNITS = 0.25  # the API's ComputeUnit minimum
@@ -69,7 +70,13 @@ class SuspendAction(_Action):
 
 
 class ResizeAction(_Action):
-    """Change the compute's autoscaling limits."""
+    """Change the compute's autoscaling limits.
+
+    The planner turns what is asked into the cheapest pair Neon accepts
+    (``governor.rules.compute.cheapest_target``): a minimum too low for the maximum is raised to
+    the lowest valid one, and the maximum is lowered only when the policy asks (``max_cu``) or
+    allows it (``lower_max``).
+    """
 
     type: Literal["resize"]
     fits = ("endpoint",)
@@ -80,9 +87,22 @@ class ResizeAction(_Action):
         ge=MIN_COMPUTE_UNITS,
         description="New autoscaling maximum, in CU; omit to keep the compute's current one.",
     )
+    lower_max: bool = Field(
+        default=False,
+        description=(
+            "May lower the maximum to reach the asked minimum; the plan marks it "
+            "reduces peak capacity."
+        ),
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> ResizeAction:
+        for name, value in (("min_cu", self.min_cu), ("max_cu", self.max_cu)):
+            if value is not None and not is_compute_size(value):
+                raise ValueError(
+                    f"{name} {value:g} is not a compute size Neon offers: 0.25, 0.5, whole CU "
+                    "to 16, even CU to 56"
+                )
         if self.max_cu is not None and self.max_cu < self.min_cu:
             raise ValueError(f"max_cu ({self.max_cu:g}) is below min_cu ({self.min_cu:g})")
         return self
@@ -99,6 +119,8 @@ class ResizeAction(_Action):
         action: dict[str, Any] = {"type": "resize", "min_cu": self.min_cu}
         if self.max_cu is not None:
             action["max_cu"] = self.max_cu
+        if self.lower_max:
+            action["lower_max"] = True
         return action
 
 

@@ -33,6 +33,13 @@ from governor.model.timestamps import parse_timestamp
 from governor.neon.client import NeonClient
 from governor.neon.errors import NeonNotFound
 from governor.neon.responses import Mutation
+from governor.rules.compute import (
+    MIN_CU,
+    NeedsPerson,
+    cheapest_target,
+    size_problems,
+    suspend_problems,
+)
 
 ChangeKind = Literal[
     "update_endpoint",
@@ -393,11 +400,11 @@ def parse_change(data: Mapping[str, Any]) -> Change:
 
 
 # From a finding's actions and the resource as it is, to the one change ------------------
-# Neon's limits are applied here, so a plan never holds a request Neon would refuse:
-# autoscaling ranges above 16 CU need a person, ``expires_at`` is at most 30 days ahead at
-# second precision, and an expiry an owner set is never shortened.
+# Neon's limits are applied here, so a plan never holds a request Neon would refuse: the
+# compute size and suspend-timeout rules of ``governor.rules.compute`` (the same ones the
+# executor's re-check and the simulator use), ``expires_at`` at most 30 days ahead at second
+# precision, and an expiry an owner set is never shortened.
 
-AUTOSCALING_MAX_CU = 16.0  # Neon's autoscaling cap; fixed sizes go higher
 ENDPOINT_FIELDS = (
     "autoscaling_limit_min_cu",
     "autoscaling_limit_max_cu",
@@ -419,15 +426,22 @@ class Proposal:
 
 
 def propose(
-    actions: Sequence[Action], values: Mapping[str, Any], *, now: datetime, scope: str | None
+    actions: Sequence[Action],
+    values: Mapping[str, Any],
+    *,
+    now: datetime,
+    scope: str | None,
+    plan: str | None = None,
 ) -> Proposal:
     """The change for ``actions`` (all on one resource) given its current ``values``.
 
     Several endpoint settings merge into one PATCH: every PATCH wakes an idle compute.
+    ``plan`` is the organization's billing plan id (None: unknown), for the suspend-timeout
+    rules of its plan.
     """
     kinds = {action.type for action in actions}
     if kinds <= {"resize", "set_autosuspend"}:
-        return _update_endpoint(actions, values)
+        return _update_endpoint(actions, values, plan)
     if len(actions) != 1:
         raise ValueError(f"these actions cannot share one resource: {sorted(kinds)}")
     action = actions[0]
@@ -442,42 +456,115 @@ def propose(
     raise ValueError(f"no change for action {action.type!r}")
 
 
-def _update_endpoint(actions: Sequence[Action], values: Mapping[str, Any]) -> Proposal:
+def neon_refuses(change: Change, values: Mapping[str, Any], plan: str | None) -> str | None:
+    """Why Neon would refuse ``change`` on the resource as ``values`` has it (None: it accepts).
+
+    For the executor's last look before sending: the change's fields merged over the
+    resource as just read, against the same rules the plan used.
+    """
+    if not isinstance(change, UpdateEndpoint):
+        return None
+    fields = change.fields
+    merged = {**{name: values.get(name) for name in ENDPOINT_FIELDS}, **fields}
+    low = _number(merged.get("autoscaling_limit_min_cu"))
+    high = _number(merged.get("autoscaling_limit_max_cu"))
+    problems: list[str] = []
+    if fields.keys() & UpdateEndpoint.RESIZE_FIELDS:
+        if low is None or high is None:
+            return "the compute's size is not known"
+        problems += size_problems(low, high)
+    seconds = fields.get("suspend_timeout_seconds")
+    if isinstance(seconds, int) and not isinstance(seconds, bool):
+        problems += suspend_problems(
+            seconds, plan, low if low is not None else MIN_CU, high if high is not None else MIN_CU
+        )
+    return "; ".join(problems) or None
+
+
+def _resize_fields(
+    action: ResizeAction, values: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[str], str | None]:
+    """The limits to set for ``action`` (the cheapest valid target), notes, and why not."""
+    current_min = _number(values.get("autoscaling_limit_min_cu"))
+    current_max = _number(values.get("autoscaling_limit_max_cu"))
+    if current_min is None or current_max is None:
+        return {}, [], "the compute's size is not known"
+    # ``resolve`` writes the kept maximum out: the current maximum asked is "keep it".
+    asked_max = action.max_cu if action.max_cu != current_max else None
+    target = cheapest_target(
+        current_min=current_min,
+        current_max=current_max,
+        asked_min=action.min_cu,
+        asked_max=asked_max,
+        lower_max=action.lower_max,
+    )
+    if isinstance(target, NeedsPerson):
+        return {}, [], target.reason
+    fields: dict[str, Any] = {}
+    if target.min_cu != current_min:
+        fields["autoscaling_limit_min_cu"] = target.min_cu
+    if target.max_cu != current_max:
+        fields["autoscaling_limit_max_cu"] = target.max_cu
+    if not fields:
+        return {}, [], None
+    notes = [f"resize {target.why}"]
+    if target.reduces_peak:
+        notes.append(
+            f"reduces peak capacity: the maximum drops from {current_max:g} to {target.max_cu:g} CU"
+        )
+    notes.append("restarts the compute; connections drop")
+    return fields, notes, None
+
+
+def _update_endpoint(
+    actions: Sequence[Action], values: Mapping[str, Any], plan: str | None
+) -> Proposal:
     before = {name: values.get(name) for name in ENDPOINT_FIELDS if name in values}
     fields: dict[str, Any] = {}
     notes: list[str] = []
+    blocked: list[str] = []  # "what: why" of each action that needs a person
+    for action in actions:
+        if isinstance(action, ResizeAction):
+            resized, resize_notes, why_not = _resize_fields(action, values)
+            fields.update(resized)
+            notes += resize_notes
+            if why_not is not None:
+                blocked.append(f"the resize needs a person: {why_not}")
+    size = {**before, **fields}
+    low = _number(size.get("autoscaling_limit_min_cu"))
+    high = _number(size.get("autoscaling_limit_max_cu"))
     for action in actions:
         if isinstance(action, SetAutosuspendAction):
-            if values.get("suspend_timeout_seconds") != action.seconds:
+            if values.get("suspend_timeout_seconds") == action.seconds:
+                continue
+            problems = suspend_problems(
+                action.seconds,
+                plan,
+                low if low is not None else MIN_CU,
+                high if high is not None else MIN_CU,
+            )
+            if problems:
+                blocked.append(
+                    f"suspend timeout {action.seconds} needs a person: {'; '.join(problems)}"
+                )
+            else:
                 fields["suspend_timeout_seconds"] = action.seconds
-        elif isinstance(action, ResizeAction):
-            current_min = _number(values.get("autoscaling_limit_min_cu"))
-            current_max = _number(values.get("autoscaling_limit_max_cu"))
-            new_max = action.max_cu if action.max_cu is not None else current_max
-            if new_max is None or current_min is None:
-                return Proposal(
-                    None, before, before, "needs_person", "the compute's size is not known"
-                )
-            new_max = max(new_max, action.min_cu)
-            if action.min_cu != new_max and new_max > AUTOSCALING_MAX_CU:
-                return Proposal(
-                    None,
-                    before,
-                    before,
-                    "needs_person",
-                    f"a range {action.min_cu:g}-{new_max:g} CU is above Neon's "
-                    f"{AUTOSCALING_MAX_CU:g} CU autoscaling cap; choose a fixed size or a "
-                    f"maximum of at most {AUTOSCALING_MAX_CU:g} CU by hand",
-                )
-            if current_min != action.min_cu:
-                fields["autoscaling_limit_min_cu"] = action.min_cu
-            if current_max != new_max:
-                fields["autoscaling_limit_max_cu"] = new_max
-            if fields.keys() & {"autoscaling_limit_min_cu", "autoscaling_limit_max_cu"}:
-                notes.append("restarts the compute; connections drop")
+    # in the order the actions came (the request reads as the policies asked)
+    order = [
+        name
+        for action in actions
+        for name in (
+            ENDPOINT_FIELDS[2:] if isinstance(action, SetAutosuspendAction) else ENDPOINT_FIELDS[:2]
+        )
+    ]
+    fields = {name: fields[name] for name in order if name in fields}
     after = {**before, **fields}
     if not fields:
+        if blocked:
+            return Proposal(None, before, after, "needs_person", "; ".join(blocked))
         return Proposal(None, before, after, "done_already", "already set as proposed")
+    if blocked:
+        notes += [f"{text}; the rest of the change goes ahead without it" for text in blocked]
     state = values.get("current_state")
     if state is not None and state != "active":
         notes.append("wakes the idle compute briefly (Neon applies the change, then suspends)")

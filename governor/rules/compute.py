@@ -234,7 +234,7 @@ def cheapest_target(
     if asked_max is not None and asked_max < asked_min - _EPSILON:
         return NeedsPerson(f"{asked}: the asked maximum is below the asked minimum")
     if asked_min >= current_min - _EPSILON and (
-        asked_max is None or abs(asked_max - current_max) < _EPSILON
+        asked_max is None or asked_max >= current_max - _EPSILON
     ):
         return ResizeTarget(
             float(current_min),

@@ -48,8 +48,9 @@ def test_two_compute_settings_merge_into_one_patch_and_keep_the_maximum() -> Non
         now=NOW,
         scope=None,
     )
+    # 8-10 CU asked for 0.25: Neon's 8 CU range makes 2 CU the lowest valid minimum
     assert proposal.change == Change(
-        "update_endpoint", {"suspend_timeout_seconds": 300, "autoscaling_limit_min_cu": 0.25}
+        "update_endpoint", {"suspend_timeout_seconds": 300, "autoscaling_limit_min_cu": 2.0}
     )
     assert proposal.after["autoscaling_limit_max_cu"] == 10
     assert any("restarts the compute" in note for note in proposal.notes)
