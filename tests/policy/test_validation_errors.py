@@ -164,7 +164,7 @@ CASES = {
         policy_text(resource="endpoint", action="{type: resize, min: 1}"),
         (
             "FILE:4:26: [0].action.min: unknown key 'min'; did you mean 'min_cu'? "
-            "valid keys are: type, min_cu, max_cu"
+            "valid keys are: type, min_cu, max_cu, lower_max"
         ),
     ),
     "resize missing min": (
