@@ -138,10 +138,10 @@ def _window(query: Query, now: datetime) -> tuple[str, datetime, datetime]:
         raise ApiError(
             400, f"granularity must be one of hourly, daily, monthly, got {granularity!r}"
         )
-    start = floor_to(_timestamp(query, "from"), granularity)
-    end = ceil_to(_timestamp(query, "to"), granularity)
-    if start >= end:
+    asked_start, asked_end = _timestamp(query, "from"), _timestamp(query, "to")
+    if asked_start >= asked_end:
         raise ApiError(406, "'from' must be before 'to'")
+    start, end = floor_to(asked_start, granularity), ceil_to(asked_end, granularity)
     if start < EARLIEST:
         raise ApiError(406, f"'from' must not be before {format_timestamp(EARLIEST)}")
     if granularity == "monthly":

@@ -12,11 +12,19 @@ faulted or logged, and each has an in-process twin on Simulator:
 - ``POST /_simulator/faults`` with ``{"fail_423"?: fraction, "refuse_next_mutations"?: n,
   "clock_skew_seconds"?: s}`` → 200 (``Simulator.set_fail_423``,
   ``Simulator.refuse_next_mutations``, ``Simulator.set_clock_skew``).
+- ``GET /_simulator/bill?org_id=&from=&to=`` → the organization's reference bill by
+  project and line item (``Simulator.bill``, governor.simulator.billing).
+- ``POST /_simulator/usage`` with ``{"project_id", "factor", "except_branch_id"?}`` → 200
+  ``{"branch_ids": [...]}``: workload drift from now on (``Simulator.set_workload``).
+- ``GET /_simulator/usage?from=&to=&branch_id=`` (or ``project_id=``) → ``{"values":
+  {metric: raw}}``: what the ledger metered, in raw units (CU-seconds, byte-hours, bytes,
+  branch-hours), so a test knows the drop it applied (``Simulator.metered``).
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from governor.simulator.paging import Query, query_value
@@ -27,6 +35,7 @@ from governor.simulator.responses import (
     general_error_body,
 )
 from governor.simulator.routes import relative_path
+from governor.simulator.timestamps import parse_timestamp
 
 if TYPE_CHECKING:
     from governor.simulator.simulator import Simulator
@@ -95,7 +104,48 @@ def _route(
                 raise ValueError(f"clock_skew_seconds must be a number, got {skew!r}")
             simulator.set_clock_skew(float(skew))
         return 200, {"fail_423": simulator.options.fail_423}
+    if segments == ["bill"]:
+        _require(method, "GET")
+        org_id = _required(query, "org_id")
+        start, end = _moment(query, "from"), _moment(query, "to")
+        return 200, simulator.bill(org_id, start, end)
+    if segments == ["usage"] and method == "POST":
+        fields = _object(body, {"project_id", "factor", "except_branch_id"})
+        factor = fields.get("factor")
+        if not isinstance(factor, int | float) or isinstance(factor, bool):
+            raise ValueError(f"factor must be a number, got {factor!r}")
+        project_id = _optional_text(fields, "project_id")
+        if project_id is None:
+            raise ValueError("project_id is required")
+        changed = simulator.set_workload(
+            project_id, float(factor), except_branch_id=_optional_text(fields, "except_branch_id")
+        )
+        return 200, {"branch_ids": changed}
+    if segments == ["usage"]:
+        _require(method, "GET")
+        start, end = _moment(query, "from"), _moment(query, "to")
+        values = simulator.metered(
+            start,
+            end,
+            branch_id=query_value(query, "branch_id"),
+            project_id=query_value(query, "project_id"),
+        )
+        return 200, {"values": values}
     raise _Refused(404, f"no control route {method} /_simulator/{'/'.join(segments)}")
+
+
+def _required(query: Query, name: str) -> str:
+    value = query_value(query, name)
+    if not value:
+        raise ValueError(f"query parameter {name!r} is required")
+    return value
+
+
+def _moment(query: Query, name: str) -> datetime:
+    try:
+        return parse_timestamp(_required(query, name))
+    except ValueError as error:
+        raise ValueError(f"query parameter {name!r}: {error}") from None
 
 
 def _require(method: str, expected: str) -> None:

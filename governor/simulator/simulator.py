@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from governor.simulator import consumption, control, mutations, reads
+from governor.simulator import billing, consumption, control, mutations, reads
 from governor.simulator.access import Scope, bearer_token, scopes_of
 from governor.simulator.context import Context, Handler, Tombstones
 from governor.simulator.mutations import LOCKED_MESSAGE
@@ -338,6 +338,48 @@ class Simulator:
         with self._lock:
             self.operations.advance(self._clock())
             return summarize(self.request_log, self.wake_ups)
+
+    def bill(self, org_id: str, start: datetime, end: datetime) -> dict[str, Any]:
+        """The organization's bill for [start, end) by project and line item, from the usage
+        ledger and Neon's published formulas (governor.simulator.billing)."""
+        with self._lock:
+            if org_id not in self.world.organizations_by_id:
+                raise LookupError(f"organization {org_id!r} not found")
+            self.usage.advance(self.world, self._now(), project_ids=())
+            plan = consumption.plan_of(self.world, org_id)
+            return billing.bill(self.usage, org_id, plan, start, end)
+
+    def set_workload(
+        self, project_id: str, factor: float, *, except_branch_id: str | None = None
+    ) -> list[str]:
+        """Scale the compute and transfer of a project's branches (all but
+        ``except_branch_id``) by ``factor`` from now on: workload drift. Returns the branch
+        ids changed; LookupError for an unknown project or branch."""
+        with self._lock:
+            return self.usage.set_factor(
+                self.world, self._now(), project_id, factor, except_branch=except_branch_id
+            )
+
+    def metered(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        branch_id: str | None = None,
+        project_id: str | None = None,
+    ) -> dict[str, float]:
+        """Raw metered values over [start, end) of a branch (deleted ones too) or, without
+        ``branch_id``, of a project: CU-seconds, byte-hours, bytes, branch-hours."""
+        with self._lock:
+            self.usage.advance(self.world, self._now(), project_ids=())
+            low, high = start.timestamp(), end.timestamp()
+            if branch_id is not None:
+                if branch_id not in self.usage.segments:
+                    raise LookupError(f"branch {branch_id!r} not found")
+                return self.usage.branch_values(branch_id, low, high)
+            if project_id is None or project_id not in self.usage.projects:
+                raise LookupError(f"project {project_id!r} not found")
+            return self.usage.project_values(project_id, low, high)
 
     def close(self) -> None:
         """Close the request log file, if any."""
