@@ -16,6 +16,22 @@ from governor.model.snapshot import ResourceType
 Severity = Literal["low", "medium", "high"]
 Mode = Literal["report", "approve", "auto"]
 SEVERITY_ORDER: dict[str, int] = {"low": 1, "medium": 2, "high": 3}
+# measured: priced from Neon's consumption meters; estimated: a bound from object fields;
+# quota: a Free plan's saving, in quota units (never dollars); risk: saves risk, not money.
+EstimateKind = Literal["measured", "estimated", "quota", "risk"]
+ESTIMATE_KINDS: tuple[EstimateKind, ...] = ("measured", "estimated", "quota", "risk")
+
+
+@dataclass(frozen=True)
+class CostPart:
+    """One cost an estimate would save, under a key that names the cost, not the finding.
+
+    Why: a stale branch and its never-suspending compute are two findings that save the same
+    compute dollar; both list ``compute_floor:<endpoint id>``, so totals count it once.
+    """
+
+    key: str  # e.g. "compute_floor:ep-1", "storage:br-1", "branch_fee:br-1"
+    monthly_usd: float
 
 
 @dataclass(frozen=True)
@@ -24,7 +40,8 @@ class Estimate:
 
     monthly_usd: float
     method: str
-    kind: Literal["money", "risk"] = "money"
+    kind: EstimateKind = "estimated"
+    parts: tuple[CostPart, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -4,74 +4,97 @@ from __future__ import annotations
 
 from governor.model.findings import Estimate, Finding
 from governor.policy.resources import SnapshotIndex
-from governor.savings.compute import never_scales_to_zero
-from governor.savings.money import cents, cu, unit_price, usd
-from governor.savings.plans import PlanChoice
-from governor.savings.prices import HOURS_PER_MONTH
+from governor.savings.compute import floor_line
+from governor.savings.plans import Line, PlanChoice, priced
+from governor.savings.units import BYTES_PER_GB, HOURS_PER_GB_MONTH, HOURS_PER_MONTH
+from governor.savings.usage import Usage
 
-BYTES_PER_GB = 2**30
+MONTH_SHARE = HOURS_PER_MONTH / HOURS_PER_GB_MONTH  # a 730-h month is 730/744 GB-month
 
 
-def delete_branch(finding: Finding, index: SnapshotIndex, plan: PlanChoice, lead: str) -> Estimate:
+def delete_branch(
+    finding: Finding,
+    index: SnapshotIndex,
+    plan: PlanChoice,
+    lead: str,
+    usage: Usage | None = None,
+) -> Estimate:
     branch = index.branches.get(finding.resource_id)
     if branch is None:
         return Estimate(
             0.0, f"{lead}: branch {finding.resource_id} is not in the snapshot, cost unknown."
         )
-    prices = plan.prices
-    parts: list[str] = []
-    total = 0.0
-    if branch.logical_size is None or branch.logical_size < 0:
+    lines: list[Line] = []
+    notes: list[str] = []
+    measured = False
+    child = usage.child_storage(branch.id) if usage is not None else None
+    if child is not None:
+        measured = True
+        lines.append(
+            Line(
+                f"storage:{branch.id}",
+                "gb_month",
+                (round(child.gb_month_per_month, 6), MONTH_SHARE),
+                f"storage measured: child_branch_bytes_month over the last {child.days} days "
+                f"({child.unit.replace('_', '-')}) = {child.gb_month_per_month:,.3f} GB-month "
+                f"per 744-h month x {HOURS_PER_MONTH}/{HOURS_PER_GB_MONTH}",
+            )
+        )
+    elif branch.logical_size is None or branch.logical_size < 0:
         state = "missing" if branch.logical_size is None else "negative"
-        parts.append(f"storage unknown (logical_size {state})")
+        notes.append(f"storage unknown (logical_size {state})")
     else:
         gigabytes = branch.logical_size / BYTES_PER_GB
-        storage = cents(gigabytes, prices.storage_per_gb_month)
-        total += storage
-        parts.append(
-            f"storage {gigabytes:,.2f} GB (logical_size {branch.logical_size:,} bytes / 2^30) "
-            f"x {unit_price(prices.storage_per_gb_month)}/GB-month = {usd(storage)}, "
-            "an upper bound since branches share storage with their parent"
+        lines.append(
+            Line(
+                f"storage:{branch.id}",
+                "gb_month",
+                (gigabytes, MONTH_SHARE),
+                f"storage {gigabytes:,.2f} GB (logical_size {branch.logical_size:,} bytes / 10^9) "
+                f"x {HOURS_PER_MONTH}/{HOURS_PER_GB_MONTH} GB-month",
+            )
+        )
+        notes.append(
+            "the storage is an upper bound: a child branch is billed on min(its changes, its "
+            "logical size) and shares storage with its parent"
         )
     computes = index.endpoints_by_branch.get(branch.id, [])
     if not computes:
-        parts.append("no computes")
+        notes.append("no computes")
     for endpoint in computes:
-        reason = never_scales_to_zero(endpoint)
-        if reason is None:
-            parts.append(
-                f"compute {endpoint.id} suspends when idle, so about $0 while the branch is idle"
-            )
+        line, note, was_measured = floor_line(endpoint, index, usage)
+        if line is None:
+            notes.append(note)
             continue
-        cost = cents(endpoint.autoscaling_limit_min_cu, HOURS_PER_MONTH, prices.compute_per_cu_hour)
-        total += cost
-        parts.append(
-            f"compute {endpoint.id} never scales to zero ({reason}): "
-            f"{cu(endpoint.autoscaling_limit_min_cu)} x {HOURS_PER_MONTH:g} h "
-            f"x {unit_price(prices.compute_per_cu_hour)}/CU-hour = {usd(cost)}"
-        )
+        measured = measured or was_measured
+        lines.append(line)
     fee, why = _extra_branch_fee(finding, index, plan, branch.project_id)
-    total += fee
-    parts.append(why)
-    total = cents(total)
-    method = f"{lead}: " + "; ".join(parts) + f". Total {usd(total)}/month. {plan.label}"
-    return Estimate(total, method)
+    if fee is None:
+        notes.append(why)
+    else:
+        lines.append(fee)
+    return priced(lead, lines, notes, plan, "measured" if measured else "estimated")
 
 
 def _extra_branch_fee(
     finding: Finding, index: SnapshotIndex, plan: PlanChoice, project_id: str
-) -> tuple[float, str]:
-    """The extra-branch fee deleting the branch saves, and why."""
+) -> tuple[Line | None, str]:
+    """The extra-branch fee deleting the branch saves (a line), or why there is none."""
     prices = plan.prices
     count = index.branches_per_project.get(project_id, 0)
     included = prices.included_branches_per_project
     project = index.projects.get(project_id)
     org_id = finding.org_id or (project.org_id if project else None)
     if not index.snapshot.covers("branch", org_id, project_id):
-        return 0.0, "branch count unknown (branch list incomplete), no extra-branch charge counted"
-    if count > included:
-        return prices.extra_branch_per_month, (
+        return None, "branch count unknown (branch list incomplete), no extra-branch charge counted"
+    if count > included and prices.extra_branch_per_month > 0:
+        return Line(
+            f"branch_fee:{finding.resource_id}",
+            "branch_month",
+            (MONTH_SHARE,),
             f"the project has {count} branches and the plan includes {included}, so "
-            f"+ {usd(prices.extra_branch_per_month)} extra-branch-month"
-        )
-    return 0.0, f"the project has {count} of {included} included branches, no extra charge"
+            f"1 extra branch x {HOURS_PER_MONTH}/{HOURS_PER_GB_MONTH} branch-month",
+        ), ""
+    if count > included:
+        return None, f"the project has {count} branches; the plan charges no extra-branch fee"
+    return None, f"the project has {count} of {included} included branches, no extra charge"

@@ -1,37 +1,43 @@
 """What acting on a finding would save per month, with the formula spelled out in ``method``.
 
-Pure: a finding, the snapshot it came from and the price table in; an ``Estimate`` out.
-Prices are those of the organization's ``plan`` (``[prices.plans]``), falling back to
-``default_plan`` when the plan has no entry or the organization is unknown. Every
-``method`` names the plan used and the prices' date and source. Amounts are rounded to
-cents. A missing field never raises: that part counts 0 and ``method`` says what was unknown.
+Pure: a finding, the snapshot it came from, the rate card and (optionally) Neon's consumption
+meters (``Usage``) in; an ``Estimate`` out. The plan is the organization's as Neon states it
+(``billing_plan``: ``plan``, ``owner.subscription_type``, ``managed_by``), falling back to
+``default_plan``; every ``method`` names the plan, why, and the prices' date and source.
+Amounts are rounded to cents. A missing field never raises: that part counts 0 and
+``method`` says what was unknown.
 
-Formulas (one month = 730 hours; 1 GB = 2^30 bytes, the unit Neon measures storage in):
+Units (``governor/savings/units.py``): 1 GB = 10^9 bytes (Neon bills decimal GB); storage and
+branch fees are billed per 744-hour GB-month, so a 730-hour month of a branch is 730/744 of a
+GB-month or branch-month; compute is billed per CU-hour, a month being 730 hours.
 
-- Delete a branch (``delete``; ``set_expiry`` too, from the day it expires):
-  storage ``logical_size / 2^30 GB * storage price per GB-month``. This over-counts what
-  the branch alone adds, because branches share storage with their parent.
-  Plus, for each compute on the branch that never scales to zero
-  (``suspend_timeout_seconds == -1``, or a minimum above 16 CU, which never scales to zero):
-  ``min CU * 730 h * compute price per CU-hour``. A compute that suspends when idle costs
-  about 0 while the branch is idle, so it adds nothing.
-  Plus, when the project has more branches than the plan includes, one extra-branch price
-  per month.
-- Turn on autosuspend (``set_autosuspend``) for a never-suspending compute:
-  ``min CU * idle hours per month * compute price``. Idle hours: the hours since the
-  compute's last activity (the latest of ``last_active``, ``started_at``, ``suspended_at``)
-  up to the snapshot, capped at 730; so a compute idle for over a month would be suspended
-  all month. This assumes the coming month is like the last 730 hours and counts only the
-  idle stretch since the last activity, so it errs low. Computes above 16 CU never scale
-  to zero: 0.
-- Lower the minimum size (``resize``): ``(current min CU - new min CU) * hours at the
-  minimum * compute price``. Hours: 730 when the compute never scales to zero; else its
-  active hours, extrapolated from the branch's ``active_time_seconds`` over the time since
-  the project's ``consumption_period_start`` (``active / elapsed * 730``); 0 when it was
-  last active over a month ago. This counts every running hour at the minimum, so it errs
-  high when autoscaling runs the compute above it.
-- Revoke an API key (``revoke``): ``kind="risk"``, 0 USD: it removes a standing credential,
-  not a charge.
+Kinds: ``measured`` when the hours or storage come from Neon's meters; ``estimated`` when
+they are bounds from object fields; ``quota`` on Free (0 USD, the quota units in ``method``);
+``risk`` for a revoked key. Legacy plans: a saving inside the allowance counts $0 and says
+so; custom (Enterprise) plans claim no dollars until ``[prices.plans.enterprise]`` prices them.
+
+Each estimate lists its costs as ``parts`` under keys naming the cost
+(``compute_floor:<endpoint>``, ``storage:<branch>``, ``branch_fee:<branch>``), so totals
+count a cost found by two policies once (``governor/savings/totals.py``).
+
+Formulas:
+
+- Delete a branch (``delete``; ``set_expiry`` too, from the day it expires): storage, measured
+  from ``child_branch_bytes_month`` when read (and the organization's unit calibrated), else
+  ``logical_size / 10^9 GB x 730/744 x storage price`` (an upper bound: branches share
+  storage with their parent); plus, for each compute that never scales to zero
+  (``suspend_timeout_seconds == -1`` or a minimum above 16 CU), ``min CU x floor hours x
+  compute price`` (measured floor hours, else 730 h); plus, when the project has more
+  branches than the plan includes, ``730/744 x`` the extra-branch price.
+- Turn on autosuspend (``set_autosuspend``) for a never-suspending compute: ``min CU x
+  floor hours x compute price``; without meters, the hours since its last activity capped
+  at 730 (a lower bound). Computes above 16 CU never scale to zero: 0.
+- Lower the minimum (``resize``): the valid target ``governor.rules.compute.cheapest_target``
+  chooses; ``(current min - target min) x hours x compute price``, the hours measured floor
+  hours, else 730 when it never scales to zero, else active hours from the branch's
+  ``active_time_seconds`` since ``consumption_period_start``; a 0 counter on a usage-based
+  plan (where Neon may leave it at 0) is "unknown", never a silent $0.
+- Revoke an API key (``revoke``): ``kind="risk"``, 0 USD.
 - Anything else: 0 USD, with the reason.
 """
 
@@ -56,15 +62,18 @@ from governor.savings.branch import delete_branch
 from governor.savings.compute import autosuspend, resize
 from governor.savings.plans import plan_for
 from governor.savings.prices import Prices
+from governor.savings.usage import Usage
 
 
-def estimate(finding: Finding, index: SnapshotIndex, prices: Prices) -> Estimate:
+def estimate(
+    finding: Finding, index: SnapshotIndex, prices: Prices, usage: Usage | None = None
+) -> Estimate:
     """The monthly saving of carrying out ``finding.action`` (formulas: module docstring).
 
     Never negative: a negative figure can only come from values the API should not send.
     """
     try:
-        result = _estimate(finding, index, prices)
+        result = _estimate(finding, index, prices, usage)
     except (ArithmeticError, ValueError):  # 10**400-byte branches, inf prices, and the like
         return Estimate(
             0.0,
@@ -75,6 +84,7 @@ def estimate(finding: Finding, index: SnapshotIndex, prices: Prices) -> Estimate
         return replace(
             result,
             monthly_usd=0.0,
+            parts=(),
             method=result.method + " The inputs give no finite amount (values from the API "
             "out of range), so no saving is claimed.",
         )
@@ -82,13 +92,16 @@ def estimate(finding: Finding, index: SnapshotIndex, prices: Prices) -> Estimate
         return replace(
             result,
             monthly_usd=0.0,
+            parts=(),
             method=result.method + " The inputs give a negative amount (values from the API "
             "out of range), so no saving is claimed.",
         )
     return result
 
 
-def _estimate(finding: Finding, index: SnapshotIndex, prices: Prices) -> Estimate:
+def _estimate(
+    finding: Finding, index: SnapshotIndex, prices: Prices, usage: Usage | None
+) -> Estimate:
     action = finding.action
     resource = finding.resource_type
     if isinstance(action, RevokeAction):
@@ -101,16 +114,17 @@ def _estimate(finding: Finding, index: SnapshotIndex, prices: Prices) -> Estimat
     plan = plan_for(finding, index, prices)
     match action:
         case DeleteAction() if resource == "branch":
-            return delete_branch(finding, index, plan, f"Deleting branch {finding.resource_id}")
+            lead = f"Deleting branch {finding.resource_id}"
+            return delete_branch(finding, index, plan, lead, usage)
         case SetExpiryAction() if resource == "branch":
             lead = (
                 f"Expiring branch {finding.resource_id} (saves this once it is deleted at expiry)"
             )
-            return delete_branch(finding, index, plan, lead)
+            return delete_branch(finding, index, plan, lead, usage)
         case SetAutosuspendAction() if resource == "endpoint":
-            return autosuspend(finding, index, plan)
+            return autosuspend(finding, index, plan, usage)
         case ResizeAction() if resource == "endpoint":
-            return resize(finding, action, index, plan)
+            return resize(finding, action, index, plan, usage)
         case NoAction():
             reason = "the policy only reports"
         case SuspendAction():
@@ -121,7 +135,12 @@ def _estimate(finding: Finding, index: SnapshotIndex, prices: Prices) -> Estimat
 
 
 def with_estimates(
-    findings: Sequence[Finding], index: SnapshotIndex, prices: Prices
+    findings: Sequence[Finding],
+    index: SnapshotIndex,
+    prices: Prices,
+    usage: Usage | None = None,
 ) -> list[Finding]:
     """``findings`` with their estimates filled in, in the same order."""
-    return [replace(finding, estimate=estimate(finding, index, prices)) for finding in findings]
+    return [
+        replace(finding, estimate=estimate(finding, index, prices, usage)) for finding in findings
+    ]

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
-from governor.model.findings import Mode, Severity
+from governor.model.findings import EstimateKind, Mode, Severity
 from governor.model.snapshot import ResourceType
 from governor.store.connection import rows
 from governor.store.encoding import decode_json
 from governor.store.errors import NotFound, StoreError
 from governor.store.finding_rules import FindingKey
-from governor.store.records import FINDING_STATUSES, FindingStatus, StoredFinding, stored_action
+from governor.store.records import (
+    FINDING_STATUSES,
+    FindingStatus,
+    StoredFinding,
+    cost_parts,
+    stored_action,
+)
 
 _SEVERITY_RANK_SQL = "CASE severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END"
 
@@ -51,10 +57,11 @@ class StoredRow(NamedTuple):
     evidence: str
     estimate_usd: float | None
     estimate_method: str | None
-    estimate_kind: Literal["money", "risk"] | None
+    estimate_kind: EstimateKind | None
     first_run_id: int
     last_run_id: int
     resolved_run_id: int | None
+    estimate_parts: str
 
     @property
     def key(self) -> FindingKey:
@@ -69,6 +76,8 @@ class StoredRow(NamedTuple):
             values[_INDEX["action"]] = stored_action(self.action, self.id)
         if "evidence" not in changes:
             values[_INDEX["evidence"]] = decode_json(self.evidence, default={})
+        if "estimate_parts" not in changes:
+            values[_INDEX["estimate_parts"]] = cost_parts(self.estimate_parts)
         return StoredFinding(*values)
 
 

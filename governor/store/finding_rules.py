@@ -17,14 +17,14 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar, get_args
 
-from governor.model.findings import Finding, Mode, Severity
+from governor.model.findings import ESTIMATE_KINDS, Finding, Mode, Severity
 from governor.model.snapshot import ResourceType
 from governor.store.coverage import Coverage
 
 _RESOURCE_TYPES = frozenset(get_args(ResourceType))
 _SEVERITIES = frozenset(get_args(Severity))
 _MODES = frozenset(get_args(Mode))
-_ESTIMATE_KINDS = frozenset({"money", "risk"})
+_ESTIMATE_KINDS = frozenset(ESTIMATE_KINDS)
 
 FindingKey = tuple[str, str, str]
 

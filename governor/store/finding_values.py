@@ -11,10 +11,10 @@ import json
 from typing import Any
 
 from governor.model.actions import Action
-from governor.model.findings import Finding
+from governor.model.findings import CostPart, Finding
 from governor.store.encoding import EncodingError, encode_json
 from governor.store.finding_rules import describe
-from governor.store.records import stored_action
+from governor.store.records import cost_parts, stored_action
 
 # Columns a new sighting refreshes on every run, whatever the status.
 REFRESHED = (
@@ -30,6 +30,7 @@ REFRESHED = (
     "estimate_usd",
     "estimate_method",
     "estimate_kind",
+    "estimate_parts",
 )
 
 
@@ -67,7 +68,15 @@ class FindingValues:
             None if estimate is None else round(float(estimate.monthly_usd), 2),
             None if estimate is None else estimate.method,
             None if estimate is None else estimate.kind,
+            "[]" if estimate is None else _parts_text(estimate.parts),
         )
+
+
+def _parts_text(parts: tuple[CostPart, ...]) -> str:
+    """``[[key, monthly USD], ...]``: pairs, since a field named "key" reads as a secret."""
+    return encode_json(
+        [[part.key, float(part.monthly_usd)] for part in parts], what="estimate parts"
+    )
 
 
 def read_back(bound: tuple[Any, ...]) -> dict[str, Any]:
@@ -75,4 +84,5 @@ def read_back(bound: tuple[Any, ...]) -> dict[str, Any]:
     values: dict[str, Any] = dict(zip(REFRESHED, bound, strict=True))
     values["action"] = stored_action(values["action"])
     values["evidence"] = json.loads(values["evidence"])
+    values["estimate_parts"] = cost_parts(values["estimate_parts"])
     return values

@@ -419,6 +419,38 @@ def resource_accounts(db: Database) -> None:
     db.execute("ALTER TABLE resources ADD COLUMN account TEXT")
 
 
+@migrations(name="0014_estimate_kinds")
+def estimate_kinds(db: Database) -> None:
+    """Estimates say how they were priced, and which costs they would save.
+
+    ``estimate_kind`` becomes measured / estimated / quota / risk (a stored ``money`` was a
+    bound from object fields: ``estimated``); ``estimate_parts`` holds the estimate's cost
+    parts as JSON (``[[key, monthly USD], ...]``) so totals count a cost two
+    findings share once. The CHECK is rewritten in the schema text as 0012 does (SQLite
+    cannot alter a CHECK; a rebuild of ``findings`` needs foreign keys off); the rows are
+    renamed after it, so each satisfies the new CHECK.
+    """
+    old = "CHECK (estimate_kind IN ('money', 'risk'))"
+    new = "CHECK (estimate_kind IN ('measured', 'estimated', 'quota', 'risk'))"
+    (sql,) = db.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'findings'"
+    ).fetchone()
+    if sql.count(old) != 1:
+        raise ValueError("findings.estimate_kind has an unexpected CHECK; cannot widen it")
+    (version,) = db.execute("PRAGMA schema_version").fetchone()
+    db.execute("PRAGMA writable_schema = ON")
+    try:
+        db.execute(
+            "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'findings'",
+            [sql.replace(old, new)],
+        )
+        db.execute(f"PRAGMA schema_version = {int(version) + 1}")
+    finally:
+        db.execute("PRAGMA writable_schema = OFF")
+    db.execute("UPDATE findings SET estimate_kind = 'estimated' WHERE estimate_kind = 'money'")
+    db.execute("ALTER TABLE findings ADD COLUMN estimate_parts TEXT NOT NULL DEFAULT '[]'")
+
+
 @migrations(name="0015_consumption")
 def consumption(db: Database) -> None:
     """Neon's consumption meters and every read of them.

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 from governor.model.actions import Action, parse_action
-from governor.model.findings import Estimate, Mode, Severity
+from governor.model.findings import CostPart, Estimate, EstimateKind, Mode, Severity
 from governor.model.snapshot import ResourceType
 from governor.store.encoding import decode_json
 from governor.store.errors import StoreError
@@ -93,10 +93,11 @@ class StoredFinding:
     evidence: dict[str, Any]
     estimate_usd: float | None
     estimate_method: str | None
-    estimate_kind: Literal["money", "risk"] | None
+    estimate_kind: EstimateKind | None
     first_run_id: int
     last_run_id: int
     resolved_run_id: int | None
+    estimate_parts: tuple[CostPart, ...] = ()  # the costs it would save (totals: count once)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -111,7 +112,12 @@ class StoredFinding:
     def estimate(self) -> Estimate | None:
         if self.estimate_usd is None or self.estimate_method is None:
             return None
-        return Estimate(self.estimate_usd, self.estimate_method, self.estimate_kind or "money")
+        return Estimate(
+            self.estimate_usd,
+            self.estimate_method,
+            self.estimate_kind or "estimated",
+            self.estimate_parts,
+        )
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> StoredFinding:
@@ -142,7 +148,26 @@ class StoredFinding:
             first_run_id=row["first_run_id"],
             last_run_id=row["last_run_id"],
             resolved_run_id=row["resolved_run_id"],
+            estimate_parts=cost_parts(row.get("estimate_parts")),
         )
+
+
+def cost_parts(text: str | None) -> tuple[CostPart, ...]:
+    """The ``estimate_parts`` column (JSON ``[[key, monthly USD], ...]``) as CostParts; a
+    malformed entry is skipped."""
+    decoded = decode_json(text, default=[]) if text else []
+    parts: list[CostPart] = []
+    for item in decoded if isinstance(decoded, list) else []:
+        if not isinstance(item, list) or len(item) != 2:
+            continue
+        key, amount = item
+        if (
+            isinstance(key, str)
+            and isinstance(amount, int | float)
+            and not isinstance(amount, bool)
+        ):
+            parts.append(CostPart(key, float(amount)))
+    return tuple(parts)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from governor.savings import estimate
 from governor.savings.prices import PlanPrices, Prices
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-GIB = 2**30
+GB = 10**9  # Neon bills decimal GB
 PRICES = Prices()  # launch: $0.106/CU-hour, $0.35/GB-month, 10 branches, $1.50 extra
 
 
@@ -108,21 +108,31 @@ def resize_to(min_cu: Any) -> Finding:
 
 def test_deleting_a_branch_saves_its_storage_and_its_never_suspending_compute() -> None:
     snapshot = world(
-        branches=[branch(logical_size=10 * GIB)],
+        branches=[branch(logical_size=10 * GB)],
         endpoints=[compute(suspend=-1), compute("ep-2", min_cu=2)],
     )
     result = estimate_of(DELETE_BRANCH, snapshot, PRICES)
-    # storage 10 GB x 0.35 = 3.50; ep-1 0.25 CU x 730 h x 0.106 = 19.345 -> 19.35; ep-2 suspends
-    assert result.monthly_usd == 22.85
-    assert result.kind == "money"
-    assert "storage 10.00 GB (logical_size 10,737,418,240 bytes / 2^30) x $0.35" in result.method
-    assert "share storage with their parent" in result.method
+    # storage 10 GB x 730/744 GB-month x 0.35 = 3.4341 -> 3.43 (decimal GB, 744-h GB-month);
+    # ep-1 0.25 CU x 730 h x 0.106 = 19.345 -> 19.35; ep-2 suspends; 3.43 + 19.35 = 22.78
+    assert result.monthly_usd == 22.78
+    assert result.kind == "estimated"
+    assert (
+        "storage 10.00 GB (logical_size 10,000,000,000 bytes / 10^9) x 730/744 GB-month "
+        "x $0.35/GB-month = $3.43"
+    ) in result.method
+    assert "shares storage with its parent" in result.method
     assert "ep-1 never scales to zero (suspend_timeout_seconds is -1)" in result.method
     assert "0.25 CU x 730 h x $0.106/CU-hour = $19.35" in result.method
     assert "ep-2 suspends when idle, so about $0" in result.method
     assert "the project has 1 of 10 included branches" in result.method
-    assert "Total $22.85/month" in result.method
-    assert "plan launch, taken on 2026-11-27 from https://neon.com/docs" in result.method
+    assert "Total $22.78/month" in result.method
+    assert "plan launch (the organization's plan is 'launch'), taken on 2026-11-12 from " in (
+        result.method
+    )
+    assert {part.key: part.monthly_usd for part in result.parts} == {
+        "storage:br-1": 3.43,
+        "compute_floor:ep-1": 19.35,
+    }
 
 
 def test_a_compute_above_16_cu_never_scales_to_zero_even_with_autosuspend() -> None:
@@ -134,18 +144,22 @@ def test_a_compute_above_16_cu_never_scales_to_zero_even_with_autosuspend() -> N
 
 
 def test_deleting_a_branch_beyond_the_included_count_saves_the_extra_branch_price() -> None:
-    branches = [branch(logical_size=GIB)] + [branch(f"br-{n}") for n in range(2, 12)]
+    branches = [branch(logical_size=GB)] + [branch(f"br-{n}") for n in range(2, 12)]
     result = estimate_of(DELETE_BRANCH, world(branches=branches), PRICES)
-    # 1 GB x 0.35 = 0.35 plus 1.50 for the 11th branch of 10 included
-    assert result.monthly_usd == 1.85
-    assert "11 branches and the plan includes 10, so + $1.50 extra-branch-month" in result.method
+    # 1 GB x 730/744 x 0.35 = 0.3434 -> 0.34, plus the 11th branch of 10 included:
+    # 730/744 branch-month x 1.50 = 1.4718 -> 1.47 (Neon bills branches per 744-h month)
+    assert result.monthly_usd == 1.81
+    assert (
+        "11 branches and the plan includes 10, so 1 extra branch x 730/744 branch-month "
+        "x $1.50/extra-branch-month = $1.47"
+    ) in result.method
 
 
 def test_the_extra_branch_charge_is_not_counted_when_the_branch_list_is_incomplete() -> None:
-    branches = [branch(logical_size=GIB)] + [branch(f"br-{n}") for n in range(2, 12)]
+    branches = [branch(logical_size=GB)] + [branch(f"br-{n}") for n in range(2, 12)]
     partial = [IncompletePart("branches", "HTTP 503", "org-a", "pr-1")]
     result = estimate_of(DELETE_BRANCH, world(branches=branches, incomplete=partial), PRICES)
-    assert result.monthly_usd == 0.35
+    assert result.monthly_usd == 0.34  # 1 GB x 730/744 x 0.35 = 0.3434
     assert "branch count unknown" in result.method
 
 
@@ -164,8 +178,8 @@ def test_a_branch_missing_from_the_snapshot_estimates_zero() -> None:
 
 def test_setting_an_expiry_saves_what_deleting_would_once_it_expires() -> None:
     expiring = finding("branch", "br-1", {"type": "set_expiry", "after": "7d"})
-    result = estimate_of(expiring, world(branches=[branch(logical_size=2 * GIB)]), PRICES)
-    assert result.monthly_usd == 0.70
+    result = estimate_of(expiring, world(branches=[branch(logical_size=2 * GB)]), PRICES)
+    assert result.monthly_usd == 0.69  # 2 GB x 730/744 x 0.35 = 0.6868
     assert result.method.startswith("Expiring branch br-1 (saves this once it is deleted")
 
 
@@ -177,15 +191,23 @@ def test_the_organization_plan_picks_the_prices() -> None:
     result = estimate_of(DELETE_BRANCH, snapshot, PRICES)
     # scale: 0.25 CU x 730 h x 0.222 = 40.515 -> 40.52; 1 of 25 included branches
     assert result.monthly_usd == 40.52
-    assert "plan scale, taken on" in result.method
+    assert "plan scale (the organization's plan is 'scale'), taken on 2026-11-12" in result.method
     assert "1 of 25 included branches" in result.method
 
 
 @pytest.mark.parametrize(
     ("plan", "why"),
     [
-        ("free", "plan 'free' has no price entry, so the default plan"),
-        (None, "organization plan unknown, so the default plan"),
+        (
+            "platinum",
+            "plan unknown: the organization's plan is 'platinum', which is not a plan the "
+            "rate card knows, so the default plan",
+        ),
+        (
+            None,
+            "plan unknown: neither the organization's plan nor the project owner's "
+            "subscription_type is known, so the default plan",
+        ),
     ],
 )
 def test_an_unpriced_or_unknown_plan_falls_back_to_the_default_plan(
@@ -200,9 +222,9 @@ def test_an_unpriced_or_unknown_plan_falls_back_to_the_default_plan(
         taken_on="2027-01-02",
         source="https://example.test/prices",
     )
-    snapshot = world(plan=plan, branches=[branch(logical_size=4 * GIB)])
+    snapshot = world(plan=plan, branches=[branch(logical_size=4 * GB)])
     result = estimate_of(DELETE_BRANCH, snapshot, prices)
-    assert result.monthly_usd == 2.00  # 4 GB x 0.50 on the default plan, scale
+    assert result.monthly_usd == 1.96  # 4 GB x 730/744 x 0.50 = 1.9624 on the default, scale
     assert f"plan scale ({why}), taken on 2027-01-02 from https://example.test/prices" in (
         result.method
     )
@@ -221,7 +243,7 @@ def test_autosuspend_saves_the_idle_hours_since_the_last_activity() -> None:
     # 0.5 CU x 100 h x 0.106 = 5.30
     assert result.monthly_usd == 5.30
     assert "100.0 h before the snapshot" in result.method
-    assert "0.5 CU x 100.0 idle h x $0.106/CU-hour = $5.30/month" in result.method
+    assert "0.5 CU x 100.0 idle h x $0.106/CU-hour = $5.30. Total $5.30/month" in result.method
     assert "counting only the idle stretch" in result.method
 
 
@@ -254,7 +276,7 @@ def test_resizing_a_never_suspending_compute_saves_the_difference_all_month() ->
     # (8 - 0.25) x 730 h x 0.106 = 599.695 -> 599.70
     assert result.monthly_usd == 599.70
     assert "minimum 8 CU -> 0.25 CU" in result.method
-    assert "7.75 CU x 730.0 h x $0.106/CU-hour = $599.70/month" in result.method
+    assert "7.75 CU x 730.0 h x $0.106/CU-hour = $599.70" in result.method
 
 
 def test_resizing_a_suspending_compute_counts_its_active_hours() -> None:
@@ -265,8 +287,9 @@ def test_resizing_a_suspending_compute_counts_its_active_hours() -> None:
         project_extra={"consumption_period_start": period_start},
     )
     result = estimate_of(resize_to(0.25), snapshot, PRICES)
-    # active 36,000 s of 240 h -> 36000 / 864000 x 730 = 30.4167 h; 7.75 x 30.4167 x 0.106
-    assert result.monthly_usd == 24.99
+    # active 36,000 s of 240 h -> 36000 / 864000 x 730 = 30.4167, shown and used as 30.4 h;
+    # 7.75 x 30.4 x 0.106 = 24.9736 -> 24.97
+    assert result.monthly_usd == 24.97
     assert "active 36,000 s of the 240.0 h since the billing period began" in result.method
     assert "30.4 h of 730" in result.method
 
@@ -320,7 +343,7 @@ def test_other_actions_estimate_zero_and_say_why(
     resource_type: str, action: dict[str, Any], reason: str
 ) -> None:
     result = estimate_of(finding(resource_type, "x-1", action), world(), PRICES)
-    assert (result.monthly_usd, result.kind) == (0.0, "money")
+    assert (result.monthly_usd, result.kind) == (0.0, "estimated")
     assert reason in result.method
 
 
@@ -332,10 +355,10 @@ def test_an_endpoint_missing_from_the_snapshot_estimates_zero() -> None:
 
 
 def test_estimates_follow_a_snapshot_that_changed_between_calls() -> None:
-    snapshot = world(branches=[branch(logical_size=GIB)])
-    assert estimate_of(DELETE_BRANCH, snapshot, PRICES).monthly_usd == 0.35
-    snapshot.branches = [branch(logical_size=2 * GIB)]
-    assert estimate_of(DELETE_BRANCH, snapshot, PRICES).monthly_usd == 0.70
+    snapshot = world(branches=[branch(logical_size=GB)])
+    assert estimate_of(DELETE_BRANCH, snapshot, PRICES).monthly_usd == 0.34
+    snapshot.branches = [branch(logical_size=2 * GB)]
+    assert estimate_of(DELETE_BRANCH, snapshot, PRICES).monthly_usd == 0.69
 
 
 def test_odd_field_values_never_crash_an_estimate_of() -> None:
@@ -358,6 +381,6 @@ def test_values_out_of_range_give_no_estimate_rather_than_an_error() -> None:
 
 
 def test_a_negative_size_from_the_api_claims_no_saving() -> None:
-    result = estimate_of(DELETE_BRANCH, world(branches=[branch(logical_size=-5 * GIB)]), PRICES)
+    result = estimate_of(DELETE_BRANCH, world(branches=[branch(logical_size=-5 * GB)]), PRICES)
     assert result.monthly_usd >= 0.0
     assert "logical_size negative" in result.method

@@ -60,7 +60,7 @@ def finding(number: int, **changes: Any) -> StoredFinding:
         "evidence": {},
         "estimate_usd": float(number),
         "estimate_method": "storage",
-        "estimate_kind": "money",
+        "estimate_kind": "estimated",
         "first_run_id": 1,
         "last_run_id": 7,
         "resolved_run_id": None,

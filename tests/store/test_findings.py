@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from governor.model.findings import Estimate, Finding
+from governor.model.findings import CostPart, Estimate, Finding
 from governor.model.snapshot import IncompletePart, KeyRecord, Snapshot
 from governor.neon.models import ApiKey
 from governor.store import Store, StoredFinding, StoreError, audit_log, history
@@ -53,19 +53,28 @@ def by_resource(store: Store, status: str | None = None) -> dict[str, StoredFind
 
 
 def test_a_new_finding_opens_with_its_fields_and_an_audit_entry(store: Store) -> None:
-    estimate = Estimate(12.345, "storage x price", "money")
+    estimate = Estimate(12.345, "storage x price", "estimated")
     (stored,) = audit_run(store, at(0), [finding("br-1", estimate=estimate)])
     assert stored.status == "open"
     assert stored.first_seen == stored.last_seen == encode_time(at(0))
     assert stored.action.as_json() == {"type": "delete"}
     assert stored.evidence == {"last_activity": "2026-09-01"}
-    assert (stored.estimate_usd, stored.estimate_kind) == (12.35, "money")
+    assert (stored.estimate_usd, stored.estimate_kind) == (12.35, "estimated")
     assert stored.estimated_monthly_savings_usd == 12.35
-    assert stored.estimate == Estimate(12.35, "storage x price", "money")
+    assert stored.estimate == Estimate(12.35, "storage x price", "estimated")
     assert stored.first_run_id == stored.last_run_id == 1
     opened = [entry for entry in store.call(audit_log.entries) if entry.event == "finding.opened"]
     assert [(entry.subject, entry.run_id) for entry in opened] == [(f"finding:{stored.id}", 1)]
     assert opened[0].details["resource_id"] == "br-1"
+
+
+def test_an_estimates_kind_and_cost_parts_are_stored_and_read_back(store: Store) -> None:
+    parts = (CostPart("compute_floor:ep-1", 19.35), CostPart("storage:br-1", 3.43))
+    estimate = Estimate(22.78, "floor and storage", "measured", parts)
+    (returned,) = audit_run(store, at(0), [finding("br-1", estimate=estimate)])
+    stored = store.call(history.finding, returned.id)
+    assert stored == returned
+    assert stored.estimate == estimate
 
 
 def test_re_running_is_idempotent_and_refreshes_what_changed(store: Store) -> None:
@@ -334,7 +343,7 @@ def test_secrets_never_reach_the_database(tmp_path: Path) -> None:
 
 
 def test_what_record_findings_returns_equals_a_fresh_read_of_each_row(store: Store) -> None:
-    estimate = Estimate(3.456, "m", "money")
+    estimate = Estimate(3.456, "m", "measured", (CostPart("compute_floor:ep-1", 3.456),))
     audit_run(store, at(0), [finding("br-1"), finding("br-2"), finding("br-3")])
     store.call(history.suppress, 3, actor="alice", reason="kept", now=at(0.5))
     changed = audit_run(store, at(1), [finding("br-2", fingerprint="fp-2", estimate=estimate)])

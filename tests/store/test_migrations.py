@@ -33,7 +33,9 @@ SHIPPED = {
     "0009_saved_plans": "d0ce69a11415a7bdef5dc38683fd93374dcf9dbef7c86a6a4e91db7caa2e7fbf",
     "0012_run_cancelled": "eeb6f7a55d64f30e965a00bd4bb39ef39fab0d819680d154cc412330bcbb30d4",
     "0013_resource_accounts": "fc398606072e8ed792a14cee877e1dbc3eb36ce1e0c87f3daf25628330eb659c",
+    "0014_estimate_kinds": "f93a9a6bc30c1c999be23aff80d21d55006ca01cb130b558058228918a0f41ce",
     "0015_consumption": "f612c94a19d6e1ebc2d17815a87eca5c232ae3a098561bdb66e3107b543596de",
+    "0016_realized_savings": "2dec598627b3bc17318b307f9b187e70bc0386d8fb6c752f2f812a11363b970d",
 }
 
 
@@ -201,6 +203,45 @@ def test_an_upgraded_file_records_which_account_read_each_resource_from_then_on(
         assert store.call(resource_rows.account_of, "api_key", "7") == "second"
         [branch] = store.call(resource_rows.listed, "branch")
         assert branch.account == "second"
+
+
+def test_an_upgraded_money_estimate_reads_back_as_estimated_with_no_parts(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.db"
+    build_at(path, stop_before="0014_estimate_kinds")
+    old = Database(path)
+    old["runs"].insert({"id": 1, "trigger": "audit", "started_at": "2026-10-01T00:00:00+00:00"})
+    row = {
+        "policy": "stale-branches",
+        "resource_type": "branch",
+        "org_id": "org-a",
+        "project_id": "pr-1",
+        "severity": "low",
+        "summary": "old finding",
+        "action": '{"type":"delete"}',
+        "mode": "report",
+        "status": "open",
+        "first_seen": "2026-10-01T00:00:00.000000+00:00",
+        "last_seen": "2026-10-01T00:00:00.000000+00:00",
+        "status_changed_at": "2026-10-01T00:00:00.000000+00:00",
+        "fingerprint": "fp-old",
+        "first_run_id": 1,
+        "last_run_id": 1,
+    }
+    old["findings"].insert(
+        {**row, "resource_id": "br-1", "name": "a", "estimate_usd": 3.5, "estimate_kind": "money"}
+    )
+    old["findings"].insert(
+        {**row, "resource_id": "br-2", "name": "b", "estimate_usd": 0.0, "estimate_kind": "risk"}
+    )
+    old.close()
+    with Store.open(path) as store:
+        kinds = {item.resource_id: item.estimate_kind for item in store.call(history.findings)}
+        assert kinds == {"br-1": "estimated", "br-2": "risk"}
+        assert {item.estimate_parts for item in store.call(history.findings)} == {()}
+    with second_connection(path) as other, pytest.raises(sqlite3.IntegrityError):
+        other.execute("UPDATE findings SET estimate_kind = 'money'")
 
 
 @pytest.mark.parametrize("stop_before", known_migration_names()[1:])
