@@ -28,6 +28,7 @@ from pydantic import (
 
 from governor.config.consumption import ConsumptionSettings
 from governor.config.remediation import RemediationSettings
+from governor.config.savings import SavingsSettings
 from governor.config.slack import SlackSettings
 from governor.durations import Duration
 from governor.neon import DEFAULT_API_URL
@@ -238,6 +239,7 @@ class Config(BaseModel):
     remediation: RemediationSettings = Field(default_factory=RemediationSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
     consumption: ConsumptionSettings = Field(default_factory=ConsumptionSettings)
+    savings: SavingsSettings = Field(default_factory=SavingsSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     log: LogSettings = Field(default_factory=LogSettings)
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from governor.costs.calibrate import HOURS_PER_GB_MONTH, gb_months
 from governor.model.consumption import (
     CHILD_BRANCH_BYTES_MONTH,
     COMPUTE_UNIT_SECONDS,
@@ -50,7 +51,6 @@ from governor.model.consumption import (
 )
 from governor.savings.money import cents
 from governor.savings.prices import PlanPrices
-from governor.savings.units import BYTES_PER_GB, HOURS_PER_GB_MONTH
 
 Status = Literal["measured", "waiting", "no data"]
 
@@ -121,6 +121,9 @@ class Windows:
 
     def ready_at(self, changed_at: datetime) -> datetime:
         return self.after_window(changed_at)[1] + self.lag
+
+
+DEFAULT_WINDOWS = Windows()
 
 
 @dataclass(frozen=True)
@@ -218,8 +221,7 @@ def usd_a_day(
     if metric in STORAGE_METRICS:
         if storage_unit is None:
             return None
-        per_gb = BYTES_PER_GB * (HOURS_PER_GB_MONTH if storage_unit == "byte_hours" else 1)
-        return per_day / per_gb * _storage_price(metric, prices)
+        return gb_months(per_day, storage_unit) * _storage_price(metric, prices)
     if metric == EXTRA_BRANCHES_MONTH:
         allowed = max(0, prices.included_branches_per_project - 1) * 24.0
         billable = max(0.0, per_day - allowed) / HOURS_PER_GB_MONTH
@@ -338,7 +340,11 @@ def rates(
 
 
 def baseline_rates(
-    buckets: Iterable[Bucket], scope: Scope, *, changed_at: datetime, windows: Windows = Windows()
+    buckets: Iterable[Bucket],
+    scope: Scope,
+    *,
+    changed_at: datetime,
+    windows: Windows = DEFAULT_WINDOWS,
 ) -> Rates | None:
     """The baseline a remediation is judged on (None: the store has no consumption yet)."""
     start, end = windows.baseline_window(changed_at)
@@ -356,7 +362,7 @@ def measure(
     buckets: Iterable[Bucket],
     prices: PlanPrices,
     storage_unit: StorageUnit | None,
-    windows: Windows = Windows(),
+    windows: Windows = DEFAULT_WINDOWS,
     baseline: Rates | None = None,
 ) -> Measurement:
     """Measure the saving of a change made at ``changed_at`` to ``scope``, as of ``now``.
