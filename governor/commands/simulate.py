@@ -164,6 +164,22 @@ def simulate(
             help="Project id whose own routes always answer 503 (repeatable).",
         ),
     ] = None,
+    storage_unit: Annotated[
+        str,
+        typer.Option(
+            "--storage-unit",
+            help="Unit of the consumption API's storage metrics: byte_months, byte_hours, or "
+            "inconsistent (fits neither, for calibration tests).",
+        ),
+    ] = "byte_months",
+    consumption_rpm: Annotated[
+        int | None,
+        typer.Option(
+            "--consumption-rpm",
+            min=1,
+            help="Extra limit per key on the consumption routes (429 with Retry-After).",
+        ),
+    ] = None,
     dump_world: Annotated[
         Path | None,
         typer.Option("--dump-world", help="Write the served world (file shape) here first."),
@@ -195,6 +211,8 @@ def simulate(
             seed=seed,
             unavailable_project_ids=frozenset(unavailable_projects or ()),
             unreadable_project_ids=frozenset(unreadable_projects or ()),
+            storage_unit=storage_unit,
+            consumption_requests_per_minute=consumption_rpm,
         )
     except (_UsageError, ValueError) as error:
         typer.echo(f"neon-governor simulate: {error}", err=True)
