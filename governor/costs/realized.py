@@ -231,9 +231,9 @@ def usd_a_day(
 
 def _storage_price(metric: str, prices: PlanPrices) -> float:
     if metric == INSTANT_RESTORE_BYTES_MONTH:
-        return float(getattr(prices, "instant_restore_per_gb_month", 0.20))
+        return prices.instant_restore_per_gb_month
     if metric == SNAPSHOT_STORAGE_BYTES_MONTH:
-        return float(getattr(prices, "snapshot_per_gb_month", 0.09))
+        return prices.snapshot_per_gb_month
     return prices.storage_per_gb_month
 
 
@@ -421,7 +421,7 @@ def measure(
         * days
     )
     drift, drifted = _drift(baseline, after, prices, storage_unit, windows.drift_threshold)
-    billed = bool(getattr(prices, "billed", True))
+    billed = prices.billed
     realized = cents(base_usd - after_usd, days) if billed else 0.0
     how = "the project's drop" if scope.branch_id is None or scope.branch_deleted else "its meters"
     words = (
@@ -431,6 +431,10 @@ def measure(
     )
     if not billed:
         words += "; the plan is never billed, so the saving is in quota units only"
+    elif prices.kind == "legacy":
+        words += "; a legacy plan: usage inside its allowance costs nothing extra"
+    elif prices.kind == "custom":
+        words += "; custom (Enterprise) prices: as set in [prices]"
     if unpriced:
         words += f"; left out (storage unit not calibrated): {', '.join(unpriced)}"
     if drift is not None:

@@ -44,7 +44,7 @@ from governor.policy import Policy
 from governor.remediate.follow import follow_operations
 from governor.remediate.ownership import Holder, holding
 from governor.remediate.recheck import clock_skip, recheck
-from governor.store import Store, remediations
+from governor.store import Store, StoreError, realized, remediations
 from governor.store.encoding import decode_time, encode_time
 from governor.store.remediations import TRANSITIONS, RemediationRecord, RemediationState
 
@@ -320,6 +320,11 @@ class Executor:
         )
         if moved is None:
             return self.lost(record, f"moved away or taken over before it could end {state}")
+        if state == "succeeded":  # the baseline its realized saving is measured against
+            try:
+                await self.store.run(realized.keep_baseline, moved, now=self.clock())
+            except StoreError as failed:  # the change is done; only its measurement is lost
+                logger.warning("remediation %s: baseline not kept: %s", moved.id, failed)
         if self.on_end is not None:
             self.on_end(moved.change.kind, state)
         return self._outcome(moved, state, reason)

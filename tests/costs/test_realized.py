@@ -15,7 +15,7 @@ from governor.model.consumption import (
     ROOT_BRANCH_BYTES_MONTH,
     Bucket,
 )
-from governor.savings.prices import PlanPrices
+from governor.savings.prices import PlanPrices, Prices
 
 PRICES = PlanPrices(compute_per_cu_hour=0.106, storage_per_gb_month=0.35)
 CHANGED = datetime(2026, 11, 16, 10, 30, tzinfo=UTC)  # a November: 30 days
@@ -246,3 +246,18 @@ def test_the_baseline_kept_at_success_is_the_one_measured_against() -> None:
     )
     assert result.status == "measured"
     assert result.realized_monthly_usd == pytest.approx(20 * 30 * 0.106, abs=0.01)
+
+
+def test_a_free_organization_saves_compute_hours_of_its_quota_never_dollars() -> None:
+    result = measure(
+        scope=SCOPE,
+        changed_at=CHANGED,
+        now=datetime(2026, 11, 26, tzinfo=UTC),
+        buckets=world(branch_compute=after_change(ALWAYS_ON, SUSPENDING)),
+        prices=Prices().for_plan("free"),
+        storage_unit=None,
+    )
+    assert result.status == "measured"
+    assert result.realized_monthly_usd == 0.0
+    assert result.cu_hours_monthly == pytest.approx(600)
+    assert "quota" in result.note
