@@ -64,6 +64,7 @@ def render_table(data: dict[str, Any]) -> str:
     lines.append(
         f"findings   {findings['open']} open ({severities}); estimated savings "
         f"${findings['estimated_monthly_savings_usd']:,.2f}/month"
+        + (f" ({findings['counted_once']})" if findings.get("counted_once") else "")
     )
     lines.append(f"remediate  {data['remediations']['note']}")
     lines.append(f"approvals  {data['approvals']['note']}")

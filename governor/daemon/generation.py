@@ -44,6 +44,7 @@ from governor.pipeline.results import AuditResult
 from governor.pipeline.stages import Clock
 from governor.policy import Policy
 from governor.runtime import Runtime
+from governor.savings.totals import count_once
 from governor.store import Store, history
 
 logger = logging.getLogger("governor.daemon")
@@ -196,8 +197,9 @@ class ConfigGeneration:
             (finding.policy, str(finding.severity)) for finding in open_findings
         )
         self.shared.metrics.set_findings(counts)
+        # Each cost once: a stale branch's always-on compute is also a never-suspending one.
         self.shared.metrics.set_savings(
-            sum(finding.estimated_monthly_savings_usd for finding in open_findings)
+            count_once(finding.estimate for finding in open_findings).monthly_usd
         )
 
 

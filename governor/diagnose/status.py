@@ -13,6 +13,7 @@ from typing import Any
 
 from governor.config import Config
 from governor.daemon.lock import read_holder
+from governor.savings.totals import count_once
 from governor.store import RunRecord, Store, history, remediations
 from governor.store import jobs as job_runs
 from governor.store import slack as slack_table
@@ -156,7 +157,7 @@ def gather_status(config: Config, store: Store, store_path: Path, now: datetime)
     findings = store.call(history.findings, "open")
     by_severity = Counter(finding.severity for finding in findings)
     by_policy = Counter(finding.policy for finding in findings)
-    savings = round(sum(finding.estimated_monthly_savings_usd for finding in findings), 2)
+    totals = count_once(finding.estimate for finding in findings)  # each cost once
     return {
         "store": str(store_path),
         "now": now.isoformat(),
@@ -168,7 +169,8 @@ def gather_status(config: Config, store: Store, store_path: Path, now: datetime)
             "open": len(findings),
             "by_severity": {key: by_severity[key] for key in ("high", "medium", "low")},
             "by_policy": dict(sorted(by_policy.items())),
-            "estimated_monthly_savings_usd": savings,
+            "estimated_monthly_savings_usd": totals.monthly_usd,
+            "counted_once": totals.note,
         },
         "remediations": remediation_state(config, store),
         "approvals": approval_state(store),

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from governor.report.rows import ROW_FIELDS, finding_row, sort_key, summary
+from governor.report.rows import ROW_FIELDS, finding_row, sort_key, summary, totals
 from governor.report.text import csv_cell, printable
 from governor.store import StoredFinding
 
@@ -136,6 +136,7 @@ def _csv(findings: Sequence[StoredFinding]) -> str:
     writer.writeheader()
     for finding in findings:
         row = finding_row(finding)
+        del row["estimate_parts"]  # JSON only: the CSV's columns stay as they were
         row["action"] = json.dumps(row["action"], sort_keys=True)
         writer.writerow({key: csv_cell(value) for key, value in row.items()})
     return buffer.getvalue()
@@ -206,7 +207,7 @@ def _table(
         console.print("No findings.")
     for policy, group in groupby(findings, key=lambda item: item.policy):
         items = list(group)
-        total = sum(item.estimated_monthly_savings_usd for item in items)
+        total = totals(items).monthly_usd
         first = items[0]
         console.print(
             Text.assemble(
@@ -226,6 +227,7 @@ def _table(
             f"{overall['by_severity'].get('medium', 0)} medium, "
             f"{overall['by_severity'].get('low', 0)} low), estimated savings ",
             (f"{_money(overall['estimated_monthly_savings_usd'])}/month", "bold green"),
+            f" ({note})" if (note := overall["counted_once"]["note"]) else "",
         )
     )
     if result is not None and result.resolved:
@@ -304,11 +306,12 @@ def _markdown(
     lines.append(
         f"**{overall['findings']} findings, estimated savings "
         f"{_money(overall['estimated_monthly_savings_usd'])}/month.**"
+        + (f" {note}" if (note := overall["counted_once"]["note"]) else "")
     )
     lines.append("")
     for policy, group in groupby(findings, key=lambda item: item.policy):
         items = list(group)
-        total = sum(item.estimated_monthly_savings_usd for item in items)
+        total = totals(items).monthly_usd
         lines.append(f"## {policy} ({len(items)}, {_money(total)}/month)")
         lines.append("")
         lines.append(f"Action: `{_group_action(items)}`, mode `{items[0].mode}`.")

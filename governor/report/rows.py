@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from governor.model.findings import SEVERITY_ORDER
+from governor.savings.totals import Totals, count_once
 from governor.store import StoredFinding
 
 # The JSON contract of one finding; every name is a StoredFinding attribute.
@@ -33,7 +34,16 @@ ROW_FIELDS = (
 def finding_row(finding: StoredFinding) -> dict[str, Any]:
     row = {name: getattr(finding, name) for name in ROW_FIELDS}
     row["action"] = finding.action.as_json()
+    # The costs this finding's saving is made of; a key under several findings is one cost.
+    row["estimate_parts"] = [
+        {"cost": part.key, "monthly_usd": part.monthly_usd} for part in finding.estimate_parts
+    ]
     return row
+
+
+def totals(findings: Sequence[StoredFinding]) -> Totals:
+    """The findings' savings with each cost counted once (``count_once``)."""
+    return count_once(finding.estimate for finding in findings)
 
 
 def sort_key(finding: StoredFinding) -> tuple[str, int, float, str]:
@@ -46,22 +56,30 @@ def sort_key(finding: StoredFinding) -> tuple[str, int, float, str]:
 
 
 def summary(findings: Sequence[StoredFinding]) -> dict[str, Any]:
-    by_policy: dict[str, dict[str, Any]] = defaultdict(
-        lambda: {"findings": 0, "estimated_monthly_savings_usd": 0.0}
-    )
+    """Counts and savings; every total counts each cost once (a stale branch's always-on
+    compute is also a never-suspending compute: one dollar, two findings), and
+    ``counted_once`` says how much that left out and why."""
+    by_policy: dict[str, list[StoredFinding]] = defaultdict(list)
     by_severity: dict[str, int] = {"high": 0, "medium": 0, "low": 0}
     for finding in findings:
-        entry = by_policy[finding.policy]
-        entry["findings"] += 1
-        entry["estimated_monthly_savings_usd"] = round(
-            entry["estimated_monthly_savings_usd"] + finding.estimated_monthly_savings_usd, 2
-        )
+        by_policy[finding.policy].append(finding)
         by_severity[finding.severity] = by_severity.get(finding.severity, 0) + 1
+    overall = totals(findings)
     return {
         "findings": len(findings),
-        "estimated_monthly_savings_usd": round(
-            sum(finding.estimated_monthly_savings_usd for finding in findings), 2
-        ),
-        "by_policy": dict(sorted(by_policy.items())),
+        "estimated_monthly_savings_usd": overall.monthly_usd,
+        "by_policy": {
+            policy: {
+                "findings": len(items),
+                "estimated_monthly_savings_usd": totals(items).monthly_usd,
+            }
+            for policy, items in sorted(by_policy.items())
+        },
         "by_severity": by_severity,
+        "by_estimate_kind": dict(sorted(overall.by_kind.items())),
+        "counted_once": {
+            "shared_costs": len(overall.shared),
+            "not_counted_again_usd": overall.counted_twice_usd,
+            "note": overall.note,
+        },
     }

@@ -17,6 +17,7 @@ from urllib.parse import quote
 from governor.model.findings import SEVERITY_ORDER
 from governor.pipeline.results import AuditResult
 from governor.report.text import csv_cell
+from governor.savings.totals import count_once
 from governor.slack.messages import (
     MAX_BLOCKS,
     MAX_FALLBACK_TEXT,
@@ -216,12 +217,13 @@ def findings_csv(result: AuditResult, *, owners: OwnerMap, exempted: OwnerMap) -
 def _summary_fields(result: AuditResult, remediations: Mapping[str, int]) -> list[str]:
     findings = result.findings
     new = sum(1 for finding in findings if finding.first_run_id == result.run_id)
-    savings = sum(finding.estimated_monthly_savings_usd for finding in findings)
+    totals = count_once(finding.estimate for finding in findings)
+    once = f"\n_{totals.note}_" if totals.note else ""
     return [
         f"*Findings*\n{len(findings)}",
         f"*New in this run*\n{new}",
         f"*Resolved*\n{len(result.resolved)}",
-        f"*Est. monthly savings*\n{money(savings)}/mo",
+        f"*Est. monthly savings*\n{money(totals.monthly_usd)}/mo{once}",
         f"*Remediations*\n{_remediation_counts(remediations)}",
         "*By policy*\n" + _by_policy(result),
     ]
@@ -301,7 +303,7 @@ def _fallback(result: AuditResult, remediations: Mapping[str, int], day: str) ->
     """The notification line: the numbers only (no Neon text, nothing to escape wrongly)."""
     findings = result.findings
     new = sum(1 for finding in findings if finding.first_run_id == result.run_id)
-    savings = sum(finding.estimated_monthly_savings_usd for finding in findings)
+    savings = count_once(finding.estimate for finding in findings).monthly_usd
     text = (
         f"Neon governance report {day}: {len(findings)} findings ({new} new, "
         f"{len(result.resolved)} resolved), est. {money(savings)}/mo; remediations "
