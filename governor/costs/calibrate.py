@@ -114,3 +114,21 @@ def gb_months(value: float, unit: StorageUnit) -> float:
     if unit == "byte_hours":
         return value / HOURS_PER_GB_MONTH / 1e9
     return value / 1e9
+
+
+def root_logical_sizes(
+    project_orgs: Mapping[str, str | None],
+    branches: Iterable[tuple[str, str | None, int | None]],
+) -> dict[str, dict[str, int | None]]:
+    """Org id -> {project id -> its one root branch's ``logical_size``}, for projects with
+    exactly one root branch (``branches``: project id, parent id, logical size)."""
+    roots: dict[str, list[int | None]] = {}
+    for project_id, parent_id, size in branches:
+        if parent_id is None:
+            roots.setdefault(project_id, []).append(size)
+    found: dict[str, dict[str, int | None]] = {}
+    for project_id, sizes in roots.items():
+        org_id = project_orgs.get(project_id)
+        if org_id is not None and len(sizes) == 1:
+            found.setdefault(org_id, {})[project_id] = sizes[0]
+    return found

@@ -284,7 +284,7 @@ class NeonHttp:
             call.path,
             problem,
             sent.request_id,
-            max(delay, self.pacer.paused_seconds()),  # a Retry-After pauses in the pacer
+            max(delay, (call.pacer or self.pacer).paused_seconds()),  # a Retry-After pauses it
             sent.attempt + 1,
             self.max_attempts,
         )

@@ -12,12 +12,14 @@ keep`` (``forget_before``).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from governor.model.consumption import Bucket, Granularity
+from governor.costs.calibrate import Calibration, calibrate, root_logical_sizes
+from governor.model.consumption import ROOT_BRANCH_BYTES_MONTH, Bucket, Granularity
+from governor.savings.usage import Usage
 from governor.store.connection import rows, write
 from governor.store.encoding import decode_time, encode_time
 from governor.store.errors import StoreError, one_line
@@ -26,6 +28,9 @@ Scope = Literal["projects", "branches"]
 Outcome = Literal["ok", "refused", "failed"]
 OUTCOMES: tuple[Outcome, ...] = ("ok", "refused", "failed")
 MESSAGE_CHARS = 500
+CALIBRATION_DAYS = 3  # the last complete day is within them
+USAGE_HOURS = 169  # the estimates' 168 complete hours
+USAGE_DAYS = 31
 
 _UPSERT = (
     "INSERT INTO consumption_buckets (org_id, project_id, branch_id, granularity, start_at, "
@@ -227,3 +232,83 @@ def forget_before(connection: sqlite3.Connection, cutoff: datetime) -> int:
         ).rowcount
         connection.execute("DELETE FROM consumption_reads WHERE read_at < ?", [at])
     return dropped
+
+
+def root_sizes(connection: sqlite3.Connection) -> dict[str, dict[str, int | None]]:
+    """Each organization's one-root projects and their root branch's ``logical_size``, from
+    the latest sweep kept in the store (the calibration's ``L``)."""
+    project_orgs = {
+        row["resource_id"]: row["org_id"]
+        for row in rows(
+            connection,
+            "SELECT resource_id, org_id FROM resources "
+            "WHERE resource_type = 'project' AND gone_at IS NULL",
+        )
+    }
+    found = rows(
+        connection,
+        "SELECT project_id, json_extract(raw, '$.parent_id') AS parent_id, "
+        "json_extract(raw, '$.logical_size') AS logical_size FROM resources "
+        "WHERE resource_type = 'branch' AND gone_at IS NULL",
+    )
+    branches = [
+        (
+            str(row["project_id"]),
+            row["parent_id"] if isinstance(row["parent_id"], str) else None,
+            row["logical_size"] if isinstance(row["logical_size"], int) else None,
+        )
+        for row in found
+    ]
+    return root_logical_sizes(project_orgs, branches)
+
+
+def calibrations(
+    connection: sqlite3.Connection,
+    now: datetime,
+    sizes: Mapping[str, Mapping[str, int | None]] | None = None,
+) -> dict[str, Calibration]:
+    """Each organization's storage unit, from its daily rows of the last few days and the
+    root sizes (``sizes``; None: the store's latest sweep)."""
+    known = root_sizes(connection) if sizes is None else sizes
+    recent = buckets(
+        connection,
+        granularity="daily",
+        start=now - timedelta(days=CALIBRATION_DAYS),
+        end=now,
+        metrics=[ROOT_BRANCH_BYTES_MONTH],
+    )
+    orgs = {row.org_id for row in recent} | set(known)
+    return {
+        org_id: calibrate(
+            org_id,
+            [row for row in recent if row.org_id == org_id],
+            known.get(org_id, {}),
+            now=now,
+        )
+        for org_id in sorted(orgs)
+    }
+
+
+def usage_for(
+    connection: sqlite3.Connection,
+    now: datetime,
+    sizes: Mapping[str, Mapping[str, int | None]] | None = None,
+) -> Usage:
+    """The savings estimates' view of the meters: branch rows of the last week (hourly) and
+    month (daily), with each organization's calibrated storage unit."""
+    hourly = buckets(
+        connection,
+        branch_id="any",
+        granularity="hourly",
+        start=now - timedelta(hours=USAGE_HOURS),
+        end=now,
+    )
+    daily = buckets(
+        connection,
+        branch_id="any",
+        granularity="daily",
+        start=now - timedelta(days=USAGE_DAYS),
+        end=now,
+    )
+    units = {org_id: found.unit for org_id, found in calibrations(connection, now, sizes).items()}
+    return Usage([*hourly, *daily], now, units)
