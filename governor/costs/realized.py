@@ -112,8 +112,10 @@ class Windows:
     grace: timedelta = timedelta(days=2)
 
     def baseline_window(self, changed_at: datetime) -> tuple[datetime, datetime]:
-        end = day_floor(changed_at)
-        return end - _whole_days(self.baseline), end
+        """Up to the hour of the change: daily rows end at the day before, hourly rows
+        (the only ones v2/branches is read in) reach the change itself."""
+        end = changed_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        return day_floor(end) - _whole_days(self.baseline), end
 
     def after_window(self, changed_at: datetime) -> tuple[datetime, datetime]:
         start = day_ceil(changed_at + self.settle)
@@ -252,48 +254,48 @@ def daily_usd(
     return total, sorted(unpriced)
 
 
+Timeframe = tuple[datetime, datetime]
+_ORDER = {"daily": 0, "hourly": 1, "monthly": 2}
+
+
 @dataclass
 class _Window:
-    """The buckets of one project and granularity inside one window."""
+    """The rows of one project and one granularity inside one window, by timeframe."""
 
-    start: datetime
-    end: datetime
-    read: set[tuple[datetime, datetime]] = field(default_factory=set)
-    project: dict[str, float] = field(default_factory=dict)
-    branch: dict[str, float] = field(default_factory=dict)
-    branch_seen: bool = False
+    project: dict[Timeframe, dict[str, float]] = field(default_factory=dict)
+    branch: dict[Timeframe, dict[str, float]] = field(default_factory=dict)  # the scope's
+    branches_read: set[Timeframe] = field(default_factory=set)  # any branch had a row
 
-    @property
-    def days(self) -> float:
-        return sum((end - start).total_seconds() for start, end in self.read) / DAY.total_seconds()
+    def usable(self, by_branch: bool) -> list[Timeframe]:
+        """Timeframes read for the project and, ``by_branch``, for its branches too."""
+        if by_branch:
+            return [frame for frame in self.project if frame in self.branches_read]
+        return list(self.project)
+
+
+def _days(frames: Iterable[Timeframe]) -> float:
+    return sum((end - start).total_seconds() for start, end in frames) / DAY.total_seconds()
 
 
 def _collect(
-    buckets: Iterable[Bucket],
-    scope: Scope,
-    *,
-    start: datetime,
-    end: datetime,
-) -> _Window:
-    """The best-read granularity's sums over ``[start, end)`` (daily wins a tie)."""
-    by_granularity: dict[str, _Window] = {}
+    buckets: Iterable[Bucket], scope: Scope, *, start: datetime, end: datetime
+) -> dict[str, _Window]:
+    """The project's rows in ``[start, end)`` by granularity (a row must end inside)."""
+    found: dict[str, _Window] = {}
     for bucket in buckets:
         if bucket.project_id != scope.project_id or bucket.start < start or bucket.end > end:
             continue
-        window = by_granularity.setdefault(bucket.granularity, _Window(start, end))
+        window = found.setdefault(bucket.granularity, _Window())
+        frame = (bucket.start, bucket.end)
         if bucket.branch_id is None:
-            window.read.add((bucket.start, bucket.end))
-            target = window.project
-        elif bucket.branch_id == scope.branch_id:
-            window.branch_seen = True
-            target = window.branch
+            target = window.project.setdefault(frame, {})
         else:
-            continue
+            window.branches_read.add(frame)
+            if bucket.branch_id != scope.branch_id:
+                continue
+            target = window.branch.setdefault(frame, {})
         target[bucket.metric] = target.get(bucket.metric, 0.0) + bucket.value
-    if not by_granularity:
-        return _Window(start, end)
-    order = {"daily": 0, "hourly": 1, "monthly": 2}
-    return max(by_granularity.items(), key=lambda item: (item[1].days, -order.get(item[0], 3)))[1]
+    return found
 
 
 def rates(
@@ -306,30 +308,49 @@ def rates(
 ) -> Rates | None:
     """Daily meters of ``scope`` and its control over ``[start, end)``.
 
-    None when no timeframe of the window was read for the project, or, with
-    ``require_branch`` (a baseline), when a branch scope's branch has no row in it: then
-    v2/branches was not read and the branch's share cannot be told from the project's.
-    After a change, no row is 0 (Neon omits zero meters; a suspended compute has none).
+    Why timeframes are matched: Neon serves branches (v2/branches, hourly in the reader)
+    apart from projects (hourly and daily), so a branch's share is only known in the
+    timeframes where branch rows were read; those are the ones used, in the granularity
+    that covers most of the window (daily on a tie). A scope branch missing from a
+    timeframe whose branches were read is 0 there (Neon omits zero meters).
+
+    None when nothing usable was read, or, with ``require_branch`` (a baseline), when the
+    scope's branch has no row at all: its share cannot be told from the project's.
     """
-    window = _collect(buckets, scope, start=start, end=end)
-    days = window.days
+    by_project = scope.branch_id is None or scope.branch_deleted
+    needs_branch = not by_project
+    candidates = []
+    for granularity, window in _collect(buckets, scope, start=start, end=end).items():
+        with_branches = bool(window.branches_read)
+        if needs_branch and not with_branches:
+            continue
+        frames = window.usable(with_branches)
+        candidates.append((with_branches, _days(frames), -_ORDER.get(granularity, 3), window))
+    if not candidates:
+        return None
+    with_branches, days, _, window = max(candidates, key=lambda found: found[:3])
+    frames = window.usable(with_branches)
     if days <= 0:
         return None
-    by_project = scope.branch_id is None or scope.branch_deleted
+    if require_branch and needs_branch and not any(frame in window.branch for frame in frames):
+        return None
+
+    def total(rows: dict[Timeframe, dict[str, float]], metric: str) -> float:
+        return sum(rows.get(frame, {}).get(metric, 0.0) for frame in frames)
+
     scope_sums = {
-        metric: (
-            window.project if by_project or metric in PROJECT_ONLY_METRICS else window.branch
-        ).get(metric, 0.0)
+        metric: total(
+            window.project if by_project or metric in PROJECT_ONLY_METRICS else window.branch,
+            metric,
+        )
         for metric in SCOPE_METRICS
     }
     control: dict[str, float] | None = None
-    if scope.branch_id is not None:
+    if scope.branch_id is not None and with_branches:
         control = {
-            metric: window.project.get(metric, 0.0) - window.branch.get(metric, 0.0)
+            metric: total(window.project, metric) - total(window.branch, metric)
             for metric in BRANCH_METRICS
         }
-    if require_branch and not by_project and not window.branch_seen:
-        return None
     return Rates(
         start=start,
         end=end,
@@ -384,6 +405,14 @@ def measure(
     if baseline is None:
         baseline = baseline_rates(buckets, scope, changed_at=changed_at, windows=windows)
     after = rates(buckets, scope, start=after_start, end=after_end)
+    if baseline is None:
+        where = "" if scope.branch_id is None else f" or branch {scope.branch_id}"
+        return Measurement(
+            "no data",
+            f"no consumption of project {scope.project_id}{where} was read in the "
+            f"{windows.baseline} before the change",
+            after=after,
+        )
     needed_days = (after_end - after_start) / DAY
     if after is None or after.days + 1e-9 < needed_days:
         read = 0.0 if after is None else after.days
@@ -394,14 +423,6 @@ def measure(
                 "waiting", f"{missing}; waiting for the consumption reader", until=until
             )
         return Measurement("no data", f"{missing}; gave up at {ready_at + windows.grace}")
-    if baseline is None:
-        where = "" if scope.branch_id is None else f" or branch {scope.branch_id}"
-        return Measurement(
-            "no data",
-            f"no consumption of project {scope.project_id}{where} was read in the "
-            f"{windows.baseline} before the change",
-            after=after,
-        )
     after_scope = {metric: after.scope.get(metric, 0.0) for metric in baseline.scope}
     base_usd, unpriced_before = daily_usd(baseline.scope, prices, storage_unit)
     after_usd, unpriced_after = daily_usd(after_scope, prices, storage_unit)

@@ -261,3 +261,46 @@ def test_a_free_organization_saves_compute_hours_of_its_quota_never_dollars() ->
     assert result.realized_monthly_usd == 0.0
     assert result.cu_hours_monthly == pytest.approx(600)
     assert "quota" in result.note
+
+
+def test_branch_rows_read_only_hourly_are_matched_with_the_projects_hourly_rows() -> None:
+    """The reader keeps v2/branches hourly and projects daily too: the daily project rows
+    (no branch split) must not make the branch's share look like 0 after the change."""
+    rows: list[Bucket] = []
+    first = datetime(2026, 11, 1, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    for n in range(30):
+        day = first + n * DAY
+        mine = ALWAYS_ON if day < CHANGED else SUSPENDING
+        rows.append(bucket(day, COMPUTE_UNIT_SECONDS, mine + REST))
+        rows.append(bucket(day, ROOT_BRANCH_BYTES_MONTH, 1e9))
+    for n in range(30 * 24):
+        start = first + n * hour
+        mine = ALWAYS_ON if start < CHANGED else SUSPENDING
+        for branch, value in ((None, (mine + REST) / 24), (BRANCH, mine / 24)):
+            rows.append(
+                Bucket(
+                    ORG,
+                    PROJECT,
+                    branch,
+                    "hourly",
+                    start,
+                    start + hour,
+                    "p1",
+                    "launch",
+                    COMPUTE_UNIT_SECONDS,
+                    value,
+                )  # fmt: skip
+            )
+    result = measure(
+        scope=SCOPE,
+        changed_at=CHANGED,
+        now=datetime(2026, 11, 26, tzinfo=UTC),
+        buckets=rows,
+        prices=PRICES,
+        storage_unit=None,
+    )
+    assert result.status == "measured"
+    assert result.realized_monthly_usd == pytest.approx(20 * 30 * 0.106, abs=0.01)
+    assert result.baseline is not None
+    assert result.baseline.days == pytest.approx(14 + 10 / 24)  # hourly, up to the change's hour
