@@ -290,7 +290,7 @@ def test_branch_rows_read_only_hourly_are_matched_with_the_projects_hourly_rows(
                     "launch",
                     COMPUTE_UNIT_SECONDS,
                     value,
-                )  # fmt: skip
+                )
             )
     result = measure(
         scope=SCOPE,
