@@ -16,10 +16,9 @@ import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from governor.costs.calibrate import calibrate
 from governor.costs.realized import (
     DEFAULT_WINDOWS,
     Measurement,
@@ -30,7 +29,7 @@ from governor.costs.realized import (
     baseline_rates,
     measure,
 )
-from governor.model.consumption import ROOT_BRANCH_BYTES_MONTH, Bucket, Granularity, StorageUnit
+from governor.model.consumption import Bucket, Granularity, StorageUnit
 from governor.savings.billing_plan import billing_plan
 from governor.savings.prices import PlanPrices, Prices
 from governor.store import consumption
@@ -42,7 +41,6 @@ from governor.store.remediations import RemediationRecord
 # Changes that save no metered money (revoking a key saves risk): nothing to measure.
 UNMETERED_CHANGES = frozenset({"revoke_org_key", "revoke_personal_key"})
 GRANULARITIES: tuple[Granularity, ...] = ("daily", "hourly")
-DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -237,20 +235,23 @@ def measure_due(
     left out, or the row is "no data" when the saving is mostly storage).
     """
     measured: list[RealizedRecord] = []
+    rows_due = due(connection, now=now)
     units: dict[str, StorageUnit | None] = {}
-    for row in due(connection, now=now):
+    if rows_due:
+        units = {
+            org: found.unit for org, found in consumption.calibrations(connection, now).items()
+        }
+    for row in rows_due:
         scope = row.scope
         start = windows.baseline_window(row.changed_at)[0]
         end = windows.after_window(row.changed_at)[1]
-        if scope.org_id not in units:
-            units[scope.org_id] = storage_unit(connection, scope.org_id, now=now)
         result = measure(
             scope=scope,
             changed_at=row.changed_at,
             now=now,
             buckets=series(connection, scope, start=start, end=end),
             prices=plan_prices(connection, scope, prices),
-            storage_unit=units[scope.org_id],
+            storage_unit=units.get(scope.org_id),
             windows=windows,
             baseline=row.baseline,
         )
@@ -267,35 +268,6 @@ def plan_prices(connection: sqlite3.Connection, scope: Scope, prices: Prices) ->
     project = _raw(connection, "project", scope.project_id)
     plan, _ = billing_plan(organization, project)
     return prices.for_plan(plan)
-
-
-def storage_unit(
-    connection: sqlite3.Connection, org_id: str, *, now: datetime
-) -> StorageUnit | None:
-    """The organization's storage unit, calibrated on its projects' one root branch."""
-    roots: dict[str, list[int | None]] = {}
-    for row in rows(
-        connection,
-        "SELECT project_id, raw FROM resources WHERE resource_type = 'branch' "
-        "AND org_id = ? AND gone_at IS NULL",
-        [org_id],
-    ):
-        raw = json.loads(row["raw"])
-        if raw.get("parent_id") is None and row["project_id"]:
-            size = raw.get("logical_size")
-            roots.setdefault(row["project_id"], []).append(size if isinstance(size, int) else None)
-    sizes = {project: found[0] for project, found in roots.items() if len(found) == 1}
-    if not sizes:
-        return None
-    daily = consumption.buckets(
-        connection,
-        org_id=org_id,
-        granularity="daily",
-        start=now - 3 * DAY,
-        end=now,
-        metrics=[ROOT_BRANCH_BYTES_MONTH],
-    )
-    return calibrate(org_id, daily, sizes, now=now).unit
 
 
 def get(connection: sqlite3.Connection, remediation_id: int) -> RealizedRecord | None:
