@@ -31,6 +31,7 @@ from governor.policy.model import Policy
 from governor.policy.operators import parse_timestamp
 from governor.policy.resources import ResourceView, SnapshotIndex
 from governor.remediate.guards import GuardContext, creator_checked_when_acting, refusal
+from governor.savings.billing_plan import billing_plan
 from governor.store.exemptions import Exemption
 from governor.store.records import StoredFinding
 from governor.store.remediations import RemediationRecord
@@ -290,7 +291,8 @@ def _item(group: list[StoredFinding], view: ResourceView, context: PlanContext) 
         status="act",
         scope=str(scope) if scope is not None else None,
     )
-    proposal = propose(actions, view.values, now=context.now, scope=base.scope)
+    plan = billing_plan_of(context.index, view) if view.resource_type == "endpoint" else None
+    proposal = propose(actions, view.values, now=context.now, scope=base.scope, plan=plan)
     notes = _honest_notes(proposal.notes, view)
     if acting and reported:
         names = ", ".join(sorted({finding.policy for finding in reported}))
@@ -311,6 +313,21 @@ def _item(group: list[StoredFinding], view: ResourceView, context: PlanContext) 
         return replace(item, status=status, reason=proposal.reason)
     decided, reason = decide(item, proposal.change, view, policies, context)
     return replace(item, status=decided, reason=reason, remediation_id=_active_id(item, context))
+
+
+def billing_plan_of(index: SnapshotIndex, view: ResourceView) -> str | None:
+    """The billing plan of the resource's organization (None: unknown), for Neon's rules.
+
+    Read as the rate card reads it (``billing_plan``: the organization's ``plan``, its
+    ``managed_by`` and the project owner's ``subscription_type``), so the suspend-timeout
+    rules and the prices agree on which plan an organization is on.
+    """
+    org = index.organizations.get(view.org_id) if view.org_id else None
+    project = index.projects.get(view.project_id) if view.project_id else None
+    plan, _why = billing_plan(
+        org.raw if org is not None else None, project.raw if project is not None else None
+    )
+    return plan
 
 
 def _account(view: ResourceView, context: PlanContext) -> str:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from governor.config.remediation import RemediationSettings
 from governor.model.actions import MAX_EXPIRY
-from governor.model.changes import Change, propose
+from governor.model.changes import Change, neon_refuses, propose
 from governor.model.snapshot import KeyScope, ResourceType, Snapshot
 from governor.neon.client import NeonClient
 from governor.neon.errors import NeonApiError
@@ -23,7 +23,7 @@ from governor.policy import Policy, evaluate
 from governor.policy.operators import parse_timestamp
 from governor.policy.resources import ResourceView, SnapshotIndex
 from governor.remediate.guards import GuardContext, clock_refusal, refusal
-from governor.remediate.plan import parse_sources, source_actions
+from governor.remediate.plan import billing_plan_of, parse_sources, source_actions
 from governor.store.remediations import RemediationRecord
 from governor.sweep.reread import reread
 
@@ -79,6 +79,13 @@ async def recheck(
     )
     if clocks is not None:
         return Verdict(clocks, view)
+    # Neon's compute rules on the change merged over the resource as just read: a request
+    # Neon would refuse is never sent (a revert to a range Neon no longer accepts included).
+    refused_by_rules = neon_refuses(
+        change, view.values, billing_plan_of(SnapshotIndex(snapshot), view)
+    )
+    if refused_by_rules is not None:
+        return Verdict(f"Neon would refuse it: {refused_by_rules}", view)
     if record.reverts_id is not None or not record.findings:
         # a revert, or a person's own change (a snooze): no policy to ask again, but the
         # resource must still be as it was when the change was decided
@@ -125,7 +132,13 @@ async def recheck(
                 f"({_changed(source.fingerprint, found.fingerprint)})",
                 view,
             )
-    proposal = propose(source_actions(sources), view.values, now=now, scope=_scope_of(record))
+    proposal = propose(
+        source_actions(sources),
+        view.values,
+        now=now,
+        scope=_scope_of(record),
+        plan=billing_plan_of(index, view),
+    )
     if proposal.change is None:
         return Verdict(f"nothing left to do: {proposal.reason}", view)
     if proposal.before != record.before:

@@ -53,9 +53,8 @@ async def test_auto_policies_send_exactly_one_request_per_finding_and_take_effec
         assert bodies[f"{P}/endpoints/{NEVER_SUSPENDS}"] == {
             "endpoint": {"suspend_timeout_seconds": 300}
         }
-        assert bodies[f"{P}/endpoints/{OVERSIZED}"] == {
-            "endpoint": {"autoscaling_limit_min_cu": 0.25}
-        }
+        # 8-10 CU asked for 0.25: Neon's range spans at most 8 CU, so 2 CU is the lowest
+        assert bodies[f"{P}/endpoints/{OVERSIZED}"] == {"endpoint": {"autoscaling_limit_min_cu": 2}}
         assert {outcome.state for outcome in result.outcomes} == {"succeeded"}
         assert r.world_branch(STALE_CHILD) is None
         assert r.world_branch(STALE_PARENT) is not None  # it had a child at plan time
@@ -66,10 +65,10 @@ async def test_auto_policies_send_exactly_one_request_per_finding_and_take_effec
         oversized = r.world_endpoint(OVERSIZED)
         assert oversized is not None
         assert (oversized["autoscaling_limit_min_cu"], oversized["autoscaling_limit_max_cu"]) == (
-            0.25,
+            2,
             10,
         )
-        assert r.world_endpoint(BEYOND_CAP)["autoscaling_limit_min_cu"] == 8  # type: ignore[index]
+        assert r.world_endpoint(BEYOND_CAP)["autoscaling_limit_min_cu"] == 32  # type: ignore[index]
 
 
 def _state(r, resource_id: str) -> dict:  # type: ignore[no-untyped-def]

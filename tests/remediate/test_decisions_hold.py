@@ -17,7 +17,7 @@ from governor.remediate import decisions
 from governor.store import remediations
 from governor.store.encoding import encode_time
 from tests.remediate.harness import Rig, rig, shipped
-from tests.remediate.world import OVERSIZED, PROJECT_ID
+from tests.remediate.world import NEVER_SUSPENDS, OVERSIZED, PROJECT_ID
 
 pytestmark = pytest.mark.anyio
 
@@ -77,32 +77,52 @@ async def test_a_withdrawn_approval_is_not_asked_again_while_its_evidence_is_unc
         await _three_passes_hold(r, "withdrawn by cli:ops at ")
 
 
+def _never_suspending(seconds: int) -> list[Policy]:
+    """never-suspending-computes alone, in auto mode, asking ``seconds``."""
+    [policy] = [p for p in shipped("auto") if p.name == "never-suspending-computes"]
+    action = parse_action({"type": "set_autosuspend", "seconds": seconds})
+    return [policy.model_copy(update={"action": action})]
+
+
+def _launch_plan_the_governor_does_not_know(data: dict[str, Any]) -> None:
+    """A Launch plan under a name the governor does not know yet ("launch_2027").
+
+    The governor plans with only the spec's range (1 h is in it); the simulator, like Neon,
+    knows it for a Launch plan (5 minutes or never), so it answers 400.
+    """
+    [org] = data["organizations"]
+    org["plan"] = "launch_2027"
+
+
 async def test_a_change_neon_refused_is_not_sent_again_until_the_resource_or_policy_changes(
     tmp_path: Path,
 ) -> None:
-    # a fixed 60 CU: Neon's fixed sizes end at 56 CU, so it answers 400
-    async with rig(tmp_path, policies=_oversized("auto", min_cu=60, max_cu=60)) as r:
+    async with rig(
+        tmp_path,
+        policies=_never_suspending(3600),
+        edit_world=_launch_plan_the_governor_does_not_know,
+    ) as r:
         first = await r.apply()
-        [failed] = [o for o in first.outcomes if OVERSIZED in o.resource]
+        [failed] = [o for o in first.outcomes if NEVER_SUSPENDS in o.resource]
         assert failed.state == "failed"
-        sent = [m for m in r.mutations(ok_only=False) if OVERSIZED in m[1]]
+        sent = [m for m in r.mutations(ok_only=False) if NEVER_SUSPENDS in m[1]]
         assert len(sent) == 1
         for _ in range(3):
             passed = await r.apply()
-            item = next(i for i in passed.plan.items if i.resource_id == OVERSIZED)
+            item = next(i for i in passed.plan.items if i.resource_id == NEVER_SUSPENDS)
             assert item.status == "held"
             assert "Neon refused it at " in item.reason
             assert "planned again when the resource or the policy changes" in item.reason
-        assert [m for m in r.mutations(ok_only=False) if OVERSIZED in m[1]] == sent
+        assert [m for m in r.mutations(ok_only=False) if NEVER_SUSPENDS in m[1]] == sent
         # the resource changed: planned (and refused) again
-        _endpoint(r, OVERSIZED)["autoscaling_limit_max_cu"] = 12
+        _endpoint(r, NEVER_SUSPENDS)["autoscaling_limit_max_cu"] = 2
         again = await r.apply()
-        assert [o.state for o in again.outcomes if OVERSIZED in o.resource] == ["failed"]
+        assert [o.state for o in again.outcomes if NEVER_SUSPENDS in o.resource] == ["failed"]
         # the policy changed: planned again, and this time Neon takes it
-        r.policies = _oversized("auto", min_cu=0.25)
+        r.policies = _never_suspending(300)
         fixed = await r.apply()
-        assert [o.state for o in fixed.outcomes if OVERSIZED in o.resource] == ["succeeded"]
-        assert _endpoint(r, OVERSIZED)["autoscaling_limit_min_cu"] == 0.25
+        assert [o.state for o in fixed.outcomes if NEVER_SUSPENDS in o.resource] == ["succeeded"]
+        assert _endpoint(r, NEVER_SUSPENDS)["suspend_timeout_seconds"] == 300
 
 
 async def test_a_withdrawal_holds_by_who_decided_not_by_the_wording_of_its_reason(

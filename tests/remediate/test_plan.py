@@ -252,7 +252,7 @@ async def test_an_approved_item_is_not_starved_by_ten_auto_items_under_a_cap_of_
         assert any("approved items are served first" in note for note in plan.notes)
         result = await r.apply(plan)
         assert (await r.store.run(remediations.get, request.id)).state == "succeeded"
-        assert r.world_endpoint(OVERSIZED)["autoscaling_limit_min_cu"] == 0.25  # type: ignore[index]
+        assert r.world_endpoint(OVERSIZED)["autoscaling_limit_min_cu"] == 2  # type: ignore[index]
         assert len(result.outcomes) == 5
 
 

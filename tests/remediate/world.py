@@ -3,7 +3,7 @@
 Project ``fix-project``: main (default root), stale branches with and without computes,
 a stale chain (parent with a stale child: only the child is selected), a protected stale
 branch, an active branch, and computes that never suspend, are oversized within the cap
-or oversized beyond Neon's 16 CU autoscaling cap. Organization and personal keys unused
+or a fixed size beyond Neon's 16 CU autoscaling cap. Organization and personal keys unused
 for months. Dates are relative to tests.conftest.WORLD_NOW (2026-11-27 12:00 UTC).
 """
 
@@ -77,7 +77,7 @@ def world_data() -> dict[str, Any]:
                 pid,
                 "br-main-1",
                 type="read_only",
-                autoscaling_limit_min_cu=8,
+                autoscaling_limit_min_cu=32,  # a fixed size: Neon autoscales to 16 CU only
                 autoscaling_limit_max_cu=32,
                 last_active=RECENT,
             ),
