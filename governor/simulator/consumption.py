@@ -91,6 +91,29 @@ def buckets(start: datetime, end: datetime, granularity: str) -> list[tuple[date
     return out
 
 
+# A bucket: its bounds, as epoch seconds, and as Neon writes them (computed once a request).
+Window = tuple[datetime, datetime, float, float, str, str]
+
+
+def _windows(start: datetime, end: datetime, granularity: str) -> list[Window]:
+    return [
+        (
+            low,
+            high,
+            low.timestamp(),
+            high.timestamp(),
+            format_timestamp(low),
+            format_timestamp(high),
+        )
+        for low, high in buckets(start, end, granularity)
+    ]
+
+
+def _edges(windows: list[Window]) -> list[float]:
+    """Bucket boundaries as epoch seconds: every start, then the last end."""
+    return [window[2] for window in windows] + [window[3] for window in windows[-1:]]
+
+
 # ----- parameters -------------------------------------------------------------------
 
 
@@ -186,8 +209,8 @@ def plan_of(world: World, org_id: str) -> str:
 def _periods(
     ledger: UsageLedger,
     *,
-    values_of: Any,
-    windows: list[tuple[datetime, datetime]],
+    series: list[dict[str, float]],
+    windows: list[Window],
     metrics: list[str],
     org_id: str,
     plan: str,
@@ -197,10 +220,9 @@ def _periods(
     """Buckets grouped into monthly billing periods; zero metrics omitted."""
     periods: dict[datetime, dict[str, Any]] = {}
     now = datetime.fromtimestamp(ledger.now, UTC)
-    for start, end in windows:
-        if end.timestamp() <= created or start >= now:
+    for (start, _, _, high, start_text, end_text), raw in zip(windows, series, strict=True):
+        if high <= created or start >= now:
             continue
-        raw = values_of(start.timestamp(), end.timestamp())
         measured = [
             {"metric_name": name, "value": value}
             for name in metrics
@@ -221,8 +243,8 @@ def _periods(
             periods[month] = period
         period["consumption"].append(
             {
-                "timeframe_start": format_timestamp(start),
-                "timeframe_end": format_timestamp(end),
+                "timeframe_start": start_text,
+                "timeframe_end": end_text,
                 "metrics": measured,
             }
         )
@@ -245,20 +267,18 @@ def project_consumption(context: Context, ledger: UsageLedger) -> Answer:
     ids = [record.project_id for record in records]
     first = _after(ids, query_value(query, "cursor"))
     page = records[first : first + limit]
-    windows = buckets(start, end, granularity)
+    windows = _windows(start, end, granularity)
     storage_unit = context.options.storage_unit
+    edges = _edges(windows)
     projects = []
     for record in page:
-
-        def values_of(low: float, high: float, project_id: str = record.project_id) -> Any:
-            return ledger.project_values(project_id, low, high)
-
         projects.append(
             {
                 "project_id": record.project_id,
                 "periods": _periods(
-                    ledger, values_of=values_of, windows=windows, metrics=metrics,
-                    org_id=org_id, plan=plan, storage_unit=storage_unit, created=record.created,
+                    ledger, series=ledger.project_series(record.project_id, edges),
+                    windows=windows, metrics=metrics, org_id=org_id, plan=plan,
+                    storage_unit=storage_unit, created=record.created,
                 ),
             }
         )  # fmt: skip
@@ -286,22 +306,19 @@ def branch_consumption(context: Context, ledger: UsageLedger) -> Answer:
     keys = [f"{project_id}/{branch_id}" for project_id, branch_id in items]
     first = _after(keys, query_value(query, "cursor"))
     page = items[first : first + limit]
-    windows = buckets(start, end, granularity)
+    windows = _windows(start, end, granularity)
     storage_unit = context.options.storage_unit
+    edges = _edges(windows)
     branches = []
     for project_id, branch_id in page:
         created = ledger.segments[branch_id][0].meter.created
-
-        def values_of(low: float, high: float, branch_id: str = branch_id) -> Any:
-            return ledger.branch_values(branch_id, low, high)
-
         branches.append(
             {
                 "project_id": project_id,
                 "branch_id": branch_id,
                 "periods": _periods(
                     ledger,
-                    values_of=values_of,
+                    series=ledger.branch_series(branch_id, edges),
                     windows=windows,
                     metrics=metrics,
                     org_id=org_id,

@@ -25,9 +25,10 @@ Activity is deterministic from the seed, the endpoint id and the hour:
 from __future__ import annotations
 
 import zlib
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from governor.simulator.timestamps import parse_timestamp
@@ -343,6 +344,51 @@ class UsageLedger:
                 _add_span(values, span.meter, low, high, self.seed)
         return values
 
+    def branch_series(self, branch_id: str, edges: list[float]) -> list[dict[str, float]]:
+        """``branch_values`` for each bucket between consecutive ``edges``, in one pass."""
+        out = [dict.fromkeys(BRANCH_METRICS, 0.0) for _ in edges[1:]]
+        self._accumulate(branch_id, edges, out)
+        return out
+
+    def project_series(self, project_id: str, edges: list[float]) -> list[dict[str, float]]:
+        """``project_values`` for each bucket between consecutive ``edges``, in one pass."""
+        out = [dict.fromkeys(PROJECT_METRICS, 0.0) for _ in edges[1:]]
+        for branch_id in self.project_branches.get(project_id, ()):
+            self._accumulate(branch_id, edges, out)
+            for span in self.segments[branch_id]:
+                if not span.meter.root:
+                    for index, seconds in self._overlaps(span.start, span.end, span.meter, edges):
+                        out[index][EXTRA_BRANCHES_MONTH] += seconds / HOUR
+        record = self.projects.get(project_id)
+        for span_start, span_end, size in record.snapshot_spans if record else ():
+            for index, seconds in self._overlaps(span_start, span_end, None, edges):
+                out[index][SNAPSHOT_STORAGE_BYTES_MONTH] += size * seconds / HOUR
+        return out
+
+    def _accumulate(self, branch_id: str, edges: list[float], out: list[dict[str, float]]) -> None:
+        for span in self.segments.get(branch_id, ()):
+            for index, low, high in self._pieces(span.start, span.end, span.meter, edges):
+                _add_span(out[index], span.meter, low, high, self.seed)
+
+    def _pieces(
+        self, start: float, end: float | None, meter: BranchMeter | None, edges: list[float]
+    ) -> Iterable[tuple[int, float, float]]:
+        """(bucket index, low, high) of a span's overlap with each bucket it meets."""
+        low = max(start, edges[0], meter.created if meter else start)
+        high = min(self.now if end is None else end, edges[-1], self.now)
+        index = max(0, bisect_right(edges, low) - 1)
+        while high > low and index < len(edges) - 1 and edges[index] < high:
+            begin, finish = max(low, edges[index]), min(high, edges[index + 1])
+            if finish > begin:
+                yield index, begin, finish
+            index += 1
+
+    def _overlaps(
+        self, start: float, end: float | None, meter: BranchMeter | None, edges: list[float]
+    ) -> Iterable[tuple[int, float]]:
+        for index, low, high in self._pieces(start, end, meter, edges):
+            yield index, high - low
+
     def child_branch_hours(self, project_id: str, start: float, end: float) -> float:
         """Branch-hours of all the project's child branches over [start, end)."""
         total = 0.0
@@ -426,9 +472,9 @@ def _compute_seconds(load: ComputeLoad, low: float, high: float, seed: int) -> f
 
 def _hourly_cu(load: ComputeLoad, hour: int, seed: int) -> float:
     """The compute's average size (CU) during one hour."""
-    moment = datetime.fromtimestamp(hour * HOUR, UTC)
     floor = load.min_cu if load.mode in ("always_on", "kept_awake") else 0.0
-    busy_hour = moment.weekday() < 5 and moment.hour in BUSINESS_HOURS
+    day, hour_of_day = divmod(hour, 24)
+    busy_hour = (day + 3) % 7 < 5 and hour_of_day in BUSINESS_HOURS  # 1970-01-01: a Thursday
     if busy_hour and _unit(seed, load.endpoint_id, hour, "busy") < load.duty:
         traffic = load.max_cu * load.peak * (0.5 + _unit(seed, load.endpoint_id, hour, "load"))
         return min(load.max_cu, max(load.min_cu, traffic))

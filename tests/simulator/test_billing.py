@@ -145,3 +145,34 @@ def test_the_bill_control_answers_the_in_process_bill(saturday_api: Callable[...
     assert served.json() == api.simulator.bill(TINY_ORG_ID, SATURDAY, SATURDAY + timedelta(hours=6))
     unknown = api.http.get("/_simulator/bill", params=params | {"org_id": "org-nope"})
     assert unknown.status_code == 404
+
+
+def test_the_served_series_add_up_to_the_reference_bill(
+    saturday_api: Callable[..., Api],
+) -> None:
+    api = saturday_api(billing_world(children=12))
+    start = datetime(2026, 11, 1, tzinfo=WORLD_NOW.tzinfo)
+    end = SATURDAY + timedelta(hours=6)
+    query = {
+        "org_id": TINY_ORG_ID,
+        "granularity": "daily",
+        "metrics": "compute_unit_seconds,child_branch_bytes_month,extra_branches_month",
+        "from": format_timestamp(start),
+        "to": format_timestamp(end),
+    }
+    body = api.get("/consumption_history/v2/projects", **query).json()
+    bill = api.simulator.bill(TINY_ORG_ID, start, end)
+    for project in body["projects"]:
+        totals: dict[str, float] = {}
+        for period in project["periods"]:
+            for bucket in period["consumption"]:
+                for metric in bucket["metrics"]:
+                    name = metric["metric_name"]
+                    totals[name] = totals.get(name, 0) + metric["value"]
+        quantities = next(
+            p["quantities"] for p in bill["projects"] if p["project_id"] == project["project_id"]
+        )
+        cu_hours = totals.get("compute_unit_seconds", 0) / 3600
+        assert cu_hours == pytest.approx(quantities["compute"], rel=1e-6)
+        child_gb_months = totals.get("child_branch_bytes_month", 0) / 1e9  # byte-months
+        assert child_gb_months == pytest.approx(quantities["child_storage"], rel=1e-6)
