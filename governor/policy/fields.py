@@ -26,6 +26,10 @@ endpoint (compute)
     ``suspended_at``; absent when it has none of them.
     ``branch_name``, ``branch_default``, ``branch_protected``: its branch's ``name``,
     ``default`` and ``protected``; absent when the branch was not seen.
+    ``floor_can_drop``: whether Neon accepts a lower ``autoscaling_limit_min_cu`` with the
+    current maximum kept (Neon's rules: an autoscaling range spans at most 8 CU, the minimum
+    is at least max/8 above 10 CU, autoscaling tops out at 16 CU); absent when the limits
+    are not known.
 
 api_key
     ``scope``: ``personal``, ``organization`` or ``project`` (an organization key limited
@@ -72,6 +76,9 @@ DERIVED_FIELDS: dict[ResourceType, dict[str, str]] = {
         "branch_name": "The name of the compute's branch.",
         "branch_default": "Whether the compute's branch is the project's default branch.",
         "branch_protected": "Whether the compute's branch is protected.",
+        "floor_can_drop": "Whether Neon accepts a lower autoscaling minimum with the current "
+        "maximum kept (a range spans at most 8 CU, min >= max/8 above 10 CU, autoscaling up "
+        "to 16 CU); absent when the limits are not known.",
     },
     "api_key": {
         "org_id": "The organization the key was listed under; absent for personal keys.",

@@ -9,7 +9,7 @@ See ``governor.policy.fields`` for what each derived field means.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 from governor.model.snapshot import KeyRecord, ResourceType, Snapshot
 from governor.neon.models import Branch, Endpoint, Organization, Project
 from governor.policy.operators import parse_timestamp
+from governor.rules.compute import lowest_valid_min
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,21 @@ def branch_activity(endpoints: Iterable[Endpoint]) -> datetime | None:
             return None
         latest = moment if latest is None else max(latest, moment)
     return latest
+
+
+def floor_can_drop(values: Mapping[str, Any]) -> bool | None:
+    """Whether Neon accepts a lower minimum with the compute's maximum kept (None: unknown).
+
+    From ``governor.rules.compute``: a policy that lowers the floor selects only computes
+    whose floor can drop without lowering the peak, so none of its requests is refused.
+    """
+    low, high = values.get("autoscaling_limit_min_cu"), values.get("autoscaling_limit_max_cu")
+    if not isinstance(low, int | float) or isinstance(low, bool):
+        return None
+    if not isinstance(high, int | float) or isinstance(high, bool):
+        return None
+    lowest = lowest_valid_min(float(high))
+    return lowest is not None and lowest < float(low)
 
 
 class SnapshotIndex:
@@ -163,6 +179,9 @@ class SnapshotIndex:
         values["project_name"] = self._project_name(endpoint.project_id)
         values["last_activity"] = compute_activity(endpoint)
         values["branch_name"], values["branch_default"], values["branch_protected"] = branch
+        floor = floor_can_drop(values)
+        if floor is not None:
+            values["floor_can_drop"] = floor
         return ResourceView(
             "endpoint", endpoint.id, name or endpoint.id, org_id, endpoint.project_id, values
         )

@@ -29,6 +29,7 @@ _TRUE_LABELS = {
     "has_children": "has child branches",
     "branch_default": "on the default branch",
     "branch_protected": "on a protected branch",
+    "floor_can_drop": "its floor can drop with its maximum kept",
     "disabled": "disabled",
 }
 _MISSING_LABELS = {

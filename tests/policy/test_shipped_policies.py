@@ -62,8 +62,24 @@ def expected_never_suspending(world: Snapshot) -> set[str]:
     return {item.id for item in world.endpoints if item.raw.get("suspend_timeout_seconds") == -1}
 
 
+def _lowest_min_keeping(max_cu: float) -> float | None:
+    """Neon's rules restated: the lowest autoscaling minimum a ``max_cu`` maximum allows."""
+    if max_cu > 16:
+        return None  # autoscaling stops at 16 CU: only fixed sizes above
+    bound = max(0.25, max_cu - 8, max_cu / 8 if max_cu > 10 else 0)  # 8 CU range; max/8
+    sizes = [0.25, 0.5, *range(1, 17)]
+    lowest = min(size for size in sizes if size >= bound)
+    return lowest if lowest < max_cu else None
+
+
 def expected_oversized(world: Snapshot) -> set[str]:
-    return {item.id for item in world.endpoints if item.raw["autoscaling_limit_min_cu"] >= 8}
+    selected = set()
+    for item in world.endpoints:
+        low, high = item.raw["autoscaling_limit_min_cu"], item.raw["autoscaling_limit_max_cu"]
+        lowest = _lowest_min_keeping(high)
+        if low >= 8 and lowest is not None and lowest < low:
+            selected.add(item.id)
+    return selected
 
 
 def expected_unused_keys(world: Snapshot) -> set[str]:
@@ -194,13 +210,32 @@ def test_oversized_compute_resize_keeps_its_current_maximum(shipped: dict[str, P
     world = snapshot(
         branches=[branch("br-1")],
         endpoints=[
-            endpoint("ep-big", "br-1", autoscaling_limit_min_cu=8, autoscaling_limit_max_cu=16),
+            endpoint("ep-big", "br-1", autoscaling_limit_min_cu=16, autoscaling_limit_max_cu=16),
             endpoint("ep-small", "br-1", autoscaling_limit_min_cu=7.75),
         ],
     )
     [finding] = evaluate([shipped["oversized-computes"]], world, now=NOW)
     assert finding.resource_id == "ep-big"
     assert finding.action.as_json() == {"type": "resize", "min_cu": 0.25, "max_cu": 16.0}
+
+
+def test_oversized_computes_skips_a_compute_whose_floor_cannot_drop_with_its_maximum_kept(
+    shipped: dict[str, Policy],
+) -> None:
+    world = snapshot(
+        branches=[branch("br-1")],
+        endpoints=[
+            # 8-16 CU: Neon's 8 CU range makes 8 CU the lowest minimum with a 16 CU maximum
+            endpoint(
+                "ep-at-floor", "br-1", autoscaling_limit_min_cu=8, autoscaling_limit_max_cu=16
+            ),
+            # a fixed 20 CU: autoscaling stops at 16 CU, so no lower floor keeps the maximum
+            endpoint("ep-fixed", "br-1", autoscaling_limit_min_cu=20, autoscaling_limit_max_cu=20),
+            endpoint("ep-8", "br-1", autoscaling_limit_min_cu=8, autoscaling_limit_max_cu=8),
+        ],
+    )
+    findings = evaluate([shipped["oversized-computes"]], world, now=NOW)
+    assert [finding.resource_id for finding in findings] == ["ep-8"]
 
 
 def test_never_suspending_compute_gets_default_autosuspend(shipped: dict[str, Policy]) -> None:
