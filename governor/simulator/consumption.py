@@ -33,7 +33,9 @@ ROUTES = frozenset({PROJECTS_ROUTE, BRANCHES_ROUTE})
 GRANULARITIES = ("hourly", "daily", "monthly")
 EARLIEST = datetime(2024, 3, 1, tzinfo=UTC)
 LOOKBACK = {"hourly": timedelta(hours=168), "daily": timedelta(days=60)}
-USAGE_BASED_PLANS = ("launch", "scale", "agent", "business", "enterprise")
+# Plans each route serves (the spec's text: v2/branches leaves out Business).
+PROJECT_PLANS = frozenset({"launch", "scale", "agent", "business", "enterprise"})
+BRANCH_PLANS = frozenset({"launch", "scale", "agent", "enterprise"})
 PERIOD_NAMESPACE = uuid.UUID("0b5e9a8e-4a4f-4c39-8d0e-6a61c5a0c0de")
 
 
@@ -182,16 +184,26 @@ def _window(query: Query, now: datetime) -> tuple[str, datetime, datetime]:
     return granularity, start, end
 
 
-def _organization(world: World, scope: Scope, query: Query) -> tuple[str, str]:
-    """The org id and its plan; 404 when the key is not a member, 403 on Free."""
+def _organization(
+    world: World, scope: Scope, query: Query, plans: frozenset[str]
+) -> tuple[str, str]:
+    """The org id and its plan; 404 when the key is not a member, 403 on a plan without
+    v2 consumption history (Free, a legacy marketplace plan, Business on v2/branches)."""
     org_id = query_value(query, "org_id")
     if not org_id:
         raise ApiError(400, "query parameter 'org_id' is required")
     org = world.organizations_by_id.get(org_id)
     if org is None or not scope.sees_org(org_id):
         raise ApiError(404, f"not a member of organization {org_id!r}")
-    plan = str(org.get("plan") or "scale")
-    if not plan.startswith(USAGE_BASED_PLANS):
+    plan = plan_of(world, org_id)
+    managed_by = org.get("managed_by")
+    if managed_by not in (None, "", "console") and plan != "free":
+        raise ApiError(
+            403,
+            f"consumption history v2 is not available to {org_id!r}: its plan is a legacy "
+            f"plan managed by {managed_by!r}",
+        )
+    if plan not in plans:
         raise ApiError(
             403, f"consumption history is not available on the {plan!r} plan of {org_id!r}"
         )
@@ -199,8 +211,11 @@ def _organization(world: World, scope: Scope, query: Query) -> tuple[str, str]:
 
 
 def plan_of(world: World, org_id: str) -> str:
+    """The organization's plan without a generation suffix (``launch_v3`` → ``launch``);
+    ``scale`` when the world does not say."""
     org = world.organizations_by_id.get(org_id) or {}
-    return str(org.get("plan") or "scale")
+    plan = str(org.get("plan") or "scale").lower()
+    return plan.split("_v", 1)[0]
 
 
 # ----- the answer -------------------------------------------------------------------
@@ -256,7 +271,7 @@ def project_consumption(context: Context, ledger: UsageLedger) -> Answer:
     query = context.query
     granularity, start, end = _window(query, context.now)
     metrics = _metrics(query, PROJECT_METRICS)
-    org_id, plan = _organization(context.world, context.scope, query)
+    org_id, plan = _organization(context.world, context.scope, query, PROJECT_PLANS)
     wanted = _ids(query, "project_ids", required=False)
     limit = parse_limit(query, 1, 100, 10) or 10
     records = sorted(
@@ -292,7 +307,7 @@ def branch_consumption(context: Context, ledger: UsageLedger) -> Answer:
     query = context.query
     granularity, start, end = _window(query, context.now)
     metrics = _metrics(query, BRANCH_METRICS)
-    org_id, plan = _organization(context.world, context.scope, query)
+    org_id, plan = _organization(context.world, context.scope, query, BRANCH_PLANS)
     project_ids = _ids(query, "project_ids", required=True)
     wanted = set(_ids(query, "branch_ids", required=False))
     limit = parse_limit(query, 1, 1000, 100) or 100
