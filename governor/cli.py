@@ -13,6 +13,7 @@ from governor import __version__
 from governor.commands import (
     audit,
     config_check,
+    costs,
     decisions,
     demo,
     doctor,
@@ -68,6 +69,7 @@ for module in (
     policies,
     audit,
     findings,
+    costs,
     demo,
     plan_apply,
     decisions,

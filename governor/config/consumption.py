@@ -29,7 +29,7 @@ class ConsumptionSettings(BaseModel):
     requests_per_minute: int = Field(
         default=30,
         ge=1,
-        le=700,
+        le=100_000,
         description="The consumption endpoints' own budget (Neon publishes none for v2).",
     )
     keep: Duration = Field(

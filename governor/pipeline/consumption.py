@@ -1,0 +1,436 @@
+"""The consumption read: each organization's meters into the store, hourly and daily.
+
+Why these windows: the bill wants the whole billing period (daily rows, 60 days of
+lookback) and exact branch netting for the last week (hourly rows, 168 h of lookback);
+the savings estimates want each branch's last week (v2/branches, hourly, for projects with
+usage). Hourly reads start 167 h back (an hour inside Neon's lookback, whose clock may be
+ahead of ours); daily reads start at the billing period, or two days back early in a
+month, so the storage calibration has a complete day. Each read is recorded, ok, refused
+(403: Free or legacy plan; the rest of the organization is skipped) or failed, so the
+bill can tell "not read" from "zero". Rows are written a page at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from governor.costs.bill import (
+    MeteredOrg,
+    OrgBill,
+    ProjectCounters,
+    bill_from_objects,
+    bill_metered,
+    billing_period,
+)
+from governor.costs.calibrate import Calibration, root_logical_sizes
+from governor.model.consumption import Bucket, Granularity
+from governor.model.snapshot import Snapshot
+from governor.neon.client import NeonClient
+from governor.neon.consumption import ConsumptionPlanRefused, MeterReading
+from governor.neon.errors import NeonError
+from governor.savings.billing_plan import billing_plan
+from governor.savings.prices import Prices
+from governor.store import Store
+from governor.store import consumption as meters
+from governor.store import resources as resource_rows
+from governor.sweep import Account
+
+logger = logging.getLogger("governor.consumption")
+
+HOURLY_LOOKBACK = timedelta(hours=167)
+CALIBRATION_LOOKBACK = timedelta(days=2)
+
+Outcome = Literal["ok", "refused", "failed"]
+
+
+@dataclass(frozen=True)
+class OrgRead:
+    """How one organization's read went: ``rows`` kept, ``message`` when not ok."""
+
+    org_id: str
+    outcome: Outcome
+    rows: int = 0
+    message: str | None = None
+
+
+@dataclass
+class ConsumptionRun:
+    """The read job's result: per organization, and the requests it cost."""
+
+    orgs: list[OrgRead] = field(default_factory=list)
+    requests: int = 0
+
+    def outcome_of(self, org_id: str) -> OrgRead | None:
+        return next((org for org in self.orgs if org.org_id == org_id), None)
+
+
+def hourly_window(now: datetime) -> tuple[datetime, datetime]:
+    start = (now - HOURLY_LOOKBACK).replace(minute=0, second=0, microsecond=0)
+    return start, now
+
+
+def daily_window(now: datetime) -> tuple[datetime, datetime]:
+    period_start, _ = billing_period(now)
+    recent = (now - CALIBRATION_LOOKBACK).replace(hour=0, minute=0, second=0, microsecond=0)
+    return min(period_start, recent), now
+
+
+def targets_of(accounts: Sequence[Account], snapshot: Snapshot) -> list[tuple[Account, str]]:
+    """Each organization the sweep saw, with the account that read it."""
+    return targets_for(accounts, snapshot.org_ids or [org.id for org in snapshot.organizations],
+                       {project.org_id: snapshot.read_by.get(f"project:{project.id}")
+                        for project in snapshot.projects if project.org_id})  # fmt: skip
+
+
+def targets_for(
+    accounts: Sequence[Account], org_ids: Iterable[str], read_by: Mapping[str, str | None]
+) -> list[tuple[Account, str]]:
+    """``org_ids`` with an account each: the one that read the org's projects, else the one
+    configured for it, else the first."""
+    if not accounts:
+        return []
+    by_name = {account.name: account for account in accounts}
+    found: list[tuple[Account, str]] = []
+    for org_id in dict.fromkeys(org_ids):
+        account = by_name.get(read_by.get(org_id) or "")
+        if account is None:
+            account = next((a for a in accounts if org_id in a.org_ids), accounts[0])
+        found.append((account, org_id))
+    return found
+
+
+def _buckets(
+    org_id: str, granularity: Granularity, readings: Iterable[MeterReading]
+) -> list[Bucket]:
+    return [
+        Bucket(
+            org_id,
+            reading.project_id,
+            reading.branch_id,
+            granularity,
+            reading.start.astimezone(UTC),
+            reading.end.astimezone(UTC),
+            reading.period_id,
+            reading.period_plan,
+            reading.metric,
+            reading.value,
+        )
+        for reading in readings
+    ]
+
+
+@dataclass
+class _OrgReader:
+    """One organization's reads: its client, the store and the read's moment."""
+
+    client: NeonClient
+    store: Store
+    org_id: str
+    now: datetime
+    seen: set[str] = field(default_factory=set)  # projects with rows: their branches next
+
+    async def projects(self, granularity: Granularity, window: tuple[datetime, datetime]) -> int:
+        written = 0
+        async for page in self.client.iter_project_consumption(
+            self.org_id, start=window[0], end=window[1], granularity=granularity
+        ):
+            rows = _buckets(self.org_id, granularity, page)
+            self.seen.update(row.project_id for row in rows)
+            written += await self.store.run(meters.write_buckets, rows, self.now)
+        return written
+
+    async def branches(self, window: tuple[datetime, datetime]) -> int:
+        written = 0
+        async for page in self.client.iter_branch_consumption(
+            self.org_id, sorted(self.seen), start=window[0], end=window[1], granularity="hourly"
+        ):
+            rows = _buckets(self.org_id, "hourly", page)
+            written += await self.store.run(meters.write_buckets, rows, self.now)
+        return written
+
+    async def record(
+        self,
+        scope: meters.Scope,
+        granularity: Granularity,
+        window: tuple[datetime, datetime],
+        outcome: Outcome,
+        *,
+        rows: int = 0,
+        message: str | None = None,
+    ) -> None:
+        await self.store.run(
+            meters.record_read,
+            org_id=self.org_id,
+            scope=scope,
+            granularity=granularity,
+            start=window[0],
+            end=window[1],
+            read_at=self.now,
+            outcome=outcome,
+            message=message,
+            rows_read=rows,
+        )
+
+
+async def read_org(
+    client: NeonClient, store: Store, org_id: str, *, now: datetime, branches: bool = True
+) -> OrgRead:
+    """One organization's hourly and daily project rows, then its branches' hourly rows."""
+    reader = _OrgReader(client, store, org_id, now)
+    total = 0
+    reads: list[tuple[Granularity, tuple[datetime, datetime]]] = [
+        ("hourly", hourly_window(now)),
+        ("daily", daily_window(now)),
+    ]
+    failures: list[str] = []
+    for granularity, window in reads:
+        try:
+            rows = await reader.projects(granularity, window)
+        except ConsumptionPlanRefused as error:
+            await reader.record("projects", granularity, window, "refused", message=str(error))
+            return OrgRead(org_id, "refused", total, str(error))
+        except NeonError as error:
+            logger.warning("consumption of %s (%s) not read: %s", org_id, granularity, error)
+            await reader.record("projects", granularity, window, "failed", message=str(error))
+            failures.append(str(error))
+            continue
+        await reader.record("projects", granularity, window, "ok", rows=rows)
+        total += rows
+    if branches and reader.seen:
+        window = hourly_window(now)
+        try:
+            rows = await reader.branches(window)
+        except NeonError as error:
+            logger.warning("branch consumption of %s not read: %s", org_id, error)
+            await reader.record("branches", "hourly", window, "failed", message=str(error))
+            failures.append(str(error))
+        else:
+            await reader.record("branches", "hourly", window, "ok", rows=rows)
+            total += rows
+    if failures:
+        return OrgRead(org_id, "failed", total, "; ".join(failures))
+    return OrgRead(org_id, "ok", total)
+
+
+async def read_consumption(
+    targets: Sequence[tuple[Account, str]],
+    store: Store,
+    *,
+    now: datetime,
+    keep: timedelta | None = None,
+    branches: bool = True,
+) -> ConsumptionRun:
+    """Read every target organization's meters into the store (one after another: they
+    share each key's consumption budget), then age out rows older than ``keep``."""
+    run = ConsumptionRun()
+    before = {id(account.client): account.client.requests for account, _ in targets}
+    for account, org_id in targets:
+        run.orgs.append(await read_org(account.client, store, org_id, now=now, branches=branches))
+    clients = {id(account.client): account.client for account, _ in targets}
+    run.requests = sum(client.requests - before[key] for key, client in clients.items())
+    if keep is not None:
+        await store.run(meters.forget_before, now - keep)
+    return run
+
+
+def metered_org(
+    connection: sqlite3.Connection,
+    org_id: str,
+    plan: str | None,
+    calibration: Calibration,
+    *,
+    now: datetime,
+    project_ids: Sequence[str] = (),
+) -> MeteredOrg | meters.ConsumptionRead | None:
+    """What the bill needs of ``org_id`` from the store: a ``MeteredOrg``, the refusal (the
+    latest read of the period was refused), or None (never read this period)."""
+    period_start, _ = billing_period(now)
+    period_reads = meters.reads(connection, org_id=org_id, scope="projects", since=period_start)
+    if not period_reads:
+        return None
+    latest = period_reads[-1]
+    if latest.outcome == "refused":
+        return latest
+    hourly = [
+        read for read in period_reads if read.granularity == "hourly" and read.outcome == "ok"
+    ]
+    daily = [read for read in period_reads if read.granularity == "daily" and read.outcome == "ok"]
+    gaps = [
+        f"the latest {read.granularity} read failed: {read.message}"
+        for read in (
+            next((r for r in reversed(period_reads) if r.granularity == kind), None)
+            for kind in ("hourly", "daily")
+        )
+        if read is not None and read.outcome == "failed"
+    ]
+    if not daily:
+        gaps.append("no daily read this billing period succeeded")
+    hourly_from = None
+    data_end = daily[-1].end if daily else now
+    if hourly:
+        start = hourly[-1].start
+        midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
+        hourly_from = max(
+            period_start, midnight if midnight == start else midnight + timedelta(days=1)
+        )
+        data_end = hourly[-1].end
+    if daily and daily[0].start > period_start:
+        gaps.append(f"daily rows start at {daily[0].start:%Y-%m-%d}, after the period began")
+    rows = [
+        *meters.buckets(
+            connection, org_id=org_id, granularity="daily", start=period_start, end=data_end
+        ),
+        *meters.buckets(
+            connection, org_id=org_id, granularity="hourly", start=period_start, end=data_end
+        ),
+    ]
+    return MeteredOrg(
+        org_id=org_id,
+        plan=plan,
+        buckets=rows,
+        calibration=calibration,
+        hourly_from=hourly_from,
+        data_end=data_end,
+        gaps=tuple(gaps),
+        project_ids=tuple(project_ids),
+    )
+
+
+@dataclass(frozen=True)
+class OrgFacts:
+    """What the bill needs of an organization besides its meters: its plan (and why),
+    its live projects, and their object-field counters (the fallback when Neon refuses)."""
+
+    org_id: str
+    name: str | None
+    plan: str | None
+    plan_why: str
+    project_names: Mapping[str, str | None]
+    counters: tuple[ProjectCounters, ...]
+
+
+def _counters(raw: Mapping[str, object], branch_bytes: float | None) -> ProjectCounters:
+    def number(key: str) -> float | None:
+        value = raw.get(key)
+        return float(value) if isinstance(value, int | float) and value >= 0 else None
+
+    start = raw.get("consumption_period_start")
+    begun = None
+    if isinstance(start, str):
+        try:
+            begun = datetime.fromisoformat(start)
+        except ValueError:
+            begun = None
+    storage = number("synthetic_storage_size")
+    return ProjectCounters(
+        project_id=str(raw.get("id")),
+        compute_time_seconds=number("compute_time_seconds"),
+        storage_bytes=storage if storage else branch_bytes,
+        period_start=begun if begun is not None and begun.tzinfo is not None else None,
+    )
+
+
+def org_facts(
+    organizations: Iterable[Mapping[str, object]],
+    projects: Iterable[Mapping[str, object]],
+    branches: Iterable[Mapping[str, object]],
+) -> list[OrgFacts]:
+    """Each organization's facts from the API objects' JSON (a sweep's, or the store's)."""
+    branch_bytes: dict[str, float] = {}
+    for branch in branches:
+        size = branch.get("logical_size")
+        if isinstance(size, int | float):
+            key = str(branch.get("project_id"))
+            branch_bytes[key] = branch_bytes.get(key, 0.0) + float(size)
+    by_org: dict[str, list[Mapping[str, object]]] = {}
+    for project in projects:
+        by_org.setdefault(str(project.get("org_id") or ""), []).append(project)
+    found = []
+    for org in organizations:
+        org_id = str(org.get("id"))
+        own = by_org.get(org_id, [])
+        plan, why = billing_plan(org, own[0] if own else None)
+        name = org.get("name")
+        found.append(
+            OrgFacts(
+                org_id=org_id,
+                name=name if isinstance(name, str) else None,
+                plan=plan,
+                plan_why=why,
+                project_names={
+                    str(p.get("id")): (n if isinstance(n := p.get("name"), str) else None)
+                    for p in own
+                },
+                counters=tuple(_counters(p, branch_bytes.get(str(p.get("id")))) for p in own),
+            )
+        )
+    return found
+
+
+def facts_of_snapshot(snapshot: Snapshot) -> list[OrgFacts]:
+    return org_facts(
+        [org.raw for org in snapshot.organizations],
+        [project.raw for project in snapshot.projects],
+        [branch.raw for branch in snapshot.branches],
+    )
+
+
+def facts_of_store(connection: sqlite3.Connection) -> list[OrgFacts]:
+    """The facts of the latest sweep the store kept."""
+    kept = resource_rows.listed(connection)
+    of = {
+        kind: [row.raw for row in kept if row.resource_type == kind]
+        for kind in ("organization", "project", "branch")
+    }
+    return org_facts(of["organization"], of["project"], of["branch"])
+
+
+def sizes_of_snapshot(snapshot: Snapshot) -> dict[str, dict[str, int | None]]:
+    """The calibration's root sizes from a sweep (org -> project -> root logical_size)."""
+    return root_logical_sizes(
+        {project.id: project.org_id for project in snapshot.projects},
+        [
+            (branch.project_id, branch.parent_id, branch.logical_size)
+            for branch in snapshot.branches
+        ],
+    )
+
+
+def bills(
+    connection: sqlite3.Connection,
+    facts: Sequence[OrgFacts],
+    prices: Prices,
+    *,
+    now: datetime,
+    sizes: Mapping[str, Mapping[str, int | None]] | None = None,
+) -> list[OrgBill]:
+    """Each organization's bill: from its meters where read, else from object fields with
+    why (refused by the plan, or never read this period)."""
+    calibrated = meters.calibrations(connection, now, sizes)
+    found = []
+    for org in facts:
+        calibration = calibrated.get(org.org_id) or Calibration(
+            org.org_id, None, "no daily storage rows and no root sizes to calibrate against"
+        )
+        metered = metered_org(
+            connection, org.org_id, org.plan, calibration, now=now,
+            project_ids=tuple(org.project_names),
+        )  # fmt: skip
+        if isinstance(metered, MeteredOrg):
+            found.append(bill_metered(metered, prices.for_plan, now=now))
+            continue
+        if metered is None:
+            why = "Neon's consumption data was not read for this billing period"
+        else:
+            why = f"Neon refused its consumption data: {metered.message or 'HTTP 403'}"
+        found.append(
+            bill_from_objects(
+                org.org_id, org.plan, org.counters, prices.for_plan, now=now, refused_why=why
+            )
+        )
+    return found
