@@ -27,7 +27,18 @@ COMPUTE_SIZES: tuple[tuple[float, float], ...] = (
     (1, 4),
     (2, 8),
 )
-LARGE_FIXED_SIZES: tuple[tuple[float, float], ...] = ((8, 8), (16, 16))
+# Large computes, each a pair Neon accepts (governor.rules.compute): autoscaling ranges at most
+# 8 CU wide up to 16 CU, and fixed sizes up to 56 CU (above 16 CU they never scale to zero).
+LARGE_SIZES: tuple[tuple[float, float], ...] = (
+    (8, 8),
+    (8, 16),
+    (10, 16),
+    (16, 16),
+    (20, 20),
+    (28, 28),
+    (56, 56),
+)
+FREE_MAX_CU = 2  # the Free plan's computes go up to 2 CU
 MEBIBYTE = 1024 * 1024
 MEMBERS_PER_ORG = 2  # creators of the organization's first keys (distinct emails)
 # Member ids derive from the organization and user ids, never from the seeded stream:
@@ -50,6 +61,7 @@ class _Generator:
         self.now = now
         self.next_key_id = 100_000 + self.rng.randrange(1000) * 100
         self.preview_number = 100 + self.rng.randrange(400)
+        self.org_plans: dict[str, str] = {}
 
     # ----- time helpers ---------------------------------------------------------------
 
@@ -68,11 +80,13 @@ class _Generator:
     def organization(self, index: int) -> dict[str, Any]:
         created = self.days_ago(500, 1200)
         name = f"{self.rng.choice(ADJECTIVES).title()} {self.rng.choice(NOUNS).title()} Inc"
+        org_id = self.ids.organization()
+        self.org_plans[org_id] = ("scale", "launch", "scale", "free")[index % 4]
         return {
-            "id": self.ids.organization(),
+            "id": org_id,
             "name": name,
             "handle": f"{name.lower().replace(' ', '-')}-{index}",
-            "plan": ("scale", "launch", "scale", "free")[index % 4],
+            "plan": self.org_plans[org_id],
             "created_at": format_timestamp(created),
             "updated_at": format_timestamp(self.between(created, self.now)),
             "managed_by": "console",
@@ -127,7 +141,7 @@ class _Generator:
             "provisioner": "k8s-neonvm",
             "default_endpoint_settings": {
                 "autoscaling_limit_min_cu": 0.25,
-                "autoscaling_limit_max_cu": self.rng.choice((1, 2, 4)),
+                "autoscaling_limit_max_cu": self._default_max(org_id),
                 "suspend_timeout_seconds": 0,
             },
             "settings": {"allowed_ips": {"ips": [], "protected_branches_only": False}},
@@ -154,6 +168,31 @@ class _Generator:
             "owner_id": self.ids.uuid(),
             "org_id": org_id,
         }
+
+    def _default_max(self, org_id: str) -> float:
+        chosen = self.rng.choice((1, 2, 4))
+        return min(chosen, FREE_MAX_CU) if self.org_plans.get(org_id) == "free" else chosen
+
+    def compute_size_and_timeout(self, org_id: str) -> tuple[float, float, int]:
+        """A size and suspend timeout Neon accepts on the organization's plan.
+
+        Free: up to 2 CU, 5 minutes fixed; Launch: 5 minutes or never; above 16 CU: never.
+        """
+        plan = self.org_plans.get(org_id)
+        timeout = self.rng.choices((0, 300, -1, 3600), weights=(60, 20, 15, 5))[0]
+        if self.rng.random() < 0.06 and plan != "free":
+            low, high = self.rng.choice(LARGE_SIZES)
+        else:
+            low, high = self.rng.choice(COMPUTE_SIZES)
+            if plan == "free":
+                high = min(high, FREE_MAX_CU)
+        if high > 16:
+            timeout = -1
+        elif plan == "free":
+            timeout = 300 if timeout == 3600 else max(timeout, 0)
+        elif plan == "launch" and timeout == 3600:
+            timeout = 300
+        return low, high, timeout
 
     def logical_size(self) -> int:
         size = self.rng.lognormvariate(math.log(300 * MEBIBYTE), 1.6)
@@ -209,11 +248,7 @@ class _Generator:
         self, project: dict[str, Any], plan: _BranchPlan, endpoint_type: str
     ) -> dict[str, Any]:
         endpoint_id = self.ids.endpoint()
-        timeout = self.rng.choices((0, 300, -1, 3600), weights=(60, 20, 15, 5))[0]
-        if self.rng.random() < 0.06:
-            low, high = self.rng.choice(LARGE_FIXED_SIZES)
-        else:
-            low, high = self.rng.choice(COMPUTE_SIZES)
+        low, high, timeout = self.compute_size_and_timeout(str(project["org_id"]))
         created = self.between(plan.created, plan.created + timedelta(minutes=5))
         archived = plan.branch["current_state"] == "archived"
         if plan.stale:

@@ -58,6 +58,17 @@ async def test_without_policies_no_project_detail_is_read_and_requests_are_the_m
     assert snapshot.detailed_project_ids == set()
 
 
+def _floor_can_drop(endpoint: dict[str, Any]) -> bool:
+    """Neon's rules restated: a lower minimum is valid with the maximum kept (8 CU range,
+    min >= max/8 above 10 CU, autoscaling up to 16 CU)."""
+    low, high = endpoint["autoscaling_limit_min_cu"], endpoint["autoscaling_limit_max_cu"]
+    if high > 16:
+        return False
+    bound = max(0.25, high - 8, high / 8 if high > 10 else 0)
+    lowest = min(size for size in (0.25, 0.5, *range(1, 17)) if size >= bound)
+    return lowest < min(low, high)
+
+
 @pytest.mark.anyio
 async def test_the_shipped_policies_read_details_only_for_computes_a_resize_would_estimate(
     served_simulator: Serve,
@@ -73,7 +84,8 @@ async def test_the_shipped_policies_read_details_only_for_computes_a_resize_woul
     wanted = {
         endpoint["project_id"]
         for endpoint in facts.endpoints
-        if 8 <= endpoint["autoscaling_limit_min_cu"] <= 16
+        if endpoint["autoscaling_limit_min_cu"] >= 8
+        and _floor_can_drop(endpoint)
         and endpoint.get("suspend_timeout_seconds") != -1
         and endpoint["branch_id"] in active
     }
