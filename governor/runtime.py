@@ -116,7 +116,7 @@ class Runtime:
         api_key = self.read_key(account)
         per_minute = account.requests_per_minute or neon.requests_per_minute
         per_route = account.requests_per_second_per_route or neon.requests_per_second_per_route
-        return NeonClient(
+        client = NeonClient(
             api_key,
             base_url=self.config.effective_api_url(),
             requests_per_minute=shared_budget(per_minute, neon.budget_share),
@@ -127,6 +127,12 @@ class Runtime:
             max_connections=neon.concurrency,
             transport=transport,
         )
+        # The consumption endpoints' own budget ([consumption] requests_per_minute), shared
+        # out like the others.
+        client.use_consumption_budget(
+            shared_budget(self.config.consumption.requests_per_minute, neon.budget_share)
+        )
+        return client
 
     @asynccontextmanager
     async def open_accounts(
@@ -223,9 +229,13 @@ class Runtime:
         notifier: Notifier | None = None,
         clock: Clock | None = None,
         run: Callable[..., Awaitable[AuditResult]] = run_audit,
+        consumption: bool = True,
     ) -> AuditResult:
         """One audit with the config's prices and concurrency: the one call of ``run_audit``
-        for ``audit``, ``plan``/``apply`` and the daemon (``run``: the daemon's, tests')."""
+        for ``audit``, ``plan``/``apply`` and the daemon (``run``: the daemon's, tests').
+
+        ``consumption``: read Neon's meters before pricing, as ``[consumption]`` says
+        (``audit --no-consumption``: not this time)."""
         return await run(
             accounts=accounts,
             store=store,
@@ -237,6 +247,7 @@ class Runtime:
             progress=progress,
             snapshot=snapshot,
             notifier=notifier,
+            consumption=self.config.consumption if consumption else None,
         )
 
     def executor(

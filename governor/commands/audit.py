@@ -70,6 +70,13 @@ def audit(
         FailOn,
         typer.Option("--fail-on", help="Lowest severity of an open finding that makes exit 1."),
     ] = FailOn.low,
+    consumption: Annotated[
+        bool,
+        typer.Option(
+            "--consumption/--no-consumption",
+            help="Read Neon's consumption meters before pricing (as [consumption] says).",
+        ),
+    ] = True,
 ) -> None:
     """Sweep the account, evaluate the policies, store and report the findings."""
     check_output_path(output)
@@ -77,7 +84,13 @@ def audit(
         runtime = Runtime.load(config_path)
         loaded = runtime.policies(policies)
         result = execute_audit(
-            runtime, loaded, accounts=account or [], org_ids=org or [], db=db, trigger="audit"
+            runtime,
+            loaded,
+            accounts=account or [],
+            org_ids=org or [],
+            db=db,
+            trigger="audit",
+            consumption=consumption,
         )
     color = output is None and stdout_is_terminal() and output_format == OutputFormat.table
     write_output(
@@ -105,13 +118,16 @@ def execute_audit(
     org_ids: Sequence[str] = (),
     db: Path | None = None,
     trigger: str = "audit",
+    consumption: bool = True,
 ) -> AuditResult:
     """One audit with the runtime's accounts and store; raises the domain's errors."""
     runtime.account_settings(accounts)  # an unknown --account fails before the progress bar
     with sweep_progress() as progress:
         holder: list[AuditResult] = []
         # asyncio.run repr()s a returned value on 3.11/3.12 debug paths: return nothing.
-        asyncio.run(_run(runtime, policies, accounts, org_ids, db, trigger, progress, holder))
+        asyncio.run(
+            _run(runtime, policies, accounts, org_ids, db, trigger, progress, holder, consumption)
+        )
     return holder[0]
 
 
@@ -124,6 +140,7 @@ async def _run(
     trigger: str,
     progress: Callable[[SweepProgress], None] | None,
     holder: list[AuditResult],
+    consumption: bool = True,
 ) -> None:
     async with (
         runtime.open_accounts(names=account_names, org_ids=org_ids) as accounts,
@@ -138,6 +155,7 @@ async def _run(
                 trigger=trigger,
                 progress=progress,
                 notifier=runtime.channels(slack, interactive=True),
+                consumption=consumption,
             )
         )
         if slack is not None:

@@ -210,8 +210,6 @@ async def _refresh(
             errors=[part.as_dict() for part in snapshot.incomplete],
         )
     settings = runtime.config.consumption
-    for account in accounts:
-        account.client.use_consumption_budget(settings.requests_per_minute)
     run = await read_consumption(targets_of(accounts, snapshot), store, now=now, keep=settings.keep)
     return snapshot, run
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from governor.config.consumption import ConsumptionSettings
 from governor.model.snapshot import Snapshot
+from governor.pipeline.consumption import consumption_usage
 from governor.pipeline.detail import DetailNeed
 from governor.pipeline.gc_pacing import young_collections_only
 from governor.pipeline.results import AuditResult
@@ -43,8 +45,12 @@ async def run_audit(
     progress: Callable[[SweepProgress], None] | None = None,
     snapshot: Snapshot | None = None,
     notifier: Notifier | None = None,
+    consumption: ConsumptionSettings | None = None,
 ) -> AuditResult:
     """Run every stage once; pass ``snapshot`` to judge a recent sweep instead of sweeping.
+
+    ``consumption`` (enabled): a fresh sweep is followed by a read of Neon's meters, and
+    findings are priced from the store's meters where they exist (before pricing).
 
     The run row is finished, or marked failed with the reason, whatever happens.
     """
@@ -58,7 +64,12 @@ async def run_audit(
             snapshot = await sweep_stage(
                 accounts, clock=clock, concurrency=concurrency, progress=progress, detail=detail
             )
-        evaluation = await evaluate_off_loop(policies, snapshot, prices, now=clock())
+        usage = None
+        if consumption is not None and consumption.enabled:
+            usage = await consumption_usage(
+                accounts, store, snapshot, consumption, now=clock(), read=not reused
+            )
+        evaluation = await evaluate_off_loop(policies, snapshot, prices, now=clock(), usage=usage)
         recorded = await record_stage(store, run.run_id, evaluation, now=clock())
         await run.finish(
             complete=snapshot.complete,

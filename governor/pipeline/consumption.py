@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from governor.config.consumption import ConsumptionSettings
 from governor.costs.bill import (
     MeteredOrg,
     OrgBill,
@@ -35,7 +36,8 @@ from governor.neon.consumption import ConsumptionPlanRefused, MeterReading
 from governor.neon.errors import NeonError
 from governor.savings.billing_plan import billing_plan
 from governor.savings.prices import Prices
-from governor.store import Store
+from governor.savings.usage import Usage
+from governor.store import Store, StoreError
 from governor.store import consumption as meters
 from governor.store import resources as resource_rows
 from governor.sweep import Account
@@ -434,3 +436,31 @@ def bills(
             )
         )
     return found
+
+
+async def consumption_usage(
+    accounts: Sequence[Account],
+    store: Store,
+    snapshot: Snapshot,
+    settings: ConsumptionSettings,
+    *,
+    now: datetime,
+    read: bool = True,
+) -> Usage | None:
+    """The audit's step before pricing: read the organizations' meters (``read``: a fresh
+    sweep; a reused one prices what the store holds), then the estimates' ``Usage``.
+
+    A failure here never fails the audit: findings are then estimated from object fields.
+    """
+    if read:
+        try:
+            await read_consumption(
+                targets_of(accounts, snapshot), store, now=now, keep=settings.keep
+            )
+        except (NeonError, StoreError) as error:
+            logger.warning("Neon's consumption meters were not read: %s", error)
+    try:
+        return await store.run(meters.usage_for, now, sizes_of_snapshot(snapshot))
+    except StoreError as error:
+        logger.warning("the stored consumption meters could not be read: %s", error)
+        return None

@@ -22,6 +22,7 @@ from governor.policy import Policy, evaluate
 from governor.policy.resources import SnapshotIndex
 from governor.savings import with_estimates
 from governor.savings.prices import Prices
+from governor.savings.usage import Usage
 from governor.store import Store, StoredFinding, history
 from governor.sweep import Account, SweepProgress, sweep_accounts
 
@@ -84,18 +85,26 @@ def evaluate_stage(policies: Sequence[Policy], snapshot: Snapshot, *, now: datet
     )
 
 
-def estimate_stage(evaluation: Evaluation, prices: Prices) -> Evaluation:
-    estimated = with_estimates(evaluation.findings, evaluation.index, prices)
+def estimate_stage(
+    evaluation: Evaluation, prices: Prices, usage: Usage | None = None
+) -> Evaluation:
+    """``usage``: Neon's meters, so findings are priced from measurements where they exist."""
+    estimated = with_estimates(evaluation.findings, evaluation.index, prices, usage)
     return replace(evaluation, findings=tuple(estimated))
 
 
 async def evaluate_off_loop(
-    policies: Sequence[Policy], snapshot: Snapshot, prices: Prices, *, now: datetime
+    policies: Sequence[Policy],
+    snapshot: Snapshot,
+    prices: Prices,
+    *,
+    now: datetime,
+    usage: Usage | None = None,
 ) -> Evaluation:
     """Evaluate and estimate in a worker thread: pure code, so nothing is shared unsafely."""
 
     def both() -> Evaluation:
-        return estimate_stage(evaluate_stage(policies, snapshot, now=now), prices)
+        return estimate_stage(evaluate_stage(policies, snapshot, now=now), prices, usage)
 
     return await asyncio.to_thread(both)
 

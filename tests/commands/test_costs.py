@@ -50,7 +50,8 @@ def _costs(base_url: str, tmp_path: Path, *args: str) -> tuple[int, str, str]:
 def _json(base_url: str, tmp_path: Path, *args: str) -> dict[str, Any]:
     code, out, err = _costs(base_url, tmp_path, "--format", "json", *args)
     assert code == 0, err
-    return json.loads(out)
+    report: dict[str, Any] = json.loads(out)
+    return report
 
 
 def _orgs_by_plan(simulator: Simulator) -> dict[str, str]:

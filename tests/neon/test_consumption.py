@@ -37,7 +37,7 @@ def world() -> World:
 
 def org_of_plan(simulator: Simulator, plan: str) -> str:
     facts = facts_of(simulator.world.to_dict())
-    return next(org["id"] for org in facts.organizations if org["plan"] == plan)
+    return str(next(org["id"] for org in facts.organizations if org["plan"] == plan))
 
 
 def projects_of(simulator: Simulator, org_id: str) -> set[str]:

@@ -1,0 +1,111 @@
+"""The consumption read job: each organization's meters into the store before pricing,
+refusals recorded as such, and findings priced from measurements where they exist."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+from typer.testing import CliRunner
+
+from governor.cli import app
+from governor.pipeline.consumption import read_consumption
+from governor.simulator import SimulatorOptions, World
+from governor.store import Store
+from governor.store import consumption as meters
+from governor.sweep import Account
+from tests.conftest import WORLD_NOW
+from tests.neon.helpers import fast_client
+
+runner = CliRunner()
+NO_LIMITS = SimulatorOptions(requests_per_minute=None, requests_per_second_per_route=None)
+
+
+def _world() -> World:
+    return World.generate(seed=5, orgs=4, projects=16, branches=120, now=WORLD_NOW)
+
+
+@pytest.mark.anyio
+async def test_a_refused_organization_is_recorded_refused_and_the_others_read(
+    served_simulator: Callable[..., Any], tmp_path: Path
+) -> None:
+    simulator, base_url = served_simulator(_world(), NO_LIMITS)
+    plans = {org["plan"]: org_id for org_id, org in simulator.world.organizations_by_id.items()}
+    async with (
+        fast_client(base_url, "sim-personal-key") as client,
+        await Store.open_async(tmp_path / "g.db") as store,
+    ):
+        client.use_consumption_budget(60_000)
+        account = Account("default", client)
+        run = await read_consumption(
+            [(account, plans["free"]), (account, plans["scale"])], store, now=WORLD_NOW
+        )
+        free_reads = await store.run(meters.reads, org_id=plans["free"])
+        scale_reads = await store.run(meters.reads, org_id=plans["scale"])
+    assert [org.outcome for org in run.orgs] == ["refused", "ok"]
+    assert [(read.outcome, read.rows) for read in free_reads] == [("refused", 0)]
+    assert {(read.scope, read.granularity, read.outcome) for read in scale_reads} == {
+        ("projects", "hourly", "ok"),
+        ("projects", "daily", "ok"),
+        ("branches", "hourly", "ok"),
+    }
+    assert run.requests >= 3
+
+
+class _AtWorldNow(datetime):
+    """The audit's clock (``stages.utc_now``) stopped at the simulated world's now."""
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> _AtWorldNow:
+        return cls.fromtimestamp(WORLD_NOW.timestamp(), tz)
+
+
+def _audit(base_url: str, tmp_path: Path, *args: str) -> dict[str, Any]:
+    config = tmp_path / "fast.toml"
+    config.write_text(
+        "[neon]\nrequests_per_minute = 60000\nrequests_per_second_per_route = 1000\n"
+        "[consumption]\nrequests_per_minute = 60000\n"
+    )
+    with mock.patch("governor.pipeline.stages.datetime", _AtWorldNow):
+        result = runner.invoke(
+            app,
+            ["audit", "--db", str(tmp_path / "g.db"), "--config", str(config),
+             "--format", "json", *args],
+            env={"NEON_API_URL": base_url, "NEON_API_KEY": "sim-personal-key"},
+        )  # fmt: skip
+    assert result.exit_code in (0, 1), result.stderr
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
+
+
+def _reads(db: Path) -> int:
+    connection = sqlite3.connect(db)
+    try:
+        return int(connection.execute("SELECT COUNT(*) FROM consumption_reads").fetchone()[0])
+    finally:
+        connection.close()
+
+
+def test_an_audit_reads_the_meters_before_pricing_so_findings_can_be_measured(
+    served_simulator: Callable[..., Any], tmp_path: Path
+) -> None:
+    _, base_url = served_simulator(_world(), NO_LIMITS)
+    report = _audit(base_url, tmp_path)
+    assert _reads(tmp_path / "g.db") > 0
+    kinds = {finding["estimate_kind"] for finding in report["findings"]}
+    assert "measured" in kinds
+
+
+def test_an_audit_with_no_consumption_reads_no_meters(
+    served_simulator: Callable[..., Any], tmp_path: Path
+) -> None:
+    _, base_url = served_simulator(_world(), NO_LIMITS)
+    report = _audit(base_url, tmp_path, "--no-consumption")
+    assert _reads(tmp_path / "g.db") == 0
+    assert "measured" not in {finding["estimate_kind"] for finding in report["findings"]}
