@@ -1,0 +1,168 @@
+"""Realized savings end to end: apply in the simulator, read its meters day by day, measure.
+
+The simulator meters every hour from its world (governor.simulator.usage), so a compute
+whose suspend timeout the remediation sets to 300 s bills less from the change on. The
+test steps time (no sleeps), reads consumption the way the daemon does (C2's reader, into
+the store), runs the measurement pass and compares the realized saving with the drop the
+simulator's own ledger metered over the same hours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from governor.costs.realized import day_ceil, days_in_month
+from governor.model.consumption import COMPUTE_UNIT_SECONDS
+from governor.pipeline.consumption import read_consumption
+from governor.savings.prices import Prices
+from governor.simulator.timestamps import format_timestamp
+from governor.store import realized
+from governor.store.realized import RealizedRecord
+from governor.sweep import Account
+from tests.conftest import WORLD_NOW
+from tests.remediate.harness import Rig, rig, shipped
+from tests.remediate.world import ACTIVE, ORG_ID, PROJECT_ID, RECENT
+from tests.simulator.worlds import endpoint
+
+pytestmark = pytest.mark.anyio
+
+ALWAYS_ON = "ep-always-on-2"  # its draws make it a business-hours compute once it may sleep
+POLLER = "ep-poller-2"  # its draws make it a poller: 1 CU every hour (the rest of the project)
+MAIN = "br-main-1"
+DAY = timedelta(days=1)
+
+
+def two_computes(data: dict[str, Any]) -> None:
+    """The fix project's computes: one that never suspends on main, a poller elsewhere."""
+    (project,) = [p for p in data["organizations"][0]["projects"] if p["id"] == PROJECT_ID]
+    project["endpoints"] = [
+        endpoint(
+            ALWAYS_ON,
+            PROJECT_ID,
+            MAIN,
+            suspend_timeout_seconds=-1,
+            autoscaling_limit_min_cu=1,
+            autoscaling_limit_max_cu=4,
+            current_state="active",
+            started_at=RECENT,
+            last_active=RECENT,
+        ),
+        endpoint(
+            POLLER,
+            PROJECT_ID,
+            ACTIVE,
+            suspend_timeout_seconds=300,
+            autoscaling_limit_min_cu=1,
+            autoscaling_limit_max_cu=2,
+            current_state="active",
+            started_at=RECENT,
+            last_active=RECENT,
+        ),
+    ]
+
+
+@asynccontextmanager
+async def applied(tmp_path: Path) -> AsyncIterator[tuple[Rig, int]]:
+    """The world read, then the never-suspending compute's remediation applied."""
+    policies = [p for p in shipped("auto") if p.name == "never-suspending-computes"]
+    async with rig(tmp_path, policies=policies, edit_world=two_computes) as r:
+        r.client.use_consumption_budget(60_000)  # the simulator has no consumption limit here
+        await read_meters(r)
+        result = await r.apply()
+        (outcome,) = [o for o in result.outcomes if o.state == "succeeded"]
+        yield r, outcome.remediation_id
+
+
+async def read_meters(r: Rig) -> None:
+    run = await read_consumption([(Account("default", r.client), ORG_ID)], r.store, now=r.now())
+    assert [org.outcome for org in run.orgs] == ["ok"], run.orgs
+
+
+async def days_pass(r: Rig, days: int) -> None:
+    """Step ``days`` days, reading the meters once a day as the daemon's job would."""
+    for _ in range(days):
+        r.clock.now += DAY.total_seconds()
+        await read_meters(r)
+
+
+async def control(r: Rig, method: str, **kwargs: Any) -> Any:
+    """The simulator's ledger control (``/_simulator/usage``), over loopback."""
+    async with httpx.AsyncClient(base_url=r.client.base_url) as http:
+        response = await http.request(method, "/_simulator/usage", **kwargs)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def metered_per_day(r: Rig, branch_id: str, start: datetime, end: datetime) -> float:
+    """CU-seconds a day the simulator's ledger metered for ``branch_id`` in [start, end)."""
+    window = {"from": format_timestamp(start), "to": format_timestamp(end)}
+    values = (await control(r, "GET", params={"branch_id": branch_id, **window}))["values"]
+    return float(values[COMPUTE_UNIT_SECONDS]) / ((end - start) / DAY)
+
+
+async def measured(r: Rig, remediation_id: int) -> RealizedRecord:
+    await r.store.run(realized.measure_due, now=r.now(), prices=Prices())
+    row = await r.store.run(realized.get, remediation_id)
+    assert row is not None
+    return row
+
+
+async def test_a_compute_that_now_suspends_realizes_the_drop_the_simulator_metered(
+    tmp_path: Path,
+) -> None:
+    async with applied(tmp_path) as (r, remediation_id):
+        kept = await r.store.run(realized.get, remediation_id)
+        assert kept is not None
+        assert kept.status == "waiting"
+        assert kept.baseline is not None  # the week of hourly branch rows read before
+        assert kept.estimate_usd is not None  # what the change was judged on, kept beside it
+        assert kept.estimate_kind in ("measured", "estimated")
+        changed = kept.changed_at
+        await days_pass(r, 5)
+        early = await measured(r, remediation_id)
+        assert early.status == "waiting"
+        assert early.realized_monthly_usd is None
+        await days_pass(r, 5)
+        row = await measured(r, remediation_id)
+        assert row.status == "measured", row.note
+        assert not row.drifted, row.note
+        # The simulator's own ledger over the same hours: the baseline's hours before the
+        # change, the after window's days once settled.
+        base_end = kept.baseline.end
+        base_start = base_end - kept.baseline.days * DAY
+        after_start = day_ceil(changed + DAY)
+        after_end = after_start + 7 * DAY
+        assert (row.window_start, row.window_end) == (after_start, after_end)
+        before = await metered_per_day(r, MAIN, base_start, base_end)
+        drop = before - await metered_per_day(r, MAIN, after_start, after_end)
+        price = (await r.store.run(realized.plan_prices, kept.scope, Prices())).compute_per_cu_hour
+        applied_usd = drop / 3600 * price * days_in_month(after_start)
+        assert applied_usd > 10  # a real drop: 1 CU at night and on weekends, every week
+        assert row.realized_monthly_usd is not None
+        assert row.realized_monthly_usd == pytest.approx(applied_usd, rel=0.10)
+        assert changed - WORLD_NOW < timedelta(minutes=5)
+
+
+async def test_a_remediation_measured_while_the_rest_of_the_project_grew_is_flagged_as_drift(
+    tmp_path: Path,
+) -> None:
+    async with applied(tmp_path) as (r, remediation_id):
+        # the rest of the project (every branch but main) works three times as hard from now
+        changed = await control(
+            r, "POST", json={"project_id": PROJECT_ID, "factor": 3, "except_branch_id": MAIN}
+        )
+        assert ACTIVE in changed["branch_ids"]
+        await days_pass(r, 10)
+        row = await measured(r, remediation_id)
+        assert row.status == "measured", row.note
+        assert row.drifted, row.note
+        assert row.drift is not None
+        assert row.drift > 0.2
+        assert "workload drift" in row.note
