@@ -22,7 +22,6 @@ from governor.commands.common import (
     DbOption,
     fail,
     handled,
-    output_width,
     write_output,
 )
 from governor.commands.plan_apply import actor
@@ -31,12 +30,14 @@ from governor.model.changes import moves_text
 from governor.remediate import decisions
 from governor.remediate.errors import RemediationDisabled, RemediationError
 from governor.remediate.execute import Outcome
-from governor.remediate.render import remediation_json, render_outcomes, render_remediations
+from governor.remediate.render import remediation_json, render_outcomes
 from governor.report.text import printable
 from governor.runtime import Runtime
 from governor.store import Store
+from governor.store import realized as realized_rows
 from governor.store import remediations as remediation_rows
 from governor.store import resources as resource_rows
+from governor.store.realized import RealizedRecord
 from governor.store.records import StoredResource
 from governor.store.remediations import ACTIVE_STATES, TERMINAL_STATES, RemediationRecord
 
@@ -85,10 +86,13 @@ def remediations(
         with runtime.open_store(db) as store:
             records = store.call(remediation_rows.listed, states=state or ())
             names = _project_names(store.call(resource_rows.listed, "project", include_gone=True))
+            kept = store.call(realized_rows.listed)
     if output_format == "json":
-        write_output(render_remediations(records, "json", width=output_width()), None)
+        listed = [remediation_json(r) | {"realized": _realized_json(kept, r.id)} for r in records]
+        document = {"remediations": listed}
+        write_output(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n", None)
     else:
-        write_output(remediations_table(records, names), None)
+        write_output(remediations_table(records, names, kept), None)
 
 
 @remediations_app.command("show")
@@ -108,11 +112,13 @@ def show(
             record = store.call(remediation_rows.get, remediation_id)
             reverts = [r for r in store.call(remediation_rows.listed) if r.reverts_id == record.id]
             names = _project_names(store.call(resource_rows.listed, "project", include_gone=True))
+            kept = store.call(realized_rows.listed, [record.id])
     if output_format == "json":
         document = remediation_json(record) | {"reverted_by": [r.id for r in reverts]}
+        document["realized"] = _realized_json(kept, record.id)
         write_output(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n", None)
         return
-    write_output(describe_remediation(record, names, reverts), None)
+    write_output(describe_remediation(record, names, reverts, kept.get(record.id)), None)
 
 
 def approve(
@@ -376,12 +382,18 @@ def _project_names(resources: Iterable[StoredResource]) -> dict[str, str]:
     return {r.resource_id: r.name for r in resources if r.name and r.name != r.resource_id}
 
 
-def remediations_table(records: Sequence[RemediationRecord], names: Mapping[str, str]) -> str:
+def remediations_table(
+    records: Sequence[RemediationRecord],
+    names: Mapping[str, str],
+    kept: Mapping[int, RealizedRecord] | None = None,
+) -> str:
     """One line per remediation in aligned columns; nothing is ever wrapped (a terminal
     wraps a long line, a pipe keeps it whole), so ids stay whole and greppable."""
     if not records:
         return "No remediations.\n"
-    header = ("id", "state", "resource", "project", "before → after", "$/month", "policy")
+    header = (
+        "id", "state", "resource", "project", "before → after", "$/month", "realized", "policy"
+    )  # fmt: skip
     lines = [header]
     for record in records:
         lines.append(
@@ -392,6 +404,7 @@ def remediations_table(records: Sequence[RemediationRecord], names: Mapping[str,
                 names.get(record.project_id or "", record.project_id or "-"),
                 change_text(record) or "-",
                 "-" if record.estimate_usd is None else f"{record.estimate_usd:,.2f}",
+                realized_cell((kept or {}).get(record.id)),
                 record.policy,
             )
         )
@@ -405,6 +418,21 @@ def remediations_table(records: Sequence[RemediationRecord], names: Mapping[str,
     return "\n".join(out) + "\n"
 
 
+def realized_cell(row: RealizedRecord | None) -> str:
+    """The realized saving in a table cell: dollars when measured (``drift`` flagged), else
+    where the measurement stands; "-" when nothing is metered (keys, reverts, older rows)."""
+    if row is None:
+        return "-"
+    if row.status != "measured" or row.realized_monthly_usd is None:
+        return row.status
+    return f"{row.realized_monthly_usd:,.2f}" + (" drift" if row.drifted else "")
+
+
+def _realized_json(kept: Mapping[int, RealizedRecord], remediation_id: int) -> object:
+    row = kept.get(remediation_id)
+    return None if row is None else row.as_json()
+
+
 def _reason(record: RemediationRecord) -> str:
     return record.reason or record.error or ""
 
@@ -413,6 +441,7 @@ def describe_remediation(
     record: RemediationRecord,
     names: Mapping[str, str],
     reverts: Sequence[RemediationRecord] = (),
+    realized: RealizedRecord | None = None,
 ) -> str:
     """``remediations show``: one remediation, labelled lines."""
     change_kind = record.change.kind
@@ -430,6 +459,7 @@ def describe_remediation(
         ("request", _request(record)),
         ("before → after", change_text(record) or "-"),
         ("estimate", "-" if record.estimate_usd is None else f"${record.estimate_usd:,.2f}/month"),
+        ("realized", "-" if realized is None else f"{realized_cell(realized)}: {realized.note}"),
         ("why", record.why),
         ("reason", record.reason or "-"),
     ]

@@ -68,6 +68,11 @@ class Metrics:
             "Estimated monthly savings of the open findings, in USD.",
             registry=registry,
         )
+        self._realized = Gauge(
+            "neon_governor_realized_monthly_savings_usd",
+            "Monthly savings measured from Neon's meters after remediations, in USD.",
+            registry=registry,
+        )
         self._job_success = Gauge(
             "neon_governor_job_last_success_timestamp_seconds",
             "Unix time of each job's latest successful run.",
@@ -94,6 +99,10 @@ class Metrics:
 
     def set_savings(self, usd: float) -> None:
         self._savings.set(usd)
+
+    def set_realized_savings(self, usd: float) -> None:
+        """The sum over measured remediations (waiting and no-data ones count nothing)."""
+        self._realized.set(usd)
 
     def job_succeeded(self, job: str, at: datetime) -> None:
         if at.tzinfo is None:

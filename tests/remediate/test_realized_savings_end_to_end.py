@@ -9,6 +9,7 @@ simulator's own ledger metered over the same hours.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -17,7 +18,9 @@ from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner, Result
 
+from governor.cli import app
 from governor.costs.realized import day_ceil, days_in_month
 from governor.model.consumption import COMPUTE_UNIT_SECONDS
 from governor.pipeline.consumption import read_consumption
@@ -166,3 +169,35 @@ async def test_a_remediation_measured_while_the_rest_of_the_project_grew_is_flag
         assert row.drift is not None
         assert row.drift > 0.2
         assert "workload drift" in row.note
+
+
+def cli(tmp_path: Path, *args: str) -> Result:
+    """A read-only command on the rig's store (no Neon request is needed)."""
+    config = tmp_path / "governor.toml"
+    config.write_text(f'[store]\npath = "{tmp_path / "governor.db"}"\n')
+    result = CliRunner().invoke(
+        app, [*args, "--config", str(config)], env={"NEON_API_KEY": "unused"}
+    )
+    assert result.exit_code == 0, result.stderr
+    return result
+
+
+async def test_remediations_list_and_show_the_realized_saving_next_to_the_estimate(
+    tmp_path: Path,
+) -> None:
+    async with applied(tmp_path) as (r, remediation_id):
+        await days_pass(r, 10)
+        row = await measured(r, remediation_id)
+    assert row.realized_monthly_usd is not None
+    listed = json.loads(cli(tmp_path, "remediations", "--format", "json").stdout)
+    (entry,) = [e for e in listed["remediations"] if e["id"] == remediation_id]
+    assert entry["realized"]["status"] == "measured"
+    assert entry["realized"]["realized_monthly_usd"] == row.realized_monthly_usd
+    assert entry["realized"]["estimated_monthly_usd"] == entry["estimate_usd"]
+    header, *lines = cli(tmp_path, "remediations").stdout.splitlines()
+    assert "realized" in header
+    (line,) = [line for line in lines if ALWAYS_ON in line]
+    assert f"{row.realized_monthly_usd:,.2f}" in line
+    shown = cli(tmp_path, "remediations", "show", str(remediation_id)).stdout
+    (realized_line,) = [line for line in shown.splitlines() if line.startswith("realized ")]
+    assert realized_line.endswith(f"{row.realized_monthly_usd:,.2f}: {row.note}")
