@@ -67,6 +67,7 @@ def render_table(data: dict[str, Any]) -> str:
         + (f" ({findings['counted_once']})" if findings.get("counted_once") else "")
     )
     lines.append(f"remediate  {data['remediations']['note']}")
+    lines.append(f"realized   {data['remediations']['realized']['note']}")
     lines.append(f"approvals  {data['approvals']['note']}")
     lines.append(f"slack      {_cell(data['slack']['note'])}")
     use = data["requests"]

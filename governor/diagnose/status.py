@@ -14,7 +14,7 @@ from typing import Any
 from governor.config import Config
 from governor.daemon.lock import read_holder
 from governor.savings.totals import count_once
-from governor.store import RunRecord, Store, history, remediations
+from governor.store import RunRecord, Store, history, realized, remediations
 from governor.store import jobs as job_runs
 from governor.store import slack as slack_table
 
@@ -111,7 +111,21 @@ def remediation_state(config: Config, store: Store) -> dict[str, Any]:
         "by_state": dict(sorted(counts.items())),
         "recent": recent,
         "note": f"{'enabled' if enabled else 'off ([remediation] enabled = false)'}; {summary}",
+        "realized": realized_state(store),
     }
+
+
+def realized_state(store: Store) -> dict[str, Any]:
+    """Estimated vs realized: what the measured remediations were judged on and saved."""
+    summary = store.call(realized.summary)
+    note = "none measured yet"
+    if summary.kept:
+        note = (
+            f"{summary.measured} measured: ${summary.estimated_usd:,.2f}/month estimated, "
+            f"${summary.realized_usd:,.2f}/month realized ({summary.drifted} with workload "
+            f"drift); {summary.waiting} waiting, {summary.no_data} without data"
+        )
+    return summary.as_json() | {"note": note}
 
 
 def approval_state(store: Store) -> dict[str, Any]:

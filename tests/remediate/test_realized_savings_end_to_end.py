@@ -182,7 +182,7 @@ def cli(tmp_path: Path, *args: str) -> Result:
     return result
 
 
-async def test_remediations_list_and_show_the_realized_saving_next_to_the_estimate(
+async def test_remediations_and_status_show_the_realized_saving_next_to_the_estimate(
     tmp_path: Path,
 ) -> None:
     async with applied(tmp_path) as (r, remediation_id):
@@ -201,3 +201,9 @@ async def test_remediations_list_and_show_the_realized_saving_next_to_the_estima
     shown = cli(tmp_path, "remediations", "show", str(remediation_id)).stdout
     (realized_line,) = [line for line in shown.splitlines() if line.startswith("realized ")]
     assert realized_line.endswith(f"{row.realized_monthly_usd:,.2f}: {row.note}")
+    status = json.loads(cli(tmp_path, "status", "--format", "json").stdout)
+    total = status["remediations"]["realized"]
+    assert (total["measured"], total["realized_monthly_usd"]) == (1, row.realized_monthly_usd)
+    assert total["estimated_monthly_usd"] == round(entry["estimate_usd"], 2)
+    table = cli(tmp_path, "status").stdout
+    assert f"${row.realized_monthly_usd:,.2f}/month realized" in table
