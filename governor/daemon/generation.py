@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 
 from governor.daemon.health import Health
-from governor.daemon.jobs import Job, JobContext
+from governor.daemon.jobs import Job, JobContext, consumption_jobs
 from governor.daemon.remediation import DaemonRemediation, daemon_executor
 from governor.daemon.slack_health import slack_health_jobs
 from governor.daemon.slack_jobs import slack_jobs, slack_service
@@ -110,6 +110,7 @@ class ConfigGeneration:
                 *generation.sweep_jobs(),
                 *slack_jobs(generation.slack),
                 *slack_health_jobs(generation.slack, shared.health),
+                *consumption_jobs(runtime),
             ]
             if generation.remediation.enabled:
                 # what a killed process left half-done, finished without delaying startup

@@ -13,10 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from governor.daemon.schedule import CONSUMPTION_SCHEDULE
 from governor.observability.metrics import Metrics
+from governor.pipeline.consumption import read_consumption, targets_for
 from governor.policy import Policy
 from governor.runtime import Runtime
 from governor.store import Store
+from governor.store import resources as resource_rows
 from governor.sweep import Account
 
 JobOutcome = Literal["succeeded", "incomplete", "failed"]
@@ -63,3 +66,39 @@ class Job(Protocol):
     def schedule(self) -> str | None: ...
 
     async def run(self, context: JobContext) -> JobResult: ...
+
+
+@dataclass(frozen=True)
+class ConsumptionJob:
+    """Neon's consumption meters into the store every hour (``[consumption] enabled``).
+
+    Why hourly and apart from the sweeps: the meters age out of Neon's hourly lookback in
+    7 days, and the bill and realized savings want every hour; reading them costs only the
+    consumption budget, never the sweep's. The organizations are those the latest sweep
+    kept in the store.
+    """
+
+    schedule: str | None = CONSUMPTION_SCHEDULE
+    name: str = "consumption"
+
+    async def run(self, context: JobContext) -> JobResult:
+        settings = context.runtime.config.consumption
+        now = context.runtime.clock()
+        orgs = await context.store.run(resource_rows.listed, "organization")
+        read_by = {org.resource_id: org.account for org in orgs}
+        targets = targets_for(context.accounts, [org.resource_id for org in orgs], read_by)
+        if not targets:
+            return JobResult(detail="no organization swept yet")
+        run = await read_consumption(targets, context.store, now=now, keep=settings.keep)
+        failed = [org for org in run.orgs if org.outcome == "failed"]
+        refused = sum(1 for org in run.orgs if org.outcome == "refused")
+        detail = (
+            f"{len(run.orgs)} organizations, {refused} refused by their plan, "
+            f"{len(failed)} failed; {run.requests} requests"
+        )
+        return JobResult(outcome="incomplete" if failed else "succeeded", detail=detail)
+
+
+def consumption_jobs(runtime: Runtime) -> list[Job]:
+    """The hourly meter read, when ``[consumption] enabled``."""
+    return [ConsumptionJob()] if runtime.config.consumption.enabled else []

@@ -15,9 +15,14 @@ import pytest
 from typer.testing import CliRunner
 
 from governor.cli import app
+from governor.config import Config
+from governor.daemon.jobs import ConsumptionJob, JobContext
+from governor.observability.metrics import Metrics
 from governor.pipeline.consumption import read_consumption
+from governor.pipeline.stages import sweep_stage
+from governor.runtime import Runtime
 from governor.simulator import SimulatorOptions, World
-from governor.store import Store
+from governor.store import Store, history
 from governor.store import consumption as meters
 from governor.sweep import Account
 from tests.conftest import WORLD_NOW
@@ -109,3 +114,29 @@ def test_an_audit_with_no_consumption_reads_no_meters(
     report = _audit(base_url, tmp_path, "--no-consumption")
     assert _reads(tmp_path / "g.db") == 0
     assert "measured" not in {finding["estimate_kind"] for finding in report["findings"]}
+
+
+@pytest.mark.anyio
+async def test_the_hourly_daemon_job_reads_the_organizations_the_last_sweep_kept(
+    served_simulator: Callable[..., Any], tmp_path: Path
+) -> None:
+    simulator, base_url = served_simulator(_world(), NO_LIMITS)
+    runtime = Runtime(Config(), clock=lambda: WORLD_NOW)
+    async with (
+        fast_client(base_url, "sim-personal-key") as client,
+        await Store.open_async(tmp_path / "g.db") as store,
+    ):
+        client.use_consumption_budget(60_000)
+        accounts = [Account("default", client)]
+        context = JobContext(runtime, [], store, accounts, Metrics())
+        nothing_yet = await ConsumptionJob().run(context)
+        snapshot = await sweep_stage(accounts, clock=lambda: WORLD_NOW)
+        run_id = await store.run(history.start_run, "audit", WORLD_NOW)
+        await store.run(history.record_snapshot, run_id, snapshot, WORLD_NOW)
+        result = await ConsumptionJob().run(context)
+        reads = await store.run(meters.reads)
+    assert nothing_yet.detail == "no organization swept yet"
+    assert result.outcome == "succeeded"
+    assert result.detail is not None
+    assert result.detail.startswith("4 organizations, 1 refused by their plan, 0 failed")
+    assert {read.org_id for read in reads} == set(simulator.world.organizations_by_id)
