@@ -15,6 +15,34 @@ from typing import Any
 DAY = timedelta(days=1)
 
 
+# Neon's documented compute rules, restated here (not imported): sizes 0.25, 0.5, whole CU
+# to 16, even CU to 56; an autoscaling range (min != max) at most 8 CU wide, up to 16 CU,
+# with min >= max/8 when max > 10; fixed sizes up to 56 CU; above 16 CU no scale to zero.
+CU_SIZES = (0.25, 0.5, *range(1, 17), *range(18, 57, 2))
+
+
+def valid_pair(low: float, high: float) -> bool:
+    if low not in CU_SIZES or high not in CU_SIZES or low > high:
+        return False
+    if low == high:
+        return True
+    return high <= 16 and high - low <= 8 and not (high > 10 and low < high / 8)
+
+
+def lowest_min_keeping(high: float) -> float | None:
+    """The lowest autoscaling minimum valid with ``high`` kept (None: none below it)."""
+    return next((low for low in CU_SIZES if low < high and valid_pair(low, high)), None)
+
+
+# Every kind of compute a Neon account holds, each valid (checked at import).
+SIZES = [
+    (0.25, 0.25), (0.25, 0.25), (0.25, 1), (0.25, 2), (0.5, 2), (1, 4), (2, 8), (4, 4),
+    (1, 9), (4, 12), (8, 8), (8, 16), (9, 16), (10, 16), (12, 16), (16, 16), (20, 20),
+    (28, 28), (56, 56),
+]  # fmt: skip
+assert all(valid_pair(*pair) for pair in SIZES)
+
+
 def _ts(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -40,7 +68,7 @@ def build_world(seed: int, now: datetime, *, projects: int = 24, branches: int =
                 "id": org_id,
                 "name": f"Team {index}",
                 "handle": f"team-{index}-{org_id[-4:]}",
-                "plan": rng.choice(["launch", "scale", "business"]),
+                "plan": "launch" if index == 0 else rng.choice(["scale", "business"]),
                 "created_at": _ts(now - 700 * DAY),
                 "updated_at": _ts(now - 30 * DAY),
                 "managed_by": "console",
@@ -86,7 +114,15 @@ def build_world(seed: int, now: datetime, *, projects: int = 24, branches: int =
         root = _branch(rng, project_id, "main", None, created, default=True)
         root["protected"] = number % 3 == 0
         project["branches"].append(root)
-        _endpoint(rng, project, root, now, kind="read_write", last=now - rng.randrange(0, 90) * DAY)
+        _endpoint(
+            rng,
+            org["plan"],
+            project,
+            root,
+            now,
+            kind="read_write",
+            last=now - rng.randrange(0, 90) * DAY,
+        )
         parents = [root]
         for index in range(per_project - 1):
             parent = rng.choice(parents)
@@ -109,13 +145,15 @@ def build_world(seed: int, now: datetime, *, projects: int = 24, branches: int =
             if shape < 0.25:
                 continue  # no compute
             if shape < 0.32:
-                _endpoint(rng, project, branch, now, kind="read_write", last=None)
+                _endpoint(rng, org["plan"], project, branch, now, kind="read_write", last=None)
                 continue  # a compute with no activity timestamps at all
-            _endpoint(rng, project, branch, now, kind="read_write", last=now - age_days * DAY)
+            _endpoint(
+                rng, org["plan"], project, branch, now, kind="read_write", last=now - age_days * DAY
+            )
             if shape > 0.85:
                 # a second compute active recently: the branch is not stale
                 recent = now - rng.choice([1, 3, 60]) * DAY
-                _endpoint(rng, project, branch, now, kind="read_only", last=recent)
+                _endpoint(rng, org["plan"], project, branch, now, kind="read_only", last=recent)
         for index in range(rng.randrange(1, 3)):
             key_id += 1
             org["api_keys"].append(_key(rng, key_id, f"ci-{number}-{index}", now, project_id))
@@ -169,6 +207,7 @@ def _branch(
 
 def _endpoint(
     rng: random.Random,
+    plan: str,
     project: dict[str, Any],
     branch: dict[str, Any],
     now: datetime,
@@ -176,7 +215,10 @@ def _endpoint(
     kind: str,
     last: datetime | None,
 ) -> None:
-    minimum = rng.choice([0.25, 0.25, 0.5, 1, 2, 4, 8, 10])
+    minimum, maximum = rng.choice(SIZES)
+    # Launch: 5 minutes or never; Scale and legacy Business: 1 minute to never
+    timeouts = [0, 0, 300, -1] if plan == "launch" else [0, 0, 300, 3600, -1]
+    timeout = -1 if maximum > 16 else rng.choice(timeouts)  # above 16 CU: never suspends
     endpoint: dict[str, Any] = {
         "host": "",
         "id": f"ep-{_word(rng)}-{rng.randrange(10**7, 10**8)}",
@@ -184,7 +226,7 @@ def _endpoint(
         "branch_id": branch["id"],
         "region_id": project["region_id"],
         "autoscaling_limit_min_cu": minimum,
-        "autoscaling_limit_max_cu": max(minimum, rng.choice([1, 2, 4, 8, 16])),
+        "autoscaling_limit_max_cu": maximum,
         "type": kind,
         "current_state": "idle",
         "pooler_enabled": False,
@@ -196,7 +238,7 @@ def _endpoint(
         "updated_at": branch["updated_at"],
         "settings": {},
         "proxy_host": project["proxy_host"],
-        "suspend_timeout_seconds": rng.choice([0, 0, 300, 3600, -1]),
+        "suspend_timeout_seconds": timeout,
         "provisioner": "k8s-neonvm",
     }
     endpoint["host"] = f"{endpoint['id']}.{project['proxy_host']}"
@@ -240,6 +282,14 @@ def _parse(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+def oversized(endpoint: dict) -> bool:
+    """oversized-computes' definition: a floor of 8 CU or more that Neon lets drop with the
+    maximum kept."""
+    low, high = endpoint["autoscaling_limit_min_cu"], endpoint["autoscaling_limit_max_cu"]
+    lowest = lowest_min_keeping(high)
+    return low >= 8 and lowest is not None and lowest < low
+
+
 def expected_findings(world: dict, now: datetime) -> set[tuple[str, str]]:
     """(policy, resource_id) for every resource the shipped policies must select."""
     expected: set[tuple[str, str]] = set()
@@ -252,7 +302,7 @@ def expected_findings(world: dict, now: datetime) -> set[tuple[str, str]]:
                 endpoints_by_branch.setdefault(endpoint["branch_id"], []).append(endpoint)
                 if endpoint["suspend_timeout_seconds"] == -1:
                     expected.add(("never-suspending-computes", endpoint["id"]))
-                if endpoint["autoscaling_limit_min_cu"] >= 8:
+                if oversized(endpoint):
                     expected.add(("oversized-computes", endpoint["id"]))
             parents = {branch.get("parent_id") for branch in project["branches"]}
             for branch in project["branches"]:
