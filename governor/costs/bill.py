@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
@@ -116,6 +116,14 @@ class RateCard(Protocol):
     def included_branches_per_project(self) -> int: ...
     @property
     def billed(self) -> bool: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def compute_hours_included(self) -> float: ...
+    @property
+    def storage_gb_month_included(self) -> float: ...
+    @property
+    def base_fee_per_month(self) -> float: ...
     @property
     def taken_on(self) -> str: ...
 
@@ -393,7 +401,8 @@ def bill_from_objects(
 
     Free: quota units (CU-h of 100 per project, GB of 0.5) and $0. Other plans: the
     counters priced at the plan's card, projected linearly to the period's end; labelled
-    estimates (legacy allowances and the counters' own gaps are not reconciled).
+    estimates. A legacy plan bills only beyond its organization-wide allowances: the
+    excess is shared out pro rata (its base fee is not a line: it is the plan's, not usage).
     """
     period_start, period_end = billing_period(now)
     card = rates_for(plan)
@@ -446,6 +455,14 @@ def bill_from_objects(
                 ),
             )
         bills.append(ProjectBill(project.project_id, lines))
+    notes = [refused_why, "estimates from object fields, not Neon's meters"]
+    if card.kind == "legacy" and not free:
+        bills = [_beyond_allowance(item) for item in _allowance_shares(bills, card)]
+        notes.append(
+            f"legacy plan: {card.compute_hours_included:g} CU-h and "
+            f"{card.storage_gb_month_included:g} GB-month a month included org-wide, only the "
+            f"excess is priced; the ${card.base_fee_per_month:g} base fee is not included"
+        )
     return OrgBill(
         org_id=org_id,
         plan=plan,
@@ -456,8 +473,51 @@ def bill_from_objects(
         projects=tuple(bills),
         rate_card_dates=(card.taken_on,),
         coverage="partial",
-        notes=(refused_why, "estimates from object fields, not Neon's meters"),
+        notes=tuple(notes),
     )
+
+
+def _allowance_shares(
+    bills: list[ProjectBill], card: RateCard
+) -> list[tuple[ProjectBill, dict[Line, tuple[float, float]]]]:
+    """Each project with the billable share, so far and projected, of its compute and
+    storage: the organization's excess over the allowance divided by its total."""
+    allowances: tuple[tuple[Line, float], ...] = (
+        ("compute", card.compute_hours_included),
+        ("root_storage", card.storage_gb_month_included),
+    )
+    shares: dict[Line, tuple[float, float]] = {}
+    for name, included in allowances:
+        so_far = projected = 0.0
+        for bill in bills:
+            line = bill.line(name)
+            quantity = line.quantity or 0.0
+            so_far += quantity
+            ratio = (line.projected_usd or 0.0) / line.so_far_usd if line.so_far_usd else 1.0
+            projected += quantity * ratio
+        shares[name] = (
+            max(0.0, so_far - included) / so_far if so_far > 0 else 0.0,
+            max(0.0, projected - included) / projected if projected > 0 else 0.0,
+        )
+    return [(bill, shares) for bill in bills]
+
+
+def _beyond_allowance(item: tuple[ProjectBill, dict[Line, tuple[float, float]]]) -> ProjectBill:
+    bill, shares = item
+    lines = []
+    for line in bill.lines:
+        so_far_share, projected_share = shares.get(line.line, (1.0, 1.0))
+        lines.append(
+            replace(
+                line,
+                so_far_usd=None if line.so_far_usd is None else line.so_far_usd * so_far_share,
+                projected_usd=(
+                    None if line.projected_usd is None else line.projected_usd * projected_share
+                ),
+                note=f"{line.note}; beyond the legacy allowance: {so_far_share:.0%} billed",
+            )
+        )
+    return ProjectBill(bill.project_id, tuple(lines))
 
 
 def totals_by_line(bills: Iterable[OrgBill]) -> Mapping[Line, tuple[float, float]]:

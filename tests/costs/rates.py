@@ -17,13 +17,26 @@ class Card:
     extra_branch_per_month: float = 1.50
     included_branches_per_project: int = 25
     billed: bool = True
+    kind: str = "usage"
+    compute_hours_included: float = 0.0
+    storage_gb_month_included: float = 0.0
+    base_fee_per_month: float = 0.0
     taken_on: str = "2026-05-28"
 
 
 SCALE = Card()
 LAUNCH = Card(compute_per_cu_hour=0.106, included_branches_per_project=10)
 FREE = Card(billed=False)
+LEGACY_LAUNCH = Card(
+    compute_per_cu_hour=0.16,
+    storage_per_gb_month=1.75,
+    kind="legacy",
+    compute_hours_included=300.0,
+    storage_gb_month_included=10.0,
+    base_fee_per_month=19.0,
+)
 
 
 def rates_for(plan: str | None) -> Card:
-    return {"launch": LAUNCH, "free": FREE}.get(plan or "", SCALE)
+    known = {"launch": LAUNCH, "free": FREE, "legacy_launch": LEGACY_LAUNCH}
+    return known.get(plan or "", SCALE)

@@ -172,3 +172,22 @@ def test_a_refused_paid_org_is_estimated_from_object_fields_and_labelled_so() ->
     assert compute.so_far_usd == pytest.approx(100 * 0.222)
     assert compute.projected_usd == pytest.approx(100 * 0.222 * 744 / 156)
     assert "estimates from object fields" in " ".join(bill.notes)
+
+
+def test_a_legacy_org_is_billed_only_beyond_its_org_wide_allowance() -> None:
+    projects = [
+        ProjectCounters("pr-1", compute_time_seconds=300 * 3600, period_start=DEC),
+        ProjectCounters("pr-2", compute_time_seconds=100 * 3600, period_start=DEC),
+    ]
+    bill = bill_from_objects(
+        "org-1", "legacy_launch", projects, rates_for, now=NOW, refused_why="HTTP 403: legacy"
+    )
+    first, second = (project.line("compute") for project in bill.projects)
+    # 400 CU-h against 300 included: a quarter of each project's compute is billed
+    assert first.so_far_usd == pytest.approx(300 * 0.16 / 4)
+    assert second.so_far_usd == pytest.approx(100 * 0.16 / 4)
+    # projected to 744 h: 400 * 744 / 156 CU-h, of which all but 300 are billed
+    projected_total = 400 * 744 / 156
+    share = (projected_total - 300) / projected_total
+    assert first.projected_usd == pytest.approx(300 * 744 / 156 * 0.16 * share)
+    assert any("legacy plan" in note for note in bill.notes)
