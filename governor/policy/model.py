@@ -26,7 +26,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from governor.model.actions import Action, NoAction
+from governor.model.actions import Action, NoAction, ResizeAction
 from governor.model.findings import Mode, Severity
 from governor.model.snapshot import ResourceType
 from governor.policy.filters import (
@@ -40,6 +40,7 @@ from governor.policy.filters import (
 )
 from governor.policy.value_types import Duration, Schedule, WindowText
 from governor.policy.window import Window, parse_window
+from governor.rules.compute import size_problems
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 FILTER_PROBLEMS = "filter_problems"  # validation-context key, see the module docstring
@@ -166,6 +167,19 @@ class Policy(BaseModel):
                     "fits": ", ".join(self.action.fits),
                 },
             )
+        action = self.action
+        if isinstance(action, ResizeAction) and action.max_cu is not None:
+            problems = size_problems(action.min_cu, action.max_cu)
+            if problems:  # a policy's own numbers: stored findings are not re-judged here
+                raise PydanticCustomError(
+                    "resize_refused_by_neon",
+                    "resize {low}-{high} CU is a pair Neon refuses: {why}",
+                    {
+                        "low": f"{action.min_cu:g}",
+                        "high": f"{action.max_cu:g}",
+                        "why": "; ".join(problems),
+                    },
+                )
         return self
 
     @property

@@ -92,11 +92,11 @@ def size_problems(min_cu: float, max_cu: float) -> list[str]:
         return problems
     if max_cu > AUTOSCALING_MAX_CU + _EPSILON:
         problems.append(
-            f"Neon autoscales up to 16 CU only: {_cu(min_cu)}-{_cu(max_cu)} must be a fixed size"
+            f"Neon autoscales up to 16 CU only: {_range(min_cu, max_cu)} must be a fixed size"
         )
     if max_cu - min_cu > MAX_RANGE_CU + _EPSILON:
         problems.append(
-            f"Neon's autoscaling range spans at most 8 CU: {_cu(min_cu)}-{_cu(max_cu)} "
+            f"Neon's autoscaling range spans at most 8 CU: {_range(min_cu, max_cu)} "
             f"spans {max_cu - min_cu:g} CU"
         )
     if max_cu > MAX_OVER_EIGHTH_ABOVE_CU + _EPSILON and min_cu < max_cu / 8 - _EPSILON:
