@@ -248,6 +248,7 @@ class Runtime:
             snapshot=snapshot,
             notifier=notifier,
             consumption=self.config.consumption if consumption else None,
+            savings=self.config.savings,
         )
 
     def executor(

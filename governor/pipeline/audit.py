@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from governor.config.consumption import ConsumptionSettings
+from governor.config.savings import SavingsSettings
 from governor.model.snapshot import Snapshot
 from governor.pipeline.consumption import consumption_usage
 from governor.pipeline.detail import DetailNeed
@@ -27,6 +28,7 @@ from governor.pipeline.stages import (
 from governor.policy import Policy
 from governor.savings.prices import Prices
 from governor.store import Store
+from governor.store.realized import measured_summary
 from governor.sweep import Account, SweepProgress
 
 if TYPE_CHECKING:
@@ -46,13 +48,15 @@ async def run_audit(
     snapshot: Snapshot | None = None,
     notifier: Notifier | None = None,
     consumption: ConsumptionSettings | None = None,
+    savings: SavingsSettings | None = None,
 ) -> AuditResult:
     """Run every stage once; pass ``snapshot`` to judge a recent sweep instead of sweeping.
 
     ``consumption`` (enabled): a fresh sweep is followed by a read of Neon's meters, and
     findings are priced from the store's meters where they exist (before pricing).
 
-    The run row is finished, or marked failed with the reason, whatever happens.
+    The run row is finished, or marked failed with the reason, whatever happens. Then the
+    realized-savings measurement pass runs (``savings``: its windows; cheap, store only).
     """
     async with young_collections_only(), recorded_run(store, trigger, clock) as run:
         started_at = clock()
@@ -91,6 +95,9 @@ async def run_audit(
         minimum_requests=0 if reused else snapshot.minimum_requests,
         clock_skew_seconds=snapshot.clock_skew_seconds,
         snapshot=snapshot,
+        realized=await measured_summary(
+            store, now=clock(), prices=prices, windows=(savings or SavingsSettings()).windows()
+        ),
     )
     if notifier is not None:
         await notifier.run_finished(result)

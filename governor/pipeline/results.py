@@ -8,6 +8,7 @@ from datetime import datetime
 from governor.model.findings import SEVERITY_ORDER
 from governor.model.snapshot import IncompletePart, Snapshot
 from governor.store import StoredFinding
+from governor.store.realized import Summary
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,9 @@ class AuditResult:
     minimum_requests: int = 0
     # seconds the API's clock (its Date header) is ahead of ours; None when unknown
     clock_skew_seconds: float | None = None
+    # estimated vs realized over the remediations measured from Neon's meters (None: the
+    # store could not say); the measurement pass runs at the end of every audit
+    realized: Summary | None = None
     # what was judged, for the daemon to reuse while fresh (not part of any report)
     snapshot: Snapshot | None = field(default=None, repr=False, compare=False)
 

@@ -123,6 +123,8 @@ def _audit_document(result: AuditResult, findings: Sequence[StoredFinding]) -> d
         "resolved": [finding_row(item) for item in sorted(result.resolved, key=sort_key)],
         "incomplete": [part.as_dict() for part in result.incomplete],
         "summary": document_summary,
+        # estimated vs realized over the remediations measured from Neon's meters
+        "realized_savings": None if result.realized is None else result.realized.as_json(),
     }
 
 

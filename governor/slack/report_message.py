@@ -40,6 +40,7 @@ from governor.slack.messages import (
     utc,
 )
 from governor.store import StoredFinding
+from governor.store.realized import Summary
 
 OwnerMap = Mapping[tuple[str, str], str]
 SEVERITY_ICONS = {
@@ -101,6 +102,8 @@ def report_message(
     if not result.complete:
         blocks.append(section(_incomplete_text(result)))
     blocks.append(fields_section(_summary_fields(result, remediations)))
+    if result.realized is not None and result.realized.kept:
+        blocks.append(context(realized_line(result.realized)))
     blocks.append(context(_run_line(result)))
     blocks.append({"type": "divider"})
     if not findings:
@@ -227,6 +230,16 @@ def _summary_fields(result: AuditResult, remediations: Mapping[str, int]) -> lis
         f"*Remediations*\n{_remediation_counts(remediations)}",
         "*By policy*\n" + _by_policy(result),
     ]
+
+
+def realized_line(total: Summary) -> str:
+    """Estimated vs realized, from the remediations measured after they succeeded."""
+    return (
+        f"Realized savings (Neon's meters): {money(total.realized_usd)}/mo of "
+        f"{money(total.estimated_usd)}/mo estimated over {total.measured} measured "
+        f"remediations ({total.drifted} with workload drift); {total.waiting} waiting, "
+        f"{total.no_data} without data"
+    )
 
 
 def _by_policy(result: AuditResult) -> str:

@@ -13,6 +13,7 @@ now=...)``.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -35,8 +36,11 @@ from governor.savings.prices import PlanPrices, Prices
 from governor.store import consumption
 from governor.store.connection import rows, write
 from governor.store.encoding import decode_optional_time, decode_time, encode_json, encode_time
-from governor.store.errors import one_line
+from governor.store.errors import StoreError, one_line
 from governor.store.remediations import RemediationRecord
+from governor.store.store import Store
+
+logger = logging.getLogger(__name__)
 
 # Changes that save no metered money (revoking a key saves risk): nothing to measure.
 UNMETERED_CHANGES = frozenset({"revoke_org_key", "revoke_personal_key"})
@@ -260,6 +264,20 @@ def measure_due(
         if stored is not None:
             measured.append(stored)
     return measured
+
+
+async def measured_summary(
+    store: Store, *, now: datetime, prices: Prices, windows: Windows = DEFAULT_WINDOWS
+) -> Summary | None:
+    """The measurement pass, then estimated vs realized over every kept row, for the end of
+    a run (audit, apply, the daemon's job). None when the store failed: a run never fails
+    because its savings could not be measured (the log says why)."""
+    try:
+        await store.run(measure_due, now=now, prices=prices, windows=windows)
+        return await store.run(summary)
+    except StoreError as error:
+        logger.warning("realized savings not measured: %s", error)
+        return None
 
 
 def plan_prices(connection: sqlite3.Connection, scope: Scope, prices: Prices) -> PlanPrices:

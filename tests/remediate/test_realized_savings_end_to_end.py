@@ -24,8 +24,10 @@ from governor.cli import app
 from governor.costs.realized import day_ceil, days_in_month
 from governor.model.consumption import COMPUTE_UNIT_SECONDS
 from governor.pipeline.consumption import read_consumption
+from governor.report.formats import render_audit
 from governor.savings.prices import Prices
 from governor.simulator.timestamps import format_timestamp
+from governor.slack.report_message import report_message
 from governor.store import realized
 from governor.store.realized import RealizedRecord
 from governor.sweep import Account
@@ -207,3 +209,21 @@ async def test_remediations_and_status_show_the_realized_saving_next_to_the_esti
     assert total["estimated_monthly_usd"] == round(entry["estimate_usd"], 2)
     table = cli(tmp_path, "status").stdout
     assert f"${row.realized_monthly_usd:,.2f}/month realized" in table
+
+
+async def test_the_next_runs_json_and_slack_reports_carry_estimated_vs_realized(
+    tmp_path: Path,
+) -> None:
+    async with applied(tmp_path) as (r, remediation_id):
+        await days_pass(r, 10)
+        result = await r.audit()  # the measurement pass runs at the end of every audit
+        row = await r.store.run(realized.get, remediation_id)
+    assert row is not None
+    assert row.status == "measured"
+    assert result.realized is not None
+    document = json.loads(render_audit(result, "json"))
+    assert document["realized_savings"]["measured"] == 1
+    assert document["realized_savings"]["realized_monthly_usd"] == row.realized_monthly_usd
+    message = report_message(result, remediations={}, owners={}, exempted={})
+    texts = json.dumps(message.blocks)
+    assert f"Realized savings (Neon's meters): ${row.realized_monthly_usd:,.2f}/mo" in texts
