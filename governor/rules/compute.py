@@ -228,6 +228,8 @@ def cheapest_target(
     it (``lower_max``); then ``reduces_peak`` says so. A target equal to the current limits means
     no change.
     """
+    if asked_max is not None and abs(asked_max - current_max) < _EPSILON:
+        asked_max = None  # the current maximum asked is "keep it" (resolved actions write it)
     asked = f"asked {_cu(asked_min)}" + (
         f"-{_cu(asked_max)}" if asked_max is not None else " keeping the maximum"
     )
