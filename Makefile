@@ -43,6 +43,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/sweep_pacing.py
 	$(BIN)/python benchmarks/loop_stall.py
 	$(BIN)/python benchmarks/store_upsert.py
+	$(BIN)/python benchmarks/consumption_read.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info
