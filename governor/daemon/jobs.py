@@ -13,13 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from governor.daemon.schedule import CONSUMPTION_SCHEDULE
+from governor.daemon.schedule import CONSUMPTION_SCHEDULE, REALIZED_SCHEDULE
 from governor.observability.metrics import Metrics
 from governor.pipeline.consumption import read_consumption, targets_for
 from governor.policy import Policy
 from governor.runtime import Runtime
 from governor.store import Store
 from governor.store import resources as resource_rows
+from governor.store.realized import measured_summary
 from governor.sweep import Account
 
 JobOutcome = Literal["succeeded", "incomplete", "failed"]
@@ -99,6 +100,39 @@ class ConsumptionJob:
         return JobResult(outcome="incomplete" if failed else "succeeded", detail=detail)
 
 
+@dataclass(frozen=True)
+class RealizedSavingsJob:
+    """Measure succeeded remediations whose after window has closed, once a day, and set
+    ``neon_governor_realized_monthly_savings_usd``.
+
+    Why a job of its own: the sweeps measure too, but a daemon whose sweeps reuse a fresh
+    snapshot or run weekly would leave a measurement waiting for days; this one reads
+    only the store (the hourly consumption job keeps the meters there).
+    """
+
+    schedule: str | None = REALIZED_SCHEDULE
+    name: str = "realized-savings"
+
+    async def run(self, context: JobContext) -> JobResult:
+        config = context.runtime.config
+        total = await measured_summary(
+            context.store,
+            now=context.runtime.clock(),
+            prices=config.prices,
+            windows=config.savings.windows(),
+        )
+        if total is None:
+            return JobResult(outcome="failed", detail="the store could not be read (see the log)")
+        context.metrics.set_realized_savings(total.realized_usd)
+        return JobResult(
+            detail=f"{total.measured} measured (${total.realized_usd:,.2f}/month realized), "
+            f"{total.waiting} waiting, {total.no_data} without data"
+        )
+
+
 def consumption_jobs(runtime: Runtime) -> list[Job]:
-    """The hourly meter read, when ``[consumption] enabled``."""
-    return [ConsumptionJob()] if runtime.config.consumption.enabled else []
+    """The hourly meter read and the daily realized-savings measurement (it reads what the
+    meter read keeps), when ``[consumption] enabled``."""
+    if not runtime.config.consumption.enabled:
+        return []
+    return [ConsumptionJob(), RealizedSavingsJob()]

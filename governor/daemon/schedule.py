@@ -19,6 +19,7 @@ from governor.store.jobs import JobRunRecord
 
 DEFAULT_SCHEDULE = "0 6 * * *"  # when no policy names a schedule: daily, 06:00 UTC
 CONSUMPTION_SCHEDULE = "7 * * * *"  # Neon's meters, hourly (a little after each hour ends)
+REALIZED_SCHEDULE = "37 1 * * *"  # realized savings, daily (after the 00:07 and 01:07 reads)
 MIN_MISFIRE_GRACE = timedelta(seconds=1)
 MAX_MISFIRE_GRACE = timedelta(hours=1)
 # Outcomes after which the job counts as not having run: it is caught up at start.

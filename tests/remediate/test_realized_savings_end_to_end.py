@@ -21,10 +21,14 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from governor.cli import app
+from governor.config import Config
 from governor.costs.realized import day_ceil, days_in_month
+from governor.daemon.jobs import JobContext, consumption_jobs
 from governor.model.consumption import COMPUTE_UNIT_SECONDS
+from governor.observability.metrics import Metrics
 from governor.pipeline.consumption import read_consumption
 from governor.report.formats import render_audit
+from governor.runtime import Runtime
 from governor.savings.prices import Prices
 from governor.simulator.timestamps import format_timestamp
 from governor.slack.report_message import report_message
@@ -227,3 +231,26 @@ async def test_the_next_runs_json_and_slack_reports_carry_estimated_vs_realized(
     message = report_message(result, remediations={}, owners={}, exempted={})
     texts = json.dumps(message.blocks)
     assert f"Realized savings (Neon's meters): ${row.realized_monthly_usd:,.2f}/mo" in texts
+
+
+async def test_the_daemons_daily_job_measures_what_is_due_and_sets_the_realized_metric(
+    tmp_path: Path,
+) -> None:
+    metrics = Metrics()
+    async with applied(tmp_path) as (r, remediation_id):
+        context = JobContext(
+            Runtime(Config(), clock=r.now), [], r.store, [Account("default", r.client)], metrics
+        )
+        job = next(j for j in consumption_jobs(context.runtime) if j.name == "realized-savings")
+        waiting = await job.run(context)
+        await days_pass(r, 10)
+        done = await job.run(context)
+        row = await r.store.run(realized.get, remediation_id)
+    assert waiting.detail is not None
+    assert waiting.detail.startswith("0 measured")
+    assert row is not None
+    assert row.status == "measured"
+    assert done.outcome == "succeeded"
+    assert metrics.sample("neon_governor_realized_monthly_savings_usd") == pytest.approx(
+        row.realized_monthly_usd
+    )
