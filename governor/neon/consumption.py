@@ -204,6 +204,7 @@ class NeonConsumption(NeonHttp):
         org_id: str,
     ) -> AsyncIterator[list[MeterReading]]:
         cursors: set[str] = set()
+        response: ApiResponse | None = None
         for _ in range(MAX_PAGES):
             try:
                 response = await self.request(
@@ -226,13 +227,8 @@ class NeonConsumption(NeonHttp):
                 )
             cursors.add(cursor)
             params = {**params, "cursor": cursor}
-        raise NeonApiError(
-            0,
-            f"more than {MAX_PAGES} pages: the listing does not end",
-            request_id="-",
-            method="GET",
-            path=route,
-        )
+        assert response is not None  # MAX_PAGES >= 1
+        raise response.protocol_error(f"more than {MAX_PAGES} pages: the listing does not end")
 
 
 def parse_page(

@@ -84,9 +84,13 @@ def daily_window(now: datetime) -> tuple[datetime, datetime]:
 
 def targets_of(accounts: Sequence[Account], snapshot: Snapshot) -> list[tuple[Account, str]]:
     """Each organization the sweep saw, with the account that read it."""
-    return targets_for(accounts, snapshot.org_ids or [org.id for org in snapshot.organizations],
-                       {project.org_id: snapshot.read_by.get(f"project:{project.id}")
-                        for project in snapshot.projects if project.org_id})  # fmt: skip
+    org_ids = snapshot.org_ids or [org.id for org in snapshot.organizations]
+    read_by = {
+        project.org_id: snapshot.read_by.get(f"project:{project.id}")
+        for project in snapshot.projects
+        if project.org_id
+    }
+    return targets_for(accounts, org_ids, read_by)
 
 
 def targets_for(
