@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from governor.model.consumption import COMPUTE_UNIT_SECONDS, Bucket
-from governor.store import Store, StoreError
+from governor.model.consumption import COMPUTE_UNIT_SECONDS, ROOT_BRANCH_BYTES_MONTH, Bucket
+from governor.model.snapshot import Snapshot
+from governor.neon.models import Branch, Organization, Project
+from governor.store import Store, StoreError, history
 from governor.store import consumption as meters
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
@@ -108,3 +110,62 @@ def test_series_older_than_keep_age_out_and_newer_ones_stay(tmp_path: Path) -> N
         )
     assert dropped == 1
     assert [row.value for row in found] == [2]
+
+
+def _swept(store: Store, sizes: dict[str, tuple[str | None, int]]) -> None:
+    """A sweep kept in the store: org-1's project pr-1 with ``sizes`` (branch: parent, size)."""
+    seen = Snapshot(
+        taken_at=T0,
+        organizations=[Organization.from_api({"id": "org-1", "name": "org-1"})],
+        projects=[Project.from_api({"id": "pr-1", "name": "pr-1", "org_id": "org-1"})],
+        branches=[
+            Branch.from_api(
+                {
+                    "id": branch,
+                    "project_id": "pr-1",
+                    "name": branch,
+                    "parent_id": parent,
+                    "logical_size": size,
+                }
+            )
+            for branch, (parent, size) in sizes.items()
+        ],
+        org_ids=["org-1"],
+    )
+    store.call(history.record_snapshot, store.call(history.start_run, "audit", T0), seen, T0)
+
+
+def _daily_root(value: float) -> Bucket:
+    day = T0 - timedelta(days=1)
+    return Bucket(
+        "org-1", "pr-1", None, "daily", day, T0, "p", "scale", ROOT_BRANCH_BYTES_MONTH, value
+    )
+
+
+def test_the_storage_unit_is_calibrated_from_the_kept_sweeps_root_branch(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "g.db") as store:
+        _swept(store, {"br-root": (None, 31_000_000), "br-child": ("br-root", 5)})
+        store.call(meters.write_buckets, [_daily_root(31_000_000 * 24)], T0)
+        found = store.call(meters.calibrations, T0 + timedelta(hours=1))
+    assert found["org-1"].unit == "byte_hours"
+
+
+def test_a_project_with_two_root_branches_does_not_calibrate(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "g.db") as store:
+        _swept(store, {"br-a": (None, 31_000_000), "br-b": (None, 31_000_000)})
+        store.call(meters.write_buckets, [_daily_root(31_000_000 * 24)], T0)
+        found = store.call(meters.calibrations, T0 + timedelta(hours=1))
+    assert found["org-1"].unit is None
+
+
+def test_usage_for_gives_the_estimates_each_branchs_hourly_meters(tmp_path: Path) -> None:
+    now = T0 + timedelta(days=2)
+    with Store.open(tmp_path / "g.db") as store:
+        _swept(store, {"br-root": (None, 31_000_000)})
+        rows = [bucket(hour, 0.25 * 3600, branch="br-1") for hour in range(24, 48)]
+        store.call(meters.write_buckets, rows, now)
+        usage = store.call(meters.usage_for, now)
+    floor = usage.floor_hours("br-1", 0.25)
+    assert floor is not None
+    assert floor.floor_hours == 24
+    assert usage.floor_hours("br-never-read", 0.25) is None
