@@ -125,6 +125,8 @@ def realized_state(store: Store) -> dict[str, Any]:
             f"${summary.realized_usd:,.2f}/month realized ({summary.drifted} with workload "
             f"drift); {summary.waiting} waiting, {summary.no_data} without data"
         )
+        if summary.counted_once:
+            note += f"; {summary.counted_once} shared a drop with another, counted once"
     return summary.as_json() | {"note": note}
 
 

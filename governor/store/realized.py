@@ -122,7 +122,8 @@ class Summary:
     no_data: int
     drifted: int
     estimated_usd: float  # of the measured ones: the like-for-like comparison
-    realized_usd: float
+    realized_usd: float  # each drop once (see ``summary``)
+    counted_once: int = 0  # measured rows whose drop another row of the same scope counts
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -133,6 +134,7 @@ class Summary:
             "drifted": self.drifted,
             "estimated_monthly_usd": round(self.estimated_usd, 2),
             "realized_monthly_usd": round(self.realized_usd, 2),
+            "counted_once": self.counted_once,
         }
 
 
@@ -326,26 +328,31 @@ def listed(
 
 
 def summary(connection: sqlite3.Connection) -> Summary:
-    """Counts by status and, over the measured rows, estimated vs realized monthly USD."""
-    (row,) = rows(
-        connection,
-        "SELECT COUNT(*) AS kept, "
-        "COALESCE(SUM(status = 'measured'), 0) AS measured, "
-        "COALESCE(SUM(status = 'waiting'), 0) AS waiting, "
-        "COALESCE(SUM(status = 'no data'), 0) AS no_data, "
-        "COALESCE(SUM(drifted), 0) AS drifted, "
-        "COALESCE(SUM(CASE WHEN status = 'measured' THEN estimate_usd END), 0) AS estimated, "
-        "COALESCE(SUM(CASE WHEN status = 'measured' THEN realized_monthly_usd END), 0) "
-        "AS realized FROM realized_savings",
-    )
+    """Counts by status and, over the measured rows, estimated vs realized monthly USD.
+
+    Each drop counts once: remediations measured on the same scope over the same window
+    (two computes of one branch, two changes measured by one project's meters) each see the
+    whole drop, so the group's realized saving is its largest and its estimate their sum.
+    """
+    kept = list(listed(connection).values())
+    groups: dict[tuple[str, str | None, datetime | None], list[RealizedRecord]] = {}
+    for row in kept:
+        if row.status == "measured":
+            scope = row.scope
+            by_project = scope.branch_id is None or scope.branch_deleted
+            key = (scope.project_id, None if by_project else scope.branch_id, row.window_start)
+            groups.setdefault(key, []).append(row)
     return Summary(
-        kept=row["kept"],
-        measured=row["measured"],
-        waiting=row["waiting"],
-        no_data=row["no_data"],
-        drifted=row["drifted"],
-        estimated_usd=float(row["estimated"]),
-        realized_usd=float(row["realized"]),
+        kept=len(kept),
+        measured=sum(len(group) for group in groups.values()),
+        waiting=sum(1 for row in kept if row.status == "waiting"),
+        no_data=sum(1 for row in kept if row.status == "no data"),
+        drifted=sum(1 for row in kept if row.drifted),
+        estimated_usd=sum(row.estimate_usd or 0.0 for group in groups.values() for row in group),
+        realized_usd=sum(
+            max(row.realized_monthly_usd or 0.0 for row in group) for group in groups.values()
+        ),
+        counted_once=sum(len(group) - 1 for group in groups.values()),
     )
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from governor.config import ConfigError, parse_config
 from governor.costs.realized import Measurement, Rates, Scope, Windows, baseline_rates, measure
 from governor.model.consumption import (
     CHILD_BRANCH_BYTES_MONTH,
@@ -304,3 +305,15 @@ def test_branch_rows_read_only_hourly_are_matched_with_the_projects_hourly_rows(
     assert result.realized_monthly_usd == pytest.approx(20 * 30 * 0.106, abs=0.01)
     assert result.baseline is not None
     assert result.baseline.days == pytest.approx(14 + 10 / 24)  # hourly, up to the change's hour
+
+
+def test_the_config_sets_the_windows_and_refuses_a_measurement_shorter_than_a_week() -> None:
+    config = parse_config({"savings": {"settle": "2d", "measure_for": "14d"}})
+    windows = config.savings.windows()
+    assert (windows.settle, windows.measure_for, windows.drift_threshold) == (
+        2 * DAY,
+        14 * DAY,
+        0.2,
+    )
+    with pytest.raises(ConfigError, match=r"\[savings.measure_for\] must be at least 7d"):
+        parse_config({"savings": {"measure_for": "3d"}})

@@ -188,3 +188,25 @@ def test_the_measurement_pass_prices_a_due_row_at_its_plan_and_stores_the_saving
         assert done.realized_monthly_usd == pytest.approx(20 * 30 * 0.106, abs=0.01)
         assert not done.drifted
         assert store.call(realized.summary).realized_usd == done.realized_monthly_usd
+
+
+def test_two_computes_of_one_branch_measured_together_count_their_drop_once(
+    tmp_path: Path,
+) -> None:
+    """Each measures the whole branch, so each sees both drops: the total takes it once."""
+    with Store.open(tmp_path / "g.db") as store:
+        seed(store)
+        swept = snapshot(projects=[("pr-1", ORG)], branches=[("br-main", "pr-1")])
+        swept.endpoints += [endpoint("ep-1", "br-main"), endpoint("ep-2", "br-main")]
+        run_id = store.call(history.start_run, "audit", CHANGED)
+        store.call(history.record_snapshot, run_id, swept, CHANGED)
+        window = (datetime(2026, 11, 18, tzinfo=UTC), datetime(2026, 11, 25, tzinfo=UTC))
+        for endpoint_id in ("ep-1", "ep-2"):
+            record = succeeded(store, "endpoint", endpoint_id, "update_endpoint")
+            store.call(realized.keep_baseline, record, now=CHANGED)
+            both = Measurement("measured", "both drops", realized_monthly_usd=100.0, window=window)
+            store.call(realized.record, record.id, both, now=CHANGED + 10 * DAY)
+        total = store.call(realized.summary)
+        assert (total.measured, total.counted_once) == (2, 1)
+        assert total.realized_usd == 100.0
+        assert total.estimated_usd == 120.0  # each estimate is its own compute's
