@@ -66,6 +66,8 @@ from governor.runtime import Runtime
 from governor.store import Store, history
 from governor.sweep import Account, SweepProgress
 
+TABLE_WIDTH = 180  # piped: wide enough for full organization and project ids
+
 
 class CostsBy(StrEnum):
     org = "org"
@@ -373,14 +375,16 @@ def render(
         text += ["| " + " | ".join(_cell(k, row[k]) for k in columns) + " |" for row in rows]
         return "\n".join([*text, "", *(f"- {line}" for line in _footer(found, now))]) + "\n"
     table = Table(title="Neon costs this billing period")
-    for column in columns:
-        table.add_column(
-            column, justify="right" if column.endswith(("_usd", "quantity")) else "left"
-        )
+    shown = [key for key in columns if any(row[key] not in (None, "") for row in rows)] or columns
+    for column in shown:
+        numeric = column.endswith(("_usd", "quantity"))
+        # ids are never cut short: a truncated id cannot be pasted into --org or --project
+        table.add_column(column, justify="right" if numeric else "left", no_wrap=column != "note")
     for row in rows:
-        table.add_row(*(_cell(key, row[key]) for key in columns))
+        table.add_row(*(_cell(key, row[key]) for key in shown))
     buffer = io.StringIO()
-    Console(file=buffer, width=output_width(), markup=False, soft_wrap=False).print(table)
+    width = max(output_width(), TABLE_WIDTH)
+    Console(file=buffer, width=width, markup=False, soft_wrap=False).print(table)
     return buffer.getvalue() + "\n".join(_footer(found, now)) + "\n"
 
 
