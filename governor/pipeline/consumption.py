@@ -3,18 +3,19 @@
 Why these windows: the bill wants the whole billing period (daily rows, 60 days of
 lookback) and exact branch netting for the last week (hourly rows, 168 h of lookback);
 the savings estimates want each branch's last week (v2/branches, hourly, for projects with
-usage). Hourly reads start 167 h back (an hour inside Neon's lookback, whose clock may be
-ahead of ours); daily reads start at the billing period, or two days back early in a
-month, so the storage calibration has a complete day. Each read is recorded, ok, refused
-(403: Free or legacy plan; the rest of the organization is skipped) or failed, so the
-bill can tell "not read" from "zero". Rows are written a page at a time.
+usage). Hourly reads start 168 whole hours back, the estimates' window (when Neon's clock
+is ahead of ours across an hour and it answers 406, an hour later); daily reads start at
+the billing period, or two days back early in a month, so the storage calibration has a
+complete day. Each read is recorded, ok, refused (403: Free or legacy plan; the rest of
+the organization is skipped) or failed, so the bill can tell "not read" from "zero". Rows
+are written a page at a time.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -32,10 +33,14 @@ from governor.costs.calibrate import Calibration, root_logical_sizes
 from governor.model.consumption import Bucket, Granularity
 from governor.model.snapshot import Snapshot
 from governor.neon.client import NeonClient
-from governor.neon.consumption import ConsumptionPlanRefused, MeterReading
+from governor.neon.consumption import (
+    ConsumptionPlanRefused,
+    ConsumptionRangeRefused,
+    MeterReading,
+)
 from governor.neon.errors import NeonError
 from governor.savings.billing_plan import billing_plan
-from governor.savings.prices import Prices
+from governor.savings.prices import PlanPrices, Prices
 from governor.savings.usage import Usage
 from governor.store import Store, StoreError
 from governor.store import consumption as meters
@@ -44,7 +49,7 @@ from governor.sweep import Account
 
 logger = logging.getLogger("governor.consumption")
 
-HOURLY_LOOKBACK = timedelta(hours=167)
+HOURLY_LOOKBACK_HOURS = 168
 CALIBRATION_LOOKBACK = timedelta(days=2)
 
 Outcome = Literal["ok", "refused", "failed"]
@@ -71,8 +76,8 @@ class ConsumptionRun:
         return next((org for org in self.orgs if org.org_id == org_id), None)
 
 
-def hourly_window(now: datetime) -> tuple[datetime, datetime]:
-    start = (now - HOURLY_LOOKBACK).replace(minute=0, second=0, microsecond=0)
+def hourly_window(now: datetime, hours: int = HOURLY_LOOKBACK_HOURS) -> tuple[datetime, datetime]:
+    start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours)
     return start, now
 
 
@@ -194,9 +199,17 @@ async def read_org(
         ("daily", daily_window(now)),
     ]
     failures: list[str] = []
-    for granularity, window in reads:
+    for index, (granularity, asked) in enumerate(reads):
+        window = asked
         try:
-            rows = await reader.projects(granularity, window)
+            try:
+                rows = await reader.projects(granularity, window)
+            except ConsumptionRangeRefused:
+                if granularity != "hourly":
+                    raise
+                window = hourly_window(now, HOURLY_LOOKBACK_HOURS - 1)  # Neon's clock is ahead
+                reads[index] = (granularity, window)
+                rows = await reader.projects(granularity, window)
         except ConsumptionPlanRefused as error:
             await reader.record("projects", granularity, window, "refused", message=str(error))
             return OrgRead(org_id, "refused", total, str(error))
@@ -208,7 +221,7 @@ async def read_org(
         await reader.record("projects", granularity, window, "ok", rows=rows)
         total += rows
     if branches and reader.seen:
-        window = hourly_window(now)
+        window = reads[0][1]
         try:
             rows = await reader.branches(window)
         except NeonError as error:
@@ -407,6 +420,16 @@ def sizes_of_snapshot(snapshot: Snapshot) -> dict[str, dict[str, int | None]]:
     )
 
 
+def _rates(prices: Prices, org_plan: str | None) -> Callable[[str | None], PlanPrices]:
+    """A period's rate card: its ``period_plan`` when the card knows it (``launch``,
+    ``scale``), else the organization's plan (a name Neon adds later, ``launch_v3``...)."""
+
+    def rates_for(plan: str | None) -> PlanPrices:
+        return prices.for_plan(plan if plan in prices.plans else org_plan)
+
+    return rates_for
+
+
 def bills(
     connection: sqlite3.Connection,
     facts: Sequence[OrgFacts],
@@ -428,7 +451,7 @@ def bills(
             project_ids=tuple(org.project_names),
         )  # fmt: skip
         if isinstance(metered, MeteredOrg):
-            found.append(bill_metered(metered, prices.for_plan, now=now))
+            found.append(bill_metered(metered, _rates(prices, org.plan), now=now))
             continue
         if metered is None:
             why = "Neon's consumption data was not read for this billing period"

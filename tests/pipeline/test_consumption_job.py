@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -17,8 +17,9 @@ from typer.testing import CliRunner
 from governor.cli import app
 from governor.config import Config
 from governor.daemon.jobs import ConsumptionJob, JobContext
+from governor.model.consumption import Bucket
 from governor.observability.metrics import Metrics
-from governor.pipeline.consumption import read_consumption
+from governor.pipeline.consumption import OrgFacts, bills, read_consumption
 from governor.pipeline.stages import sweep_stage
 from governor.runtime import Runtime
 from governor.simulator import SimulatorOptions, World
@@ -140,3 +141,50 @@ async def test_the_hourly_daemon_job_reads_the_organizations_the_last_sweep_kept
     assert result.detail is not None
     assert result.detail.startswith("4 organizations, 1 refused by their plan, 0 failed")
     assert {read.org_id for read in reads} == set(simulator.world.organizations_by_id)
+
+
+@pytest.mark.anyio
+async def test_an_hourly_read_neon_refuses_as_too_old_starts_an_hour_later(
+    served_simulator: Callable[..., Any], tmp_path: Path
+) -> None:
+    """Our clock 10 minutes behind Neon's across the hour: 168 h back from our hour is one
+    hour beyond Neon's lookback (406); the read still happens, from an hour later."""
+    simulator, base_url = served_simulator(_world(), NO_LIMITS)
+    scale = next(
+        o for o, org in simulator.world.organizations_by_id.items() if org["plan"] == "scale"
+    )
+    behind = WORLD_NOW - timedelta(minutes=10)
+    async with (
+        fast_client(base_url, "sim-personal-key") as client,
+        await Store.open_async(tmp_path / "g.db") as store,
+    ):
+        client.use_consumption_budget(60_000)
+        run = await read_consumption([(Account("default", client), scale)], store, now=behind)
+        reads = await store.run(meters.reads, org_id=scale, granularity="hourly")
+    assert [org.outcome for org in run.orgs] == ["ok"]
+    assert {(read.scope, read.outcome) for read in reads} == {
+        ("projects", "ok"),
+        ("branches", "ok"),
+    }
+    assert {read.start for read in reads} == {WORLD_NOW - timedelta(hours=168)}
+
+
+def test_a_period_plan_the_rate_card_does_not_know_is_priced_at_the_orgs_plan(
+    tmp_path: Path,
+) -> None:
+    start = datetime(2026, 11, 27, 10, tzinfo=UTC)
+    row = Bucket(
+        "org-1", "pr-1", None, "hourly", start, start + timedelta(hours=1), "p-1",
+        "scale_v9", "compute_unit_seconds", 3600.0,
+    )  # fmt: skip
+    facts = [OrgFacts("org-1", None, "scale", "test", {"pr-1": None}, ())]
+    with Store.open(tmp_path / "g.db") as store:
+        store.call(meters.write_buckets, [row], WORLD_NOW)
+        for granularity in ("hourly", "daily"):
+            store.call(
+                meters.record_read, org_id="org-1", scope="projects", granularity=granularity,
+                start=datetime(2026, 11, 1, tzinfo=UTC), end=WORLD_NOW, read_at=WORLD_NOW,
+                outcome="ok",
+            )  # fmt: skip
+        [bill] = store.call(bills, facts, Config().prices, now=WORLD_NOW)
+    assert bill.projects[0].line("compute").so_far_usd == pytest.approx(0.222)
