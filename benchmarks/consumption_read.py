@@ -1,7 +1,7 @@
 """Benchmark: what reading Neon's consumption meters costs for 1,000 projects.
 
 The read the governor does for one organization (``governor.pipeline.consumption``):
-v2/projects hourly for the last 167 h and daily for the billing period (100 projects a
+v2/projects hourly for the last 168 h and daily for the billing period (100 projects a
 page), then v2/branches hourly for the projects with usage (100 projects a request, 1,000
 branches a page), every row into a new SQLite store. The simulator runs in process and
 the client's pacer in virtual time, at the default budget of 30 requests a minute: the
