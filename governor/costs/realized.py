@@ -18,9 +18,10 @@ The method:
 - **Saving.** ``(baseline daily - after daily) x days in the month``, each meter priced with
   the same rate card as the estimates (decimal GB; storage already in GB-months per bucket;
   extra branches net of the plan's allowance per bucket, then / 744).
-- **Drift.** The rest of the project (its total minus the scope, in USD a day) is the
-  control: when it moved by more than the threshold (20%), the saving is flagged, because
-  the workload changed, not only the resource.
+- **Drift.** The rest of the project is the control: its other branches that have meters
+  both before and after (a branch deleted meanwhile, by this remediation or another, is
+  no workload change), in USD a day. When it moved by more than the threshold (20%), the
+  saving is flagged, because the workload changed, not only the resource.
 - **Status.** ``measured``; ``waiting`` (the after window has not closed, or its data has not
   arrived yet: ``until`` says when to look again); ``no data`` (the baseline or the after
   window was never read, or storage would be needed and its unit is uncalibrated).
@@ -134,15 +135,15 @@ class Rates:
 
     Why raw: the store keeps a baseline the moment a remediation succeeds, where neither the
     config's rate card nor the storage calibration is at hand; both price it later.
-    ``control``: the rest of the project's branch meters (its total minus the scope); None
-    when there is nothing to compare with (a project-wide scope).
+    ``control``: the project's other branches' meters a day, by branch id; None when there
+    is nothing to compare with (a project-wide scope, or branches were not read).
     """
 
     start: datetime
     end: datetime
     days: float  # days of the window that were read
     scope: Mapping[str, float]
-    control: Mapping[str, float] | None
+    control: Mapping[str, Mapping[str, float]] | None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -150,7 +151,9 @@ class Rates:
             "end": self.end.isoformat(),
             "days": self.days,
             "scope": dict(self.scope),
-            "control": None if self.control is None else dict(self.control),
+            "control": None
+            if self.control is None
+            else {branch: dict(meters) for branch, meters in self.control.items()},
         }
 
     @classmethod
@@ -163,7 +166,10 @@ class Rates:
             scope={str(k): float(v) for k, v in dict(raw["scope"]).items()},
             control=None
             if control is None
-            else {str(k): float(v) for k, v in dict(control).items()},
+            else {
+                str(branch): {str(k): float(v) for k, v in dict(meters).items()}
+                for branch, meters in dict(control).items()
+            },
         )
 
 
@@ -264,6 +270,7 @@ class _Window:
 
     project: dict[Timeframe, dict[str, float]] = field(default_factory=dict)
     branch: dict[Timeframe, dict[str, float]] = field(default_factory=dict)  # the scope's
+    others: dict[str, dict[Timeframe, dict[str, float]]] = field(default_factory=dict)
     branches_read: set[Timeframe] = field(default_factory=set)  # any branch had a row
 
     def usable(self, by_branch: bool) -> list[Timeframe]:
@@ -291,9 +298,10 @@ def _collect(
             target = window.project.setdefault(frame, {})
         else:
             window.branches_read.add(frame)
-            if bucket.branch_id != scope.branch_id:
-                continue
-            target = window.branch.setdefault(frame, {})
+            if bucket.branch_id == scope.branch_id:
+                target = window.branch.setdefault(frame, {})
+            else:
+                target = window.others.setdefault(bucket.branch_id, {}).setdefault(frame, {})
         target[bucket.metric] = target.get(bucket.metric, 0.0) + bucket.value
     return found
 
@@ -345,18 +353,19 @@ def rates(
         )
         for metric in SCOPE_METRICS
     }
-    control: dict[str, float] | None = None
+    control: dict[str, dict[str, float]] | None = None
     if scope.branch_id is not None and with_branches:
         control = {
-            metric: total(window.project, metric) - total(window.branch, metric)
-            for metric in BRANCH_METRICS
+            branch_id: {metric: total(rows, metric) / days for metric in BRANCH_METRICS}
+            for branch_id, rows in sorted(window.others.items())
+            if any(frame in rows for frame in frames)
         }
     return Rates(
         start=start,
         end=end,
         days=days,
         scope={metric: value / days for metric, value in scope_sums.items()},
-        control=None if control is None else {m: v / days for m, v in control.items()},
+        control=control,
     )
 
 
@@ -493,13 +502,17 @@ def _drift(
 ) -> tuple[float | None, bool]:
     """The rest of the project's relative move in USD a day, and whether it is drift.
 
-    No control (a project-wide scope): (None, False). Storage without a calibrated unit is
-    left out of both sides. A rest that grew from nothing has no ratio but is drift.
+    No control (a project-wide scope, or no other branch metered on both sides): (None,
+    False). Storage without a calibrated unit is left out of both sides. A rest that grew
+    from nothing has no ratio but is drift.
     """
     if baseline.control is None or after.control is None:
         return None, False
-    before, _ = daily_usd(baseline.control, prices, storage_unit)
-    later, _ = daily_usd(after.control, prices, storage_unit)
+    common = set(baseline.control) & set(after.control)
+    if not common:
+        return None, False
+    before = sum(daily_usd(baseline.control[b], prices, storage_unit)[0] for b in common)
+    later = sum(daily_usd(after.control[b], prices, storage_unit)[0] for b in common)
     if before <= 0:
         return None, later > 0
     moved = later / before - 1.0

@@ -359,9 +359,10 @@ def summary(connection: sqlite3.Connection) -> Summary:
 def series(
     connection: sqlite3.Connection, scope: Scope, *, start: datetime, end: datetime
 ) -> list[Bucket]:
-    """The project's and the scope branch's rows in ``[start, end)``, daily and hourly."""
+    """The project's and (for a branch scope) all its branches' rows in ``[start, end)``,
+    daily and hourly: the other branches are the drift control."""
     found: list[Bucket] = []
-    branches: list[str | None] = [None] if scope.branch_id is None else [None, scope.branch_id]
+    branches: list[str | None] = [None] if scope.branch_id is None else [None, "any"]
     for granularity in GRANULARITIES:
         for branch_id in branches:
             found.extend(

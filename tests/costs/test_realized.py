@@ -22,6 +22,7 @@ PRICES = PlanPrices(compute_per_cu_hour=0.106, storage_per_gb_month=0.35)
 CHANGED = datetime(2026, 11, 16, 10, 30, tzinfo=UTC)  # a November: 30 days
 DAY = timedelta(days=1)
 ORG, PROJECT, BRANCH = "org-1", "pr-1", "br-dev"
+REST_BRANCH = "br-main"  # the rest of the project: the drift control
 SCOPE = Scope(ORG, PROJECT, BRANCH)
 # A 1 CU compute that never suspends burns 24 CU-hours a day; scale to zero keeps 4 of them.
 ALWAYS_ON = 24 * 3600.0
@@ -50,6 +51,8 @@ def world(
         rows.append(bucket(day, ROOT_BRANCH_BYTES_MONTH, 1e9))
         if with_branch_rows(day):
             rows.append(bucket(day, COMPUTE_UNIT_SECONDS, mine, BRANCH))
+            rows.append(bucket(day, COMPUTE_UNIT_SECONDS, rest, REST_BRANCH))
+            rows.append(bucket(day, ROOT_BRANCH_BYTES_MONTH, 1e9, REST_BRANCH))
     return rows
 
 
@@ -181,7 +184,8 @@ def test_a_move_of_the_rest_within_20_percent_is_not_drift() -> None:
 
 def test_a_deleted_branch_is_measured_by_the_projects_drop() -> None:
     """After deletion the branch has no rows at all; its storage and branch-hours leave
-    the project's meters (10 GB of child storage, one of 12 child branches billed)."""
+    the project's meters. Deleted with another branch the same day, both leave them: 15 GB
+    of child storage and two billed branches of 13 (9 included)."""
     rows: list[Bucket] = []
     first = datetime(2026, 11, 1, tzinfo=UTC)
     for n in range(30):
@@ -189,11 +193,14 @@ def test_a_deleted_branch_is_measured_by_the_projects_drop() -> None:
         alive = day < CHANGED
         rows.append(bucket(day, ROOT_BRANCH_BYTES_MONTH, 1e9))
         rows.append(bucket(day, COMPUTE_UNIT_SECONDS, REST))
-        child_bytes = 2e9 + (10e9 if alive else 0.0)
+        child_bytes = 2e9 + (15e9 if alive else 0.0)
         rows.append(bucket(day, CHILD_BRANCH_BYTES_MONTH, child_bytes))
-        rows.append(bucket(day, EXTRA_BRANCHES_MONTH, 24 * (12 if alive else 11)))
+        rows.append(bucket(day, EXTRA_BRANCHES_MONTH, 24 * (13 if alive else 11)))
+        rows.append(bucket(day, COMPUTE_UNIT_SECONDS, REST, REST_BRANCH))
+        rows.append(bucket(day, CHILD_BRANCH_BYTES_MONTH, 2e9, "br-other"))
         if alive:
             rows.append(bucket(day, CHILD_BRANCH_BYTES_MONTH, 10e9, BRANCH))
+            rows.append(bucket(day, CHILD_BRANCH_BYTES_MONTH, 5e9, "br-deleted-too"))
     result = measure(
         scope=Scope(ORG, PROJECT, BRANCH, branch_deleted=True),
         changed_at=CHANGED,
@@ -203,10 +210,13 @@ def test_a_deleted_branch_is_measured_by_the_projects_drop() -> None:
         storage_unit="byte_months",
     )
     assert result.status == "measured"
-    # 10 GB-months a day x $0.35 + one billable branch: 24 h over the 9 included / 744 x $1.50
-    per_day = 10 * 0.35 + 24 / 744 * 1.50
+    # 15 GB-months a day x $0.35 + two billable branches: 48 h a day / 744 x $1.50
+    per_day = 15 * 0.35 + 48 / 744 * 1.50
     assert result.realized_monthly_usd == pytest.approx(per_day * 30, abs=0.01)
     assert "project's drop" in result.note
+    # another branch deleted alongside is no workload change: the control is the branches
+    # metered before and after (br-main's compute, br-other's storage), which held still
+    assert result.drift == pytest.approx(0.0)
     assert not result.drifted
 
 

@@ -68,6 +68,7 @@ def seed(store: Store) -> None:
             daily(day, COMPUTE_UNIT_SECONDS, 30 * 3600.0),
             daily(day, ROOT_BRANCH_BYTES_MONTH, 1e9),
             daily(day, COMPUTE_UNIT_SECONDS, 24 * 3600.0, "br-main"),
+            daily(day, COMPUTE_UNIT_SECONDS, 6 * 3600.0, "br-dev"),
         ]
     store.call(consumption.write_buckets, rows, CHANGED)
 
@@ -86,11 +87,13 @@ def test_a_succeeded_compute_change_keeps_its_estimate_scope_and_baseline(
         assert kept.baseline is not None
         assert kept.baseline.days == 14
         assert kept.baseline.scope[COMPUTE_UNIT_SECONDS] == 24 * 3600.0
-        assert kept.baseline.control == {
-            COMPUTE_UNIT_SECONDS: 6 * 3600.0,
-            ROOT_BRANCH_BYTES_MONTH: 1e9,
-            "child_branch_bytes_month": 0.0,
-            "instant_restore_bytes_month": 0.0,
+        assert kept.baseline.control == {  # the rest of the project, branch by branch
+            "br-dev": {
+                COMPUTE_UNIT_SECONDS: 6 * 3600.0,
+                ROOT_BRANCH_BYTES_MONTH: 0.0,
+                "child_branch_bytes_month": 0.0,
+                "instant_restore_bytes_month": 0.0,
+            }
         }
         # the series may age out of the store: the kept baseline stays
         store.call(consumption.forget_before, CHANGED + 30 * DAY)
@@ -177,6 +180,7 @@ def test_the_measurement_pass_prices_a_due_row_at_its_plan_and_stores_the_saving
                 daily(day, COMPUTE_UNIT_SECONDS, 10 * 3600.0),
                 daily(day, ROOT_BRANCH_BYTES_MONTH, 1e9),
                 daily(day, COMPUTE_UNIT_SECONDS, 4 * 3600.0, "br-main"),
+                daily(day, COMPUTE_UNIT_SECONDS, 6 * 3600.0, "br-dev"),
             ]
         store.call(consumption.write_buckets, after, CHANGED + 20 * DAY)
         early = store.call(realized.measure_due, now=CHANGED + 3 * DAY, prices=Prices())
@@ -187,6 +191,7 @@ def test_the_measurement_pass_prices_a_due_row_at_its_plan_and_stores_the_saving
         # 20 CU-hours a day fewer, 30 days, Launch's $0.106 (the organization names no plan)
         assert done.realized_monthly_usd == pytest.approx(20 * 30 * 0.106, abs=0.01)
         assert not done.drifted
+        assert done.drift == pytest.approx(0.0)
         assert store.call(realized.summary).realized_usd == done.realized_monthly_usd
 
 
