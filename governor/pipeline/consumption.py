@@ -77,14 +77,18 @@ class ConsumptionRun:
 
 
 def hourly_window(now: datetime, hours: int = HOURLY_LOOKBACK_HOURS) -> tuple[datetime, datetime]:
-    start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours)
-    return start, now
+    """``hours`` whole hours back, up to the end of the hour still filling: Neon rounds
+    ``to`` down to the granularity, so asking up to ``now`` would drop the current hour."""
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    return hour - timedelta(hours=hours), hour + timedelta(hours=1)
 
 
 def daily_window(now: datetime) -> tuple[datetime, datetime]:
+    """The billing period (and the calibration's days) up to the end of today (see above)."""
     period_start, _ = billing_period(now)
-    recent = (now - CALIBRATION_LOOKBACK).replace(hour=0, minute=0, second=0, microsecond=0)
-    return min(period_start, recent), now
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    recent = today - CALIBRATION_LOOKBACK
+    return min(period_start, recent.replace(hour=0)), today + timedelta(days=1)
 
 
 def targets_of(accounts: Sequence[Account], snapshot: Snapshot) -> list[tuple[Account, str]]:

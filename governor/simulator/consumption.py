@@ -166,7 +166,11 @@ def _window(query: Query, now: datetime) -> tuple[str, datetime, datetime]:
     asked_start, asked_end = _timestamp(query, "from"), _timestamp(query, "to")
     if asked_start >= asked_end:
         raise ApiError(406, "'from' must be before 'to'")
-    start, end = floor_to(asked_start, granularity), ceil_to(asked_end, granularity)
+    # Neon rounds both ends down to the granularity: a reader that wants the bucket still
+    # filling asks up to its end (the next boundary), as the governor's reader does.
+    start, end = floor_to(asked_start, granularity), floor_to(asked_end, granularity)
+    if start >= end:
+        raise ApiError(406, f"the range holds no whole {granularity} timeframe once rounded")
     if start < EARLIEST:
         raise ApiError(406, f"'from' must not be before {format_timestamp(EARLIEST)}")
     if granularity == "monthly":
