@@ -27,8 +27,12 @@ from governor.commands.common import (
     output_width,
     stdout_is_terminal,
 )
+from governor.commands.costs import CostsBy
+from governor.commands.costs import render as render_costs
 from governor.config import NeonSettings
-from governor.report import render_audit
+from governor.costs.bill import OrgBill
+from governor.pipeline.consumption import bills, facts_of_store
+from governor.report import render_audit, summary
 from governor.runtime import Runtime
 from governor.simulator import Simulator, SimulatorOptions, World, serve
 
@@ -87,6 +91,7 @@ def demo(
             demo_runtime = Runtime(demo_config, config_path, runtime.clock)
             with handled():
                 result = execute_audit(demo_runtime, policies, db=store_path, trigger="demo")
+                found = _bills(demo_runtime, store_path)
     finally:
         if scratch is not None and not keep:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -94,7 +99,29 @@ def demo(
     typer.echo(
         render_audit(result, output_format.value, color=color, width=output_width()), nl=False
     )
+    if output_format == OutputFormat.table and found:
+        # The bill the findings are a share of: what Neon's meters say this account costs.
+        typer.echo()
+        typer.echo(render_costs(found, CostsBy.org, OutputFormat.table, demo_runtime.clock()))
+        typer.echo(_share_line(found, summary(result.findings)["estimated_monthly_savings_usd"]))
     typer.echo(_next_steps(store_path if db is not None or keep else None), err=True)
+
+
+def _bills(runtime: Runtime, store_path: Path) -> list[OrgBill]:
+    """This billing period's bill of the simulated account, from the meters the audit read."""
+    with runtime.open_store(store_path) as store:
+        facts = store.call(facts_of_store)
+        return store.call(bills, facts, runtime.config.prices, now=runtime.clock())
+
+
+def _share_line(found: list[OrgBill], savings: float) -> str:
+    projected = sum(bill.projected_usd for bill in found)
+    if projected <= 0:
+        return f"The findings would save ${savings:,.2f}/month; the meters show no billed cost."
+    return (
+        f"The findings would save ${savings:,.2f}/month (counted once) of a bill projected at "
+        f"${projected:,.2f} this billing period ({savings / projected:.0%})."
+    )
 
 
 def _next_steps(kept: Path | None) -> str:

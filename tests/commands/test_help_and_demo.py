@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
@@ -56,3 +57,22 @@ def test_demo_suggests_commands_that_exist_outside_a_checkout(temp_dir: Path) ->
     assert "policies validate policies/" not in result.stderr
     assert " doctor " in result.stderr
     assert " plan --db governor.db" in result.stderr
+
+
+def test_demo_shows_the_accounts_bill_and_what_the_findings_would_save_of_it(
+    temp_dir: Path,
+) -> None:
+    result = runner.invoke(app, ["demo", *SMALL], env={"COLUMNS": "160"})
+    assert result.exit_code == 0, result.stderr
+    assert "Neon costs this billing period" in result.stdout
+    assert "rate card of" in result.stdout  # the bill says which prices it used
+    share = re.search(
+        r"The findings would save \$([\d,.]+)/month \(counted once\) of a bill projected at "
+        r"\$([\d,.]+) this billing period \((\d+)%\)",
+        result.stdout,
+    )
+    assert share is not None, result.stdout
+    total = re.search(r"estimated savings \$([\d,.]+)/month", result.stdout)
+    assert total is not None
+    assert total.group(1) == share.group(1)
+    assert float(share.group(2).replace(",", "")) > 0
