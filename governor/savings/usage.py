@@ -67,6 +67,7 @@ class Usage:
         self._hourly: dict[str, dict[datetime, float]] = {}
         self._hourly_any: set[str] = set()
         self._daily_child: dict[str, dict[datetime, float]] = {}
+        self._hourly_child: dict[str, dict[datetime, float]] = {}
         self._org_of: dict[str, str] = {}
         last_hour = self.now.replace(minute=0, second=0, microsecond=0)
         self.window_end = last_hour
@@ -86,6 +87,9 @@ class Usage:
                 if row.metric == COMPUTE_UNIT_SECONDS:
                     hours = self._hourly.setdefault(row.branch_id, {})
                     hours[start] = hours.get(start, 0.0) + row.value
+                elif row.metric == CHILD_BRANCH_BYTES_MONTH:
+                    child = self._hourly_child.setdefault(row.branch_id, {})
+                    child[start] = child.get(start, 0.0) + row.value
             elif row.granularity == "daily" and row.metric == CHILD_BRANCH_BYTES_MONTH:
                 if start < storage_start or end > self.now:
                     continue
@@ -108,16 +112,27 @@ class Usage:
 
     def child_storage(self, branch_id: str) -> ChildStorage | None:
         """The branch's ``child_branch_bytes_month`` as GB-months per month, or None when it
-        was not read or its organization's storage unit is not calibrated."""
-        days = self._daily_child.get(branch_id)
+        was not read or its organization's storage unit is not calibrated.
+
+        Daily rows when there are (30 days); else the hourly window's (the reader takes
+        branches hourly only), whose hours without a row count as read and zero, as the
+        compute's do."""
         org = self._org_of.get(branch_id)
         unit = self.storage_units.get(org) if org else None
-        if not days or unit is None:
+        if unit is None:
             return None
         divisor = BYTES_PER_GB * (HOURS_PER_GB_MONTH if unit == "byte_hours" else 1)
-        total = sum(days.values()) / divisor
-        per_month = total * HOURS_PER_GB_MONTH / (24 * len(days))
-        return ChildStorage(per_month, len(days), unit)
+        days = self._daily_child.get(branch_id)
+        if days:
+            total = sum(days.values()) / divisor
+            per_month = total * HOURS_PER_GB_MONTH / (24 * len(days))
+            return ChildStorage(per_month, len(days), unit)
+        hours = self._hourly_child.get(branch_id)
+        if not hours or branch_id not in self._hourly_any:
+            return None
+        total = sum(hours.values()) / divisor
+        per_month = total * HOURS_PER_GB_MONTH / WINDOW_HOURS
+        return ChildStorage(per_month, WINDOW_HOURS // 24, unit)
 
     def storage_unit(self, org_id: str | None) -> StorageUnit | None:
         return self.storage_units.get(org_id) if org_id else None

@@ -178,3 +178,21 @@ def test_a_branch_delete_prices_measured_child_storage_in_the_calibrated_unit() 
     uncalibrated = Usage(rows, NOW, {"org-a": None})
     fallback = estimate(DELETE_BRANCH, SnapshotIndex(snapshot), PRICES, uncalibrated)
     assert fallback.kind == "estimated"  # storage unit unknown: logical_size bound instead
+
+
+def test_a_branch_delete_prices_child_storage_from_the_hourly_rows_the_reader_keeps() -> None:
+    """The reader takes branches hourly only (168 h): without daily rows, those decide."""
+    snapshot = world(branches=[branch(logical_size=50 * GB)])
+    rows = [
+        Bucket(**{**vars_of(row), "metric": "child_branch_bytes_month", "value": 2e9 / 744})
+        for row in hourly("br-1", 168, 0.0)
+    ]
+    usage = Usage(rows, NOW, {"org-a": "byte_months"})
+    result = estimate(DELETE_BRANCH, SnapshotIndex(snapshot), PRICES, usage)
+    # 2 GB held all week: 2 GB-month per 744-h month, as the daily case: 0.69
+    assert (result.monthly_usd, result.kind) == (0.69, "measured")
+    assert "over the last 7 days" in result.method
+
+
+def vars_of(row: Bucket) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in Bucket.__dataclass_fields__}
