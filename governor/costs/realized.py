@@ -10,8 +10,8 @@ The method:
   ``root_branch_bytes_month`` or ``child_branch_bytes_month``, ``instant_restore_bytes_month``,
   from v2/branches) plus the project's ``extra_branches_month`` and
   ``snapshot_storage_bytes_month`` (v2/projects only). A deleted branch disappears from
-  v2/branches, so it is measured by the project's drop in the same meters; so is a change to
-  a whole project.
+  v2/branches, so its storage is measured by the project's drop (its compute by its own
+  rows before, none after); a change to a whole project by the project's meters.
 - **Windows.** Baseline: the whole UTC days of the trailing 14 days before the change.
   After: whole UTC days starting once the settling time (1 day) has passed, for at least
   7 days; ready one lag (1 hour: Neon's reporting delay) after the window closes.
@@ -346,13 +346,17 @@ def rates(
     def total(rows: dict[Timeframe, dict[str, float]], metric: str) -> float:
         return sum(rows.get(frame, {}).get(metric, 0.0) for frame in frames)
 
-    scope_sums = {
-        metric: total(
-            window.project if by_project or metric in PROJECT_ONLY_METRICS else window.branch,
-            metric,
-        )
-        for metric in SCOPE_METRICS
-    }
+    def source(metric: str) -> dict[Timeframe, dict[str, float]]:
+        """A deleted branch's storage and branch-hours by the project's drop (whether it
+        bills while recoverable shows there), its compute by its own rows: the project's
+        compute moves with every other branch's traffic."""
+        if scope.branch_id is None or metric in PROJECT_ONLY_METRICS:
+            return window.project
+        if scope.branch_deleted and metric != COMPUTE_UNIT_SECONDS:
+            return window.project
+        return window.branch
+
+    scope_sums = {metric: total(source(metric), metric) for metric in SCOPE_METRICS}
     control: dict[str, dict[str, float]] | None = None
     if scope.branch_id is not None and with_branches:
         control = {

@@ -254,3 +254,59 @@ async def test_the_daemons_daily_job_measures_what_is_due_and_sets_the_realized_
     assert metrics.sample("neon_governor_realized_monthly_savings_usd") == pytest.approx(
         row.realized_monthly_usd
     )
+
+
+def large_stale_branches(data: dict[str, Any]) -> None:
+    """Stale branches that hold real storage (50 GB each), so deleting them saves dollars."""
+    two_computes(data)
+    (project,) = [p for p in data["organizations"][0]["projects"] if p["id"] == PROJECT_ID]
+    for branch in project["branches"]:
+        if branch["id"].startswith("br-stale-"):
+            branch["logical_size"] = 50 * 10**9
+
+
+async def test_deleted_stale_branches_realize_the_projects_storage_drop_counted_once(
+    tmp_path: Path,
+) -> None:
+    """Each deleted branch is measured by the project's drop, which holds all of them: every
+    row shows the whole drop, the total counts it once, and none reads as drift."""
+    policies = [p for p in shipped("auto") if p.name == "stale-branches"]
+    async with rig(tmp_path, policies=policies, edit_world=large_stale_branches) as r:
+        r.client.use_consumption_budget(60_000)
+        await read_meters(r)
+        result = await r.apply()
+        deleted = [o.remediation_id for o in result.outcomes if o.state == "succeeded"]
+        assert len(deleted) >= 2
+        kept = await r.store.run(realized.get, deleted[0])
+        assert kept is not None
+        assert kept.scope.branch_deleted
+        await days_pass(r, 10)
+        await r.store.run(realized.measure_due, now=r.now(), prices=Prices())
+        rows = [await r.store.run(realized.get, rid) for rid in deleted]
+        total = await r.store.run(realized.summary)
+        price = (await r.store.run(realized.plan_prices, kept.scope, Prices())).storage_per_gb_month
+        assert kept.baseline is not None
+        base_end = kept.baseline.end
+        base_start = base_end - kept.baseline.days * DAY
+        after_start = day_ceil(kept.changed_at + DAY)
+        project = {"project_id": PROJECT_ID}
+        before = await control(r, "GET", params={**project, **window(base_start, base_end)})
+        after = await control(
+            r, "GET", params={**project, **window(after_start, after_start + 7 * DAY)}
+        )
+    # the ledger's child storage is in byte-hours: GB-months a day = byte-hours / 744 / 1e9
+    child = "child_branch_bytes_month"
+    drop = before["values"][child] / kept.baseline.days - after["values"][child] / 7
+    applied_usd = drop / 744 / 1e9 * price * days_in_month(after_start)
+    assert applied_usd > 1
+    for row in rows:
+        assert row is not None
+        assert row.status == "measured", row.note
+        assert not row.drifted, row.note
+        assert row.realized_monthly_usd == pytest.approx(applied_usd, rel=0.10)
+    assert total.counted_once == len(deleted) - 1
+    assert total.realized_usd == pytest.approx(applied_usd, rel=0.10)
+
+
+def window(start: datetime, end: datetime) -> dict[str, str]:
+    return {"from": format_timestamp(start), "to": format_timestamp(end)}
