@@ -12,12 +12,13 @@ The method:
   ``snapshot_storage_bytes_month`` (v2/projects only). A deleted branch disappears from
   v2/branches, so its storage is measured by the project's drop (its compute by its own
   rows before, none after); a change to a whole project by the project's meters.
-- **Windows.** Baseline: the whole UTC days of the trailing 14 days before the change.
+- **Windows.** Baseline: the 14 days before the change (whole UTC days, up to the change's
+  hour where hourly rows reach it; in practice as far back as the store has branch rows).
   After: whole UTC days starting once the settling time (1 day) has passed, for at least
   7 days; ready one lag (1 hour: Neon's reporting delay) after the window closes.
 - **Saving.** ``(baseline daily - after daily) x days in the month``, each meter priced with
-  the same rate card as the estimates (decimal GB; storage already in GB-months per bucket;
-  extra branches net of the plan's allowance per bucket, then / 744).
+  the same rate card as the estimates (decimal GB, storage in the calibrated unit; extra
+  branches net of the plan's allowance on the daily average, then / 744).
 - **Drift.** The rest of the project is the control: its other branches that have meters
   both before and after (a branch deleted meanwhile, by this remediation or another, is
   no workload change), in USD a day. When it moved by more than the threshold (20%), the
@@ -27,7 +28,8 @@ The method:
   window was never read, or storage would be needed and its unit is uncalibrated).
 
 A timeframe counts as read when the project has a row in it (a live project always stores
-something, so its storage meter is never 0); missing branch rows in a read timeframe are 0.
+something, so its storage meter is never 0) and, where branches matter, some branch has
+one; a branch missing from a read timeframe is 0 there.
 """
 
 from __future__ import annotations
