@@ -540,6 +540,7 @@ def realized_savings(db: Database) -> None:
     )
     db.execute("CREATE INDEX realized_savings_due ON realized_savings (status, next_at)")
 
+
 def known_migration_names() -> list[str]:
     """Names of every migration this version ships, in order."""
     # sqlite-utils keeps the registered list private; it offers no public accessor.
