@@ -489,13 +489,12 @@ def _resize_fields(
     current_max = _number(values.get("autoscaling_limit_max_cu"))
     if current_min is None or current_max is None:
         return {}, [], "the compute's size is not known"
-    # ``resolve`` writes the kept maximum out: the current maximum asked is "keep it".
-    asked_max = action.max_cu if action.max_cu != current_max else None
+    # ``resolve`` writes the kept maximum out; cheapest_target reads it as "keep it".
     target = cheapest_target(
         current_min=current_min,
         current_max=current_max,
         asked_min=action.min_cu,
-        asked_max=asked_max,
+        asked_max=action.max_cu,
         lower_max=action.lower_max,
     )
     if isinstance(target, NeedsPerson):

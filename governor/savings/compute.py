@@ -190,15 +190,12 @@ def resize(
     if endpoint is None:
         return Estimate(0.0, f"{lead}: the compute is not in the snapshot, cost unknown.")
     current = endpoint.autoscaling_limit_min_cu
-    current_max = endpoint.autoscaling_limit_max_cu
-    asked_max = action.max_cu
-    if asked_max is not None and abs(asked_max - current_max) < _EPSILON:
-        asked_max = None  # the resolved action writes the current maximum out: kept
+    # The same target the planner chooses (the resolved action's maximum is "keep it").
     target = cheapest_target(
         current_min=current,
-        current_max=current_max,
+        current_max=endpoint.autoscaling_limit_max_cu,
         asked_min=action.min_cu,
-        asked_max=asked_max,
+        asked_max=action.max_cu,
         lower_max=action.lower_max,
     )
     if isinstance(target, NeedsPerson):
