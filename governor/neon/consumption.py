@@ -154,14 +154,9 @@ class NeonConsumption(NeonHttp):
         limit: int = PROJECTS_PAGE_LIMIT,
     ) -> AsyncIterator[list[MeterReading]]:
         """Every project's readings of ``org_id`` in [start, end), a page at a time."""
-        params: dict[str, str | int | bool] = {
-            "org_id": neon_id("org_id", org_id),
-            "from": rfc3339_seconds(start),
-            "to": rfc3339_seconds(end),
-            "granularity": granularity,
-            "metrics": ",".join(metrics),
-            "limit": limit,
-        }
+        params = _query(
+            org_id, start=start, end=end, granularity=granularity, metrics=metrics, limit=limit
+        )
         async for page in self._pages(
             "/consumption_history/v2/projects", params, "projects", org_id
         ):
@@ -182,15 +177,10 @@ class NeonConsumption(NeonHttp):
         ids = [neon_id("project_id", project_id) for project_id in project_ids]
         for first in range(0, len(ids), PROJECT_IDS_PER_REQUEST):
             chunk = ids[first : first + PROJECT_IDS_PER_REQUEST]
-            params: dict[str, str | int | bool] = {
-                "org_id": neon_id("org_id", org_id),
-                "from": rfc3339_seconds(start),
-                "to": rfc3339_seconds(end),
-                "granularity": granularity,
-                "metrics": ",".join(metrics),
-                "project_ids": ",".join(chunk),
-                "limit": limit,
-            }
+            params = _query(
+                org_id, start=start, end=end, granularity=granularity, metrics=metrics, limit=limit
+            )
+            params["project_ids"] = ",".join(chunk)
             async for page in self._pages(
                 "/consumption_history/v2/branches", params, "branches", org_id
             ):
@@ -317,3 +307,23 @@ def _value(response: ApiResponse, value: object, where: str) -> float:
             f"{where}.value must be a finite number of 0 or more: {shown(value)}"
         )
     return number
+
+
+def _query(
+    org_id: str,
+    *,
+    start: datetime,
+    end: datetime,
+    granularity: Granularity,
+    metrics: Sequence[str],
+    limit: int,
+) -> dict[str, str | int | bool]:
+    """The parameters both v2 routes share (Neon requires all but ``limit``)."""
+    return {
+        "org_id": neon_id("org_id", org_id),
+        "from": rfc3339_seconds(start),
+        "to": rfc3339_seconds(end),
+        "granularity": granularity,
+        "metrics": ",".join(metrics),
+        "limit": limit,
+    }
