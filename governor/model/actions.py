@@ -18,7 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator,
 
 from governor.durations import Duration, format_duration
 from governor.model.snapshot import ResourceType
-from governor.rules.compute import is_compute_size
+from governor.rules.compute import (
+    SUSPEND_DEFAULT,
+    SUSPEND_MAX_SECONDS,
+    SUSPEND_MIN_SECONDS,
+    SUSPEND_NEVER,
+    is_compute_size,
+)
+from governor.rules.retention import RETENTION_MAX_SECONDS
 
 MAX_EXPIRY = timedelta(days=30)  # Neon refuses expires_at more than 30 days ahead
 MIN_COMPUTE_UNITS = 0.25  # the API's ComputeUnit minimum
@@ -35,6 +42,10 @@ class _Action(BaseModel):
     # Cannot be undone by the governor (a deleted branch is only recoverable in Neon's
     # console for a while; a revoked key is gone).
     irreversible: ClassVar[bool] = False
+    # Removes data or the means to restore it (restore points, snapshots, a project): in a
+    # policy with mode auto it still waits for a person unless [remediation]
+    # auto_data_protection is on.
+    data_protection: ClassVar[bool] = False
 
     def resolve(self, values: Mapping[str, Any]) -> Self:
         """The concrete action for the resource whose fields are ``values``."""
@@ -182,6 +193,130 @@ class RevokeAction(_Action):
     irreversible = True
 
 
+class SetRetentionAction(_Action):
+    """Shorten the project's restore window (``history_retention_seconds``).
+
+    Data protection: restore points older than the new window are gone for good. The
+    governor only shortens a window, never lengthens one.
+    """
+
+    type: Literal["set_retention"]
+    fits = ("project",)
+    data_protection = True
+    seconds: int = Field(
+        ge=0,
+        le=RETENTION_MAX_SECONDS,
+        description="history_retention_seconds to set: 0 (no instant restore) to 2592000.",
+    )
+
+
+class SetProjectDefaultsAction(_Action):
+    """Set the compute settings every new compute of the project inherits.
+
+    Preventive: existing computes keep their settings (Neon applies defaults at creation).
+    """
+
+    type: Literal["set_project_defaults"]
+    fits = ("project",)
+    suspend_timeout_seconds: int | None = Field(
+        default=None, description="Default suspend timeout: -1, 0 or 60 to 604800 seconds."
+    )
+    min_cu: float | None = Field(
+        default=None, ge=MIN_COMPUTE_UNITS, description="Default autoscaling minimum, in CU."
+    )
+    max_cu: float | None = Field(
+        default=None, ge=MIN_COMPUTE_UNITS, description="Default autoscaling maximum, in CU."
+    )
+
+    @model_validator(mode="after")
+    def _valid(self) -> SetProjectDefaultsAction:
+        if self.suspend_timeout_seconds is None and self.min_cu is None and self.max_cu is None:
+            raise ValueError("set_project_defaults needs suspend_timeout_seconds, min_cu or max_cu")
+        for name, value in (("min_cu", self.min_cu), ("max_cu", self.max_cu)):
+            if value is not None and not is_compute_size(value):
+                raise ValueError(
+                    f"{name} {value:g} is not a compute size Neon offers: 0.25, 0.5, whole CU "
+                    "to 16, even CU to 56"
+                )
+        if self.min_cu is not None and self.max_cu is not None and self.max_cu < self.min_cu:
+            raise ValueError(f"max_cu ({self.max_cu:g}) is below min_cu ({self.min_cu:g})")
+        seconds = self.suspend_timeout_seconds
+        if seconds is not None and not (
+            seconds in (SUSPEND_NEVER, SUSPEND_DEFAULT)
+            or SUSPEND_MIN_SECONDS <= seconds <= SUSPEND_MAX_SECONDS
+        ):
+            raise ValueError(
+                f"{seconds} is not a valid suspend timeout: use -1, 0 or "
+                f"{SUSPEND_MIN_SECONDS} to {SUSPEND_MAX_SECONDS} seconds"
+            )
+        return self
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            key: value for key, value in self.model_dump(mode="json").items() if value is not None
+        }
+
+
+class DeleteSnapshotAction(_Action):
+    """Delete the snapshot: "deleted snapshots cannot be recovered"."""
+
+    type: Literal["delete_snapshot"]
+    fits = ("snapshot",)
+    irreversible = True
+    data_protection = True
+
+
+class SetBackupRetentionAction(_Action):
+    """Give every item of the branch's backup schedule a retention (none keeps forever)."""
+
+    type: Literal["set_backup_retention"]
+    fits = ("branch",)
+    data_protection = True  # scheduled snapshots older than the retention go
+    retention: Duration = Field(description="How long scheduled snapshots are kept (e.g. 14d).")
+
+    @field_validator("retention")
+    @classmethod
+    def _positive(cls, retention: timedelta) -> timedelta:
+        if retention <= timedelta(0) or retention.total_seconds() != int(retention.total_seconds()):
+            raise ValueError(
+                f"{format_duration(retention)} is not a retention: use whole seconds above 0"
+            )
+        return retention
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "type": "set_backup_retention",
+            "retention_seconds": int(self.retention.total_seconds()),
+        }
+
+
+class DeleteProjectAction(_Action):
+    """Delete the whole project (Neon can recover it for 7 days: ``revert``)."""
+
+    type: Literal["delete_project"]
+    fits = ("project",)
+    disruptive = True  # every compute and connection of the project goes
+    irreversible = True  # after Neon's 7 days
+    data_protection = True
+
+
+class DeleteEndpointAction(_Action):
+    """Delete the compute (a replica shares its branch's storage: no data is lost)."""
+
+    type: Literal["delete_endpoint"]
+    fits = ("endpoint",)
+    disruptive = True  # its connections drop and its host name stops answering
+    irreversible = True  # a new compute gets a new host name
+
+
+class DisableComputeAction(_Action):
+    """Disable the compute: Neon suspends it and refuses new connections."""
+
+    type: Literal["disable_compute"]
+    fits = ("endpoint",)
+    disruptive = True
+
+
 Action = Annotated[
     NoAction
     | SuspendAction
@@ -189,7 +324,14 @@ Action = Annotated[
     | SetAutosuspendAction
     | SetExpiryAction
     | DeleteAction
-    | RevokeAction,
+    | RevokeAction
+    | SetRetentionAction
+    | SetProjectDefaultsAction
+    | DeleteSnapshotAction
+    | SetBackupRetentionAction
+    | DeleteProjectAction
+    | DeleteEndpointAction
+    | DisableComputeAction,
     Field(discriminator="type"),
 ]
 ACTION_TYPES: dict[str, type[_Action]] = {
@@ -200,6 +342,13 @@ ACTION_TYPES: dict[str, type[_Action]] = {
     "set_expiry": SetExpiryAction,
     "delete": DeleteAction,
     "revoke": RevokeAction,
+    "set_retention": SetRetentionAction,
+    "set_project_defaults": SetProjectDefaultsAction,
+    "delete_snapshot": DeleteSnapshotAction,
+    "set_backup_retention": SetBackupRetentionAction,
+    "delete_project": DeleteProjectAction,
+    "delete_endpoint": DeleteEndpointAction,
+    "disable_compute": DisableComputeAction,
 }
 
 _ACTION_ADAPTER: TypeAdapter[Action] = TypeAdapter(Action)
@@ -213,4 +362,11 @@ def parse_action(data: Mapping[str, Any]) -> Action:
         if isinstance(seconds, bool) or not isinstance(seconds, int):
             raise ValueError(f"set_expiry after_seconds must be a whole number, got {seconds!r}")
         fields["after"] = timedelta(seconds=seconds)
+    if fields.get("type") == "set_backup_retention" and "retention_seconds" in fields:
+        seconds = fields.pop("retention_seconds")
+        if isinstance(seconds, bool) or not isinstance(seconds, int):
+            raise ValueError(
+                f"set_backup_retention retention_seconds must be a whole number, got {seconds!r}"
+            )
+        fields["retention"] = timedelta(seconds=seconds)
     return _ACTION_ADAPTER.validate_python(fields, strict=False)
