@@ -14,17 +14,46 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TextIO, TypeVar
 
-from governor.neon.models import ApiKey, Branch, Endpoint, Organization, Project
+from governor.neon.models import (
+    ApiKey,
+    Branch,
+    Endpoint,
+    Organization,
+    Project,
+    ProjectSnapshot,
+)
 
-ObjectT = TypeVar("ObjectT", Organization, Project, Branch, Endpoint)
-ResourceType = Literal["project", "branch", "endpoint", "api_key"]
+ObjectT = TypeVar("ObjectT", Organization, Project, Branch, Endpoint, ProjectSnapshot)
+ResourceType = Literal["organization", "project", "branch", "endpoint", "api_key", "snapshot"]
 KeyScope = Literal["personal", "organization", "project"]
 # What a sweep can fail to read. "organizations": the organization list itself;
 # "projects": one organization's project list (org_id set; project_id set when the API
 # reported that one project as unavailable); "project", "branches", "endpoints": one
 # project's details (project_id set); "api_keys": personal keys (org_id None) or one
-# organization's keys.
-PartKind = Literal["organizations", "projects", "project", "branches", "endpoints", "api_keys"]
+# organization's keys. Read only when a loaded policy wants them: "snapshots" (one
+# project's snapshot list), "backup_schedules" (a project's branches' schedules),
+# "operations" (a project's start_compute operations: endpoint activations), all with
+# project_id set; "spending_limit" (one organization's, org_id set).
+PartKind = Literal[
+    "organizations",
+    "projects",
+    "project",
+    "branches",
+    "endpoints",
+    "api_keys",
+    "snapshots",
+    "backup_schedules",
+    "spending_limit",
+    "operations",
+]
+# The resource type whose fields each detail part fills: unread, its resources are not
+# covered (a finding about them is kept as it was, not resolved).
+_DETAIL_PART_RESOURCE: dict[str, ResourceType] = {
+    "snapshots": "snapshot",
+    "backup_schedules": "branch",
+    "operations": "endpoint",
+    "spending_limit": "organization",
+}
 
 
 @dataclass(frozen=True)
@@ -81,6 +110,15 @@ class Snapshot:
     # several accounts: which one read each project ("project:<id>") and key ("key:<id>"),
     # so a remediation is recorded, re-read and sent under that account's key
     read_by: dict[str, str] = field(default_factory=dict)
+    # detail read only where a loaded policy wants it (governor.pipeline.detail); an
+    # unread part is absent here and, when its read failed, listed in ``incomplete``
+    snapshots: list[ProjectSnapshot] = field(default_factory=list)
+    # branch id -> the API's {"schedule": [...]}
+    backup_schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # org id -> spending_limit_cents; None: none set; key absent: not read or not offered
+    spending_limits: dict[str, int | None] = field(default_factory=dict)
+    # endpoint id -> start_compute operations in the last 30 days
+    activations: dict[str, int] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -100,6 +138,10 @@ class Snapshot:
             merged.projects.extend(_new(merged.projects, part.projects))
             merged.branches.extend(_new(merged.branches, part.branches))
             merged.endpoints.extend(_new(merged.endpoints, part.endpoints))
+            merged.snapshots.extend(_new(merged.snapshots, part.snapshots))
+            for name in ("backup_schedules", "spending_limits", "activations"):
+                mine, theirs = getattr(merged, name), getattr(part, name)
+                mine.update((k, v) for k, v in theirs.items() if k not in mine)
             seen_keys = {record.key.id for record in merged.api_keys}
             merged.api_keys.extend(r for r in part.api_keys if r.key.id not in seen_keys)
             merged.incomplete.extend(part.incomplete)
@@ -122,6 +164,20 @@ class Snapshot:
             if part.kind == "organizations" and part.org_id in (None, org_id):
                 # the organization list itself, or this one organization, is unknown
                 return False
+            detail_of = _DETAIL_PART_RESOURCE.get(part.kind)
+            if detail_of is not None:
+                if detail_of == resource_type and (
+                    part.org_id == org_id
+                    if part.kind == "spending_limit"
+                    else part.project_id == project_id
+                ):
+                    return False
+                continue
+            if resource_type == "organization":
+                # its derived fields (plan fit) sum over its projects
+                if part.kind == "projects" and part.org_id == org_id:
+                    return False
+                continue
             if resource_type == "api_key":
                 if part.kind == "api_keys" and part.org_id == org_id:
                     return False

@@ -192,6 +192,38 @@ class Endpoint(NeonObject):
     suspended_at: datetime | None = None
 
 
+class ProjectSnapshot(NeonObject):
+    """A snapshot of a project (``GET /projects/{p}/snapshots``, beta).
+
+    The API object does not name its project: ``in_project`` sets ``project_id`` from the
+    path and keeps ``raw`` as returned. ``full_size`` and ``diff_size`` are in current
+    responses, not in the 2025 spec: absent or 0 ``full_size`` means not charged.
+    """
+
+    _shared_values = ("project_id", "source_branch_id")
+
+    id: str
+    name: str
+    project_id: str = ""
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+    manual: bool | None = None
+    full_size: int | None = None
+    diff_size: int | None = None
+    source_branch_id: str | None = None
+    lsn: str | None = None
+
+    @classmethod
+    def in_project(cls, project_id: str, data: dict[str, Any]) -> ProjectSnapshot:
+        """``from_api`` with the project the listing was read from; ``raw`` stays the API's."""
+        snapshot = cls.from_api({**data, "project_id": data.get("project_id", project_id)})
+        try:
+            snapshot._raw = _compact(data)
+        except TypeError:
+            snapshot._raw = data
+        return snapshot
+
+
 class ApiKey(NeonObject):
     """A personal or organization API key (project-scoped keys carry ``project_id``)."""
 
