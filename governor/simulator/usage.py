@@ -19,7 +19,9 @@ Activity is deterministic from the seed, the endpoint id and the hour:
   floor every hour;
 - a business-hours compute bills weekday hours 08-18 UTC on some days, above its floor;
 - a compute idle (``current_state`` idle, ``last_active`` over a day old) when the ledger
-  first saw it bills nothing after ``last_active``.
+  first saw it bills nothing after ``last_active``;
+- a compute the world pins (``compute_activity``) bills exactly the CU given for each hour,
+  so a test can fix its hours without depending on the draws.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from governor.simulator.timestamps import parse_timestamp
@@ -93,10 +96,12 @@ class ComputeLoad:
     endpoint_id: str
     min_cu: float
     max_cu: float
-    mode: str  # "always_on" | "kept_awake" | "business" | "off"
+    mode: str  # "always_on" | "kept_awake" | "business" | "pinned" | "off"
     quiet_since: float | None  # epoch seconds: bills nothing from then (idle when first seen)
     duty: float  # share of business hours with traffic
     peak: float  # traffic load as a share of max_cu
+    # "pinned": (CU of an hour not listed, ((hour start epoch, CU), ...)), from the world
+    pinned: tuple[float, tuple[tuple[float, float], ...]] | None = None
 
 
 @dataclass(frozen=True)
@@ -281,7 +286,10 @@ class UsageLedger:
             written_per_second = _number(branch.get("written_data_bytes")) / (30 * 86400)
             retention = _number(project.get("history_retention_seconds"), 86400.0)
             restore = written_per_second * retention
-        computes = tuple(self._load(endpoint, moment) for endpoint in state.endpoints_of(branch_id))
+        computes = tuple(
+            self._load(endpoint, moment, state.compute_activity.get(str(endpoint["id"])))
+            for endpoint in state.endpoints_of(branch_id)
+        )
         return BranchMeter(
             org_id=state.org_id,
             project_id=state.project_id,
@@ -297,7 +305,9 @@ class UsageLedger:
             private_share=0.2 if _unit(self.seed, state.project_id, "private") < 0.15 else 0.0,
         )
 
-    def _load(self, endpoint: dict[str, Any], moment: float) -> ComputeLoad:
+    def _load(
+        self, endpoint: dict[str, Any], moment: float, activity: dict[str, Any] | None = None
+    ) -> ComputeLoad:
         endpoint_id = str(endpoint["id"])
         timeout = endpoint.get("suspend_timeout_seconds")
         low = _number(endpoint.get("autoscaling_limit_min_cu"), 0.25)
@@ -314,8 +324,17 @@ class UsageLedger:
             self.characters[endpoint_id] = character
         kind, quiet_since = character
         never_suspends = timeout == -1 or low > SCALE_TO_ZERO_MAX_CU
+        pinned = None
+        if activity is not None:
+            hours = activity.get("hours") or {}
+            pinned = (
+                _number(activity.get("cu")),
+                tuple(sorted((_epoch(hour, 0.0), _number(cu)) for hour, cu in hours.items())),
+            )
         if endpoint.get("disabled"):
             mode = "off"
+        elif pinned is not None:
+            mode = "pinned"
         elif never_suspends and kind != "dormant":
             mode = "always_on"
         elif kind == "poller":
@@ -330,6 +349,7 @@ class UsageLedger:
             quiet_since=quiet_since,
             duty=0.4 + 0.5 * _unit(self.seed, endpoint_id, "duty"),
             peak=0.2 + 0.5 * _unit(self.seed, endpoint_id, "peak"),
+            pinned=pinned,
         )
 
     # ----- reading --------------------------------------------------------------------
@@ -457,7 +477,7 @@ def _compute_seconds(load: ComputeLoad, low: float, high: float, seed: int) -> f
     """CU-seconds of one compute over [low, high), hour by hour."""
     if load.mode == "off":
         return 0.0
-    if load.quiet_since is not None:
+    if load.quiet_since is not None and load.mode != "pinned":
         high = min(high, load.quiet_since)
     total = 0.0
     hour = int(low // HOUR)
@@ -472,6 +492,9 @@ def _compute_seconds(load: ComputeLoad, low: float, high: float, seed: int) -> f
 
 def _hourly_cu(load: ComputeLoad, hour: int, seed: int) -> float:
     """The compute's average size (CU) during one hour."""
+    if load.pinned is not None and load.mode == "pinned":
+        default, hours = load.pinned
+        return _pinned_hours(hours).get(hour * HOUR, default)
     floor = load.min_cu if load.mode in ("always_on", "kept_awake") else 0.0
     day, hour_of_day = divmod(hour, 24)
     busy_hour = (day + 3) % 7 < 5 and hour_of_day in BUSINESS_HOURS  # 1970-01-01: a Thursday
@@ -479,6 +502,11 @@ def _hourly_cu(load: ComputeLoad, hour: int, seed: int) -> float:
         traffic = load.max_cu * load.peak * (0.5 + _unit(seed, load.endpoint_id, hour, "load"))
         return min(load.max_cu, max(load.min_cu, traffic))
     return floor
+
+
+@lru_cache(maxsize=4096)
+def _pinned_hours(hours: tuple[tuple[float, float], ...]) -> dict[float, float]:
+    return dict(hours)
 
 
 def hour_floor(moment: float) -> float:

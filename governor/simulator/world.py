@@ -15,11 +15,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from governor.simulator.timestamps import parse_timestamp
+
 KeyKind = Literal["personal", "org", "project"]
 KEY_KINDS: tuple[str, ...] = ("personal", "org", "project")
 # Nesting keys of the file: never part of an API object.
 ORGANIZATION_NESTING_KEYS = ("api_keys", "members", "projects")
-PROJECT_NESTING_KEYS = ("branches", "endpoints")
+PROJECT_NESTING_KEYS = ("branches", "endpoints", "compute_activity")
 
 
 class WorldError(ValueError):
@@ -34,6 +36,10 @@ class ProjectState:
     project: dict[str, Any]
     branches: dict[str, dict[str, Any]] = field(default_factory=dict)
     endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # endpoint id → pinned hourly activity (``{"cu": avg CU, "hours": {hour start: CU}}``):
+    # what the usage ledger meters for it instead of its seeded draws, so a test's world can
+    # fix a compute's hours exactly (kept awake in 160 of 168 hours, at the floor in 81).
+    compute_activity: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def project_id(self) -> str:
@@ -150,6 +156,11 @@ class World:
                         **state.project,
                         "branches": list(state.branches.values()),
                         "endpoints": list(state.endpoints.values()),
+                        **(
+                            {"compute_activity": state.compute_activity}
+                            if state.compute_activity
+                            else {}
+                        ),
                     }
                 )
             nested: dict[str, Any] = {"api_keys": list(self.org_api_keys[org_id])}
@@ -294,6 +305,22 @@ def _parse_project(value: Any, where: str, org_id: str) -> ProjectState:
         if endpoint_id in state.endpoints:
             raise WorldError(f"at {here}.id: duplicate endpoint id {endpoint_id!r}")
         state.endpoints[endpoint_id] = endpoint
+    activity = _require_object(project.pop("compute_activity", {}), f"{where}.compute_activity")
+    for endpoint_id, pinned in activity.items():
+        here = f"{where}.compute_activity[{endpoint_id!r}]"
+        if endpoint_id not in state.endpoints:
+            raise WorldError(f"at {here}: no endpoint {endpoint_id!r} in this project")
+        _require_object(pinned, here)
+        hours = _require_object(pinned.get("hours", {}), f"{here}.hours")
+        for cu in (pinned.get("cu", 0), *hours.values()):
+            if not isinstance(cu, int | float) or isinstance(cu, bool) or cu < 0:
+                raise WorldError(f"at {here}: CU values must be non-negative numbers")
+        for hour in hours:
+            try:
+                parse_timestamp(hour)
+            except ValueError:
+                raise WorldError(f"at {here}.hours: {hour!r} is not an RFC 3339 time") from None
+    state.compute_activity = activity
     return state
 
 
