@@ -14,6 +14,7 @@ builds the class for ``kind``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,10 +24,17 @@ from governor.model.actions import (
     MAX_EXPIRY,
     Action,
     DeleteAction,
+    DeleteEndpointAction,
+    DeleteProjectAction,
+    DeleteSnapshotAction,
+    DisableComputeAction,
     ResizeAction,
     RevokeAction,
     SetAutosuspendAction,
+    SetBackupRetentionAction,
     SetExpiryAction,
+    SetProjectDefaultsAction,
+    SetRetentionAction,
     SuspendAction,
 )
 from governor.model.timestamps import parse_timestamp
@@ -40,6 +48,7 @@ from governor.rules.compute import (
     size_problems,
     suspend_problems,
 )
+from governor.rules.retention import retention_problems
 
 ChangeKind = Literal[
     "update_endpoint",
@@ -48,6 +57,12 @@ ChangeKind = Literal[
     "delete_branch",
     "revoke_org_key",
     "revoke_personal_key",
+    "update_project",
+    "delete_project",
+    "recover_project",
+    "delete_snapshot",
+    "update_backup_schedule",
+    "delete_endpoint",
 ]
 
 
@@ -87,6 +102,8 @@ def _json(value: Any) -> str:
         return "null"
     if isinstance(value, str):
         return f'"{value}"'
+    if isinstance(value, dict | list):
+        return json.dumps(value)
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
@@ -155,6 +172,11 @@ class Change:
     @property
     def disruptive(self) -> bool:
         """Restarts a compute or drops its connections (from the ``Action`` flags)."""
+        return False
+
+    @property
+    def data_protection(self) -> bool:
+        """Removes data or restore points (from the ``Action`` flags): auto mode waits."""
         return False
 
     def request(self, *, project_id: str | None, resource_id: str, org_id: str | None) -> str:
@@ -240,7 +262,8 @@ class UpdateEndpoint(_EndpointChange):
 
     @property
     def disruptive(self) -> bool:
-        return ResizeAction.disruptive and bool(self._fields.keys() & self.RESIZE_FIELDS)
+        resized = ResizeAction.disruptive and bool(self._fields.keys() & self.RESIZE_FIELDS)
+        return resized or (DisableComputeAction.disruptive and self._fields.get("disabled") is True)
 
     async def send(self, client: NeonClient, target: Target) -> Mutation[Any]:
         fields = self._fields
@@ -250,7 +273,15 @@ class UpdateEndpoint(_EndpointChange):
             autoscaling_limit_min_cu=fields.get("autoscaling_limit_min_cu"),
             autoscaling_limit_max_cu=fields.get("autoscaling_limit_max_cu"),
             suspend_timeout_seconds=fields.get("suspend_timeout_seconds"),
+            disabled=fields.get("disabled"),
         )
+
+    def restoring(self, before: Mapping[str, Any]) -> Change:
+        """Each field back to ``before``; a compute that had no ``disabled`` was enabled."""
+        fields = {name: before.get(name) for name in self._fields}
+        if "disabled" in fields and fields["disabled"] is None:
+            fields["disabled"] = False
+        return type(self)(None, fields)
 
 
 class SuspendEndpoint(_EndpointChange):
@@ -377,6 +408,235 @@ class RevokePersonalKey(_Revoke):
         return list(await client.list_personal_api_keys())
 
 
+# Project, snapshot, backup schedule and compute deletes (issue 18) ------------------------
+
+
+async def _project_values(client: NeonClient, target: Target) -> dict[str, Any] | None:
+    try:
+        return (await client.get_project(target.project_id or target.resource_id)).raw
+    except NeonNotFound:
+        return None
+
+
+class UpdateProject(Change):
+    """PATCH a project's restore window or the defaults its new computes inherit.
+
+    ``default_endpoint_settings`` is sent whole (the settings as they were, with the asked
+    ones changed): the outcome compares only the asked settings.
+    """
+
+    __slots__ = ()
+    kind = "update_project"
+    title = "Change project settings"
+    method, path = "PATCH", "/projects/{project}"
+    envelope = "project"
+
+    @property
+    def data_protection(self) -> bool:
+        return SetRetentionAction.data_protection and "history_retention_seconds" in self._fields
+
+    async def send(self, client: NeonClient, target: Target) -> Mutation[Any]:
+        return await client.update_project(
+            target.project_id or target.resource_id,
+            history_retention_seconds=self._fields.get("history_retention_seconds"),
+            default_endpoint_settings=self._fields.get("default_endpoint_settings"),
+        )
+
+    async def current_values(self, client: NeonClient, target: Target) -> dict[str, Any] | None:
+        return await _project_values(client, target)
+
+    def applied(self, values: Mapping[str, Any] | None) -> bool:
+        if values is None:
+            return False
+        for name, wanted in self._fields.items():
+            current = values.get(name)
+            if isinstance(wanted, dict):
+                settings = current if isinstance(current, dict) else {}
+                if any(
+                    _number(settings.get(key)) != _number(value) for key, value in wanted.items()
+                ):
+                    return False
+            elif _number(current) != _number(wanted):
+                return False
+        return True
+
+    def moves(self, before: Mapping[str, Any]) -> list[Move]:
+        moved: list[Move] = []
+        for name, value in self._fields.items():
+            if isinstance(value, dict):
+                old = before.get(name)
+                old_settings = old if isinstance(old, dict) else {}
+                moved += [
+                    (f"{name}.{key}", old_settings.get(key), new)
+                    for key, new in value.items()
+                    if old_settings.get(key) != new
+                ]
+            else:
+                moved.append((name, before.get(name), value))
+        return moved
+
+
+class DeleteProject(_Gone):
+    """DELETE a project: Neon keeps it recoverable for 7 days (revert: POST .../recover)."""
+
+    __slots__ = ()
+    kind = "delete_project"
+    title = "Delete project"
+    method, path = "DELETE", "/projects/{project}"
+    irreversible = DeleteProjectAction.irreversible
+    synchronous = "deleted (synchronous; recoverable for 7 days)"
+    gone_text = ("exists", "deleted (recoverable for 7 days)")
+
+    @property
+    def disruptive(self) -> bool:
+        return DeleteProjectAction.disruptive
+
+    @property
+    def data_protection(self) -> bool:
+        return DeleteProjectAction.data_protection
+
+    async def send(self, client: NeonClient, target: Target) -> Mutation[Any]:
+        return await client.delete_project(target.project_id or target.resource_id)
+
+    async def current_values(self, client: NeonClient, target: Target) -> dict[str, Any] | None:
+        return await _project_values(client, target)
+
+    def restoring(self, before: Mapping[str, Any]) -> Change:
+        """Neon's recovery, within 7 days of the delete."""
+        _ = before
+        return RecoverProject()
+
+
+class RecoverProject(Change):
+    """POST /projects/{p}/recover: a project deleted less than 7 days ago comes back."""
+
+    __slots__ = ()
+    kind = "recover_project"
+    title = "Recover deleted project"
+    method, path = "POST", "/projects/{project}/recover"
+    synchronous = "recovered (synchronous)"
+    not_revertible = "delete the project again instead"
+
+    async def send(self, client: NeonClient, target: Target) -> Mutation[Any]:
+        return await client.recover_project(target.project_id or target.resource_id)
+
+    async def current_values(self, client: NeonClient, target: Target) -> dict[str, Any] | None:
+        return await _project_values(client, target)
+
+    def applied(self, values: Mapping[str, Any] | None) -> bool:
+        return values is not None
+
+    def moves(self, before: Mapping[str, Any]) -> list[Move]:
+        return [(None, "deleted", "exists")]
+
+
+class DeleteSnapshot(_Gone):
+    """DELETE a snapshot: "deleted snapshots cannot be recovered"."""
+
+    __slots__ = ()
+    kind = "delete_snapshot"
+    title = "Delete snapshot"
+    method, path = "DELETE", "/projects/{project}/snapshots/{id}"
+    irreversible = DeleteSnapshotAction.irreversible
+    gone_text = ("exists", "deleted")
+    not_revertible = "Neon cannot recover a deleted snapshot"
+
+    @property
+    def data_protection(self) -> bool:
+        return DeleteSnapshotAction.data_protection
+
+    async def send(self, client: NeonClient, target: Target) -> Mutation[Any]:
+        return await client.delete_snapshot(target.project_id or "", target.resource_id)
+
+    async def current_values(self, client: NeonClient, target: Target) -> dict[str, Any] | None:
+        try:
+            snapshots = await client.list_project_snapshots(target.project_id or "")
+        except NeonNotFound:
+            return None
+        return next((item.raw for item in snapshots if item.id == target.resource_id), None)
+
+
+class UpdateBackupSchedule(Change):
+    """PUT a branch's backup schedule, whole: every item as it was, with a retention.
+
+    ``fields`` is the PUT body (``{"schedule": [...]}``, no envelope): a PUT replaces the
+    schedule, so the items' other settings are sent as they were read.
+    """
+
+    __slots__ = ()
+    kind = "update_backup_schedule"
+    title = "Set backup retention"
+    method, path = "PUT", "/projects/{project}/branches/{id}/backup_schedule"
+
+    @property
+    def data_protection(self) -> bool:
+        return SetBackupRetentionAction.data_protection
+
+    def request(self, *, project_id: str | None, resource_id: str, org_id: str | None) -> str:
+        path = self.path.format(project=project_id, id=resource_id, org=org_id)
+        return f"{self.method} {path} {json.dumps(self._fields)}"
+
+    async def send(self, client: NeonClient, target: Target) -> Mutation[Any]:
+        return await client.put_backup_schedule(
+            target.project_id or "", target.resource_id, list(self._fields.get("schedule") or [])
+        )
+
+    async def current_values(self, client: NeonClient, target: Target) -> dict[str, Any] | None:
+        try:
+            schedule = await client.get_backup_schedule(target.project_id or "", target.resource_id)
+        except NeonNotFound:
+            return None
+        raw = getattr(schedule, "raw", schedule)
+        return dict(raw) if isinstance(raw, Mapping) else None
+
+    def applied(self, values: Mapping[str, Any] | None) -> bool:
+        return values is not None and _items(values.get("schedule")) == _items(
+            self._fields.get("schedule")
+        )
+
+    def restoring(self, before: Mapping[str, Any]) -> Change:
+        return type(self)(None, {"schedule": list(before.get("schedule") or [])})
+
+    def moves(self, before: Mapping[str, Any]) -> list[Move]:
+        old = _items(before.get("schedule"))
+        new = _items(self._fields.get("schedule"))
+        return [
+            (
+                f"schedule[{index}].retention_seconds",
+                old[index].get("retention_seconds") if index < len(old) else None,
+                item.get("retention_seconds"),
+            )
+            for index, item in enumerate(new)
+            if index >= len(old)
+            or old[index].get("retention_seconds") != item.get("retention_seconds")
+        ]
+
+
+def _items(schedule: Any) -> list[dict[str, Any]]:
+    return (
+        [item for item in schedule if isinstance(item, dict)] if isinstance(schedule, list) else []
+    )
+
+
+class DeleteEndpoint(_Gone, _EndpointChange):
+    """DELETE a compute (a read replica holds no data of its own)."""
+
+    __slots__ = ()
+    kind = "delete_endpoint"
+    title = "Delete compute"
+    method, path = "DELETE", "/projects/{project}/endpoints/{id}"
+    irreversible = DeleteEndpointAction.irreversible
+    gone_text = ("exists", "deleted")
+    not_revertible = "a deleted compute is gone; a new one gets a new host name"
+
+    @property
+    def disruptive(self) -> bool:
+        return DeleteEndpointAction.disruptive
+
+    async def send(self, client: NeonClient, target: Target) -> Mutation[Any]:
+        return await client.delete_endpoint(target.project_id or "", target.resource_id)
+
+
 KINDS: dict[str, type[Change]] = {
     kind.kind: kind
     for kind in (
@@ -386,6 +646,12 @@ KINDS: dict[str, type[Change]] = {
         DeleteBranch,
         RevokeOrgKey,
         RevokePersonalKey,
+        UpdateProject,
+        DeleteProject,
+        RecoverProject,
+        DeleteSnapshot,
+        UpdateBackupSchedule,
+        DeleteEndpoint,
     )
 }
 
@@ -453,6 +719,20 @@ def propose(
         return _delete(values, now)
     if isinstance(action, RevokeAction):
         return _revoke(values, scope)
+    if isinstance(action, SetRetentionAction):
+        return _set_retention(action, values, plan)
+    if isinstance(action, SetProjectDefaultsAction):
+        return _set_project_defaults(action, values, plan)
+    if isinstance(action, DeleteSnapshotAction):
+        return _gone(DeleteSnapshot(), values, ("name", "created_at", "expires_at", "full_size"))
+    if isinstance(action, SetBackupRetentionAction):
+        return _set_backup_retention(action, values)
+    if isinstance(action, DeleteProjectAction):
+        return _gone(DeleteProject(), values, ("name", "created_at", "compute_last_active_at"))
+    if isinstance(action, DeleteEndpointAction):
+        return _gone(DeleteEndpoint(), values, ("type", "branch_id", "current_state"))
+    if isinstance(action, DisableComputeAction):
+        return _disable(values)
     raise ValueError(f"no change for action {action.type!r}")
 
 
@@ -462,6 +742,8 @@ def neon_refuses(change: Change, values: Mapping[str, Any], plan: str | None) ->
     For the executor's last look before sending: the change's fields merged over the
     resource as just read, against the same rules the plan used.
     """
+    if isinstance(change, UpdateProject):
+        return _project_refusal(change.fields, values, plan)
     if not isinstance(change, UpdateEndpoint):
         return None
     fields = change.fields
@@ -651,4 +933,175 @@ def _revoke(values: Mapping[str, Any], scope: str | None) -> Proposal:
         {"revoked": True},
         "change",
         notes=("synchronous and cannot be undone: the key stops working at once",),
+    )
+
+
+# Project, snapshot, backup schedule and compute deletes (issue 18) ------------------------
+
+DEFAULT_SETTING_NAMES = {
+    "min_cu": "autoscaling_limit_min_cu",
+    "max_cu": "autoscaling_limit_max_cu",
+    "suspend_timeout_seconds": "suspend_timeout_seconds",
+}
+_GONE_NOTES: dict[str, str] = {
+    "delete_snapshot": "deleted snapshots cannot be recovered",
+    "delete_project": (
+        "every compute, branch and restore point of the project goes; recoverable for 7 days "
+        "(neon-governor revert)"
+    ),
+    "delete_endpoint": "its connections drop and its host name stops answering; no data is lost",
+}
+
+
+def _project_refusal(
+    fields: Mapping[str, Any], values: Mapping[str, Any], plan: str | None
+) -> str | None:
+    problems: list[str] = []
+    seconds = fields.get("history_retention_seconds")
+    if isinstance(seconds, int):
+        problems += retention_problems(seconds, plan)
+    settings = fields.get("default_endpoint_settings")
+    if isinstance(settings, dict):
+        current = values.get("default_endpoint_settings")
+        merged = {**(current if isinstance(current, dict) else {}), **settings}
+        problems += _default_problems(merged, plan)
+    return "; ".join(problems) or None
+
+
+def _default_problems(settings: Mapping[str, Any], plan: str | None) -> list[str]:
+    """Neon's compute rules on a project's default compute settings."""
+    low = _number(settings.get("autoscaling_limit_min_cu"))
+    high = _number(settings.get("autoscaling_limit_max_cu"))
+    problems: list[str] = []
+    if low is not None and high is not None:
+        problems += size_problems(low, high)
+    seconds = settings.get("suspend_timeout_seconds")
+    if isinstance(seconds, int) and not isinstance(seconds, bool):
+        problems += suspend_problems(seconds, plan, low or MIN_CU, high or low or MIN_CU)
+    return problems
+
+
+def _set_retention(
+    action: SetRetentionAction, values: Mapping[str, Any], plan: str | None
+) -> Proposal:
+    """Shorten the restore window; the governor never lengthens one."""
+    current = values.get("history_retention_seconds")
+    before = {"history_retention_seconds": current}
+    after = {"history_retention_seconds": action.seconds}
+    if isinstance(current, bool) or not isinstance(current, int):
+        return Proposal(None, before, before, "needs_person", "the restore window is not known")
+    if current <= action.seconds:
+        return Proposal(
+            None,
+            before,
+            before,
+            "done_already",
+            f"the restore window is {current} s already, not above {action.seconds} s "
+            "(the governor never lengthens it)",
+        )
+    problems = retention_problems(action.seconds, plan)
+    if problems:
+        return Proposal(None, before, after, "needs_person", "; ".join(problems))
+    notes = [
+        f"restore points older than the new window ({action.seconds} s) are gone for good",
+    ]
+    if action.seconds == 0:
+        notes.append("0 turns off instant restore and time travel for the project")
+    if plan is not None and plan.startswith("legacy"):
+        notes.append(
+            "on a legacy plan a shorter window can raise storage (history stops being shared)"
+        )
+    return Proposal(UpdateProject(None, after), before, after, "change", notes=tuple(notes))
+
+
+def _set_project_defaults(
+    action: SetProjectDefaultsAction, values: Mapping[str, Any], plan: str | None
+) -> Proposal:
+    """The defaults new computes inherit, sent whole with the asked settings changed."""
+    raw = values.get("default_endpoint_settings")
+    current: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
+    before = {"default_endpoint_settings": current}
+    asked = {
+        DEFAULT_SETTING_NAMES[name]: value
+        for name, value in (
+            ("min_cu", action.min_cu),
+            ("max_cu", action.max_cu),
+            ("suspend_timeout_seconds", action.suspend_timeout_seconds),
+        )
+        if value is not None
+    }
+    changed = {
+        name: value for name, value in asked.items() if _number(current.get(name)) != _number(value)
+    }
+    if not changed:
+        return Proposal(None, before, before, "done_already", "already set as proposed")
+    merged = {**current, **changed}
+    after = {"default_endpoint_settings": merged}
+    problems = _default_problems(merged, plan)
+    if problems:
+        return Proposal(None, before, after, "needs_person", "; ".join(problems))
+    return Proposal(
+        UpdateProject(None, after),
+        before,
+        after,
+        "change",
+        notes=("preventive: computes created from now on inherit it; existing ones keep theirs",),
+    )
+
+
+def _gone(change: Change, values: Mapping[str, Any], names: tuple[str, ...]) -> Proposal:
+    before = {name: values.get(name) for name in names if values.get(name) is not None}
+    return Proposal(change, before, {"deleted": True}, "change", notes=(_GONE_NOTES[change.kind],))
+
+
+def _set_backup_retention(action: SetBackupRetentionAction, values: Mapping[str, Any]) -> Proposal:
+    """Every schedule item without a retention (or a longer one) gets the asked retention.
+
+    The PUT replaces the schedule: the other items and settings go back as they were read.
+    """
+    raw = values.get("backup_schedule")
+    schedule = _items(raw.get("schedule") if isinstance(raw, Mapping) else raw)
+    before = {"schedule": schedule}
+    if not isinstance(raw, Mapping | list):
+        return Proposal(None, before, before, "needs_person", "the backup schedule was not read")
+    seconds = int(action.retention.total_seconds())
+    items = []
+    for item in schedule:
+        kept = item.get("retention_seconds")
+        keeps_longer = not isinstance(kept, int) or isinstance(kept, bool) or kept > seconds
+        items.append({**item, "retention_seconds": seconds} if keeps_longer else item)
+    after = {"schedule": items}
+    if items == schedule:
+        return Proposal(
+            None,
+            before,
+            before,
+            "done_already",
+            "every item keeps its snapshots for at most that long already",
+        )
+    return Proposal(
+        UpdateBackupSchedule(None, after),
+        before,
+        after,
+        "change",
+        notes=(
+            f"scheduled snapshots older than {seconds} s are deleted by Neon and cannot be "
+            "recovered",
+        ),
+    )
+
+
+def _disable(values: Mapping[str, Any]) -> Proposal:
+    before = {"disabled": bool(values.get("disabled", False))}
+    if before["disabled"]:
+        return Proposal(None, before, before, "done_already", "already disabled")
+    return Proposal(
+        UpdateEndpoint(None, {"disabled": True}),
+        before,
+        {"disabled": True},
+        "change",
+        notes=(
+            "Neon suspends it and refuses new connections until it is enabled again "
+            "(neon-governor revert)",
+        ),
     )

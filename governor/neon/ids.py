@@ -63,6 +63,7 @@ RULES: dict[str, Callable[[str, object], str]] = {
     "project_id": neon_id,
     "branch_id": neon_id,
     "endpoint_id": neon_id,
+    "snapshot_id": neon_id,
     "org_id": neon_id,
     "operation_id": operation_id,
     "key_id": key_id,

@@ -223,7 +223,13 @@ def test_a_revert_restores_the_fields_before_and_only_updates_are_revertible() -
         "update_endpoint", {"suspend_timeout_seconds": -1}
     )
     revertible = {kind for kind, cls in KINDS.items() if cls.not_revertible is None}
-    assert revertible == {"update_endpoint", "update_branch"}
+    assert revertible == {
+        "update_endpoint",
+        "update_branch",
+        "update_project",
+        "update_backup_schedule",
+        "delete_project",  # Neon's 7-day recovery
+    }
 
 
 def test_what_a_change_moves_reads_the_same_for_every_kind() -> None:
