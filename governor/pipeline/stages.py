@@ -74,8 +74,11 @@ def is_fresh(snapshot: Snapshot, *, now: datetime, max_age: timedelta) -> bool:
     return snapshot.complete and timedelta(0) <= now - snapshot.taken_at <= max_age
 
 
-def evaluate_stage(policies: Sequence[Policy], snapshot: Snapshot, *, now: datetime) -> Evaluation:
-    index = SnapshotIndex(snapshot)
+def evaluate_stage(
+    policies: Sequence[Policy], snapshot: Snapshot, *, now: datetime, usage: Usage | None = None
+) -> Evaluation:
+    """``usage``: Neon's meters, for the fields measured from them (a compute kept awake)."""
+    index = SnapshotIndex(snapshot, usage)
     findings = evaluate(policies, index, now=now)
     return Evaluation(
         snapshot=snapshot,
@@ -104,7 +107,8 @@ async def evaluate_off_loop(
     """Evaluate and estimate in a worker thread: pure code, so nothing is shared unsafely."""
 
     def both() -> Evaluation:
-        return estimate_stage(evaluate_stage(policies, snapshot, now=now), prices, usage)
+        evaluation = evaluate_stage(policies, snapshot, now=now, usage=usage)
+        return estimate_stage(evaluation, prices, usage)
 
     return await asyncio.to_thread(both)
 

@@ -15,7 +15,6 @@ from typing import Any
 
 from governor.model.findings import Finding
 from governor.model.snapshot import ResourceType, Snapshot
-from governor.policy.filters import filter_fields
 from governor.policy.matching import deciding_fields, field_value, outcome
 from governor.policy.model import Policy
 from governor.policy.resources import ResourceView, SnapshotIndex
@@ -36,9 +35,7 @@ def evaluate(
     found: list[list[Finding]] = [[] for _ in policies]
     by_type: dict[ResourceType, list[tuple[Policy, list[str], list[Finding]]]] = {}
     for policy, into in zip(policies, found, strict=True):
-        by_type.setdefault(policy.resource, []).append(
-            (policy, filter_fields(policy.filters), into)
-        )
+        by_type.setdefault(policy.resource, []).append((policy, policy.named_fields, into))
     for resource_type, judged in by_type.items():
         for view in index.iter_views(resource_type):
             for policy, fields, into in judged:
@@ -59,7 +56,7 @@ def _finding(policy: Policy, view: ResourceView, fields: list[str], now: datetim
     evidence = {
         field: _plain(field_value(view.values, tuple(field.split(".")))) for field in fields
     }
-    deciding = deciding_fields(policy.filters, view.values, now)
+    deciding = [*deciding_fields(policy.filters, view.values, now), *policy.evidence]
     return Finding(
         policy=policy.name,
         resource_type=view.resource_type,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from governor.durations import DURATION_PATTERN
-from governor.policy.fields import DERIVED_FIELDS
+from governor.policy.fields import DERIVED_FIELDS, DERIVED_KINDS
 from governor.policy.filters import FIELD_PATTERN
 from governor.policy.operators import OPERATORS
 
@@ -32,7 +32,11 @@ _OPERATOR_VALUES: dict[str, dict[str, Any]] = {
 
 def _derived_text() -> str:
     return " ".join(
-        f"{resource}: " + "; ".join(f"{name} ({text})" for name, text in fields.items()) + "."
+        f"{resource}: "
+        + "; ".join(
+            f"{name} ({DERIVED_KINDS[resource][name]}: {text})" for name, text in fields.items()
+        )
+        + "."
         for resource, fields in DERIVED_FIELDS.items()
     )
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from governor.durations import describe_type
 from governor.model.snapshot import ResourceType
-from governor.policy.fields import likely_typo
+from governor.policy.fields import kind_problem, likely_typo
 from governor.policy.operators import OPERATORS, Operator
 
 Path = tuple[str | int, ...]
@@ -39,6 +39,8 @@ _RESOURCE_WORDS = {
     "branch": "a branch",
     "endpoint": "an endpoint",
     "api_key": "an API key",
+    "organization": "an organization",
+    "snapshot": "a snapshot",
 }
 
 
@@ -169,6 +171,14 @@ class _Parser:
             expected = operator.prepare(value)
         except ValueError as error:
             self.problem(path, str(error) if shorthand else f"{operator_name}: {error}")
+            return AllOf(())
+        mismatch = (
+            None
+            if self.resource is None
+            else kind_problem(self.resource, name, operator_name, value)
+        )
+        if mismatch is not None:
+            self.problem(path, mismatch)
             return AllOf(())
         return Condition(name, operator, expected, value)
 

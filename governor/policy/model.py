@@ -29,12 +29,15 @@ from pydantic_core import PydanticCustomError
 from governor.model.actions import Action, NoAction, ResizeAction
 from governor.model.findings import Mode, Severity
 from governor.model.snapshot import ResourceType
+from governor.policy.fields import likely_typo
 from governor.policy.filters import (
+    FIELD_PATTERN,
     AllOf,
     AnyOf,
     Condition,
     Filter,
     Not,
+    filter_fields,
     parse_filter,
     render_filter,
 )
@@ -152,7 +155,27 @@ class Policy(BaseModel):
     )
     limits: Limits = Field(default_factory=Limits)
     exclude: Exclude = Field(default_factory=Exclude)
+    evidence: list[Annotated[str, Field(pattern=FIELD_PATTERN)]] = Field(
+        default_factory=list,
+        description="More fields recorded with each finding without selecting by them, "
+        "such as activations_30d (the sweep reads what they need, as for filters).",
+    )
     _origin: str = PrivateAttr(default="")
+
+    @field_validator("evidence")
+    @classmethod
+    def _evidence_known(cls, fields: list[str], info: ValidationInfo) -> list[str]:
+        resource = info.data.get("resource")
+        for field in fields:
+            typo = likely_typo(resource, field.split(".", maxsplit=1)[0]) if resource else None
+            if typo is not None:
+                raise ValueError(f"unknown field {field!r}; did you mean {typo!r}?")
+        return fields
+
+    @property
+    def named_fields(self) -> list[str]:
+        """Every field the policy reads: its filters', then its evidence's, each once."""
+        return list(dict.fromkeys([*filter_fields(self.filters), *self.evidence]))
 
     @model_validator(mode="after")
     def _action_fits_resource(self) -> Policy:

@@ -8,16 +8,31 @@ See ``governor.policy.fields`` for what each derived field means.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from governor.model.snapshot import KeyRecord, ResourceType, Snapshot
-from governor.neon.models import Branch, Endpoint, Organization, Project
+from governor.neon.models import Branch, Endpoint, Organization, Project, ProjectSnapshot
 from governor.policy.operators import parse_timestamp
 from governor.rules.compute import lowest_valid_min
+
+if TYPE_CHECKING:  # governor.savings imports this module: no import cycle at run time
+    from governor.savings.usage import Usage
+
+# Child branches each plan includes: its included branches minus the root (note L8).
+INCLUDED_CHILD_BRANCHES: dict[str, int] = {"launch": 9, "scale": 24}
+# The backup an instant restore leaves: ``<branch>_old_<RFC 3339 time>`` (note L7).
+_BACKUP_NAME = re.compile(r"^.+_old_(?P<taken>\d{4}-\d{2}-\d{2}T\S+)$")
+BRANCHES_CREATED_WINDOW = timedelta(days=30)
+MAX_SCALE_TO_ZERO_CU = 16  # fixed computes above 16 CU never scale to zero
+# The Free plan's object limits (note L14): branches per project, compute size, root data.
+FREE_MAX_BRANCHES, FREE_MAX_CU, FREE_MAX_ROOT_BYTES, FREE_MAX_PROJECTS = 10, 2, 500_000_000, 100
+SCALE_ONLY_TIMEOUTS = frozenset({0, 300, -1})  # Launch may set only these
+LAUNCH_MAX_RETENTION_SECONDS = 604800
 
 
 @dataclass(frozen=True)
@@ -68,11 +83,49 @@ def floor_can_drop(values: Mapping[str, Any]) -> bool | None:
     return lowest is not None and lowest < float(low)
 
 
-class SnapshotIndex:
-    """Lookups over one snapshot, computed once and shared by evaluation and savings."""
+def backup_taken_at(name: object) -> datetime | None:
+    """The time in a ``<branch>_old_<RFC 3339 time>`` name (an instant restore's backup)."""
+    match = _BACKUP_NAME.match(name) if isinstance(name, str) else None
+    return parse_timestamp(match.group("taken")) if match else None
 
-    def __init__(self, snapshot: Snapshot) -> None:
+
+def schedule_without_retention(schedule: Mapping[str, Any] | None) -> bool | None:
+    """Whether a backup schedule keeps some snapshots forever (None: not read)."""
+    if schedule is None:
+        return None
+    items = schedule.get("schedule")
+    if not isinstance(items, list):
+        return False
+    return any(
+        not isinstance(item, Mapping) or item.get("retention_seconds") is None for item in items
+    )
+
+
+def scales_to_zero(endpoint: Endpoint) -> bool:
+    """Whether the compute suspends when idle: a timeout other than -1, at most 16 CU."""
+    return (
+        endpoint.suspend_timeout_seconds != -1
+        and endpoint.autoscaling_limit_max_cu <= MAX_SCALE_TO_ZERO_CU
+    )
+
+
+def _setting(raw: object, *path: str) -> Any:
+    value: Any = raw
+    for part in path:
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value
+
+
+class SnapshotIndex:
+    """Lookups over one snapshot, computed once and shared by evaluation and savings.
+
+    ``usage``: Neon's meters (``governor.savings.usage``), for the fields measured from
+    consumption (a compute kept awake); without it those fields are absent.
+    """
+
+    def __init__(self, snapshot: Snapshot, usage: Usage | None = None) -> None:
         self.snapshot = snapshot
+        self.usage = usage
         self.organizations: dict[str, Organization] = {
             organization.id: organization for organization in snapshot.organizations
         }
@@ -91,6 +144,20 @@ class SnapshotIndex:
         )
         self.branches_per_project = Counter(branch.project_id for branch in snapshot.branches)
         self.computes_per_project = Counter(endpoint.project_id for endpoint in snapshot.endpoints)
+        self.child_branches_per_project = Counter(
+            branch.project_id for branch in snapshot.branches if branch.parent_id
+        )
+        created_since = snapshot.taken_at - BRANCHES_CREATED_WINDOW
+        self.branches_created_30d = Counter(
+            branch.project_id
+            for branch in snapshot.branches
+            if branch.created_at is not None and branch.created_at >= created_since
+        )
+        self.projects_with_protected_branch = {
+            branch.project_id for branch in snapshot.branches if branch.protected
+        }
+        self._project_facts: dict[str, tuple[str | None, bool]] | None = None
+        self._kept_awake: dict[str, tuple[float | None, float | None, float | None]] = {}
 
     def views(self, resource_type: ResourceType) -> list[ResourceView]:
         """Every view of ``resource_type``, built afresh (see ``iter_views``)."""
@@ -109,6 +176,10 @@ class SnapshotIndex:
             return map(self._branch_view, self.snapshot.branches)
         if resource_type == "endpoint":
             return self._endpoint_views()
+        if resource_type == "organization":
+            return map(self._organization_view, self.snapshot.organizations)
+        if resource_type == "snapshot":
+            return map(self._snapshot_view, self.snapshot.snapshots)
         return map(self._key_view, self.snapshot.api_keys)
 
     def view(self, resource_type: ResourceType, resource_id: str) -> ResourceView | None:
@@ -124,6 +195,12 @@ class SnapshotIndex:
             if endpoint is None:
                 return None
             return self._endpoint_view(endpoint, self._branch_fields(endpoint.branch_id))
+        if resource_type == "organization":
+            organization = self.organizations.get(resource_id)
+            return self._organization_view(organization) if organization is not None else None
+        if resource_type == "snapshot":
+            found = next((item for item in self.snapshot.snapshots if item.id == resource_id), None)
+            return self._snapshot_view(found) if found is not None else None
         record = next(
             (item for item in self.snapshot.api_keys if str(item.key.id) == resource_id), None
         )
@@ -142,7 +219,38 @@ class SnapshotIndex:
         values["org_id"] = project.org_id
         values["branch_count"] = self.branches_per_project[project.id]
         values["compute_count"] = self.computes_per_project[project.id]
+        plan, logical = self.project_facts().get(project.id, (None, False))
+        values["plan"] = plan
+        values["logical_replication"] = logical
+        values["has_protected_branch"] = project.id in self.projects_with_protected_branch
+        children = self.child_branches_per_project[project.id]
+        values["child_branch_count"] = children
+        included = INCLUDED_CHILD_BRANCHES.get(plan) if plan is not None else None
+        values["included_child_branches"] = included
+        values["extra_child_branches"] = None if included is None else max(0, children - included)
+        defaults = values.get("default_endpoint_settings")
+        values["default_suspend_timeout_seconds"] = _setting(defaults, "suspend_timeout_seconds")
+        values["default_min_cu"] = _setting(defaults, "autoscaling_limit_min_cu")
+        values["branches_created_30d"] = self.branches_created_30d[project.id]
         return ResourceView("project", project.id, project.name, project.org_id, project.id, values)
+
+    def project_facts(self) -> dict[str, tuple[str | None, bool]]:
+        """Each project's billing plan id and whether logical replication is on (built once:
+        the project objects are decoded for it)."""
+        from governor.savings.billing_plan import billing_plan  # see the TYPE_CHECKING note
+
+        if self._project_facts is None:
+            facts: dict[str, tuple[str | None, bool]] = {}
+            for project in self.snapshot.projects:
+                raw = project.raw
+                organization = self.organizations.get(project.org_id or "")
+                plan, _why = billing_plan(
+                    organization.raw if organization is not None else None, raw
+                )
+                logical = _setting(raw, "settings", "enable_logical_replication") is True
+                facts[project.id] = (plan, logical)
+            self._project_facts = facts
+        return self._project_facts
 
     def _branch_view(self, branch: Branch) -> ResourceView:
         computes = self.endpoints_by_branch.get(branch.id, [])
@@ -153,6 +261,11 @@ class SnapshotIndex:
         values["last_activity"] = branch_activity(computes)
         values["has_children"] = self.children[(branch.project_id, branch.id)] > 0
         values["compute_count"] = len(computes)
+        values["is_root"] = not branch.parent_id
+        values["backup_taken_at"] = backup_taken_at(branch.name)
+        values["backup_schedule_without_retention"] = schedule_without_retention(
+            self.snapshot.backup_schedules.get(branch.id)
+        )
         return ResourceView("branch", branch.id, branch.name, org_id, branch.project_id, values)
 
     def _branch_fields(self, branch_id: str) -> tuple[Any, Any, Any]:
@@ -182,9 +295,115 @@ class SnapshotIndex:
         floor = floor_can_drop(values)
         if floor is not None:
             values["floor_can_drop"] = floor
+        active, at_floor, measured = self.kept_awake(endpoint.branch_id)
+        values["active_share_7d"] = active
+        values["floor_share_7d"] = at_floor
+        values["hours_measured_7d"] = measured
+        values["branch_scales_to_zero"] = all(
+            map(scales_to_zero, self.endpoints_by_branch.get(endpoint.branch_id, [endpoint]))
+        )
+        _plan, logical = self.project_facts().get(endpoint.project_id, (None, None))
+        values["logical_replication"] = logical
+        values["activations_30d"] = self.snapshot.activations.get(endpoint.id)
         return ResourceView(
             "endpoint", endpoint.id, name or endpoint.id, org_id, endpoint.project_id, values
         )
+
+    def kept_awake(self, branch_id: str) -> tuple[float | None, float | None, float | None]:
+        """The branch's share of the last 168 hours with compute, the share of those at its
+        computes' floor, and the hours measured (Nones: its meters were not read)."""
+        known = self._kept_awake.get(branch_id)
+        if known is not None:
+            return known
+        answer: tuple[float | None, float | None, float | None] = (None, None, None)
+        floor_cu = sum(
+            e.autoscaling_limit_min_cu for e in self.endpoints_by_branch.get(branch_id, [])
+        )
+        hours = self.usage.floor_hours(branch_id, floor_cu) if self.usage is not None else None
+        if hours is not None and hours.window_hours > 0:
+            at_floor = hours.floor_hours / hours.active_hours if hours.active_hours else 0.0
+            answer = (hours.active_hours / hours.window_hours, at_floor, hours.window_hours)
+        self._kept_awake[branch_id] = answer
+        return answer
+
+    def _organization_view(self, organization: Organization) -> ResourceView:
+        from governor.savings.billing_plan import billing_plan  # see the TYPE_CHECKING note
+
+        values = organization.raw
+        projects = [p for p in self.snapshot.projects if p.org_id == organization.id]
+        facts = self.project_facts()
+        plans = [facts[p.id][0] for p in projects if facts.get(p.id, (None, False))[0]]
+        plan = plans[0] if plans else billing_plan(values, None)[0]
+        values["org_id"] = organization.id
+        values["plan"] = plan
+        values["project_count"] = len(projects)
+        read = organization.id in self.snapshot.spending_limits
+        values["spending_limit_read"] = read
+        values["spending_limit_cents"] = self.snapshot.spending_limits.get(organization.id)
+        features = self._scale_features(projects)
+        values["scale_features_used"] = features
+        values["scale_feature_count"] = len(features)
+        values["within_free_limits"] = self._within_free_limits(projects)
+        return ResourceView(
+            "organization", organization.id, organization.name, organization.id, None, values
+        )
+
+    def _scale_features(self, projects: list[Project]) -> list[str]:
+        """The Scale-only features the projects use (note L14), in a fixed order."""
+        used: set[str] = set()
+        if len(projects) > FREE_MAX_PROJECTS:
+            used.add("more than 100 projects")
+        ids = {project.id for project in projects}
+        for endpoint in self.snapshot.endpoints:
+            if endpoint.project_id not in ids:
+                continue
+            if endpoint.suspend_timeout_seconds not in SCALE_ONLY_TIMEOUTS:
+                used.add("suspend timeout outside 0, 300 and -1")
+            if endpoint.autoscaling_limit_max_cu > MAX_SCALE_TO_ZERO_CU:
+                used.add("compute above 16 CU")
+        for project in projects:
+            raw = project.raw
+            retention = raw.get("history_retention_seconds")
+            if isinstance(retention, int) and retention > LAUNCH_MAX_RETENTION_SECONDS:
+                used.add("restore window above 7 days")
+            allowed = _setting(raw, "settings", "allowed_ips")
+            ips = allowed.get("ips") if isinstance(allowed, Mapping) else allowed
+            if isinstance(ips, list) and ips:
+                used.add("IP allow list")
+            if _setting(raw, "settings", "block_public_connections") is True:
+                used.add("blocked public connections")
+            if _setting(raw, "settings", "hipaa") is True or raw.get("hipaa_enabled_at"):
+                used.add("HIPAA")
+        return sorted(used)
+
+    def _within_free_limits(self, projects: list[Project]) -> bool | None:
+        """Every project inside Free's object limits; None when a root's size is unknown.
+
+        Object fields only: Free's 100 CU-hours and 5 GB of transfer are metered, so the
+        plan-fit estimate (measured) says whether the usage fits too."""
+        if len(projects) > FREE_MAX_PROJECTS:
+            return False
+        ids = {project.id for project in projects}
+        if any(self.branches_per_project[project_id] > FREE_MAX_BRANCHES for project_id in ids):
+            return False
+        for endpoint in self.snapshot.endpoints:
+            if endpoint.project_id in ids and endpoint.autoscaling_limit_max_cu > FREE_MAX_CU:
+                return False
+        roots: Counter[str] = Counter()
+        for branch in self.snapshot.branches:
+            if branch.project_id in ids and not branch.parent_id:
+                if branch.logical_size is None:
+                    return None
+                roots[branch.project_id] += branch.logical_size
+        return all(size <= FREE_MAX_ROOT_BYTES for size in roots.values())
+
+    def _snapshot_view(self, item: ProjectSnapshot) -> ResourceView:
+        values = item.raw
+        org_id = self._org_of(item.project_id)
+        values["project_id"] = item.project_id
+        values["org_id"] = org_id
+        values["project_name"] = self._project_name(item.project_id)
+        return ResourceView("snapshot", item.id, item.name, org_id, item.project_id, values)
 
     def _key_view(self, record: KeyRecord) -> ResourceView:
         values = record.key.raw

@@ -53,7 +53,9 @@ OPERATORS_HELP = (
 )
 DURATION_HELP = "write a number and a unit, e.g. 30d, 6h or 1d12h (units: s m h d w)"
 ACTION_TYPES_HELP = (
-    "valid types are: none, suspend, resize, set_autosuspend, set_expiry, delete, revoke"
+    "valid types are: none, suspend, resize, set_autosuspend, set_expiry, delete, revoke, "
+    "set_retention, set_project_defaults, delete_snapshot, set_backup_retention, "
+    "delete_project, delete_endpoint, disable_compute"
 )
 
 # case: (file text, one expected problem line)
@@ -103,7 +105,7 @@ CASES = {
         (
             "FILE:5:3: [0].severty: unknown key 'severty'; did you mean 'severity'?"
             " valid keys are: name, description, resource, filters, action, mode, "
-            "grace, severity, schedule, window, limits, exclude"
+            "grace, severity, schedule, window, limits, exclude, evidence"
         ),
     ),
     "missing resource": (
@@ -113,8 +115,8 @@ CASES = {
     "bad resource": (
         policy_text(resource="branches"),
         (
-            "FILE:2:13: [0].resource: 'branches' is not one of project, branch, "
-            "endpoint, api_key; did you mean 'branch'?"
+            "FILE:2:13: [0].resource: 'branches' is not one of organization, project, "
+            "branch, endpoint, api_key, snapshot; did you mean 'branch'?"
         ),
     ),
     "bad name": (
