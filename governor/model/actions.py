@@ -69,6 +69,7 @@ class NoAction(_Action):
     """Only report."""
 
     type: Literal["none"]
+    fits = ("organization", "project", "branch", "endpoint", "api_key", "snapshot")
     mutates = False
 
 
