@@ -17,12 +17,16 @@ from governor.savings.billing_plan import billing_plan
 from governor.savings.money import cents, unit_price, usd
 from governor.savings.prices import PlanPrices, Prices
 
-Unit = Literal["cu_hour", "gb_month", "branch_month"]
+Unit = Literal["cu_hour", "gb_month", "branch_month", "restore_gb_month", "snapshot_gb_month"]
 _UNIT_NAMES: dict[Unit, str] = {
     "cu_hour": "CU-hour",
     "gb_month": "GB-month",
     "branch_month": "extra-branch-month",
+    "restore_gb_month": "instant-restore GB-month",
+    "snapshot_gb_month": "snapshot GB-month",
 }
+# Lines a legacy plan includes outright (no published charge): $0, not "inside the allowance".
+_LEGACY_INCLUDED: frozenset[Unit] = frozenset({"restore_gb_month", "snapshot_gb_month"})
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,10 @@ def _price(prices: PlanPrices, unit: Unit) -> float:
         return prices.compute_per_cu_hour
     if unit == "gb_month":
         return prices.storage_per_gb_month
+    if unit == "restore_gb_month":
+        return prices.instant_restore_per_gb_month
+    if unit == "snapshot_gb_month":
+        return prices.snapshot_per_gb_month
     return prices.extra_branch_per_month
 
 
@@ -118,6 +126,12 @@ def priced(
     for line in lines:
         price = _price(prices, line.unit)
         amount = cents(*line.factors, price)
+        if prices.kind == "legacy" and line.unit in _LEGACY_INCLUDED:
+            fragments.append(
+                f"{line.text} = {line.quantity:,.2f} {_UNIT_NAMES[line.unit]}, which the legacy "
+                "plan includes (no published charge): $0"
+            )
+            continue
         if prices.kind == "legacy" and line.unit != "branch_month":
             fragments.append(_inside_allowance(line, prices, amount))
             continue
@@ -145,6 +159,10 @@ def _quota(line: Line, prices: PlanPrices) -> str:
             f"{line.text} = {line.quantity:,.2f} GB-month of the "
             f"{prices.storage_gb_month_included:g} GB per project"
         )
+    if line.unit == "restore_gb_month":
+        return f"{line.text}: the Free plan's restore window (6 h, up to 1 GB) is free"
+    if line.unit == "snapshot_gb_month":
+        return f"{line.text}: the Free plan's one manual snapshot is free"
     return f"{line.text}: the Free plan has no extra branches to pay for"
 
 

@@ -294,21 +294,24 @@ def usage_for(
     now: datetime,
     sizes: Mapping[str, Mapping[str, int | None]] | None = None,
 ) -> Usage:
-    """The savings estimates' view of the meters: branch rows of the last week (hourly) and
-    month (daily), with each organization's calibrated storage unit."""
-    hourly = buckets(
-        connection,
-        branch_id="any",
-        granularity="hourly",
-        start=now - timedelta(hours=USAGE_HOURS),
-        end=now,
-    )
-    daily = buckets(
-        connection,
-        branch_id="any",
-        granularity="daily",
-        start=now - timedelta(days=USAGE_DAYS),
-        end=now,
-    )
+    """The savings estimates' view of the meters: branch and project rows of the last week
+    (hourly) and month (daily), with each organization's calibrated storage unit (project
+    rows price restore windows, snapshots, whole projects and plan fit)."""
+    kept: list[Bucket] = []
+    for branch in ("any", None):
+        kept += buckets(
+            connection,
+            branch_id=branch,
+            granularity="hourly",
+            start=now - timedelta(hours=USAGE_HOURS),
+            end=now,
+        )
+        kept += buckets(
+            connection,
+            branch_id=branch,
+            granularity="daily",
+            start=now - timedelta(days=USAGE_DAYS),
+            end=now,
+        )
     units = {org_id: found.unit for org_id, found in calibrations(connection, now, sizes).items()}
-    return Usage([*hourly, *daily], now, units)
+    return Usage(kept, now, units)
