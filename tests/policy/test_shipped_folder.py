@@ -15,8 +15,22 @@ def test_the_shipped_folder_lives_inside_the_package() -> None:
     folder = shipped_policies_path()
     assert folder == Path(governor.__file__).parent / "policies"
     assert sorted(path.name for path in folder.glob("*.yaml")) == [
+        "archived-branches.yaml",
+        "backup-branches.yaml",
+        "backup-schedules-without-retention.yaml",
+        "branches-over-allowance.yaml",
+        "computes-kept-awake-logical-replication.yaml",
+        "computes-kept-awake.yaml",
+        "expensive-project-defaults.yaml",
+        "idle-projects.yaml",
+        "idle-read-replicas.yaml",
+        "long-suspend-timeouts.yaml",
         "never-suspending-computes.yaml",
+        "no-spending-notification.yaml",
+        "old-manual-snapshots.yaml",
         "oversized-computes.yaml",
+        "plan-fit.yaml",
+        "restore-window.yaml",
         "stale-branches.yaml",
         "unused-api-keys.yaml",
     ]
