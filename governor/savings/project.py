@@ -109,7 +109,7 @@ def fee_lines(
     prices = plan.prices
     allowance = max(0, prices.included_branches_per_project - 1)
     children = child_branches(index, project_id)
-    over = children[allowance:]
+    over = children[: max(0, len(children) - allowance)]  # the oldest: stale ones go first
     measured = usage.extra_branch_months(project_id, allowance) if usage is not None else None
     if measured is not None:
         if measured.per_month <= 0:
