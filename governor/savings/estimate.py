@@ -184,9 +184,13 @@ def _estimate(
 
 # What a report-only finding is about, from the fields its policy filters on (its evidence).
 _KEPT_AWAKE_FIELDS = frozenset({"active_share_7d", "floor_share_7d", "hours_measured_7d"})
-_ALLOWANCE_FIELDS = frozenset({"child_branch_count", "included_child_branches"})
+_ALLOWANCE_FIELDS = frozenset(
+    {"extra_child_branches", "child_branch_count", "included_child_branches"}
+)
 _SPENDING_FIELDS = frozenset({"spending_limit_cents", "spending_limit_read"})
-_PLAN_FIT_FIELDS = frozenset({"scale_features_used", "within_free_limits", "plan"})
+_PLAN_FIT_FIELDS = frozenset(
+    {"scale_feature_count", "scale_features_used", "within_free_limits", "plan"}
+)
 
 
 def _report_only(
