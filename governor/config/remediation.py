@@ -59,6 +59,13 @@ class RemediationSettings(BaseModel):
     self_key_id: int | None = Field(
         default=None, description="The id of the API key the governor uses: never revoked."
     )
+    auto_data_protection: bool = Field(
+        default=False,
+        description=(
+            "Let policies in mode auto act on data-protection and irreversible changes "
+            "(restore window, snapshots, backup retention, deletes) without a person."
+        ),
+    )
     concurrency: int = Field(
         default=4, ge=1, le=64, description="Projects changed in parallel (one at a time each)."
     )

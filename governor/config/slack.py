@@ -30,6 +30,9 @@ REMOVED_KEYS = {
     "fallback_channel": "it was never read; owner routing will bring its own fallback",
 }
 logger = logging.getLogger("governor.config")
+# Change kinds that need two approvers unless destructive_required_approvals is set: a
+# whole project (every branch, restore point and compute) goes in one request.
+TWO_PERSON_KINDS = frozenset({"delete_project"})
 
 
 class SlackSettings(BaseModel):
@@ -209,7 +212,11 @@ class SlackSettings(BaseModel):
             )
         return list(self.approvers), list(self.approver_groups)
 
-    def required_for(self, irreversible: bool) -> int:
+    def required_for(self, irreversible: bool, kind: str | None = None) -> int:
+        """Approvals a request needs; a project delete (``kind`` delete_project) two at
+        least unless destructive_required_approvals says how many."""
         if irreversible and self.destructive_required_approvals is not None:
             return self.destructive_required_approvals
+        if kind in TWO_PERSON_KINDS:
+            return max(2, self.required_approvals)
         return self.required_approvals

@@ -291,8 +291,14 @@ def _item(group: list[StoredFinding], view: ResourceView, context: PlanContext) 
         status="act",
         scope=str(scope) if scope is not None else None,
     )
-    plan = billing_plan_of(context.index, view) if view.resource_type == "endpoint" else None
-    proposal = propose(actions, view.values, now=context.now, scope=base.scope, plan=plan)
+    # the plan's limits: suspend timeouts (computes and project defaults), restore windows
+    acting_on_plan = view.resource_type in ("endpoint", "project")
+    plan = billing_plan_of(context.index, view) if acting_on_plan else None
+    try:
+        proposal = propose(actions, view.values, now=context.now, scope=base.scope, plan=plan)
+    except ValueError as error:  # two policies ask actions one request cannot hold
+        names = ", ".join(sorted({finding.policy for finding in chosen}))
+        return replace(base, status="needs_person", reason=f"{names}: {error}")
     notes = _honest_notes(proposal.notes, view)
     if acting and reported:
         names = ", ".join(sorted({finding.policy for finding in reported}))
@@ -404,7 +410,8 @@ def _decide_further(
     waiting = _waiting(item, change, policies, context)
     if waiting is not None:
         return "waiting", waiting
-    if item.mode == "approve":
+    gated = item.mode == "auto" and waits_for_a_person(change, context.settings)
+    if item.mode == "approve" or gated:
         if active is not None and active.state == "approved":
             if _same_evidence(active, item):
                 return "approved", f"approved by {active.decided_by} (remediation {active.id})"
@@ -417,8 +424,21 @@ def _decide_further(
                 f"awaiting approval (remediation {active.id}: neon-governor approve {active.id})"
             )
         # no request (and so no id) exists before apply creates one
+        if gated:
+            return "needs_approval", (
+                "a data-protection change waits for a person even in mode "
+                "auto ([remediation] auto_data_protection = true lets it act): run apply to "
+                "request approval"
+            )
         return "needs_approval", "needs a person's approval: run apply to request it"
     return "act", ""
+
+
+def waits_for_a_person(change: Change, settings: RemediationSettings) -> bool:
+    """A change that removes data or restore points (snapshots, the restore window, a
+    project) waits for a person in mode auto too. Irreversible changes that lose no data
+    (a branch delete Neon recovers for 7 days, a key, a replica) act as before."""
+    return change.data_protection and not settings.auto_data_protection
 
 
 def rejected_by_a_person(record: RemediationRecord) -> bool:

@@ -56,7 +56,7 @@ class SlackApprovals:
                 approval_id=token,
                 expires_at=datetime.fromisoformat(record.approval_expires_at),
                 owner=None,
-                required=self.settings.required_for(destructive),
+                required=self.settings.required_for(destructive, record.change.kind),
                 votes=[],
                 buttons=self._has_approvers(destructive),
             )
@@ -103,7 +103,7 @@ class SlackApprovals:
                 approval_id=approval.token,
                 expires_at=datetime.fromisoformat(record.approval_expires_at),
                 owner=approval.owner,
-                required=self.settings.required_for(destructive),
+                required=self.settings.required_for(destructive, record.change.kind),
                 votes=await self.store.run(slack_table.votes, record.id),
                 buttons=self._has_approvers(destructive),
             )

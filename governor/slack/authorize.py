@@ -100,7 +100,7 @@ async def authorize(
     if action == "approve":
         if actor.user_id in votes:
             return refuse("you already approved it; another approver must too")
-        required = settings.required_for(irreversible)
+        required = settings.required_for(irreversible, record.change.kind)
         if required >= 2 and owner is not None and actor.user_id == owner:
             return refuse(
                 "under the two-person rule the owner does not approve changes to their own "

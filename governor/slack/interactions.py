@@ -228,7 +228,7 @@ class InteractionHandler:
                 voter, self.settings, irreversible=destructive, members=self.group_members
             )
         ]
-        required = self.settings.required_for(destructive)
+        required = self.settings.required_for(destructive, record.change.kind)
         if len(voted) < required:
             await self.update_approval(
                 record, "waiting", f"{len(voted)} of {required} approvals: "

@@ -541,6 +541,47 @@ def realized_savings(db: Database) -> None:
     db.execute("CREATE INDEX realized_savings_due ON realized_savings (status, next_at)")
 
 
+@migrations(name="0017_snapshot_resources")
+def snapshot_resources(db: Database) -> None:
+    """Findings and resources may be about a snapshot, and findings about an organization.
+
+    Issue 18's policies select project snapshots (delete_snapshot) and organizations (plan
+    fit, spending notifications). The CHECKs are widened in the schema text as 0012 does
+    (SQLite cannot alter a CHECK; a rebuild needs foreign keys off): every row satisfies the
+    wider ones.
+    """
+    widened = {
+        "findings": (
+            "resource_type IN ('project', 'branch', 'endpoint', 'api_key')",
+            "resource_type IN ('organization', 'project', 'branch', 'endpoint', 'api_key', "
+            "'snapshot')",
+        ),
+        "resources": (
+            "resource_type IN ('organization', 'project', 'branch', 'endpoint', 'api_key')",
+            "resource_type IN ('organization', 'project', 'branch', 'endpoint', 'api_key', "
+            "'snapshot')",
+        ),
+    }
+    texts = {}
+    for table, (old, new) in widened.items():
+        (sql,) = db.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", [table]
+        ).fetchone()
+        if sql.count(old) != 1:
+            raise ValueError(f"{table}.resource_type has an unexpected CHECK; cannot widen it")
+        texts[table] = sql.replace(old, new)
+    (version,) = db.execute("PRAGMA schema_version").fetchone()
+    db.execute("PRAGMA writable_schema = ON")
+    try:
+        for table, sql in texts.items():
+            db.execute(
+                "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?", [sql, table]
+            )
+        db.execute(f"PRAGMA schema_version = {int(version) + 1}")
+    finally:
+        db.execute("PRAGMA writable_schema = OFF")
+
+
 def known_migration_names() -> list[str]:
     """Names of every migration this version ships, in order."""
     # sqlite-utils keeps the registered list private; it offers no public accessor.

@@ -175,7 +175,8 @@ async def test_a_report_mode_policy_contributes_nothing_to_a_change_on_a_shared_
 ) -> None:
     # Before: the item took the most acting mode and merged oversized-computes' resize into
     # the PATCH: a report-only policy resized an 8 CU compute to 0.25 CU.
-    policies = _modes(**{"oversized-computes": "report"})
+    # idle-read-replicas (the compute is a replica) would ask a delete of it: report too
+    policies = _modes(**{"oversized-computes": "report", "idle-read-replicas": "report"})
     async with rig(tmp_path, policies=policies, edit_world=_never_suspending_oversized) as r:
         plan = await r.plan()
         item = next(i for i in plan.items if i.resource_id == OVERSIZED)
@@ -196,7 +197,13 @@ async def test_a_report_mode_policy_contributes_nothing_to_a_change_on_a_shared_
 async def test_an_approval_request_shows_only_what_the_acting_policies_ask(
     tmp_path: Path,
 ) -> None:
-    policies = _modes(**{"never-suspending-computes": "approve", "oversized-computes": "report"})
+    policies = _modes(
+        **{
+            "never-suspending-computes": "approve",
+            "oversized-computes": "report",
+            "idle-read-replicas": "report",  # the compute is a replica it would delete
+        }
+    )
     async with rig(tmp_path, policies=policies, edit_world=_never_suspending_oversized) as r:
         result = await r.apply()
         [request] = [x for x in result.requested if x.resource_id == OVERSIZED]

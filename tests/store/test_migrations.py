@@ -36,6 +36,7 @@ SHIPPED = {
     "0014_estimate_kinds": "f93a9a6bc30c1c999be23aff80d21d55006ca01cb130b558058228918a0f41ce",
     "0015_consumption": "f612c94a19d6e1ebc2d17815a87eca5c232ae3a098561bdb66e3107b543596de",
     "0016_realized_savings": "2dec598627b3bc17318b307f9b187e70bc0386d8fb6c752f2f812a11363b970d",
+    "0017_snapshot_resources": "308fc34183ab9a361a8ed9c3e5ecb0bd4ebb6830199df81e55bc14a5313cad09",
 }
 
 
@@ -242,6 +243,33 @@ def test_an_upgraded_money_estimate_reads_back_as_estimated_with_no_parts(
         assert {item.estimate_parts for item in store.call(history.findings)} == {()}
     with second_connection(path) as other, pytest.raises(sqlite3.IntegrityError):
         other.execute("UPDATE findings SET estimate_kind = 'money'")
+
+
+def test_an_upgraded_file_keeps_findings_about_snapshots_and_organizations(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.db"
+    build_at(path, stop_before="0017_snapshot_resources")
+    Store.open(path).close()
+    with second_connection(path) as other:
+        other.execute("INSERT INTO runs (id, trigger, started_at) VALUES (1, 'audit', 't')")
+        for kind, resource_id in (("snapshot", "snap-1"), ("organization", "org-a")):
+            other.execute(
+                "INSERT INTO findings (policy, resource_type, resource_id, name, severity, "
+                "summary, action, mode, status, first_seen, last_seen, status_changed_at, "
+                "fingerprint, first_run_id, last_run_id) VALUES (?, ?, ?, 'n', 'low', 's', "
+                "'{}', 'report', 'open', 't', 't', 't', 'fp', 1, 1)",
+                ["p", kind, resource_id],
+            )
+            other.execute(
+                "INSERT INTO resources (resource_type, resource_id, raw, first_seen, "
+                "last_seen, last_run_id) VALUES (?, ?, '{}', 't', 't', 1)",
+                [kind, resource_id],
+            )
+        other.commit()
+        assert other.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        with pytest.raises(sqlite3.IntegrityError):
+            other.execute("UPDATE findings SET resource_type = 'bogus'")
 
 
 @pytest.mark.parametrize("stop_before", known_migration_names()[1:])
