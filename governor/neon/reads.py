@@ -1,5 +1,6 @@
 """The reads a sweep needs: organizations, projects, branches, computes, keys, operations
-(and the organization members who own keys, for Slack mentions).
+(and the organization members who own keys, for Slack mentions), and the detail some
+policies want: project snapshots, backup schedules, spending limits, compute activations.
 
 Why listings stream pages: a sweep starts each project's reads as soon as its page
 arrives. Page sizes are explicit because the spec's defaults (10 projects) truncate.
@@ -8,7 +9,10 @@ arrives. Page sizes are explicit because the spec's defaults (10 projects) trunc
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any, NamedTuple
 
+from governor.neon.errors import NeonApiError
 from governor.neon.http import NeonHttp
 from governor.neon.ids import neon_id
 from governor.neon.models import (
@@ -19,6 +23,7 @@ from governor.neon.models import (
     Organization,
     OrgMember,
     Project,
+    ProjectSnapshot,
 )
 from governor.neon.paging import Listing
 from governor.neon.responses import ProjectsPage
@@ -26,6 +31,19 @@ from governor.neon.responses import ProjectsPage
 PROJECTS_PAGE_SIZE = 400  # the spec's maximum; the default of 10 truncates listings
 BRANCHES_PAGE_SIZE = 10000  # the spec's maximum (LimitParam: 1..10000): one page per project
 OPERATIONS_PAGE_SIZE = 1000  # the spec's maximum
+# The spending limit is a Launch and Scale feature: other plans answer 422 (observed) or 403.
+SPENDING_LIMIT_NOT_OFFERED = frozenset({403, 422})
+
+
+class SpendingLimit(NamedTuple):
+    """An organization's spending notification threshold.
+
+    ``offered`` False: the plan has none (or the key may not read it), so ``cents`` says
+    nothing; ``cents`` None on an offered one: none is set.
+    """
+
+    offered: bool
+    cents: int | None
 
 
 class NeonReads(NeonHttp):
@@ -184,6 +202,62 @@ class NeonReads(NeonHttp):
             if len(items) < page_size:
                 return
             cursor = listing.next_cursor(response, response.object(), "cursor")
+
+    async def count_activations(self, project_id: str, since: datetime) -> dict[str, int]:
+        """``start_compute`` operations per endpoint since ``since`` (L3's evidence).
+
+        Neon lists operations newest first, so paging stops at the first one older than
+        ``since``; an operation without ``created_at`` is counted (cannot be placed).
+        """
+        counts: dict[str, int] = {}
+        async for operation in self.iter_operations(project_id):
+            if operation.created_at is not None and operation.created_at < since:
+                break
+            if operation.action == "start_compute" and operation.endpoint_id:
+                counts[operation.endpoint_id] = counts.get(operation.endpoint_id, 0) + 1
+        return counts
+
+    async def list_project_snapshots(self, project_id: str) -> list[ProjectSnapshot]:
+        """``listSnapshots`` (beta): one unpaged list, ``{"snapshots": [...]}``."""
+        response = await self.request(
+            "GET", "/projects/{project_id}/snapshots", {"project_id": project_id}
+        )
+        items = response.field_array("snapshots")
+        checked = response.models(ProjectSnapshot, items, "snapshots")  # validates each
+        return [
+            ProjectSnapshot.in_project(project_id, item)
+            for item, _ in zip(items, checked, strict=True)
+        ]
+
+    async def get_backup_schedule(self, project_id: str, branch_id: str) -> dict[str, Any]:
+        """A branch's backup schedule (beta; the path is not in the 2025 spec, only its
+        ``BackupSchedule`` schema): ``{"schedule": [{frequency, ..., retention_seconds}]}``,
+        an item without ``retention_seconds`` keeping its snapshots forever."""
+        response = await self.request(
+            "GET",
+            "/projects/{project_id}/branches/{branch_id}/backup_schedule",
+            {"project_id": project_id, "branch_id": branch_id},
+        )
+        schedule = response.field_array("schedule")
+        if not all(isinstance(item, dict) for item in schedule):
+            raise response.protocol_error("'schedule' is not a list of objects")
+        return response.object()
+
+    async def get_spending_limit(self, org_id: str) -> SpendingLimit:
+        """``GET /organizations/{o}/billing/spending_limit`` (beta): 200 with
+        ``spending_limit_cents`` (null: none set); 422 or 403 on plans without it."""
+        try:
+            response = await self.request(
+                "GET", "/organizations/{org_id}/billing/spending_limit", {"org_id": org_id}
+            )
+        except NeonApiError as error:
+            if error.status in SPENDING_LIMIT_NOT_OFFERED:
+                return SpendingLimit(offered=False, cents=None)
+            raise
+        cents = response.object().get("spending_limit_cents")
+        if cents is not None and (not isinstance(cents, int) or isinstance(cents, bool)):
+            raise response.protocol_error("'spending_limit_cents' is not an integer or null")
+        return SpendingLimit(offered=True, cents=cents)
 
 
 def _id(item: Project | Branch | Operation) -> str:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from governor.rules.compute import size_problems, suspend_problems
+from governor.rules.retention import retention_limit
 from governor.simulator.names import ADJECTIVES, NOUNS, PEOPLE, PROJECT_NAMES, NeonIds
 from governor.simulator.timestamps import format_timestamp
 
@@ -435,6 +437,7 @@ def generate_world_data(
                 "project_id": org["projects"][0]["id"],
             }
             break
+    _Levers(seed, moment).add(organizations)
     if members:
         for org in organizations:
             org["members"] = _members_of(org)
@@ -471,3 +474,278 @@ def _members_of(org: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return members
+
+
+# ----- the cost levers of neon-costs.md §2 ----------------------------------------------
+
+PAID_PLANS = ("launch", "scale")
+LONG_TIMEOUTS = (900, 1800, 3600, 7200)  # Scale only: 1 minute to a week
+DAY = timedelta(days=1)
+
+
+class _Levers:
+    """Each lever's resources, added after the rest from a stream of their own.
+
+    Why apart: the objects earlier seeds produced keep every value tests pin (counts,
+    names of the findings of the shipped policies); this pass adds new kinds (snapshots,
+    backup schedules, spending limits, past operations) and changes only fields no older
+    policy reads (project settings and defaults, a default branch's computes' activity,
+    the name of a childless branch of the default one, timeouts above 300 on Scale).
+    """
+
+    def __init__(self, seed: int, now: datetime) -> None:
+        self.rng = random.Random(f"{seed}:levers")
+        self.ids = NeonIds(self.rng)
+        self.now = now
+        self.replication_done = False
+        self.snapshot_ids: set[str] = set()
+
+    def ago(self, low_days: float, high_days: float) -> datetime:
+        seconds = self.rng.uniform(low_days * 86400, high_days * 86400)
+        return (self.now - timedelta(seconds=seconds)).replace(microsecond=0)
+
+    def add(self, organizations: list[dict[str, Any]]) -> None:
+        paid_index = 0
+        for org in organizations:
+            plan = str(org.get("plan", ""))
+            if plan in PAID_PLANS:
+                # every other paid organization has a spending notification set
+                if paid_index % 2 == 0:
+                    org["billing"] = {"spending_limit_cents": self.rng.choice((50_000, 200_000))}
+                paid_index += 1
+            for project in org["projects"]:
+                self.project(project, plan)
+
+    def project(self, project: dict[str, Any], plan: str) -> None:
+        # a window the plan allows (Free: 6 hours), so the world stays valid under the rules
+        limit = retention_limit(plan)
+        if project.get("history_retention_seconds", 0) > limit:
+            project["history_retention_seconds"] = limit
+        branches: list[dict[str, Any]] = project["branches"]
+        root = next(branch for branch in branches if branch.get("parent_id") is None)
+        endpoints: list[dict[str, Any]] = project["endpoints"]
+        on_root = [endpoint for endpoint in endpoints if endpoint["branch_id"] == root["id"]]
+        self.backup_branches(branches, root)
+        if plan in PAID_PLANS:
+            self.snapshots_and_schedules(project, root)
+            self.idle_replicas(on_root)
+            self.project_defaults(project, branches, plan)
+        if plan == "scale":
+            self.long_timeouts(project, on_root, endpoints)
+        if len(branches) == 1 and self.rng.random() < 0.3:
+            self.idle_project(project, on_root)
+        elif plan in PAID_PLANS and not self.replication_done:
+            self.logical_replication(project, on_root)
+
+    def backup_branches(self, branches: list[dict[str, Any]], root: dict[str, Any]) -> None:
+        """``<name>_old_<RFC 3339>``: what each instant restore of the default branch leaves."""
+        parents = {branch.get("parent_id") for branch in branches}
+        for branch in branches:
+            if (
+                branch.get("parent_id") == root["id"]
+                and branch["id"] not in parents
+                and not branch.get("protected")
+                and branch.get("current_state") == "ready"
+                and "expires_at" not in branch
+                and self.rng.random() < 0.12
+            ):
+                branch["name"] = f"{root['name']}_old_{branch['created_at']}"
+                branch["creation_source"] = "console"
+
+    def snapshots_and_schedules(self, project: dict[str, Any], root: dict[str, Any]) -> None:
+        snapshots: list[dict[str, Any]] = []
+        for _ in range(self.rng.choice((0, 0, 1, 2, 3))):
+            created = max(self.ago(1, 200), datetime.fromisoformat(root["created_at"]))
+            snapshot = self.snapshot(root, created, manual=True)
+            if self.rng.random() < 0.3:
+                expires = self.now + timedelta(days=self.rng.uniform(1, 30))
+                snapshot["expires_at"] = format_timestamp(expires.replace(microsecond=0))
+            snapshots.append(snapshot)
+        if self.rng.random() < 0.35:
+            item: dict[str, Any] = {"frequency": "daily", "hour": self.rng.randrange(24)}
+            if self.rng.random() < 0.5:
+                item["retention_seconds"] = self.rng.choice((7, 14)) * 86400
+            schedule = [item]
+            if self.rng.random() < 0.3:
+                schedule.append(
+                    {"frequency": "weekly", "hour": item["hour"], "day": self.rng.randrange(1, 8)}
+                )
+            project["backup_schedules"] = {root["id"]: {"schedule": schedule}}
+            retention = item.get("retention_seconds")
+            for days in range(1, 4):
+                taken = (self.now - days * DAY).replace(
+                    hour=item["hour"], minute=0, second=0, microsecond=0
+                )
+                snapshot = self.snapshot(root, taken, manual=False)
+                if retention:
+                    expires = taken + timedelta(seconds=retention)
+                    snapshot["expires_at"] = format_timestamp(expires)
+                snapshots.append(snapshot)
+        if snapshots:
+            project["snapshots"] = snapshots
+
+    def snapshot(self, root: dict[str, Any], created: datetime, *, manual: bool) -> dict[str, Any]:
+        size = int(self.rng.uniform(0.05, 20) * 1024 * MEBIBYTE)
+        stamp = format_timestamp(created)
+        return {
+            "id": self.snapshot_id(),
+            "name": f"{root['name']}-{stamp[:10]}" if manual else f"scheduled-{stamp}",
+            "lsn": f"{self.rng.randrange(1, 16):X}/{self.rng.randrange(16**7, 16**8):08X}",
+            "timestamp": stamp,
+            "source_branch_id": root["id"],
+            "created_at": stamp,
+            "manual": manual,
+            "full_size": size,
+            "diff_size": size if manual else int(size * self.rng.uniform(0.01, 0.1)),
+        }
+
+    def snapshot_id(self) -> str:
+        """``snap-<adjective>-<noun>-<8 characters>``, unique in the world."""
+        while True:
+            suffix = "".join(
+                self.rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(8)
+            )
+            value = f"snap-{self.rng.choice(ADJECTIVES)}-{self.rng.choice(NOUNS)}-{suffix}"
+            if value not in self.snapshot_ids:
+                self.snapshot_ids.add(value)
+                return value
+
+    def idle_replicas(self, on_root: list[dict[str, Any]]) -> None:
+        """Read replicas of the default branch nobody queried for weeks."""
+        for endpoint in on_root:
+            if (
+                endpoint.get("type") == "read_only"
+                and endpoint["suspend_timeout_seconds"] != -1
+                and self.rng.random() < 0.5
+            ):
+                self.make_idle(endpoint, self.ago(15, 90))
+
+    def make_idle(self, endpoint: dict[str, Any], last_active: datetime | None) -> None:
+        created = datetime.fromisoformat(endpoint["created_at"])
+        endpoint["current_state"] = "idle"
+        for name in ("started_at", "last_active", "suspended_at"):
+            endpoint.pop(name, None)
+        if last_active is None:  # never active: Neon omits the activity fields
+            endpoint["updated_at"] = endpoint["created_at"]
+            return
+        last_active = max(last_active, created)
+        suspended = last_active + timedelta(minutes=5)
+        endpoint["started_at"] = format_timestamp(max(created, last_active - timedelta(hours=1)))
+        endpoint["last_active"] = format_timestamp(last_active)
+        endpoint["suspended_at"] = format_timestamp(suspended)
+        endpoint["updated_at"] = format_timestamp(suspended)
+
+    def long_timeouts(
+        self,
+        project: dict[str, Any],
+        on_root: list[dict[str, Any]],
+        endpoints: list[dict[str, Any]],
+    ) -> None:
+        """Scale computes that wait long before suspending, with their activations."""
+        operations: list[dict[str, Any]] = []
+        for endpoint in endpoints:
+            timeout = endpoint["suspend_timeout_seconds"]
+            if endpoint in on_root and timeout in (0, 300) and self.rng.random() < 0.2:
+                chosen = self.rng.choice(LONG_TIMEOUTS)
+                low, high = (
+                    endpoint["autoscaling_limit_min_cu"],
+                    endpoint["autoscaling_limit_max_cu"],
+                )
+                if not suspend_problems(chosen, "scale", low, high):
+                    endpoint["suspend_timeout_seconds"] = timeout = chosen
+            if timeout > 300:
+                operations.extend(self.activations(project, endpoint))
+        if operations:
+            operations.sort(key=lambda operation: str(operation["created_at"]), reverse=True)
+            project["operations"] = operations
+
+    def activations(
+        self, project: dict[str, Any], endpoint: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """``start_compute`` operations over 45 days (some before the 30-day window)."""
+        created = datetime.fromisoformat(endpoint["created_at"])
+        found = []
+        for _ in range(self.rng.randrange(4, 60)):
+            started = self.ago(0.1, 45)
+            if started < created:
+                continue
+            seconds = self.rng.uniform(0.5, 4)
+            found.append(
+                {
+                    "id": self.ids.uuid(),
+                    "project_id": project["id"],
+                    "branch_id": endpoint["branch_id"],
+                    "endpoint_id": endpoint["id"],
+                    "action": "start_compute",
+                    "status": "finished",
+                    "failures_count": 0,
+                    "created_at": format_timestamp(started),
+                    "updated_at": format_timestamp(started + timedelta(seconds=seconds)),
+                    "total_duration_ms": int(seconds * 1000),
+                }
+            )
+        return found
+
+    def idle_project(self, project: dict[str, Any], on_root: list[dict[str, Any]]) -> None:
+        """A project nobody used for months, or never (then Neon omits the last activity)."""
+        created = datetime.fromisoformat(project["created_at"])
+        if created > self.now - 90 * DAY or any(
+            endpoint["suspend_timeout_seconds"] == -1 for endpoint in on_root
+        ):
+            return
+        never = self.rng.random() < 0.3
+        for endpoint in on_root:
+            self.make_idle(endpoint, None if never else self.ago(61, 300))
+        activity = [endpoint["last_active"] for endpoint in on_root if "last_active" in endpoint]
+        if activity:
+            project["compute_last_active_at"] = max(activity)
+        else:
+            project.pop("compute_last_active_at", None)
+
+    def project_defaults(
+        self, project: dict[str, Any], branches: list[dict[str, Any]], plan: str
+    ) -> None:
+        """Defaults every new preview compute inherits, on a project that makes many."""
+        recent = sum(
+            1
+            for branch in branches
+            if datetime.fromisoformat(branch["created_at"]) > self.now - 30 * DAY
+        )
+        if recent < 4 or self.rng.random() < 0.4:
+            return
+        defaults = project["default_endpoint_settings"]
+        low, high = defaults["autoscaling_limit_min_cu"], defaults["autoscaling_limit_max_cu"]
+        if self.rng.random() < 0.5 and not suspend_problems(-1, plan, low, high):
+            defaults["suspend_timeout_seconds"] = -1
+        elif not size_problems(1, high):
+            defaults["autoscaling_limit_min_cu"] = 1
+
+    def logical_replication(self, project: dict[str, Any], on_root: list[dict[str, Any]]) -> None:
+        """A publisher whose subscriber keeps its compute awake around the clock."""
+        primary = next(
+            (
+                endpoint
+                for endpoint in on_root
+                if endpoint.get("type") == "read_write"
+                and endpoint["suspend_timeout_seconds"] != -1
+                and endpoint["autoscaling_limit_max_cu"] <= 16
+            ),
+            None,
+        )
+        if primary is None:
+            return
+        self.replication_done = True
+        project["settings"] = {**project.get("settings", {}), "enable_logical_replication": True}
+        primary["current_state"] = "active"
+        primary.pop("suspended_at", None)
+        started = self.ago(8, 20)
+        primary["started_at"] = format_timestamp(
+            max(started, datetime.fromisoformat(primary["created_at"]))
+        )
+        primary["last_active"] = format_timestamp(self.ago(0, 0.01))
+        primary["updated_at"] = primary["started_at"]
+        project["compute_last_active_at"] = primary["last_active"]  # the newest activity
+        # the usage ledger bills it at its floor every hour: kept awake, not busy
+        project["compute_activity"] = {
+            primary["id"]: {"cu": primary["autoscaling_limit_min_cu"], "hours": {}}
+        }

@@ -1,4 +1,5 @@
-"""Read endpoints: organizations, projects, branches, endpoints, API keys, operations."""
+"""Read endpoints: organizations, projects, branches, endpoints, API keys, operations,
+snapshots, backup schedules and spending limits."""
 
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ PROJECTS_LIMIT = (1, 400, 10)
 BRANCHES_LIMIT = (1, 10000)
 OPERATIONS_LIMIT = (1, 1000)
 BRANCH_SORT_FIELDS = ("name", "created_at", "updated_at")
+# Spending notifications are a Launch and Scale feature; other plans answer 422 (observed).
+SPENDING_LIMIT_PLANS = ("launch", "scale")
 
 
 def project_list_item(project: dict[str, Any]) -> dict[str, Any]:
@@ -233,7 +236,7 @@ def list_org_members(context: Context) -> Answer:
 def list_operations(context: Context) -> Answer:
     state = visible_project(context.world, context.scope, context.params["project_id"])
     limit = parse_limit(context.query, *OPERATIONS_LIMIT, default=None)
-    operations = context.operations.of_project(state.project_id)
+    operations = context.operations.of_project(state.project_id) + _past_operations(state)
     cursor = query_value(context.query, "cursor")
     start = page_after_id([operation["id"] for operation in operations], cursor)
     page = operations[start:] if limit is None else operations[start : start + limit]
@@ -249,5 +252,49 @@ def get_operation(context: Context) -> Answer:
     operation_id = context.params["operation_id"]
     operation = context.operations.get(state.project_id, operation_id)
     if operation is None:
+        operation = next((past for past in state.operations if past["id"] == operation_id), None)
+    if operation is None:
         raise ApiError(404, f"operation {operation_id!r} not found")
     return 200, {"operation": operation}
+
+
+def _past_operations(state: ProjectState) -> list[dict[str, Any]]:
+    """The world's operations from before the simulator started, newest first, as Neon
+    lists them (after every live one: those are all newer)."""
+    return sorted(
+        state.operations,
+        key=lambda operation: (sort_key_of_timestamp(operation.get("created_at")), operation["id"]),
+        reverse=True,
+    )
+
+
+def list_snapshots(context: Context) -> Answer:
+    """``listSnapshots`` (beta): the whole list, unpaged, newest first."""
+    state = visible_project(context.world, context.scope, context.params["project_id"])
+    snapshots = sorted(
+        state.snapshots.values(),
+        key=lambda snapshot: (sort_key_of_timestamp(snapshot.get("created_at")), snapshot["id"]),
+        reverse=True,
+    )
+    return 200, {"snapshots": snapshots}
+
+
+def get_backup_schedule(context: Context) -> Answer:
+    """A branch's backup schedule (beta); a branch without one has an empty schedule."""
+    state = visible_project(context.world, context.scope, context.params["project_id"])
+    branch_id = context.params["branch_id"]
+    if branch_id not in state.branches:
+        raise ApiError(404, f"branch {branch_id!r} not found")
+    return 200, state.backup_schedules.get(branch_id, {"schedule": []})
+
+
+def get_spending_limit(context: Context) -> Answer:
+    """``spending_limit_cents`` (null: none set); 422 on plans without the feature."""
+    org_id = context.params["org_id"]
+    org = require_org_access(context.world, context.scope, org_id)
+    if not str(org.get("plan", "")).startswith(SPENDING_LIMIT_PLANS):
+        raise ApiError(
+            422, "spending limits are not available on the organization's plan", "NOT_ALLOWED"
+        )
+    billing = context.world.org_billing.get(org_id, {})
+    return 200, {"spending_limit_cents": billing.get("spending_limit_cents")}

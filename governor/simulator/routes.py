@@ -30,6 +30,9 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("POST", "/projects/{project_id}/endpoints/{endpoint_id}/start"),
     ("GET", "/projects/{project_id}/operations"),
     ("GET", "/projects/{project_id}/operations/{operation_id}"),
+    ("GET", "/projects/{project_id}/snapshots"),
+    ("GET", "/projects/{project_id}/branches/{branch_id}/backup_schedule"),
+    ("GET", "/organizations/{org_id}/billing/spending_limit"),
     ("GET", "/consumption_history/v2/projects"),
     ("GET", "/consumption_history/v2/branches"),
 )

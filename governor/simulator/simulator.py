@@ -77,6 +77,9 @@ HANDLERS: dict[str, Handler] = {
     "POST /projects/{project_id}/endpoints/{endpoint_id}/start": mutations.start_endpoint,
     "GET /projects/{project_id}/operations": reads.list_operations,
     "GET /projects/{project_id}/operations/{operation_id}": reads.get_operation,
+    "GET /projects/{project_id}/snapshots": reads.list_snapshots,
+    "GET /projects/{project_id}/branches/{branch_id}/backup_schedule": reads.get_backup_schedule,
+    "GET /organizations/{org_id}/billing/spending_limit": reads.get_spending_limit,
 }
 
 

@@ -20,8 +20,15 @@ from governor.simulator.timestamps import parse_timestamp
 KeyKind = Literal["personal", "org", "project"]
 KEY_KINDS: tuple[str, ...] = ("personal", "org", "project")
 # Nesting keys of the file: never part of an API object.
-ORGANIZATION_NESTING_KEYS = ("api_keys", "members", "projects")
-PROJECT_NESTING_KEYS = ("branches", "endpoints", "compute_activity")
+ORGANIZATION_NESTING_KEYS = ("api_keys", "members", "projects", "billing")
+PROJECT_NESTING_KEYS = (
+    "branches",
+    "endpoints",
+    "compute_activity",
+    "snapshots",
+    "backup_schedules",
+    "operations",
+)
 
 
 class WorldError(ValueError):
@@ -40,6 +47,13 @@ class ProjectState:
     # what the usage ledger meters for it instead of its seeded draws, so a test's world can
     # fix a compute's hours exactly (kept awake in 160 of 168 hours, at the floor in 81).
     compute_activity: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Snapshot objects as ``GET .../snapshots`` lists them (beta; with full_size/diff_size).
+    snapshots: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # branch id → ``{"schedule": [...]}`` (a branch without one answers an empty schedule)
+    backup_schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Operations from before the simulator started (``start_compute`` activations, for
+    # instance), listed after the live ones; each an Operation object, finished.
+    operations: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def project_id(self) -> str:
@@ -79,6 +93,9 @@ class World:
         # Only organizations whose file has a "members" list (so files round-trip as
         # written); GET .../members answers an empty list for the others.
         self.org_members = org_members if org_members is not None else {}
+        # org id → its "billing" part (``{"spending_limit_cents": N | null}``); absent: none
+        # set, or, on a plan without spending notifications, not offered (422)
+        self.org_billing: dict[str, dict[str, Any]] = {}
         self.organizations_by_id = {str(org["id"]): org for org in organizations}
         self.org_project_ids: dict[str, list[str]] = {
             org_id: [] for org_id in self.organizations_by_id
@@ -161,11 +178,18 @@ class World:
                             if state.compute_activity
                             else {}
                         ),
+                        **_present(
+                            snapshots=list(state.snapshots.values()),
+                            backup_schedules=state.backup_schedules,
+                            operations=state.operations,
+                        ),
                     }
                 )
             nested: dict[str, Any] = {"api_keys": list(self.org_api_keys[org_id])}
             if org_id in self.org_members:
                 nested["members"] = list(self.org_members[org_id])
+            if org_id in self.org_billing:
+                nested["billing"] = self.org_billing[org_id]
             organizations.append({**org, **nested, "projects": projects})
         return copy.deepcopy(
             {
@@ -193,6 +217,11 @@ class World:
             "api_keys": len(self.personal_api_keys)
             + sum(len(keys) for keys in self.org_api_keys.values()),
         }
+
+
+def _present(**parts: Any) -> dict[str, Any]:
+    """The non-empty ones: a world file without such resources round-trips as written."""
+    return {name: value for name, value in parts.items() if value}
 
 
 # ----- parsing and validation ---------------------------------------------------------
@@ -321,7 +350,48 @@ def _parse_project(value: Any, where: str, org_id: str) -> ProjectState:
             except ValueError:
                 raise WorldError(f"at {here}.hours: {hour!r} is not an RFC 3339 time") from None
     state.compute_activity = activity
+    _parse_project_extras(project, state, where)
     return state
+
+
+def _parse_project_extras(project: dict[str, Any], state: ProjectState, where: str) -> None:
+    """Snapshots, backup schedules and past operations: each must name this project's own."""
+    for index, snapshot in enumerate(
+        _require_list(project.pop("snapshots", []), f"{where}.snapshots")
+    ):
+        here = f"{where}.snapshots[{index}]"
+        _require_object(snapshot, here)
+        snapshot_id = _require_id(snapshot, "id", here)
+        source = snapshot.get("source_branch_id")
+        if source is not None and source not in state.branches:
+            raise WorldError(f"at {here}.source_branch_id: no branch {source!r} in this project")
+        if snapshot_id in state.snapshots:
+            raise WorldError(f"at {here}.id: duplicate snapshot id {snapshot_id!r}")
+        state.snapshots[snapshot_id] = snapshot
+    schedules = _require_object(project.pop("backup_schedules", {}), f"{where}.backup_schedules")
+    for branch_id, schedule in schedules.items():
+        here = f"{where}.backup_schedules[{branch_id!r}]"
+        if branch_id not in state.branches:
+            raise WorldError(f"at {here}: no branch {branch_id!r} in this project")
+        items = _require_list(_require_object(schedule, here).get("schedule"), f"{here}.schedule")
+        for index, item in enumerate(items):
+            _require_id(_require_object(item, f"{here}.schedule[{index}]"), "frequency", here)
+    state.backup_schedules = schedules
+    operations = _require_list(project.pop("operations", []), f"{where}.operations")
+    for index, operation in enumerate(operations):
+        here = f"{where}.operations[{index}]"
+        _require_object(operation, here)
+        _require_id(operation, "id", here)
+        _require_id(operation, "action", here)
+        if operation.get("project_id") != state.project_id:
+            raise WorldError(
+                f"at {here}.project_id: expected {state.project_id!r}, "
+                f"got {operation.get('project_id')!r}"
+            )
+        endpoint_id = operation.get("endpoint_id")
+        if endpoint_id is not None and endpoint_id not in state.endpoints:
+            raise WorldError(f"at {here}.endpoint_id: no endpoint {endpoint_id!r} in this project")
+    state.operations = operations
 
 
 def _parse_keys(
@@ -370,6 +440,7 @@ def _parse_world(data: Any) -> World:
     organizations: list[dict[str, Any]] = []
     org_api_keys: dict[str, list[dict[str, Any]]] = {}
     org_members: dict[str, list[dict[str, Any]]] = {}
+    org_billing: dict[str, dict[str, Any]] = {}
     projects: dict[str, ProjectState] = {}
     for org_index, value in enumerate(
         _require_list(root.get("organizations", []), "organizations")
@@ -382,6 +453,15 @@ def _parse_world(data: Any) -> World:
         org_api_keys[org_id] = _parse_api_keys(org.pop("api_keys", []), f"{where}.api_keys")
         if "members" in org:
             org_members[org_id] = _parse_members(org.pop("members"), f"{where}.members", org_id)
+        if "billing" in org:
+            billing = _require_object(org.pop("billing"), f"{where}.billing")
+            cents = billing.get("spending_limit_cents")
+            if cents is not None and (not isinstance(cents, int) or isinstance(cents, bool)):
+                raise WorldError(
+                    f"at {where}.billing.spending_limit_cents: expected an integer or null, "
+                    f"got {_type_name(cents)}"
+                )
+            org_billing[org_id] = billing
         for project_index, project in enumerate(
             _require_list(org.pop("projects", []), f"{where}.projects")
         ):
@@ -393,6 +473,8 @@ def _parse_world(data: Any) -> World:
         organizations.append(org)
     organizations_by_id = {str(org["id"]): org for org in organizations}
     keys = _parse_keys(root.get("keys", {}), organizations_by_id, projects)
-    return World(
+    world = World(
         keys, personal_api_keys, organizations, org_api_keys, projects, org_members=org_members
     )
+    world.org_billing = org_billing
+    return world

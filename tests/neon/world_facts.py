@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-NESTING_KEYS = ("api_keys", "projects", "branches", "endpoints")
+from governor.simulator.world import ORGANIZATION_NESTING_KEYS, PROJECT_NESTING_KEYS
+
+# what the world file nests in its objects: never part of an API object
+NESTING_KEYS = (*ORGANIZATION_NESTING_KEYS, *PROJECT_NESTING_KEYS)
 
 
 def _bare(obj: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import pytest
 
 from governor.simulator import Simulator, SimulatorOptions, World
 from governor.simulator.reads import ORG_ID_REQUIRED, project_list_item
+from governor.simulator.world import PROJECT_NESTING_KEYS
 from tests.conftest import WORLD_NOW, ServedSimulator
 from tests.simulator.conftest import Api
 from tests.simulator.worlds import (
@@ -101,7 +102,7 @@ def test_it_pages_projects_branches_endpoints_and_keys_back_exactly(
 
 
 def strip(project: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in project.items() if k not in ("branches", "endpoints")}
+    return {k: v for k, v in project.items() if k not in PROJECT_NESTING_KEYS}
 
 
 def test_project_list_items_drop_fields_the_list_lacks_and_add_active_time(
