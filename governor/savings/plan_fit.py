@@ -4,9 +4,10 @@ Why measured only: no API changes a plan, so the finding is worth what the organ
 own metered usage would cost on the other plan; without its meters there is nothing to
 claim. Scale -> Launch saves ``Σ CU-h x (Scale - Launch rate)`` minus the extra-branch fees
 Launch's smaller allowance adds; Launch -> Free saves the whole metered bill; a legacy plan
-saves its base fee plus overage minus the same usage at Launch prices. Storage figures are
-GB-months per 744-hour month, billed for a 730-hour month (x 730/744). The saving is one
-cost, ``plan_fit:<org>``, that no other lever shares.
+saves its base fee plus overage minus the same usage at Launch prices (Neon refuses its
+meters on legacy plans, so from each project's counters when they were not read: C).
+Storage figures are GB-months per 744-hour month, billed for a 730-hour month (x 730/744).
+The saving is one cost, ``plan_fit:<org>``, that no other lever shares.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from governor.model.consumption import (
     SNAPSHOT_STORAGE_BYTES_MONTH,
 )
 from governor.model.findings import CostPart, Estimate, Finding
+from governor.policy.operators import parse_timestamp
 from governor.policy.resources import SnapshotIndex
 from governor.savings.lookup import child_branches
 from governor.savings.money import cents, unit_price, usd
 from governor.savings.plans import PlanChoice
 from governor.savings.prices import PlanPrices, Prices
-from governor.savings.units import HOURS_PER_GB_MONTH, HOURS_PER_MONTH
+from governor.savings.units import BYTES_PER_GB, HOURS_PER_GB_MONTH, HOURS_PER_MONTH
 from governor.savings.usage import Usage
 
 MONTH_SHARE = HOURS_PER_MONTH / HOURS_PER_GB_MONTH
@@ -122,13 +124,18 @@ def plan_fit(
         return Estimate(
             0.0, f"{lead}: a custom (Enterprise) plan, no published price to compare. {plan.label}"
         )
+    metered, read = _metered(org_id, index, usage) if usage is not None else (Metered(), [])
+    if not read and current.kind == "legacy":
+        # Neon refuses the consumption API on legacy plans: their own counters instead
+        return _legacy_from_fields(
+            org_id, lead, index, legacy=current, launch=prices.for_plan("launch"), plan=plan
+        )
     if usage is None:
         return Estimate(
             0.0,
             f"{lead}: no consumption meters read, so the difference is unknown; no saving is "
             f"claimed. {plan.label}",
         )
-    metered, read = _metered(org_id, index, usage)
     if not read:
         return Estimate(
             0.0,
@@ -198,6 +205,80 @@ def plan_fit(
         f"{lead} ({coverage}): {how}. Saves {usd(saving)}/month; {note}. Report only: no API "
         f"changes a plan. {plan.label}",
         "measured",
+        (CostPart(f"plan_fit:{org_id}", saving),),
+    )
+
+
+def _legacy_from_fields(
+    org_id: str,
+    lead: str,
+    index: SnapshotIndex,
+    *,
+    legacy: PlanPrices,
+    launch: PlanPrices,
+    plan: PlanChoice,
+) -> Estimate:
+    """Precision C: each project's ``compute_time_seconds`` this period scaled to a 730-hour
+    month, and its ``synthetic_storage_size`` held all month, priced on both plans."""
+    taken_at = parse_timestamp(index.snapshot.taken_at) or index.snapshot.taken_at
+    cu_hours = storage = 0.0
+    counted = total = 0
+    for project in index.projects.values():
+        if project.org_id != org_id:
+            continue
+        total += 1
+        seconds = project.raw.get("compute_time_seconds")
+        start = parse_timestamp(project.raw.get("consumption_period_start"))
+        if not isinstance(seconds, int | float) or isinstance(seconds, bool) or start is None:
+            continue
+        elapsed = (taken_at - start).total_seconds() / 3600
+        if elapsed <= 0 or seconds < 0:
+            continue
+        counted += 1
+        cu_hours += seconds / 3600 * HOURS_PER_MONTH / elapsed
+        storage += (project.synthetic_storage_size or 0) / BYTES_PER_GB
+    if not counted:
+        return Estimate(
+            0.0,
+            f"{lead}: Neon's meters are not offered on legacy plans and no project has "
+            "compute_time_seconds and consumption_period_start, so the difference is unknown. "
+            f"{plan.label}",
+        )
+    cu_hours = round(cu_hours, 1)
+    over_compute = max(0.0, cu_hours - legacy.compute_hours_included)
+    over_storage = max(0.0, storage - legacy.storage_gb_month_included)
+    legacy_bill = cents(
+        legacy.base_fee_per_month
+        + cents(over_compute, legacy.compute_per_cu_hour)
+        + cents(over_storage, legacy.storage_per_gb_month)
+    )
+    usage_bill = cents(
+        cents(cu_hours, launch.compute_per_cu_hour)
+        + cents(storage, MONTH_SHARE, launch.storage_per_gb_month)
+    )
+    saving = cents(legacy_bill - usage_bill)
+    how = (
+        f"from {counted} of its {total} projects' counters (compute_time_seconds this period "
+        f"scaled to {HOURS_PER_MONTH} h = {cu_hours:,.1f} CU-h; synthetic_storage_size "
+        f"{storage:,.2f} GB held all month): legacy {usd(legacy.base_fee_per_month)} base + "
+        f"{over_compute:,.1f} CU-h over x {unit_price(legacy.compute_per_cu_hour)} + "
+        f"{over_storage:,.2f} GB-month over x {unit_price(legacy.storage_per_gb_month)} = "
+        f"{usd(legacy_bill)}; on Launch {cu_hours:,.1f} CU-h x "
+        f"{unit_price(launch.compute_per_cu_hour)} + {storage:,.2f} GB x "
+        f"{HOURS_PER_MONTH}/{HOURS_PER_GB_MONTH} x {unit_price(launch.storage_per_gb_month)} = "
+        f"{usd(usage_bill)}"
+    )
+    caveat = (
+        "precision C: Neon's meters are not offered on legacy plans, and synthetic storage "
+        "(data plus history) stands in for the usage-based storage lines; the switch is one-way"
+    )
+    if saving <= 0:
+        return Estimate(0.0, f"{lead}: {how}; Launch does not cost less. {caveat}. {plan.label}")
+    return Estimate(
+        saving,
+        f"{lead}: {how}. Saves {usd(saving)}/month; {caveat}. Report only: no API changes a "
+        f"plan. {plan.label}",
+        "estimated",
         (CostPart(f"plan_fit:{org_id}", saving),),
     )
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from governor.model.consumption import COMPUTE_UNIT_SECONDS, ROOT_BRANCH_BYTES_MONTH
 from governor.model.findings import CostPart
 from tests.savings.levers_world import (
+    GB,
+    NOW,
     branch,
     daily,
     estimate_of,
@@ -58,3 +62,19 @@ def test_a_missing_spending_notification_saves_risk_not_money() -> None:
     result = estimate_of(SPENDING, world(plan="scale"), None)
     assert (result.monthly_usd, result.kind) == (0.0, "risk")
     assert "A spending notification" in result.method
+
+
+def test_a_legacy_organization_without_meters_is_compared_on_its_projects_counters() -> None:
+    """Neon refuses the consumption API on legacy plans: before, plan fit was always $0."""
+    org = organization("launch", managed_by="vercel")
+    counters = {
+        "consumption_period_start": (NOW - timedelta(days=15)).isoformat(),
+        "compute_time_seconds": 360 * 3600,  # 1 CU for all 360 h of the period so far
+        "synthetic_storage_size": 20 * GB,
+    }
+    result = estimate_of(PLAN_FIT, world(org=org, project_extra=counters), None)
+    # 360 CU-h in 360 h -> 730 CU-h a month; legacy 19 + 430 x 0.16 (68.80) + (20 - 10) x
+    # 1.75 (17.50) = 105.30; Launch 730 x 0.106 = 77.38 + 20 x 730/744 x 0.35 = 6.868 -> 6.87
+    # = 84.25; saves 21.05
+    assert (result.monthly_usd, result.kind) == (21.05, "estimated")
+    assert "precision C" in result.method
