@@ -29,6 +29,7 @@ from governor.rules.retention import RETENTION_MAX_SECONDS
 
 MAX_EXPIRY = timedelta(days=30)  # Neon refuses expires_at more than 30 days ahead
 MIN_COMPUTE_UNITS = 0.25  # the API's ComputeUnit minimum
+MIN_BACKUP_RETENTION = timedelta(hours=1)  # BackupScheduleItem.retention_seconds ≥ 3600
 _SUSPEND_MIN_SECONDS, _SUSPEND_MAX_SECONDS = 60, 604800
 
 
@@ -278,9 +279,11 @@ class SetBackupRetentionAction(_Action):
     @field_validator("retention")
     @classmethod
     def _positive(cls, retention: timedelta) -> timedelta:
-        if retention <= timedelta(0) or retention.total_seconds() != int(retention.total_seconds()):
+        seconds = retention.total_seconds()
+        if retention < MIN_BACKUP_RETENTION or seconds != int(seconds):
             raise ValueError(
-                f"{format_duration(retention)} is not a retention: use whole seconds above 0"
+                f"{format_duration(retention)} is not a retention Neon accepts: whole seconds, "
+                "at least 1h"
             )
         return retention
 

@@ -1059,7 +1059,7 @@ def _set_backup_retention(action: SetBackupRetentionAction, values: Mapping[str,
 
     The PUT replaces the schedule: the other items and settings go back as they were read.
     """
-    raw = values.get("backup_schedule")
+    raw = values.get("backup_schedule", values if "schedule" in values else None)
     schedule = _items(raw.get("schedule") if isinstance(raw, Mapping) else raw)
     before = {"schedule": schedule}
     if not isinstance(raw, Mapping | list):

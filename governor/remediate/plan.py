@@ -294,8 +294,9 @@ def _item(group: list[StoredFinding], view: ResourceView, context: PlanContext) 
     # the plan's limits: suspend timeouts (computes and project defaults), restore windows
     acting_on_plan = view.resource_type in ("endpoint", "project")
     plan = billing_plan_of(context.index, view) if acting_on_plan else None
+    values = proposal_values(context.snapshot, view)
     try:
-        proposal = propose(actions, view.values, now=context.now, scope=base.scope, plan=plan)
+        proposal = propose(actions, values, now=context.now, scope=base.scope, plan=plan)
     except ValueError as error:  # two policies ask actions one request cannot hold
         names = ", ".join(sorted({finding.policy for finding in chosen}))
         return replace(base, status="needs_person", reason=f"{names}: {error}")
@@ -319,6 +320,15 @@ def _item(group: list[StoredFinding], view: ResourceView, context: PlanContext) 
         return replace(item, status=status, reason=proposal.reason)
     decided, reason = decide(item, proposal.change, view, policies, context)
     return replace(item, status=decided, reason=reason, remediation_id=_active_id(item, context))
+
+
+def proposal_values(snapshot: Snapshot, view: ResourceView) -> dict[str, Any]:
+    """The resource's values as a change is proposed from: a branch's with its backup
+    schedule as read (``backup_schedule``, and ``schedule`` as a revert compares it)."""
+    if view.resource_type != "branch" or view.resource_id not in snapshot.backup_schedules:
+        return view.values
+    raw = snapshot.backup_schedules[view.resource_id]
+    return {**view.values, "backup_schedule": raw, "schedule": raw.get("schedule")}
 
 
 def billing_plan_of(index: SnapshotIndex, view: ResourceView) -> str | None:

@@ -12,10 +12,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from governor.config.remediation import RemediationSettings
 from governor.model.actions import MAX_EXPIRY
-from governor.model.changes import Change, neon_refuses, propose
+from governor.model.changes import (
+    Change,
+    DeleteSnapshot,
+    RecoverProject,
+    UpdateBackupSchedule,
+    neon_refuses,
+    propose,
+)
 from governor.model.snapshot import KeyScope, ResourceType, Snapshot
 from governor.neon.client import NeonClient
 from governor.neon.errors import NeonApiError
@@ -23,7 +31,12 @@ from governor.policy import Policy, evaluate
 from governor.policy.operators import parse_timestamp
 from governor.policy.resources import ResourceView, SnapshotIndex
 from governor.remediate.guards import GuardContext, clock_refusal, refusal
-from governor.remediate.plan import billing_plan_of, parse_sources, source_actions
+from governor.remediate.plan import (
+    billing_plan_of,
+    parse_sources,
+    proposal_values,
+    source_actions,
+)
 from governor.store.remediations import RemediationRecord
 from governor.sweep.reread import reread
 
@@ -51,6 +64,12 @@ async def read_view(
     )
     # The re-read's own answers just set the client's skew (their Date headers): the
     # clock-skew guard judges the clocks as they are now, not as they were at the sweep.
+    if isinstance(record.change, DeleteSnapshot) and record.project_id is not None:
+        snapshot.snapshots = await client.list_project_snapshots(record.project_id)
+    if isinstance(record.change, UpdateBackupSchedule) and record.project_id is not None:
+        snapshot.backup_schedules[record.resource_id] = await client.get_backup_schedule(
+            record.project_id, record.resource_id
+        )
     snapshot.clock_skew_seconds = client.clock_skew_seconds
     if scope == "personal":
         # GET /api_keys answered: only a personal key may list (and revoke) personal keys
@@ -68,6 +87,10 @@ async def recheck(
     settings: RemediationSettings,
     now: datetime,
 ) -> Verdict:
+    if isinstance(record.change, RecoverProject):
+        # a revert of a project delete: the project is gone, as it should be; Neon
+        # answers whether it can still be recovered (7 days)
+        return Verdict(None, None)
     snapshot, view = await read_view(client, record, now=now)
     if view is None:
         return Verdict(f"the {record.resource_type} no longer exists", None)
@@ -86,10 +109,11 @@ async def recheck(
     )
     if refused_by_rules is not None:
         return Verdict(f"Neon would refuse it: {refused_by_rules}", view)
+    values = proposal_values(snapshot, view)
     if record.reverts_id is not None or not record.findings:
         # a revert, or a person's own change (a snooze): no policy to ask again, but the
         # resource must still be as it was when the change was decided
-        skip = _revert_skip(record, view) or _expiry_skip(change, now)
+        skip = _revert_skip(record, values) or _expiry_skip(change, now)
         return Verdict(skip, view)
     sources = parse_sources(record)
     chosen = []
@@ -134,7 +158,7 @@ async def recheck(
             )
     proposal = propose(
         source_actions(sources),
-        view.values,
+        values,
         now=now,
         scope=_scope_of(record),
         plan=billing_plan_of(index, view),
@@ -189,10 +213,10 @@ def _window_skip(change: Change, policies: list[Policy], now: datetime) -> str |
     return None
 
 
-def _revert_skip(record: RemediationRecord, view: ResourceView) -> str | None:
+def _revert_skip(record: RemediationRecord, values: Mapping[str, Any]) -> str | None:
     """A revert goes ahead only while the resource still shows what the remediation set."""
     for name, value in record.before.items():
-        current = view.values.get(name)
+        current = values.get(name)
         if name == "expires_at":
             if parse_timestamp(current) != parse_timestamp(value):
                 return f"{name} changed since the remediation (now {current}): revert by hand"
@@ -235,6 +259,6 @@ def _scope_of(record: RemediationRecord) -> KeyScope | None:
 
 
 def _resource_type(text: str) -> ResourceType:
-    if text not in ("project", "branch", "endpoint", "api_key"):
+    if text not in ("organization", "project", "branch", "endpoint", "api_key", "snapshot"):
         raise ValueError(f"remediation of an unknown resource type {text!r}")
     return text  # type: ignore[return-value]

@@ -12,7 +12,7 @@ from governor.simulator.access import Scope
 from governor.simulator.operations import OperationBook
 from governor.simulator.options import SimulatorOptions
 from governor.simulator.paging import Query
-from governor.simulator.world import World
+from governor.simulator.world import ProjectState, World
 
 # (status, JSON payload); payload None means an empty body (204).
 Answer = tuple[int, Any]
@@ -24,6 +24,11 @@ class Tombstones:
 
     branches: dict[str, set[str]] = field(default_factory=dict)
     endpoints: dict[str, set[str]] = field(default_factory=dict)
+    # project id → (deleted at, the project as it was): Neon recovers it for 7 days
+    projects: dict[str, tuple[datetime, ProjectState]] = field(default_factory=dict)
+
+    def bury_project(self, state: ProjectState, moment: datetime) -> None:
+        self.projects[state.project_id] = (moment, state)
 
     def bury_branch(self, project_id: str, branch_id: str) -> None:
         self.branches.setdefault(project_id, set()).add(branch_id)

@@ -23,6 +23,18 @@ Choices where Neon documents nothing or little, so tests can rely on them:
   to never) and the resulting size (above 16 CU only -1). Refusals are 400s that name the
   rule.
 - ``expires_at`` must have second precision: a fraction of a second is refused (400).
+- PATCH project: ``history_retention_seconds`` within the API's 0..2592000 and the plan's
+  cap (``governor.rules.retention``: Free 6 h, Launch 7 days); a change of it starts one
+  ``apply_storage_config`` operation and applies when it finishes. ``default_endpoint_settings``
+  is checked with ``governor.rules.compute`` (the merged pair and the plan's timeouts) and
+  applies at once (no operation: only new computes read it).
+- DELETE project answers the project with no operations (as the spec's ProjectResponse) and
+  is soft: ``POST /projects/{p}/recover`` brings it back within 7 days (404 after).
+- DELETE snapshot answers 202 with one ``apply_storage_config`` operation; the snapshot goes
+  when it finishes. PUT backup_schedule (beta, not in the 2025 spec) replaces the schedule
+  at once, items as the spec's ``BackupScheduleItem`` (``retention_seconds`` ≥ 3600).
+- DELETE endpoint suspends an active compute first (``suspend_compute``), then the compute
+  is gone; a second DELETE answers 204.
 """
 
 from __future__ import annotations
@@ -32,6 +44,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from governor.rules.compute import size_problems, suspend_problems
+from governor.rules.retention import retention_problems
 from governor.simulator.access import require_org_access, visible_project
 from governor.simulator.context import Answer, Context, Tombstones
 from governor.simulator.operations import Step
@@ -54,6 +67,19 @@ ENDPOINT_UPDATE_FIELDS = frozenset(
     }
 )  # fmt: skip
 MIN_COMPUTE_UNITS = 0.25
+PROJECT_UPDATE_FIELDS = frozenset(
+    {"settings", "name", "default_endpoint_settings", "history_retention_seconds"}
+)
+DEFAULT_ENDPOINT_FIELDS = frozenset(
+    {
+        "pg_settings", "pgbouncer_settings", "autoscaling_limit_min_cu",
+        "autoscaling_limit_max_cu", "suspend_timeout_seconds",
+    }
+)  # fmt: skip
+PROJECT_RECOVERY = timedelta(days=7)
+SCHEDULE_ITEM_FIELDS = frozenset({"frequency", "hour", "day", "month", "retention_seconds"})
+SCHEDULE_FREQUENCIES = ("hourly", "daily", "weekly", "monthly", "yearly")
+MIN_SCHEDULE_RETENTION_SECONDS = 3600
 
 
 # ----- shared helpers -----------------------------------------------------------------
@@ -396,3 +422,248 @@ def revoke_org_api_key(context: Context) -> Answer:
     org_id = context.params["org_id"]
     require_org_access(context.world, context.scope, org_id)
     return 200, _revoke(context.world.org_api_keys[org_id], _key_id(context))
+
+
+# ----- projects (issue 18) ------------------------------------------------------------
+
+
+def _validate_default_settings(value: Any, current: Any, plan: str | None) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ApiError(400, "default_endpoint_settings must be an object")
+    unknown = sorted(set(value) - DEFAULT_ENDPOINT_FIELDS)
+    if unknown:
+        raise ApiError(400, f"unknown field(s) in default_endpoint_settings: {', '.join(unknown)}")
+    for name in ("autoscaling_limit_min_cu", "autoscaling_limit_max_cu"):
+        if name in value and (not _is_number(value[name]) or value[name] < MIN_COMPUTE_UNITS):
+            raise ApiError(
+                400,
+                f"default_endpoint_settings.{name} must be a number of at least "
+                f"{MIN_COMPUTE_UNITS}",
+            )
+    merged = {**(current if isinstance(current, dict) else {}), **value}
+    low: Any = merged.get("autoscaling_limit_min_cu")
+    high: Any = merged.get("autoscaling_limit_max_cu")
+    if _is_number(low) and _is_number(high):
+        if low > high:
+            raise ApiError(
+                400,
+                f"default_endpoint_settings: autoscaling_limit_min_cu ({low}) must not exceed "
+                f"autoscaling_limit_max_cu ({high})",
+            )
+        problems = size_problems(float(low), float(high))
+        if problems:
+            raise ApiError(
+                400,
+                f"default_endpoint_settings: autoscaling limits {low:g}-{high:g} CU refused: "
+                + "; ".join(problems),
+            )
+    if "suspend_timeout_seconds" in value:
+        seconds = value["suspend_timeout_seconds"]
+        if not isinstance(seconds, int) or isinstance(seconds, bool):
+            raise ApiError(
+                400, "default_endpoint_settings.suspend_timeout_seconds must be an integer"
+            )
+        floor = float(low) if _is_number(low) else MIN_COMPUTE_UNITS
+        ceiling = float(high) if _is_number(high) else floor
+        problems = suspend_problems(seconds, plan, floor, ceiling)
+        if problems:
+            raise ApiError(
+                400,
+                f"default_endpoint_settings.suspend_timeout_seconds {seconds} refused: "
+                + "; ".join(problems),
+            )
+    return merged
+
+
+def update_project(context: Context) -> Answer:
+    state = visible_project(context.world, context.scope, context.params["project_id"])
+    _refuse_while_running(context, state)
+    fields = _request_object(context, "project", PROJECT_UPDATE_FIELDS)
+    plan = _org_plan(context, state)
+    project = state.project
+    if "history_retention_seconds" in fields:
+        seconds = fields["history_retention_seconds"]
+        if not isinstance(seconds, int) or isinstance(seconds, bool):
+            raise ApiError(400, "history_retention_seconds must be an integer")
+        problems = retention_problems(seconds, plan)
+        if problems:
+            raise ApiError(
+                400, f"history_retention_seconds {seconds} refused: " + "; ".join(problems)
+            )
+    if "name" in fields and (
+        not isinstance(fields["name"], str) or not 1 <= len(fields["name"]) <= 256
+    ):
+        raise ApiError(400, "name must be a string of 1 to 256 characters")
+    if "settings" in fields and not isinstance(fields["settings"], dict):
+        raise ApiError(400, "settings must be an object")
+    immediate = {
+        name: value for name, value in fields.items() if name != "history_retention_seconds"
+    }
+    if "default_endpoint_settings" in fields:
+        immediate["default_endpoint_settings"] = _validate_default_settings(
+            fields["default_endpoint_settings"], project.get("default_endpoint_settings"), plan
+        )
+    if "settings" in fields:
+        current = project.get("settings")
+        immediate["settings"] = {
+            **(current if isinstance(current, dict) else {}),
+            **fields["settings"],
+        }
+    project.update(immediate)
+    project["updated_at"] = format_timestamp(context.now)
+    retention = fields.get("history_retention_seconds")
+    if retention is None or retention == project.get("history_retention_seconds"):
+        return 200, {"project": project, "operations": []}
+
+    def effect(finished_at: datetime) -> None:
+        project["history_retention_seconds"] = retention
+        project["updated_at"] = format_timestamp(finished_at)
+
+    default = next(
+        (branch_id for branch_id, branch in state.branches.items() if branch.get("default")), None
+    )
+    operations = context.operations.start(
+        state.project_id,
+        [Step("apply_storage_config", default)],
+        effect,
+        context.clock_value,
+        context.now,
+    )
+    return 200, {
+        "project": {**project, "history_retention_seconds": retention},
+        "operations": operations,
+    }
+
+
+def delete_project(context: Context) -> Answer:
+    """Soft: the project leaves the world and can be recovered for 7 days."""
+    state = visible_project(context.world, context.scope, context.params["project_id"])
+    _refuse_while_running(context, state)
+    world = context.world
+    project_id = state.project_id
+    world.projects.pop(project_id, None)
+    owned = world.org_project_ids.get(state.org_id, [])
+    if project_id in owned:
+        owned.remove(project_id)
+    context.tombstones.bury_project(state, context.now)
+    return 200, {"project": state.project}
+
+
+def recover_project(context: Context) -> Answer:
+    project_id = context.params["project_id"]
+    if context.world.project(project_id) is not None:
+        visible_project(context.world, context.scope, project_id)
+        raise ApiError(400, f"project {project_id!r} is not deleted: nothing to recover")
+    buried = context.tombstones.projects.get(project_id)
+    if buried is None or not context.scope.sees_project(buried[1]):
+        raise ApiError(404, f"project {project_id!r} not found")
+    deleted_at, state = buried
+    if context.now - deleted_at > PROJECT_RECOVERY:
+        raise ApiError(
+            404,
+            f"project {project_id!r} was deleted more than 7 days ago and cannot be recovered",
+        )
+    del context.tombstones.projects[project_id]
+    context.world.projects[project_id] = state
+    context.world.org_project_ids.setdefault(state.org_id, []).append(project_id)
+    state.project["updated_at"] = format_timestamp(context.now)
+    return 200, {"project": state.project, "operations": []}
+
+
+# ----- snapshots and backup schedules (issue 18) --------------------------------------
+
+
+def delete_snapshot(context: Context) -> Answer:
+    state = visible_project(context.world, context.scope, context.params["project_id"])
+    snapshot_id = context.params["snapshot_id"]
+    if snapshot_id not in state.snapshots:
+        raise ApiError(404, f"snapshot {snapshot_id!r} not found")
+    _refuse_while_running(context, state)
+
+    def effect(_: datetime) -> None:
+        state.snapshots.pop(snapshot_id, None)
+
+    source = state.snapshots[snapshot_id].get("source_branch_id")
+    operations = context.operations.start(
+        state.project_id,
+        [Step("apply_storage_config", source if isinstance(source, str) else None)],
+        effect,
+        context.clock_value,
+        context.now,
+    )
+    return 202, {"operations": operations}
+
+
+def _schedule_item(item: Any, index: int) -> dict[str, Any]:
+    where = f"schedule[{index}]"
+    if not isinstance(item, dict):
+        raise ApiError(400, f"{where} must be an object")
+    unknown = sorted(set(item) - SCHEDULE_ITEM_FIELDS)
+    if unknown:
+        raise ApiError(400, f"unknown field(s) in {where}: {', '.join(unknown)}")
+    if item.get("frequency") not in SCHEDULE_FREQUENCIES:
+        raise ApiError(400, f"{where}.frequency must be one of {', '.join(SCHEDULE_FREQUENCIES)}")
+    for name, low, high in (("hour", 0, 23), ("day", 1, 31), ("month", 1, 12)):
+        value = item.get(name)
+        if name in item and (
+            not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high
+        ):
+            raise ApiError(400, f"{where}.{name} must be an integer from {low} to {high}")
+    if "retention_seconds" in item:
+        value = item["retention_seconds"]
+        if (
+            not isinstance(value, int)
+            or isinstance(value, bool)
+            or value < MIN_SCHEDULE_RETENTION_SECONDS
+        ):
+            raise ApiError(
+                400,
+                f"{where}.retention_seconds must be an integer of at least "
+                f"{MIN_SCHEDULE_RETENTION_SECONDS}",
+            )
+    return dict(item)
+
+
+def put_backup_schedule(context: Context) -> Answer:
+    state = visible_project(context.world, context.scope, context.params["project_id"])
+    branch_id = context.params["branch_id"]
+    _existing_branch(state, branch_id)
+    _refuse_while_running(context, state)
+    try:
+        body = json.loads(context.body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "request body is not valid JSON") from None
+    if not isinstance(body, dict) or not isinstance(body.get("schedule"), list):
+        raise ApiError(400, 'request body must be a JSON object {"schedule": [...]}')
+    unknown = sorted(set(body) - {"schedule"})
+    if unknown:
+        raise ApiError(400, f"unknown field(s) in the backup schedule: {', '.join(unknown)}")
+    schedule = {"schedule": [_schedule_item(item, i) for i, item in enumerate(body["schedule"])]}
+    state.backup_schedules[branch_id] = schedule
+    return 200, schedule
+
+
+# ----- endpoint delete (issue 18) -----------------------------------------------------
+
+
+def delete_endpoint(context: Context) -> Answer:
+    state = visible_project(context.world, context.scope, context.params["project_id"])
+    endpoint_id = context.params["endpoint_id"]
+    endpoint = state.endpoints.get(endpoint_id)
+    if endpoint is None:
+        if endpoint_id in context.tombstones.endpoints.get(state.project_id, set()):
+            return 204, None
+        raise ApiError(404, f"endpoint {endpoint_id!r} not found")
+    _refuse_while_running(context, state)
+    steps = [Step("suspend_compute", endpoint["branch_id"], endpoint_id)]
+    if endpoint.get("current_state") != "active":
+        steps = []
+
+    def effect(_: datetime) -> None:
+        state.endpoints.pop(endpoint_id, None)
+        context.tombstones.bury_endpoint(state.project_id, endpoint_id)
+
+    operations = context.operations.start(
+        state.project_id, steps, effect, context.clock_value, context.now
+    )
+    return 200, {"endpoint": endpoint, "operations": operations}

@@ -75,6 +75,14 @@ HANDLERS: dict[str, Handler] = {
     "PATCH /projects/{project_id}/endpoints/{endpoint_id}": mutations.update_endpoint,
     "POST /projects/{project_id}/endpoints/{endpoint_id}/suspend": mutations.suspend_endpoint,
     "POST /projects/{project_id}/endpoints/{endpoint_id}/start": mutations.start_endpoint,
+    "PATCH /projects/{project_id}": mutations.update_project,
+    "DELETE /projects/{project_id}": mutations.delete_project,
+    "POST /projects/{project_id}/recover": mutations.recover_project,
+    "DELETE /projects/{project_id}/snapshots/{snapshot_id}": mutations.delete_snapshot,
+    "PUT /projects/{project_id}/branches/{branch_id}/backup_schedule": (
+        mutations.put_backup_schedule
+    ),
+    "DELETE /projects/{project_id}/endpoints/{endpoint_id}": mutations.delete_endpoint,
     "GET /projects/{project_id}/operations": reads.list_operations,
     "GET /projects/{project_id}/operations/{operation_id}": reads.get_operation,
     "GET /projects/{project_id}/snapshots": reads.list_snapshots,
