@@ -12,8 +12,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from governor.model.consumption import COMPUTE_UNIT_SECONDS, Bucket
 from governor.model.snapshot import KeyRecord, KeyScope, Snapshot
-from governor.neon.models import ApiKey, Branch, Endpoint, Organization, Project
+from governor.neon.models import (
+    ApiKey,
+    Branch,
+    Endpoint,
+    Organization,
+    Project,
+    ProjectSnapshot,
+)
+from governor.savings.usage import Usage
 
 NOW = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -72,6 +81,35 @@ def key(
     data = {"id": key_id, "name": f"key-{key_id}", "created_at": stamp(400 * DAY), **fields}
     data = {name: value for name, value in data.items() if value is not ...}
     return KeyRecord(ApiKey.from_api(data), scope, org_id)
+
+
+def organization(org_id: str = "org-a", **fields: Any) -> Organization:
+    return Organization.from_api({"id": org_id, "name": f"name-{org_id}", **fields})
+
+
+def project_snapshot(snapshot_id: str, project_id: str = "p1", **fields: Any) -> ProjectSnapshot:
+    data = {"id": snapshot_id, "name": f"name-{snapshot_id}", "manual": True, **fields}
+    data = {name: value for name, value in data.items() if value is not ...}
+    return ProjectSnapshot.in_project(project_id, data)
+
+
+def hourly_usage(branches: dict[str, tuple[int, int, float]], *, project_id: str = "p1") -> Usage:
+    """Neon's hourly meters over the 168 hours before NOW: for each branch id, ``(active
+    hours, of which at the floor, the branch's floor in CU)``. Floor hours bill exactly the
+    floor, the other active hours twice it, the rest nothing (no row)."""
+    rows: list[Bucket] = []
+    end = NOW.replace(minute=0, second=0, microsecond=0)
+    for branch_id, (active, at_floor, floor_cu) in branches.items():
+        for hour in range(active):
+            start = end - timedelta(hours=hour + 1)
+            value = floor_cu * 3600 * (1 if hour < at_floor else 2)
+            rows.append(
+                Bucket(
+                    "org-a", project_id, branch_id, "hourly", start, start + timedelta(hours=1),
+                    None, None, COMPUTE_UNIT_SECONDS, value,
+                )
+            )  # fmt: skip
+    return Usage(rows, NOW)
 
 
 def snapshot(**parts: Any) -> Snapshot:
