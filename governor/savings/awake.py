@@ -37,7 +37,7 @@ def shorter_timeout(
         return Estimate(0.0, f"{lead}: the compute is not in the snapshot, cost unknown.")
     old, new = effective_timeout(endpoint.suspend_timeout_seconds), effective_timeout(new_seconds)
     activations = index.snapshot.activations.get(endpoint.id)
-    if activations is None:
+    if activations is None or activations < 0:
         return Estimate(
             0.0,
             f"{lead}: its activations (start_compute operations) were not read, so the idle "
