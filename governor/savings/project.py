@@ -382,7 +382,8 @@ def set_project_defaults(
             for branch in project_branches(index, project.id)
             if (moment := parse_timestamp(branch.created_at)) is not None and moment >= since
         ]
-        recent = f" ({len(created)} branches were created in the last 30 days)"
+        count = len(created)
+        recent = f" ({count} branch{'' if count == 1 else 'es'} created in the last 30 days)"
     return Estimate(
         0.0,
         f"{lead}: preventive, so no dollars are claimed: Neon applies defaults only to "

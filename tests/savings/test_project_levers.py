@@ -187,5 +187,5 @@ def test_project_defaults_are_preventive_and_claim_no_dollars() -> None:
     result = estimate_of(finding("project", "pr-1", action), snapshot, None)
     assert result.monthly_usd == 0.0
     assert "preventive" in result.method
-    assert "1 branches were created in the last 30 days" in result.method
+    assert "1 branch created in the last 30 days" in result.method
     assert "precision C" in result.method
