@@ -314,6 +314,13 @@ def kind_problem(resource: ResourceType, field: str, operator: str, value: objec
     if operator not in _KIND_OPERATORS[kind]:
         usable = ", ".join(sorted(_KIND_OPERATORS[kind]))
         return f"{field} is a {kind}: {operator} never matches it (use one of {usable})"
+    if operator in ("gt", "gte", "lt", "lte"):
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        if kind == "timestamp" and is_number:
+            return f"{field} is a timestamp: compare it with a time such as 2026-01-31T00:00:00Z"
+        if kind == "number" and not is_number:
+            return f"{field} is a number: {value!r} never compares with it"
+        return None
     literal = _LITERAL_KINDS.get(kind)
     if literal is None or operator not in ("eq", "ne", "in"):
         return None

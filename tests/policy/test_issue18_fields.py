@@ -1,0 +1,93 @@
+"""The fields issue 18 adds are typed and known: ``policies validate`` refuses what can never
+match them, names typos on the new resource types, and the pipeline measures them."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from governor.pipeline.stages import evaluate_stage
+from governor.policy import PolicyError, load_policies, policy_file_schema, shipped_policies_path
+from governor.policy.fields import DERIVED_FIELDS, DERIVED_KINDS
+from tests.policy.builders import NOW, branch, endpoint, hourly_usage, snapshot
+
+
+def problems(tmp_path: Path, resource: str, filters: str, extra: str = "") -> str:
+    file = tmp_path / "p.yaml"
+    file.write_text(
+        textwrap.dedent(
+            f"""\
+            - name: p
+              resource: {resource}
+              filters: {filters}
+            """
+        )
+        + extra
+    )
+    with pytest.raises(PolicyError) as raised:
+        load_policies([file])
+    return str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("resource", "filters", "message"),
+    [
+        ("endpoint", "[{active_share_7d: {older_than: 7d}}]",
+         "active_share_7d is a number: older_than never matches it"),
+        ("branch", "[{is_root: 'no'}]", "is_root is a boolean: 'no' never equals it"),
+        ("branch", "[{backup_taken_at: {gt: 5}}]", "backup_taken_at is a timestamp"),
+        ("project", "[{extra_child_branches: {gte: '2026-01-31T00:00:00Z'}}]",
+         "extra_child_branches is a number"),
+        ("organization", "[{scale_features_used: {eq: HIPAA}}]",
+         "scale_features_used is a list: eq never matches it"),
+        ("organization", "[{plan: {in: [scale, 3]}}]", "plan is a string: 3 never equals it"),
+    ],
+)  # fmt: skip
+def test_an_operator_or_value_that_never_matches_a_derived_field_is_refused(
+    tmp_path: Path, resource: str, filters: str, message: str
+) -> None:
+    assert message in problems(tmp_path, resource, filters)
+
+
+def test_a_typo_on_a_snapshot_or_organization_field_names_the_field_meant(
+    tmp_path: Path,
+) -> None:
+    assert "did you mean 'manual'?" in problems(tmp_path, "snapshot", "[{manul: true}]")
+    assert "did you mean 'spending_limit_cents'?" in problems(
+        tmp_path, "organization", "[{spending_limit_cent: {absent: true}}]"
+    )
+
+
+def test_an_evidence_field_with_a_typo_is_refused(tmp_path: Path) -> None:
+    text = problems(
+        tmp_path, "endpoint", "[{suspend_timeout_seconds: 600}]", "  evidence: [activation_30d]\n"
+    )
+    assert "did you mean 'activations_30d'?" in text
+
+
+def test_every_derived_field_has_a_kind_and_the_schema_describes_it() -> None:
+    assert {r: set(f) for r, f in DERIVED_FIELDS.items()} == {
+        r: set(k) for r, k in DERIVED_KINDS.items()
+    }
+    schema = json.dumps(policy_file_schema())
+    for name in ("active_share_7d (number:", "backup_taken_at (timestamp:", "within_free_limits"):
+        assert name in schema
+    assert '"snapshot"' in schema
+    assert '"organization"' in schema
+
+
+def test_the_audit_evaluation_measures_kept_awake_computes_from_the_store_s_usage() -> None:
+    policies = [
+        p for p in load_policies([shipped_policies_path()]) if p.name == "computes-kept-awake"
+    ]
+    world = snapshot(
+        branches=[branch("b1", default=True)],
+        endpoints=[endpoint("e1", "b1", suspend_timeout_seconds=300)],
+    )
+    usage = hourly_usage({"b1": (168, 168, 0.25)})
+    measured = evaluate_stage(policies, world, now=NOW, usage=usage)
+    assert [finding.resource_id for finding in measured.findings] == ["e1"]
+    assert evaluate_stage(policies, world, now=NOW).findings == ()
