@@ -38,6 +38,8 @@ def expected_stale_branches(world: Snapshot) -> set[str]:
         raw = item.raw
         if raw.get("default") is not False or raw.get("protected") is not False:
             continue
+        if not raw.get("parent_id"):
+            continue  # a root: Neon refuses to delete it
         if item.id in parents:
             continue
         computes = [compute for compute in world.endpoints if compute.branch_id == item.id]
@@ -129,7 +131,7 @@ def _stale(shipped: dict[str, Policy], world: Snapshot) -> set[str]:
 
 def test_stale_branch_idle_exactly_30_days_is_not_selected(shipped: dict[str, Policy]) -> None:
     world = snapshot(
-        branches=[branch("br-exact"), branch("br-over")],
+        branches=[branch("br-exact", parent_id="root"), branch("br-over", parent_id="root")],
         endpoints=[
             endpoint("ep-1", "br-exact", last_active=stamp(30 * DAY)),
             endpoint("ep-2", "br-over", last_active=stamp(30 * DAY + timedelta(seconds=1))),
@@ -168,13 +170,20 @@ def test_stale_branch_without_compute_uses_created_and_updated(
 ) -> None:
     world = snapshot(
         branches=[
-            branch("br-old"),
-            branch("br-recently-updated", updated_at=stamp(3 * DAY)),
-            branch("br-recently-created", created_at=stamp(30 * DAY)),
-            branch("br-no-dates", created_at=..., updated_at=...),
+            branch("br-old", parent_id="root"),
+            branch("br-recently-updated", parent_id="root", updated_at=stamp(3 * DAY)),
+            branch("br-recently-created", parent_id="root", created_at=stamp(30 * DAY)),
+            branch("br-no-dates", parent_id="root", created_at=..., updated_at=...),
         ]
     )
     assert _stale(shipped, world) == {"br-old"}
+
+
+def test_a_stale_root_branch_that_is_not_default_is_not_selected(
+    shipped: dict[str, Policy],
+) -> None:
+    world = snapshot(branches=[branch("br-root"), branch("br-child", parent_id="br-other")])
+    assert _stale(shipped, world) == {"br-child"}  # Neon refuses to delete a root
 
 
 def test_stale_branch_skips_default_protected_and_parents(shipped: dict[str, Policy]) -> None:
