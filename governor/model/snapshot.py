@@ -119,6 +119,10 @@ class Snapshot:
     spending_limits: dict[str, int | None] = field(default_factory=dict)
     # endpoint id -> start_compute operations in the last 30 days
     activations: dict[str, int] = field(default_factory=dict)
+    # the detail kinds the sweep was asked to read ("snapshots", "backup_schedules",
+    # "operations", "spending_limit"): a snapshot without one cannot stand in for a sweep
+    # whose policies want it (an empty dict above may mean "none" or "not read")
+    detail_kinds_read: set[str] = field(default_factory=set)
 
     @property
     def complete(self) -> bool:
@@ -151,6 +155,7 @@ class Snapshot:
         skews = [part.clock_skew_seconds for part in parts if part.clock_skew_seconds is not None]
         merged.clock_skew_seconds = max(skews, key=abs, default=None)
         merged.detailed_project_ids = set().union(*(p.detailed_project_ids for p in parts))
+        merged.detail_kinds_read = set.intersection(*(p.detail_kinds_read for p in parts))
         return merged
 
     def covers(

@@ -15,12 +15,20 @@ consumption counters, ``owner``, ``maintenance_scheduled_for``). Two things can:
 
 Both are judged on the project list item, the project's branches and its computes, which
 the sweep has read by then.
+
+The detail only some policies read (``EXTRA_FIELDS``) follows the same pattern: a project's
+snapshots for any snapshot policy; a branch's backup schedule for the branches a policy
+naming ``backup_schedule_without_retention`` can still select; a project's operations
+(start_compute counts) where a policy naming ``activations_30d`` (in its filters or its
+evidence) can still select one of its computes; every organization's spending limit when
+a policy names one. "Can still select": the filter with those fields, the detail-only
+ones and the ones measured from consumption unknown is not False.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,9 +43,20 @@ from governor.policy.matching import outcome
 from governor.policy.operators import Outcome
 from governor.policy.resources import ResourceView, SnapshotIndex
 from governor.savings.compute import never_scales_to_zero
-from governor.sweep import WantsDetail
+from governor.sweep import WantsDetail, WantsExtra
 
 RESIZE_FIELD = "consumption_period_start"
+# Fields filled by a read of their own, and the part kind that read is.
+EXTRA_FIELDS: dict[str, dict[str, str]] = {
+    "branch": {"backup_schedule_without_retention": "backup_schedules"},
+    "endpoint": {"activations_30d": "operations"},
+    "organization": {
+        "spending_limit_cents": "spending_limit",
+        "spending_limit_read": "spending_limit",
+    },
+}
+# Measured from Neon's meters after the sweep: unknown while it runs.
+MEASURED_FIELDS = frozenset({"active_share_7d", "floor_share_7d", "hours_measured_7d"})
 
 
 @dataclass(frozen=True)
@@ -63,10 +82,47 @@ class DetailRule:
 
 
 @dataclass(frozen=True)
+class ExtraRule:
+    """One loaded policy that needs a detail read of its own (``EXTRA_FIELDS``)."""
+
+    policy: Policy
+    kind: str  # "snapshots" | "backup_schedules" | "operations" | "spending_limit"
+    fields: tuple[str, ...]
+
+    @property
+    def reason(self) -> str:
+        if self.kind == "snapshots":
+            return f"{self.policy.name}: reads each project's snapshots"
+        names = ", ".join(self.fields)
+        return f"{self.policy.name}: names {names}; read where it can select on the other fields"
+
+    def unknown(self, field: str) -> bool:
+        """Unknown while the sweep judges what to read."""
+        resource = self.policy.resource
+        return (
+            field in EXTRA_FIELDS.get(resource, {})
+            or field in MEASURED_FIELDS
+            or detail_only(resource, field)
+        )
+
+
+def _extra_rules(policy: Policy) -> list[ExtraRule]:
+    if policy.resource == "snapshot":
+        return [ExtraRule(policy, "snapshots", ())]
+    by_kind: dict[str, list[str]] = defaultdict(list)
+    for field in policy.named_fields:
+        kind = EXTRA_FIELDS.get(policy.resource, {}).get(field)
+        if kind is not None:
+            by_kind[kind].append(field)
+    return [ExtraRule(policy, kind, tuple(fields)) for kind, fields in by_kind.items()]
+
+
+@dataclass(frozen=True)
 class DetailNeed:
     """The rules of every loaded policy that needs project details (none: never read)."""
 
     rules: tuple[DetailRule, ...] = ()
+    extra_rules: tuple[ExtraRule, ...] = ()
 
     @classmethod
     def of(cls, policies: Sequence[Policy]) -> DetailNeed:
@@ -81,7 +137,54 @@ class DetailNeed:
                 rules.append(DetailRule(policy, fields, by_estimate=False))
             elif isinstance(policy.action, ResizeAction) and policy.resource == "endpoint":
                 rules.append(DetailRule(policy, (RESIZE_FIELD,), by_estimate=True))
-        return cls(tuple(rules))
+        extra = tuple(rule for policy in policies for rule in _extra_rules(policy))
+        return cls(tuple(rules), extra)
+
+    def _of_kind(self, kind: str) -> list[ExtraRule]:
+        return [rule for rule in self.extra_rules if rule.kind == kind]
+
+    def extras(self) -> WantsExtra | None:
+        """What the sweep asks of each project and organization beyond the project detail
+        (None: nothing)."""
+        if not self.extra_rules:
+            return None
+        schedules, operations = self._of_kind("backup_schedules"), self._of_kind("operations")
+
+        def wants_snapshots(
+            project: Project,
+            branches: Sequence[Branch],
+            endpoints: Sequence[Endpoint],
+            now: datetime,
+        ) -> bool:
+            return True  # a snapshot's own fields decide; none is known before the read
+
+        def schedule_branches(
+            project: Project,
+            branches: Sequence[Branch],
+            endpoints: Sequence[Endpoint],
+            now: datetime,
+        ) -> list[str]:
+            return _selectable_ids(schedules, "branch", _seen(project, branches, endpoints, now))
+
+        def wants_activations(
+            project: Project,
+            branches: Sequence[Branch],
+            endpoints: Sequence[Endpoint],
+            now: datetime,
+        ) -> bool:
+            return bool(
+                _selectable_ids(operations, "endpoint", _seen(project, branches, endpoints, now))
+            )
+
+        snapshots_wanted: WantsDetail | None = (
+            wants_snapshots if self._of_kind("snapshots") else None
+        )
+        return WantsExtra(
+            snapshots=snapshots_wanted,
+            backup_schedules=schedule_branches if schedules else None,
+            activations=wants_activations if operations else None,
+            spending_limits=bool(self._of_kind("spending_limit")),
+        )
 
     def predicate(self) -> WantsDetail | None:
         """What the sweep asks of each listed project (None: no rule, never read)."""
@@ -100,6 +203,8 @@ class DetailNeed:
 
     def served_by(self, snapshot: Snapshot) -> bool:
         """Whether ``snapshot`` holds the detail of every project this need asks for."""
+        if not {rule.kind for rule in self.extra_rules} <= snapshot.detail_kinds_read:
+            return False  # swept without a detail kind these policies read
         if not self.rules:
             return True
         branches: dict[str, list[Branch]] = defaultdict(list)
@@ -150,6 +255,33 @@ class DetailNeed:
         return False
 
 
+def _selectable_ids(rules: Sequence[ExtraRule], resource: str, seen: Snapshot) -> list[str]:
+    """The ids of ``resource`` views (of the one project ``seen``) some rule can still select."""
+    if not rules:
+        return []
+    now = seen.taken_at
+    index = SnapshotIndex(seen)
+    views = index.views("branch" if resource == "branch" else "endpoint")
+    return [
+        view.resource_id
+        for view in views
+        if any(
+            _selectable(rule.policy, view)
+            and _partial(rule.policy.filters, rule.policy, view.values, now, rule.unknown)
+            is not False
+            for rule in rules
+        )
+    ]
+
+
+def _seen(
+    project: Project, branches: Sequence[Branch], endpoints: Sequence[Endpoint], now: datetime
+) -> Snapshot:
+    return Snapshot(
+        taken_at=now, projects=[project], branches=list(branches), endpoints=list(endpoints)
+    )
+
+
 def _selectable(policy: Policy, view: ResourceView) -> bool:
     return not policy.exclude.excludes(
         name=view.name, resource_id=view.resource_id, project_id=view.project_id, org_id=view.org_id
@@ -161,15 +293,25 @@ def _could_match(policy: Policy, values: Mapping[str, Any], now: datetime) -> bo
     return _partial(policy.filters, policy, values, now) is not False
 
 
-def _partial(node: Filter, policy: Policy, values: Mapping[str, Any], now: datetime) -> Outcome:
+def _partial(
+    node: Filter,
+    policy: Policy,
+    values: Mapping[str, Any],
+    now: datetime,
+    unknown: Callable[[str], bool] | None = None,
+) -> Outcome:
+    """``node`` with the fields ``unknown`` names (default: detail-only ones) unknown."""
     if isinstance(node, Condition):
-        if detail_only(policy.resource, node.field):
+        is_unknown = (
+            unknown(node.field) if unknown is not None else detail_only(policy.resource, node.field)
+        )
+        if is_unknown:
             return None
         return outcome(node, values, now)
     if isinstance(node, Not):
-        inner = _partial(node.child, policy, values, now)
+        inner = _partial(node.child, policy, values, now, unknown)
         return None if inner is None else not inner
-    parts = [_partial(child, policy, values, now) for child in node.children]
+    parts = [_partial(child, policy, values, now, unknown) for child in node.children]
     if isinstance(node, AllOf):
         if False in parts:
             return False

@@ -66,6 +66,7 @@ async def sweep_stage(
         concurrency=concurrency,
         progress=progress,
         wants_detail=None if detail is None else detail.predicate(),
+        wants_extra=None if detail is None else detail.extras(),
     )
 
 

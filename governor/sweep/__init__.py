@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from governor.sweep.accounts import Account, sweep_accounts
 from governor.sweep.assemble import OrganizationNotVisible
-from governor.sweep.walk import SweepProgress, WantsDetail, sweep
+from governor.sweep.walk import SweepProgress, WantsBranches, WantsDetail, WantsExtra, sweep
 
 __all__ = [
     "Account",
     "OrganizationNotVisible",
     "SweepProgress",
+    "WantsBranches",
     "WantsDetail",
+    "WantsExtra",
     "sweep",
     "sweep_accounts",
 ]

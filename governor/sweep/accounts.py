@@ -13,7 +13,7 @@ from datetime import datetime
 
 from governor.model.snapshot import Snapshot
 from governor.neon.client import NeonClient
-from governor.sweep.walk import SweepProgress, WantsDetail, sweep
+from governor.sweep.walk import SweepProgress, WantsDetail, WantsExtra, sweep
 
 
 @dataclass(frozen=True)
@@ -32,10 +32,12 @@ async def sweep_accounts(
     concurrency: int = 16,
     progress: Callable[[SweepProgress], None] | None = None,
     wants_detail: WantsDetail | None = None,
+    wants_extra: WantsExtra | None = None,
 ) -> Snapshot:
     """Every account swept concurrently, merged into one snapshot taken at ``now``.
 
-    ``wants_detail``: whether a project's detail is needed (default: never).
+    ``wants_detail``: whether a project's detail is needed (default: never);
+    ``wants_extra``: the detail only some policies read (default: none).
     """
     if not accounts:
         raise ValueError("no account to sweep")
@@ -61,6 +63,7 @@ async def sweep_accounts(
                 progress=report(account.name),
                 now=now,
                 wants_detail=wants_detail,
+                wants_extra=wants_extra,
             )
             for account in accounts
         )

@@ -19,12 +19,12 @@ import math
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from governor.model.snapshot import IncompletePart, KeyRecord, KeyScope, PartKind, Snapshot
 from governor.neon.errors import NeonApiError, NeonAuthError, NeonError, NeonNotFound, auth_hint
 from governor.neon.ids import shown
-from governor.neon.models import ApiKey, Branch, Endpoint, Organization, Project
+from governor.neon.models import ApiKey, Branch, Endpoint, Organization, Project, ProjectSnapshot
 from governor.neon.reads import BRANCHES_PAGE_SIZE, PROJECTS_PAGE_SIZE
 
 ItemT = TypeVar("ItemT")
@@ -42,6 +42,10 @@ class ProjectResult:
     endpoints: list[Endpoint] = field(default_factory=list)
     minimum_requests: int = 0  # this project's share of the minimum
     detailed: bool = False  # ``project`` came from GET /projects/{id}
+    # detail a loaded policy wants (governor.pipeline.detail): absent when not read
+    snapshots: list[ProjectSnapshot] = field(default_factory=list)
+    backup_schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    activations: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -57,6 +61,9 @@ class OrgResult:
     named: bool = False  # asked for by id: its details are one request of their own
     not_found: NeonNotFound | None = None  # asked for by id and answered 404: not this key's?
     children: list[OrgResult] = field(default_factory=list)
+    spending_limit_read: bool = False  # read, and offered on the organization's plan
+    extra_requests: int = 0  # detail a policy wanted of the organization (spending limit)
+    spending_limit_cents: int | None = None
 
 
 class OrganizationNotVisible(NeonError):
@@ -109,6 +116,7 @@ def minimum_requests(orgs: list[OrgResult], *, listed_organizations: bool) -> in
         total += len(org.projects) // PROJECTS_PAGE_SIZE + 1
         total += sum(record.minimum_requests for record in org.projects.values())
         total += 2 * len(org.children)  # an inferred organization's details and keys
+        total += org.extra_requests + sum(child.extra_requests for child in org.children)
     return total
 
 
@@ -218,6 +226,16 @@ def build_snapshot(
             scope: KeyScope = "project" if key.project_id else "organization"
             keys.append(KeyRecord(key, scope, org.org_id))
     snapshot.api_keys = dedup.first_of_each(keys, lambda record: record.key.id)
+    for record in records:
+        snapshot.snapshots.extend(record.snapshots)
+        for branch_id, schedule in record.backup_schedules.items():
+            snapshot.backup_schedules.setdefault(branch_id, schedule)
+        for endpoint_id, count in record.activations.items():
+            snapshot.activations.setdefault(endpoint_id, count)
+    snapshot.snapshots = dedup.first_of_each(snapshot.snapshots, lambda item: item.id)
+    for org in every:
+        if org.org_id is not None and org.spending_limit_read:
+            snapshot.spending_limits.setdefault(org.org_id, org.spending_limit_cents)
     if dedup.duplicates:
         logger.warning(
             "Neon listed objects more than once; kept the first of each, dropped %d",

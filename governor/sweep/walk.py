@@ -6,7 +6,9 @@ start as soon as their page of the project list arrives. A project costs two req
 branches, in one page up to 10,000, and its computes): the project list's items are what
 the policies read, and a project's detail is read only when a loaded policy needs a field
 only the detail has (the ``wants_detail`` predicate ``governor.pipeline.detail`` builds),
-or the list reported it unavailable.
+or the list reported it unavailable. The same goes for the detail only some policies read
+(``WantsExtra``): a project's snapshots, its branches' backup schedules, its computes'
+activations (its operations), an organization's spending limit.
 A part that cannot be read after the client's retries becomes an ``IncompletePart`` and
 the sweep goes on: unknown is never "gone". Only a 401 (the key itself is refused) aborts the sweep.
 
@@ -22,7 +24,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from governor.model.snapshot import IncompletePart, KeyScope, PartKind, Snapshot
@@ -66,6 +68,31 @@ class _Failed(Exception):
 # Whether a listed project's detail must be read: the project, its branches, its computes,
 # the sweep's time. The pipeline builds it from the loaded policies: the sweep only reads.
 WantsDetail = Callable[[Project, Sequence[Branch], Sequence[Endpoint], datetime], bool]
+# Which of a listed project's branches' backup schedules to read (their ids).
+WantsBranches = Callable[[Project, Sequence[Branch], Sequence[Endpoint], datetime], Sequence[str]]
+ACTIVATIONS_WINDOW = timedelta(days=30)  # start_compute operations counted (L3's evidence)
+
+
+@dataclass(frozen=True)
+class WantsExtra:
+    """The detail only some policies read, each judged per project like ``WantsDetail``
+    (None: never read). A failed read is an incomplete part of its own kind, never zero."""
+
+    snapshots: WantsDetail | None = None
+    backup_schedules: WantsBranches | None = None
+    activations: WantsDetail | None = None
+    spending_limits: bool = False
+
+    @property
+    def kinds(self) -> set[str]:
+        """The part kinds asked for (``Snapshot.detail_kinds_read``)."""
+        asked = {
+            "snapshots": self.snapshots is not None,
+            "backup_schedules": self.backup_schedules is not None,
+            "operations": self.activations is not None,
+            "spending_limit": self.spending_limits,
+        }
+        return {kind for kind, wanted in asked.items() if wanted}
 
 
 async def sweep(
@@ -76,17 +103,20 @@ async def sweep(
     progress: Callable[[SweepProgress], None] | None = None,
     now: datetime | None = None,
     wants_detail: WantsDetail | None = None,
+    wants_extra: WantsExtra | None = None,
 ) -> Snapshot:
     """Read every organization in ``org_ids`` (default: all the key can see) into a Snapshot.
 
     ``wants_detail``: whether a listed project's detail is needed, judged on the project,
     its branches and computes (default: never); the caller builds it from its policies.
+    ``wants_extra``: the same for snapshots, backup schedules, activations and spending
+    limits (default: none read).
     Raises ``NeonAuthError`` only when Neon refuses the key itself (401).
     """
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
     taken_at = now or datetime.now(UTC)
-    run = _Sweep(client, concurrency, progress, wants_detail, taken_at)
+    run = _Sweep(client, concurrency, progress, wants_detail, taken_at, extra=wants_extra)
     return await run.run(list(org_ids) if org_ids else None, taken_at)
 
 
@@ -98,9 +128,12 @@ class _Sweep:
         progress: Callable[[SweepProgress], None] | None,
         wants: WantsDetail | None,
         taken_at: datetime,
+        *,
+        extra: WantsExtra | None = None,
     ) -> None:
         self.client = client
         self.wants = wants
+        self.extra = extra or WantsExtra()
         self.taken_at = taken_at
         self.slots = asyncio.Semaphore(concurrency)
         self.progress = progress
@@ -193,6 +226,7 @@ class _Sweep:
             if record.detailed
         }
         snapshot.key_scope = self.key_scope
+        snapshot.detail_kinds_read = self.extra.kinds
         snapshot.clock_skew_seconds = self.client.clock_skew_seconds
         warn_about_skew(snapshot.clock_skew_seconds)
         return snapshot
@@ -279,6 +313,7 @@ class _Sweep:
         async with asyncio.TaskGroup() as group:
             if result.org_id is not None:
                 group.create_task(self.org_api_keys(result))
+                group.create_task(self.spending_limit(result))
             iterator = self.client.iter_project_pages(result.org_id)
             async for page in self.pages(listing_kind, result.org_id, None, iterator):
                 for project in page.projects:
@@ -294,6 +329,7 @@ class _Sweep:
                     result.children.append(inferred)
                     group.create_task(self.organization_details(inferred))
                     group.create_task(self.org_api_keys(inferred))
+                    group.create_task(self.spending_limit(inferred))
         self.organizations_done += 1
         self.report()
 
@@ -319,6 +355,23 @@ class _Sweep:
                 result.api_keys_error = error  # judged once the key's scope is known
             except NeonError as error:
                 self.fail("api_keys", result.org_id, None, error)
+
+    async def spending_limit(self, result: OrgResult) -> None:
+        """The organization's spending notification, when a policy wants it; a plan without
+        the feature (422/403, or a Free plan already known) leaves it unread, not failed."""
+        if not self.extra.spending_limits or result.org_id is None:
+            return
+        org_id = result.org_id
+        plan = result.organization.plan if result.organization is not None else None
+        if plan is not None and plan.startswith("free"):
+            return
+        with contextlib.suppress(_Failed):
+            limit = await self.call(
+                "spending_limit", org_id, None, lambda: self.client.get_spending_limit(org_id)
+            )
+            result.spending_limit_read = limit.offered
+            result.spending_limit_cents = limit.cents
+            result.extra_requests += 1
 
     async def project(self, org: OrgResult, project_id: str) -> None:
         record = org.projects[project_id]
@@ -351,6 +404,8 @@ class _Sweep:
                     kind, org_id, project_id, lambda: self.client.get_project(project_id)
                 )
                 record.detailed = True
+        if record.project is not None:
+            await self.project_extras(record, org_id, branches, endpoints)
         self.projects_done += 1
         self.report()
 
@@ -363,6 +418,68 @@ class _Sweep:
         if not (isinstance(branches, list) and isinstance(endpoints, list)):
             return True  # cannot judge without them: read it rather than miss a finding
         return self.wants(listed, branches, endpoints, self.taken_at)
+
+    async def project_extras(
+        self, record: ProjectResult, org_id: str | None, branches: object, endpoints: object
+    ) -> None:
+        """Snapshots, backup schedules and activations, where a loaded policy wants them.
+
+        Schedules and activations are judged on the branches and computes: without them
+        (their part failed, already incomplete) they are not read.
+        """
+        project = record.project
+        assert project is not None
+        project_id, extra, now = project.id, self.extra, self.taken_at
+        listed = isinstance(branches, list) and isinstance(endpoints, list)
+        reads: list[Awaitable[None]] = []
+
+        async def snapshots() -> None:
+            found = await self.call(
+                "snapshots", org_id, project_id,
+                lambda: self.client.list_project_snapshots(project_id),
+            )  # fmt: skip
+            record.snapshots = found
+            record.minimum_requests += 1
+
+        async def schedule(branch_id: str) -> None:
+            found = await self.call(
+                "backup_schedules", org_id, project_id,
+                lambda: self.client.get_backup_schedule(project_id, branch_id),
+            )  # fmt: skip
+            record.backup_schedules[branch_id] = found
+            record.minimum_requests += 1
+
+        async def activations(endpoint_ids: list[str]) -> None:
+            since = now - ACTIVATIONS_WINDOW
+            counts = await self.call(
+                "operations", org_id, project_id,
+                lambda: self.client.count_activations(project_id, since),
+            )  # fmt: skip
+            # every compute of the project was counted: none listed is none started
+            record.activations = {
+                endpoint_id: counts.get(endpoint_id, 0) for endpoint_id in endpoint_ids
+            }
+            record.minimum_requests += 1  # at least one page; how many depends on the project
+
+        if extra.snapshots is not None and extra.snapshots(
+            project, record.branches, record.endpoints, now
+        ):
+            reads.append(snapshots())
+        if listed and extra.backup_schedules is not None:
+            for branch_id in extra.backup_schedules(
+                project, record.branches, record.endpoints, now
+            ):
+                reads.append(schedule(branch_id))
+        if (
+            listed
+            and extra.activations is not None
+            and extra.activations(project, record.branches, record.endpoints, now)
+        ):
+            reads.append(activations([endpoint.id for endpoint in record.endpoints]))
+        outcomes = await asyncio.gather(*reads, return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException) and not isinstance(outcome, _Failed):
+                raise outcome
 
     async def branches(self, project_id: str) -> list[Branch]:
         found: list[Branch] = []

@@ -13,6 +13,7 @@ import pytest
 from governor.neon.client import NeonClient
 from governor.neon.errors import NeonAuthError
 from governor.pipeline.audit import run_audit
+from governor.pipeline.detail import DetailNeed
 from governor.pipeline.stages import evaluate_stage, is_fresh, sweep_stage
 from governor.policy import load_policies, shipped_policies_path
 from governor.savings.prices import Prices
@@ -104,7 +105,10 @@ async def test_a_recent_snapshot_is_judged_again_without_a_request(
             prices=Prices(),
             clock=lambda: WORLD_NOW,
         )
-        snapshot = await sweep_stage(accounts, clock=lambda: WORLD_NOW)
+        # swept for the same policies: their detail (snapshots, schedules...) is in it
+        snapshot = await sweep_stage(
+            accounts, clock=lambda: WORLD_NOW, detail=DetailNeed.of(SHIPPED)
+        )
         sent = len(simulator.request_log)
         assert is_fresh(
             snapshot, now=WORLD_NOW + timedelta(minutes=5), max_age=timedelta(minutes=10)

@@ -91,7 +91,9 @@ async def test_the_shipped_policies_read_details_only_for_computes_a_resize_woul
     }
 
     async with fast_client(base_url, PERSONAL_KEY) as client:
-        snapshot = await sweep(client, wants_detail=need.predicate(), now=WORLD_NOW)
+        snapshot = await sweep(
+            client, wants_detail=need.predicate(), wants_extra=need.extras(), now=WORLD_NOW
+        )
 
     assert snapshot.complete
     assert 0 < len(wanted) < len(facts.projects)
