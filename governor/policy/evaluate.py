@@ -2,7 +2,9 @@
 
 Each finding's ``evidence`` holds the value of every field the policy's filters name, and
 ``fingerprint`` hashes it, so the fingerprint changes exactly when the evidence does (not
-when time passes). The summary uses only the fields that decided the match.
+when time passes). A policy's ``evidence`` fields are recorded too but not hashed: they do
+not select, so a new count (activations) is no new finding and no reason to re-decide.
+The summary uses only the fields that decided the match.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from governor.model.findings import Finding
 from governor.model.snapshot import ResourceType, Snapshot
+from governor.policy.filters import filter_fields
 from governor.policy.matching import deciding_fields, field_value, outcome
 from governor.policy.model import Policy
 from governor.policy.resources import ResourceView, SnapshotIndex
@@ -33,12 +36,16 @@ def evaluate(
     index = snapshot if isinstance(snapshot, SnapshotIndex) else SnapshotIndex(snapshot)
     # Each resource type's views are built once, for all its policies: views are not kept.
     found: list[list[Finding]] = [[] for _ in policies]
-    by_type: dict[ResourceType, list[tuple[Policy, list[str], list[Finding]]]] = {}
+    by_type: dict[ResourceType, list[tuple[Policy, list[str], frozenset[str], list[Finding]]]]
+    by_type = {}
     for policy, into in zip(policies, found, strict=True):
-        by_type.setdefault(policy.resource, []).append((policy, policy.named_fields, into))
+        unhashed = frozenset(policy.evidence) - frozenset(filter_fields(policy.filters))
+        by_type.setdefault(policy.resource, []).append(
+            (policy, policy.named_fields, unhashed, into)
+        )
     for resource_type, judged in by_type.items():
         for view in index.iter_views(resource_type):
-            for policy, fields, into in judged:
+            for policy, fields, unhashed, into in judged:
                 if outcome(policy.filters, view.values, now) is not True:
                     continue
                 if policy.exclude.excludes(
@@ -48,11 +55,13 @@ def evaluate(
                     org_id=view.org_id,
                 ):
                     continue
-                into.append(_finding(policy, view, fields, now))
+                into.append(_finding(policy, view, fields, unhashed, now))
     return [finding for findings in found for finding in findings]
 
 
-def _finding(policy: Policy, view: ResourceView, fields: list[str], now: datetime) -> Finding:
+def _finding(
+    policy: Policy, view: ResourceView, fields: list[str], unhashed: frozenset[str], now: datetime
+) -> Finding:
     evidence = {
         field: _plain(field_value(view.values, tuple(field.split(".")))) for field in fields
     }
@@ -68,7 +77,9 @@ def _finding(policy: Policy, view: ResourceView, fields: list[str], now: datetim
         summary=summarize(view.resource_type, deciding, view.values, now),
         action=policy.action.resolve(view.values),
         mode=policy.mode,
-        fingerprint=fingerprint(evidence),
+        fingerprint=fingerprint(
+            {field: value for field, value in evidence.items() if field not in unhashed}
+        ),
         evidence=evidence,
     )
 

@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from governor.pipeline.stages import evaluate_stage
-from governor.policy import PolicyError, load_policies, policy_file_schema, shipped_policies_path
+from governor.policy import (
+    PolicyError,
+    evaluate,
+    load_policies,
+    policy_file_schema,
+    shipped_policies_path,
+)
 from governor.policy.fields import DERIVED_FIELDS, DERIVED_KINDS
 from tests.policy.builders import NOW, branch, endpoint, hourly_usage, snapshot
 
@@ -91,3 +97,17 @@ def test_the_audit_evaluation_measures_kept_awake_computes_from_the_store_s_usag
     measured = evaluate_stage(policies, world, now=NOW, usage=usage)
     assert [finding.resource_id for finding in measured.findings] == ["e1"]
     assert evaluate_stage(policies, world, now=NOW).findings == ()
+
+
+def test_a_new_activation_count_keeps_the_finding_s_fingerprint() -> None:
+    """The count is evidence, not a filter: were it hashed, every new activation would make
+    a new finding and the executor's re-check would call the planned change outdated."""
+    policies = [
+        p for p in load_policies([shipped_policies_path()]) if p.name == "long-suspend-timeouts"
+    ]
+    compute = endpoint("e1", "b1", suspend_timeout_seconds=3600)
+    before = evaluate(policies, snapshot(endpoints=[compute], activations={"e1": 3}), now=NOW)
+    after = evaluate(policies, snapshot(endpoints=[compute], activations={"e1": 9}), now=NOW)
+    unread = evaluate(policies, snapshot(endpoints=[compute]), now=NOW)
+    assert [f.evidence["activations_30d"] for f in (*before, *after, *unread)] == [3, 9, None]
+    assert before[0].fingerprint == after[0].fingerprint == unread[0].fingerprint
