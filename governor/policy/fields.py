@@ -20,7 +20,9 @@ organization
     how many.
     ``within_free_limits``: every project inside the Free plan's object limits (at most 10
     branches, computes up to 2 CU, root branches up to 0.5 GB, at most 100 projects);
-    absent when a size is unknown.
+    absent when a size is unknown. ``project_count``, ``scale_features_used``,
+    ``scale_feature_count`` and ``within_free_limits`` are absent when the sweep could not
+    read all its projects, branches and computes.
 
 project
     ``branch_count``, ``compute_count``: how many branches and computes the sweep saw in it.
@@ -33,6 +35,9 @@ project
     ``default_endpoint_settings`` (absent when not set).
     ``branches_created_30d``: branches created in the 30 days before the sweep.
     ``logical_replication``: ``settings.enable_logical_replication`` (false when not set).
+    The counts over its branches (``has_protected_branch``, ``child_branch_count``,
+    ``extra_child_branches``, ``branches_created_30d``) are absent when the sweep could not
+    read all its branches and computes: "no protected branch" must mean none, not unseen.
 
 branch
     ``project_name``: its project's name.

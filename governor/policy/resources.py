@@ -31,6 +31,13 @@ BRANCHES_CREATED_WINDOW = timedelta(days=30)
 MAX_SCALE_TO_ZERO_CU = 16  # fixed computes above 16 CU never scale to zero
 # The Free plan's object limits (note L14): branches per project, compute size, root data.
 FREE_MAX_BRANCHES, FREE_MAX_CU, FREE_MAX_ROOT_BYTES, FREE_MAX_PROJECTS = 10, 2, 500_000_000, 100
+# A project's fields counted over its branches: unknown when its branches were not all read.
+_BRANCH_COUNTS = (
+    "has_protected_branch",
+    "child_branch_count",
+    "extra_child_branches",
+    "branches_created_30d",
+)
 SCALE_ONLY_TIMEOUTS = frozenset({0, 300, -1})  # Launch may set only these
 LAUNCH_MAX_RETENTION_SECONDS = 604800
 
@@ -156,6 +163,18 @@ class SnapshotIndex:
         self.projects_with_protected_branch = {
             branch.project_id for branch in snapshot.branches if branch.protected
         }
+        # projects whose branches or computes were not all read, and organizations whose
+        # project list was not: counts over them would claim "none" where Neon may have some
+        self.unread_projects = {
+            part.project_id
+            for part in snapshot.incomplete
+            if part.kind in ("branches", "endpoints") and part.project_id is not None
+        }
+        self.unread_orgs = {
+            part.org_id
+            for part in snapshot.incomplete
+            if part.kind in ("organizations", "projects")
+        }
         self._project_facts: dict[str, tuple[str | None, bool]] | None = None
         self._kept_awake: dict[str, tuple[float | None, float | None, float | None]] = {}
 
@@ -232,6 +251,9 @@ class SnapshotIndex:
         values["default_suspend_timeout_seconds"] = _setting(defaults, "suspend_timeout_seconds")
         values["default_min_cu"] = _setting(defaults, "autoscaling_limit_min_cu")
         values["branches_created_30d"] = self.branches_created_30d[project.id]
+        if project.id in self.unread_projects:
+            for name in _BRANCH_COUNTS:
+                values[name] = None
         return ResourceView("project", project.id, project.name, project.org_id, project.id, values)
 
     def project_facts(self) -> dict[str, tuple[str | None, bool]]:
@@ -344,6 +366,14 @@ class SnapshotIndex:
         values["scale_features_used"] = features
         values["scale_feature_count"] = len(features)
         values["within_free_limits"] = self._within_free_limits(projects)
+        if (
+            organization.id in self.unread_orgs
+            or None in self.unread_orgs
+            or any(project.id in self.unread_projects for project in projects)
+        ):
+            for name in ("project_count", "scale_features_used", "scale_feature_count"):
+                values[name] = None
+            values["within_free_limits"] = None
         return ResourceView(
             "organization", organization.id, organization.name, organization.id, None, values
         )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from governor.model.snapshot import IncompletePart
 from governor.pipeline.stages import evaluate_stage
 from governor.policy import (
     PolicyError,
@@ -18,7 +19,15 @@ from governor.policy import (
     shipped_policies_path,
 )
 from governor.policy.fields import DERIVED_FIELDS, DERIVED_KINDS
-from tests.policy.builders import NOW, branch, endpoint, hourly_usage, snapshot
+from tests.policy.builders import (
+    NOW,
+    branch,
+    endpoint,
+    hourly_usage,
+    organization,
+    project,
+    snapshot,
+)
 
 
 def problems(tmp_path: Path, resource: str, filters: str, extra: str = "") -> str:
@@ -111,3 +120,25 @@ def test_a_new_activation_count_keeps_the_finding_s_fingerprint() -> None:
     unread = evaluate(policies, snapshot(endpoints=[compute]), now=NOW)
     assert [f.evidence["activations_30d"] for f in (*before, *after, *unread)] == [3, 9, None]
     assert before[0].fingerprint == after[0].fingerprint == unread[0].fingerprint
+
+
+def test_a_project_whose_branches_were_not_read_is_never_given_a_shorter_restore_window() -> None:
+    """A protected branch not seen is not no protected branch: restore-window is a
+    data-protection change."""
+    policies = [p for p in load_policies([shipped_policies_path()]) if p.name == "restore-window"]
+    unread = IncompletePart("branches", "HTTP 503", org_id="org-a", project_id="p1")
+    world = snapshot(
+        projects=[project("p1", history_retention_seconds=604800)], incomplete=[unread]
+    )
+    assert evaluate(policies, world, now=NOW) == []
+    world.incomplete.clear()
+    assert [f.resource_id for f in evaluate(policies, world, now=NOW)] == ["p1"]
+
+
+def test_an_organization_whose_projects_were_not_all_read_is_no_plan_fit() -> None:
+    policies = [p for p in load_policies([shipped_policies_path()]) if p.name == "plan-fit"]
+    unread = IncompletePart("projects", "HTTP 503", org_id="org-a")
+    world = snapshot(organizations=[organization("org-a", plan="scale")], incomplete=[unread])
+    assert evaluate(policies, world, now=NOW) == []
+    world.incomplete.clear()
+    assert [f.resource_id for f in evaluate(policies, world, now=NOW)] == ["org-a"]
