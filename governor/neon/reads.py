@@ -203,14 +203,16 @@ class NeonReads(NeonHttp):
                 return
             cursor = listing.next_cursor(response, response.object(), "cursor")
 
-    async def count_activations(self, project_id: str, since: datetime) -> dict[str, int]:
+    async def count_activations(
+        self, project_id: str, since: datetime, *, page_size: int = OPERATIONS_PAGE_SIZE
+    ) -> dict[str, int]:
         """``start_compute`` operations per endpoint since ``since`` (L3's evidence).
 
         Neon lists operations newest first, so paging stops at the first one older than
         ``since``; an operation without ``created_at`` is counted (cannot be placed).
         """
         counts: dict[str, int] = {}
-        async for operation in self.iter_operations(project_id):
+        async for operation in self.iter_operations(project_id, page_size=page_size):
             if operation.created_at is not None and operation.created_at < since:
                 break
             if operation.action == "start_compute" and operation.endpoint_id:

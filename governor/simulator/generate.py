@@ -664,11 +664,10 @@ class _Levers:
     ) -> list[dict[str, Any]]:
         """``start_compute`` operations over 45 days (some before the 30-day window)."""
         created = datetime.fromisoformat(endpoint["created_at"])
+        oldest = min(45.0, max(0.2, (self.now - created).total_seconds() / 86400))
         found = []
         for _ in range(self.rng.randrange(4, 60)):
-            started = self.ago(0.1, 45)
-            if started < created:
-                continue
+            started = max(self.ago(0.1, oldest), created)
             seconds = self.rng.uniform(0.5, 4)
             found.append(
                 {
