@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from governor.cli import app
@@ -76,3 +78,30 @@ def test_demo_shows_the_accounts_bill_and_what_the_findings_would_save_of_it(
     assert total is not None
     assert total.group(1) == share.group(1)
     assert float(share.group(2).replace(",", "")) > 0
+
+
+def _shipped_policy_names() -> set[str]:
+    folder = Path(__file__).resolve().parents[2] / "policies"
+    return {
+        policy["name"]
+        for path in folder.glob("*.yaml")
+        for policy in yaml.safe_load(path.read_text(encoding="utf-8"))
+    }
+
+
+# Shipped policies the default demo world cannot show yet: the generator makes a project
+# idle only when it has a single branch (none of the default world's 24 has), and neither
+# of its two organizations fits another plan (the Scale one uses Scale-only timeouts and
+# computes above 16 CU; the Launch one has computes above Free's 2 CU). Remove a name when
+# the generator gains such a case: the test then fails until it is removed.
+NOT_IN_THE_DEMO_WORLD = frozenset({"idle-projects", "plan-fit"})
+
+
+def test_demo_shows_a_finding_of_every_shipped_policy(temp_dir: Path) -> None:
+    """``make demo`` is where a newcomer meets the levers: each shipped policy selects
+    something in the simulated account (issue 18: the demo shows the new levers)."""
+    result = runner.invoke(app, ["demo", "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    shown = {finding["policy"] for finding in report["findings"]}
+    assert shown == _shipped_policy_names() - NOT_IN_THE_DEMO_WORLD
