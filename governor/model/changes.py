@@ -123,6 +123,9 @@ class Change:
     # Succeeded operations prove it (no re-read needed): the reason recorded.
     proven_by_operations: ClassVar[str | None] = None
     removes_branch: ClassVar[bool] = False  # its computes go with it (the planner drops them)
+    # Changes a setting the branch has beside it (its backup schedule), not the branch: the
+    # default and root branches may have it changed; protected ones still never.
+    on_branch_settings: ClassVar[bool] = False
     personal_key: ClassVar[bool] = False  # needs the governor's own user (GET /auth)
     # Why a revert is refused (None: revertible, restoring ``before`` of its fields).
     not_revertible: ClassVar[str | None] = None
@@ -566,6 +569,7 @@ class UpdateBackupSchedule(Change):
     __slots__ = ()
     kind = "update_backup_schedule"
     title = "Set backup retention"
+    on_branch_settings = True
     method, path = "PUT", "/projects/{project}/branches/{id}/backup_schedule"
 
     @property

@@ -55,8 +55,10 @@ def refusal(
     clocks = clock_refusal(change, context.snapshot.clock_skew_seconds, context.max_clock_skew)
     if clocks is not None:
         return clocks
-    if view.resource_type == "branch":
+    if view.resource_type == "branch" and not change.on_branch_settings:
         return _branch_refusal(values)
+    if view.resource_type == "branch" and values.get("protected") is not False:
+        return "a protected branch (or not known not to be) is never changed"
     if view.resource_type == "api_key":
         return _key_refusal(change, view, context)
     return None

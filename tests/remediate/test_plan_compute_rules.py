@@ -16,7 +16,7 @@ from governor.remediate import decisions
 from governor.remediate.render import render_plan_table
 from governor.store import remediations
 from tests.remediate.harness import Rig, rig, shipped
-from tests.remediate.world import OVERSIZED, PROJECT_ID
+from tests.remediate.world import OVERSIZED, PROJECT_ID, RECENT
 from tests.simulator.worlds import endpoint
 
 pytestmark = pytest.mark.anyio
@@ -36,6 +36,7 @@ def _add_computes(data: dict[str, Any]) -> None:
             type="read_only",
             autoscaling_limit_min_cu=16,
             autoscaling_limit_max_cu=16,
+            last_active=RECENT,  # in use: idle-read-replicas would ask to delete it
         ),
         endpoint(
             AT_FLOOR,
