@@ -154,11 +154,12 @@ class SnapshotIndex:
         self.child_branches_per_project = Counter(
             branch.project_id for branch in snapshot.branches if branch.parent_id
         )
-        created_since = snapshot.taken_at - BRANCHES_CREATED_WINDOW
-        self.branches_created_30d = Counter(
+        created_since = parse_timestamp(snapshot.taken_at - BRANCHES_CREATED_WINDOW)
+        created = ((branch, parse_timestamp(branch.created_at)) for branch in snapshot.branches)
+        self.branches_created_30d = Counter(  # parse_timestamp: a zone-less time is UTC
             branch.project_id
-            for branch in snapshot.branches
-            if branch.created_at is not None and branch.created_at >= created_since
+            for branch, moment in created
+            if moment is not None and created_since is not None and moment >= created_since
         )
         self.projects_with_protected_branch = {
             branch.project_id for branch in snapshot.branches if branch.protected

@@ -19,7 +19,9 @@ from governor.policy import (
     shipped_policies_path,
 )
 from governor.policy.fields import DERIVED_FIELDS, DERIVED_KINDS
+from governor.policy.resources import SnapshotIndex
 from tests.policy.builders import (
+    DAY,
     NOW,
     branch,
     endpoint,
@@ -142,3 +144,11 @@ def test_an_organization_whose_projects_were_not_all_read_is_no_plan_fit() -> No
     assert evaluate(policies, world, now=NOW) == []
     world.incomplete.clear()
     assert [f.resource_id for f in evaluate(policies, world, now=NOW)] == ["org-a"]
+
+
+def test_a_branch_created_at_without_a_time_zone_counts_as_utc_instead_of_failing() -> None:
+    zoneless = (NOW - 2 * DAY).strftime("%Y-%m-%dT%H:%M:%S")
+    world = snapshot(branches=[branch("b1", created_at=zoneless), branch("b2")])
+    view = SnapshotIndex(world).view("project", "p1")
+    assert view is not None
+    assert view.values["branches_created_30d"] == 1
