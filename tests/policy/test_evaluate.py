@@ -9,7 +9,17 @@ import pytest
 
 from governor.model.snapshot import Snapshot
 from governor.policy import Policy, evaluate
-from tests.policy.builders import DAY, NOW, branch, endpoint, key, project, snapshot, stamp
+from tests.policy.builders import (
+    DAY,
+    NOW,
+    branch,
+    endpoint,
+    key,
+    project,
+    project_snapshot,
+    snapshot,
+    stamp,
+)
 
 
 def policy(resource: str, filters: Any, **fields: Any) -> Policy:
@@ -250,9 +260,11 @@ def test_resources_missing_most_fields_do_not_crash_evaluation() -> None:
         branches=[branch("br-1", created_at=..., updated_at=..., default=..., protected=...)],
         endpoints=[endpoint("ep-1", "br-1", suspend_timeout_seconds=..., created_at=...)],
         api_keys=[key(1, created_at=...)],
+        snapshots=[project_snapshot("snap-1", created_at=..., manual=...)],
+        backup_schedules={"br-1": {"schedule": "not a list"}},
     )
     everything = [
         policy(resource, {"any": [{"created_at": {"older_than": "1d"}}, {"id": {"present": True}}]})
-        for resource in ("project", "branch", "endpoint", "api_key")
+        for resource in ("organization", "project", "branch", "endpoint", "api_key", "snapshot")
     ]
-    assert len(evaluate(everything, world, now=NOW)) == 4
+    assert len(evaluate(everything, world, now=NOW)) == 6
