@@ -129,6 +129,8 @@ class Change:
     personal_key: ClassVar[bool] = False  # needs the governor's own user (GET /auth)
     # Why a revert is refused (None: revertible, restoring ``before`` of its fields).
     not_revertible: ClassVar[str | None] = None
+    # How long Neon can undo it (recorded as ``recoverable_until`` when Neon says nothing).
+    recoverable_for: ClassVar[timedelta | None] = None
 
     __slots__ = ("_fields",)
     _fields: dict[str, Any]
@@ -489,6 +491,7 @@ class DeleteProject(_Gone):
     irreversible = DeleteProjectAction.irreversible
     synchronous = "deleted (synchronous; recoverable for 7 days)"
     gone_text = ("exists", "deleted (recoverable for 7 days)")
+    recoverable_for = timedelta(days=7)
 
     @property
     def disruptive(self) -> bool:

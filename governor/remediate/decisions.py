@@ -219,6 +219,12 @@ async def plan_revert(
     refused = revert_refusal(original, await store.run(remediations.listed))
     if refused is not None:
         raise RemediationError(refused)
+    until = original.recoverable_until
+    if change.recoverable_for is not None and until and encode_time(now) > until:
+        raise RemediationError(
+            f"remediation {original.id} ({change.kind}) can no longer be reverted: Neon's "
+            f"recovery ended at {until[:19]} UTC"
+        )
     restoring = change.restoring(original.before)
     record, created = await store.run(
         remediations.add,

@@ -227,11 +227,13 @@ class Executor:
     ) -> Outcome:
         if mutation.already_gone:
             return await self.end(record, "succeeded", "already gone (Neon answered 204)")
-        if change.synchronous is not None:
-            return await self.end(record, "succeeded", change.synchronous)
         recoverable = _recoverable_until(mutation)
+        if recoverable is None and change.recoverable_for is not None:
+            recoverable = encode_time(self.clock() + change.recoverable_for)
         if recoverable is not None:
             await self._progress(record, "executing", {"recoverable_until": recoverable})
+        if change.synchronous is not None:
+            return await self.end(record, "succeeded", change.synchronous)
         return await self.follow_from(record, mutation.operations, reason="sent")
 
     async def follow_from(

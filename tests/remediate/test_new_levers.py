@@ -4,6 +4,7 @@ project delete; Neon's limits met in the plan (needs a person, never a refused r
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -300,3 +301,21 @@ async def test_a_backup_schedule_of_a_protected_branch_is_never_changed(tmp_path
         assert "protected branch" in item.reason
         await r.apply()
         assert r.mutations(ok_only=False) == []
+
+
+async def test_a_project_delete_records_its_recovery_and_no_revert_is_offered_after_it(
+    tmp_path: Path,
+) -> None:
+    levers = policy(tmp_path, "project", PROJECT, "{type: delete_project}", "approve")
+    async with rig(tmp_path, policies=levers, edit_world=lever_world) as r:
+        [request] = (await r.apply()).requested
+        await decisions.approve(r.store, request.id, actor="alice", now=r.now())
+        await r.apply()
+        done = await _done(r)
+        assert done.state == "succeeded"
+        assert done.recoverable_until is not None
+        assert done.recoverable_until.startswith("2026-12-04T12:00")  # 7 days after
+        r.clock.now += timedelta(days=7, seconds=1).total_seconds()
+        with pytest.raises(RemediationError, match="Neon's recovery ended at 2026-12-04T12:00"):
+            await decisions.plan_revert(r.store, done.id, actor="carol", now=r.now())
+        assert world(r) is None
