@@ -38,12 +38,14 @@ STATUS_LABELS = {
 }
 
 
-def _flags(item: PlanItem) -> str:  # "disruptive, irreversible" or "-"
+def _flags(item: PlanItem) -> str:  # "disruptive, irreversible, data protection" or "-"
     flags = []
     if item.disruptive:
         flags.append("disruptive")
     if item.irreversible:
         flags.append("irreversible")
+    if item.change is not None and item.change.data_protection:
+        flags.append("data protection")  # removes data or restore points: a person decides
     return ", ".join(flags) or "-"
 
 

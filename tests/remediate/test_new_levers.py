@@ -16,6 +16,7 @@ from governor.policy import Policy
 from governor.policy.loader import load_policies
 from governor.remediate import decisions
 from governor.remediate.errors import RemediationError
+from governor.remediate.render import render_plan_table
 from governor.store import remediations
 from tests.remediate.harness import rig
 from tests.remediate.world import NEVER_SUSPENDS, ORG_ID, OVERSIZED, PROJECT_ID
@@ -319,3 +320,11 @@ async def test_a_project_delete_records_its_recovery_and_no_revert_is_offered_af
         with pytest.raises(RemediationError, match="Neon's recovery ended at 2026-12-04T12:00"):
             await decisions.plan_revert(r.store, done.id, actor="carol", now=r.now())
         assert world(r) is None
+
+
+async def test_the_plan_table_flags_a_data_protection_change(tmp_path: Path) -> None:
+    levers = policy(tmp_path, "snapshot", "    - manual: true\n", "{type: delete_snapshot}", "auto")
+    async with rig(tmp_path, policies=levers, edit_world=lever_world) as r:
+        table = render_plan_table(await r.plan())
+        [line] = [line for line in table.splitlines() if SNAPSHOT_ID in line]
+        assert "irreversible, data protection" in line
