@@ -202,3 +202,60 @@ def test_a_disabled_compute_is_suspended_and_cannot_be_started(api: Api) -> None
     endpoint = api.get(f"{TINY}/endpoints/ep-preview-1").json()["endpoint"]
     assert (endpoint["disabled"], endpoint["current_state"]) == (True, "idle")
     refused(api.call("POST", f"{TINY}/endpoints/ep-preview-1/start"), 400, "disabled")
+
+
+@pytest.mark.spec
+@pytest.mark.usefixtures("spec")
+def test_every_new_mutation_answer_and_request_body_conforms_to_the_spec(api: Api) -> None:
+    from tests.openapi import validate_request_body, validate_response
+
+    project = "/projects/{project_id}"
+    mutations: list[tuple[str, str, str, Any, int]] = [
+        ("PATCH", TINY, project, {"project": {"history_retention_seconds": 86400}}, 200),
+        (
+            "PATCH",
+            TINY,
+            project,
+            {"project": {"default_endpoint_settings": {"suspend_timeout_seconds": 300}}},
+            200,
+        ),
+        ("PATCH", TINY, project, {"project": {"history_retention_seconds": 2592001}}, 400),
+        (
+            "DELETE",
+            f"{TINY}/snapshots/snap-old-1",
+            f"{project}/snapshots/{{snapshot_id}}",
+            None,
+            202,
+        ),
+        (
+            "DELETE",
+            f"{TINY}/snapshots/snap-old-1",
+            f"{project}/snapshots/{{snapshot_id}}",
+            None,
+            404,
+        ),
+        (
+            "DELETE",
+            f"{TINY}/endpoints/ep-preview-1",
+            f"{project}/endpoints/{{endpoint_id}}",
+            None,
+            200,
+        ),
+        (
+            "DELETE",
+            f"{TINY}/endpoints/ep-preview-1",
+            f"{project}/endpoints/{{endpoint_id}}",
+            None,
+            204,
+        ),
+        ("DELETE", TINY, project, None, 200),
+        ("DELETE", TINY, project, None, 404),
+    ]
+    for method, path, template, body, status in mutations:
+        if body is not None and status < 400:
+            validate_request_body(method, template, body)
+        response = api.call(method, path, json=body)
+        assert response.status_code == status, (method, path, response.text)
+        payload = response.json() if response.content else None
+        validate_response(method, template, status, payload)
+        finish(api)
