@@ -14,7 +14,7 @@ from governor.config.remediation import RemediationSettings
 from governor.config.slack import SlackSettings
 from governor.policy import Policy
 from governor.policy.loader import load_policies
-from governor.remediate import decisions
+from governor.remediate import decisions, planfile
 from governor.remediate.errors import RemediationError
 from governor.remediate.render import render_plan_table
 from governor.store import remediations
@@ -328,3 +328,38 @@ async def test_the_plan_table_flags_a_data_protection_change(tmp_path: Path) -> 
         table = render_plan_table(await r.plan())
         [line] = [line for line in table.splitlines() if SNAPSHOT_ID in line]
         assert "irreversible, data protection" in line
+
+
+@pytest.mark.parametrize(
+    ("resource", "filters", "action"),
+    [
+        ("project", PROJECT, "{type: set_retention, seconds: 86400}"),
+        ("project", PROJECT, "{type: set_project_defaults, suspend_timeout_seconds: 300}"),
+        ("snapshot", "    - manual: true\n", "{type: delete_snapshot}"),
+        (
+            "branch",
+            "    - backup_schedule_without_retention: true\n",
+            "{type: set_backup_retention, retention: 14d}",
+        ),
+        ("project", PROJECT, "{type: delete_project}"),
+        ("endpoint", f"    - id: {OVERSIZED}\n", "{type: delete_endpoint}"),
+        ("endpoint", f"    - id: {NEVER_SUSPENDS}\n", "{type: disable_compute}"),
+    ],
+)
+async def test_a_saved_plan_of_each_new_action_is_what_its_policy_proposes(
+    tmp_path: Path, resource: str, filters: str, action: str
+) -> None:
+    levers = policy(tmp_path, resource, filters, action, "approve")
+    async with rig(tmp_path, policies=levers, edit_world=lever_world) as r:
+        plan = await r.plan()
+        [item] = plan.items
+        assert item.status == "needs_approval"
+        wanted = {source.finding_id for source in item.sources}
+        findings = await r.store.run(planfile._findings, wanted)
+        problem = planfile.item_problem(
+            item,
+            policies={p.name: p for p in levers},
+            findings=findings,
+            created_at=plan.created_at,
+        )
+        assert problem is None
