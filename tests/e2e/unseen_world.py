@@ -563,7 +563,10 @@ class _Levers:
         last_days: float | None = 0.05,
         activity: dict | None = None,
         label: str | None = None,
+        active_since_days: float | None = None,
     ) -> dict[str, Any]:
+        """A compute idle since ``last_days`` ago (None: never active, no activity fields),
+        or running since ``active_since_days`` ago (only ``started_at`` then)."""
         assert valid_pair(low, high)
         endpoint: dict[str, Any] = {
             "host": "",
@@ -588,7 +591,10 @@ class _Levers:
             "provisioner": "k8s-neonvm",
         }
         endpoint["host"] = f"{endpoint['id']}.{project['proxy_host']}"
-        if last_days is not None:
+        if active_since_days is not None:
+            endpoint["current_state"] = "active"
+            endpoint["started_at"] = _ts(self.now - active_since_days * DAY)
+        elif last_days is not None:
             last = self.now - last_days * DAY
             endpoint["last_active"] = _ts(last)
             endpoint["suspended_at"] = _ts(last)
@@ -751,6 +757,8 @@ def _read_replicas(make: _Levers, orgs: dict[str, dict[str, Any]]) -> None:
         ("replica-idle-15d", {"last_days": 15}),
         ("replica-never-suspends", {"timeout": -1, "last_days": 0.01}),
         ("replica-no-activity", {"last_days": None}),
+        # running for 20 days (a connected reader): not idle, so not selected
+        ("replica-active-20d", {"active_since_days": 20, "activity": {"cu": 0.25}}),
         ("primary-idle-20d", {"last_days": 20, "kind": "read_write"}),
     ):
         make.endpoint(replicas, root, label=label, **{"kind": "read_only", **options})
@@ -1038,7 +1046,8 @@ def _project_findings(
         ):
             found.add(("old-manual-snapshots", snapshot["id"]))
     for branch_id, schedule in project.get("backup_schedules", {}).items():
-        if any("retention_seconds" not in item for item in schedule.get("schedule", [])):
+        items = schedule.get("schedule", [])
+        if any(item.get("retention_seconds") is None for item in items):
             found.add(("backup-schedules-without-retention", branch_id))
     last = project.get("compute_last_active_at")
     if _older(project["created_at"], now, 60 * DAY) and (
