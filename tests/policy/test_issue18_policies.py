@@ -165,6 +165,19 @@ def test_idle_read_replicas_never_suspend_or_were_last_active_more_than_14_days_
     assert selected(shipped["idle-read-replicas"], world) == {"r-never", "r-idle"}
 
 
+def test_a_running_read_replica_is_not_an_idle_one_whatever_its_last_activity(
+    shipped: dict[str, Policy],
+) -> None:
+    """Issue 18: replicas "idle with last activity older than 14 days"; one running for
+    weeks (started_at its only activity stamp) serves readers and is not deleted."""
+    running = endpoint(
+        "r-running", "b1", type="read_only", current_state="active", started_at=stamp(20 * DAY)
+    )
+    idle = endpoint("r-idle", "b1", type="read_only", last_active=stamp(20 * DAY))
+    world = snapshot(branches=[branch("b1", default=True)], endpoints=[running, idle])
+    assert selected(shipped["idle-read-replicas"], world) == {"r-idle"}
+
+
 # -- branches --------------------------------------------------------------------------
 
 
