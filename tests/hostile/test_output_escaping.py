@@ -25,7 +25,7 @@ def hostile_world() -> World:
     data = tiny_world_data()
     tiny = data["organizations"][0]["projects"][0]
     for branch in tiny["branches"]:
-        if branch["name"] == "orphan-root":
+        if branch["name"] == "preview/pr-7":  # a stale child branch: selected
             branch["name"] = HOSTILE_NAME
     return World.from_dict(data)
 
