@@ -5,6 +5,7 @@ from __future__ import annotations
 from governor.model.findings import Estimate, Finding
 from governor.policy.resources import SnapshotIndex
 from governor.savings.compute import floor_line
+from governor.savings.lookup import child_branches
 from governor.savings.plans import Line, PlanChoice, priced
 from governor.savings.units import BYTES_PER_GB, HOURS_PER_GB_MONTH, HOURS_PER_MONTH
 from governor.savings.usage import Usage
@@ -89,7 +90,7 @@ def _extra_branch_fee(
         return None, "branch count unknown (branch list incomplete), no extra-branch charge counted"
     if count > included and prices.extra_branch_per_month > 0:
         return Line(
-            f"branch_fee:{finding.resource_id}",
+            _fee_key(index, project_id, finding.resource_id, count - included),
             "branch_month",
             (MONTH_SHARE,),
             f"the project has {count} branches and the plan includes {included}, so "
@@ -98,3 +99,15 @@ def _extra_branch_fee(
     if count > included:
         return None, f"the project has {count} branches; the plan charges no extra-branch fee"
     return None, f"the project has {count} of {included} included branches, no extra charge"
+
+
+def _fee_key(index: SnapshotIndex, project_id: str, branch_id: str, over: int) -> str:
+    """The fee slot a delete frees: deleting any child saves one fee while the project is
+    over, but ``over`` deletes save ``over`` fees at most. So the branch's slot is one of the
+    ``over`` oldest children (the keys ``branches-over-allowance`` uses, in rotation): the
+    totals count each slot once, however many stale branches would free it."""
+    children = [branch.id for branch in child_branches(index, project_id)]
+    slots = children[:over]
+    if not slots or branch_id not in children:
+        return f"branch_fee:{branch_id}"
+    return f"branch_fee:{slots[children.index(branch_id) % len(slots)]}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -196,3 +197,21 @@ def test_a_branch_delete_prices_child_storage_from_the_hourly_rows_the_reader_ke
 
 def vars_of(row: Bucket) -> dict[str, Any]:
     return {name: getattr(row, name) for name in Bucket.__dataclass_fields__}
+
+
+def test_three_stale_deletes_with_one_branch_over_the_allowance_total_one_fee() -> None:
+    """Any one delete saves the fee, but three save it once: the totals never claim more
+    fees than branches over the allowance."""
+    long_ago = (NOW - timedelta(days=40)).isoformat()
+    children = [
+        branch(f"br-{n}", parent_id="br-root", logical_size=0, created_at=long_ago)
+        for n in range(1, 11)
+    ]
+    snapshot = world(branches=[branch("br-root"), *children])
+    index = SnapshotIndex(snapshot)  # 11 branches, Launch includes 10: one over
+    deletes = [
+        estimate(replace(DELETE_BRANCH, resource_id=f"br-{n}"), index, PRICES) for n in (2, 5, 9)
+    ]
+    fee = round(1.50 * 730 / 744, 2)  # 1.47
+    assert all(result.monthly_usd == fee for result in deletes)
+    assert count_once(deletes).monthly_usd == fee  # not 4.41
