@@ -60,16 +60,21 @@ def after_change(value_before: float, value_after: float) -> Callable[[datetime]
     return lambda day: value_before if day < CHANGED else value_after
 
 
-def test_a_compute_that_now_suspends_shows_its_drop_as_the_realized_monthly_saving() -> None:
-    buckets = world(branch_compute=after_change(ALWAYS_ON, SUSPENDING))
-    result = measure(
+def measured(buckets: list[Bucket], *, now: datetime) -> Measurement:
+    """``measure`` of this file's change (SCOPE at CHANGED, Launch prices, no storage unit)."""
+    return measure(
         scope=SCOPE,
         changed_at=CHANGED,
-        now=datetime(2026, 11, 26, tzinfo=UTC),
+        now=now,
         buckets=buckets,
         prices=PRICES,
         storage_unit=None,
     )
+
+
+def test_a_compute_that_now_suspends_shows_its_drop_as_the_realized_monthly_saving() -> None:
+    buckets = world(branch_compute=after_change(ALWAYS_ON, SUSPENDING))
+    result = measured(buckets, now=datetime(2026, 11, 26, tzinfo=UTC))
     assert result.status == "measured"
     # 20 CU-hours a day fewer x 30 days x $0.106
     assert result.realized_monthly_usd == pytest.approx(20 * 30 * 0.106, abs=0.01)
@@ -80,13 +85,9 @@ def test_a_compute_that_now_suspends_shows_its_drop_as_the_realized_monthly_savi
 
 
 def test_before_the_after_window_closes_it_is_waiting_until_it_does() -> None:
-    result = measure(
-        scope=SCOPE,
-        changed_at=CHANGED,
+    result = measured(
+        world(branch_compute=after_change(ALWAYS_ON, SUSPENDING)),
         now=datetime(2026, 11, 20, tzinfo=UTC),
-        buckets=world(branch_compute=after_change(ALWAYS_ON, SUSPENDING)),
-        prices=PRICES,
-        storage_unit=None,
     )
     assert result.status == "waiting"
     assert result.realized_monthly_usd is None
@@ -98,14 +99,7 @@ def test_after_days_not_read_yet_are_waiting_then_no_data_once_the_grace_ends() 
     buckets = world(branch_compute=after_change(ALWAYS_ON, SUSPENDING), days=22)
 
     def at(now: datetime) -> Measurement:
-        return measure(
-            scope=SCOPE,
-            changed_at=CHANGED,
-            now=now,
-            buckets=buckets,
-            prices=PRICES,
-            storage_unit=None,
-        )
+        return measured(buckets, now=now)
 
     soon = at(datetime(2026, 11, 25, 6, tzinfo=UTC))
     assert soon.status == "waiting"
@@ -119,28 +113,14 @@ def test_after_days_not_read_yet_are_waiting_then_no_data_once_the_grace_ends() 
 
 def test_a_change_without_consumption_read_before_it_is_no_data() -> None:
     buckets = [b for b in world(branch_compute=lambda day: ALWAYS_ON) if b.start >= CHANGED]
-    result = measure(
-        scope=SCOPE,
-        changed_at=CHANGED,
-        now=datetime(2026, 11, 26, tzinfo=UTC),
-        buckets=buckets,
-        prices=PRICES,
-        storage_unit=None,
-    )
+    result = measured(buckets, now=datetime(2026, 11, 26, tzinfo=UTC))
     assert result.status == "no data"
     assert "before the change" in result.note
 
 
 def test_a_branch_never_read_from_v2_branches_is_no_data_not_a_zero_baseline() -> None:
     buckets = world(branch_compute=lambda day: ALWAYS_ON, with_branch_rows=lambda day: False)
-    result = measure(
-        scope=SCOPE,
-        changed_at=CHANGED,
-        now=datetime(2026, 11, 26, tzinfo=UTC),
-        buckets=buckets,
-        prices=PRICES,
-        storage_unit=None,
-    )
+    result = measured(buckets, now=datetime(2026, 11, 26, tzinfo=UTC))
     assert result.status == "no data"
 
 
@@ -149,14 +129,7 @@ def test_the_rest_of_the_project_moving_over_20_percent_is_flagged_as_drift() ->
         branch_compute=after_change(ALWAYS_ON, SUSPENDING),
         rest_compute=after_change(REST, REST * 1.5),
     )
-    result = measure(
-        scope=SCOPE,
-        changed_at=CHANGED,
-        now=datetime(2026, 11, 26, tzinfo=UTC),
-        buckets=buckets,
-        prices=PRICES,
-        storage_unit=None,
-    )
+    result = measured(buckets, now=datetime(2026, 11, 26, tzinfo=UTC))
     assert result.status == "measured"
     assert result.drifted
     assert result.drift == pytest.approx(0.5)
@@ -170,14 +143,7 @@ def test_a_move_of_the_rest_within_20_percent_is_not_drift() -> None:
         branch_compute=after_change(ALWAYS_ON, SUSPENDING),
         rest_compute=after_change(REST, REST * 1.15),
     )
-    result = measure(
-        scope=SCOPE,
-        changed_at=CHANGED,
-        now=datetime(2026, 11, 26, tzinfo=UTC),
-        buckets=buckets,
-        prices=PRICES,
-        storage_unit=None,
-    )
+    result = measured(buckets, now=datetime(2026, 11, 26, tzinfo=UTC))
     assert result.drift == pytest.approx(0.15)
     assert not result.drifted
 
@@ -303,14 +269,7 @@ def test_branch_rows_read_only_hourly_are_matched_with_the_projects_hourly_rows(
                     value,
                 )
             )
-    result = measure(
-        scope=SCOPE,
-        changed_at=CHANGED,
-        now=datetime(2026, 11, 26, tzinfo=UTC),
-        buckets=rows,
-        prices=PRICES,
-        storage_unit=None,
-    )
+    result = measured(rows, now=datetime(2026, 11, 26, tzinfo=UTC))
     assert result.status == "measured"
     assert result.realized_monthly_usd == pytest.approx(20 * 30 * 0.106, abs=0.01)
     assert result.baseline is not None
