@@ -26,7 +26,10 @@ from pydantic import (
     model_validator,
 )
 
+from governor.config.channels import EmailSettings, TeamsSettings, WebhookSettings
 from governor.config.consumption import ConsumptionSettings
+from governor.config.digest import DigestSettings
+from governor.config.owners import OwnersSettings
 from governor.config.remediation import RemediationSettings
 from governor.config.savings import SavingsSettings
 from governor.config.slack import SlackSettings
@@ -239,6 +242,11 @@ class Config(BaseModel):
     remediation: RemediationSettings = Field(default_factory=RemediationSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
     consumption: ConsumptionSettings = Field(default_factory=ConsumptionSettings)
+    owners: OwnersSettings = Field(default_factory=OwnersSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
+    webhooks: list[WebhookSettings] = Field(default_factory=list)
+    email: EmailSettings = Field(default_factory=EmailSettings)
+    teams: TeamsSettings = Field(default_factory=TeamsSettings)
     savings: SavingsSettings = Field(default_factory=SavingsSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     log: LogSettings = Field(default_factory=LogSettings)

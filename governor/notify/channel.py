@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
+from governor.notify.documents import Digest
 from governor.pipeline.results import AuditResult
 from governor.policy import Policy
 from governor.remediate.cycle import NoticeSink
@@ -40,6 +41,11 @@ class PeopleChannel(Protocol):
 
     async def outcomes(self, outcomes: Sequence[Outcome]) -> None:
         """Tell how the remediations it asked about ended."""
+        ...
+
+    async def digest(self, digest: Digest) -> list[str]:
+        """Deliver (enqueue) an owner's digest to the contacts this channel handles; returns
+        where it went (``["slack:C0123"]``, ``["email"]``; empty: no contact here)."""
         ...
 
 
@@ -83,3 +89,9 @@ class Channels:
     async def outcomes(self, outcomes: Sequence[Outcome]) -> None:
         for channel in self.channels:
             await channel.outcomes(outcomes)
+
+    async def digest(self, digest: Digest) -> list[str]:
+        went: list[str] = []
+        for channel in self.channels:
+            went.extend(await channel.digest(digest))
+        return went

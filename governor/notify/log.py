@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 
+from governor.notify.documents import Digest
 from governor.pipeline.results import AuditResult
 from governor.policy import Policy
 from governor.remediate.cycle import NoticeSink
@@ -108,3 +109,14 @@ class LogChannel:
                 outcome.resource,
                 f" ({outcome.reason})" if outcome.reason else "",
             )
+
+    async def digest(self, digest: Digest) -> list[str]:
+        self._log.info(
+            "digest for %s: %d open findings (%d new, %d resolved), $%.2f/month",
+            digest.owner,
+            digest.open_count,
+            digest.new_count,
+            digest.resolved_count,
+            digest.total_usd,
+        )
+        return []  # the log is where everything goes anyway: it reaches nobody in particular

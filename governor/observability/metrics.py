@@ -73,6 +73,24 @@ class Metrics:
             "Monthly savings measured from Neon's meters after remediations, in USD.",
             registry=registry,
         )
+        self._outbox_pending = Gauge(
+            "neon_governor_outbox_pending",
+            "Messages to people waiting to be sent, by channel (slack, webhook, email, teams).",
+            ["channel"],
+            registry=registry,
+        )
+        self._outbox_failed = Gauge(
+            "neon_governor_outbox_failed",
+            "Messages to people given up on (refused for good), by channel.",
+            ["channel"],
+            registry=registry,
+        )
+        self._outbox_oldest = Gauge(
+            "neon_governor_outbox_oldest_pending_age_seconds",
+            "Age of the oldest message waiting to be sent, by channel (0: none waiting).",
+            ["channel"],
+            registry=registry,
+        )
         self._job_success = Gauge(
             "neon_governor_job_last_success_timestamp_seconds",
             "Unix time of each job's latest successful run.",
@@ -111,6 +129,14 @@ class Metrics:
 
     def observe_remediation(self, action: str, result: str) -> None:
         self._remediations.labels(action, result).inc()
+
+    def set_outbox(
+        self, channel: str, *, pending: int, failed: int, oldest_pending_age_seconds: float
+    ) -> None:
+        """One channel's outbox health, as ``status`` and ``/healthz`` also see it."""
+        self._outbox_pending.labels(channel).set(pending)
+        self._outbox_failed.labels(channel).set(failed)
+        self._outbox_oldest.labels(channel).set(max(0.0, oldest_pending_age_seconds))
 
     def render(self) -> tuple[bytes, str]:
         """The Prometheus text exposition and its content type."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from governor.notify.documents import Digest
 from governor.pipeline.results import AuditResult
 from governor.policy import Policy
 from governor.remediate.cycle import NoticeSink
@@ -38,3 +39,7 @@ class SlackChannel:
 
     async def outcomes(self, outcomes: Sequence[Outcome]) -> None:
         await self.approvals.outcomes(outcomes)
+
+    async def digest(self, digest: Digest) -> list[str]:
+        _ = digest
+        return []  # issue 19: the owner's Slack channel (governor/slack/digest_message.py)

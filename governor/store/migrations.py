@@ -582,6 +582,104 @@ def snapshot_resources(db: Database) -> None:
         db.execute("PRAGMA writable_schema = OFF")
 
 
+@migrations(name="0018_finding_owners")
+def finding_owners(db: Database) -> None:
+    """Which owner (``[owners]`` in the config) each finding's resource belongs to.
+
+    Stamped at every evaluation from the owner map (so a changed map re-routes at the next
+    run); digests, grouped approvals and the channels read it. ``owned_by_rule``: which rule
+    matched (its position, or ``default``), shown by ``neon-governor owners``.
+    """
+    db.execute("ALTER TABLE findings ADD COLUMN owned_by TEXT")
+    db.execute("ALTER TABLE findings ADD COLUMN owned_by_rule TEXT")
+    db.execute("CREATE INDEX findings_by_owner ON findings (owned_by, status)")
+
+
+@migrations(name="0019_digests")
+def digests(db: Database) -> None:
+    """One row per digest composed for an owner: what it held, so the next says what changed.
+
+    ``fingerprints``: JSON list of the open findings' fingerprints it listed.
+    """
+    db.execute(
+        """
+        CREATE TABLE digests (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            owner TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            fingerprints TEXT NOT NULL,
+            findings INTEGER NOT NULL,
+            new INTEGER NOT NULL,
+            resolved INTEGER NOT NULL,
+            total_usd REAL,
+            channels TEXT NOT NULL DEFAULT '[]'
+        )
+        """
+    )
+    db.execute("CREATE INDEX digests_by_owner ON digests (owner, id)")
+
+
+@migrations(name="0020_deliveries")
+def deliveries(db: Database) -> None:
+    """The outbox of every channel to people other than Slack (webhook, email, Teams).
+
+    Same rules as ``slack_outbox``: recorded before sending, sent once in id order per
+    (channel, destination), ``uncertain`` while a send is under way. ``destination`` is a
+    name from the config (an owner, a webhook), never an address that carries a secret.
+    """
+    db.execute(
+        """
+        CREATE TABLE deliveries (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            channel TEXT NOT NULL,
+            destination TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            ref TEXT,
+            state TEXT NOT NULL DEFAULT 'pending'
+                CHECK (state IN ('pending', 'sent', 'failed', 'cancelled')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            uncertain INTEGER NOT NULL DEFAULT 0 CHECK (uncertain IN (0, 1)),
+            next_attempt_at TEXT NOT NULL,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX deliveries_pending ON deliveries (state, channel, destination, id)")
+
+
+@migrations(name="0021_calm_slack")
+def calm_slack(db: Database) -> None:
+    """Grouped approval requests and a priority lane in the Slack outbox.
+
+    ``priority`` 1: interactive feedback (a clicked message's update, an ephemeral reply),
+    sent before any bulk post waiting. ``approval_groups``: one message per policy and
+    owner per run; each remediation in it keeps its own ``slack_approvals`` row and token
+    (``group_id``), and ``item_outbox_id`` is its own message in the thread once shown.
+    """
+    db.execute("ALTER TABLE slack_outbox ADD COLUMN priority INTEGER NOT NULL DEFAULT 0")
+    db.execute("CREATE INDEX slack_outbox_due ON slack_outbox (state, priority, id)")
+    db.execute(
+        """
+        CREATE TABLE approval_groups (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            token TEXT NOT NULL UNIQUE,
+            policy TEXT NOT NULL,
+            owner TEXT,
+            run_id INTEGER,
+            outbox_id INTEGER NOT NULL REFERENCES slack_outbox(id),
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        "ALTER TABLE slack_approvals ADD COLUMN group_id INTEGER REFERENCES approval_groups(id)"
+    )
+    db.execute("ALTER TABLE slack_approvals ADD COLUMN item_outbox_id INTEGER")
+
+
 def known_migration_names() -> list[str]:
     """Names of every migration this version ships, in order."""
     # sqlite-utils keeps the registered list private; it offers no public accessor.

@@ -37,6 +37,10 @@ SHIPPED = {
     "0015_consumption": "f612c94a19d6e1ebc2d17815a87eca5c232ae3a098561bdb66e3107b543596de",
     "0016_realized_savings": "2dec598627b3bc17318b307f9b187e70bc0386d8fb6c752f2f812a11363b970d",
     "0017_snapshot_resources": "308fc34183ab9a361a8ed9c3e5ecb0bd4ebb6830199df81e55bc14a5313cad09",
+    "0018_finding_owners": "d57ec0caca79c3c7c1b8482db5c7fb1940a1861cedb2aedc6b3b05b306fed7d8",
+    "0019_digests": "6e93b8e0765662a43ab523653ab5a5ec3545f3d4a192577fadb5caae16adec24",
+    "0020_deliveries": "69d5650235e9b5b43026fad662d260cbed5c49e8fda7dd0ab1992781cd389175",
+    "0021_calm_slack": "645787f0f89aeb4d79c8dfe64f0feddeaff5526f42fde91d1df3ff4c196f7002",
 }
 
 
