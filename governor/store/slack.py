@@ -43,6 +43,7 @@ class OutboxMessage:
     sent_channel: str | None
     created_at: str
     sent_at: str | None
+    priority: int = 0  # 1: interactive feedback (a click's outcome), sent before bulk posts
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> OutboxMessage:
@@ -72,13 +73,25 @@ def enqueue(
     now: datetime,
     parent_id: int | None = None,
     ref: str | None = None,
+    priority: int = 0,
 ) -> int:
+    """Record a message to send; ``priority`` 1 for interactive feedback (a clicked
+    message's update, an ephemeral reply), which goes before bulk posts."""
     at = encode_time(now, what="now")
     with write(connection):
         cursor = connection.execute(
             "INSERT INTO slack_outbox (kind, channel, payload, parent_id, ref, next_attempt_at, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [kind, channel, encode_json(payload, what="slack message"), parent_id, ref, at, at],
+            "created_at, priority) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                kind,
+                channel,
+                encode_json(payload, what="slack message"),
+                parent_id,
+                ref,
+                at,
+                at,
+                1 if priority else 0,
+            ],
         )
     return int(cursor.lastrowid or 0)
 
