@@ -36,6 +36,7 @@ class DigestItem:
     # (a channel that takes clicks offers Approve with it; others print the CLI command)
     remediation_id: int | None = None
     approval_token: str | None = None
+    finding_id: int | None = None  # the store's finding id: Slack's Keep select names it
 
 
 @dataclass(frozen=True)
