@@ -1,0 +1,61 @@
+"""Startup: ``--help`` lists every command without importing the heavy stacks.
+
+Why: importing every command module pulled in the Slack SDK, aiohttp, httpx, APScheduler and
+sqlite-utils, so ``neon-governor --help`` took over a second (issue 20). The figures are in
+BENCHMARKS.md (``make bench``); here only what is imported is checked, never a duration.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from governor.cli import COMMANDS, load_commands
+
+HEAVY = ("slack_sdk", "aiohttp", "apscheduler", "httpx", "sqlite_utils")
+
+
+def _imported_by(args: list[str]) -> set[str]:
+    """The top-level packages imported by running ``neon-governor ARGS`` in a fresh process."""
+    script = textwrap.dedent(
+        f"""
+        import json, sys
+        from governor.cli import app
+        try:
+            app({args!r}, prog_name="neon-governor")
+        except SystemExit:
+            pass
+        print(json.dumps(sorted({{name.split(".")[0] for name in sys.modules}})), file=sys.stderr)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    return set(json.loads(done.stderr.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize("args", [["--help"], [], ["--version"]])
+def test_help_imports_none_of_the_slack_http_scheduler_or_store_stacks(args: list[str]) -> None:
+    assert _imported_by(args).isdisjoint(HEAVY), sorted(_imported_by(args) & set(HEAVY))
+
+
+def test_a_command_still_imports_what_it_needs_when_it_runs() -> None:
+    """The other side: the lazy table hands over to the real command (here ``run --help``)."""
+    assert "apscheduler" in _imported_by(["run", "--help"])
+
+
+def test_listed_help_is_the_first_paragraph_of_the_commands_own_help() -> None:
+    for name, lazy in COMMANDS.items():
+        real = load_commands(lazy.module)[name]
+        own = (real.short_help or real.help or "").split("\n\n")[0]
+        assert lazy.help == own, f"cli.COMMANDS[{name!r}].help differs from {lazy.module}"
+
+
+def test_every_command_a_module_registers_is_listed() -> None:
+    for module in {lazy.module for lazy in COMMANDS.values()}:
+        missing = set(load_commands(module)) - set(COMMANDS)
+        assert not missing, f"{module} registers {sorted(missing)}: add them to cli.COMMANDS"
