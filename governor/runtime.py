@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -29,9 +30,11 @@ from governor.pipeline.stages import Clock, utc_now
 from governor.policy import Policy, configured_policy_paths, load_policies
 from governor.remediate.execute import Executor, Outcome
 from governor.secrets import read_secret
-from governor.slack.service import SlackService
 from governor.store import Store, StoreError
 from governor.sweep import Account, OrganizationNotVisible, SweepProgress
+
+if TYPE_CHECKING:  # the Slack SDK and aiohttp load only when Slack is configured (startup)
+    from governor.slack.service import SlackService
 
 STORE_FOLDER_MODE = 0o700  # the store holds the estate's inventory and the audit trail
 
@@ -289,6 +292,8 @@ class Runtime:
         """Slack when ``[slack]`` is set up (None otherwise); SecretError: no bot token."""
         if not self.config.slack.configured:
             return None
+        from governor.slack.service import SlackService
+
         return SlackService.build(
             self.config.slack, store, self.clock, executor=executor, accounts=accounts
         )

@@ -17,6 +17,7 @@ import pytest
 from governor.cli import COMMANDS, load_commands
 
 HEAVY = ("slack_sdk", "aiohttp", "apscheduler", "httpx", "sqlite_utils")
+SERVING = ("slack_sdk", "aiohttp", "apscheduler")  # Slack, the HTTP server, the scheduler
 
 
 def _imported_by(args: list[str]) -> set[str]:
@@ -41,6 +42,15 @@ def _imported_by(args: list[str]) -> set[str]:
 @pytest.mark.parametrize("args", [["--help"], [], ["--version"]])
 def test_help_imports_none_of_the_slack_http_scheduler_or_store_stacks(args: list[str]) -> None:
     assert _imported_by(args).isdisjoint(HEAVY), sorted(_imported_by(args) & set(HEAVY))
+
+
+@pytest.mark.parametrize("args", [["policies", "--help"], ["policies", "validate"]])
+def test_policies_validate_imports_neither_slack_nor_aiohttp_nor_the_scheduler(
+    args: list[str],
+) -> None:
+    """httpx and sqlite-utils still load here: the error classes exit_codes maps live in
+    packages (governor.sweep, governor.store) whose __init__ imports the client and store."""
+    assert _imported_by(args).isdisjoint(SERVING), sorted(_imported_by(args) & set(SERVING))
 
 
 def test_a_command_still_imports_what_it_needs_when_it_runs() -> None:
