@@ -23,6 +23,7 @@ from governor.neon.client import NeonClient
 from governor.neon.errors import NeonUsageError
 from governor.neon.ids import neon_id, shown
 from governor.notify import Channels, LogChannel, PeopleChannel
+from governor.owners.match import OwnerMap
 from governor.pipeline.audit import run_audit
 from governor.pipeline.notifier import Notifier
 from governor.pipeline.results import AuditResult
@@ -143,16 +144,22 @@ class Runtime:
         *,
         names: Sequence[str] = (),
         org_ids: Sequence[str] = (),
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: (
+            httpx.AsyncBaseTransport | Callable[[str], httpx.AsyncBaseTransport] | None
+        ) = None,
     ) -> AsyncIterator[list[Account]]:
-        """Clients for the accounts, closed on leaving; ``org_ids`` overrides the config's."""
+        """Clients for the accounts, closed on leaving; ``org_ids`` overrides the config's.
+
+        ``transport`` may be a function of the account's name (the daemon's metrics label
+        each request with its account)."""
         settings = self.account_settings(names)
         self.check_org_ids(org_ids, flag="--org")
         self.check_org_ids([org for account in settings for org in account.organizations])
         async with AsyncExitStack() as stack:
             accounts = []
             for account in settings:
-                client = await stack.enter_async_context(self.client(account, transport=transport))
+                own = transport(account.name) if callable(transport) else transport
+                client = await stack.enter_async_context(self.client(account, transport=own))
                 covered = tuple(org_ids) or tuple(account.organizations)
                 accounts.append(Account(account.name, client, covered))
             try:
@@ -252,7 +259,13 @@ class Runtime:
             notifier=notifier,
             consumption=self.config.consumption if consumption else None,
             savings=self.config.savings,
+            owners=self.owner_map(),
         )
+
+    def owner_map(self) -> OwnerMap:
+        """[owners] (and the file it names, read now): who owns each resource."""
+        webhooks = [webhook.name for webhook in self.config.webhooks]
+        return OwnerMap.from_settings(self.config.owners, self.config_dir, webhooks=webhooks)
 
     def executor(
         self,

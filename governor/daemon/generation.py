@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from governor.daemon.digest_jobs import digest_jobs
 from governor.daemon.health import Health
 from governor.daemon.jobs import Job, JobContext, consumption_jobs
 from governor.daemon.remediation import DaemonRemediation, daemon_executor
@@ -38,13 +38,19 @@ from governor.daemon.sweeps import (
     sweep_schedules,
 )
 from governor.model.snapshot import Snapshot
+from governor.observability.labels import (
+    AccountOf,
+    finding_counts,
+    incomplete_by_account,
+    savings_split,
+)
 from governor.observability.metrics import Metrics, MetricsTransport
 from governor.pipeline.audit import run_audit
+from governor.pipeline.consumption import targets_of
 from governor.pipeline.results import AuditResult
 from governor.pipeline.stages import Clock
 from governor.policy import Policy
 from governor.runtime import Runtime
-from governor.savings.totals import count_once
 from governor.store import Store, history
 
 logger = logging.getLogger("governor.daemon")
@@ -84,6 +90,8 @@ class ConfigGeneration:
             self.run_batch, window=shared.group_window, track=shared.track
         )
         self.jobs: list[Job] = []
+        # org id -> the account that read it, from this generation's sweeps (metric labels)
+        self.org_accounts: dict[str, str] = {}
         # sweeps whose remediation pass was skipped because this generation was stopping
         self.unpassed: list[AuditResult] = []
         self.slack = slack_service(context, partial(daemon_executor, context))
@@ -102,8 +110,18 @@ class ConfigGeneration:
         stack = AsyncExitStack()
         try:
             limits = httpx.Limits(max_connections=runtime.config.neon.concurrency)
-            transport = MetricsTransport(httpx.AsyncHTTPTransport(limits=limits), shared.metrics)
+            pool = httpx.AsyncHTTPTransport(limits=limits)
+
+            def transport(account: str) -> MetricsTransport:
+                return MetricsTransport(pool, shared.metrics, account=account)
+
             accounts = await stack.enter_async_context(runtime.open_accounts(transport=transport))
+            shared.metrics.watch_budgets({each.name: each.client.pacer for each in accounts})
+            shared.metrics.start_sweeps(
+                [account.name for account in accounts],
+                last_complete=shared.health.last_complete,
+                max_age_seconds=runtime.config.daemon.max_sweep_age.total_seconds(),
+            )
             context = JobContext(runtime, policies, shared.store, accounts, shared.metrics)
             generation = cls(runtime, context, shared, stack)
             generation.jobs = [
@@ -111,6 +129,7 @@ class ConfigGeneration:
                 *slack_jobs(generation.slack),
                 *slack_health_jobs(generation.slack, shared.health),
                 *consumption_jobs(runtime),
+                *digest_jobs(runtime, generation.channels),
             ]
             if generation.remediation.enabled:
                 # what a killed process left half-done, finished without delaying startup
@@ -170,6 +189,7 @@ class ConfigGeneration:
         if not result.reused_snapshot:
             shared.metrics.observe_sweep(time.monotonic() - started)
             shared.keeper.keep(snapshot_of(result))
+        self.observe_accounts(result)
         if result.complete:
             shared.health.sweep_completed(result.finished_at)
         if not self.context.stopping.is_set():
@@ -192,16 +212,31 @@ class ConfigGeneration:
         except Exception:  # a report that cannot be queued never fails the sweep
             logger.exception("the report of run %s could not be queued", result.run_id)
 
+    def account_of(self) -> AccountOf:
+        return AccountOf([account.name for account in self.context.accounts], self.org_accounts)
+
+    def observe_accounts(self, result: AuditResult) -> None:
+        """Which account read each organization, and each account's part of a sweep that
+        read Neon (a reused snapshot says nothing new about the accounts)."""
+        snapshot = snapshot_of(result)
+        if snapshot is not None:
+            for account, org_id in targets_of(self.context.accounts, snapshot):
+                self.org_accounts[org_id] = account.name
+        if result.reused_snapshot:
+            return
+        names = [account.name for account in self.context.accounts]
+        parts = incomplete_by_account(result.incomplete, names, self.account_of())
+        for name, incomplete in parts.items():
+            self.shared.metrics.sweep_ended(
+                name, incomplete=incomplete, finished_at=result.finished_at
+            )
+
     async def update_finding_metrics(self) -> None:
         open_findings = await self.shared.store.run(history.findings, "open")
-        counts: Counter[tuple[str, str]] = Counter(
-            (finding.policy, str(finding.severity)) for finding in open_findings
-        )
-        self.shared.metrics.set_findings(counts)
+        account_of = self.account_of()
+        self.shared.metrics.set_findings(finding_counts(open_findings, account_of))
         # Each cost once: a stale branch's always-on compute is also a never-suspending one.
-        self.shared.metrics.set_savings(
-            count_once(finding.estimate for finding in open_findings).monthly_usd
-        )
+        self.shared.metrics.set_savings(savings_split(open_findings, account_of))
 
 
 def snapshot_of(result: AuditResult) -> Snapshot | None:

@@ -132,6 +132,16 @@ class Pacer:
         self._answered: asyncio.Event | None = None
         self.history: list[PacedRequest] | None = [] if record_history else None
 
+    def minute_used(self) -> int:
+        """Requests counted in the minute window now, without changing it.
+
+        Why read-only: the metrics server calls it on its own thread; ``list()`` copies the
+        deque in one step under the GIL, where ``count()`` would pop from it.
+        """
+        now, window = self.clock(), self._minute
+        recent = sum(1 for at in list(window.answered_at) if at + window.seconds > now)
+        return recent + window.in_flight
+
     @property
     def rate_fraction(self) -> float:
         """The share of the nominal rate currently used (1.0 unless 429s were seen)."""

@@ -20,9 +20,9 @@ from governor.observability.routes import route_template
 class RequestObserver(Protocol):
     """What the transport reports to (``Metrics``); a protocol, so no import cycle."""
 
-    def observe_request(self, route: str, status: str) -> None: ...
+    def observe_request(self, route: str, status: str, *, account: str) -> None: ...
 
-    def observe_retry(self, reason: str) -> None: ...
+    def observe_retry(self, reason: str, *, account: str) -> None: ...
 
 
 RETRIED_STATUSES = frozenset({423, 429})
@@ -36,24 +36,31 @@ def retry_reason(status: int) -> str | None:
 
 
 class MetricsTransport(httpx.AsyncBaseTransport):
-    """Wraps ``inner``; counts each response by route template and status."""
+    """Wraps ``inner``; counts each response by route template, status and account.
 
-    def __init__(self, inner: httpx.AsyncBaseTransport, metrics: RequestObserver) -> None:
+    One per account (the account is the label), all around one shared ``inner``: closing
+    any of them closes the shared pool, as the clients sharing one transport always did.
+    """
+
+    def __init__(
+        self, inner: httpx.AsyncBaseTransport, metrics: RequestObserver, *, account: str
+    ) -> None:
         self._inner = inner
         self._metrics = metrics
+        self.account = account
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         route = route_template(request.method, request.url.path)
         try:
             response = await self._inner.handle_async_request(request)
         except httpx.TransportError as error:
-            self._metrics.observe_request(route, "error")
-            self._metrics.observe_retry(type(error).__name__)
+            self._metrics.observe_request(route, "error", account=self.account)
+            self._metrics.observe_retry(type(error).__name__, account=self.account)
             raise
-        self._metrics.observe_request(route, str(response.status_code))
+        self._metrics.observe_request(route, str(response.status_code), account=self.account)
         reason = retry_reason(response.status_code)
         if reason is not None:
-            self._metrics.observe_retry(reason)
+            self._metrics.observe_retry(reason, account=self.account)
         return response
 
     async def aclose(self) -> None:

@@ -71,7 +71,7 @@ def test_it_sweeps_on_schedule_survives_a_bad_reload_refuses_a_twin_and_stops_cl
         "neon_governor_job_last_success_timestamp_seconds",
     ):
         assert f"# TYPE {family}" in metrics or f"# HELP {family}" in metrics, family
-    assert 'neon_governor_api_requests_total{route="GET /projects"' in metrics
+    assert 'neon_governor_api_requests_total{account="default",route="GET /projects"' in metrics
 
     twin = subprocess.run(
         [sys.executable, "-m", "governor", "run", "--config", str(config)],

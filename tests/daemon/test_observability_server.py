@@ -34,14 +34,14 @@ def server(health_state: dict[str, object]) -> Iterator[tuple[MetricsServer, Met
 
 def test_metrics_are_served_in_prometheus_text(server: tuple[MetricsServer, Metrics]) -> None:
     served, metrics = server
-    metrics.observe_retry("429")
+    metrics.observe_retry("429", account="default")
     host, port = served.address
     assert host == "127.0.0.1"
     assert port > 0
     response = httpx.get(f"{served.url}/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
-    assert 'neon_governor_api_retries_total{reason="429"} 1.0' in response.text
+    assert 'neon_governor_api_retries_total{account="default",reason="429"} 1.0' in response.text
 
 
 def test_healthz_says_ok_or_the_reason(

@@ -124,5 +124,8 @@ async def test_the_savings_metric_counts_a_shared_cost_once(
     metrics = Metrics()
     generation: Any = object.__new__(ConfigGeneration)
     generation.shared = SimpleNamespace(store=store, metrics=metrics)
+    generation.context = SimpleNamespace(accounts=[SimpleNamespace(name="default")])
+    generation.org_accounts = {}
     await ConfigGeneration.update_finding_metrics(generation)
-    assert metrics.sample("neon_governor_estimated_monthly_savings_usd", {}) == ONCE
+    # one series per (policy, account, org); their sum is the total, each cost once
+    assert metrics.total("neon_governor_estimated_monthly_savings_usd") == pytest.approx(ONCE)
