@@ -1,4 +1,11 @@
-"""Sending the outbox: in order per channel, about one message a second, each exactly once.
+"""Sending the outbox: in order per channel, posts about one a second, each exactly once.
+
+Why one message at a time, re-reading what is due after each: an approver's click queues
+its feedback (the clicked message's update, an ephemeral reply) at priority 1, and it must
+go next, not after a batch of bulk posts read before the click. ``wakeup`` (set by
+``SlackService.wake``) ends any wait at once. Only chat.postMessage is held to Slack's
+one message per second per channel ("special" tier); chat.update (Tier 3) and
+chat.postEphemeral are not paced by us (the SDK's 429 handler is the safety net).
 
 Why a sender of our own around slack_sdk: Slack being slow or down must never hold up a
 sweep or a remediation, so messages wait in the store and go out when Slack answers. A
@@ -31,6 +38,7 @@ logger = logging.getLogger("governor.slack.outbox")
 METADATA_EVENT = "neon_governor_outbox"
 WEBHOOK_CHANNEL = "webhook"  # the outbox's channel for [slack] webhook_url (report-only)
 PER_CHANNEL_SECONDS = 1.0  # chat.postMessage: about one message per second per channel
+PACED_KINDS = frozenset({"post"})  # the only kind Slack holds to one a second per channel
 PERMANENT = frozenset(
     {
         "channel_not_found",
@@ -61,35 +69,77 @@ class OutboxSender:
         monotonic: Callable[[], float] | None = None,
         interval: float = PER_CHANNEL_SECONDS,
         webhook_url: str | None = None,
+        wakeup: asyncio.Event | None = None,
     ) -> None:
         self.store, self.client, self.clock, self.sleep = store, client, clock, sleep
         self.interval = interval
+        self.wakeup = wakeup  # set when feedback is queued: stop waiting, read what is due
         self.webhook = (
             AsyncWebhookClient(webhook_url, logger=sdk_logger("webhook")) if webhook_url else None
         )
         self._monotonic = monotonic or asyncio.get_running_loop().time
         self._last_sent: dict[str, float] = {}
 
-    async def send_due(self) -> int:
-        """One pass over what is due now; returns how many messages went out."""
+    async def send_due(
+        self, *, until: float | None = None, stopping: asyncio.Event | None = None
+    ) -> int:
+        """Send until nothing is due now (or the monotonic time ``until``, or the stop),
+        one message at a time, re-reading what is due after each send (feedback queued
+        meanwhile goes next); returns how many went out."""
         sent = 0
-        for message in await self.store.run(slack_table.due, now=self.clock()):
-            wait = self.interval - (self._monotonic() - self._last_sent.get(message.channel, -1e9))
-            if wait > 0:
-                await self.sleep(wait)
-            if await self._send(message):
+        while until is None or self._monotonic() < until:
+            if stopping is not None and stopping.is_set():
+                break
+            if self.wakeup is not None:
+                self.wakeup.clear()  # what is read below includes whatever woke us
+            due = await self.store.run(slack_table.due, now=self.clock())
+            if not due:
+                return sent
+            ready = next((m for m in due if self._pacing_wait(m) <= 0), None)
+            if ready is None:  # only posts to channels that just had one: wait the least
+                wait = min(self._pacing_wait(m) for m in due)
+                if until is not None:
+                    wait = min(wait, until - self._monotonic())
+                await self._pause(wait)
+                continue
+            if await self._send(ready):
                 sent += 1
-            self._last_sent[message.channel] = self._monotonic()
+            if ready.kind in PACED_KINDS:
+                self._last_sent[ready.channel] = self._monotonic()
         return sent
+
+    def _pacing_wait(self, message: OutboxMessage) -> float:
+        if message.kind not in PACED_KINDS:
+            return 0.0
+        last = self._last_sent.get(message.channel, -1e9)
+        return self.interval - (self._monotonic() - last)
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait ``seconds``, or less when feedback is queued meanwhile."""
+        if self.wakeup is None:
+            await self.sleep(seconds)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.wakeup.wait(), timeout=max(seconds, 0.0))
 
     async def run(self, stopping: asyncio.Event, *, idle_seconds: float = 1.0) -> None:
         while not stopping.is_set():
             try:
-                await self.send_due()
+                await self.send_due(stopping=stopping)
             except Exception:  # the store or the client broke: log, keep the loop alive
                 logger.exception("sending the Slack outbox failed; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), timeout=idle_seconds)
+            await self._idle(stopping, idle_seconds)
+
+    async def _idle(self, stopping: asyncio.Event, seconds: float) -> None:
+        """Until the next look: ``seconds``, the stop, or a wake-up, whichever is first."""
+        waits = [asyncio.ensure_future(stopping.wait())]
+        if self.wakeup is not None:
+            waits.append(asyncio.ensure_future(self.wakeup.wait()))
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
 
     async def flush(self, *, deadline_seconds: float) -> bool:
         """Send until nothing is due or the deadline passes; True when nothing is left."""
@@ -103,7 +153,7 @@ class OutboxSender:
                     return True
                 await self.sleep(min(1.0, max(0.0, end - self._monotonic())))
                 continue
-            await self.send_due()
+            await self.send_due(until=end)
         return False
 
     # One message ----------------------------------------------------------------------

@@ -8,9 +8,10 @@ the slack_sdk clients (never logged, never stored).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -76,6 +77,10 @@ class SlackService:
     executor: Callable[[], Executor] | None = None
     accounts: Sequence[Account] = ()  # Neon clients, to resolve owners through members
     _team: str | None = None
+    # set by ``wake()``: the sender stops waiting (idle or pacing) and reads what is due;
+    # one per event loop (a command may run several loops one after the other)
+    _wakeup: asyncio.Event | None = None
+    _wakeup_loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
     def build(
@@ -127,6 +132,13 @@ class SlackService:
 
     sender_interval: float = 1.0  # seconds between two messages to one channel
 
+    @property
+    def wakeup(self) -> asyncio.Event:
+        loop = asyncio.get_running_loop()
+        if self._wakeup is None or self._wakeup_loop is not loop:
+            self._wakeup, self._wakeup_loop = asyncio.Event(), loop
+        return self._wakeup
+
     def sender(self) -> OutboxSender:
         return OutboxSender(
             self.store,
@@ -134,7 +146,14 @@ class SlackService:
             clock=self.clock,
             interval=self.sender_interval,
             webhook_url=self.settings.webhook_url,
+            wakeup=self.wakeup,
         )
+
+    def wake(self) -> None:
+        """Feedback was queued (``slack_table.enqueue(..., priority=1)``): send it now, not
+        after the sender's idle second or a post's pacing. Call it on the event loop."""
+        if self._wakeup is not None:
+            self._wakeup.set()
 
     async def team_id(self) -> str | None:
         """The workspace the bot token belongs to (None while Slack cannot say: fail closed)."""
@@ -160,7 +179,25 @@ class SlackService:
         if self.executor is None:
             return  # the daemon's next pass executes it
         outcomes = await self.executor().run([record])
-        await self.approvals.outcomes(outcomes)
+        async with self.feedback():  # the click's outcome ("done") goes before bulk posts
+            await self.approvals.outcomes(outcomes)
+
+    async def _update_as_feedback(
+        self, record: RemediationRecord, status: str, detail: str
+    ) -> None:
+        async with self.feedback():
+            await self.approvals.update(record, status, detail)
+
+    @contextlib.asynccontextmanager
+    async def feedback(self) -> AsyncIterator[None]:
+        """What is queued inside is a click's feedback: updates and ephemerals go at
+        priority 1 (even if their code did not say so) and the sender is woken."""
+        mark = await self.store.run(slack_table.last_id)
+        try:
+            yield
+        finally:
+            await self.store.run(slack_table.as_feedback, after_id=mark)
+            self.wake()
 
     async def handler(self) -> InteractionHandler:
         return InteractionHandler(
@@ -170,12 +207,14 @@ class SlackService:
             team_id=await self.team_id(),
             group_members=self.group_members,
             run_approved=self.run_approved,
-            update_approval=self.approvals.update,
+            update_approval=self._update_as_feedback,
             executor=self.executor() if self.executor is not None else None,
         )
 
     async def handle(self, interaction: Interaction) -> str:
-        return await (await self.handler()).handle(interaction)
+        handler = await self.handler()
+        async with self.feedback():  # its ephemeral reply
+            return await handler.handle(interaction)
 
     async def announce_ended_exemptions(self) -> int:
         """Exemptions end loudly: one line in the channel for those that just ended."""

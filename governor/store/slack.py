@@ -103,15 +103,20 @@ STANDALONE_KINDS = frozenset({"file"})
 
 
 def due(connection: sqlite3.Connection, *, now: datetime, limit: int = 20) -> list[OutboxMessage]:
-    """Pending messages to send now: per channel only its oldest, and only once its parent
-    (the message it threads under or updates) was sent. Order is id order. A child whose
-    parent ended unsent never holds its channel: it goes alone (a file) or waits for the
-    give-up that cancels it, skipped meanwhile (an older store may hold such rows)."""
+    """Pending messages to send now, interactive feedback (priority 1) first, then by id.
+
+    Each lane keeps its own order per channel: a bulk post waits for the channel's older
+    bulk posts, a click's update waits only for older feedback in its channel (so it never
+    queues behind a flood of posts), and either waits until its parent (the message it
+    threads under or updates) was sent. A child whose parent ended unsent never holds its
+    channel: it goes alone (a file) or waits for the give-up that cancels it, skipped
+    meanwhile (an older store may hold such rows)."""
     at = encode_time(now, what="now")
     pending = [
         OutboxMessage.from_row(row)
         for row in rows(
-            connection, "SELECT * FROM slack_outbox WHERE state = 'pending' ORDER BY id"
+            connection,
+            "SELECT * FROM slack_outbox WHERE state = 'pending' ORDER BY priority DESC, id",
         )
     ]
     parents = {
@@ -124,15 +129,16 @@ def due(connection: sqlite3.Connection, *, now: datetime, limit: int = 20) -> li
         )
     }
     chosen: list[OutboxMessage] = []
-    seen_channels: set[str] = set()
+    seen_channels: set[tuple[int, str]] = set()  # (lane, channel)
     for message in pending:
         parent_state = parents.get(message.parent_id) if message.parent_id is not None else None
         orphaned = parent_state in ENDED or (message.parent_id is not None and not parent_state)
         if orphaned and message.kind not in STANDALONE_KINDS:
             continue  # never posted parent: nothing to update; never holds the channel
-        if message.channel in seen_channels:
+        lane = (1 if message.priority else 0, message.channel)
+        if lane in seen_channels:
             continue
-        seen_channels.add(message.channel)
+        seen_channels.add(lane)
         if message.next_attempt_at > at:
             continue
         if parent_state is not None and parent_state != "sent" and not orphaned:
@@ -141,6 +147,24 @@ def due(connection: sqlite3.Connection, *, now: datetime, limit: int = 20) -> li
         if len(chosen) >= limit:
             break
     return chosen
+
+
+def last_id(connection: sqlite3.Connection) -> int:
+    """The newest outbox id (0 when empty): a mark for ``as_feedback``."""
+    found = rows(connection, "SELECT COALESCE(MAX(id), 0) AS id FROM slack_outbox")
+    return int(found[0]["id"])
+
+
+def as_feedback(connection: sqlite3.Connection, *, after_id: int) -> int:
+    """Queue what a click just caused (updates, ephemeral replies newer than ``after_id``)
+    at priority 1, for code that enqueued them without saying so; returns how many."""
+    with write(connection):
+        cursor = connection.execute(
+            "UPDATE slack_outbox SET priority = 1 WHERE id > ? AND state = 'pending' "
+            "AND priority = 0 AND kind IN ('update', 'ephemeral')",
+            [after_id],
+        )
+    return cursor.rowcount
 
 
 def cancel_orphans(connection: sqlite3.Connection, parent_id: int) -> list[int]:
@@ -196,6 +220,14 @@ def sent(
             "sent_channel = ?, sent_at = ?, last_error = NULL WHERE id = ?",
             [ts, channel, at, outbox_id],
         )
+        # chat.update replaces the whole message: an older update still pending (a bulk
+        # one a click's feedback overtook) would put back a stale state, so it is dropped
+        connection.execute(
+            "UPDATE slack_outbox SET state = 'cancelled', uncertain = 0, last_error = ? "
+            "WHERE state = 'pending' AND kind = 'update' AND id < ? AND parent_id = "
+            "(SELECT parent_id FROM slack_outbox WHERE id = ? AND kind = 'update')",
+            [f"superseded by message {outbox_id}", outbox_id, outbox_id],
+        )
 
 
 def retry_later(
@@ -217,6 +249,30 @@ def retry_later(
         )
         if give_up:
             cancel_orphans(connection, outbox_id)
+
+
+@dataclass(frozen=True)
+class OutboxHealth:
+    """What ``status``, ``/healthz`` and the metrics say about the outbox."""
+
+    pending: int
+    failed: int
+    oldest_pending_at: str | None  # when the oldest message still waiting was queued
+
+    def oldest_pending_age_seconds(self, now: datetime) -> float:
+        if self.oldest_pending_at is None:
+            return 0.0
+        return max(0.0, (now - datetime.fromisoformat(self.oldest_pending_at)).total_seconds())
+
+
+def health(connection: sqlite3.Connection) -> OutboxHealth:
+    [row] = rows(
+        connection,
+        "SELECT COALESCE(SUM(state = 'pending'), 0) AS pending, "
+        "COALESCE(SUM(state = 'failed'), 0) AS failed, "
+        "MIN(CASE WHEN state = 'pending' THEN created_at END) AS oldest FROM slack_outbox",
+    )
+    return OutboxHealth(int(row["pending"]), int(row["failed"]), row["oldest"])
 
 
 def outbox(connection: sqlite3.Connection, *, ref: str | None = None) -> list[OutboxMessage]:
