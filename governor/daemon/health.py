@@ -1,9 +1,11 @@
 """``/healthz``: the scheduler runs, the last complete sweep is recent enough, and Slack,
-when set up, accepts the bot token.
+when set up, accepts the bot token and takes the outbox's messages.
 
 Why a sweep's age and not "Neon answers": restarting the daemon will not fix Neon, but a
 daemon whose sweeps stopped completing needs a person. So does a Slack token that was
-wrong or revoked: every report and approval request would fail quietly. Called on the
+wrong or revoked: every report and approval request would fail quietly; and so does an
+outbox whose oldest message has waited longer than ``outbox_stuck_after`` (Slack down or
+refusing for that long: approvers no longer hear of anything). Called on the
 metrics server's thread, so it only reads values the event loop assigns (single
 attribute reads).
 """
@@ -15,6 +17,8 @@ from datetime import datetime, timedelta
 
 from governor.pipeline.stages import Clock
 
+OUTBOX_STUCK_AFTER = timedelta(minutes=15)
+
 
 class Health:
     def __init__(
@@ -25,17 +29,23 @@ class Health:
         clock: Clock,
         scheduler_running: Callable[[], bool],
         last_complete: datetime | None = None,
+        outbox_stuck_after: timedelta = OUTBOX_STUCK_AFTER,
     ) -> None:
         self.max_sweep_age, self.started_at, self.clock = max_sweep_age, started_at, clock
         self.scheduler_running = scheduler_running
         self.last_complete = last_complete  # when the last complete sweep finished
         self.slack_problem: str | None = None  # why Slack refuses the bot token, if it does
+        self.outbox_stuck_after = outbox_stuck_after
+        self.oldest_pending: datetime | None = None  # the oldest unsent outbox message's time
 
     def sweep_completed(self, finished_at: datetime) -> None:
         self.last_complete = finished_at
 
     def slack_checked(self, problem: str | None) -> None:
         self.slack_problem = problem
+
+    def outbox_checked(self, oldest_pending: datetime | None) -> None:
+        self.oldest_pending = oldest_pending
 
     def __call__(self) -> tuple[bool, str]:
         if not self.scheduler_running():
@@ -44,6 +54,12 @@ class Health:
         if problem is not None:
             return False, f"slack: {problem}"
         now, last = self.clock(), self.last_complete
+        oldest = self.oldest_pending
+        if oldest is not None and now - oldest > self.outbox_stuck_after:
+            return False, (
+                f"slack: the oldest outbox message has waited since {oldest.isoformat()}, "
+                f"longer than {self.outbox_stuck_after} (see `neon-governor status`)"
+            )
         if last is None:
             if now - self.started_at <= self.max_sweep_age:
                 return True, "starting"  # grace: the first sweep may take a while

@@ -140,16 +140,21 @@ def approval_state(store: Store) -> dict[str, Any]:
     }
 
 
-def slack_state(config: Config, store: Store) -> dict[str, Any]:
-    """The Slack outbox: what waits, what Slack refused for good, and its last error."""
+def slack_state(config: Config, store: Store, now: datetime) -> dict[str, Any]:
+    """The Slack outbox: what waits and since when, what Slack refused for good, and its
+    last error (the daemon's ``/healthz`` fails once the oldest has waited 15 minutes)."""
     if not config.slack.configured:
         return {"configured": False, "note": "off (no [slack] channel or webhook_url)"}
     messages = store.call(slack_table.outbox)
+    health = store.call(slack_table.health)
     counts = Counter(message.state for message in messages)
     troubled = [m for m in messages if m.last_error and m.state in ("pending", "failed")]
     last = max(troubled, key=lambda message: message.id, default=None)
     last_error = None
+    age = health.oldest_pending_age_seconds(now) if health.oldest_pending_at else None
     note = f"outbox {counts['pending']} pending, {counts['failed']} failed, {counts['sent']} sent"
+    if age is not None:
+        note += f"; oldest pending waits {_age(age)}"
     if last is not None:
         last_error = {
             "outbox_id": last.id,
@@ -162,9 +167,19 @@ def slack_state(config: Config, store: Store) -> dict[str, Any]:
     return {
         "configured": True,
         "outbox": {state: counts[state] for state in ("pending", "sent", "failed", "cancelled")},
+        "oldest_pending_at": health.oldest_pending_at,
+        "oldest_pending_age_seconds": None if age is None else round(age, 3),
         "last_error": last_error,
         "note": note,
     }
+
+
+def _age(seconds: float) -> str:
+    minutes, second = divmod(int(seconds), 60)
+    hours, minute = divmod(minutes, 60)
+    if hours:
+        return f"{hours}h{minute:02d}m"
+    return f"{minute}m{second:02d}s" if minute else f"{second}s"
 
 
 def gather_status(config: Config, store: Store, store_path: Path, now: datetime) -> dict[str, Any]:
@@ -190,6 +205,6 @@ def gather_status(config: Config, store: Store, store_path: Path, now: datetime)
         },
         "remediations": remediation_state(config, store),
         "approvals": approval_state(store),
-        "slack": slack_state(config, store),
+        "slack": slack_state(config, store, now),
         "requests": request_use(config, scanned, now),
     }
