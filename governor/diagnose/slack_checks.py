@@ -1,9 +1,9 @@
 """Slack, checked for real: ``doctor``'s lines and the daemon's health probe.
 
 Why real calls: a stub said "ok" to a revoked token, and the daemon then stayed healthy
-while every report failed. ``auth.test`` proves the bot token, a one-message history read
-proves the bot is in each configured channel (``not_in_channel`` otherwise; the history
-scope is needed anyway to de-duplicate posts), and ``apps.connections.open`` proves the
+while every report failed. ``auth.test`` proves the bot token, ``conversations.info``
+says whether the bot is a member of each configured channel (``is_member``; a private
+channel it is not in is ``channel_not_found``), and ``apps.connections.open`` proves the
 app token can open Socket Mode. No message is posted; tokens never appear in a line.
 """
 
@@ -83,7 +83,7 @@ async def slack_checks(settings: SlackSettings) -> list[Check]:
 
 async def _channel_check(web: AsyncWebClient, channel: str, key: str, bot: str) -> Check:
     try:
-        await web.conversations_history(channel=channel, limit=1)
+        answer = await web.conversations_info(channel=channel)
     except SlackApiError as error:
         code = api_error(error)
         if code == "not_in_channel":
@@ -101,11 +101,25 @@ async def _channel_check(web: AsyncWebClient, channel: str, key: str, bot: str) 
         return failed(
             "slack-channel",
             f"{key} {channel}: Slack answered {code}",
-            "the bot needs the channels:history scope (groups:history for private)",
+            "the bot needs the channels:read scope (groups:read for private channels); "
+            "see examples/slack-app-manifest.yaml",
         )
     except UNREACHABLE as error:
         return failed(
             "slack-channel", f"{key} {channel}: {type(error).__name__}", "check the network"
+        )
+    found = answer.get("channel") or {}
+    if not found.get("is_member"):
+        return failed(
+            "slack-channel",
+            f"{key} {channel}: the bot is not a member",
+            f"invite it: /invite @{bot} in that channel",
+        )
+    if found.get("is_archived"):
+        return failed(
+            "slack-channel",
+            f"{key} {channel}: the channel is archived",
+            "unarchive it, or configure another channel",
         )
     return ok("slack-channel", f"{key} {channel}: the bot is a member")
 

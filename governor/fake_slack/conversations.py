@@ -99,3 +99,23 @@ def replies(ctx: Context, params: Params) -> JsonDict:
     if next_cursor:
         answer["response_metadata"] = {"next_cursor": next_cursor}
     return answer
+
+
+def info(ctx: Context, params: Params) -> JsonDict:
+    """conversations.info: a public channel answers even to a bot outside it (``is_member``
+    false, as ``doctor`` reads it); a private one the bot is not in is channel_not_found."""
+    channel_id = required(params, "channel", "channel_not_found")
+    channel = next((c for c in ctx.workspace.channels if c.id == channel_id), None)
+    if channel is None or (channel.is_private and not channel.bot_is_member):
+        raise SlackError("channel_not_found")
+    return {
+        "channel": {
+            "id": channel.id,
+            "name": channel.name,
+            "is_channel": not channel.is_private,
+            "is_group": False,
+            "is_private": channel.is_private,
+            "is_archived": False,
+            "is_member": channel.bot_is_member,
+        }
+    }

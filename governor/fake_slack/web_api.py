@@ -35,6 +35,7 @@ METHODS: dict[str, tuple[Handler, str]] = {
     "chat.postEphemeral": (chat.post_ephemeral, "bot"),
     "conversations.history": (conversations.history, "bot"),
     "conversations.replies": (conversations.replies, "bot"),
+    "conversations.info": (conversations.info, "bot"),
     "files.getUploadURLExternal": (files.get_upload_url, "bot"),
     "files.completeUploadExternal": (files.complete_upload, "bot"),
     "users.info": (directory.users_info, "bot"),

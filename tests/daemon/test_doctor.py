@@ -189,7 +189,7 @@ def test_doctor_checks_the_slack_tokens_and_the_channel_for_real(
     assert line(result.stdout, "slack-app").startswith("ok")
     assert {call.method for call in fake_slack.log.calls()} >= {
         "auth.test",
-        "conversations.history",
+        "conversations.info",
         "apps.connections.open",
     }
     assert not fake_slack.log.messages()  # nothing posted
@@ -224,3 +224,26 @@ def test_doctor_fails_a_channel_the_bot_is_not_in_and_skips_a_missing_app_token(
     assert "fix: invite it: /invite @" in result.stdout
     assert line(result.stdout, "slack-app").startswith("skip")
     assert "approval buttons and /neon-governor are off" in line(result.stdout, "slack-app")
+
+
+def test_doctor_checks_the_bot_is_in_the_approvals_channel_too(
+    tmp_path: Path, base_url: str, fake_slack: FakeSlack
+) -> None:
+    """Approval requests go to approvals_channel: a bot outside it posts none of them,
+    while the reports channel alone looked fine."""
+    cfg = slack_config(
+        tmp_path,
+        fake_slack,
+        REPORTS.id,
+        f'approvals_channel = "{OUTSIDE.id}"\napprovers = ["U0ALICE001"]\n',
+    )
+    tokens = {"SLACK_BOT_TOKEN": fake_slack.bot_token, "SLACK_APP_TOKEN": fake_slack.app_token}
+    result = doctor(cfg, base_url, PERSONAL_TOKEN, **tokens)
+
+    assert result.exit_code == 1, result.stdout
+    rows = [row for row in result.stdout.splitlines() if row.split()[1:2] == ["slack-channel"]]
+    assert rows[0].startswith("ok")
+    assert f"channel {REPORTS.id}: the bot is a member" in rows[0]
+    assert rows[1].startswith("FAIL")
+    assert f"approvals_channel {OUTSIDE.id}: the bot is not a member" in rows[1]
+    assert "later release" not in result.stdout
