@@ -109,6 +109,10 @@ COMMANDS: dict[str, Lazy] = {
         "List remediations and where each one stands; `remediations show ID` for one.",
     ),
     "config": Lazy("governor.commands.config_check", "Check the config file."),
+    "digest": Lazy(
+        "governor.commands.digest",
+        "Compose each owner's digest of their findings and send it (print it with --dry-run).",
+    ),
 }
 
 

@@ -7,7 +7,9 @@ to an owner with nothing new unless they asked for it (``digest_when_empty``).
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from governor.policy.schedule import validate_schedule
 
 
 class DigestSettings(BaseModel):
@@ -19,3 +21,9 @@ class DigestSettings(BaseModel):
         "('7d'); unset: no digests.",
     )
     top: int = Field(default=25, ge=1, le=200, description="Findings listed per digest.")
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str | None) -> str | None:
+        """A typo is a config error at load, not a daemon that cannot schedule digests."""
+        return None if value is None else validate_schedule(value)

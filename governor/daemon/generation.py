@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from governor.daemon.digest_jobs import digest_jobs
 from governor.daemon.health import Health
 from governor.daemon.jobs import Job, JobContext, consumption_jobs
 from governor.daemon.remediation import DaemonRemediation, daemon_executor
@@ -128,6 +129,7 @@ class ConfigGeneration:
                 *slack_jobs(generation.slack),
                 *slack_health_jobs(generation.slack, shared.health),
                 *consumption_jobs(runtime),
+                *digest_jobs(runtime, generation.channels),
             ]
             if generation.remediation.enabled:
                 # what a killed process left half-done, finished without delaying startup

@@ -10,12 +10,13 @@ own outboxes, which deliver once, in order, with retries.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
-from governor.config.owners import OwnerContact, OwnersSettings
+from governor.config.owners import OwnerContact
 from governor.digest.compose import (
     CONSOLE_URL,
     Approval,
@@ -25,6 +26,7 @@ from governor.digest.compose import (
     is_worth_sending,
 )
 from governor.notify.documents import Digest
+from governor.runtime import Runtime
 from governor.store import Store
 from governor.store import digests as digest_rows
 from governor.store.records import StoredFinding
@@ -77,8 +79,17 @@ def owners_to_reach(
     return owners
 
 
-def owners_from_settings(settings: OwnersSettings, only: str | None = None) -> list[Owner]:
-    return owners_to_reach(settings.owner, settings.default, only)
+def owners_for_runtime(runtime: Runtime, only: str | None = None) -> tuple[list[Owner], str | None]:
+    """The owners ``[owners]`` sets up (every one, the default last) and the default."""
+    settings = runtime.config.owners
+    return owners_to_reach(settings.owner, settings.default, only), settings.default
+
+
+def outcome_counts(outcomes: Sequence[DigestOutcome]) -> dict[str, int]:
+    """How many owners got each verdict, in a fixed order (for logs and job details)."""
+    counts: Counter[str] = Counter(outcome.verdict for outcome in outcomes)
+    order = ("sent", "would send", "nothing new", "already sent", "failed")
+    return {verdict: counts[verdict] for verdict in order if counts[verdict]}
 
 
 async def send_digests(

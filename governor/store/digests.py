@@ -171,3 +171,29 @@ def awaiting_approval(
         (row["policy"], row["resource_type"], row["resource_id"]): (int(row["id"]), row["token"])
         for row in found
     }
+
+
+def posted_with_approval(
+    connection: sqlite3.Connection, *, channel: str, ts: str, token: str
+) -> bool:
+    """Whether the governor posted a digest at (``channel``, ``ts``) whose Approve button
+    carries ``token``: a click from it is bound to a message of ours holding that request,
+    as a click on the request's own message is (``slack.authorize``'s binding)."""
+    for row in rows(
+        connection,
+        "SELECT payload FROM slack_outbox WHERE state = 'sent' AND sent_channel = ? "
+        "AND sent_ts = ? AND ref LIKE 'digest:%'",
+        [channel, ts],
+    ):
+        payload = decode_json(row["payload"], default={})
+        blocks = payload.get("blocks") if isinstance(payload, dict) else None
+        for block in blocks if isinstance(blocks, list) else []:
+            elements = block.get("elements") if isinstance(block, dict) else None
+            for element in elements if isinstance(elements, list) else []:
+                if (
+                    isinstance(element, dict)
+                    and element.get("action_id") == "neon_approve"
+                    and element.get("value") == token
+                ):
+                    return True
+    return False

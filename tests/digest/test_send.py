@@ -9,11 +9,11 @@ import pytest
 
 from governor.config.owners import OwnerContact
 from governor.digest.send import owners_to_reach, send_digests
-from governor.model.findings import Estimate
 from governor.notify.documents import Digest
-from governor.store import Store, history
+from governor.store import Store
 from governor.store import digests as digest_rows
-from tests.store.factories import at, finding, snapshot
+from tests.digest.factories import Recorder, audit
+from tests.store.factories import at
 
 pytestmark = pytest.mark.anyio
 STALE = "stale-branches"
@@ -24,44 +24,10 @@ CONTACTS = [
 OWNERS = owners_to_reach(CONTACTS, "platform")
 
 
-class Recorder:
-    """A channel that keeps what it was handed (where it went: ``test:<owner>``)."""
-
-    def __init__(self, fail_for: str | None = None) -> None:
-        self.digests: list[Digest] = []
-        self.fail_for = fail_for
-
-    async def digest(self, digest: Digest) -> list[str]:
-        if digest.owner == self.fail_for:
-            raise RuntimeError("channel down")
-        self.digests.append(digest)
-        return [f"test:{digest.owner}"]
-
-
 @pytest.fixture
 def store() -> Iterator[Store]:
     with Store.open(":memory:") as opened:
         yield opened
-
-
-def audit(store: Store, when: datetime, owned: dict[str, str | None]) -> None:
-    """A run whose open findings are ``owned``'s branches, stamped with those owners."""
-    run_id = store.call(history.start_run, "test", when)
-    found = [
-        finding(branch, fingerprint=f"fp-{branch}", estimate=Estimate(float(n + 1), "test"))
-        for n, branch in enumerate(owned)
-    ]
-    store.call(history.record_findings, run_id, found, snapshot(), [STALE], when)
-    store.call(history.finish_run, run_id, finished_at=when, complete=True, requests=0, errors=[])
-    for branch, owner in owned.items():
-        store.call(_stamp, branch, owner)
-
-
-def _stamp(connection, branch: str, owner: str | None) -> None:  # type: ignore[no-untyped-def]
-    with connection:
-        connection.execute(
-            "UPDATE findings SET owned_by = ? WHERE resource_id = ?", [owner, branch]
-        )
 
 
 async def send(

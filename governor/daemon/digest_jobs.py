@@ -1,0 +1,53 @@
+"""Owner digests as a daemon job, on ``[digest] schedule``.
+
+Why the tick is half a period: a restart inside a tick (the job's run ended unrecorded,
+so the daemon catches it up at start) must not send the same owners again; a digest
+recorded for an owner less than half a period ago is this tick's. The next tick is at
+least three quarters of a period later (jitter is at most a quarter), so it is never
+mistaken for this one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from governor.daemon.jobs import Job, JobContext, JobResult
+from governor.daemon.schedule import period
+from governor.digest.send import DigestChannel, outcome_counts, owners_for_runtime, send_digests
+from governor.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class DigestJob:
+    schedule: str
+    channels: DigestChannel
+    name: str = "digest"
+
+    async def run(self, context: JobContext) -> JobResult:
+        runtime = context.runtime
+        now = runtime.clock()
+        owners, default = owners_for_runtime(runtime)
+        outcomes = await send_digests(
+            context.store,
+            self.channels,
+            owners,
+            default=default,
+            now=now,
+            top=runtime.config.digest.top,
+            tick_start=now - period(self.schedule, now) / 2,
+        )
+        counts = outcome_counts(outcomes)
+        detail = ", ".join(f"{count} {verdict}" for verdict, count in counts.items()) or (
+            "no owners set up"
+        )
+        return JobResult(
+            outcome="incomplete" if counts.get("failed") else "succeeded", detail=detail
+        )
+
+
+def digest_jobs(runtime: Runtime, channels: DigestChannel) -> list[Job]:
+    """The digest job when ``[digest] schedule`` is set."""
+    schedule = runtime.config.digest.schedule
+    if schedule is None:
+        return []
+    return [DigestJob(schedule, channels)]
