@@ -301,7 +301,12 @@ class Runtime:
         from governor.slack.service import SlackService
 
         return SlackService.build(
-            self.config.slack, store, self.clock, executor=executor, accounts=accounts
+            self.config.slack,
+            store,
+            self.clock,
+            executor=executor,
+            accounts=accounts,
+            owner_contacts=self.config.owners.owner,  # approve_own (governor/slack/authorize)
         )
 
     def channels(

@@ -5,6 +5,10 @@ skip the checks the rest of the app uses, allow-lists that fail open when unset,
 approvals not bound to the message they were asked in, the wrong approver list for the
 kind of action. Buttons, the snooze controls and the slash command all call
 ``authorize``; anything it cannot verify is refused with the reason.
+
+Owner approvers (``[owners]`` with ``approve_own``): the owner's ``slack_users`` may decide
+reversible changes to that owner's resources, when one approval suffices; never
+irreversible ones, which stay with the (destructive) approvers.
 """
 
 from __future__ import annotations
@@ -14,12 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from governor.config.owners import OwnerContact
 from governor.config.slack import SlackSettings
 from governor.store.encoding import encode_time
 from governor.store.remediations import RemediationRecord
 from governor.store.slack import ApprovalMessage
 
-Action = Literal["approve", "reject", "keep", "pause", "resume", "status", "plan"]
+Action = Literal["approve", "reject", "keep", "pause", "resume", "status", "plan", "show"]
 GroupMembers = Callable[[str], Awaitable[set[str]]]
 
 
@@ -61,13 +66,26 @@ async def authorize(
     approval: ApprovalMessage | None = None,
     owner: str | None = None,
     votes: tuple[str, ...] = (),
+    owner_contact: OwnerContact | None = None,
+    posted_in: tuple[str | None, str | None] | None = None,
 ) -> Verdict:
-    """Whether ``actor`` may do ``action`` (on ``record``, asked in ``approval``'s message)."""
+    """Whether ``actor`` may do ``action`` (on ``record``, asked in ``approval``'s message).
+
+    ``owner_contact``: the ``[owners]`` entry owning the record's resource (its approve_own
+    users may decide it when reversible). ``posted_in``: (channel, ts) of a grouped
+    request's message, which a ``show`` click must come from.
+    """
     if not actor.user_id or not actor.team_id:
         return refuse("the request does not say who sent it")
     if team_id is None or actor.team_id != team_id:
         return refuse("the request comes from another Slack workspace")
     if action in ("status", "plan"):
+        return Verdict(True, "anyone in the workspace may read")
+    if action == "show":  # lists a group's items in its thread: reading, bound to its message
+        if posted_in is None or posted_in[0] is None or posted_in[1] is None:
+            return refuse("this approval request was never posted")
+        if (actor.channel_id, actor.message_ts) != posted_in:
+            return refuse("the click does not come from the message this request was posted in")
         return Verdict(True, "anyone in the workspace may read")
     if action in ("pause", "resume"):
         if await is_approver(actor.user_id, settings, irreversible=False, members=group_members):
@@ -92,11 +110,15 @@ async def authorize(
         return refuse(f"already {record.state}{who}; nothing changed")
     if record.approval_expires_at is not None and record.approval_expires_at <= encode_time(now):
         return refuse(f"this request expired at {record.approval_expires_at[:19]} UTC")
+    reason = "an approver"
     if not await is_approver(
         actor.user_id, settings, irreversible=irreversible, members=group_members
     ):
-        kind = "irreversible actions" if irreversible else "this action"
-        return refuse(f"you are not an approver for {kind}")
+        if not owner_may_approve(actor.user_id, record, owner_contact, settings):
+            kind = "irreversible actions" if irreversible else "this action"
+            note = _owner_note(actor.user_id, record, owner_contact, settings)
+            return refuse(f"you are not an approver for {kind}{note}")
+        reason = f"an approver of {owner_contact.name if owner_contact else '?'}'s resources"
     if action == "approve":
         if actor.user_id in votes:
             return refuse("you already approved it; another approver must too")
@@ -106,7 +128,53 @@ async def authorize(
                 "under the two-person rule the owner does not approve changes to their own "
                 "resource; two other approvers must"
             )
-    return Verdict(True, "an approver")
+    return Verdict(True, reason)
+
+
+def owner_may_approve(
+    user_id: str | None,
+    record: RemediationRecord,
+    contact: OwnerContact | None,
+    settings: SlackSettings,
+) -> bool:
+    """Whether ``user_id`` decides ``record`` as one of its owner's ``slack_users`` (None:
+    whether anyone would). Only with ``approve_own``, only reversible changes, and only
+    when one approval suffices: under the two-person rule an owner does not approve
+    changes to their own resources."""
+    if contact is None or not contact.approve_own or is_destructive(record):
+        return False
+    if settings.required_for(False, record.change.kind) > 1:
+        return False
+    return bool(contact.slack_users) if user_id is None else user_id in contact.slack_users
+
+
+async def counts_as_approver(
+    user_id: str,
+    record: RemediationRecord,
+    settings: SlackSettings,
+    *,
+    members: GroupMembers,
+    owner_contact: OwnerContact | None = None,
+) -> bool:
+    """Whether a vote by ``user_id`` on ``record`` counts now (a listed approver, a member
+    of a listed group, or an approve_own user of the resource's owner)."""
+    irreversible = is_destructive(record)
+    if await is_approver(user_id, settings, irreversible=irreversible, members=members):
+        return True
+    return owner_may_approve(user_id, record, owner_contact, settings)
+
+
+def _owner_note(
+    user_id: str, record: RemediationRecord, contact: OwnerContact | None, settings: SlackSettings
+) -> str:
+    """Why one of the owner's own users was refused, when that is the case."""
+    if contact is None or not contact.approve_own or user_id not in contact.slack_users:
+        return ""
+    if is_destructive(record):
+        return f" (as {contact.name}'s approver you may approve reversible changes only)"
+    if settings.required_for(False, record.change.kind) > 1:
+        return " (under the two-person rule owners do not approve their own resources)"
+    return ""
 
 
 async def is_approver(

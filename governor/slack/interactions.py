@@ -7,28 +7,39 @@ who, when, what and why, accepted or refused. Replies are ephemeral, through the
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from governor.config.owners import OwnerContact
 from governor.config.slack import SlackSettings
 from governor.remediate import decisions
 from governor.remediate.errors import RemediationError
 from governor.remediate.execute import Executor
+from governor.slack.approval_group_message import (
+    APPROVE_ALL_ACTION,
+    REJECT_ALL_ACTION,
+    SHOW_ITEMS_ACTION,
+)
+from governor.slack.approvals import SlackApprovals
 from governor.slack.authorize import (
     Actor,
     GroupMembers,
     Verdict,
     authorize,
+    counts_as_approver,
     is_approver,
     is_destructive,
 )
-from governor.store import Store, history, remediations
+from governor.store import Store, approval_groups, history, remediations
 from governor.store import slack as slack_table
 from governor.store.errors import StoreError
 from governor.store.remediations import ACTIVE_STATES, RemediationRecord
+from governor.store.slack import ApprovalMessage
 
 logger = logging.getLogger("governor.slack.interactions")
 MAX_TEXT = 500
@@ -133,7 +144,21 @@ def parse(envelope_type: str, payload: Any) -> Interaction:
 
 
 RunApproved = Callable[[RemediationRecord], Awaitable[None]]
+CLICK = 1  # outbox priority of a click's feedback: sent before any bulk post waiting
+
+
 UpdateApproval = Callable[[RemediationRecord, str, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What one click did to one request: ``kind`` for a group's summary, ``text`` for a
+    single click's reply, ``run`` the request approved (run once the reply is queued)."""
+
+    kind: Literal["approved", "voted", "rejected", "withdrawn", "refused"]
+    text: str
+    reason: str = ""
+    run: RemediationRecord | None = None
 
 
 @dataclass
@@ -147,28 +172,52 @@ class InteractionHandler:
     update_approval: UpdateApproval
     # What a keep uses to move a branch's own expiry in Neon (None: it exempts instead).
     executor: Executor | None = None
+    # Grouped requests (Approve all, Reject all, Show items); None: those clicks refused.
+    approvals: SlackApprovals | None = None
+    # ``[owners]`` contacts: approve_own users decide their owner's reversible changes.
+    owners: Sequence[OwnerContact] = ()
+    # Called after click feedback is enqueued (priority 1): wakes the outbox sender.
+    wake: Callable[[], None] | None = None
 
     async def handle(self, interaction: Interaction) -> str:
-        """Decide, record, and reply (ephemerally); returns the reply text."""
+        """Decide, record, and reply (ephemerally); returns the reply text. What the click
+        approved runs after the reply is queued, so the clicker hears at once."""
+        to_run: list[RemediationRecord] = []
         try:
-            reply = await self._dispatch(interaction)
+            reply = await self._dispatch(interaction, to_run)
         except (RemediationError, StoreError, InteractionError) as error:
             reply = f"Nothing changed: {error}"
             await self._record(interaction, "refused", str(error))
         await self._reply(interaction, reply)
+        for record in to_run:
+            try:
+                await self.run_approved(record)
+            except (RemediationError, StoreError) as error:
+                logger.warning("approved remediation %s did not run: %s", record.id, error)
         return reply
 
-    async def _dispatch(self, interaction: Interaction) -> str:
+    async def _dispatch(self, interaction: Interaction, to_run: list[RemediationRecord]) -> str:
         if interaction.kind == "slash_command":
             return await self._command(interaction)
         if interaction.action_id in ("neon_approve", "neon_reject"):
-            return await self._decide(interaction)
+            return await self._decide(interaction, to_run)
+        if interaction.action_id in (APPROVE_ALL_ACTION, REJECT_ALL_ACTION):
+            return await self._decide_group(interaction, to_run)
+        if interaction.action_id == SHOW_ITEMS_ACTION:
+            return await self._show_items(interaction)
         if interaction.action_id == "neon_keep":
             return await self._keep(interaction)
         await self._record(interaction, "refused", "unknown action")
         return "Unknown action; nothing changed."
 
-    async def _check(self, action: Any, interaction: Interaction, **context: Any) -> Verdict:
+    async def _check(
+        self,
+        action: Any,
+        interaction: Interaction,
+        *,
+        remediation_id: int | None = None,
+        **context: Any,
+    ) -> Verdict:
         verdict = await authorize(
             action,
             interaction.actor,
@@ -179,31 +228,67 @@ class InteractionHandler:
             **context,
         )
         await self._record(
-            interaction, "accepted" if verdict.allowed else "refused", verdict.reason, action
+            interaction,
+            "accepted" if verdict.allowed else "refused",
+            verdict.reason,
+            action,
+            remediation_id=remediation_id,
         )
         return verdict
 
+    async def _contact(self, record: RemediationRecord | None) -> OwnerContact | None:
+        """The ``[owners]`` entry owning the record's resource (its findings' owned_by)."""
+        if record is None or not self.owners:
+            return None
+        owned_by = await self.store.run(approval_groups.owner_of, record)
+        return next((c for c in self.owners if c.name == owned_by), None)
+
     # Approve / reject -----------------------------------------------------------------
 
-    async def _decide(self, interaction: Interaction) -> str:
+    async def _decide(self, interaction: Interaction, to_run: list[RemediationRecord]) -> str:
         approval = await self.store.run(slack_table.approval_by_token, interaction.value)
         record = None
         if approval is not None:
             record = await self.store.run(remediations.get, approval.remediation_id)
+            item = await self.store.run(approval_groups.item_for, approval.remediation_id)
+            if item is not None:
+                # an item of a group is decided one by one on its own message in the thread
+                approval = dataclasses.replace(approval, channel=item.item_channel, ts=item.item_ts)
+        action: Literal["approve", "reject"] = (
+            "approve" if interaction.action_id == "neon_approve" else "reject"
+        )
+        decision = await self._decide_item(interaction, action, record, approval)
+        if decision.run is not None:
+            to_run.append(decision.run)
+        return decision.text
+
+    async def _decide_item(
+        self,
+        interaction: Interaction,
+        action: Literal["approve", "reject"],
+        record: RemediationRecord | None,
+        approval: ApprovalMessage | None,
+        *,
+        regroup: bool = True,
+    ) -> Decision:
+        """One request decided by one click: the checks, the vote or the move, the message.
+        A single click and each item of "Approve all" / "Reject all" go through here."""
         votes = (
             tuple(await self.store.run(slack_table.votes, record.id)) if record is not None else ()
         )
-        action = "approve" if interaction.action_id == "neon_approve" else "reject"
+        contact = await self._contact(record)
         verdict = await self._check(
             action,
             interaction,
+            remediation_id=record.id if record is not None else None,
             record=record,
             approval=approval,
             owner=approval.owner if approval else None,
             votes=votes,
+            owner_contact=contact,
         )
         if not verdict.allowed or record is None:
-            return f"Not accepted: {verdict.reason}."
+            return Decision("refused", f"Not accepted: {verdict.reason}.", verdict.reason)
         user = interaction.actor.user_id
         actor = f"slack:{user}"
         now = self.clock()
@@ -213,33 +298,101 @@ class InteractionHandler:
             )
             # an approval that landed between the check and the move is withdrawn instead
             # (skipped): the message says which, not "rejected" for both
-            said = "withdrawn" if rejected.state == "skipped" else "rejected"
-            await self.update_approval(rejected, said, f"{said} by <@{user}>")
-            return f"{said.capitalize()} remediation {record.id}."
+            said: Literal["withdrawn", "rejected"] = (
+                "withdrawn" if rejected.state == "skipped" else "rejected"
+            )
+            await self._update(rejected, said, f"{said} by <@{user}>", regroup=regroup)
+            return Decision(said, f"{said.capitalize()} remediation {record.id}.")
         if not await self.store.run(slack_table.vote, record.id, user, now=now):
             # two clicks raced past the check: the store keeps one vote per person
-            await self._record(interaction, "refused", "a second vote by the same person")
-            return "You already approved it; another approver must too."
-        destructive = is_destructive(record)
-        voted = [  # earlier votes count only while their voter is still an approver
+            why = "a second vote by the same person"
+            await self._record(interaction, "refused", why, remediation_id=record.id)
+            return Decision("refused", "You already approved it; another approver must too.", why)
+        voted = [  # earlier votes count only while their voter may still approve it
             voter
             for voter in await self.store.run(slack_table.votes, record.id)
-            if await is_approver(
-                voter, self.settings, irreversible=destructive, members=self.group_members
+            if await counts_as_approver(
+                voter, record, self.settings, members=self.group_members, owner_contact=contact
             )
         ]
-        required = self.settings.required_for(destructive, record.change.kind)
+        required = self.settings.required_for(is_destructive(record), record.change.kind)
         if len(voted) < required:
-            await self.update_approval(
+            await self._update(
                 record, "waiting", f"{len(voted)} of {required} approvals: "
-                + ", ".join(f"<@{v}>" for v in voted)
+                + ", ".join(f"<@{v}>" for v in voted), regroup=regroup,
             )  # fmt: skip
-            return f"Your approval is recorded ({len(voted)} of {required})."
+            return Decision("voted", f"Your approval is recorded ({len(voted)} of {required}).")
         approved = await decisions.approve(self.store, record.id, actor=actor, now=now)
         who = ", ".join(f"<@{v}>" for v in voted)
-        await self.update_approval(approved, "approved", f"approved by {who}, running")
-        await self.run_approved(approved)
-        return f"Approved remediation {record.id}; it runs now."
+        await self._update(approved, "approved", f"approved by {who}, running", regroup=regroup)
+        return Decision("approved", f"Approved remediation {record.id}; it runs now.", run=approved)
+
+    async def _update(
+        self, record: RemediationRecord, status: str, detail: str, *, regroup: bool
+    ) -> None:
+        """The decided request's message(s), as click feedback. Within a group click each
+        item's thread message only (the group message is re-rendered once at the end)."""
+        if not regroup and self.approvals is not None:
+            await self.approvals.update(record, status, detail, priority=CLICK, regroup=False)
+        else:
+            await self.update_approval(record, status, detail)
+
+    async def _decide_group(self, interaction: Interaction, to_run: list[RemediationRecord]) -> str:
+        """Approve all / Reject all: every waiting item through ``_decide_item``, as if its
+        own button were clicked; irreversible items are approved this way only by someone
+        who may approve them and when one approval suffices (else left for the thread)."""
+        action: Literal["approve", "reject"] = (
+            "approve" if interaction.action_id == APPROVE_ALL_ACTION else "reject"
+        )
+        group = await self.store.run(approval_groups.by_token, interaction.value)
+        if group is None or self.approvals is None:
+            verdict = await self._check(action, interaction)  # no record: refused, audited
+            return f"Not accepted: {verdict.reason}."
+        state = await self.store.run(approval_groups.state, group.id)
+        outcomes: Counter[str] = Counter()
+        refusals: Counter[str] = Counter()
+        left: list[int] = []
+        user = interaction.actor.user_id
+        for record in state.records:
+            if record.state != "awaiting_approval":
+                outcomes["decided"] += 1
+                continue
+            if action == "approve" and is_destructive(record):
+                may = await is_approver(
+                    user, self.settings, irreversible=True, members=self.group_members
+                )
+                if not may or self.settings.required_for(True, record.change.kind) != 1:
+                    left.append(record.id)
+                    continue
+            approval = await self.store.run(slack_table.approval_for, record.id)
+            try:
+                decision = await self._decide_item(
+                    interaction, action, record, approval, regroup=False
+                )
+            except (RemediationError, StoreError) as error:
+                await self._record(interaction, "refused", str(error), remediation_id=record.id)
+                decision = Decision("refused", str(error), str(error))
+            outcomes[decision.kind] += 1
+            if decision.kind == "refused":
+                refusals[decision.reason] += 1
+            if decision.run is not None:
+                to_run.append(decision.run)
+        await self.approvals.render_group(group.id, priority=CLICK)
+        return _group_summary(action, outcomes, refusals, left)
+
+    async def _show_items(self, interaction: Interaction) -> str:
+        """Each item's own message in the group's thread, once, for per-item decisions."""
+        group = await self.store.run(approval_groups.by_token, interaction.value)
+        verdict = await self._check(
+            "show", interaction, posted_in=(group.channel, group.ts) if group else None
+        )
+        if not verdict.allowed or group is None or self.approvals is None:
+            reason = verdict.reason if not verdict.allowed else "grouped requests are off"
+            return f"Not accepted: {reason}."
+        posted = await self.approvals.show_items(group.id, priority=CLICK)
+        if not posted:
+            return "Every item is in the thread already."
+        return f"Posted {len(posted)} item(s) in the thread: decide each one there."
 
     # Keep (snooze) --------------------------------------------------------------------
 
@@ -333,9 +486,16 @@ class InteractionHandler:
     # Recording and replying -----------------------------------------------------------
 
     async def _record(
-        self, interaction: Interaction, outcome: str, reason: str, action: str | None = None
+        self,
+        interaction: Interaction,
+        outcome: str,
+        reason: str,
+        action: str | None = None,
+        *,
+        remediation_id: int | None = None,
     ) -> None:
         actor = interaction.actor
+        subject = {} if remediation_id is None else {"remediation": remediation_id}
         await self.store.run(
             slack_table.record_interaction,
             now=self.clock(),
@@ -351,6 +511,7 @@ class InteractionHandler:
                 "channel": bounded(actor.channel_id),
                 "message_ts": bounded(actor.message_ts, 32),
                 "reason": bounded(reason, 300),
+                **subject,
             },
         )
 
@@ -388,4 +549,36 @@ class InteractionHandler:
             payload={"user": interaction.actor.user_id, "text": text},
             now=self.clock(),
             ref=f"reply:{interaction.actor.user_id}",
+            priority=CLICK,
         )
+        if self.wake is not None:
+            self.wake()
+
+
+def _group_summary(
+    action: str, outcomes: Counter[str], refusals: Counter[str], left: Sequence[int]
+) -> str:
+    """One ephemeral for a group click: what happened to how many, and why not."""
+    parts = []
+    if action == "approve":
+        parts.append(f"approved {outcomes['approved']}")
+        if outcomes["voted"]:
+            parts.append(f"needs more votes {outcomes['voted']} (your vote is recorded)")
+    else:
+        parts.append(f"rejected {outcomes['rejected']}")
+        if outcomes["withdrawn"]:
+            parts.append(f"withdrawn {outcomes['withdrawn']}")
+    if refusals:
+        why = "; ".join(f"{reason} ({count})" for reason, count in refusals.most_common(3))
+        parts.append(f"refused {sum(refusals.values())}: {why}")
+    if left:
+        numbers = ", ".join(f"#{number}" for number in left[:10])
+        more = f" and {len(left) - 10} more" if len(left) > 10 else ""
+        parts.append(
+            f"left {len(left)} irreversible for a per-item decision ({numbers}{more}): "
+            "Show items, then decide each in the thread"
+        )
+    if outcomes["decided"]:
+        parts.append(f"{outcomes['decided']} already decided")
+    verb = "Approve all" if action == "approve" else "Reject all"
+    return f"{verb}: " + ", ".join(parts) + "."

@@ -22,6 +22,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from governor.config.owners import OwnerContact
 from governor.config.slack import SlackSettings
 from governor.neon.models import OrgMember
 from governor.pipeline.results import AuditResult
@@ -76,6 +77,7 @@ class SlackService:
     web: AsyncWebClient
     executor: Callable[[], Executor] | None = None
     accounts: Sequence[Account] = ()  # Neon clients, to resolve owners through members
+    owner_contacts: Sequence[OwnerContact] = ()  # [owners]: approve_own users approve
     _team: str | None = None
     # set by ``wake()``: the sender stops waiting (idle or pacing) and reads what is due;
     # one per event loop (a command may run several loops one after the other)
@@ -91,15 +93,18 @@ class SlackService:
         *,
         executor: Callable[[], Executor] | None = None,
         accounts: Sequence[Account] = (),
+        owner_contacts: Sequence[OwnerContact] = (),
     ) -> SlackService:
         """Reads the bot token (SecretError when it cannot); report-only webhooks need none."""
         token = bot_token(settings) if settings.channel is not None else ""
         web = web_client(settings, token)
-        return cls(settings, store, clock, web, executor, accounts)
+        return cls(settings, store, clock, web, executor, accounts, owner_contacts)
 
     @property
     def approvals(self) -> SlackApprovals:
-        return SlackApprovals(self.store, self.settings, self.clock)
+        return SlackApprovals(
+            self.store, self.settings, self.clock, owners=self.owner_contacts, wake=self.wake
+        )
 
     @property
     def notifier(self) -> SlackNotifier:
@@ -209,6 +214,9 @@ class SlackService:
             run_approved=self.run_approved,
             update_approval=self._update_as_feedback,
             executor=self.executor() if self.executor is not None else None,
+            approvals=self.approvals,  # grouped requests: Approve all, Show items
+            owners=self.owner_contacts,
+            wake=self.wake,
         )
 
     async def handle(self, interaction: Interaction) -> str:
