@@ -23,6 +23,7 @@ from governor.neon.client import NeonClient
 from governor.neon.errors import NeonUsageError
 from governor.neon.ids import neon_id, shown
 from governor.notify import Channels, LogChannel, PeopleChannel
+from governor.owners.match import OwnerMap
 from governor.pipeline.audit import run_audit
 from governor.pipeline.notifier import Notifier
 from governor.pipeline.results import AuditResult
@@ -258,7 +259,13 @@ class Runtime:
             notifier=notifier,
             consumption=self.config.consumption if consumption else None,
             savings=self.config.savings,
+            owners=self.owner_map(),
         )
+
+    def owner_map(self) -> OwnerMap:
+        """[owners] (and the file it names, read now): who owns each resource."""
+        webhooks = [webhook.name for webhook in self.config.webhooks]
+        return OwnerMap.from_settings(self.config.owners, self.config_dir, webhooks=webhooks)
 
     def executor(
         self,

@@ -29,6 +29,7 @@ from pydantic import (
 from governor.config.channels import EmailSettings, TeamsSettings, WebhookSettings
 from governor.config.consumption import ConsumptionSettings
 from governor.config.digest import DigestSettings
+from governor.config.owner_checks import check_config_owners
 from governor.config.owners import OwnersSettings
 from governor.config.remediation import RemediationSettings
 from governor.config.savings import SavingsSettings
@@ -288,6 +289,12 @@ class Config(BaseModel):
                 "with [[accounts]], set api_key_env, api_key_file and organizations per "
                 "account, not in [neon]"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _owner_references(self) -> Config:
+        """[owners] rules, default and webhooks name owners and [[webhooks]] defined here."""
+        check_config_owners(self.owners, [webhook.name for webhook in self.webhooks])
         return self
 
     def effective_accounts(self) -> list[AccountSettings]:

@@ -115,6 +115,9 @@ class Snapshot:
     snapshots: list[ProjectSnapshot] = field(default_factory=list)
     # branch id -> the API's {"schedule": [...]}
     backup_schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # branch id -> its annotations' values (``GET .../branches`` lists them beside the
+    # branches); strings, bounded: integrations write them, and owner rules match on them
+    branch_annotations: dict[str, dict[str, str]] = field(default_factory=dict)
     # org id -> spending_limit_cents; None: none set; key absent: not read or not offered
     spending_limits: dict[str, int | None] = field(default_factory=dict)
     # endpoint id -> start_compute operations in the last 30 days
@@ -143,7 +146,12 @@ class Snapshot:
             merged.branches.extend(_new(merged.branches, part.branches))
             merged.endpoints.extend(_new(merged.endpoints, part.endpoints))
             merged.snapshots.extend(_new(merged.snapshots, part.snapshots))
-            for name in ("backup_schedules", "spending_limits", "activations"):
+            for name in (
+                "backup_schedules",
+                "branch_annotations",
+                "spending_limits",
+                "activations",
+            ):
                 mine, theirs = getattr(merged, name), getattr(part, name)
                 mine.update((k, v) for k, v in theirs.items() if k not in mine)
             seen_keys = {record.key.id for record in merged.api_keys}

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from governor.neon.annotations import branch_annotations
 from governor.neon.errors import NeonApiError
 from governor.neon.http import NeonHttp
 from governor.neon.ids import neon_id
@@ -101,11 +102,16 @@ class NeonReads(NeonHttp):
         return response.model(Project, response.field_object("project"), "project")
 
     async def iter_branch_pages(
-        self, project_id: str, *, page_size: int = BRANCHES_PAGE_SIZE
+        self,
+        project_id: str,
+        *,
+        page_size: int = BRANCHES_PAGE_SIZE,
+        annotations: dict[str, dict[str, str]] | None = None,
     ) -> AsyncIterator[list[Branch]]:
         """Branch pages, oldest first: created_at does not move while we page (updated_at does).
 
         A branch seen earlier in the listing (or the page) is not yielded again.
+        ``annotations``: filled with the listed branches' annotation values (by branch id).
         """
         cursor: str | None = None
         listing = Listing("branch", page_size, self.max_listing_items)
@@ -121,7 +127,11 @@ class NeonReads(NeonHttp):
                 "GET", "/projects/{project_id}/branches", {"project_id": project_id}, params=params
             )
             items = response.field_array("branches")
-            yield listing.fresh(response.models(Branch, items, "branches"), _id)
+            page = listing.fresh(response.models(Branch, items, "branches"), _id)
+            if annotations is not None:
+                listed = response.object().get("annotations")
+                annotations.update(branch_annotations(listed, {branch.id for branch in page}))
+            yield page
             if len(items) < page_size:
                 return
             body = response.object()

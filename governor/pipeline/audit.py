@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from governor.config.consumption import ConsumptionSettings
 from governor.config.savings import SavingsSettings
 from governor.model.snapshot import Snapshot
+from governor.owners.match import OwnerMap
 from governor.pipeline.consumption import consumption_usage
 from governor.pipeline.detail import DetailNeed
 from governor.pipeline.gc_pacing import young_collections_only
@@ -49,6 +50,7 @@ async def run_audit(
     notifier: Notifier | None = None,
     consumption: ConsumptionSettings | None = None,
     savings: SavingsSettings | None = None,
+    owners: OwnerMap | None = None,
 ) -> AuditResult:
     """Run every stage once; pass ``snapshot`` to judge a recent sweep instead of sweeping.
 
@@ -57,6 +59,7 @@ async def run_audit(
 
     The run row is finished, or marked failed with the reason, whatever happens. Then the
     realized-savings measurement pass runs (``savings``: its windows; cheap, store only).
+    ``owners``: who owns what ([owners]); each finding stored is stamped with its owner.
     """
     async with young_collections_only(), recorded_run(store, trigger, clock) as run:
         started_at = clock()
@@ -74,7 +77,7 @@ async def run_audit(
                 accounts, store, snapshot, consumption, now=clock(), read=not reused
             )
         evaluation = await evaluate_off_loop(policies, snapshot, prices, now=clock(), usage=usage)
-        recorded = await record_stage(store, run.run_id, evaluation, now=clock())
+        recorded = await record_stage(store, run.run_id, evaluation, now=clock(), owners=owners)
         await run.finish(
             complete=snapshot.complete,
             requests=0 if reused else snapshot.requests,

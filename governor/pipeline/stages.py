@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 
 from governor.model.findings import Finding
 from governor.model.snapshot import Snapshot
+from governor.owners.match import OwnerMap
+from governor.owners.stamp import stamp_findings
 from governor.pipeline.detail import DetailNeed
 from governor.policy import Policy, evaluate
 from governor.policy.resources import SnapshotIndex
@@ -115,10 +117,19 @@ async def evaluate_off_loop(
 
 
 async def record_stage(
-    store: Store, run_id: int, evaluation: Evaluation, *, now: datetime
+    store: Store,
+    run_id: int,
+    evaluation: Evaluation,
+    *,
+    now: datetime,
+    owners: OwnerMap | None = None,
 ) -> Recorded:
-    """The snapshot and the findings into the store (on its own thread, off the loop)."""
+    """The snapshot and the findings into the store (on its own thread, off the loop), each
+    finding stamped with its resource's owner (``owners``; None: no [owners], "none")."""
     await store.run(history.record_snapshot, run_id, evaluation.snapshot, now)
+    stamps = await asyncio.to_thread(
+        stamp_findings, owners or OwnerMap(), evaluation.snapshot, evaluation.findings
+    )
     stored = await store.run(
         history.record_findings,
         run_id,
@@ -126,6 +137,7 @@ async def record_stage(
         evaluation.snapshot,
         list(evaluation.policies),
         now,
+        owners=stamps,
     )
     matched = [item for item in stored if item.last_run_id == run_id and item.status != "resolved"]
     resolved = [item for item in stored if item.status == "resolved"]

@@ -185,9 +185,25 @@ def list_branches(context: Context) -> Answer:
     pagination["sort_order"] = sort_order
     return 200, {
         "branches": [branch for _, branch in page],
-        "annotations": {},
+        "annotations": {
+            str(branch["id"]): _annotation(state, str(branch["id"]))
+            for _, branch in page
+            if str(branch["id"]) in state.annotations
+        },
         "pagination": pagination,
     }
+
+
+def _annotation(state: ProjectState, branch_id: str) -> dict[str, Any]:
+    """The spec's AnnotationData of one branch (``value``: empty when it has none)."""
+    annotation: dict[str, Any] = {
+        "object": {"type": "console/branch", "id": branch_id},
+        "value": state.annotations.get(branch_id, {}),
+    }
+    created_at = state.branches[branch_id].get("created_at")
+    if created_at is not None:
+        annotation["created_at"] = annotation["updated_at"] = created_at
+    return annotation
 
 
 def get_branch(context: Context) -> Answer:
@@ -196,8 +212,7 @@ def get_branch(context: Context) -> Answer:
     branch = state.branches.get(branch_id)
     if branch is None:
         raise ApiError(404, f"branch {branch_id!r} not found")
-    annotation = {"object": {"type": "console/branch", "id": branch_id}, "value": {}}
-    return 200, {"branch": branch, "annotation": annotation}
+    return 200, {"branch": branch, "annotation": _annotation(state, branch_id)}
 
 
 def list_endpoints(context: Context) -> Answer:

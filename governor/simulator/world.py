@@ -54,6 +54,10 @@ class ProjectState:
     # Operations from before the simulator started (``start_compute`` activations, for
     # instance), listed after the live ones; each an Operation object, finished.
     operations: list[dict[str, Any]] = field(default_factory=list)
+    # branch id -> its annotation values (``{"vercel-commit-ref": "main"}``): a world file's
+    # branch may carry them as ``annotations``, a created branch gets its annotation_value;
+    # the branch listing answers them beside the branches, as Neon does
+    annotations: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def project_id(self) -> str:
@@ -171,7 +175,10 @@ class World:
                 projects.append(
                     {
                         **state.project,
-                        "branches": list(state.branches.values()),
+                        "branches": [
+                            _annotated(branch, state.annotations.get(branch_id))
+                            for branch_id, branch in state.branches.items()
+                        ],
                         "endpoints": list(state.endpoints.values()),
                         **(
                             {"compute_activity": state.compute_activity}
@@ -217,6 +224,11 @@ class World:
             "api_keys": len(self.personal_api_keys)
             + sum(len(keys) for keys in self.org_api_keys.values()),
         }
+
+
+def _annotated(branch: dict[str, Any], values: dict[str, Any] | None) -> dict[str, Any]:
+    """A branch in the file shape: its annotation values nested, as a world file sets them."""
+    return {**branch, "annotations": values} if values else branch
 
 
 def _present(**parts: Any) -> dict[str, Any]:
@@ -313,6 +325,11 @@ def _parse_project(value: Any, where: str, org_id: str) -> ProjectState:
         if branch_id in state.branches:
             raise WorldError(f"at {here}.id: duplicate branch id {branch_id!r}")
         state.branches[branch_id] = branch
+        if "annotations" in branch:  # the file's nesting, not part of the API object
+            values = _require_object(branch["annotations"], f"{here}.annotations")
+            if values:
+                state.annotations[branch_id] = values
+            state.branches[branch_id] = {k: v for k, v in branch.items() if k != "annotations"}
     for index, branch in enumerate(branches):
         parent_id = branch.get("parent_id")
         if parent_id is not None and parent_id not in state.branches:

@@ -62,6 +62,8 @@ class StoredRow(NamedTuple):
     last_run_id: int
     resolved_run_id: int | None
     estimate_parts: str
+    owned_by: str | None
+    owned_by_rule: str | None
 
     @property
     def key(self) -> FindingKey:

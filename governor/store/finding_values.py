@@ -31,7 +31,12 @@ REFRESHED = (
     "estimate_method",
     "estimate_kind",
     "estimate_parts",
+    "owned_by",
+    "owned_by_rule",
 )
+# (owned_by, owned_by_rule) of a finding: its resource's owner and the rule that said so
+Ownership = tuple[str | None, str | None]
+UNSTAMPED: Ownership = (None, None)
 
 
 class FindingValues:
@@ -47,8 +52,8 @@ class FindingValues:
             self._actions[action] = text
         return text
 
-    def values(self, finding: Finding) -> tuple[Any, ...]:
-        """The ``REFRESHED`` columns, as bound to SQL."""
+    def values(self, finding: Finding, owner: Ownership = UNSTAMPED) -> tuple[Any, ...]:
+        """The ``REFRESHED`` columns, as bound to SQL; ``owner``: who owns its resource."""
         estimate = finding.estimate
         try:
             action = self.action_text(finding.action, "action")
@@ -69,6 +74,7 @@ class FindingValues:
             None if estimate is None else estimate.method,
             None if estimate is None else estimate.kind,
             "[]" if estimate is None else _parts_text(estimate.parts),
+            *owner,
         )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import operator
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +20,13 @@ from governor.store.coverage import Coverage
 from governor.store.errors import StoreError
 from governor.store.finding_queries import StoredRow, get, load
 from governor.store.finding_rules import FindingKey, plan_changes, validate_findings
-from governor.store.finding_values import REFRESHED, FindingValues, read_back
+from governor.store.finding_values import (
+    REFRESHED,
+    UNSTAMPED,
+    FindingValues,
+    Ownership,
+    read_back,
+)
 from governor.store.records import FindingStatus, StoredFinding
 
 _KEY = ("policy", "resource_type", "resource_id")
@@ -206,11 +212,20 @@ def write_findings(
     policies_evaluated: Sequence[str],
     at: str,
     actor: str,
+    owners: Mapping[FindingKey, Ownership] | None = None,
 ) -> Written:
-    """Apply the changes; the findings come back as their rows now read (built, not re-read)."""
+    """Apply the changes; the findings come back as their rows now read (built, not re-read).
+
+    ``owners``: each finding's (owned_by, owned_by_rule), refreshed like its other columns
+    (a finding missing from it, or no ``owners``: unstamped). Resolved findings keep the
+    owner they had, so an owner's digest can say what was resolved."""
     validate_findings(findings, policies_evaluated)
     encoder = FindingValues()
-    values = {finding.key: encoder.values(finding) for finding in findings}
+    stamps = owners or {}
+    values = {
+        finding.key: encoder.values(finding, stamps.get(finding.key, UNSTAMPED))
+        for finding in findings
+    }
     policies = sorted(set(policies_evaluated))
     changes = plan_changes(load(connection, policies), findings, policies, coverage)
     step = _Step(connection, values, run_id=run_id, at=at, actor=actor)

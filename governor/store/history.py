@@ -10,7 +10,7 @@ audit_log), so the step commits or rolls back whole.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -75,11 +75,12 @@ def record_findings(  # noqa: PLR0917 - the order its callers have always used
     now: datetime,
     *,
     actor: str = DEFAULT_ACTOR,
+    owners: Mapping[tuple[str, str, str], tuple[str | None, str | None]] | None = None,
 ) -> list[StoredFinding]:
     """Open, refresh, reopen and resolve findings (rules: governor/store/finding_rules.py).
 
     Returns this run's findings as stored, in the order given, then the findings this
-    run resolved.
+    run resolved. ``owners``: each finding's (owned_by, owned_by_rule) by key.
     """
     at = encode_time(now, what="now")
     with write(connection):
@@ -92,6 +93,7 @@ def record_findings(  # noqa: PLR0917 - the order its callers have always used
             policies_evaluated=policies_evaluated,
             at=at,
             actor=actor,
+            owners=owners,
         )
         audit_log.append_encoded(connection, written.audit)
         runs.set_findings_summary(

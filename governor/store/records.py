@@ -98,6 +98,10 @@ class StoredFinding:
     last_run_id: int
     resolved_run_id: int | None
     estimate_parts: tuple[CostPart, ...] = ()  # the costs it would save (totals: count once)
+    # who owns its resource as of its last sighting ([owners]; None: unowned) and why:
+    # "rule 3", "default", or "none" (no rule matched and no default); None: never stamped
+    owned_by: str | None = None
+    owned_by_rule: str | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -149,6 +153,8 @@ class StoredFinding:
             last_run_id=row["last_run_id"],
             resolved_run_id=row["resolved_run_id"],
             estimate_parts=cost_parts(row.get("estimate_parts")),
+            owned_by=row.get("owned_by"),
+            owned_by_rule=row.get("owned_by_rule"),
         )
 
 

@@ -46,6 +46,8 @@ class ProjectResult:
     snapshots: list[ProjectSnapshot] = field(default_factory=list)
     backup_schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
     activations: dict[str, int] = field(default_factory=dict)
+    # branch id -> annotation values, from the branch listing (owner rules match on them)
+    branch_annotations: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -232,6 +234,8 @@ def build_snapshot(
             snapshot.backup_schedules.setdefault(branch_id, schedule)
         for endpoint_id, count in record.activations.items():
             snapshot.activations.setdefault(endpoint_id, count)
+        for branch_id, values in record.branch_annotations.items():
+            snapshot.branch_annotations.setdefault(branch_id, values)
     snapshot.snapshots = dedup.first_of_each(snapshot.snapshots, lambda item: item.id)
     for org in every:
         if org.org_id is not None and org.spending_limit_read:

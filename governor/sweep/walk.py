@@ -378,7 +378,12 @@ class _Sweep:
         listed = record.project
         org_id = org.org_id or (listed.org_id if listed else None)
         reads = await asyncio.gather(
-            self.call("branches", org_id, project_id, lambda: self.branches(project_id)),
+            self.call(
+                "branches",
+                org_id,
+                project_id,
+                lambda: self.branches(project_id, record.branch_annotations),
+            ),
             self.call(
                 "endpoints", org_id, project_id, lambda: self.client.list_endpoints(project_id)
             ),
@@ -481,8 +486,11 @@ class _Sweep:
             if isinstance(outcome, BaseException) and not isinstance(outcome, _Failed):
                 raise outcome
 
-    async def branches(self, project_id: str) -> list[Branch]:
+    async def branches(
+        self, project_id: str, annotations: dict[str, dict[str, str]]
+    ) -> list[Branch]:
+        """The project's branches; their annotation values into ``annotations``."""
         found: list[Branch] = []
-        async for page in self.client.iter_branch_pages(project_id):
+        async for page in self.client.iter_branch_pages(project_id, annotations=annotations):
             found.extend(page)
         return found
