@@ -26,14 +26,14 @@ LAYERS: list[tuple[str, ...]] = [
     # costs: Neon's bill from its meters (calibration, the bill, realized savings), pure.
     ("governor.policy", "governor.savings", "governor.costs"),
     ("governor.config",),  # the TOML schema and its sections (prices stay in savings)
-    # owners: who owns each resource, from a sweep's or the store's facts (reads records)
-    ("governor.store", "governor.owners"),
+    ("governor.store",),
     ("governor.pipeline",),
     ("governor.report",),
     ("governor.remediate",),
     ("governor.notify",),
     ("governor.slack",),
-    ("governor.runtime", "governor.exit_codes"),
+    # digest: each owner's digest, composed from the store and sent through the runtime's channels
+    ("governor.runtime", "governor.exit_codes", "governor.digest"),
     ("governor.daemon",),
     ("governor.diagnose",),  # status and doctor: read the daemon's lock, the store, the keys
     ("governor.commands", "governor.cli", "governor.__main__"),
