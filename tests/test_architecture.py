@@ -31,7 +31,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("governor.report",),
     ("governor.remediate",),
     ("governor.notify",),
-    ("governor.slack",),
+    # channels: webhook, email and Teams, beside Slack on the same seam (governor.notify)
+    ("governor.slack", "governor.channels"),
     # digest: each owner's digest, composed from the store and sent through the runtime's channels
     ("governor.runtime", "governor.exit_codes", "governor.digest"),
     ("governor.daemon",),
