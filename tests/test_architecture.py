@@ -26,7 +26,8 @@ LAYERS: list[tuple[str, ...]] = [
     # costs: Neon's bill from its meters (calibration, the bill, realized savings), pure.
     ("governor.policy", "governor.savings", "governor.costs"),
     ("governor.config",),  # the TOML schema and its sections (prices stay in savings)
-    ("governor.store",),
+    # owners: who owns each resource, from a sweep's or the store's facts (reads records)
+    ("governor.store", "governor.owners"),
     ("governor.pipeline",),
     ("governor.report",),
     ("governor.remediate",),
