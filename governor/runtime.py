@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -324,5 +324,6 @@ class Runtime:
         Slack when set up (``report``: its default report setting, the daemon's)."""
         built: list[PeopleChannel] = [LogChannel(reports=not interactive)]
         if slack is not None:
-            built.append(slack.channel(report=report))
+            # owners' digests go to their slack_channel: the channel looks the owner up
+            built.append(replace(slack.channel(report=report), contacts=self.owner_map().contact))
         return Channels(built)

@@ -80,9 +80,9 @@ def owners_to_reach(
 
 
 def owners_for_runtime(runtime: Runtime, only: str | None = None) -> tuple[list[Owner], str | None]:
-    """The owners ``[owners]`` sets up (every one, the default last) and the default."""
-    settings = runtime.config.owners
-    return owners_to_reach(settings.owner, settings.default, only), settings.default
+    """The owners ``[owners]`` (or the file it names) sets up, and the default owner."""
+    owner_map = runtime.owner_map()
+    return owners_to_reach(owner_map.owners, owner_map.default, only), owner_map.default
 
 
 def outcome_counts(outcomes: Sequence[DigestOutcome]) -> dict[str, int]:
