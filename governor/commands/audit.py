@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -18,8 +19,6 @@ from governor.commands.common import (
     ConfigOption,
     DbOption,
     FailOn,
-    FormatOption,
-    OutputFormat,
     OutputOption,
     check_output_path,
     counted,
@@ -39,6 +38,19 @@ from governor.secrets import SecretError
 from governor.slack.service import SlackService
 from governor.store import Store
 from governor.sweep import Account, SweepProgress
+
+
+class ReportFormat(StrEnum):
+    """The report formats, and html: one self-contained page (no network at view time)."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+    html = "html"
+
+
+ReportFormatOption = Annotated[ReportFormat, typer.Option("--format", help="Output format.")]
 
 AccountOption = Annotated[
     list[str] | None,
@@ -63,7 +75,7 @@ def audit(
         typer.Option("--org", help="Organization id to cover (repeatable). Default: all visible."),
     ] = None,
     account: AccountOption = None,
-    output_format: FormatOption = OutputFormat.table,
+    output_format: ReportFormatOption = ReportFormat.table,
     output: OutputOption = None,
     db: DbOption = None,
     fail_on: Annotated[
@@ -92,7 +104,7 @@ def audit(
             trigger="audit",
             consumption=consumption,
         )
-    color = output is None and stdout_is_terminal() and output_format == OutputFormat.table
+    color = output is None and stdout_is_terminal() and output_format == ReportFormat.table
     write_output(
         render_audit(result, output_format.value, color=color, width=output_width()),
         output,

@@ -28,12 +28,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from governor.commands.audit import AccountOption
+from governor.commands.audit import AccountOption, ReportFormat, ReportFormatOption
 from governor.commands.common import (
     ConfigOption,
     DbOption,
-    FormatOption,
-    OutputFormat,
     OutputOption,
     check_output_path,
     fail,
@@ -61,6 +59,7 @@ from governor.pipeline.consumption import (
 )
 from governor.pipeline.run import recorded_run
 from governor.pipeline.stages import sweep_stage, utc_now
+from governor.report.html import costs_page
 from governor.report.text import printable
 from governor.runtime import Runtime
 from governor.store import Store, history
@@ -93,7 +92,7 @@ def costs(
     by: Annotated[
         CostsBy, typer.Option("--by", help="One row per organization, project or line item.")
     ] = CostsBy.project,
-    output_format: FormatOption = OutputFormat.table,
+    output_format: ReportFormatOption = ReportFormat.table,
     refresh: Annotated[
         bool,
         typer.Option(
@@ -356,21 +355,22 @@ def _footer(found: Sequence[OrgBill], now: datetime) -> list[str]:
     return lines
 
 
-def render(
-    found: Sequence[OrgBill], by: CostsBy, output_format: OutputFormat, now: datetime
-) -> str:
-    if output_format == OutputFormat.json:
+def render(found: Sequence[OrgBill], by: CostsBy, output_format: str, now: datetime) -> str:
+    """The bill in ``output_format`` (a ReportFormat or OutputFormat value)."""
+    if output_format == ReportFormat.json:
         return json.dumps(as_json(found, now), indent=2) + "\n"
+    if output_format == ReportFormat.html:  # --by shapes the flat formats; the page has all
+        return costs_page(as_json(found, now))
     rows = rows_of(found, by)
     columns = list(rows[0]) if rows else ["organization"]
-    if output_format == OutputFormat.csv:
+    if output_format == ReportFormat.csv:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         for row in rows:
             writer.writerow({key: "" if value is None else value for key, value in row.items()})
         return buffer.getvalue()
-    if output_format == OutputFormat.markdown:
+    if output_format == ReportFormat.markdown:
         text = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
         text += ["| " + " | ".join(_cell(k, row[k]) for k in columns) + " |" for row in rows]
         return "\n".join([*text, "", *(f"- {line}" for line in _footer(found, now))]) + "\n"

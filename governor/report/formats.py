@@ -1,4 +1,4 @@
-"""table | json | csv | markdown renderings of an audit result or a list of findings."""
+"""table | json | csv | markdown | html renderings of an audit result or a list of findings."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from governor.report.html import audit_page
 from governor.report.rows import ROW_FIELDS, finding_row, sort_key, summary, totals
 from governor.report.text import csv_cell, printable
 from governor.store import StoredFinding
@@ -22,7 +23,7 @@ from governor.store import StoredFinding
 if TYPE_CHECKING:
     from governor.pipeline.results import AuditResult
 
-FORMATS = ("table", "json", "csv", "markdown")
+FORMATS = ("table", "json", "csv", "markdown")  # of every report; audit also has "html"
 SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan"}
 
 
@@ -42,6 +43,14 @@ def render_audit(
     labels = ProjectLabels(project_names)
     if fmt == "json":
         return _json(_audit_document(result, findings))
+    if fmt == "html":
+        organizations = result.snapshot.organizations if result.snapshot is not None else []
+        return audit_page(
+            _audit_document(result, findings),
+            findings,
+            project_label=labels.text,
+            org_names={org.id: org.name for org in organizations},
+        )
     if fmt == "csv":
         return _csv(findings)
     if fmt == "markdown":
