@@ -24,6 +24,11 @@ $(BENCH_STAMP): $(STAMP)
 demo: $(STAMP)
 	$(BIN)/neon-governor demo
 
+# Slack on this machine: the simulator, the fake Slack, the daemon; Alice presses Approve
+.PHONY: try-slack
+try-slack: $(STAMP)
+	$(BIN)/python examples/try_slack.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check governor tests benchmarks
 	$(BIN)/ruff format --check governor tests benchmarks
@@ -44,6 +49,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/loop_stall.py
 	$(BIN)/python benchmarks/store_upsert.py
 	$(BIN)/python benchmarks/consumption_read.py
+	$(BIN)/python benchmarks/slack_click_latency.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info
