@@ -16,6 +16,8 @@ from typing import Annotated
 
 import typer
 
+from governor.channels import DeliverySender
+from governor.channels import configured as channels_configured
 from governor.commands.audit import flush_outbox, slack_for_audit
 from governor.commands.common import ConfigOption, DbOption, counted, fail, handled, write_output
 from governor.digest.send import (
@@ -29,6 +31,7 @@ from governor.exit_codes import ExitCode
 from governor.notify.documents import Digest
 from governor.report.text import printable
 from governor.runtime import Runtime
+from governor.store import Store
 
 FLUSH_DEADLINE_SECONDS = 30.0
 
@@ -111,7 +114,31 @@ async def _run(
         )
         if slack is not None:
             await flush_outbox(slack, FLUSH_DEADLINE_SECONDS)
+        await _flush_deliveries(runtime, store)
         return outcomes
+
+
+async def _flush_deliveries(runtime: Runtime, store: Store) -> None:
+    """Send what went to the webhook, email and Teams outbox, within the deadline; what is
+    left waits there for the next command or the daemon."""
+    if not channels_configured(runtime.config):
+        return
+    sender = DeliverySender(
+        runtime.config,
+        store,
+        runtime.clock,
+        config_dir=runtime.config_dir,
+        contacts=runtime.owner_map().contact,
+    )
+    try:
+        if not await sender.flush(deadline_seconds=FLUSH_DEADLINE_SECONDS):
+            typer.echo(
+                "neon-governor: some webhook, email or Teams deliveries did not go out in "
+                "time; they wait in the store and go out with the daemon",
+                err=True,
+            )
+    finally:
+        await sender.aclose()
 
 
 def render(outcomes: Sequence[DigestOutcome]) -> str:
