@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench clean package container
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,5 +51,13 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/consumption_read.py
 	$(BIN)/python benchmarks/slack_click_latency.py
 
+# the wheel and sdist in dist/, installed into a new venv outside the checkout and run
+package:
+	bash .ci/package-check
+
+# the image on a Debian base made here (no registry needed), run against the simulator
+container:
+	bash .ci/container-check
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build dist *.egg-info

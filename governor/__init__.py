@@ -1,10 +1,9 @@
-"""neon-governor: cost and idle governance for Neon serverless Postgres."""
+"""neon-governor: cost and idle governance for Neon serverless Postgres.
 
-from importlib.metadata import PackageNotFoundError, version
+``__version__`` is the one place the version is written: the wheel's metadata reads it
+(pyproject.toml, ``dynamic``), and so do ``--version``, the User-Agent and build_info.
+"""
 
-try:
-    __version__ = version("neon-governor")
-except PackageNotFoundError:  # running from a checkout that was never installed
-    __version__ = "0.0.0+unknown"
+__version__ = "0.1.0"
 
 __all__ = ["__version__"]
