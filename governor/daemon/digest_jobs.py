@@ -5,6 +5,9 @@ so the daemon catches it up at start) must not send the same owners again; a dig
 recorded for an owner less than half a period ago is this tick's. The next tick is at
 least three quarters of a period later (jitter is at most a quarter), so it is never
 mistaken for this one.
+
+Why it waits for a sweep: a new daemon catches every job up at start, and a digest sent
+before the first sweep has finished would tell each owner they own nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from governor.daemon.jobs import Job, JobContext, JobResult
 from governor.daemon.schedule import period
 from governor.digest.send import DigestChannel, outcome_counts, owners_for_runtime, send_digests
 from governor.runtime import Runtime
+from governor.store import history
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,9 @@ class DigestJob:
     async def run(self, context: JobContext) -> JobResult:
         runtime = context.runtime
         now = runtime.clock()
+        recent = await context.store.run(history.latest_runs, 50)
+        if not any(run.status == "finished" for run in recent):
+            return JobResult(detail="no sweep has finished yet: digests wait for the next tick")
         owners, default = owners_for_runtime(runtime)
         outcomes = await send_digests(
             context.store,

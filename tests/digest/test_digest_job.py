@@ -72,3 +72,14 @@ def test_a_digest_schedule_that_is_neither_cron_nor_interval_is_a_config_error()
     with pytest.raises(ValidationError, match="neither a cron expression nor an interval"):
         DigestSettings(schedule="every monday")
     assert DigestSettings(schedule="0 9 * * mon").schedule == "0 9 * * mon"
+
+
+async def test_a_digest_tick_before_any_sweep_finished_sends_nothing(tmp_path: Path) -> None:
+    channel = Recorder()
+    runtime = runtime_for(Clock(at(1)))
+    [job] = digest_jobs(runtime, channel)
+    async with await Store.open_async(tmp_path / "g.db") as store:
+        result = await job.run(JobContext(runtime, [], store, [], Metrics()))
+    assert result.detail is not None
+    assert "no sweep has finished yet" in result.detail
+    assert channel.digests == []  # not an empty "first digest" to every owner
