@@ -35,7 +35,7 @@ from governor.slack.authorize import (
     is_approver,
     is_destructive,
 )
-from governor.store import Store, approval_groups, history, remediations
+from governor.store import Store, approval_groups, digests, history, remediations
 from governor.store import slack as slack_table
 from governor.store.errors import StoreError
 from governor.store.remediations import ACTIVE_STATES, RemediationRecord
@@ -254,6 +254,7 @@ class InteractionHandler:
             if item is not None:
                 # an item of a group is decided one by one on its own message in the thread
                 approval = dataclasses.replace(approval, channel=item.item_channel, ts=item.item_ts)
+            approval = await self._digest_binding(interaction, approval)
         action: Literal["approve", "reject"] = (
             "approve" if interaction.action_id == "neon_approve" else "reject"
         )
@@ -261,6 +262,25 @@ class InteractionHandler:
         if decision.run is not None:
             to_run.append(decision.run)
         return decision.text
+
+    async def _digest_binding(
+        self, interaction: Interaction, approval: ApprovalMessage
+    ) -> ApprovalMessage:
+        """A click on an owner's digest that carries this request's Approve button is bound
+        to that digest message, as a click on the request's own message is."""
+        actor = interaction.actor
+        if (actor.channel_id, actor.message_ts) == (approval.channel, approval.ts):
+            return approval
+        if actor.channel_id is None or actor.message_ts is None:
+            return approval
+        if await self.store.run(
+            digests.posted_with_approval,
+            channel=actor.channel_id,
+            ts=actor.message_ts,
+            token=approval.token,
+        ):
+            return dataclasses.replace(approval, channel=actor.channel_id, ts=actor.message_ts)
+        return approval
 
     async def _decide_item(
         self,

@@ -420,3 +420,37 @@ async def test_an_approve_all_click_in_slack_decides_the_group_and_answers_ephem
                 return blocks if blocks.count(":white_check_mark: done") == 3 else None
 
             await fake_slack.until(shows_all_done, what="the group message to show all done")
+
+
+async def test_an_approve_click_on_an_owners_digest_holding_the_request_is_bound_to_it(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    """The digest's Approve (governor/slack/digest_message.py) binds to the digest message
+    that carries the request's token; a digest without that token binds nothing."""
+    async with rig(tmp_path, policies=shipped("approve")) as r:
+        service = _service(r, fake_slack)
+        record = (await _ask(r, service))[NEVER_SUSPENDS]
+        approval = await r.store.run(slack_table.approval_for, record.id)
+        assert approval is not None
+
+        async def digest_with(token: str) -> tuple[str | None, str | None]:
+            button = {"type": "button", "action_id": "neon_approve", "value": token,
+                      "text": {"type": "plain_text", "text": "Approve"}}  # fmt: skip
+            outbox_id = await r.store.run(
+                slack_table.enqueue,
+                kind="post",
+                channel=APPROVALS.id,
+                payload={"text": "digest", "blocks": [{"type": "actions", "elements": [button]}]},
+                now=r.now(),
+                ref="digest:team-a:1",
+            )
+            assert await service.sender().flush(deadline_seconds=20)
+            sent = await r.store.run(slack_table.message, outbox_id)
+            return sent.sent_channel, sent.sent_ts
+
+        other = await digest_with("another-token")
+        said = await _click(service, ALICE.id, other, "neon_approve", approval.token)
+        assert "the click does not come from the message" in said, said
+        holding = await digest_with(approval.token)
+        said = await _click(service, ALICE.id, holding, "neon_approve", approval.token)
+        assert said.startswith(f"Approved remediation {record.id}"), said
