@@ -35,6 +35,7 @@ from governor.store import Store, StoreError
 from governor.sweep import Account, OrganizationNotVisible, SweepProgress
 
 if TYPE_CHECKING:  # the Slack SDK and aiohttp load only when Slack is configured (startup)
+    from governor.channels import DeliverySender
     from governor.slack.service import SlackService
 
 STORE_FOLDER_MODE = 0o700  # the store holds the estate's inventory and the audit trail
@@ -317,13 +318,48 @@ class Runtime:
         )
 
     def channels(
-        self, slack: SlackService | None, *, interactive: bool, report: str | None = None
+        self,
+        slack: SlackService | None,
+        *,
+        interactive: bool,
+        report: str | None = None,
+        store: Store | None = None,
     ) -> Channels:
         """The channels to people, built once per command or daemon generation: the log
         always (without run reports for one-shot commands, which print their own), then
-        Slack when set up (``report``: its default report setting, the daemon's)."""
+        Slack when set up (``report``: its default report setting, the daemon's), then
+        webhook, email and Teams when set up (they queue in ``store``, Slack's when not
+        given; ``delivery_sender`` sends)."""
         built: list[PeopleChannel] = [LogChannel(reports=not interactive)]
         if slack is not None:
             # owners' digests go to their slack_channel: the channel looks the owner up
             built.append(replace(slack.channel(report=report), contacts=self.owner_map().contact))
+        store = store if store is not None else (slack.store if slack is not None else None)
+        if store is not None:
+            from governor.channels import channels_for
+
+            built.extend(
+                channels_for(
+                    self.config,
+                    store,
+                    self.clock,
+                    config_dir=self.config_dir,
+                    contacts=self.owner_map().contact,
+                )
+            )
         return Channels(built)
+
+    def delivery_sender(self, store: Store) -> DeliverySender | None:
+        """What sends the webhook, email and Teams outbox (None: none is set up); secrets
+        are read when sending. The caller closes it (``flush_deliveries`` or ``run`` does)."""
+        from governor.channels import DeliverySender, configured
+
+        if not configured(self.config):
+            return None
+        return DeliverySender(
+            self.config,
+            store,
+            self.clock,
+            config_dir=self.config_dir,
+            contacts=self.owner_map().contact,
+        )

@@ -187,3 +187,27 @@ class DeliverySender:
             at=now + backoff(tries),
             give_up=give_up,
         )
+
+
+async def flush_deliveries(
+    sender: DeliverySender | None, *, deadline_seconds: float = 30.0
+) -> bool:
+    """One-shot commands: send what this run queued, within ``deadline_seconds``; the rest
+    waits in the store for the next command or the daemon. Never raises for a server's or
+    the store's trouble (the rows are kept); True when nothing is left."""
+    if sender is None:
+        return True
+    try:
+        flushed = await sender.flush(deadline_seconds=deadline_seconds)
+    except Exception:
+        logger.exception("sending webhook/email/Teams deliveries failed; they wait in the store")
+        flushed = False
+    finally:
+        await sender.aclose()
+    if not flushed:
+        logger.warning(
+            "webhook/email/Teams did not take every message within %.0f s; they wait in the "
+            "store and go out with the next audit or the daemon",
+            deadline_seconds,
+        )
+    return flushed

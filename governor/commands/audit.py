@@ -166,12 +166,15 @@ async def _run(
                 policies,
                 trigger=trigger,
                 progress=progress,
-                notifier=runtime.channels(slack, interactive=True),
+                notifier=runtime.channels(slack, interactive=True, store=store),
                 consumption=consumption,
             )
         )
         if slack is not None:
             await flush_outbox(slack)
+        from governor.channels.outbox import flush_deliveries  # webhook, email, Teams
+
+        await flush_deliveries(runtime.delivery_sender(store))
 
 
 def slack_for_audit(

@@ -363,7 +363,8 @@ async def _apply(run: _ApplyRun, state: _State) -> None:
         if not _confirmed(planned, run.yes, cap):
             return
         slack = slack_for_audit(runtime, store, accounts)
-        channels = runtime.channels(slack, interactive=True)  # the log, and Slack when set up
+        # the log, Slack, webhook, email and Teams, as set up
+        channels = runtime.channels(slack, interactive=True, store=store)
         result = await apply_plan(
             planned,
             executor=executor,
@@ -376,6 +377,9 @@ async def _apply(run: _ApplyRun, state: _State) -> None:
         await channels.outcomes(result.outcomes)
         if slack is not None:
             await flush_outbox(slack)
+        from governor.channels.outbox import flush_deliveries  # webhook, email, Teams
+
+        await flush_deliveries(runtime.delivery_sender(store))
         result.reconciled = reconciled
         state.result = result
         if not result.outcomes and planned.actionable:

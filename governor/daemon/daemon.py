@@ -23,6 +23,7 @@ from apscheduler.events import (  # type: ignore[import-untyped]
 )
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 
+from governor.channels.outbox import flush_deliveries
 from governor.config import ConfigError
 from governor.daemon.generation import ConfigGeneration, Shared
 from governor.daemon.health import Health
@@ -143,6 +144,7 @@ class Daemon:
         )
         if generation.slack is not None:
             await flush_outbox(generation.slack)
+        await flush_deliveries(generation.runtime.delivery_sender(generation.shared.store))
         ok = all(result.outcome == "succeeded" for result in results)
         return ExitCode.OK if ok else ExitCode.INCOMPLETE
 

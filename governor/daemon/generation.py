@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from governor.daemon.delivery_jobs import delivery_jobs
 from governor.daemon.digest_jobs import digest_jobs
 from governor.daemon.health import Health
 from governor.daemon.jobs import Job, JobContext, consumption_jobs
@@ -95,7 +96,9 @@ class ConfigGeneration:
         # sweeps whose remediation pass was skipped because this generation was stopping
         self.unpassed: list[AuditResult] = []
         self.slack = slack_service(context, partial(daemon_executor, context))
-        self.channels = runtime.channels(self.slack, interactive=False, report=DAEMON_REPORT)
+        self.channels = runtime.channels(
+            self.slack, interactive=False, report=DAEMON_REPORT, store=shared.store
+        )
         self.remediation = DaemonRemediation(context, channel=self.channels)
         if self.slack is not None and "report" not in self.slack.settings.model_fields_set:
             logger.info(
@@ -127,6 +130,7 @@ class ConfigGeneration:
             generation.jobs = [
                 *generation.sweep_jobs(),
                 *slack_jobs(generation.slack),
+                *delivery_jobs(runtime),  # webhook, email and Teams
                 *slack_health_jobs(generation.slack, shared.health),
                 *consumption_jobs(runtime),
                 *digest_jobs(runtime, generation.channels),
