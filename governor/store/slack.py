@@ -112,13 +112,13 @@ def due(connection: sqlite3.Connection, *, now: datetime, limit: int = 20) -> li
     channel: it goes alone (a file) or waits for the give-up that cancels it, skipped
     meanwhile (an older store may hold such rows)."""
     at = encode_time(now, what="now")
-    pending = [
-        OutboxMessage.from_row(row)
-        for row in rows(
-            connection,
-            "SELECT * FROM slack_outbox WHERE state = 'pending' ORDER BY priority DESC, id",
-        )
-    ]
+    # The sender asks after every send: choose on the small columns, read payloads (a
+    # report's CSV can be large) of the chosen few only.
+    pending = rows(
+        connection,
+        "SELECT id, kind, channel, parent_id, priority, next_attempt_at FROM slack_outbox "
+        "WHERE state = 'pending' ORDER BY priority DESC, id",
+    )
     parents = {
         int(row["id"]): str(row["state"])
         for row in rows(
@@ -128,25 +128,33 @@ def due(connection: sqlite3.Connection, *, now: datetime, limit: int = 20) -> li
             "AND parent_id IS NOT NULL)",
         )
     }
-    chosen: list[OutboxMessage] = []
+    chosen: list[int] = []
     seen_channels: set[tuple[int, str]] = set()  # (lane, channel)
-    for message in pending:
-        parent_state = parents.get(message.parent_id) if message.parent_id is not None else None
-        orphaned = parent_state in ENDED or (message.parent_id is not None and not parent_state)
-        if orphaned and message.kind not in STANDALONE_KINDS:
+    for row in pending:
+        parent_id = row["parent_id"]
+        parent_state = parents.get(parent_id) if parent_id is not None else None
+        orphaned = parent_state in ENDED or (parent_id is not None and not parent_state)
+        if orphaned and row["kind"] not in STANDALONE_KINDS:
             continue  # never posted parent: nothing to update; never holds the channel
-        lane = (1 if message.priority else 0, message.channel)
+        lane = (1 if row["priority"] else 0, str(row["channel"]))
         if lane in seen_channels:
             continue
         seen_channels.add(lane)
-        if message.next_attempt_at > at:
+        if row["next_attempt_at"] > at:
             continue
         if parent_state is not None and parent_state != "sent" and not orphaned:
             continue
-        chosen.append(message)
+        chosen.append(int(row["id"]))
         if len(chosen) >= limit:
             break
-    return chosen
+    if not chosen:
+        return []
+    marks = ", ".join("?" * len(chosen))
+    found = {
+        int(row["id"]): OutboxMessage.from_row(row)
+        for row in rows(connection, f"SELECT * FROM slack_outbox WHERE id IN ({marks})", chosen)
+    }
+    return [found[outbox_id] for outbox_id in chosen]
 
 
 def last_id(connection: sqlite3.Connection) -> int:
