@@ -50,6 +50,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/store_upsert.py
 	$(BIN)/python benchmarks/consumption_read.py
 	$(BIN)/python benchmarks/slack_click_latency.py
+	$(BIN)/python benchmarks/startup.py
 
 # the wheel and sdist in dist/, installed into a new venv outside the checkout and run
 package:
