@@ -189,12 +189,22 @@ class InteractionHandler:
             reply = f"Nothing changed: {error}"
             await self._record(interaction, "refused", str(error))
         await self._reply(interaction, reply)
-        for record in to_run:
-            try:
-                await self.run_approved(record)
-            except (RemediationError, StoreError) as error:
-                logger.warning("approved remediation %s did not run: %s", record.id, error)
+        if to_run:
+            await self._run(to_run)
         return reply
+
+    async def _run(self, records: list[RemediationRecord]) -> None:
+        """Run what a click approved. Several (Approve all): one executor run, one project
+        at a time as a pass runs them, and each group message re-rendered once for all
+        their outcomes, not once per item."""
+        try:
+            if len(records) > 1 and self.executor is not None and self.approvals is not None:
+                await self.approvals.outcomes(await self.executor.run(records))
+                return
+            for record in records:
+                await self.run_approved(record)
+        except (RemediationError, StoreError) as error:
+            logger.warning("approved remediations did not all run: %s", error)
 
     async def _dispatch(self, interaction: Interaction, to_run: list[RemediationRecord]) -> str:
         if interaction.kind == "slash_command":

@@ -138,6 +138,14 @@ async def _state(r: Rig, record: RemediationRecord) -> str:
     return str((await r.store.run(remediations.get, record.id)).state)
 
 
+async def _group_updates(r: Rig, group: ApprovalGroup) -> list[Any]:
+    return [
+        m
+        for m in await r.store.run(slack_table.outbox)
+        if m.kind == "update" and m.parent_id == group.outbox_id
+    ]
+
+
 def _group_text(fake: FakeSlack, group: ApprovalGroup) -> str:
     assert group.channel is not None
     assert group.ts is not None
@@ -204,10 +212,14 @@ async def test_approve_all_approves_each_reversible_item_and_leaves_irreversible
         assert "refused 4: you are not an approver for this action (4)" in said, said
         assert {await _state(r, x) for x in suspends} == {"awaiting_approval"}
 
+        renders = len(await _group_updates(r, group))
         said = await _click(
             service, ALICE.id, (group.channel, group.ts), APPROVE_ALL_ACTION, group.token
         )
         assert said.startswith("Approve all: approved 4"), said
+        # the group message is re-rendered for the decisions and for the outcomes: twice,
+        # not once per item
+        assert len(await _group_updates(r, group)) == renders + 2
         assert {await _state(r, x) for x in suspends} == {"succeeded"}  # each ran, once
         patched = sorted(path for method, path, _ in r.mutations() if method == "PATCH")
         assert len(patched) == 4
