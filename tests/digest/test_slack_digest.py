@@ -21,7 +21,7 @@ from governor.slack.channel import SlackChannel
 from governor.slack.digest_message import digest_message
 from governor.slack.messages import MAX_BLOCKS, MAX_TOTAL_TEXT, text_length
 from governor.slack.service import SlackService
-from governor.store import audit_log
+from governor.store import audit_log, remediations
 from governor.store import digests as digest_rows
 from governor.store import slack as slack_table
 from tests.remediate.harness import rig, shipped
@@ -196,3 +196,52 @@ async def test_the_owners_digest_reaches_their_channel_with_approve_and_a_workin
             [keep] = await eventually(kept, what="the digest's Keep to be decided")
             assert keep.event == "slack_accepted", keep.details
             assert keep.details["value"] == f"keep:{keep_id}:7d"
+
+
+async def test_an_approvers_click_on_approve_in_a_digest_approves_that_request(
+    tmp_path: Path, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLACK_APP_TOKEN", fake_slack.app_token)
+    async with rig(tmp_path, policies=shipped("approve")) as r:
+        service = service_for(r, fake_slack, settings_for(fake_slack))
+        service.sender_interval = 0.01
+        planned = await apply_plan(await r.plan(), executor=r.executor(), run_id=None)
+        await service.approvals.request(planned.requested)
+        channel = SlackChannel(
+            service.notifier, service.approvals, contacts={"platform": PLATFORM}.get
+        )
+        async with connected(service, fake_slack):
+            [outcome] = await send_digests(
+                r.store,
+                channel,
+                owners_to_reach([PLATFORM], "platform"),
+                default="platform",
+                now=r.now(),
+                top=25,
+            )
+
+            async def posted() -> Any:
+                found = [m for m in fake_slack.log.messages(REPORTS.id) if not m.is_reply]
+                return found[0] if found else None
+
+            message = await eventually(posted, what="the digest in the owner's channel")
+            # the fake presses the message's first Approve: the first item awaiting one
+            first = next(x for x in outcome.digest.items if x.approval_token is not None)
+            assert first.remediation_id is not None
+            envelope = await asyncio.to_thread(
+                fake_slack.click,
+                channel=REPORTS.id,
+                ts=message.ts,
+                action_id="neon_approve",
+                user=ALICE.id,
+            )
+            await asyncio.to_thread(fake_slack.wait_for_ack, envelope)
+
+            async def decided() -> bool:
+                record = await r.store.run(remediations.get, first.remediation_id)
+                return record.state != "awaiting_approval"
+
+            await eventually(decided, what="the digest's Approve to decide its request")
+        others = [x.id for x in planned.requested if x.id != first.remediation_id]
+        for other in others:  # one click decides exactly the request it carried
+            assert (await r.store.run(remediations.get, other)).state == "awaiting_approval"
