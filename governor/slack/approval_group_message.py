@@ -88,11 +88,13 @@ def group_message(
     marks = []
     if disruptive:
         marks.append(f":warning: {disruptive} disruptive (computes restart; connections drop)")
-    if irreversible:
+    if irreversible and waiting:
         marks.append(
             f":no_entry: {irreversible} irreversible: approved one by one in the thread"
             " (Approve all leaves them unless one approval of yours suffices)"
         )
+    elif irreversible:
+        marks.append(f":no_entry: {irreversible} irreversible")
     blocks: list[dict[str, Any]] = [section("\n".join([head, *marks]))]
     blocks.extend(_item_sections(lines))
     listed = min(len(lines), MAX_LISTED)

@@ -244,7 +244,7 @@ async def test_approve_all_approves_each_reversible_item_and_leaves_irreversible
         assert await service.sender().flush(deadline_seconds=30)
         final = _group_text(fake_slack, group)
         assert final.count(":white_check_mark: done") == 4, final
-        assert "Approve all" not in final
+        assert APPROVE_ALL_ACTION not in final
         # every item's decision is on the audit log under its own remediation
         entries = [e for e in await r.store.run(audit_log.entries) if e.event == "slack_accepted"]
         assert {e.details.get("remediation") for e in entries} >= {x.id for x in suspends}
@@ -466,3 +466,22 @@ async def test_an_approve_click_on_an_owners_digest_holding_the_request_is_bound
         holding = await digest_with(approval.token)
         said = await _click(service, ALICE.id, holding, "neon_approve", approval.token)
         assert said.startswith(f"Approved remediation {record.id}"), said
+
+
+async def test_the_reaper_marks_a_groups_expired_items_with_one_group_update(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    async with rig(tmp_path, policies=shipped("approve")) as r:
+        service = _service(r, fake_slack)
+        stale = [x for x in (await _ask(r, service)).values() if x.policy == STALE]
+        group = await _group_of(r, stale[0])
+        before = len(await _group_updates(r, group))
+        r.clock.now += 25 * 3600
+        expired = await service.approvals.reap()
+        assert {x.id for x in stale} <= {x.id for x in expired}
+        assert len(await _group_updates(r, group)) == before + 1
+        assert await service.sender().flush(deadline_seconds=30)
+        final = _group_text(fake_slack, group)
+        assert final.count(":hourglass: expired") == 3, final
+        assert APPROVE_ALL_ACTION not in final
+        assert "Approve all" not in final
