@@ -314,7 +314,7 @@ class Runtime:
             self.clock,
             executor=executor,
             accounts=accounts,
-            owner_contacts=self.config.owners.owner,  # approve_own (governor/slack/authorize)
+            owner_contacts=self.owner_map().owners,  # approve_own ([owners] or its file)
         )
 
     def channels(

@@ -485,3 +485,30 @@ async def test_the_reaper_marks_a_groups_expired_items_with_one_group_update(
         assert final.count(":hourglass: expired") == 3, final
         assert APPROVE_ALL_ACTION not in final
         assert "Approve all" not in final
+
+
+async def test_the_runtime_hands_slack_the_owners_from_the_owners_file(
+    tmp_path: Path, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """approve_own owners written in the file ``[owners] file`` names reach Slack's checks."""
+    from governor.runtime import Runtime
+    from governor.store import Store
+
+    (tmp_path / "owners.toml").write_text(
+        f'[[owner]]\nname = "team-a"\nslack_users = ["{MALLORY.id}"]\napprove_own = true\n'
+    )
+    config = tmp_path / "governor.toml"
+    config.write_text(
+        f'[store]\npath = "{tmp_path / "governor.db"}"\n'
+        f'[slack]\nchannel = "{APPROVALS.id}"\napprovers = ["{ALICE.id}"]\n'
+        f'api_url = "{fake_slack.base_url}"\n[owners]\nfile = "owners.toml"\n'
+    )
+    monkeypatch.setenv("SLACK_BOT_TOKEN", fake_slack.bot_token)
+    async with await Store.open_async(tmp_path / "governor.db") as store:
+        service = Runtime.load(config).slack(store, [])
+        assert service is not None
+        assert [(c.name, c.slack_users, c.approve_own) for c in service.owner_contacts] == [
+            ("team-a", [MALLORY.id], True)
+        ]
+        handler = await service.handler()
+        assert [c.name for c in handler.owners] == ["team-a"]
