@@ -13,10 +13,13 @@ from typing import Any
 
 import pytest
 
-from governor.config.owners import OwnerContact
+from governor.config.owners import OwnerContact, OwnerRule, OwnersSettings
 from governor.fake_slack import FakeSlack
 from governor.fake_slack.workspace import ALICE, APPROVALS, BOB, MALLORY
-from governor.remediate.cycle import apply_plan
+from governor.owners.match import OwnerMap
+from governor.pipeline.audit import run_audit
+from governor.remediate.cycle import apply_plan, plan_for
+from governor.savings.prices import Prices
 from governor.slack.approval_group_message import (
     APPROVE_ALL_ACTION,
     REJECT_ALL_ACTION,
@@ -30,6 +33,7 @@ from governor.store import slack as slack_table
 from governor.store.approval_groups import ApprovalGroup
 from governor.store.connection import write
 from governor.store.remediations import RemediationRecord
+from governor.sweep import Account
 from tests.remediate.harness import Rig, rig, shipped
 from tests.remediate.world import NEVER_SUSPENDS, OLD, PROJECT_ID, RECENT, STALE_CHILD
 from tests.simulator.worlds import branch, endpoint
@@ -95,12 +99,6 @@ def _stamp(connection: sqlite3.Connection, owners: dict[str, str | None]) -> Non
             )
 
 
-def alternate(resource_id: str) -> str:
-    """Two owners, resources dealt alternately (by the last digit of their id)."""
-    digits = [c for c in resource_id if c.isdigit()]
-    return "team-a" if not digits or int(digits[-1]) % 2 == 0 else "team-b"
-
-
 async def _ask(
     r: Rig, service: SlackService, owner_of: Callable[[str], str | None] = lambda _: None
 ) -> dict[str, RemediationRecord]:
@@ -161,14 +159,45 @@ def _service(r: Rig, fake: FakeSlack, **settings: Any) -> SlackService:
 async def test_a_first_run_with_80_requests_posts_one_approval_message_per_policy_and_owner(
     tmp_path: Path, fake_slack: FakeSlack
 ) -> None:
-    """Issue 19's done-when: 80+ findings across three policies and two owners in approve
-    mode; the first run posts at most one approval message per policy and owner."""
+    """Issue 19's done-when: 80+ findings across three policies and two owners (the owner
+    map stamps them at the audit) in approve mode; the first run posts at most one approval
+    message per policy and owner."""
     policies = [p for p in shipped("approve") if p.name in (SUSPENDS, STALE, OVERSIZED)]
+    owner_map = OwnerMap.from_settings(
+        OwnersSettings(
+            default="team-b",
+            owner=[OwnerContact(name="team-a"), OwnerContact(name="team-b")],
+            rule=[OwnerRule(owner="team-a", branches=["busy/*[02468]", "old/*[02468]"])],
+        ),
+        tmp_path,
+    )
     async with rig(tmp_path, policies=policies, edit_world=busy_world(40, 40)) as r:
         service = _service(r, fake_slack)
-        asked = await _ask(r, service, alternate)
+        audit = await run_audit(
+            accounts=[Account("default", r.client)],
+            store=r.store,
+            policies=r.policies,
+            prices=Prices(),
+            clock=r.now,
+            trigger="test",
+            owners=owner_map,
+        )
+        plan = await plan_for(
+            audit, store=r.store, policies=r.policies, settings=r.settings, now=r.now()
+        )
+        result = await apply_plan(plan, executor=r.executor(), run_id=audit.run_id)
+        await service.approvals.request(result.requested)
+        assert await service.sender().flush(deadline_seconds=60)
+        asked = {record.resource_id: record for record in result.requested}
         assert len(asked) >= 80
-        pairs = {(record.policy, alternate(record.resource_id)) for record in asked.values()}
+
+        owners = {
+            f.resource_id: f.owned_by
+            for f in await r.store.run(history.findings)
+            if f.resource_id in asked
+        }
+        pairs = {(record.policy, owners[record.resource_id]) for record in asked.values()}
+        assert {owner for _, owner in pairs} == {"team-a", "team-b"}
         posts = fake_slack.log.calls("chat.postMessage")
         assert len(posts) == len(pairs) <= 6, [call.params.get("text") for call in posts]
         # every request is bound to its own row and token, inside a group or alone
@@ -182,11 +211,11 @@ async def test_a_first_run_with_80_requests_posts_one_approval_message_per_polic
         group = await _group_of(r, asked["ep-busy-000"])
         assert (group.policy, group.owner) == (SUSPENDS, "team-a")
         listed = _group_text(fake_slack, group)
-        assert "Approve all" in listed
-        assert "Show items" in listed
+        assert APPROVE_ALL_ACTION in listed
+        assert SHOW_ITEMS_ACTION in listed
         assert "team-a" in listed
         assert "ep-busy-000" in listed
-        assert "ep-busy-001" not in listed
+        assert "ep-busy-001" not in listed  # team-b's: in team-b's message
         # asked once: the daemon's next pass (or job) posts nothing more
         assert await service.approvals.request_unasked() == []
         assert await service.sender().flush(deadline_seconds=20)
