@@ -1,5 +1,6 @@
 """Microsoft Teams: run reports, notices and owners' digests as Adaptive Cards, posted to
-a Workflows webhook ("Post to a channel when a webhook request is received").
+a Workflows webhook ("Post to a channel when a webhook request is received"). A run's
+report goes only when the run changed something (as ``[slack] report = "changes"``).
 
 Why report-only: a Workflows webhook cannot call us back, so approvals stay with Slack
 and the CLI; each card says which command decides. The webhook's URL carries its own
@@ -160,13 +161,20 @@ def digest_card(data: Data) -> dict[str, Any]:
     return card_message(f"Neon digest for {card_text(data['owner'], 80)}", body)
 
 
+def changed(result: AuditResult) -> bool:
+    opened = any(finding.first_run_id == result.run_id for finding in result.findings)
+    return opened or bool(result.resolved) or not result.complete
+
+
 class TeamsChannel(OutboxChannel):
     """Enqueues cards: run reports and notices to ``[teams]``, digests to owners' webhooks."""
 
     name = "teams"
 
     async def run_finished(self, result: AuditResult) -> None:
-        if not self.config.teams.configured:
+        """A card for a run that changed something (new or resolved findings, or an
+        incomplete sweep): people read Teams, and the daemon runs every few minutes."""
+        if not self.config.teams.configured or not changed(result):
             return
         counts = await self.remediation_counts(result.run_id)
         card = report_card(report_data(result, remediations=counts))

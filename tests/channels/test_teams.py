@@ -49,7 +49,7 @@ def texts(card: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-async def test_a_run_report_is_an_adaptive_card_in_the_workflows_message_shape(
+async def test_a_run_with_changes_is_reported_as_an_adaptive_card_in_the_workflows_shape(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with http_receiver(path="/workflows/trigger") as receiver, rig(tmp_path) as r:
@@ -59,6 +59,7 @@ async def test_a_run_report_is_an_adaptive_card_in_the_workflows_message_shape(
         channel = TeamsChannel(cfg, r.store, r.now)
         result = await r.audit()
         await channel.run_finished(result)
+        await channel.run_finished(await r.audit())  # nothing new: no second card
         assert await channel.request([]) == []  # no approvals in Teams
         with caplog.at_level(logging.DEBUG):
             sender = DeliverySender(cfg, r.store, r.now)
@@ -125,7 +126,7 @@ async def test_a_teams_url_that_is_not_https_is_refused_when_sending(
     async with opened_store(tmp_path) as store:
         cfg = config(teams={"webhook_env": "TEAMS_URL"})
         channel = TeamsChannel(cfg, store, clock)
-        await channel.run_finished(empty_result())
+        await channel.run_finished(incomplete_result())
         sender = DeliverySender(cfg, store, clock)
         for _ in range(3):
             await sender.send_due()
@@ -137,12 +138,12 @@ async def test_a_teams_url_that_is_not_https_is_refused_when_sending(
         assert "example.com" not in (row.last_error or "")
 
 
-def empty_result() -> AuditResult:
+def incomplete_result() -> AuditResult:
     return AuditResult(
         run_id=1,
         started_at=WORLD_NOW,
         finished_at=WORLD_NOW,
-        complete=True,
+        complete=False,  # an incomplete sweep is always reported
         requests=0,
         findings=[],
         resolved=[],
