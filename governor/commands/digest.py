@@ -103,7 +103,7 @@ async def _run(
                 dry_run=True,
             )
         slack = slack_for_audit(runtime, store, [])
-        channels = runtime.channels(slack, interactive=True)
+        channels = runtime.channels(slack, interactive=True, store=store)  # Slack or not
         outcomes = await send_digests(
             store,
             channels,

@@ -197,3 +197,27 @@ async def test_the_daemon_job_delivers_and_sets_the_outbox_gauges(
         assert len(receiver.received) == 1
         assert metrics.sample("neon_governor_outbox_pending", {"channel": "webhook"}) == 1.0
         assert metrics.sample("neon_governor_outbox_failed", {"channel": "email"}) == 0.0
+
+
+def test_the_digest_command_emails_an_owner_without_slack_configured(
+    tmp_path: Path, served_simulator: ServedSimulator
+) -> None:
+    from governor.cli import app
+    from tests.remediate.world import PERSONAL_TOKEN, world_data
+
+    _, base_url = served_simulator(World.from_dict(world_data()))
+    env = {"NEON_API_URL": base_url, "NEON_API_KEY": PERSONAL_TOKEN}
+    with smtp_server() as (mailbox, port):
+        path = write_config(
+            tmp_path,
+            f'[email]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n'
+            'sender = "gov@example.org"\n[owners]\ndefault = "data"\n'
+            '[[owners.owner]]\nname = "data"\nemails = ["data-team@example.com"]\n',
+        )
+        audited = CliRunner().invoke(app, ["audit", "--config", str(path)], env=env)
+        assert audited.exit_code in (0, 1), audited.stderr
+        result = CliRunner().invoke(app, ["digest", "--config", str(path)], env=env)
+        assert result.exit_code == 0, result.stderr
+    [(_, rcpt, message)] = mailbox.messages
+    assert rcpt == ["data-team@example.com"]
+    assert message["Subject"].startswith("Neon digest for data")
