@@ -268,3 +268,19 @@ async def test_unsupported_calls_do_nothing_and_store_nothing(tmp_path: Path) ->
         assert await channel.digest(digest("data")) == []
         assert await channel.notices([])([]) is None
         assert await store.run(deliveries.listed) == []
+
+
+def test_the_readme_snippet_verifies_a_document_the_governor_signed() -> None:
+    import re
+    import time
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Webhook, email and Teams", 1)[1]
+    [snippet] = re.findall(r"```python\n(.*?)```", section.split("**Email.**", 1)[0], re.S)
+    namespace: dict[str, object] = {}
+    exec(snippet, namespace)
+    verify = namespace["verify"]
+    assert callable(verify)
+    body, timestamp = b'{"id":"7"}', str(int(time.time()))
+    assert verify(SECRET, timestamp, body, sign(SECRET, timestamp, body))
+    assert not verify(SECRET, timestamp, body + b"x", sign(SECRET, timestamp, body))
