@@ -51,6 +51,10 @@ COMMANDS: dict[str, Lazy] = {
         "Sweep the account, evaluate the policies, store and report the findings.",
     ),
     "findings": Lazy("governor.commands.findings", "List stored findings (from earlier audits)."),
+    "owners": Lazy(
+        "governor.commands.owners",
+        "Show who owns what ([owners]) and what matched no rule; reads the store only.",
+    ),
     "costs": Lazy(
         "governor.commands.costs",
         "What Neon bills this billing period, so far and projected, by line item.",

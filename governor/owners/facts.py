@@ -18,9 +18,9 @@ from governor.model.snapshot import Snapshot
 from governor.neon.annotations import annotation_values
 from governor.store.records import StoredResource
 
-# Where the store keeps a branch's annotation values in its raw object (a key the API's
-# Branch never has; see governor/store/resource_rows.py).
-STORED_ANNOTATIONS_KEY = "annotation"
+# Where the store keeps a branch's annotations in its raw object, as GET .../branches/{id}
+# answers them beside the branch (``{"value": {...}}``; see governor/store/resource_rows.py).
+STORED_ANNOTATION_KEY = "annotation"
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,11 @@ class _Branch:
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _stored_annotations(raw: Mapping[str, Any]) -> dict[str, str]:
+    annotation = raw.get(STORED_ANNOTATION_KEY)
+    return annotation_values(annotation.get("value") if isinstance(annotation, dict) else None)
 
 
 def key_creator(raw: Mapping[str, Any]) -> str | None:
@@ -121,7 +126,7 @@ class FactsIndex:
                 index.branches[rid] = _Branch(
                     resource.project_id,
                     resource.name,
-                    annotation_values(raw.get(STORED_ANNOTATIONS_KEY)),
+                    _stored_annotations(raw),
                     _text(raw.get("creation_source")),
                 )
             elif resource.resource_type == "endpoint" and resource.project_id is not None:

@@ -55,9 +55,14 @@ def resource_rows(snapshot: Snapshot, *, at: str, run_id: int) -> Iterator[Row]:
             account,
             *seen,
         )
+    # a branch's annotations come beside it in the listing; kept in its row as GET
+    # .../branches/{id} answers them (``annotation.value``), for `neon-governor owners`
+    annotations = snapshot.branch_annotations
     for branch in snapshot.branches:
         project_id = branch.project_id
-        raw = _raw("branch", branch.id, branch.raw)
+        values = annotations.get(branch.id)
+        branch_raw = branch.raw if not values else {**branch.raw, "annotation": {"value": values}}
+        raw = _raw("branch", branch.id, branch_raw)
         yield (
             "branch",
             branch.id,
