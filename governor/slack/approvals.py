@@ -91,29 +91,28 @@ class SlackApprovals:
         asked: list[int] = []
         for (policy, owner, run_id), members in groups.items():
             if len(members) == 1:
-                await self._request_one(members[0], channel, owner)
+                posted = await self._request_one(members[0], channel, owner)
             else:
-                await self._request_group(members, channel, policy, owner, run_id)
-            asked.extend(record.id for record in members)
+                posted = await self._request_group(members, channel, policy, owner, run_id)
+            if posted:  # else asked meanwhile (the pass and the Slack job at once)
+                asked.extend(record.id for record in members)
         return asked
 
     async def _request_one(
         self, record: RemediationRecord, channel: str, owner: str | None
-    ) -> None:
+    ) -> bool:
         token = secrets.token_urlsafe(24)
         message = self._item_message(record, token, owned_by=owner, votes=[])
         outbox_id = await self.store.run(
-            slack_table.enqueue,
-            kind="post",
+            approval_groups.ask,
             channel=channel,
             payload=_payload(message),
-            now=self.clock(),
             ref=f"remediation:{record.id}",
-        )
-        await self.store.run(slack_table.add_approval,
-            remediation_id=record.id, token=token, outbox_id=outbox_id, owner=None,
+            items=[(record.id, token)],
+            group=None,
             now=self.clock(),
-        )  # fmt: skip
+        )
+        return outbox_id is not None
 
     async def _request_group(
         self,
@@ -122,7 +121,7 @@ class SlackApprovals:
         policy: str,
         owner: str | None,
         run_id: int | None,
-    ) -> None:
+    ) -> bool:
         ordered = sorted(records, key=lambda r: (-(r.estimate_usd or 0.0), r.resource_name, r.id))
         token = secrets.token_urlsafe(24)
         findings = await self.store.run(approval_groups.findings_of, ordered)
@@ -136,23 +135,15 @@ class SlackApprovals:
             unshown=len(ordered),
         )
         outbox_id = await self.store.run(
-            slack_table.enqueue,
-            kind="post",
+            approval_groups.ask,
             channel=channel,
             payload=_payload(message),
-            now=self.clock(),
             ref=f"approval-group:{token[:12]}",
-        )
-        await self.store.run(
-            approval_groups.create,
-            token=token,
-            policy=policy,
-            owner=owner,
-            run_id=run_id,
-            outbox_id=outbox_id,
             items=[(record.id, secrets.token_urlsafe(24)) for record in ordered],
+            group=(token, policy, owner, run_id),
             now=self.clock(),
         )
+        return outbox_id is not None
 
     def notices(self, policies: Iterable[Policy]) -> SlackNotices:
         """The pass's notices before acting, into the report channel (red-team 11)."""

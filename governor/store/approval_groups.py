@@ -109,6 +109,53 @@ def create(
     return group_id
 
 
+def ask(
+    connection: sqlite3.Connection,
+    *,
+    channel: str,
+    payload: dict[str, Any],
+    ref: str,
+    items: Sequence[tuple[int, str]],
+    group: tuple[str, str, str | None, int | None] | None,
+    now: datetime,
+) -> int | None:
+    """Queue a request's message and record its approval rows, unless one of ``items``
+    ((remediation id, token)) was asked meanwhile (None: nothing queued). ``group``:
+    (token, policy, owner, run_id) of a grouped message; None: one item, asked alone.
+
+    One store call: the daemon's pass and its Slack job may ask at the same time, and the
+    store runs calls one at a time, so a request is never posted twice."""
+    for remediation_id, _ in items:
+        if slack_table.approval_for(connection, remediation_id) is not None:
+            return None
+    outbox_id = slack_table.enqueue(
+        connection, kind="post", channel=channel, payload=payload, now=now, ref=ref
+    )
+    if group is None:
+        [(remediation_id, token)] = items
+        slack_table.add_approval(
+            connection,
+            remediation_id=remediation_id,
+            token=token,
+            outbox_id=outbox_id,
+            owner=None,
+            now=now,
+        )
+    else:
+        token, policy, owner, run_id = group
+        create(
+            connection,
+            token=token,
+            policy=policy,
+            owner=owner,
+            run_id=run_id,
+            outbox_id=outbox_id,
+            items=items,
+            now=now,
+        )
+    return outbox_id
+
+
 def by_token(connection: sqlite3.Connection, token: str) -> ApprovalGroup | None:
     found = rows(connection, _GROUP + " WHERE g.token = ?", [token])
     return ApprovalGroup(**found[0]) if found else None

@@ -541,3 +541,18 @@ async def test_the_runtime_hands_slack_the_owners_from_the_owners_file(
         ]
         handler = await service.handler()
         assert [c.name for c in handler.owners] == ["team-a"]
+
+
+async def test_a_pass_and_the_slack_job_asking_at_once_post_each_request_once(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    async with rig(tmp_path, policies=shipped("approve")) as r:
+        service = _service(r, fake_slack)
+        result = await apply_plan(await r.plan(), executor=r.executor(), run_id=None)
+        first, second = await asyncio.gather(
+            service.approvals.request(result.requested), service.approvals.request_unasked()
+        )
+        assert sorted(first + second) == sorted(record.id for record in result.requested)
+        assert await service.sender().flush(deadline_seconds=30)
+        posts = fake_slack.log.calls("chat.postMessage")
+        assert len(posts) == len({record.policy for record in result.requested})
