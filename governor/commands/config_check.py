@@ -8,6 +8,7 @@ config when an account's key cannot be found (``--offline``: keys are not looked
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import re
 from enum import StrEnum
@@ -33,11 +34,21 @@ class ConfigFormat(StrEnum):
     json = "json"
 
 
-config_app = typer.Typer(name="config", help="Check the config file.", no_args_is_help=True)
+config_app = typer.Typer(
+    name="config", help="Check the config file, or print an example.", no_args_is_help=True
+)
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(config_app, name="config")
+
+
+@config_app.command("example")
+def example() -> None:
+    """Print the commented example config (every section, the defaults as values)."""
+    # from the package, so a pipx install without a checkout has it too
+    text = importlib.resources.files("governor").joinpath("config/example.toml").read_text()
+    typer.echo(text, nl=False)
 
 
 @config_app.command("check")

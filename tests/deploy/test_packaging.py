@@ -81,9 +81,12 @@ def test_the_wheel_carries_the_policies_the_schema_and_the_example_config() -> N
     assert sorted(p.name for p in files.joinpath("policies").iterdir()) == policies
 
 
-def test_the_packaged_example_config_is_the_examples_file() -> None:
+def test_config_example_prints_the_packaged_example_config() -> None:
     packaged = importlib.resources.files("governor").joinpath("config/example.toml")
     assert packaged.read_text() == (ROOT / "examples" / "config.toml").read_text()
+    printed = CliRunner().invoke(app, ["config", "example"])
+    assert printed.exit_code == 0
+    assert printed.stdout == packaged.read_text()
 
 
 def test_the_image_config_keeps_the_store_on_the_volume_and_listens_on_every_interface() -> None:
