@@ -112,6 +112,7 @@ def _is_number(value: Any) -> bool:
 def remove_branch(state: ProjectState, branch_id: str, tombstones: Tombstones) -> None:
     """Delete a branch and its computes, remembering both ids."""
     state.branches.pop(branch_id, None)
+    state.annotations.pop(branch_id, None)
     tombstones.bury_branch(state.project_id, branch_id)
     for endpoint_id in [
         endpoint_id

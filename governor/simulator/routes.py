@@ -20,6 +20,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("GET", "/projects"),
     ("GET", "/projects/{project_id}"),
     ("GET", "/projects/{project_id}/branches"),
+    ("POST", "/projects/{project_id}/branches"),
     ("GET", "/projects/{project_id}/branches/{branch_id}"),
     ("PATCH", "/projects/{project_id}/branches/{branch_id}"),
     ("DELETE", "/projects/{project_id}/branches/{branch_id}"),

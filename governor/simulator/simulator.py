@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from governor.simulator import billing, consumption, control, mutations, reads
+from governor.simulator import billing, branch_create, consumption, control, mutations, reads
 from governor.simulator.access import Scope, bearer_token, scopes_of
 from governor.simulator.context import Context, Handler, Tombstones
 from governor.simulator.mutations import LOCKED_MESSAGE
@@ -67,6 +67,7 @@ HANDLERS: dict[str, Handler] = {
     "GET /projects": reads.list_projects,
     "GET /projects/{project_id}": reads.get_project,
     "GET /projects/{project_id}/branches": reads.list_branches,
+    "POST /projects/{project_id}/branches": branch_create.create_branch,
     "GET /projects/{project_id}/branches/{branch_id}": reads.get_branch,
     "PATCH /projects/{project_id}/branches/{branch_id}": mutations.update_branch,
     "DELETE /projects/{project_id}/branches/{branch_id}": mutations.delete_branch,
