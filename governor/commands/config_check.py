@@ -71,6 +71,7 @@ def check(
     with handled():
         runtime = Runtime.load(config_path)
         runtime.policies()  # the daemon schedules them: a schedule that never fires stops here
+        runtime.owner_map()  # an [owners] file is read at each run: its problems stop here
         data = effective(runtime, missing=None if offline else missing)
     if output_format == ConfigFormat.json:
         write_output(json.dumps(data, indent=2) + "\n", None)

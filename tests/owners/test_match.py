@@ -216,3 +216,18 @@ def test_owners_in_the_config_and_a_file_at_once_is_a_config_error() -> None:
     data = {"owners": {"file": "o.toml", "owner": [{"name": "web"}]}}
     with pytest.raises(ConfigError, match=r"\[owners.file\] set \[\[owners.owner\]\]"):
         parse_config(data, source="c.toml")
+
+
+def test_config_check_reads_the_owners_file_and_names_its_problem(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from governor.cli import app
+
+    (tmp_path / "owners.toml").write_text('[[rule]]\nowner = "ghost"\n', encoding="utf-8")
+    config = tmp_path / "governor.toml"
+    config.write_text('[owners]\nfile = "owners.toml"\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["config", "check", "--offline", "--config", str(config)])
+    assert result.exit_code == 2
+    assert f"{tmp_path / 'owners.toml'}:2: [rule.0.owner] rule 1 names owner 'ghost'" in (
+        result.stderr
+    )
