@@ -317,7 +317,10 @@ class SlackApprovals:
 
     async def show_items(self, group_id: int, *, priority: int = 1) -> list[int]:
         """Post each item's own message in the group's thread, once (items shown before
-        are not posted again); then the group message drops Show items when all are."""
+        are not posted again); then the group message drops Show items when all are.
+
+        The posts are bulk (priority 0: dozens of them must not hold up another
+        approver's click feedback); ``priority`` is the group message's update."""
         state = await self.store.run(approval_groups.state, group_id)
         owner = state.group.owner
         payloads = {
@@ -329,9 +332,7 @@ class SlackApprovals:
             for item, record in zip(state.items, state.records, strict=True)
             if item.item_outbox_id is None
         }
-        posted = await self.store.run(
-            approval_groups.show, group_id, payloads, now=self.clock(), priority=priority
-        )
+        posted = await self.store.run(approval_groups.show, group_id, payloads, now=self.clock())
         if posted:
             await self.render_group(group_id, priority=priority)
         return posted

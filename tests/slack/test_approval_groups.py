@@ -335,6 +335,13 @@ async def test_show_items_posts_each_items_own_message_in_the_thread_once(
 
         said = await _click(service, MALLORY.id, where, SHOW_ITEMS_ACTION, group.token)
         assert said.startswith("Posted 3 item(s) in the thread"), said
+        queued = [m for m in await r.store.run(slack_table.outbox) if m.state == "pending"]
+        # the thread's posts are bulk; the clicked message's update and the reply go first
+        assert {(m.kind, m.priority) for m in queued} == {
+            ("post", 0),
+            ("update", 1),
+            ("ephemeral", 1),
+        }
         assert await service.sender().flush(deadline_seconds=30)
         replies = fake_slack.log.replies(group.channel, group.ts)
         assert len(replies) == 3
