@@ -286,6 +286,8 @@ class Snapshot:
                 }
                 for record in self.api_keys
             ],
+            # branch id -> annotation values: what [owners] rules can match on
+            "branch_annotations": self.branch_annotations,
             "incomplete": [part.as_dict() for part in self.incomplete],
             "clock_skew_seconds": self.clock_skew_seconds,
         }

@@ -50,6 +50,8 @@ async def test_the_sweep_keeps_branch_annotations_from_the_branch_listing(
     (feature,) = [branch for branch in snapshot.branches if branch.id == "br-feature-1"]
     assert "annotations" not in feature.raw  # the API object stays as Neon returns it
     assert feature.raw["creation_source"] == "console"
+    # `inventory --format json` shows them, for whoever writes the rules
+    assert snapshot.to_json()["branch_annotations"] == snapshot.branch_annotations
 
 
 @pytest.mark.anyio
