@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -62,6 +62,29 @@ async def test_a_digest_tick_caught_up_after_a_restart_sends_no_owner_twice(
         later = await job.run(context)
         assert later.detail == "1 sent, 1 nothing new"
         assert [i.resource_id for i in channel.digests[-1].items if i.status == "new"] == ["br-3"]
+
+
+async def test_a_late_catch_up_of_last_weeks_tick_does_not_swallow_this_weeks_digest(
+    tmp_path: Path,
+) -> None:
+    monday_9 = datetime(2026, 11, 9, 9, 0, tzinfo=UTC)
+    clock = Clock(monday_9 - timedelta(hours=13))  # Sunday 20:00: catching last week up
+    runtime = runtime_for(clock, schedule="0 9 * * mon")
+    channel = Recorder()
+    [job] = digest_jobs(runtime, channel)
+    async with await Store.open_async(tmp_path / "g.db") as store:
+        audit(store, clock.now - timedelta(hours=1), {"br-1": "web"})
+        context = JobContext(runtime, [], store, [], Metrics())
+        assert (await job.run(context)).detail == "2 sent"
+        audit(store, monday_9 - timedelta(hours=1), {"br-1": "web", "br-2": "web"})
+        clock.now = monday_9 + timedelta(seconds=20)  # this week's tick, with its jitter
+        assert (await job.run(context)).detail == "1 sent, 1 nothing new"
+        audit(
+            store, monday_9 + timedelta(minutes=10), {"br-1": "web", "br-2": "web", "br-3": "web"}
+        )
+        clock.now = monday_9 + timedelta(minutes=20)  # restarted within the tick
+        assert (await job.run(context)).detail == "1 nothing new, 1 already sent"
+    assert [d.owner for d in channel.digests] == ["web", "platform", "web"]
 
 
 def test_there_is_no_digest_job_without_a_schedule() -> None:
