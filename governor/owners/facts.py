@@ -16,6 +16,7 @@ from typing import Any
 
 from governor.model.snapshot import Snapshot
 from governor.neon.annotations import annotation_values
+from governor.neon.models import Branch
 from governor.store.records import StoredResource
 
 # Where the store keeps a branch's annotations in its raw object, as GET .../branches/{id}
@@ -45,12 +46,30 @@ class _Project:
     org_id: str | None
 
 
-@dataclass(frozen=True)
 class _Branch:
-    project_id: str
-    name: str | None
-    annotations: Mapping[str, str]
-    creation_source: str | None
+    """A branch's facts; ``creation_source`` read from ``model`` on first use (a sweep's
+    raw objects are compact bytes, decoded on each access: at 100,000 branches, decoding
+    every one to stamp a few thousand findings was most of the work)."""
+
+    __slots__ = ("_model", "_source", "annotations", "name", "project_id")
+
+    def __init__(
+        self,
+        project_id: str,
+        name: str | None,
+        annotations: Mapping[str, str],
+        creation_source: str | None = None,
+        model: Branch | None = None,
+    ) -> None:
+        self.project_id, self.name, self.annotations = project_id, name, annotations
+        self._source, self._model = creation_source, model
+
+    @property
+    def creation_source(self) -> str | None:
+        if self._model is not None:
+            self._source = _text(self._model.raw.get("creation_source"))
+            self._model = None
+        return self._source
 
 
 def _text(value: Any) -> str | None:
@@ -92,14 +111,11 @@ class FactsIndex:
         annotations = snapshot.branch_annotations
         for branch in snapshot.branches:
             index.branches[branch.id] = _Branch(
-                branch.project_id,
-                branch.name,
-                annotations.get(branch.id, {}),
-                _text(branch.raw.get("creation_source")),
+                branch.project_id, branch.name, annotations.get(branch.id, {}), model=branch
             )
         for endpoint in snapshot.endpoints:
-            name = _text(endpoint.raw.get("name"))
-            index.endpoints[endpoint.id] = (endpoint.project_id, endpoint.branch_id, name)
+            # its name is the finding's (a compute's name is read from raw only to list it)
+            index.endpoints[endpoint.id] = (endpoint.project_id, endpoint.branch_id, None)
         for record in snapshot.api_keys:
             raw = record.key.raw
             index.keys[str(record.key.id)] = (
