@@ -3,8 +3,9 @@
 Why: every command imported every command module, and with them the Slack SDK, aiohttp,
 httpx, APScheduler and sqlite-utils, so ``--help`` took 0.75 s (issue 20: under 0.3 s).
 The CLI now imports a command's module only when it runs (governor/cli.py). This script
-runs each command as a new process several times and prints the median and the spread, next
-to an "eager" run that imports every command module first (what every command paid before).
+runs each command as a new process several times, round-robin, and prints the median and
+the spread, next to an "eager" run that imports every command module first (what every
+command paid before).
 
     .venv/bin/python benchmarks/startup.py [--runs 9]
 """
@@ -83,15 +84,20 @@ def main() -> None:
     options = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, {options.runs} runs each")
     print(f"{'command':<36} {'median s':>9} {'min s':>7} {'max s':>7}  heavy stacks imported")
-    for label, code, args in CASES:
-        if not code and not Path(command(code, args)[0]).exists():
-            continue  # not installed as a script here
+    cases = [case for case in CASES if case[1] or Path(command(*case[1:])[0]).exists()]
+    for _, code, args in cases:
         run_once(code, args)  # warm the file cache and .pyc files
-        times = [run_once(code, args) for _ in range(options.runs)]
+    # Round-robin, so a busy moment on a shared machine slows every case, not one.
+    times: dict[str, list[float]] = {label: [] for label, _, _ in cases}
+    for _ in range(options.runs):
+        for label, code, args in cases:
+            times[label].append(run_once(code, args))
+    for label, code, args in cases:
         heavy = ", ".join(heavy_imports(code or LAZY, args)) or "none"
+        each = times[label]
         print(
-            f"{label:<36} {statistics.median(times):>9.3f} {min(times):>7.3f} "
-            f"{max(times):>7.3f}  {heavy}"
+            f"{label:<36} {statistics.median(each):>9.3f} {min(each):>7.3f} "
+            f"{max(each):>7.3f}  {heavy}"
         )
 
 
