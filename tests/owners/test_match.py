@@ -231,3 +231,39 @@ def test_config_check_reads_the_owners_file_and_names_its_problem(tmp_path: Path
     assert f"{tmp_path / 'owners.toml'}:2: [rule.0.owner] rule 1 names owner 'ghost'" in (
         result.stderr
     )
+
+
+def test_a_snapshot_and_a_compute_are_owned_through_their_project_and_branch() -> None:
+    from datetime import UTC, datetime
+
+    from governor.model.snapshot import Snapshot
+    from governor.neon.models import Branch, Endpoint, Project, ProjectSnapshot
+    from governor.owners.facts import FactsIndex
+
+    swept = Snapshot(
+        taken_at=datetime(2026, 11, 27, tzinfo=UTC),
+        projects=[Project.from_api({"id": "prj-1", "name": "shop-eu", "org_id": "org-1"})],
+        branches=[Branch.from_api({"id": "br-1", "project_id": "prj-1", "name": "preview/1"})],
+        endpoints=[
+            Endpoint.from_api(
+                {
+                    "id": "ep-1",
+                    "project_id": "prj-1",
+                    "branch_id": "br-1",
+                    "autoscaling_limit_min_cu": 0.25,
+                    "autoscaling_limit_max_cu": 1,
+                }
+            )
+        ],
+        snapshots=[ProjectSnapshot.in_project("prj-1", {"id": "snap-1", "name": "nightly"})],
+    )
+    index = FactsIndex.of_snapshot(swept)
+    rules = [
+        OwnerRule(owner="web", branches=["preview/*"]),
+        OwnerRule(owner="data", projects=["shop-*"]),
+    ]
+    owner_map = OwnerMap(owners("web", "data"), rules)
+    assert owner_map.owner_of(index.facts("endpoint", "ep-1")) == Match("web", "rule 1")
+    snapshot_facts = index.facts("snapshot", "snap-1")
+    assert (snapshot_facts.project_name, snapshot_facts.org_id) == ("shop-eu", "org-1")
+    assert owner_map.owner_of(snapshot_facts) == Match("data", "rule 2")

@@ -11,6 +11,7 @@ import pytest
 
 from governor.config.owners import OwnerContact, OwnerRule
 from governor.neon.annotations import MAX_ANNOTATIONS, MAX_VALUE_CHARS
+from governor.owners.facts import FactsIndex
 from governor.owners.match import OwnerMap
 from governor.pipeline.audit import run_audit
 from governor.pipeline.stages import sweep_stage
@@ -18,6 +19,7 @@ from governor.policy import load_policies, shipped_policies_path
 from governor.savings.prices import Prices
 from governor.simulator import World
 from governor.store import Store, history
+from governor.store import resources as resource_rows
 from governor.sweep import Account
 from tests.conftest import WORLD_NOW, ServedSimulator
 from tests.pipeline.test_audit_stages import client
@@ -134,3 +136,53 @@ async def test_an_audit_without_owners_stamps_none_and_a_later_owner_map_restamp
     assert unowned
     assert {(f.owned_by, f.owned_by_rule) for f in unowned} == {(None, "none")}
     assert {(f.owned_by, f.owned_by_rule) for f in owned} == {("ops", "default")}
+
+
+def _matchable(facts: Any) -> tuple[Any, ...]:
+    """What rules match on (names for reports may differ: the finding supplies them)."""
+    return (
+        facts.org_id,
+        facts.project_id,
+        facts.project_name,
+        facts.branch_name,
+        dict(facts.annotations),
+        facts.creation_source,
+        facts.key_creator,
+    )
+
+
+@pytest.mark.anyio
+async def test_facts_from_the_store_match_facts_from_the_sweep_for_every_resource(
+    served_simulator: Serve, tmp_path: Path
+) -> None:
+    """The owners command (store) must say what the audit (sweep) stamped."""
+    world = annotated_world(**{"br-feature-1": {"vercel-commit-ref": "feat/login"}})
+    _, base_url = served_simulator(world)
+    async with (
+        client(base_url, ORG_TOKEN) as org_client,
+        await Store.open_async(tmp_path / "g.db") as store,
+    ):
+        await run_audit(
+            accounts=[Account("a", org_client)],
+            store=store,
+            policies=SHIPPED,
+            prices=Prices(),
+            clock=lambda: WORLD_NOW,
+        )
+        snapshot = await sweep_stage([Account("a", org_client)], clock=lambda: WORLD_NOW)
+        stored = await store.run(resource_rows.listed)
+    swept, kept = FactsIndex.of_snapshot(snapshot), FactsIndex.of_resources(stored)
+    resources = [(facts.resource_type, facts.resource_id) for facts in kept.every()]
+    assert ("branch", "br-feature-1") in resources
+    assert ("api_key", "2001") in resources
+    for resource_type, resource_id in resources:
+        assert _matchable(kept.facts(resource_type, resource_id)) == _matchable(
+            swept.facts(resource_type, resource_id)
+        ), (resource_type, resource_id)
+    feature = kept.facts("branch", "br-feature-1")
+    assert feature.annotations == {"vercel-commit-ref": "feat/login"}
+    assert feature.creation_source == "console"
+    key = kept.facts("api_key", "2001")
+    assert key.key_creator == "0c9d9e9f-1a2b-4c3d-8e4f-5a6b7c8d9e0f"  # created_by.id
+    endpoint = kept.facts("endpoint", "ep-preview-1")
+    assert endpoint.branch_name == "preview/pr-7"  # a compute is owned through its branch
