@@ -112,7 +112,7 @@ COMMANDS: dict[str, Lazy] = {
         "governor.commands.decisions",
         "List remediations and where each one stands; `remediations show ID` for one.",
     ),
-    "config": Lazy("governor.commands.config_check", "Check the config file."),
+    "config": Lazy("governor.commands.config_check", "Check the config file, or print an example."),
     "digest": Lazy(
         "governor.commands.digest",
         "Compose each owner's digest of their findings and send it (print it with --dry-run).",
