@@ -65,6 +65,7 @@ class Daemon:
     async def run(self, *, once: bool = False) -> ExitCode:
         started_at = self.clock()
         policies = self.runtime.policies()
+        self.runtime.owner_map()  # a broken [owners] file stops the start, not every run
         lock = DaemonLock(self.runtime.store_path())
         lock.acquire(now=started_at)
         try:
@@ -259,6 +260,7 @@ class Daemon:
                 if runtime.store_path() != self.runtime.store_path():
                     raise ConfigError("[store] path changed: that needs a restart")
                 policies = runtime.policies()
+                runtime.owner_map()  # a broken [owners] file: the running config stays
                 new = await ConfigGeneration.open(runtime, policies, old.shared)
             except KNOWN_ERRORS as error:
                 logger.error("reload refused, the running config stays: %s", describe(error))

@@ -267,3 +267,16 @@ def test_a_snapshot_and_a_compute_are_owned_through_their_project_and_branch() -
     snapshot_facts = index.facts("snapshot", "snap-1")
     assert (snapshot_facts.project_name, snapshot_facts.org_id) == ("shop-eu", "org-1")
     assert owner_map.owner_of(snapshot_facts) == Match("data", "rule 2")
+
+
+@pytest.mark.anyio
+async def test_the_daemon_refuses_to_start_with_a_broken_owners_file(tmp_path: Path) -> None:
+    from governor.daemon.daemon import Daemon
+    from governor.runtime import Runtime
+
+    (tmp_path / "owners.toml").write_text('[[rule]]\nowner = "ghost"\n', encoding="utf-8")
+    config = tmp_path / "governor.toml"
+    config.write_text('[owners]\nfile = "owners.toml"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"owners\.toml:2: \[rule\.0\.owner\]"):
+        await Daemon(Runtime.load(config)).run(once=True)
+    assert not (tmp_path / "governor.db").exists()  # stopped before opening anything
