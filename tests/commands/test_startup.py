@@ -1,4 +1,5 @@
-"""Startup: ``--help`` lists every command without importing the heavy stacks.
+"""Start-up: ``--help`` lists every command without importing the heavy stacks, and a host
+that does not resolve fails at once.
 
 Why: importing every command module pulled in the Slack SDK, aiohttp, httpx, APScheduler and
 sqlite-utils, so ``neon-governor --help`` took over a second (issue 20). The figures are in
@@ -11,10 +12,12 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from governor.cli import COMMANDS, load_commands
+from governor.cli import COMMANDS, app, load_commands
 
 HEAVY = ("slack_sdk", "aiohttp", "apscheduler", "httpx", "sqlite_utils")
 SERVING = ("slack_sdk", "aiohttp", "apscheduler")  # Slack, the HTTP server, the scheduler
@@ -69,3 +72,26 @@ def test_every_command_a_module_registers_is_listed() -> None:
     for module in {lazy.module for lazy in COMMANDS.values()}:
         missing = set(load_commands(module)) - set(COMMANDS)
         assert not missing, f"{module} registers {sorted(missing)}: add them to cli.COMMANDS"
+
+
+def test_an_audit_against_a_host_that_does_not_resolve_tries_each_read_once(
+    tmp_path: Path,
+) -> None:
+    """A typo in the API URL is not an outage to wait out: no retries (it was 8 attempts
+    over 34 s), exit 3, and the message names the host, never the key. RFC 6761: a name
+    under .invalid never resolves, so this needs no network."""
+    key = "neon-key-that-must-not-show"
+    result = CliRunner().invoke(
+        app,
+        ["audit", "--db", str(tmp_path / "g.db"), "--format", "json", "--no-consumption"],
+        env={"NEON_API_URL": "https://console.neon-governor.invalid/api/v2", "NEON_API_KEY": key},
+    )
+    assert result.exit_code == 3, result.output
+    if "cannot resolve" not in result.stderr:
+        pytest.skip(f"this machine's resolver did not answer for .invalid: {result.stderr}")
+    report = json.loads(result.stdout)
+    parts = report["incomplete"]
+    assert parts
+    assert report["run"]["requests"] == len(parts)  # one attempt per read, no retry
+    assert "cannot resolve the API host console.neon-governor.invalid" in result.stderr
+    assert key not in result.stdout + result.stderr
