@@ -293,6 +293,18 @@ def audit_page(
             note=f"{run['requests']} API requests, {len(run['policies'])} policies",
         ),
     ]
+    realized = document.get("realized_savings")
+    if realized and realized.get("kept"):
+        cards.append(
+            _card(
+                "Realized savings (measured)",
+                f"{money(realized['realized_monthly_usd'])}/month",
+                figure_id="realized-savings",
+                note=f"of {money(realized['estimated_monthly_usd'])} estimated; "
+                f"{realized['measured']} of {realized['kept']} measured, "
+                f"{realized['waiting']} waiting",
+            )
+        )
     if overall.get("resolved"):
         cards.append(
             _card("Resolved since last run", str(overall["resolved"]), figure_id="resolved")

@@ -25,7 +25,7 @@ import pytest
 from typer.testing import CliRunner
 
 from governor.cli import app
-from governor.report.html import money
+from governor.report.html import audit_page, money
 from governor.simulator import Simulator, SimulatorOptions, World, serve
 from governor.simulator.generate import generate_world_data
 from tests.conftest import WORLD_NOW
@@ -354,3 +354,58 @@ def test_a_screenshot_of_the_audit_page_is_kept_as_an_artifact(
         shutil.copyfile(shot, ARTIFACTS / shot.name)
         shutil.copyfile(page, ARTIFACTS / page.name)
     print(f"html report screenshots and pages: {ARTIFACTS}")
+
+
+def _empty_audit(**extra: Any) -> dict[str, Any]:
+    run = {
+        "id": 7,
+        "started_at": "2026-11-27T12:00:00+00:00",
+        "finished_at": "2026-11-27T12:00:05+00:00",
+        "complete": False,
+        "requests": 3,
+        "minimum_requests": 3,
+        "policies": ["stale-branches"],
+        "clock_skew_seconds": None,
+    }
+    summary = {
+        "findings": 0,
+        "estimated_monthly_savings_usd": 0.0,
+        "by_policy": {},
+        "by_severity": {"high": 0, "medium": 0, "low": 0},
+        "by_estimate_kind": {},
+        "counted_once": {"shared_costs": 0, "not_counted_again_usd": 0.0, "note": ""},
+        "resolved": 0,
+        "inventory": {"organizations": 1},
+    }
+    document = {
+        "run": run,
+        "findings": [],
+        "resolved": [],
+        "incomplete": [
+            {"kind": "branches", "org_id": "org-1", "project_id": HOSTILE_NAME, "reason": "503"}
+        ],
+        "summary": summary,
+        "realized_savings": None,
+    }
+    document.update(extra)
+    return document
+
+
+def test_an_incomplete_run_says_which_parts_were_not_read_and_measured_savings_show() -> None:
+    realized = {
+        "kept": 3, "measured": 2, "waiting": 1, "no_data": 0, "drifted": 0,
+        "estimated_monthly_usd": 40.0, "realized_monthly_usd": 31.5, "counted_once": 0,
+    }  # fmt: skip
+    page = parse(
+        audit_page(
+            _empty_audit(realized_savings=realized),
+            [],
+            project_label=lambda project_id: project_id or "-",
+            org_names={},
+        )
+    )
+    assert page.one(id="coverage-state").content() == "INCOMPLETE"
+    cells = [cell.content() for cell in page.one(id="incomplete").find(tag="td")]
+    assert cells == ["branches", "org-1", HOSTILE_NAME, "503"]  # the name as text
+    assert page.one(id="realized-savings").content() == "$31.50/month"
+    assert page.one(id="no-findings").content() == "No findings."
