@@ -148,14 +148,25 @@ def _value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, list):
         return "[" + ", ".join(_value(item) for item in value) + "]"
+    if isinstance(value, dict):  # an inline table (an owner rule's annotations)
+        items = (
+            f"{json.dumps(key, ensure_ascii=False)} = {_value(item)}" for key, item in value.items()
+        )
+        return "{ " + ", ".join(items) + " }" if value else "{}"
     return json.dumps(value, ensure_ascii=False)
+
+
+def _tables(value: Any) -> bool:
+    """A non-empty list of tables: ``[[webhooks]]``, ``[[owners.owner]]``."""
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
 
 
 def _table(lines: list[str], header: str, table: dict[str, Any]) -> None:
     """A table, then its sub-tables; a header with no key under it is left out (TOML
     needs none, and an empty ``[prices.plans]`` read as if the plans were missing)."""
     nested = {key: value for key, value in table.items() if isinstance(value, dict)}
-    own = [(key, value) for key, value in table.items() if key not in nested]
+    arrays = {key: value for key, value in table.items() if _tables(value)}
+    own = [(key, value) for key, value in table.items() if key not in nested | arrays]
     if own or (not nested and header.startswith("[[")):
         lines.extend(["", header])
     for key, value in own:
@@ -168,6 +179,9 @@ def _table(lines: list[str], header: str, table: dict[str, Any]) -> None:
     name = header.strip("[]")
     for key, value in nested.items():
         _table(lines, f"[{name}.{key}]", value)
+    for key, items in arrays.items():
+        for item in items:
+            _table(lines, f"[[{name}.{key}]]", item)
 
 
 def render_toml(data: dict[str, Any]) -> str:
@@ -183,6 +197,9 @@ def render_toml(data: dict[str, Any]) -> str:
             )
             for account in value:
                 _table(lines, "[[accounts]]", account)
+        elif isinstance(value, list):  # [[webhooks]]: a list of tables, maybe empty
+            for item in value:
+                _table(lines, f"[[{section}]]", item)
         else:
             _table(lines, f"[{section}]", value)
     return "\n".join(lines) + "\n"
