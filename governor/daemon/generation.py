@@ -27,6 +27,12 @@ from governor.daemon.delivery_jobs import delivery_jobs
 from governor.daemon.digest_jobs import digest_jobs
 from governor.daemon.health import Health
 from governor.daemon.jobs import Job, JobContext, consumption_jobs
+from governor.daemon.metric_labels import (
+    AccountOf,
+    finding_counts,
+    incomplete_by_account,
+    savings_split,
+)
 from governor.daemon.remediation import DaemonRemediation, daemon_executor
 from governor.daemon.slack_health import slack_health_jobs
 from governor.daemon.slack_jobs import slack_jobs, slack_service
@@ -39,12 +45,6 @@ from governor.daemon.sweeps import (
     sweep_schedules,
 )
 from governor.model.snapshot import Snapshot
-from governor.observability.labels import (
-    AccountOf,
-    finding_counts,
-    incomplete_by_account,
-    savings_split,
-)
 from governor.observability.metrics import Metrics, MetricsTransport
 from governor.pipeline.audit import run_audit
 from governor.pipeline.consumption import targets_of

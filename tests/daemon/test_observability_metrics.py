@@ -12,12 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from governor.model.findings import CostPart, Estimate
-from governor.model.snapshot import IncompletePart
-from governor.neon.client import NeonClient
-from governor.neon.errors import NeonTransportError
-from governor.neon.pacing import Pacer
-from governor.observability.labels import (
+from governor.daemon.metric_labels import (
     UNKNOWN,
     AccountOf,
     FindingKey,
@@ -26,6 +21,11 @@ from governor.observability.labels import (
     incomplete_by_account,
     savings_split,
 )
+from governor.model.findings import CostPart, Estimate
+from governor.model.snapshot import IncompletePart
+from governor.neon.client import NeonClient
+from governor.neon.errors import NeonTransportError
+from governor.neon.pacing import Pacer
 from governor.observability.metrics import Metrics, MetricsTransport
 from governor.observability.routes import route_template
 from governor.policy import load_policies, shipped_policies_path
