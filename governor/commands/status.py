@@ -70,6 +70,7 @@ def render_table(data: dict[str, Any]) -> str:
     lines.append(f"realized   {data['remediations']['realized']['note']}")
     lines.append(f"approvals  {data['approvals']['note']}")
     lines.append(f"slack      {_cell(data['slack']['note'])}")
+    lines.append(f"channels   {_cell(data['outboxes']['note'])}")
     use = data["requests"]
     lines.append(
         f"requests   {use['last_hour']} in the last hour of a budget of "

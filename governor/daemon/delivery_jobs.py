@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from governor.channels import configured
+from governor.daemon.health import Health
 from governor.daemon.jobs import Job, JobContext, JobResult
 from governor.runtime import Runtime
 from governor.store.deliveries import ChannelHealth
@@ -22,6 +24,7 @@ logger = logging.getLogger("governor.daemon.deliveries")
 
 @dataclass(frozen=True)
 class DeliveryJob:
+    health: Health | None = None  # /healthz fails while a message waits too long
     name: str = "deliveries:outbox"
     schedule: str | None = None
 
@@ -41,11 +44,16 @@ class DeliveryJob:
                     failed=state.failed,
                     oldest_pending_age_seconds=state.oldest_pending_age_seconds(now),
                 )
+                if self.health is not None:
+                    oldest = state.oldest_pending_at
+                    self.health.channel_outbox_checked(
+                        channel, datetime.fromisoformat(oldest) if oldest else None
+                    )
 
         await sender.run(context.stopping, after_pass=observe)
         return JobResult(detail="stopped")
 
 
-def delivery_jobs(runtime: Runtime) -> list[Job]:
+def delivery_jobs(runtime: Runtime, health: Health | None = None) -> list[Job]:
     """The outbox job when a webhook, email or Teams is set up."""
-    return [DeliveryJob()] if configured(runtime.config) else []
+    return [DeliveryJob(health)] if configured(runtime.config) else []

@@ -130,7 +130,7 @@ class ConfigGeneration:
             generation.jobs = [
                 *generation.sweep_jobs(),
                 *slack_jobs(generation.slack),
-                *delivery_jobs(runtime),  # webhook, email and Teams
+                *delivery_jobs(runtime, shared.health),  # webhook, email and Teams
                 *slack_health_jobs(generation.slack, shared.health),
                 *consumption_jobs(runtime),
                 *digest_jobs(runtime, generation.channels),

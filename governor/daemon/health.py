@@ -37,6 +37,8 @@ class Health:
         self.slack_problem: str | None = None  # why Slack refuses the bot token, if it does
         self.outbox_stuck_after = outbox_stuck_after
         self.oldest_pending: datetime | None = None  # the oldest unsent outbox message's time
+        # the same for the webhook, email and Teams outbox, per channel
+        self.channels_oldest: dict[str, datetime | None] = {}
 
     def sweep_completed(self, finished_at: datetime) -> None:
         self.last_complete = finished_at
@@ -46,6 +48,10 @@ class Health:
 
     def outbox_checked(self, oldest_pending: datetime | None) -> None:
         self.oldest_pending = oldest_pending
+
+    def channel_outbox_checked(self, channel: str, oldest_pending: datetime | None) -> None:
+        """A webhook, email or Teams outbox's oldest unsent message (None: nothing waits)."""
+        self.channels_oldest = {**self.channels_oldest, channel: oldest_pending}
 
     def __call__(self) -> tuple[bool, str]:
         if not self.scheduler_running():
@@ -60,6 +66,13 @@ class Health:
                 f"slack: the oldest outbox message has waited since {oldest.isoformat()}, "
                 f"longer than {self.outbox_stuck_after} (see `neon-governor status`)"
             )
+        for channel, waiting in sorted(self.channels_oldest.items()):
+            if waiting is not None and now - waiting > self.outbox_stuck_after:
+                return False, (
+                    f"{channel}: the oldest outbox message has waited since "
+                    f"{waiting.isoformat()}, longer than {self.outbox_stuck_after} "
+                    "(see `neon-governor status`)"
+                )
         if last is None:
             if now - self.started_at <= self.max_sweep_age:
                 return True, "starting"  # grace: the first sweep may take a while

@@ -14,7 +14,7 @@ from typing import Any
 from governor.config import Config
 from governor.daemon.lock import read_holder
 from governor.savings.totals import count_once
-from governor.store import RunRecord, Store, history, realized, remediations
+from governor.store import RunRecord, Store, deliveries, history, realized, remediations
 from governor.store import jobs as job_runs
 from governor.store import slack as slack_table
 
@@ -174,6 +174,36 @@ def slack_state(config: Config, store: Store, now: datetime) -> dict[str, Any]:
     }
 
 
+def channel_outbox_state(config: Config, store: Store, now: datetime) -> dict[str, Any]:
+    """The webhook, email and Teams outbox per channel: what waits, since when, what was
+    given up on (the daemon's ``/healthz`` fails once the oldest has waited 15 minutes)."""
+    configured = {
+        "webhook": bool(config.webhooks),
+        "email": config.email.host is not None,
+        "teams": config.teams.webhook_env is not None
+        or config.teams.webhook_file is not None
+        or any(o.teams_webhook_env or o.teams_webhook_file for o in config.owners.owner),
+    }
+    health = store.call(deliveries.health)
+    channels: dict[str, Any] = {}
+    notes = []
+    for name, state in health.items():
+        if not configured.get(name) and not (state.pending or state.failed):
+            continue
+        age = state.oldest_pending_age_seconds(now) if state.oldest_pending_at else None
+        channels[name] = {
+            "pending": state.pending,
+            "failed": state.failed,
+            "oldest_pending_at": state.oldest_pending_at,
+            "oldest_pending_age_seconds": None if age is None else round(age, 3),
+        }
+        note = f"{name} {state.pending} pending, {state.failed} failed"
+        if age is not None:
+            note += f" (oldest waits {_age(age)})"
+        notes.append(note)
+    return {"channels": channels, "note": "; ".join(notes) or "off (no webhook, email or Teams)"}
+
+
 def _age(seconds: float) -> str:
     minutes, second = divmod(int(seconds), 60)
     hours, minute = divmod(minutes, 60)
@@ -206,5 +236,6 @@ def gather_status(config: Config, store: Store, store_path: Path, now: datetime)
         "remediations": remediation_state(config, store),
         "approvals": approval_state(store),
         "slack": slack_state(config, store, now),
+        "outboxes": channel_outbox_state(config, store, now),
         "requests": request_use(config, scanned, now),
     }

@@ -31,6 +31,7 @@ TOP_KEYS = {
     "remediations",
     "approvals",
     "slack",
+    "outboxes",
     "requests",
 }
 
