@@ -28,6 +28,7 @@ ROW_FIELDS = (
     "first_seen",
     "last_seen",
     "status",
+    "owned_by",  # the [owners] owner of its resource (None: no rule and no default)
 )
 
 

@@ -16,6 +16,7 @@ from governor.owners.match import OwnerMap
 from governor.pipeline.audit import run_audit
 from governor.pipeline.stages import sweep_stage
 from governor.policy import load_policies, shipped_policies_path
+from governor.report.rows import finding_row
 from governor.savings.prices import Prices
 from governor.simulator import World
 from governor.store import Store, history
@@ -111,6 +112,9 @@ async def test_every_finding_an_audit_stores_is_stamped_with_its_owner_and_rule(
         assert (owner, rule) in {("vercel", "rule 1"), ("data", "rule 2"), ("platform", "default")}
     # what the run hands back is what the store reads
     assert {(f.id, f.owned_by) for f in result.findings} <= {(f.id, f.owned_by) for f in stored}
+    # and the report's rows (JSON, CSV, webhook documents) say whose it is
+    rows = {(row["resource_type"], row["resource_id"]): row for row in map(finding_row, stored)}
+    assert rows[("branch", "br-feature-1")]["owned_by"] == "vercel"
 
 
 @pytest.mark.anyio
