@@ -293,7 +293,14 @@ class Config(BaseModel):
 
     @model_validator(mode="after")
     def _owner_references(self) -> Config:
-        """[owners] rules, default and webhooks name owners and [[webhooks]] defined here."""
+        """[owners] rules, default and webhooks name owners and [[webhooks]] defined here;
+        a webhook name is unique (owners send their digests to one by its name)."""
+        names = [webhook.name for webhook in self.webhooks]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(
+                f"[[webhooks]] names must be unique; repeated: {', '.join(duplicates)}"
+            )
         check_config_owners(self.owners, [webhook.name for webhook in self.webhooks])
         return self
 

@@ -261,6 +261,12 @@ def test_a_webhook_over_plain_http_to_another_host_is_refused() -> None:
     assert config(webhooks=[{"name": "t", "url": "http://127.0.0.1:9/h", "secret_env": "S"}])
 
 
+def test_two_webhooks_with_one_name_are_refused() -> None:
+    hook = {"name": "t", "url": "https://example.com/h", "secret_env": "S"}
+    with pytest.raises(ValueError, match="repeated: t"):
+        config(webhooks=[hook, {**hook, "url": "https://example.com/other"}])
+
+
 async def test_unsupported_calls_do_nothing_and_store_nothing(tmp_path: Path) -> None:
     async with opened_store(tmp_path) as store:
         channel = WebhookChannel(config(), store, WallClock())
