@@ -79,7 +79,7 @@ class EmailSettings(BaseModel):
         """Passwords and owners' findings never cross a network in clear text."""
         if self.host is not None and self.security == "none" and self.host not in LOOPBACK_HOSTS:
             raise ValueError(
-                f"[email] security = \"none\" sends in clear text: only to a server on "
+                f'[email] security = "none" sends in clear text: only to a server on '
                 f"loopback (127.0.0.1, localhost, ::1), not {self.host}; use starttls or tls"
             )
         if self.host is not None and not self.sender:
