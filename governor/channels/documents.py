@@ -13,12 +13,12 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from governor.model.findings import SEVERITY_ORDER
 from governor.notify.documents import Digest, DigestItem
 from governor.pipeline.results import AuditResult
 from governor.policy import Policy
 from governor.remediate.execute import Outcome
 from governor.remediate.plan import PlanItem
+from governor.report.links import ranked
 from governor.savings.totals import count_once
 from governor.store import StoredFinding
 from governor.store.remediations import RemediationRecord
@@ -60,20 +60,6 @@ def report_data(
         "top_findings": [finding_data(finding, run_id=result.run_id) for finding in shown],
         "more_findings": len(findings) - len(shown),
     }
-
-
-def ranked(findings: Sequence[StoredFinding]) -> list[StoredFinding]:
-    """Largest estimate first, then highest severity; ids break ties (stable output)."""
-    return sorted(
-        findings,
-        key=lambda f: (
-            -f.estimated_monthly_savings_usd,
-            -SEVERITY_ORDER.get(f.severity, 0),
-            f.policy,
-            f.resource_type,
-            f.resource_id,
-        ),
-    )
 
 
 def finding_data(finding: StoredFinding, *, run_id: int) -> Data:

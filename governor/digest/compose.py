@@ -11,15 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import quote
 
 from governor.notify.documents import Digest, DigestItem, DigestStatus
+from governor.report.links import CONSOLE_URL, console_link
 from governor.savings.totals import count_once
 from governor.store.records import StoredFinding
 
-CONSOLE_URL = "https://console.neon.tech"
 # A console URL this long is built from a hostile id, not a real page: no link then.
-_MAX_URL = 400
 ApprovalKey = tuple[str, str, str]  # (policy, resource type, resource id)
 
 
@@ -110,27 +108,6 @@ def ranked(findings: Sequence[StoredFinding]) -> list[StoredFinding]:
             f.resource_id,
         ),
     )
-
-
-def console_link(finding: StoredFinding, console_url: str = CONSOLE_URL) -> str | None:
-    """The Neon console page of the finding's resource, ids percent-encoded (a plain URL:
-    each channel escapes it for its own markup); None when there is none to build."""
-    base = console_url.rstrip("/")
-    project = quote(finding.project_id or "", safe="")
-    resource = quote(finding.resource_id, safe="")
-    if finding.resource_type == "api_key":
-        url = f"{base}/app/settings/api-keys"
-    elif finding.resource_type == "project":
-        url = f"{base}/app/projects/{project or resource}"
-    elif finding.resource_type == "organization":
-        url = f"{base}/app/{resource}/projects"
-    elif not project:
-        return None
-    elif finding.resource_type == "branch":
-        url = f"{base}/app/projects/{project}/branches/{resource}"
-    else:  # a compute or a snapshot: its project's branch list
-        url = f"{base}/app/projects/{project}/branches"
-    return url if len(url) <= _MAX_URL else None
 
 
 def _item(

@@ -12,10 +12,10 @@ import io
 from collections import Counter
 from collections.abc import Mapping
 from datetime import timedelta
-from urllib.parse import quote
 
-from governor.model.findings import SEVERITY_ORDER
 from governor.pipeline.results import AuditResult
+from governor.report import links
+from governor.report.links import ranked
 from governor.report.text import csv_cell
 from governor.savings.totals import count_once
 from governor.slack.messages import (
@@ -70,7 +70,6 @@ CSV_COLUMNS = (
     "exemption",
 )
 # A console URL this long is built from a hostile id, not a real page: no link then.
-_MAX_URL = 400
 _INCOMPLETE_SHOWN = 5
 _PENDING = ("planned", "approved", "executing", "waiting_operations")
 
@@ -128,40 +127,11 @@ def report_message(
     return SlackMessage(text=_fallback(result, remediations, day), blocks=blocks)
 
 
-def ranked(findings: list[StoredFinding]) -> list[StoredFinding]:
-    """Largest estimate first, then highest severity; ids break ties (stable output)."""
-    return sorted(
-        findings,
-        key=lambda f: (
-            -f.estimated_monthly_savings_usd,
-            -SEVERITY_ORDER.get(f.severity, 0),
-            f.policy,
-            f.resource_type,
-            f.resource_id,
-        ),
-    )
-
-
 def console_link(console_url: str, finding: StoredFinding) -> str | None:
-    """The Neon console page for the finding's resource; None when there is none to build.
-
-    Ids are percent-encoded: an id holding ``|`` or ``>`` would otherwise end the link
-    and let the rest of it render as text of Neon's choosing.
-    """
-    base = console_url.rstrip("/")
-    project = quote(finding.project_id or "", safe="")
-    resource = quote(finding.resource_id, safe="")
-    if finding.resource_type == "api_key":
-        url = f"{base}/app/settings/api-keys"
-    elif finding.resource_type == "project":
-        url = f"{base}/app/projects/{project or resource}"
-    elif not project:
-        return None
-    elif finding.resource_type == "branch":
-        url = f"{base}/app/projects/{project}/branches/{resource}"
-    else:  # a compute: its project's branch list
-        url = f"{base}/app/projects/{project}/branches"
-    if len(url) > _MAX_URL:
+    """The console page as a Slack link target: ``&``, ``<``, ``>`` and ``|`` would end the
+    link and let the rest render as text of Neon's choosing."""
+    url = links.console_link(finding, console_url)
+    if url is None:
         return None
     return url.replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
 
