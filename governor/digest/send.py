@@ -123,10 +123,11 @@ async def send_digests(
             if previous_row is not None
             else None
         )
-        closed = (
+        closed = (  # resolved ones only: a finding kept (suppressed) since is no news
             [
                 finding
                 for finding, _ in await store.run(digest_rows.closed_with, previous.fingerprints)
+                if finding.status == "resolved"
             ]
             if previous is not None
             else []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
@@ -12,6 +13,7 @@ from governor.digest.send import owners_to_reach, send_digests
 from governor.notify.documents import Digest
 from governor.store import Store
 from governor.store import digests as digest_rows
+from governor.store.connection import write
 from tests.digest.factories import Recorder, audit
 from tests.store.factories import at
 
@@ -99,6 +101,30 @@ async def test_a_resolved_finding_is_news_in_the_next_digest(store: Store) -> No
         ("br-1", "open"),
         ("br-2", "resolved"),
     ]
+
+
+async def test_a_finding_kept_since_the_last_digest_is_not_called_resolved(store: Store) -> None:
+    audit(store, at(0), {"br-1": "web", "br-2": "web"})
+    channel = Recorder()
+    await send(store, channel, at(1))
+
+    def keep_br_2(connection: sqlite3.Connection) -> None:  # what `keep` leaves in the store
+        with write(connection):
+            connection.execute(
+                "UPDATE findings SET status = 'suppressed' WHERE resource_id = 'br-2'"
+            )
+
+    store.call(keep_br_2)
+    audit(store, at(100), {"br-1": "web"})
+    await send(
+        store,
+        channel,
+        at(200),
+    )
+    web = [d for d in channel.digests if d.owner == "web"]
+    assert len(web) == 1  # kept is not news: the owner (or a teammate) chose it
+    verdicts = await send(store, channel, at(300))
+    assert verdicts["web"] == "nothing new"
 
 
 async def test_a_tick_already_recorded_is_not_sent_again_after_a_restart(store: Store) -> None:
