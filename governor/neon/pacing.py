@@ -1,22 +1,46 @@
 """Pacing requests so Neon's sliding-window rate limits are never exceeded.
 
-Neon (and the simulator) count every received request in sliding windows: at most
-``requests_per_minute`` per key in any 60 s, and ``requests_per_second_per_route`` per key
-and route in any 1 s. A token bucket running at the nominal rate overshoots a sliding
-window by its burst, and the server's clock sees each request one network latency after
-ours. So one ``Pacer`` per API key, shared by every task, combines:
+Neon (and the simulator) count every request when they *receive* it, in sliding windows:
+at most ``requests_per_minute`` per key in any 60 s, and ``requests_per_second_per_route``
+per key and route in any 1 s (the simulator: ``governor.simulator.ratelimit``, a request
+at ``r`` is in the window ``(t - W, t]`` when ``t - W < r <= t``). A token bucket running
+at the nominal rate overshoots a sliding window by its burst, and the server's clock sees
+each request some time after ours. So one ``Pacer`` per API key, shared by every task,
+combines:
 
-* exact sliding-window caps with a small margin. A request is counted from the moment it
-  is released until ``window`` seconds after its answer came back: the server received it
-  somewhere in between, so no server window, whatever its offset from our clock, can hold
-  more requests than ours did. These alone decide while no 429 was seen: a sweep that
-  needs fewer requests than one minute's budget goes as fast as the per-route burst
-  allows (40/s per route), not spread over the minute; a longer one takes a minute's
-  budget per minute, which is the bound (requests ÷ allowed rate) or better;
+* exact sliding-window caps: the full per-route allowance, and the minute's less a small
+  reserve (0.5 %, at least one) for whatever else spends the account's budget in the same
+  minute (the Console). Each request is counted over a *span* of our clock,
+  ``[release, latest + W + tolerance)``, where ``latest`` is the latest moment the server
+  can have received it: its answer, or ``release + receive_within_seconds`` when that
+  bound is given and earlier. A request is released only while fewer than the limit spans
+  cover that instant. These alone decide while no 429 was seen: a sweep that needs fewer
+  requests than one minute's budget goes as fast as the per-route burst allows (40/s per
+  route), not spread over the minute; a longer one takes a minute's budget per minute,
+  which is the bound (requests ÷ allowed rate) or better;
 * once Neon answers 429 (someone else, the Console or CI, spends the same budget), smooth
   GCRA spacing at an adaptive share of the nominal rate: additive-increase /
   multiplicative-decrease on 429, and a shared pause when Neon says ``Retry-After``. When
   the share has recovered to the full rate, bursts are allowed again.
+
+Why no server window, whatever its offset from our clock, ever holds more than the limit:
+the server receives a request at some ``r`` with ``release <= r <= latest`` (not before
+we let it go; not after its answer; and, when the bound is given, within it). A server
+window ``(t - W, t]`` holds that request exactly when ``r <= t < r + W``, so only when
+``t`` lies in ``[release, latest + W)``, the request's span (the tolerance covers the two
+clocks running at rates up to 0.1 % apart, and our clock's granularity). So the requests
+in any server window are among the spans covering one instant ``t`` of our clock. The
+number of spans covering an instant only rises at a release, and spans only shrink
+afterwards (an answer can end one sooner, never later); the pacer checks, at every
+release, that the spans covering that instant, the new one included, are at most the
+limit. So at most the limit cover any instant, and no server window holds more.
+
+What it costs: a request occupies its slot for W plus its own uncertainty (``latest -
+release``), at most its round trip; at 20-60 ms that is 2-6 % of a 1 s window, and the
+per-route bound (requests ÷ 40/s) is met within that. ``receive_within_seconds`` (the most
+time from release to the server's receipt, connection set-up and the client's pool wait
+included) narrows the span for slow answers, but it is an assumption: the default
+(``None``) assumes nothing beyond causality.
 
 To leave part of the account's budget to others, build the pacer with lower limits
 (``[neon] budget_share`` scales both: ``governor.runtime``), or ``smooth=True`` to spread
@@ -28,9 +52,10 @@ Clock and sleep are injectable so tests run in virtual time.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import math
 import time
-from collections import deque
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,35 +66,85 @@ Sleep = Callable[[float], Awaitable[None]]
 
 MINUTE_SECONDS = 60.0
 SECOND_SECONDS = 1.0
+CLOCK_RATE_TOLERANCE = 0.001  # our clock and the server's may run this far apart (NTP: 0.05 %)
+CLOCK_GRANULARITY_SECONDS = 0.001
 
 
 def window_margin(limit: int) -> int:
-    """Requests kept in reserve below a window's limit (0.5 %, at least one)."""
+    """Requests the minute window keeps in reserve below its limit (0.5 %, at least one)."""
     return max(1, math.ceil(limit * 0.005))
+
+
+def span_tolerance(seconds: float) -> float:
+    """What a window's spans add to its length for clocks that differ in rate and tick."""
+    return seconds * CLOCK_RATE_TOLERANCE + CLOCK_GRANULARITY_SECONDS
 
 
 @dataclass
 class SlidingWindow:
-    """At most ``limit`` requests whose [release, answer + seconds] spans overlap."""
+    """At most ``limit`` requests whose spans cover any one instant (module docstring).
+
+    A span is ``[release, latest + seconds)``; ``latest`` is the answer, or
+    ``release + receive_within`` when that is given and earlier.
+    """
 
     limit: int
     seconds: float
-    answered_at: deque[float] = field(default_factory=deque)
-    in_flight: int = 0
+    receive_within: float | None = None
+    ends: list[float] = field(default_factory=list)  # a heap: answered requests' span ends
+    flying: Counter[float] = field(default_factory=Counter)  # unanswered, by release time
+
+    @property
+    def in_flight(self) -> int:
+        return sum(self.flying.values())
+
+    def released(self, at: float) -> None:
+        self.flying[at] += 1
+
+    def answered(self, released_at: float, at: float) -> None:
+        left = self.flying[released_at] - 1
+        if left > 0:
+            self.flying[released_at] = left
+        else:
+            del self.flying[released_at]
+        latest = at
+        if self.receive_within is not None:
+            latest = min(at, released_at + self.receive_within)
+        heapq.heappush(self.ends, latest + self.seconds)
+
+    def _flying_ends(self) -> list[float]:
+        """Span ends known before the answer (only with a receive bound), one per request."""
+        if self.receive_within is None:
+            return []
+        extra = self.receive_within + self.seconds
+        return [released + extra for released, n in self.flying.items() for _ in range(n)]
 
     def count(self, now: float) -> int:
-        while self.answered_at and self.answered_at[0] + self.seconds <= now:
-            self.answered_at.popleft()
-        return len(self.answered_at) + self.in_flight
+        while self.ends and self.ends[0] <= now:
+            heapq.heappop(self.ends)
+        if self.receive_within is None:
+            return len(self.ends) + self.in_flight
+        return len(self.ends) + sum(1 for end in self._flying_ends() if end > now)
 
     def wait_seconds(self, now: float) -> float | None:
         """Seconds until one more request fits; ``None``: only an answer can free a slot."""
         excess = self.count(now) - (self.limit - 1)
         if excess <= 0:
             return 0.0
-        if excess > len(self.answered_at):
+        known = [*self.ends, *(end for end in self._flying_ends() if end > now)]
+        if excess > len(known):
             return None
-        return self.answered_at[excess - 1] + self.seconds - now
+        return heapq.nsmallest(excess, known)[-1] - now
+
+    def spans_now(self, now: float) -> int:
+        """Like ``count`` without changing anything: safe from another thread."""
+        ends = list(self.ends)
+        flying = list(self.flying.items())
+        if self.receive_within is None:
+            return sum(1 for end in ends if end > now) + sum(n for _, n in flying)
+        extra = self.receive_within + self.seconds
+        late = sum(n for released, n in flying if released + extra > now)
+        return sum(1 for end in ends if end > now) + late
 
 
 @dataclass(frozen=True)
@@ -99,7 +174,7 @@ class Pacer:
         *,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
-        slack_seconds: float = 0.05,
+        receive_within_seconds: float | None = None,
         decrease_factor: float = 0.5,
         recovery_per_second: float = 0.05,
         minimum_fraction: float = 0.01,
@@ -109,19 +184,22 @@ class Pacer:
     ) -> None:
         if requests_per_minute < 1 or requests_per_second_per_route < 1:
             raise ValueError("rate limits must be at least 1")
+        if receive_within_seconds is not None and receive_within_seconds < 0:
+            raise ValueError("receive_within_seconds must not be negative")
         self.requests_per_minute = requests_per_minute
         self.requests_per_second_per_route = requests_per_second_per_route
         self.clock = clock
         self.sleep = sleep
         self.smooth = smooth
-        self._slack = slack_seconds
+        self._receive_within = receive_within_seconds
         self._decrease_factor = decrease_factor
         self._recovery_per_second = recovery_per_second
         self._minimum_fraction = minimum_fraction
         self._decrease_cooldown = decrease_cooldown_seconds
         self._minute = SlidingWindow(
             requests_per_minute - window_margin(requests_per_minute),
-            MINUTE_SECONDS + slack_seconds,
+            MINUTE_SECONDS + span_tolerance(MINUTE_SECONDS),
+            receive_within_seconds,
         )
         self._routes: dict[str, SlidingWindow] = {}
         self._theoretical_arrival = -math.inf
@@ -136,11 +214,10 @@ class Pacer:
         """Requests counted in the minute window now, without changing it.
 
         Why read-only: the metrics server calls it on its own thread; ``list()`` copies the
-        deque in one step under the GIL, where ``count()`` would pop from it.
+        heap and the in-flight counts in one step each under the GIL, where ``count()``
+        would pop from the heap.
         """
-        now, window = self.clock(), self._minute
-        recent = sum(1 for at in list(window.answered_at) if at + window.seconds > now)
-        return recent + window.in_flight
+        return self._minute.spans_now(self.clock())
 
     @property
     def rate_fraction(self) -> float:
@@ -155,7 +232,9 @@ class Pacer:
         window = self._routes.get(route)
         if window is None:
             limit = self.requests_per_second_per_route
-            window = SlidingWindow(limit - window_margin(limit), SECOND_SECONDS + self._slack)
+            # The full allowance: the spans already make the count safe (module docstring).
+            seconds = SECOND_SECONDS + span_tolerance(SECOND_SECONDS)
+            window = SlidingWindow(limit, seconds, self._receive_within)
             self._routes[route] = window
         return window
 
@@ -189,21 +268,35 @@ class Pacer:
                 await self._answered.wait()
                 continue
             if wait > 0:
-                await self.sleep(wait)
+                await self._sleep_or_answer(wait)
                 continue
             if self.spacing:
                 interval = 1.0 / self.requests_per_second
                 self._theoretical_arrival = max(self._theoretical_arrival, now) + interval
-            self._minute.in_flight += 1
-            self._route_window(route).in_flight += 1
+            self._minute.released(now)
+            self._route_window(route).released(now)
             return Permit(route, now)
+
+    async def _sleep_or_answer(self, seconds: float) -> None:
+        """Sleep ``seconds``; with a receive bound, an answer may end a span sooner: wake."""
+        if self._receive_within is None:
+            await self.sleep(seconds)
+            return
+        if self._answered is None:
+            self._answered = asyncio.Event()
+        sleeper = asyncio.ensure_future(self.sleep(seconds))
+        answer = asyncio.ensure_future(self._answered.wait())
+        try:
+            await asyncio.wait({sleeper, answer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            answer.cancel()
 
     def done(self, permit: Permit) -> None:
         """The answer to ``permit``'s request arrived (or the attempt failed)."""
         now = self.clock()
         for window in (self._minute, self._route_window(permit.route)):
-            window.in_flight -= 1
-            window.answered_at.append(now)
+            window.answered(permit.released_at, now)
         if self.history is not None:
             self.history.append(PacedRequest(permit.route, permit.released_at, now))
         if self._answered is not None:
