@@ -17,6 +17,10 @@ from governor.simulator.simulator import Simulator
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # idle keep-alive connections must not delay shutdown
+    # socketserver's default backlog is 5: a client opening 16 connections at once had some
+    # handshakes dropped and retried a second later, so a request reached the server about
+    # 1 s after it was sent (Neon's front end accepts far more).
+    request_queue_size = 128
     simulator: Simulator
 
     def handle_error(self, request: Any, client_address: Any) -> None:
