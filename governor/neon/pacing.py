@@ -106,7 +106,7 @@ class SlidingWindow:
         if left > 0:
             self.flying[released_at] = left
         else:
-            del self.flying[released_at]
+            self.flying.pop(released_at, None)
         latest = at
         if self.receive_within is not None:
             latest = min(at, released_at + self.receive_within)
