@@ -18,7 +18,9 @@ the sweep has read by then.
 
 The detail only some policies read (``EXTRA_FIELDS``) follows the same pattern: a project's
 snapshots for any snapshot policy; a branch's backup schedule for the branches a policy
-naming ``backup_schedule_without_retention`` can still select; a project's operations
+naming ``backup_schedule_without_retention`` can still select and that took a snapshot
+kept for ever (``keeping_forever``; the project's snapshot list is read for it); a
+project's operations
 (start_compute counts) where a policy naming ``activations_30d`` (in its filters or its
 evidence) can still select one of its computes; every organization's spending limit when
 a policy names one. "Can still select": the filter with those fields, the detail-only
@@ -35,7 +37,7 @@ from typing import Any
 
 from governor.model.actions import ResizeAction
 from governor.model.snapshot import Snapshot
-from governor.neon.models import Branch, Endpoint, Project
+from governor.neon.models import Branch, Endpoint, Project, ProjectSnapshot
 from governor.policy import Policy
 from governor.policy.fields import detail_only
 from governor.policy.filters import AllOf, Condition, Filter, Not, filter_fields
@@ -163,8 +165,12 @@ class DetailNeed:
             branches: Sequence[Branch],
             endpoints: Sequence[Endpoint],
             now: datetime,
+            snapshots: Sequence[ProjectSnapshot] | None,
         ) -> list[str]:
-            return _selectable_ids(schedules, "branch", _seen(project, branches, endpoints, now))
+            selectable = _selectable_ids(
+                schedules, "branch", _seen(project, branches, endpoints, now)
+            )
+            return keeping_forever(selectable, snapshots)
 
         def wants_activations(
             project: Project,
@@ -176,8 +182,9 @@ class DetailNeed:
                 _selectable_ids(operations, "endpoint", _seen(project, branches, endpoints, now))
             )
 
+        # a schedule is judged on the project's snapshot list, so it is read for them too
         snapshots_wanted: WantsDetail | None = (
-            wants_snapshots if self._of_kind("snapshots") else None
+            wants_snapshots if self._of_kind("snapshots") or schedules else None
         )
         return WantsExtra(
             snapshots=snapshots_wanted,
@@ -272,6 +279,29 @@ def _selectable_ids(rules: Sequence[ExtraRule], resource: str, seen: Snapshot) -
             for rule in rules
         )
     ]
+
+
+def keeping_forever(
+    branch_ids: Sequence[str], snapshots: Sequence[ProjectSnapshot] | None
+) -> list[str]:
+    """The branches of ``branch_ids`` whose backup schedule can be costing anything.
+
+    A schedule item with ``retention_seconds`` gives each snapshot it takes an
+    ``expires_at``; one without keeps them for ever, and those are what the schedule
+    costs. So a schedule is read only for a branch with a scheduled snapshot that has no
+    expiry (one read per such branch, not one per branch: 100,000 at 10,000 projects). A
+    schedule that has not run yet costs nothing, and is read at the first sweep after its
+    first snapshot. Without the snapshot list (not read, or its read failed), or with a
+    scheduled snapshot that names no source branch, every branch is read: unknown is
+    never "none".
+    """
+    if snapshots is None:
+        return list(branch_ids)
+    kept = [item for item in snapshots if not item.manual and item.expires_at is None]
+    if any(not item.source_branch_id for item in kept):
+        return list(branch_ids)
+    sources = {item.source_branch_id for item in kept}
+    return [branch_id for branch_id in branch_ids if branch_id in sources]
 
 
 def _seen(

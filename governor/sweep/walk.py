@@ -30,7 +30,7 @@ from typing import TypeVar
 from governor.model.snapshot import IncompletePart, KeyScope, PartKind, Snapshot
 from governor.neon.client import NeonClient
 from governor.neon.errors import NeonAuthError, NeonError, NeonNotFound, auth_hint
-from governor.neon.models import ApiKey, Branch, Endpoint, Organization, Project
+from governor.neon.models import ApiKey, Branch, Endpoint, Organization, Project, ProjectSnapshot
 from governor.sweep.assemble import (
     Deduplicator,
     OrganizationNotVisible,
@@ -68,8 +68,12 @@ class _Failed(Exception):
 # Whether a listed project's detail must be read: the project, its branches, its computes,
 # the sweep's time. The pipeline builds it from the loaded policies: the sweep only reads.
 WantsDetail = Callable[[Project, Sequence[Branch], Sequence[Endpoint], datetime], bool]
-# Which of a listed project's branches' backup schedules to read (their ids).
-WantsBranches = Callable[[Project, Sequence[Branch], Sequence[Endpoint], datetime], Sequence[str]]
+# Which of a listed project's branches' backup schedules to read (their ids), judged also on
+# the project's snapshot list when it was read (None: not read, or its read failed).
+WantsBranches = Callable[
+    [Project, Sequence[Branch], Sequence[Endpoint], datetime, Sequence[ProjectSnapshot] | None],
+    Sequence[str],
+]
 ACTIVATIONS_WINDOW = timedelta(days=30)  # start_compute operations counted (L3's evidence)
 
 
@@ -436,15 +440,18 @@ class _Sweep:
         assert project is not None
         project_id, extra, now = project.id, self.extra, self.taken_at
         listed = isinstance(branches, list) and isinstance(endpoints, list)
-        reads: list[Awaitable[None]] = []
+        first: list[Awaitable[None]] = []
+        snapshots_read = False
 
         async def snapshots() -> None:
+            nonlocal snapshots_read
             found = await self.call(
                 "snapshots", org_id, project_id,
                 lambda: self.client.list_project_snapshots(project_id),
             )  # fmt: skip
             record.snapshots = found
             record.minimum_requests += 1
+            snapshots_read = True
 
         async def schedule(branch_id: str) -> None:
             found = await self.call(
@@ -469,22 +476,20 @@ class _Sweep:
         if extra.snapshots is not None and extra.snapshots(
             project, record.branches, record.endpoints, now
         ):
-            reads.append(snapshots())
-        if listed and extra.backup_schedules is not None:
-            for branch_id in extra.backup_schedules(
-                project, record.branches, record.endpoints, now
-            ):
-                reads.append(schedule(branch_id))
+            first.append(snapshots())
         if (
             listed
             and extra.activations is not None
             and extra.activations(project, record.branches, record.endpoints, now)
         ):
-            reads.append(activations([endpoint.id for endpoint in record.endpoints]))
-        outcomes = await asyncio.gather(*reads, return_exceptions=True)
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException) and not isinstance(outcome, _Failed):
-                raise outcome
+            first.append(activations([endpoint.id for endpoint in record.endpoints]))
+        await _settled(first)
+        # Backup schedules after the snapshot list: where it was read, it says which
+        # branches' schedules can be costing anything (governor.pipeline.detail).
+        if listed and extra.backup_schedules is not None:
+            seen = record.snapshots if snapshots_read else None
+            wanted = extra.backup_schedules(project, record.branches, record.endpoints, now, seen)
+            await _settled([schedule(branch_id) for branch_id in wanted])
 
     async def branches(
         self, project_id: str, annotations: dict[str, dict[str, str]]
@@ -494,3 +499,12 @@ class _Sweep:
         async for page in self.client.iter_branch_pages(project_id, annotations=annotations):
             found.extend(page)
         return found
+
+
+async def _settled(reads: list[Awaitable[None]]) -> None:
+    """Run ``reads`` together; a failed part is already recorded (``_Failed``), any other
+    error propagates."""
+    outcomes = await asyncio.gather(*reads, return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException) and not isinstance(outcome, _Failed):
+            raise outcome

@@ -51,6 +51,25 @@ def lever_world(data: dict[str, Any], *, plan: str = "scale", retention: int = 6
     project["backup_schedules"] = {"br-main-1": {"schedule": SCHEDULE}}
 
 
+def scheduled_world(data: dict[str, Any]) -> None:
+    """``lever_world`` and a snapshot its schedule took, kept for ever (no expiry): what a
+    schedule without retention leaves, and what the sweep reads the schedule for."""
+    lever_world(data)
+    org = next(org for org in data["organizations"] if org["id"] == ORG_ID)
+    project = next(p for p in org["projects"] if p["id"] == PROJECT_ID)
+    project["snapshots"].append(
+        {
+            "id": "snap-scheduled-1",
+            "name": "scheduled-2026-11-30",
+            "created_at": "2026-11-30T03:00:00Z",
+            "manual": False,
+            "full_size": 1_000_000_000,
+            "diff_size": 50_000_000,
+            "source_branch_id": "br-main-1",
+        }
+    )
+
+
 def policy(tmp_path: Path, resource: str, filters: str, action: str, mode: str) -> list[Policy]:
     path = tmp_path / "lever.yaml"
     path.write_text(
@@ -199,7 +218,8 @@ async def test_a_backup_schedule_gets_a_retention_with_its_items_kept_and_revert
     levers = policy(
         tmp_path, "branch", filters, "{type: set_backup_retention, retention: 14d}", "auto"
     )
-    async with rig(tmp_path, policies=levers, settings=ACTING, edit_world=lever_world) as r:
+
+    async with rig(tmp_path, policies=levers, settings=ACTING, edit_world=scheduled_world) as r:
         result = await r.apply()
         assert [o.state for o in result.outcomes] == ["succeeded"]
         kept = [{**item, "retention_seconds": 1209600} for item in SCHEDULE]
@@ -292,7 +312,7 @@ async def test_a_backup_schedule_of_a_protected_branch_is_never_changed(tmp_path
     )
 
     def protected(data: dict[str, Any]) -> None:
-        lever_world(data)
+        scheduled_world(data)
         project = data["organizations"][0]["projects"][0]
         next(b for b in project["branches"] if b["id"] == "br-main-1")["protected"] = True
 
@@ -350,7 +370,7 @@ async def test_a_saved_plan_of_each_new_action_is_what_its_policy_proposes(
     tmp_path: Path, resource: str, filters: str, action: str
 ) -> None:
     levers = policy(tmp_path, resource, filters, action, "approve")
-    async with rig(tmp_path, policies=levers, edit_world=lever_world) as r:
+    async with rig(tmp_path, policies=levers, edit_world=scheduled_world) as r:
         plan = await r.plan()
         [item] = plan.items
         assert item.status == "needs_approval"

@@ -86,8 +86,16 @@ async def test_each_lever_detail_is_read_only_where_its_policy_can_select(
     assert snapshot.complete
     assert len(routes(simulator, SNAPSHOTS)) == len(projects)
     defaults = {b["id"] for p in projects for b in p["branches"] if b.get("default")}
+    # only where a scheduled snapshot is kept for ever: what a schedule without retention costs
+    keeping = {
+        s["source_branch_id"]
+        for p in projects
+        for s in p.get("snapshots", [])
+        if not s["manual"] and not s.get("expires_at")
+    }
     read_schedules = {path.split("/")[-2] for path in routes(simulator, SCHEDULE)}
-    assert read_schedules == defaults  # not one non-default branch
+    assert 0 < len(read_schedules) < len(defaults)
+    assert read_schedules == defaults & keeping  # not one non-default branch
     long_timeouts = {
         p["id"] for p in projects if any(e["suspend_timeout_seconds"] > 300 for e in p["endpoints"])
     }
@@ -98,7 +106,7 @@ async def test_each_lever_detail_is_read_only_where_its_policy_can_select(
     # what was read is on the snapshot, zeros included: a compute never started is counted
     world_snapshots = {s["id"] for p in projects for s in p.get("snapshots", [])}
     assert {s.id for s in snapshot.snapshots} == world_snapshots
-    assert set(snapshot.backup_schedules) == defaults
+    assert set(snapshot.backup_schedules) == defaults & keeping
     for project in projects:
         if project["id"] in long_timeouts:
             for endpoint in project["endpoints"]:
@@ -159,3 +167,29 @@ async def test_a_failed_lever_read_leaves_its_part_incomplete_never_zero(
     other = next(s for s in live.projects.values() if s.project_id != state.project_id)
     assert snapshot.covers("snapshot", other.org_id, other.project_id)
     assert snapshot.covers("branch", other.org_id, other.project_id)
+
+
+def _snapshot(snapshot_id: str, **fields: Any) -> Any:
+    from governor.neon.models import ProjectSnapshot
+
+    return ProjectSnapshot.in_project("p-1", {"id": snapshot_id, "name": snapshot_id, **fields})
+
+
+def test_a_schedule_is_read_only_for_a_branch_with_a_scheduled_snapshot_kept_for_ever() -> None:
+    from governor.pipeline.detail import keeping_forever
+
+    snapshots = [
+        _snapshot("s1", manual=False, source_branch_id="br-a"),  # no expiry: kept for ever
+        _snapshot("s2", manual=False, source_branch_id="br-b", expires_at="2026-12-20T00:00:00Z"),
+        _snapshot("s3", manual=True, source_branch_id="br-c"),  # manual: not a schedule's
+    ]
+    assert keeping_forever(["br-a", "br-b", "br-c", "br-d"], snapshots) == ["br-a"]
+    assert keeping_forever(["br-a", "br-b"], []) == []
+
+
+def test_without_the_snapshot_list_or_a_source_every_selectable_schedule_is_read() -> None:
+    from governor.pipeline.detail import keeping_forever
+
+    assert keeping_forever(["br-a", "br-b"], None) == ["br-a", "br-b"]
+    unnamed = [_snapshot("s1", manual=False)]
+    assert keeping_forever(["br-a", "br-b"], unnamed) == ["br-a", "br-b"]
