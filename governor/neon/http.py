@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import urlsplit
+from urllib.request import getproxies_environment, proxy_bypass
 
 import httpx
 
@@ -40,6 +41,7 @@ from governor.neon.pacing import Pacer, full_jitter_seconds, parse_retry_after
 from governor.neon.paging import MAX_LISTING_ITEMS
 from governor.neon.responses import ApiResponse
 from governor.neon.retry import RetryPolicy, attempts_for, default_retry, dns_failure
+from governor.neon.transport import NeonTransport
 
 logger = logging.getLogger("governor.neon")
 # httpx logs every request at INFO with its URL; our own lines say more and leak nothing.
@@ -48,6 +50,16 @@ logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 PROJECT_URL = "https://github.com/neon-governor/neon-governor"
 USER_AGENT = f"neon-governor/{__version__} (+{PROJECT_URL})"
+
+
+def _proxied(url: str) -> bool:
+    """Whether the environment routes ``url`` through a proxy: then httpx's own transport,
+    which honours it (``NeonTransport`` connects directly)."""
+    parts = urlsplit(url)
+    proxies = getproxies_environment()
+    if not (proxies.get(parts.scheme) or proxies.get("all")):
+        return False
+    return not proxy_bypass(parts.hostname or "")
 
 
 @dataclass(frozen=True)
@@ -118,6 +130,8 @@ class NeonHttp:
         )
         self.requests = 0  # every HTTP attempt, failed ones included
         self.rate_limited_responses = 0  # 429s received (each was retried or surfaced)
+        if transport is None and not _proxied(self.base_url):
+            transport = NeonTransport(max_connections=max_connections)
         self._http = httpx.AsyncClient(
             base_url=self.base_url + "/",
             headers={

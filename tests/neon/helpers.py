@@ -1,4 +1,5 @@
-"""Shared bits for the client tests: a secret-looking key, fast clients, pass-through transports."""
+"""Shared bits for the client tests: a secret-looking key, fast clients, pass-through transports
+(around the client's own ``NeonTransport``, the one a client uses by default)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import httpx
 
 from governor.neon.client import NeonClient
+from governor.neon.transport import NeonTransport
 from governor.simulator import Simulator
 from tests.neon.virtual_time import VirtualClock
 
@@ -34,7 +36,7 @@ class RecordingTransport(httpx.AsyncBaseTransport):
     """Real sockets; remembers every request the client sent (URL, headers, body)."""
 
     def __init__(self) -> None:
-        self._inner = httpx.AsyncHTTPTransport()
+        self._inner = NeonTransport()
         self.sent: list[httpx.Request] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -50,7 +52,7 @@ class FailingFirstTransport(httpx.AsyncBaseTransport):
     """Real sockets, except that the first ``failures`` attempts raise ``error``."""
 
     def __init__(self, error: type[httpx.TransportError], failures: int = 1) -> None:
-        self._inner = httpx.AsyncHTTPTransport()
+        self._inner = NeonTransport()
         self._error = error
         self._failures = failures
 
@@ -83,7 +85,7 @@ class FaultyTransport(httpx.AsyncBaseTransport):
     the server: a project (or listing) that Neon cannot serve, for as long as the test."""
 
     def __init__(self, broken: Callable[[httpx.Request], bool], status: int = 500) -> None:
-        self._inner = httpx.AsyncHTTPTransport()
+        self._inner = NeonTransport()
         self._broken = broken
         self._status = status
         self.refused = 0
