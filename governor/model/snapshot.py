@@ -126,6 +126,12 @@ class Snapshot:
     # "operations", "spending_limit"): a snapshot without one cannot stand in for a sweep
     # whose policies want it (an empty dict above may mean "none" or "not read")
     detail_kinds_read: set[str] = field(default_factory=set)
+    # swept into a spool (``governor.sweep.spool``): every project record in the order
+    # listed, with where its branches, computes and detail went (those lists above are
+    # then empty); the pipeline reads them back a batch at a time
+    spooled: list[tuple[Project | None, tuple[int, int] | None]] = field(
+        default_factory=list, repr=False
+    )
 
     @property
     def complete(self) -> bool:
@@ -157,6 +163,7 @@ class Snapshot:
             seen_keys = {record.key.id for record in merged.api_keys}
             merged.api_keys.extend(r for r in part.api_keys if r.key.id not in seen_keys)
             merged.incomplete.extend(part.incomplete)
+            merged.spooled.extend(part.spooled)
             merged.requests += part.requests
             merged.minimum_requests += part.minimum_requests
             merged.org_ids.extend(org_id for org_id in part.org_ids if org_id not in merged.org_ids)

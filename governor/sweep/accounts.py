@@ -13,6 +13,7 @@ from datetime import datetime
 
 from governor.model.snapshot import Snapshot
 from governor.neon.client import NeonClient
+from governor.sweep.spool import ProjectSpool
 from governor.sweep.walk import SweepProgress, WantsDetail, WantsExtra, sweep
 
 
@@ -33,11 +34,13 @@ async def sweep_accounts(
     progress: Callable[[SweepProgress], None] | None = None,
     wants_detail: WantsDetail | None = None,
     wants_extra: WantsExtra | None = None,
+    spool: ProjectSpool | None = None,
 ) -> Snapshot:
     """Every account swept concurrently, merged into one snapshot taken at ``now``.
 
     ``wants_detail``: whether a project's detail is needed (default: never);
     ``wants_extra``: the detail only some policies read (default: none).
+    ``spool``: where each project's bulk goes as it is read (``sweep``'s), one for all.
     """
     if not accounts:
         raise ValueError("no account to sweep")
@@ -64,6 +67,7 @@ async def sweep_accounts(
                 now=now,
                 wants_detail=wants_detail,
                 wants_extra=wants_extra,
+                spool=spool,
             )
             for account in accounts
         )

@@ -26,6 +26,7 @@ from governor.neon.errors import NeonApiError, NeonAuthError, NeonError, NeonNot
 from governor.neon.ids import shown
 from governor.neon.models import ApiKey, Branch, Endpoint, Organization, Project, ProjectSnapshot
 from governor.neon.reads import BRANCHES_PAGE_SIZE, PROJECTS_PAGE_SIZE
+from governor.sweep.spool import ProjectSpool
 
 ItemT = TypeVar("ItemT")
 
@@ -48,6 +49,22 @@ class ProjectResult:
     activations: dict[str, int] = field(default_factory=dict)
     # branch id -> annotation values, from the branch listing (owner rules match on them)
     branch_annotations: dict[str, dict[str, str]] = field(default_factory=dict)
+    spooled: tuple[int, int] | None = None  # where ``spill`` put the bulk above
+
+    def spill(self, spool: ProjectSpool) -> None:
+        """The branches, computes and detail into ``spool``; only the project stays here."""
+        self.spooled = spool.put(
+            (
+                self.branches,
+                self.endpoints,
+                self.snapshots,
+                self.backup_schedules,
+                self.activations,
+                self.branch_annotations,
+            )
+        )
+        self.branches, self.endpoints, self.snapshots = [], [], []
+        self.backup_schedules, self.activations, self.branch_annotations = {}, {}, {}
 
 
 @dataclass

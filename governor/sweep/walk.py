@@ -44,6 +44,7 @@ from governor.sweep.assemble import (
     settle_scope,
     warn_about_skew,
 )
+from governor.sweep.spool import ProjectSpool
 
 ValueT = TypeVar("ValueT")
 
@@ -108,6 +109,7 @@ async def sweep(
     now: datetime | None = None,
     wants_detail: WantsDetail | None = None,
     wants_extra: WantsExtra | None = None,
+    spool: ProjectSpool | None = None,
 ) -> Snapshot:
     """Read every organization in ``org_ids`` (default: all the key can see) into a Snapshot.
 
@@ -115,12 +117,16 @@ async def sweep(
     its branches and computes (default: never); the caller builds it from its policies.
     ``wants_extra``: the same for snapshots, backup schedules, activations and spending
     limits (default: none read).
+    ``spool``: each project's branches, computes and detail go there as soon as they are
+    read; the snapshot then holds the projects and ``spooled`` says where the rest is.
     Raises ``NeonAuthError`` only when Neon refuses the key itself (401).
     """
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
     taken_at = now or datetime.now(UTC)
-    run = _Sweep(client, concurrency, progress, wants_detail, taken_at, extra=wants_extra)
+    run = _Sweep(
+        client, concurrency, progress, wants_detail, taken_at, extra=wants_extra, spool=spool
+    )
     return await run.run(list(org_ids) if org_ids else None, taken_at)
 
 
@@ -134,8 +140,13 @@ class _Sweep:
         taken_at: datetime,
         *,
         extra: WantsExtra | None = None,
+        spool: ProjectSpool | None = None,
     ) -> None:
         self.client = client
+        self.spool = spool
+        # projects read at once: two per request slot keeps every slot busy between a
+        # project's reads (its branches and computes, then its detail and extras)
+        self.workers = 2 * concurrency
         self.wants = wants
         self.extra = extra or WantsExtra()
         self.taken_at = taken_at
@@ -229,6 +240,10 @@ class _Sweep:
             for project_id, record in org.projects.items()
             if record.detailed
         }
+        if self.spool is not None:
+            snapshot.spooled = [
+                (record.project, record.spooled) for org in orgs for record in org.projects.values()
+            ]
         snapshot.key_scope = self.key_scope
         snapshot.detail_kinds_read = self.extra.kinds
         snapshot.clock_skew_seconds = self.client.clock_skew_seconds
@@ -314,19 +329,26 @@ class _Sweep:
         # Without an org_id the project list is how organizations are discovered, so its
         # failure leaves the organization list itself incomplete.
         listing_kind: PartKind = "projects" if result.org_id is not None else "organizations"
+        # A fixed set of workers takes the projects as their pages arrive: no task (and
+        # frame) per project waiting its turn, and the page reader waits when they lag.
+        queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=self.workers)
         async with asyncio.TaskGroup() as group:
             if result.org_id is not None:
                 group.create_task(self.org_api_keys(result))
                 group.create_task(self.spending_limit(result))
+            for _ in range(self.workers):
+                group.create_task(self.project_worker(result, queue))
             iterator = self.client.iter_project_pages(result.org_id)
             async for page in self.pages(listing_kind, result.org_id, None, iterator):
                 for project in page.projects:
                     if project.id not in result.projects:
-                        self.start_project(group, result, project.id, ProjectResult(project))
+                        await self.start_project(queue, result, project.id, ProjectResult(project))
                 for project_id in page.unavailable_project_ids:
                     if project_id not in result.projects:
-                        self.start_project(group, result, project_id, ProjectResult(None))
+                        await self.start_project(queue, result, project_id, ProjectResult(None))
                 self.report()
+            for _ in range(self.workers):
+                await queue.put(None)  # each worker ends when it takes one
             if result.org_id is None:
                 for org_id in inferred_org_ids(result):
                     inferred = OrgResult(org_id, inferred=True)
@@ -337,16 +359,20 @@ class _Sweep:
         self.organizations_done += 1
         self.report()
 
-    def start_project(
+    async def start_project(
         self,
-        group: asyncio.TaskGroup,
+        queue: asyncio.Queue[str | None],
         org: OrgResult,
         project_id: str,
         record: ProjectResult,
     ) -> None:
         org.projects[project_id] = record
         self.projects_total += 1
-        group.create_task(self.project(org, project_id))
+        await queue.put(project_id)
+
+    async def project_worker(self, org: OrgResult, queue: asyncio.Queue[str | None]) -> None:
+        while (project_id := await queue.get()) is not None:
+            await self.project(org, project_id)
 
     async def org_api_keys(self, result: OrgResult) -> None:
         assert result.org_id is not None
@@ -415,6 +441,8 @@ class _Sweep:
                 record.detailed = True
         if record.project is not None:
             await self.project_extras(record, org_id, branches, endpoints)
+        if self.spool is not None:
+            record.spill(self.spool)
         self.projects_done += 1
         self.report()
 
