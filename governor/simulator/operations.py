@@ -182,6 +182,10 @@ class OperationBook:
             else:
                 del self._running[project_id]
 
+    def running_project_ids(self) -> list[str]:
+        """Projects with an unfinished chain: a few, where the world may hold 30,000."""
+        return list(self._running)
+
     def has_running(self, project_id: str) -> bool:
         """True while any chain of the project is unfinished, retry pending included."""
         return project_id in self._running

@@ -33,9 +33,11 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    # Headers and body are two writes; with Nagle on, delayed ACKs add ~40 ms per answer.
+    # An error page's headers and body are two writes; with Nagle on, delayed ACKs add
+    # ~40 ms per such answer (the simulator's own answers are one write).
     disable_nagle_algorithm = True
     server: _Server
+    _headers_buffer: list[bytes]  # BaseHTTPRequestHandler's, written by flush_headers
 
     def _serve(self) -> None:
         try:
@@ -55,9 +57,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         if answer.status != 204:
             self.send_header("Content-Length", str(len(answer.body)))
-        self.end_headers()
+        # Head and body in one send (one syscall, one segment for a small answer).
+        self._headers_buffer.append(b"\r\n")
         if answer.status != 204 and self.command != "HEAD":
-            self.wfile.write(answer.body)
+            self._headers_buffer.append(answer.body)
+        self.flush_headers()
 
     do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = do_HEAD = _serve
 

@@ -441,7 +441,10 @@ class Simulator:
         clock_value = self._clock()
         # The state has been constant since the last request: bill it up to now first.
         self.usage.advance(self.world, now, project_ids=())
-        touched = {pid for pid in self.world.projects if self.operations.has_running(pid)}
+        # Only running operations' projects (not a scan of the world: one per request).
+        touched = {
+            pid for pid in self.operations.running_project_ids() if pid in self.world.projects
+        }
         expiring = len(self._expiries)
         self.operations.advance(clock_value)
         self._expire_branches(now)
@@ -467,8 +470,9 @@ class Simulator:
             detail = "".join(traceback.format_exception_only(error)).strip()
             return self._error(500, f"simulator error: {detail}", "", ticket.request_id)
         finally:
-            # What this request (or a finished operation) changed bills from now on.
-            if "project_id" in ticket.match.params:
+            # What this request (or a finished operation) changed bills from now on; a read
+            # changes nothing (re-metering its project's branches was most of a read's time).
+            if "project_id" in ticket.match.params and ticket.method in MUTATING_METHODS:
                 touched.add(ticket.match.params["project_id"])
             everything = len(self._expiries) != expiring
             self.usage.advance(self.world, now, project_ids=None if everything else touched)
