@@ -10,9 +10,9 @@ shipped policies, estimate, store into a fresh SQLite file) with a personal key.
 requests made, the minimum for that world (``minimum_requests``), wall time of the sweep
 and of the whole audit, the bound, their ratio, 429s, peak RSS. The bound is the longer of
 requests ÷ the per-minute rate and the busiest route's requests (one branch list and one
-compute list per project) ÷ the per-route rate. The default limits (60,000/min, 1,000/s
-per route) are far above Neon's (700/min, 40/s) to keep the runs short; say so when
-quoting them.
+compute list per project) ÷ the per-route rate. The default limits (6,000/min and 100/s
+per route; 60,000/min and 1,000/s from 10,000 projects) are far above Neon's (700/min,
+40/s) to keep the runs short; say so when quoting them.
 
 Part 2, against the SDK: a 200-project world at Neon's real limits (700/min, 40/s per
 route), at 0, 50 and 100 ms and 20-60 ms latency. The same reads (project pages, each
@@ -22,9 +22,32 @@ pacing, no retries (the SDK has neither); and by the governor's sweep. Two budge
 key (each run has the simulator's budget to itself), and one shared account budget (both
 run at once with the same key, as when CI and the Console share the account's budget).
 
+Before and after in one run (part 1): ``--before REV`` (default ``6833fac``, the commit
+before issue 21) checks REV out into a temporary ``git worktree`` (removed at the end) and
+runs the same child (this file, with PYTHONPATH at that tree; it passes ``keep_snapshot``
+only where ``run_audit`` has it) against a fresh world of the same seed, served by this
+checkout's simulator; both rows are printed, then after ÷ before. ``--before ''``: after only.
+
+The consumption read: part 1's audits run with ``[consumption]`` on (Neon's v2 meters
+after the sweep, then the estimates priced from them), at a budget raised from the default
+30/min to ``--consumption-rpm`` (6,000) so the runs stay short; the columns *c.req*, *c.s*
+(wall time of the read and the store's usage pass), *c.CPU* (the child's CPU during the
+read) and *c.30/min* (what the requests take at the default budget: 30 at once, then 30 a
+minute). Up to ``--consumption-max-projects`` (100): the rows grow with projects x
+branches x 168 h, and the simulator computes each one.
+
+Part 3 (``--skip-history`` to skip): the consumption read against stores that already
+kept 1 and 30 days of series (``consumption_read.py --kept-days 1,30``): its requests,
+CPU and peak RSS should not grow with the history kept.
+
+30,000 projects: ``--sizes 30000`` at 60,000/min and 1,000/s per route (as 10,000);
+``--large-branches-per-project`` gives those worlds fewer branches (the simulator's world of
+300,000 branches takes minutes and gigabytes to generate).
+
     .venv/bin/python benchmarks/sweep.py                        # 100 and 1,000 projects
     .venv/bin/python benchmarks/sweep.py --sizes 100,1000,10000 # the 10,000 run: minutes
     .venv/bin/python benchmarks/sweep.py --skip-sdk --latencies 100
+    .venv/bin/python benchmarks/sweep.py --sizes 10000,30000 --latencies 20:60 --skip-sdk
 """
 
 from __future__ import annotations
@@ -34,12 +57,15 @@ import asyncio
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,7 +91,6 @@ class Server:
 def start_simulator(
     projects: int, branches_per_project: int, rpm: int, rps: int, latency: str, *, seed: int
 ) -> Server:
-    world = Path(tempfile.mkdtemp(prefix="bench-world-")) / "world.json"
     command = [
         sys.executable,
         "-m",
@@ -87,8 +112,6 @@ def start_simulator(
         latency,
         "--port",
         "0",
-        "--dump-world",
-        str(world),
     ]
     process = subprocess.Popen(
         command,
@@ -109,8 +132,21 @@ def start_simulator(
         process.kill()
         process.wait()
         raise SystemExit(f"the simulator did not start: {line!r} {''.join(stderr_lines)}")
-    org_id = json.loads(world.read_text())["organizations"][0]["id"]
-    world.unlink()
+    # The organization's id from the key lines it prints next (not --dump-world: at 30,000
+    # projects that file is 1 GB and writing it doubled the simulator's peak memory).
+    deadline = time.monotonic() + 60
+    org_id = ""
+    while not org_id and time.monotonic() < deadline:
+        for text in list(stderr_lines):
+            if "(organization key for " in text:
+                org_id = text.rsplit("(organization key for ", 1)[1].strip().rstrip(")")
+                break
+        else:
+            time.sleep(0.05)
+    if not org_id:
+        process.kill()
+        process.wait()
+        raise SystemExit(f"the simulator printed no organization key: {''.join(stderr_lines)}")
     return Server(process, line.split(" ", 1)[1], org_id, stderr_lines)
 
 
@@ -126,9 +162,48 @@ def stop_simulator(server: Server) -> dict[str, Any]:
 
 
 # -- the governor, in a child process ---------------------------------------------------
+#
+# The child runs against this checkout or against a `git worktree` of an older revision
+# (``--before``): PYTHONPATH points at that tree, and this file imports only names both have.
+
+
+def _hook_consumption(figures: dict[str, Any]) -> None:
+    """Time the audit's consumption step where the pipeline calls it (both revisions: the
+    pipeline modules look ``read_consumption`` and ``consumption_usage`` up at call time)."""
+    import governor.pipeline.consumption as consumption_module
+
+    def timed(name: str) -> None:
+        original = getattr(consumption_module, name, None)
+        if original is None:
+            return
+
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            wall, cpu = time.perf_counter(), time.process_time()
+            found = None
+            try:
+                found = await original(*args, **kwargs)
+                return found
+            finally:
+                requests = getattr(found, "requests", None)
+                if isinstance(requests, int):
+                    figures[f"{name}_requests"] = requests
+                figures[f"{name}_seconds"] = time.perf_counter() - wall
+                figures[f"{name}_cpu_seconds"] = time.process_time() - cpu
+
+        for module in list(sys.modules.values()):
+            if (module.__name__ or "").startswith("governor.") and (
+                getattr(module, name, None) is original
+            ):
+                setattr(module, name, wrapper)
+
+    timed("read_consumption")
+    timed("consumption_usage")
 
 
 async def _child(arguments: argparse.Namespace) -> dict[str, Any]:
+    import inspect
+
+    import governor
     from governor.neon.client import NeonClient
     from governor.pipeline.audit import run_audit
     from governor.policy import load_policies, shipped_policies_path
@@ -137,6 +212,7 @@ async def _child(arguments: argparse.Namespace) -> dict[str, Any]:
     from governor.sweep import Account, SweepProgress, sweep
 
     marks: dict[str, float] = {}
+    figures: dict[str, Any] = {"governor": str(Path(governor.__file__).resolve().parent.parent)}
 
     def progress(state: SweepProgress) -> None:
         marks["swept"] = time.perf_counter()
@@ -149,18 +225,31 @@ async def _child(arguments: argparse.Namespace) -> dict[str, Any]:
         max_connections=arguments.concurrency,
     ) as client:
         started = time.perf_counter()
+        cpu_started = time.process_time()
         if arguments.sweep_only:
             snapshot = await sweep(client, concurrency=arguments.concurrency, progress=progress)
             done = time.perf_counter()
-            figures = {
-                "requests": snapshot.requests,
-                "minimum": snapshot.minimum_requests,
-                "complete": snapshot.complete,
-                "projects": len(snapshot.projects),
-            }
+            figures.update(
+                requests=snapshot.requests,
+                minimum=snapshot.minimum_requests,
+                complete=snapshot.complete,
+                projects=len(snapshot.projects),
+            )
         else:
+            from governor.config.consumption import ConsumptionSettings
+
+            options: dict[str, Any] = {}
+            if arguments.consumption_rpm:
+                client.use_consumption_budget(arguments.consumption_rpm)
+                options["consumption"] = ConsumptionSettings(
+                    enabled=True, requests_per_minute=arguments.consumption_rpm
+                )
+                _hook_consumption(figures)
+            if "keep_snapshot" in inspect.signature(run_audit).parameters:
+                options["keep_snapshot"] = False  # what the CLI's audit asks (issue 21)
             policies = load_policies([shipped_policies_path()])
             async with await Store.open_async(Path(arguments.db)) as store:
+                sweep_requests = 0
                 result = await run_audit(
                     accounts=[Account("bench", client)],
                     store=store,
@@ -168,19 +257,23 @@ async def _child(arguments: argparse.Namespace) -> dict[str, Any]:
                     prices=Prices(),
                     concurrency=arguments.concurrency,
                     progress=progress,
+                    **options,
                 )
+                sweep_requests = result.requests
             done = time.perf_counter()
-            figures = {
-                "requests": result.requests,
-                "minimum": result.minimum_requests,
-                "complete": result.complete,
-                "projects": result.snapshot_counts.get("projects", 0),
-                "findings": len(result.findings),
-            }
+            figures.update(
+                requests=sweep_requests,
+                minimum=result.minimum_requests,
+                complete=result.complete,
+                projects=result.snapshot_counts.get("projects", 0),
+                findings=len(result.findings),
+                consumption_requests=client.requests - sweep_requests,
+            )
             del result
         figures.update(
             sweep_seconds=marks.get("swept", done) - started,
             total_seconds=done - started,
+            cpu_seconds=time.process_time() - cpu_started,
             client_429s=client.rate_limited_responses,
         )
     return figures
@@ -200,8 +293,18 @@ def child_main(arguments: argparse.Namespace) -> int:
 
 
 def start_governor(
-    url: str, key: str, rpm: int, rps: int, concurrency: int, *, sweep_only: bool
+    url: str,
+    key: str,
+    rpm: int,
+    rps: int,
+    concurrency: int,
+    *,
+    sweep_only: bool,
+    tree: Path = ROOT,
+    consumption_rpm: int = 0,
 ) -> tuple[subprocess.Popen[str], Path]:
+    """The child audit (or sweep) against the governor in ``tree`` (this checkout, or a
+    worktree of ``--before``); the simulator is always this checkout's."""
     folder = Path(tempfile.mkdtemp(prefix="bench-store-"))
     command = [
         sys.executable,
@@ -222,8 +325,14 @@ def start_governor(
     ]
     if sweep_only:
         command.append("--sweep-only")
+    command += ["--consumption-rpm", str(consumption_rpm)]  # 0: none (not the default)
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=CHILD_ENV
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tree,
+        env={**os.environ, "PYTHONPATH": str(tree)},
     )
     return process, folder
 
@@ -301,62 +410,167 @@ def limits_for(arguments: argparse.Namespace, size: int) -> tuple[int, int]:
     return rpm, arguments.rps_per_route or max(1, rpm // 60)
 
 
+def branches_for(arguments: argparse.Namespace, size: int) -> int:
+    if size >= 30_000 and arguments.large_branches_per_project:
+        return int(arguments.large_branches_per_project)
+    return int(arguments.branches_per_project)
+
+
+def consumption_for(arguments: argparse.Namespace, size: int) -> int:
+    """The consumption budget of this size's audit; 0: no consumption read."""
+    return 0 if size > arguments.consumption_max_projects else int(arguments.consumption_rpm)
+
+
+@contextmanager
+def worktree(revision: str) -> Iterator[Path | None]:
+    """A detached ``git worktree`` of ``revision`` in a temp dir, removed afterwards."""
+    if not revision:
+        yield None
+        return
+    folder = Path(tempfile.mkdtemp(prefix="bench-before-"))
+    tree = folder / "tree"
+    made = subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", str(tree), revision],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if made.returncode != 0:  # not a git checkout, or a shallow one without the revision
+        shutil.rmtree(folder, ignore_errors=True)
+        print(f"before: {revision} is not available ({made.stderr.strip()[:200]}): after only")
+        yield None
+        return
+    try:
+        yield tree
+    finally:
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "prune"], check=False)
+
+
+def audit_row(arguments: argparse.Namespace, size: int, latency: str, tree: Path) -> dict[str, Any]:
+    """One audit of a fresh world (same seed for every revision) by the governor in ``tree``."""
+    rpm, rps = limits_for(arguments, size)
+    branches = branches_for(arguments, size)
+    made = time.perf_counter()
+    server = start_simulator(size, branches, rpm, rps, latency, seed=arguments.seed)
+    world_seconds = time.perf_counter() - made
+    try:
+        process, folder = start_governor(
+            server.url,
+            PERSONAL_KEY,
+            rpm,
+            rps,
+            arguments.concurrency,
+            sweep_only=False,
+            tree=tree,
+            consumption_rpm=consumption_for(arguments, size),
+        )
+        figures = finish_governor(process, folder)
+    finally:
+        stats = stop_simulator(server)
+    bound = bound_seconds(figures["requests"], size, rpm, rps)
+    return {
+        "projects": size,
+        "branches_per_project": branches,
+        "rpm": rpm,
+        "rps_per_route": rps,
+        "latency_ms": latency,
+        **figures,
+        "bound_seconds": bound,
+        "ratio": figures["sweep_seconds"] / bound,
+        "requests_ratio": figures["requests"] / max(1, figures["minimum"]),
+        "server_429s": int(stats["statuses"].get("429", 0)),
+        "world_seconds": world_seconds,
+    }
+
+
+PART_ONE_HEADER = (
+    f"{'rev':>6} {'projects':>8} {'limits':>12} {'latency':>8} {'requests':>8} {'minimum':>8} "
+    f"{'ratio':>6} {'sweep s':>8} {'bound s':>7} {'ratio':>6} {'audit s':>8} {'CPU s':>7} "
+    f"{'429s':>5} {'RSS MB':>7} {'db MB':>6} {'c.req':>5} {'c.s':>6} {'c.CPU':>6} {'c.30/min':>8}"
+)
+
+
+def print_row(label: str, row: dict[str, Any]) -> None:
+    cons = row.get("read_consumption_requests")
+    if cons is None:
+        consumption = f"{'-':>5} {'-':>6} {'-':>6} {'-':>8}"
+    else:
+        # at Neon's default [consumption] budget: the first 30 at once, then 30 a minute
+        steady = max(0, cons - 30) / 30
+        consumption = (
+            f"{cons:>5} {row['consumption_usage_seconds']:>6.2f} "
+            f"{row['read_consumption_cpu_seconds']:>6.2f} {steady:>6.1f} m"
+        )
+    limits = f"{row['rpm']}/{row['rps_per_route']}"
+    print(
+        f"{label:>6} {row['projects']:>8} {limits:>12} "
+        f"{row['latency_ms']:>8} {row['requests']:>8} {row['minimum']:>8} "
+        f"{row['requests_ratio']:>6.3f} {row['sweep_seconds']:>8.2f} "
+        f"{row['bound_seconds']:>7.2f} {row['ratio']:>6.3f} {row['total_seconds']:>8.2f} "
+        f"{row['cpu_seconds']:>7.1f} {row['server_429s']:>5} {row['peak_rss_mb']:>7.0f} "
+        f"{row['db_mb']:>6.1f} {consumption}" + ("" if row["complete"] else "  INCOMPLETE"),
+        flush=True,
+    )
+
+
+def ratio_text(after: dict[str, Any], before: dict[str, Any]) -> str:
+    def ratio(key: str) -> str:
+        low = before.get(key)
+        high = after.get(key)
+        if not isinstance(low, int | float) or not isinstance(high, int | float) or not low:
+            return "-"
+        return f"{high / low:.2f}x"
+
+    return (
+        f"{'a/b':>6} sweep s {ratio('sweep_seconds')}, audit s {ratio('total_seconds')}, "
+        f"CPU s {ratio('cpu_seconds')}, peak RSS {ratio('peak_rss_mb')}, "
+        f"requests {ratio('requests')}, 429s {before['server_429s']} -> {after['server_429s']}"
+        + (
+            f", consumption s {ratio('consumption_usage_seconds')}"
+            if "consumption_usage_seconds" in after and "consumption_usage_seconds" in before
+            else ""
+        )
+    )
+
+
 def part_one(arguments: argparse.Namespace) -> list[dict[str, Any]]:
     rows = []
+    budget = (
+        f"consumption read at {arguments.consumption_rpm}/min up to "
+        f"{arguments.consumption_max_projects} projects"
+        if arguments.consumption_rpm
+        else "no consumption read"
+    )
     print(
-        f"== audit at the bound: {arguments.branches_per_project} branches per project, "
-        f"concurrency {arguments.concurrency}; limits far above Neon's to keep runs short =="
+        f"== audit at the bound: {arguments.branches_per_project} branches per project"
+        + (
+            f" ({arguments.large_branches_per_project} at 30,000+)"
+            if arguments.large_branches_per_project
+            else ""
+        )
+        + f", concurrency {arguments.concurrency}; limits far above Neon's to keep runs short; "
+        f"{budget} =="
     )
-    header = (
-        f"{'projects':>8} {'limits':>12} {'latency':>8} {'requests':>8} {'minimum':>8} "
-        f"{'ratio':>7} {'sweep s':>8} {'bound s':>8} {'ratio':>6} {'audit s':>8} {'429s':>5} "
-        f"{'RSS MB':>7} {'db MB':>6}"
-    )
-    print(header)
-    for size in arguments.sizes:
-        rpm, rps = limits_for(arguments, size)
-        for latency in arguments.latencies:
-            server = start_simulator(
-                size,
-                arguments.branches_per_project,
-                rpm,
-                rps,
-                latency,
-                seed=arguments.seed,
-            )
-            try:
-                process, folder = start_governor(
-                    server.url,
-                    PERSONAL_KEY,
-                    rpm,
-                    rps,
-                    arguments.concurrency,
-                    sweep_only=False,
-                )
-                figures = finish_governor(process, folder)
-            finally:
-                stats = stop_simulator(server)
-            bound = bound_seconds(figures["requests"], size, rpm, rps)
-            row = {
-                "projects": size,
-                "rpm": rpm,
-                "rps_per_route": rps,
-                "latency_ms": latency,
-                **figures,
-                "bound_seconds": bound,
-                "ratio": figures["sweep_seconds"] / bound,
-                "requests_ratio": figures["requests"] / max(1, figures["minimum"]),
-                "server_429s": int(stats["statuses"].get("429", 0)),
-            }
-            rows.append(row)
-            print(
-                f"{size:>8} {f'{rpm}/{rps}':>12} {latency:>8} {row['requests']:>8} "
-                f"{row['minimum']:>8} {row['requests_ratio']:>7.3f} "
-                f"{row['sweep_seconds']:>8.2f} {bound:>8.2f} "
-                f"{row['ratio']:>6.3f} {row['total_seconds']:>8.2f} {row['server_429s']:>5} "
-                f"{row['peak_rss_mb']:>7.0f} {row['db_mb']:>6.1f}",
-                flush=True,
-            )
+    with worktree(arguments.before) as before_tree:
+        if before_tree is not None:
+            print(f"before: {arguments.before} (a git worktree in {before_tree}); after: {ROOT}")
+        print(PART_ONE_HEADER)
+        for size in arguments.sizes:
+            for latency in arguments.latencies:
+                pair: dict[str, dict[str, Any]] = {}
+                trees = [("before", before_tree)] if before_tree is not None else []
+                for label, tree in [*trees, ("after", ROOT)]:
+                    assert tree is not None
+                    row = {"revision": label, **audit_row(arguments, size, latency, tree)}
+                    rows.append(row)
+                    pair[label] = row
+                    print_row(label, row)
+                if "before" in pair:
+                    print(ratio_text(pair["after"], pair["before"]), flush=True)
     return rows
 
 
@@ -419,6 +633,25 @@ def part_two(arguments: argparse.Namespace) -> list[dict[str, Any]]:
     return rows
 
 
+def part_three(arguments: argparse.Namespace) -> None:
+    """The consumption read against stores that kept 1 and 30 days of series
+    (``benchmarks/consumption_read.py --kept-days``): its cost should not grow with them."""
+    print(flush=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).resolve().parent / "consumption_read.py"),
+            "--projects",
+            str(arguments.history_projects),
+            "--kept-days",
+            arguments.kept_days,
+        ],
+        check=True,
+        cwd=ROOT,
+        env=CHILD_ENV,
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="100,1000", help="world sizes, e.g. 100,1000,10000")
@@ -435,12 +668,43 @@ def main() -> int:
         "--rps-per-route", type=int, default=0, help="per-route limit in part 1 (default: rpm/60)"
     )
     parser.add_argument("--branches-per-project", type=int, default=10)
+    parser.add_argument(
+        "--large-branches-per-project",
+        type=int,
+        default=0,
+        help="branches per project at 30,000 projects and more (default: --branches-per-project)",
+    )
+    parser.add_argument(
+        "--consumption-max-projects",
+        type=int,
+        default=100,
+        help="larger worlds are audited without the consumption read (its rows grow with "
+        "projects x branches x 168 h: 350,000 at 100 projects of 10 branches, 3.5 M and "
+        "8 minutes at 1,000)",
+    )
+    parser.add_argument(
+        "--before",
+        default="6833fac",
+        help="also run part 1 against this revision (a temporary git worktree); '' to skip",
+    )
+    parser.add_argument(
+        "--consumption-rpm",
+        type=int,
+        default=6_000,
+        help="part 1's audits read Neon's consumption meters at this budget (raised from "
+        "[consumption]'s 30/min to keep runs short); 0: no consumption read",
+    )
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--sdk-projects", type=int, default=200)
     parser.add_argument("--sdk-latencies", default="0,50,100,20:60")
     parser.add_argument("--skip-sdk", action="store_true")
     parser.add_argument("--skip-bound", action="store_true")
+    parser.add_argument(
+        "--skip-history", action="store_true", help="skip part 3 (consumption vs history kept)"
+    )
+    parser.add_argument("--history-projects", type=int, default=100)
+    parser.add_argument("--kept-days", default="1,30")
     parser.add_argument("--json", help="also write every figure to this file")
     # the child process
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -465,6 +729,8 @@ def main() -> int:
         results["bound"] = part_one(arguments)
     if not arguments.skip_sdk:
         results["sdk"] = part_two(arguments)
+    if not arguments.skip_history:
+        part_three(arguments)
     if arguments.json:
         Path(arguments.json).write_text(json.dumps(results, indent=2) + "\n")
     return 0
