@@ -147,6 +147,10 @@ class NeonHttp:
             transport=transport,
             follow_redirects=False,
         )
+        # What build_request would merge into each request, merged once: its URL joining
+        # and header merging were half of httpx's CPU per request.
+        self._headers = list(self._http.headers.raw)
+        self._extensions = {"timeout": self._http.timeout.as_dict()}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r})"
@@ -212,12 +216,13 @@ class NeonHttp:
         """One paced attempt within its deadline; the pacer hears how it went."""
         request_id = str(uuid.uuid4())
         try:
-            request = self._http.build_request(
+            request = httpx.Request(
                 call.method,
-                call.path.lstrip("/"),
+                self.base_url + "/" + call.path.lstrip("/"),
                 params=call.params,
                 json=call.json,
-                headers={"X-Request-ID": request_id},
+                headers=[*self._headers, (b"X-Request-ID", request_id.encode())],
+                extensions=self._extensions,
             )
         except httpx.InvalidURL as error:  # a query too long for a URL
             raise NeonUsageError(
