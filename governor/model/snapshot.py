@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, TextIO, TypeVar
+from typing import Any, Literal, NamedTuple, TextIO, TypeVar
 
 from governor.neon.models import (
     ApiKey,
@@ -85,6 +85,16 @@ class IncompletePart:
         }
 
 
+class Spooled(NamedTuple):
+    """One project record of a spooled sweep: its project (None: unavailable, unread),
+    where its bulk went, and its root branches' (id, project id, parent id, logical size),
+    which the consumption calibration reads before the bulk is read back."""
+
+    project: Project | None
+    where: tuple[int, int] | None
+    roots: tuple[tuple[str, str, str | None, int | None], ...] = ()
+
+
 @dataclass
 class Snapshot:
     taken_at: datetime
@@ -129,9 +139,7 @@ class Snapshot:
     # swept into a spool (``governor.sweep.spool``): every project record in the order
     # listed, with where its branches, computes and detail went (those lists above are
     # then empty); the pipeline reads them back a batch at a time
-    spooled: list[tuple[Project | None, tuple[int, int] | None]] = field(
-        default_factory=list, repr=False
-    )
+    spooled: list[Spooled] = field(default_factory=list, repr=False)
 
     @property
     def complete(self) -> bool:

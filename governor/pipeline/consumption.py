@@ -17,7 +17,7 @@ import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from governor.config.consumption import ConsumptionSettings
@@ -30,14 +30,10 @@ from governor.costs.bill import (
     billing_period,
 )
 from governor.costs.calibrate import Calibration, root_logical_sizes
-from governor.model.consumption import Bucket, Granularity
+from governor.model.consumption import BRANCH_READ_METRICS, Granularity, MeterRow
 from governor.model.snapshot import Snapshot
 from governor.neon.client import NeonClient
-from governor.neon.consumption import (
-    ConsumptionPlanRefused,
-    ConsumptionRangeRefused,
-    MeterReading,
-)
+from governor.neon.consumption import ConsumptionPlanRefused, ConsumptionRangeRefused
 from governor.neon.errors import NeonError
 from governor.savings.billing_plan import billing_plan
 from governor.savings.prices import PlanPrices, Prices
@@ -63,6 +59,7 @@ class OrgRead:
     outcome: Outcome
     rows: int = 0
     message: str | None = None
+    written: int = 0  # rows added or changed in the store (unchanged ones are not rewritten)
 
 
 @dataclass
@@ -119,54 +116,53 @@ def targets_for(
     return found
 
 
-def _buckets(
-    org_id: str, granularity: Granularity, readings: Iterable[MeterReading]
-) -> list[Bucket]:
-    return [
-        Bucket(
-            org_id,
-            reading.project_id,
-            reading.branch_id,
-            granularity,
-            reading.start.astimezone(UTC),
-            reading.end.astimezone(UTC),
-            reading.period_id,
-            reading.period_plan,
-            reading.metric,
-            reading.value,
-        )
-        for reading in readings
-    ]
-
-
 @dataclass
 class _OrgReader:
-    """One organization's reads: its client, the store and the read's moment."""
+    """One organization's reads: its client, the store and the read's moment.
+
+    Rows go to the store a chunk at a time as each page is parsed (lean tuples, no object
+    per reading); ``read`` counts the rows Neon sent, ``written`` the rows added or changed
+    (a re-read of unchanged hours writes nothing)."""
 
     client: NeonClient
     store: Store
     org_id: str
     now: datetime
     seen: set[str] = field(default_factory=set)  # projects with rows: their branches next
+    written: int = 0
+
+    async def _write(self, granularity: Granularity, rows: list[MeterRow]) -> int:
+        self.written += await self.store.run(
+            meters.write_rows, self.org_id, granularity, rows, self.now
+        )
+        return len(rows)
 
     async def projects(self, granularity: Granularity, window: tuple[datetime, datetime]) -> int:
-        written = 0
-        async for page in self.client.iter_project_consumption(
+        """Every metric: the bill prices every line from these rows (daily for the period,
+        hourly for the last week); the estimates read compute, storage and extra branches."""
+        read = 0
+        async for rows in self.client.iter_project_rows(
             self.org_id, start=window[0], end=window[1], granularity=granularity
         ):
-            rows = _buckets(self.org_id, granularity, page)
-            self.seen.update(row.project_id for row in rows)
-            written += await self.store.run(meters.write_buckets, rows, self.now)
-        return written
+            self.seen.update(row[0] for row in rows)
+            read += await self._write(granularity, rows)
+        return read
 
     async def branches(self, window: tuple[datetime, datetime]) -> int:
-        written = 0
-        async for page in self.client.iter_branch_consumption(
-            self.org_id, sorted(self.seen), start=window[0], end=window[1], granularity="hourly"
+        """Compute and the three storage meters (``BRANCH_READ_METRICS``): the estimates'
+        floor hours and child storage, realized savings' scope and control; transfer is
+        billed per project, so it is not asked for per branch."""
+        read = 0
+        async for rows in self.client.iter_branch_rows(
+            self.org_id,
+            sorted(self.seen),
+            start=window[0],
+            end=window[1],
+            granularity="hourly",
+            metrics=BRANCH_READ_METRICS,
         ):
-            rows = _buckets(self.org_id, "hourly", page)
-            written += await self.store.run(meters.write_buckets, rows, self.now)
-        return written
+            read += await self._write("hourly", rows)
+        return read
 
     async def record(
         self,
@@ -216,7 +212,7 @@ async def read_org(
                 rows = await reader.projects(granularity, window)
         except ConsumptionPlanRefused as error:
             await reader.record("projects", granularity, window, "refused", message=str(error))
-            return OrgRead(org_id, "refused", total, str(error))
+            return OrgRead(org_id, "refused", total, str(error), reader.written)
         except NeonError as error:
             logger.warning("consumption of %s (%s) not read: %s", org_id, granularity, error)
             await reader.record("projects", granularity, window, "failed", message=str(error))
@@ -236,8 +232,8 @@ async def read_org(
             await reader.record("branches", "hourly", window, "ok", rows=rows)
             total += rows
     if failures:
-        return OrgRead(org_id, "failed", total, "; ".join(failures))
-    return OrgRead(org_id, "ok", total)
+        return OrgRead(org_id, "failed", total, "; ".join(failures), reader.written)
+    return OrgRead(org_id, "ok", total, written=reader.written)
 
 
 async def read_consumption(
@@ -414,7 +410,17 @@ def facts_of_store(connection: sqlite3.Connection) -> list[OrgFacts]:
 
 
 def sizes_of_snapshot(snapshot: Snapshot) -> dict[str, dict[str, int | None]]:
-    """The calibration's root sizes from a sweep (org -> project -> root logical_size)."""
+    """The calibration's root sizes from a sweep (org -> project -> root logical_size);
+    a spooled sweep's from the roots it kept (each branch once, the first seen)."""
+    if snapshot.spooled:
+        seen: set[str] = set()
+        roots: list[tuple[str, str | None, int | None]] = []
+        for record in snapshot.spooled:
+            for branch_id, project_id, parent_id, size in record.roots:
+                if branch_id not in seen:
+                    seen.add(branch_id)
+                    roots.append((project_id, parent_id, size))
+        return root_logical_sizes({p.id: p.org_id for p in snapshot.projects}, roots)
     return root_logical_sizes(
         {project.id: project.org_id for project in snapshot.projects},
         [

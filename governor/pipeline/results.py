@@ -12,6 +12,22 @@ from governor.store.realized import Summary
 
 
 @dataclass(frozen=True)
+class RunNames:
+    """The names a report shows for the run's projects and organizations, by id: what a
+    streamed run keeps of its snapshot (``run_audit(keep_snapshot=False)``)."""
+
+    projects: dict[str, str] = field(default_factory=dict)
+    organizations: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, snapshot: Snapshot) -> RunNames:
+        return cls(
+            {project.id: project.name for project in snapshot.projects},
+            {org.id: org.name for org in snapshot.organizations},
+        )
+
+
+@dataclass(frozen=True)
 class AuditResult:
     run_id: int
     started_at: datetime
@@ -33,6 +49,14 @@ class AuditResult:
     realized: Summary | None = None
     # what was judged, for the daemon to reuse while fresh (not part of any report)
     snapshot: Snapshot | None = field(default=None, repr=False, compare=False)
+    # the names reports show, when no snapshot is kept (None: read them from ``snapshot``)
+    names: RunNames | None = field(default=None, repr=False, compare=False)
+
+    def run_names(self) -> RunNames:
+        """Project and organization names by id, from ``names`` or the snapshot."""
+        if self.names is not None:
+            return self.names
+        return RunNames.of(self.snapshot) if self.snapshot is not None else RunNames()
 
     def failing(self, fail_on: str) -> list[StoredFinding]:
         """Open findings at or above ``fail_on`` (``none`` never fails)."""

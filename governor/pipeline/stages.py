@@ -27,6 +27,7 @@ from governor.savings.prices import Prices
 from governor.savings.usage import Usage
 from governor.store import Store, StoredFinding, history
 from governor.sweep import Account, SweepProgress, sweep_accounts
+from governor.sweep.spool import ProjectSpool
 
 Clock = Callable[[], datetime]
 
@@ -60,8 +61,10 @@ async def sweep_stage(
     concurrency: int = 16,
     progress: Callable[[SweepProgress], None] | None = None,
     detail: DetailNeed | None = None,
+    spool: ProjectSpool | None = None,
 ) -> Snapshot:
-    """``detail``: which projects' details the policies to be judged need (default: none)."""
+    """``detail``: which projects' details the policies to be judged need (default: none);
+    ``spool``: where each project's bulk goes as it is read (``governor.pipeline.stream``)."""
     return await sweep_accounts(
         accounts,
         now=clock(),
@@ -69,6 +72,7 @@ async def sweep_stage(
         progress=progress,
         wants_detail=None if detail is None else detail.predicate(),
         wants_extra=None if detail is None else detail.extras(),
+        spool=spool,
     )
 
 

@@ -123,6 +123,64 @@ def _setting(raw: object, *path: str) -> Any:
     return value
 
 
+@dataclass
+class ProjectTally:
+    """What an organization's view sums over one project's branches and computes.
+
+    Why apart: a streamed audit (``governor.pipeline.stream``) judges projects a batch at a
+    time and its organizations at the end, from these tallies alone; the in-memory path
+    builds the same tallies, so both judge an organization alike."""
+
+    branches: int = 0
+    children: int = 0
+    features: frozenset[str] = frozenset()  # Scale-only features its computes use
+    above_free_cu: bool = False  # a compute above Free's maximum size
+    has_root: bool = False
+    root_unknown: bool = False  # a root branch without a logical size
+    root_bytes: int = 0  # its root branches' logical sizes, summed
+
+    def merged(self, other: ProjectTally) -> ProjectTally:
+        return ProjectTally(
+            self.branches + other.branches,
+            self.children + other.children,
+            self.features | other.features,
+            self.above_free_cu or other.above_free_cu,
+            self.has_root or other.has_root,
+            self.root_unknown or other.root_unknown,
+            self.root_bytes + other.root_bytes,
+        )
+
+
+def project_tallies(
+    branches: Iterable[Branch], endpoints: Iterable[Endpoint]
+) -> dict[str, ProjectTally]:
+    """Each project's tally over ``branches`` and ``endpoints`` (by their ``project_id``)."""
+    tallies: dict[str, ProjectTally] = defaultdict(ProjectTally)
+    for branch in branches:
+        tally = tallies[branch.project_id]
+        tally.branches += 1
+        if branch.parent_id:
+            tally.children += 1
+        else:
+            tally.has_root = True
+            if branch.logical_size is None:
+                tally.root_unknown = True
+            else:
+                tally.root_bytes += branch.logical_size
+    for endpoint in endpoints:
+        tally = tallies[endpoint.project_id]
+        features = set(tally.features)
+        if endpoint.suspend_timeout_seconds not in SCALE_ONLY_TIMEOUTS:
+            features.add("suspend timeout outside 0, 300 and -1")
+        if endpoint.autoscaling_limit_max_cu > MAX_SCALE_TO_ZERO_CU:
+            features.add("compute above 16 CU")
+        if len(features) != len(tally.features):
+            tally.features = frozenset(features)
+        if endpoint.autoscaling_limit_max_cu > FREE_MAX_CU:
+            tally.above_free_cu = True
+    return dict(tallies)
+
+
 class SnapshotIndex:
     """Lookups over one snapshot, computed once and shared by evaluation and savings.
 
@@ -130,9 +188,18 @@ class SnapshotIndex:
     consumption (a compute kept awake); without it those fields are absent.
     """
 
-    def __init__(self, snapshot: Snapshot, usage: Usage | None = None) -> None:
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        usage: Usage | None = None,
+        *,
+        tallies: Mapping[str, ProjectTally] | None = None,
+    ) -> None:
+        """``tallies``: the projects' tallies when ``snapshot`` holds no branches or computes
+        (a streamed audit's organizations and keys, judged at the end)."""
         self.snapshot = snapshot
         self.usage = usage
+        self._tallies = tallies
         self.organizations: dict[str, Organization] = {
             organization.id: organization for organization in snapshot.organizations
         }
@@ -176,6 +243,10 @@ class SnapshotIndex:
             for part in snapshot.incomplete
             if part.kind in ("organizations", "projects")
         }
+        if tallies is not None:
+            for project_id, tally in tallies.items():
+                self.branches_per_project[project_id] = tally.branches
+                self.child_branches_per_project[project_id] = tally.children
         self._project_facts: dict[str, tuple[str | None, bool]] | None = None
         self._kept_awake: dict[str, tuple[float | None, float | None, float | None]] = {}
 
@@ -379,19 +450,22 @@ class SnapshotIndex:
             "organization", organization.id, organization.name, organization.id, None, values
         )
 
+    def project_tallies(self) -> Mapping[str, ProjectTally]:
+        """Each project's tally (given, or built once from the snapshot's branches)."""
+        if self._tallies is None:
+            self._tallies = project_tallies(self.snapshot.branches, self.snapshot.endpoints)
+        return self._tallies
+
     def _scale_features(self, projects: list[Project]) -> list[str]:
         """The Scale-only features the projects use (note L14), in a fixed order."""
         used: set[str] = set()
         if len(projects) > FREE_MAX_PROJECTS:
             used.add("more than 100 projects")
-        ids = {project.id for project in projects}
-        for endpoint in self.snapshot.endpoints:
-            if endpoint.project_id not in ids:
-                continue
-            if endpoint.suspend_timeout_seconds not in SCALE_ONLY_TIMEOUTS:
-                used.add("suspend timeout outside 0, 300 and -1")
-            if endpoint.autoscaling_limit_max_cu > MAX_SCALE_TO_ZERO_CU:
-                used.add("compute above 16 CU")
+        tallies = self.project_tallies()
+        for project in projects:
+            tally = tallies.get(project.id)
+            if tally is not None:
+                used |= tally.features
         for project in projects:
             raw = project.raw
             retention = raw.get("history_retention_seconds")
@@ -414,19 +488,19 @@ class SnapshotIndex:
         plan-fit estimate (measured) says whether the usage fits too."""
         if len(projects) > FREE_MAX_PROJECTS:
             return False
-        ids = {project.id for project in projects}
-        if any(self.branches_per_project[project_id] > FREE_MAX_BRANCHES for project_id in ids):
+        tallies = self.project_tallies()
+        mine = [
+            tallies[p.id]
+            for p in {project.id: project for project in projects}.values()
+            if p.id in tallies
+        ]
+        if any(tally.branches > FREE_MAX_BRANCHES for tally in mine):
             return False
-        for endpoint in self.snapshot.endpoints:
-            if endpoint.project_id in ids and endpoint.autoscaling_limit_max_cu > FREE_MAX_CU:
-                return False
-        roots: Counter[str] = Counter()
-        for branch in self.snapshot.branches:
-            if branch.project_id in ids and not branch.parent_id:
-                if branch.logical_size is None:
-                    return None
-                roots[branch.project_id] += branch.logical_size
-        return all(size <= FREE_MAX_ROOT_BYTES for size in roots.values())
+        if any(tally.above_free_cu for tally in mine):
+            return False
+        if any(tally.root_unknown for tally in mine):
+            return None
+        return all(tally.root_bytes <= FREE_MAX_ROOT_BYTES for tally in mine if tally.has_root)
 
     def _snapshot_view(self, item: ProjectSnapshot) -> ResourceView:
         values = item.raw

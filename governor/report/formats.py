@@ -37,19 +37,18 @@ def render_audit(
 ) -> str:
     """The run's report; project names default to those in the run's snapshot."""
     findings = sorted(result.findings, key=sort_key)
+    names = result.run_names()
     if project_names is None:
-        projects = result.snapshot.projects if result.snapshot is not None else []
-        project_names = {project.id: project.name for project in projects}
+        project_names = names.projects
     labels = ProjectLabels(project_names)
     if fmt == "json":
         return _json(_audit_document(result, findings))
     if fmt == "html":
-        organizations = result.snapshot.organizations if result.snapshot is not None else []
         return audit_page(
             _audit_document(result, findings),
             findings,
             project_label=labels.text,
-            org_names={org.id: org.name for org in organizations},
+            org_names=names.organizations,
         )
     if fmt == "csv":
         return _csv(findings)

@@ -23,7 +23,6 @@ from governor.model.consumption import (
 from governor.model.findings import CostPart, Estimate, Finding
 from governor.policy.operators import parse_timestamp
 from governor.policy.resources import SnapshotIndex
-from governor.savings.lookup import child_branches
 from governor.savings.money import cents, unit_price, usd
 from governor.savings.plans import PlanChoice
 from governor.savings.prices import PlanPrices, Prices
@@ -103,7 +102,7 @@ def _extra_branches(
         if measured is not None:
             total += measured.per_month
         else:
-            over = max(0, len(child_branches(index, project_id)) - allowance)
+            over = max(0, index.child_branches_per_project[project_id] - allowance)
             total += over * MONTH_SHARE
     return total
 

@@ -243,6 +243,92 @@ def write_findings(
     )
 
 
+_BY_KEYS = (
+    f"SELECT {', '.join(StoredRow._fields)} FROM findings WHERE (policy, resource_type, "
+    "resource_id) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
+    "json_extract(value, '$[2]') FROM json_each(?))"
+)
+_UNSEEN = (
+    f"SELECT {', '.join(StoredRow._fields)} FROM findings WHERE status = 'open' "
+    "AND last_run_id IS NOT ? AND policy IN (SELECT value FROM json_each(?))"
+)
+
+
+def write_batch(
+    connection: sqlite3.Connection,
+    *,
+    run_id: int,
+    findings: Sequence[Finding],
+    policies_evaluated: Sequence[str],
+    at: str,
+    actor: str,
+    owners: Mapping[FindingKey, Ownership] | None = None,
+) -> Written:
+    """One streamed batch of a run's findings: opened, refreshed or reopened as by
+    ``write_findings``, reading only these findings' rows; nothing is resolved here
+    (``resolve_unseen`` does it once the run's last batch is in)."""
+    validate_findings(findings, policies_evaluated)
+    encoder = FindingValues()
+    stamps = owners or {}
+    values = {
+        finding.key: encoder.values(finding, stamps.get(finding.key, UNSTAMPED))
+        for finding in findings
+    }
+    keys = json.dumps([list(finding.key) for finding in findings])
+    existing: dict[FindingKey, StoredRow] = {
+        (row.policy, row.resource_type, row.resource_id): row
+        for row in map(StoredRow._make, connection.execute(_BY_KEYS, [keys]))
+    }
+    changes = plan_changes(existing, findings, (), _NOTHING_COVERED)
+    step = _Step(connection, values, run_id=run_id, at=at, actor=actor)
+    step.open(changes.opened)
+    step.refresh(changes.refreshed)
+    step.reopen(changes.reopened)
+    return Written(
+        stored=[step.after[finding.key] for finding in findings],
+        opened=len(changes.opened),
+        reopened=len(changes.reopened),
+        audit=step.audit,
+    )
+
+
+def resolve_unseen(
+    connection: sqlite3.Connection,
+    *,
+    run_id: int,
+    coverage: Coverage,
+    policies_evaluated: Sequence[str],
+    at: str,
+    actor: str,
+) -> Written:
+    """After a streamed run's batches: resolve the open findings of the policies evaluated
+    that this run did not see (its batches set ``last_run_id``) where the sweep covered
+    their resource, as ``write_findings`` resolves them."""
+    policies = json.dumps(sorted(set(policies_evaluated)))
+    resolved = [
+        row
+        for row in map(StoredRow._make, connection.execute(_UNSEEN, [run_id, policies]))
+        if coverage.covers(row.resource_type, row.org_id, row.project_id)
+    ]
+    step = _Step(connection, {}, run_id=run_id, at=at, actor=actor)
+    step.resolve(resolved)
+    return Written(
+        stored=[step.after[row.key] for row in resolved],
+        resolved=len(resolved),
+        audit=step.audit,
+    )
+
+
+class _NoCoverage:
+    """Covers nothing: a batch never resolves (``plan_changes`` gets no policies either)."""
+
+    def covers(self, *_: object) -> bool:
+        return False
+
+
+_NOTHING_COVERED: Any = _NoCoverage()
+
+
 def set_status(
     connection: sqlite3.Connection,
     finding_id: int,

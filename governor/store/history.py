@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -22,7 +23,12 @@ from governor.store.connection import write
 from governor.store.coverage import Coverage
 from governor.store.encoding import encode_json, encode_time
 from governor.store.errors import StoreError, one_line
-from governor.store.findings_writer import set_status, write_findings
+from governor.store.findings_writer import (
+    resolve_unseen,
+    set_status,
+    write_batch,
+    write_findings,
+)
 from governor.store.records import FindingStatus, RunRecord, StoredFinding
 
 
@@ -103,6 +109,91 @@ def record_findings(  # noqa: PLR0917 - the order its callers have always used
             seen=len(findings),
             opened=written.opened,
             reopened=written.reopened,
+            resolved=written.resolved,
+        )
+        return written.stored
+
+
+@dataclass
+class BatchRecorded:
+    """One streamed batch as stored: its findings (as ``record_findings`` returns them)."""
+
+    stored: list[StoredFinding]
+    opened: int
+    reopened: int
+
+
+def record_batch(  # noqa: PLR0917 - the order record_findings has
+    connection: sqlite3.Connection,
+    run_id: int,
+    snapshot: Snapshot,
+    findings: Sequence[Finding],
+    policies_evaluated: Sequence[str],
+    now: datetime,
+    *,
+    actor: str = DEFAULT_ACTOR,
+    owners: Mapping[tuple[str, str, str], tuple[str | None, str | None]] | None = None,
+) -> BatchRecorded:
+    """A streamed run's batch (``governor.pipeline.stream``): its objects upserted and its
+    findings opened, refreshed or reopened, in one write step. Nothing is marked gone or
+    resolved: ``finish_batches`` does both once every batch is in."""
+    at = encode_time(now, what="now")
+    encoded = resources.encoded_rows(snapshot, run_id, at)
+    with write(connection):
+        runs.require_running(connection, run_id, "record_batch")
+        resources.upsert_rows(connection, encoded)
+        written = write_batch(
+            connection,
+            run_id=run_id,
+            findings=findings,
+            policies_evaluated=policies_evaluated,
+            at=at,
+            actor=actor,
+            owners=owners,
+        )
+        audit_log.append_encoded(connection, written.audit)
+        return BatchRecorded(written.stored, written.opened, written.reopened)
+
+
+def finish_batches(
+    connection: sqlite3.Connection,
+    run_id: int,
+    coverage: Snapshot,
+    policies_evaluated: Sequence[str],
+    now: datetime,
+    *,
+    seen: int,
+    opened: int,
+    reopened: int,
+    actor: str = DEFAULT_ACTOR,
+) -> list[StoredFinding]:
+    """After a streamed run's last batch, in one write step: mark gone what a covering
+    sweep missed, resolve the open findings it did not see where it looked (``coverage``:
+    a snapshot of the organizations, projects, keys and unread parts), and the run's
+    findings summary over all its batches. Returns the findings resolved."""
+    at = encode_time(now, what="now")
+    parts = encode_json([part.as_dict() for part in coverage.incomplete], what="incomplete")
+    covered = Coverage(coverage)
+    with write(connection):
+        runs.require_running(connection, run_id, "finish_batches")
+        resources.mark_gone(connection, covered, run_id=run_id, at=at)
+        runs.set_incomplete_parts(connection, run_id, parts)
+        written = resolve_unseen(
+            connection,
+            run_id=run_id,
+            coverage=covered,
+            policies_evaluated=policies_evaluated,
+            at=at,
+            actor=actor,
+        )
+        audit_log.append_encoded(connection, written.audit)
+        runs.set_findings_summary(
+            connection,
+            run_id,
+            policies=sorted(set(policies_evaluated)),
+            seen=seen,
+            opened=opened,
+            reopened=reopened,
             resolved=written.resolved,
         )
         return written.stored

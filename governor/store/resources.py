@@ -42,8 +42,17 @@ def upsert(
     at: str,
 ) -> None:
     """Insert or refresh every object seen; mark gone what a covering sweep missed."""
+    upsert_rows(connection, encoded)
+    mark_gone(connection, Coverage(snapshot), run_id=run_id, at=at)
+
+
+def upsert_rows(connection: sqlite3.Connection, encoded: Iterable[tuple[Any, ...]]) -> None:
+    """Insert or refresh these objects (a streamed run's batch); nothing is marked gone."""
     connection.executemany(_UPSERT, encoded)
-    coverage = Coverage(snapshot)
+
+
+def mark_gone(connection: sqlite3.Connection, coverage: Coverage, *, run_id: int, at: str) -> None:
+    """Every resource this run did not see where its sweep looked: gone (once, at the end)."""
     candidates = connection.execute(
         "SELECT resource_type, resource_id, org_id, project_id FROM resources "
         "WHERE gone_at IS NULL AND last_run_id != ? AND resource_type != 'organization'",

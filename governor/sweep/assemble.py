@@ -50,9 +50,15 @@ class ProjectResult:
     # branch id -> annotation values, from the branch listing (owner rules match on them)
     branch_annotations: dict[str, dict[str, str]] = field(default_factory=dict)
     spooled: tuple[int, int] | None = None  # where ``spill`` put the bulk above
+    roots: tuple[tuple[str, str, str | None, int | None], ...] = ()  # ``Spooled.roots``
 
     def spill(self, spool: ProjectSpool) -> None:
         """The branches, computes and detail into ``spool``; only the project stays here."""
+        self.roots = tuple(
+            (branch.id, branch.project_id, branch.parent_id, branch.logical_size)
+            for branch in self.branches
+            if not branch.parent_id
+        )
         self.spooled = spool.put(
             (
                 self.branches,

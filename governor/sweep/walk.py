@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from governor.model.snapshot import IncompletePart, KeyScope, PartKind, Snapshot
+from governor.model.snapshot import IncompletePart, KeyScope, PartKind, Snapshot, Spooled
 from governor.neon.client import NeonClient
 from governor.neon.errors import NeonAuthError, NeonError, NeonNotFound, auth_hint
 from governor.neon.models import ApiKey, Branch, Endpoint, Organization, Project, ProjectSnapshot
@@ -242,7 +242,9 @@ class _Sweep:
         }
         if self.spool is not None:
             snapshot.spooled = [
-                (record.project, record.spooled) for org in orgs for record in org.projects.values()
+                Spooled(record.project, record.spooled, record.roots)
+                for org in orgs
+                for record in org.projects.values()
             ]
         snapshot.key_scope = self.key_scope
         snapshot.detail_kinds_read = self.extra.kinds
