@@ -241,13 +241,17 @@ class Runtime:
         clock: Clock | None = None,
         run: Callable[..., Awaitable[AuditResult]] = run_audit,
         consumption: bool = True,
+        keep_snapshot: bool = True,
     ) -> AuditResult:
         """One audit with the config's prices and concurrency: the one call of ``run_audit``
         for ``audit``, ``plan``/``apply`` and the daemon (``run``: the daemon's, tests').
 
         ``consumption``: read Neon's meters before pricing, as ``[consumption]`` says
-        (``audit --no-consumption``: not this time)."""
+        (``audit --no-consumption``: not this time). ``keep_snapshot=False``: streamed, flat
+        memory, no snapshot kept (the one-shot ``audit``, when nothing after it needs one)."""
+        streamed = {} if keep_snapshot else {"keep_snapshot": False}
         return await run(
+            **streamed,
             accounts=accounts,
             store=store,
             policies=policies,

@@ -168,6 +168,8 @@ async def _run(
                 progress=progress,
                 notifier=runtime.channels(slack, interactive=True, store=store),
                 consumption=consumption,
+                # streamed (flat memory) unless Slack's owner lookup needs the snapshot
+                keep_snapshot=slack is not None,
             )
         )
         if slack is not None:
