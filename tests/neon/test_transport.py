@@ -20,6 +20,7 @@ from governor.neon.retry import dns_failure
 from governor.neon.transport import NeonTransport
 from tests.channels.harness import self_signed
 from tests.neon.helpers import fast_client
+from tests.neon.scripted_server import Reply, scripted_server
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 PROJECT = {"id": "wispy-bird-12345678", "name": "shop"}
@@ -365,3 +366,18 @@ async def test_a_proxy_in_the_environment_is_still_used(monkeypatch: pytest.Monk
             await client.get_project("wispy-bird-12345678")
 
     assert proxy.connections == 1  # through the proxy, though neon.invalid resolves nowhere
+
+
+@pytest.mark.anyio
+async def test_a_cookie_the_api_sets_is_sent_back_on_the_next_request() -> None:
+    # The client builds each request itself (not by httpx's build_request): the jar's
+    # cookies must still go out, as a load balancer's affinity cookie would expect.
+    answer_with_cookie = Reply(200, {"project": PROJECT}, {"Set-Cookie": "lb=node-7; Path=/"})
+    with scripted_server() as server:
+        server.script("GET", f"/projects/{PROJECT['id']}", [answer_with_cookie])
+        async with fast_client(server.base_url) as client:
+            await client.get_project(PROJECT["id"])
+            await client.get_project(PROJECT["id"])
+
+    assert "Cookie" not in server.received[0].headers
+    assert server.received[1].headers.get("Cookie") == "lb=node-7"
