@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -34,7 +35,8 @@ class AuditResult:
     finished_at: datetime
     complete: bool
     requests: int
-    findings: list[StoredFinding]  # matched in this run
+    # matched in this run; a streamed run's are on disk (``SpooledFindings``), read in turn
+    findings: Sequence[StoredFinding]
     resolved: list[StoredFinding]  # stopped matching in this run
     incomplete: list[IncompletePart]
     policies: list[str]

@@ -27,6 +27,7 @@ from governor.model.findings import Finding
 from governor.model.snapshot import Snapshot, Spooled
 from governor.owners.match import OwnerMap
 from governor.owners.stamp import stamp_findings
+from governor.pipeline.spooled_findings import SpooledFindings
 from governor.policy import Policy, evaluate
 from governor.policy.resources import ProjectTally, SnapshotIndex
 from governor.savings import with_estimates
@@ -44,7 +45,7 @@ END_RESOURCES = frozenset({"organization", "api_key"})
 class Streamed:
     """What the store made of a streamed run, and what the report counts."""
 
-    matched: list[StoredFinding] = field(default_factory=list)
+    matched: SpooledFindings = field(default_factory=SpooledFindings)
     resolved: list[StoredFinding] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
 

@@ -12,9 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from governor.pipeline import stream
+from governor.pipeline import spooled_findings, stream
 from governor.pipeline.audit import run_audit
 from governor.pipeline.results import AuditResult
+from governor.pipeline.spooled_findings import SpooledFindings
 from governor.policy import load_policies, shipped_policies_path
 from governor.savings.prices import Prices
 from governor.simulator import World
@@ -130,6 +131,14 @@ async def test_a_streamed_audit_stores_and_resolves_what_the_in_memory_audit_doe
     first = await audited(base_url, in_memory, keep=True)
     second = await audited(base_url, streamed, keep=False)
     assert second.snapshot is None
+    # its findings wait on disk, read back in order one at a time (or by position)
+    assert isinstance(second.findings, SpooledFindings)
+    every = list(second.findings)
+    assert len(every) == len(second.findings) > 100
+    assert [second.findings[3], second.findings[-1]] == [every[3], every[-1]]
+    assert second.findings[2:5] == every[2:5]
+    monkeypatch.setattr(spooled_findings, "_READ_CHUNK", 3000)  # a few findings per read
+    assert list(second.findings) == every
     assert findings_of(first) == findings_of(second)
     assert ("stale-branches", "branch", awake) in findings_of(second)
     assert any((f.estimate_usd or 0) > 0 for f in second.findings)
