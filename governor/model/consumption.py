@@ -11,7 +11,7 @@ the calibration decides, never this type.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 Granularity = Literal["hourly", "daily", "monthly"]
@@ -50,6 +50,28 @@ STORAGE_METRICS: frozenset[str] = frozenset(
         SNAPSHOT_STORAGE_BYTES_MONTH,
     }
 )
+
+
+# What the estimates, the bill and realized savings read of v2/branches: compute and the
+# three storage meters. The two transfer meters are billed per project (v2/projects has
+# them) and nothing reads them per branch, so the reader does not ask for them.
+BRANCH_READ_METRICS: tuple[str, ...] = (
+    COMPUTE_UNIT_SECONDS,
+    ROOT_BRANCH_BYTES_MONTH,
+    CHILD_BRANCH_BYTES_MONTH,
+    INSTANT_RESTORE_BYTES_MONTH,
+)
+
+# One reading as the reader hands it to the store, lean (no object per reading): project
+# id, branch id ('' for a project's row), timeframe start and end as ``time_key`` text,
+# period id ('' for none), period plan, metric, value.
+MeterRow = tuple[str, str, str, str, str, str | None, str, float]
+
+
+def time_key(moment: datetime) -> str:
+    """An aware time as the store keys it: UTC ISO-8601 with microseconds (its text order
+    is time order, so the store compares windows on the text)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True, slots=True)

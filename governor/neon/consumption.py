@@ -18,11 +18,12 @@ where it was. 403 (the plan does not qualify: Free, legacy), 404 (not a member) 
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from governor.model.consumption import MeterRow, time_key
 from governor.neon.errors import NeonApiError, NeonAuthError, NeonNotFound
 from governor.neon.http import NeonHttp
 from governor.neon.ids import neon_id, shown
@@ -54,6 +55,7 @@ BRANCHES_PAGE_LIMIT = 1000  # v2/branches: limit 1..1000
 PROJECT_IDS_PER_REQUEST = 100  # v2/branches: project_ids 1..100
 DEFAULT_REQUESTS_PER_MINUTE = 30
 MAX_PAGES = 10_000  # far beyond any account; a server that never ends is stopped
+ROWS_PER_CHUNK = 5_000  # rows handed to the store at a time while a page is parsed
 
 
 class ConsumptionPlanRefused(NeonAuthError):
@@ -157,10 +159,33 @@ class NeonConsumption(NeonHttp):
         params = _query(
             org_id, start=start, end=end, granularity=granularity, metrics=metrics, limit=limit
         )
-        async for page in self._pages(
+        async for response, items, field in self._pages(
             "/consumption_history/v2/projects", params, "projects", org_id
         ):
-            yield page
+            yield parse_page(response, items, field)
+
+    async def iter_project_rows(
+        self,
+        org_id: str,
+        *,
+        start: datetime,
+        end: datetime,
+        granularity: Granularity,
+        metrics: Sequence[str] = PROJECT_METRIC_NAMES,
+        limit: int = PROJECTS_PAGE_LIMIT,
+        chunk: int = ROWS_PER_CHUNK,
+    ) -> AsyncIterator[list[MeterRow]]:
+        """``iter_project_consumption`` lean: the readings as ``MeterRow`` tuples, at most
+        ``chunk`` at a time while a page is parsed (a bad value ends the iteration where it
+        is, after the chunks before it)."""
+        params = _query(
+            org_id, start=start, end=end, granularity=granularity, metrics=metrics, limit=limit
+        )
+        async for response, items, field in self._pages(
+            "/consumption_history/v2/projects", params, "projects", org_id
+        ):
+            for rows in _chunks(parse_rows(response, items, field), chunk):
+                yield rows
 
     async def iter_branch_consumption(
         self,
@@ -174,6 +199,43 @@ class NeonConsumption(NeonHttp):
         limit: int = BRANCHES_PAGE_LIMIT,
     ) -> AsyncIterator[list[MeterReading]]:
         """The branches' readings of ``project_ids`` (beta), 100 projects per request."""
+        async for response, items, field in self._branch_pages(
+            org_id, project_ids, start=start, end=end, granularity=granularity,
+            metrics=metrics, limit=limit,
+        ):  # fmt: skip
+            yield parse_page(response, items, field)
+
+    async def iter_branch_rows(
+        self,
+        org_id: str,
+        project_ids: Sequence[str],
+        *,
+        start: datetime,
+        end: datetime,
+        granularity: Granularity,
+        metrics: Sequence[str] = BRANCH_METRIC_NAMES,
+        limit: int = BRANCHES_PAGE_LIMIT,
+        chunk: int = ROWS_PER_CHUNK,
+    ) -> AsyncIterator[list[MeterRow]]:
+        """``iter_branch_consumption`` lean, as ``iter_project_rows``."""
+        async for response, items, field in self._branch_pages(
+            org_id, project_ids, start=start, end=end, granularity=granularity,
+            metrics=metrics, limit=limit,
+        ):  # fmt: skip
+            for rows in _chunks(parse_rows(response, items, field), chunk):
+                yield rows
+
+    async def _branch_pages(
+        self,
+        org_id: str,
+        project_ids: Sequence[str],
+        *,
+        start: datetime,
+        end: datetime,
+        granularity: Granularity,
+        metrics: Sequence[str],
+        limit: int,
+    ) -> AsyncIterator[tuple[ApiResponse, list[Any], Literal["projects", "branches"]]]:
         ids = [neon_id("project_id", project_id) for project_id in project_ids]
         for first in range(0, len(ids), PROJECT_IDS_PER_REQUEST):
             chunk = ids[first : first + PROJECT_IDS_PER_REQUEST]
@@ -192,7 +254,8 @@ class NeonConsumption(NeonHttp):
         params: dict[str, str | int | bool],
         field: Literal["projects", "branches"],
         org_id: str,
-    ) -> AsyncIterator[list[MeterReading]]:
+    ) -> AsyncIterator[tuple[ApiResponse, list[Any], Literal["projects", "branches"]]]:
+        """Each page's answer and its items, until a page is empty or a cursor repeats."""
         cursors: set[str] = set()
         response: ApiResponse | None = None
         for _ in range(MAX_PAGES):
@@ -205,7 +268,7 @@ class NeonConsumption(NeonHttp):
             items = response.field_array(field)
             if not items:
                 return
-            yield parse_page(response, items, field)
+            yield response, items, field
             body = response.object()
             pagination = body.get("pagination")
             cursor = pagination.get("cursor") if isinstance(pagination, dict) else None
@@ -221,11 +284,24 @@ class NeonConsumption(NeonHttp):
         raise response.protocol_error(f"more than {MAX_PAGES} pages: the listing does not end")
 
 
-def parse_page(
+def _chunks(rows: Iterator[MeterRow], size: int) -> Iterator[list[MeterRow]]:
+    chunk: list[MeterRow] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+_Frame = tuple[str, str | None, str | None, str | None, datetime, datetime, list[Any], str]
+
+
+def _frames(
     response: ApiResponse, items: list[Any], field: Literal["projects", "branches"]
-) -> list[MeterReading]:
-    """The page's readings, flat; a malformed part raises naming where it is."""
-    readings: list[MeterReading] = []
+) -> Iterator[_Frame]:
+    """Each timeframe of the page, checked, with its metrics still raw."""
     for index, item in enumerate(items):
         where = f"{field}[{index}]"
         if not isinstance(item, dict):
@@ -248,17 +324,61 @@ def parse_page(
                     raise response.protocol_error(
                         f"{c_where}: timeframe_end is not after its start"
                     )
-                for m_index, metric in enumerate(_list(response, frame, "metrics", c_where)):
-                    m_where = f"{c_where}.metrics[{m_index}]"
-                    if not isinstance(metric, dict):
-                        raise response.protocol_error(f"{m_where} is not an object")
-                    name = _text(response, metric, "metric_name", m_where)
-                    value = _value(response, metric.get("value"), m_where)
-                    readings.append(
-                        MeterReading(
-                            project_id, branch_id, period_id, period_plan, start, end, name, value
-                        )
-                    )
+                metrics = _list(response, frame, "metrics", c_where)
+                yield project_id, branch_id, period_id, period_plan, start, end, metrics, c_where
+
+
+def _metric(response: ApiResponse, metric: object, where: str, index: int) -> tuple[str, float]:
+    """One ``metrics[]`` entry's name and value; the common case checked inline, anything
+    else by the full checks that name what is wrong (``where`` built only then)."""
+    if type(metric) is dict:
+        name = metric.get("metric_name")
+        value: Any = metric.get("value")
+        kind = type(value)
+        if (
+            type(name) is str
+            and name
+            and (kind is float or kind is int)
+            and 0 <= value < math.inf  # NaN fails both comparisons
+        ):
+            return name, float(value)
+    m_where = f"{where}.metrics[{index}]"
+    if not isinstance(metric, dict):
+        raise response.protocol_error(f"{m_where} is not an object")
+    name = _text(response, metric, "metric_name", m_where)
+    return name, _value(response, metric.get("value"), m_where)
+
+
+def parse_rows(
+    response: ApiResponse, items: list[Any], field: Literal["projects", "branches"]
+) -> Iterator[MeterRow]:
+    """The page's readings as lean ``MeterRow`` tuples, one timeframe at a time (its times
+    parsed and keyed once, not per metric); a malformed part raises naming where it is."""
+    names: dict[str, str] = {}  # one string per metric name, shared by the page's rows
+    for project_id, branch_id, period_id, period_plan, start, end, metrics, where in _frames(
+        response, items, field
+    ):
+        start_key, end_key = time_key(start), time_key(end)
+        branch, period = branch_id or "", period_id or ""
+        for index, metric in enumerate(metrics):
+            name, value = _metric(response, metric, where, index)
+            name = names.setdefault(name, name)
+            yield project_id, branch, start_key, end_key, period, period_plan, name, value
+
+
+def parse_page(
+    response: ApiResponse, items: list[Any], field: Literal["projects", "branches"]
+) -> list[MeterReading]:
+    """The page's readings, flat; a malformed part raises naming where it is."""
+    readings: list[MeterReading] = []
+    for project_id, branch_id, period_id, period_plan, start, end, metrics, where in _frames(
+        response, items, field
+    ):
+        for index, metric in enumerate(metrics):
+            name, value = _metric(response, metric, where, index)
+            readings.append(
+                MeterReading(project_id, branch_id, period_id, period_plan, start, end, name, value)
+            )
     return readings
 
 

@@ -8,8 +8,8 @@ not cover what was asked, and the estimate falls back to object fields, labelled
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from governor.model.consumption import (
@@ -64,8 +64,98 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+@dataclass
+class UsageParts:
+    """What a ``Usage`` holds, compact: per metric sums, and per hour only the two series a
+    query thresholds (a branch's compute, a project's extra branch-hours), hours in time
+    order. Built from rows inside ``windows(now)``: by ``RowSums`` from buckets, or by the
+    store from SQL sums (``store.consumption.usage_for``)."""
+
+    org_of: dict[str, str] = field(default_factory=dict)  # branch -> org
+    hourly_any: set[str] = field(default_factory=set)  # branches with any hourly row
+    hourly_cu: dict[str, tuple[float, ...]] = field(default_factory=dict)  # CU-s per hour
+    hourly_child: dict[str, float] = field(default_factory=dict)  # child bytes, summed
+    daily_child: dict[str, tuple[float, int]] = field(default_factory=dict)  # (sum, days)
+    project_org: dict[str, str] = field(default_factory=dict)
+    # project id -> metric -> sum over the window (project rows: branch_id None)
+    project_daily: dict[str, dict[str, float]] = field(default_factory=dict)
+    project_days: dict[str, int] = field(default_factory=dict)  # distinct daily timeframes
+    project_hourly: dict[str, dict[str, float]] = field(default_factory=dict)
+    project_extra: dict[str, tuple[float, ...]] = field(default_factory=dict)  # per hour
+
+
+class RowSums:
+    """``UsageParts`` from rows one at a time (split billing periods of one timeframe add
+    up first). ``start`` is any hashable: a datetime, or the store's time text."""
+
+    def __init__(self) -> None:
+        self.parts = UsageParts()
+        self._hourly_cu: dict[str, dict[Hashable, float]] = {}
+        self._daily_child: dict[str, dict[Hashable, float]] = {}
+        self._project_days: dict[str, set[Hashable]] = {}
+        self._project_extra: dict[str, dict[Hashable, float]] = {}
+
+    def add(self, row: tuple[str, str, str | None, str, Hashable, str, float]) -> None:
+        """One row: org, project, branch (None or '' for the project's), granularity,
+        start, metric, value."""
+        org_id, project_id, branch_id, granularity, start, metric, value = row
+        parts = self.parts
+        if not branch_id:
+            parts.project_org[project_id] = org_id
+            if granularity == "hourly":
+                sums = parts.project_hourly.setdefault(project_id, {})
+                if metric == EXTRA_BRANCHES_MONTH:
+                    hours = self._project_extra.setdefault(project_id, {})
+                    hours[start] = hours.get(start, 0.0) + value
+            else:
+                sums = parts.project_daily.setdefault(project_id, {})
+                self._project_days.setdefault(project_id, set()).add(start)
+            sums[metric] = sums.get(metric, 0.0) + value
+            return
+        parts.org_of[branch_id] = org_id
+        if granularity == "hourly":
+            parts.hourly_any.add(branch_id)
+            if metric == COMPUTE_UNIT_SECONDS:
+                hours = self._hourly_cu.setdefault(branch_id, {})
+                hours[start] = hours.get(start, 0.0) + value
+            elif metric == CHILD_BRANCH_BYTES_MONTH:
+                parts.hourly_child[branch_id] = parts.hourly_child.get(branch_id, 0.0) + value
+        elif metric == CHILD_BRANCH_BYTES_MONTH:
+            days = self._daily_child.setdefault(branch_id, {})
+            days[start] = days.get(start, 0.0) + value
+
+    def done(self) -> UsageParts:
+        parts = self.parts
+        parts.hourly_cu = {key: tuple(hours.values()) for key, hours in self._hourly_cu.items()}
+        parts.daily_child = {
+            key: (sum(days.values()), len(days)) for key, days in self._daily_child.items()
+        }
+        parts.project_days = {key: len(days) for key, days in self._project_days.items()}
+        parts.project_extra = {
+            key: tuple(hours.values()) for key, hours in self._project_extra.items()
+        }
+        return parts
+
+
+def windows(now: datetime) -> tuple[datetime, datetime, datetime, datetime]:
+    """The windows a ``Usage`` at ``now`` keeps: hourly rows in [hourly start, hourly end),
+    daily rows in [daily start, daily end) (a row must end inside its window)."""
+    moment = _aware(now)
+    last_hour = moment.replace(minute=0, second=0, microsecond=0)
+    storage_start = moment.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(
+        days=STORAGE_WINDOW_DAYS
+    )
+    return last_hour - timedelta(hours=WINDOW_HOURS), last_hour, storage_start, moment
+
+
 class Usage:
-    """Branch-level consumption rows, ``now`` and each organization's calibrated unit."""
+    """Branch-level consumption rows, ``now`` and each organization's calibrated unit.
+
+    Kept compact, as the queries need them (per metric sums, and per hour only the two
+    series a query thresholds: a branch's compute and a project's extra branch-hours), so a
+    ``Usage`` holds a few numbers per project and branch, not every row it was built from.
+    ``from_parts`` builds one from sums the store computed (``store.consumption.usage_for``).
+    """
 
     def __init__(
         self,
@@ -73,62 +163,54 @@ class Usage:
         now: datetime,
         storage_units: Mapping[str, StorageUnit | None] | None = None,
     ) -> None:
-        self.now = _aware(now)
-        self.storage_units = dict(storage_units or {})
-        self._hourly: dict[str, dict[datetime, float]] = {}
-        self._hourly_any: set[str] = set()
-        self._daily_child: dict[str, dict[datetime, float]] = {}
-        self._hourly_child: dict[str, dict[datetime, float]] = {}
-        self._org_of: dict[str, str] = {}
-        self._project_org: dict[str, str] = {}
-        # project id -> metric -> bucket start -> value (project rows: branch_id None)
-        self._project_daily: dict[str, dict[str, dict[datetime, float]]] = {}
-        self._project_hourly: dict[str, dict[str, dict[datetime, float]]] = {}
-        last_hour = self.now.replace(minute=0, second=0, microsecond=0)
-        self.window_end = last_hour
-        self.window_start = last_hour - timedelta(hours=WINDOW_HOURS)
-        storage_start = self.now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(
-            days=STORAGE_WINDOW_DAYS
-        )
+        self._setup(now, storage_units)
+        parts = RowSums()
+        hourly_start, hourly_end, daily_start, daily_end = windows(now)
         for row in buckets:
             start, end = _aware(row.start), _aware(row.end)
-            if row.branch_id is None:
-                self._keep_project_row(row, start, end, storage_start)
-                continue
-            self._org_of[row.branch_id] = row.org_id
             if row.granularity == "hourly":
-                if start < self.window_start or end > self.window_end:
+                if start < hourly_start or end > hourly_end:
                     continue
-                self._hourly_any.add(row.branch_id)
-                if row.metric == COMPUTE_UNIT_SECONDS:
-                    hours = self._hourly.setdefault(row.branch_id, {})
-                    hours[start] = hours.get(start, 0.0) + row.value
-                elif row.metric == CHILD_BRANCH_BYTES_MONTH:
-                    child = self._hourly_child.setdefault(row.branch_id, {})
-                    child[start] = child.get(start, 0.0) + row.value
-            elif row.granularity == "daily" and row.metric == CHILD_BRANCH_BYTES_MONTH:
-                if start < storage_start or end > self.now:
+            elif row.granularity == "daily":
+                if start < daily_start or end > daily_end:
                     continue
-                days = self._daily_child.setdefault(row.branch_id, {})
-                days[start] = days.get(start, 0.0) + row.value
+            else:
+                continue
+            parts.add(
+                (row.org_id, row.project_id, row.branch_id, row.granularity, start, row.metric,
+                 row.value)
+            )  # fmt: skip
+        self._keep(parts.done())
 
-    def _keep_project_row(
-        self, row: Bucket, start: datetime, end: datetime, storage_start: datetime
-    ) -> None:
-        self._project_org[row.project_id] = row.org_id
-        if row.granularity == "hourly":
-            if start < self.window_start or end > self.window_end:
-                return
-            table = self._project_hourly
-        elif row.granularity == "daily":
-            if start < storage_start or end > self.now:
-                return
-            table = self._project_daily
-        else:
-            return
-        metrics = table.setdefault(row.project_id, {})
-        values = metrics.setdefault(row.metric, {})
-        values[start] = values.get(start, 0.0) + row.value
+    @classmethod
+    def from_parts(
+        cls,
+        parts: UsageParts,
+        now: datetime,
+        storage_units: Mapping[str, StorageUnit | None] | None = None,
+    ) -> Usage:
+        """A ``Usage`` from rows already inside ``windows(now)``, added to ``parts``."""
+        usage = cls.__new__(cls)
+        usage._setup(now, storage_units)
+        usage._keep(parts)
+        return usage
+
+    def _setup(self, now: datetime, storage_units: Mapping[str, StorageUnit | None] | None) -> None:
+        self.now = _aware(now)
+        self.storage_units = dict(storage_units or {})
+        self.window_start, self.window_end, _, _ = windows(self.now)
+
+    def _keep(self, parts: UsageParts) -> None:
+        self._org_of = parts.org_of
+        self._hourly_any = parts.hourly_any
+        self._hourly = parts.hourly_cu
+        self._hourly_child = parts.hourly_child
+        self._daily_child = parts.daily_child
+        self._project_org = parts.project_org
+        self._project_daily = parts.project_daily
+        self._project_days = parts.project_days
+        self._project_hourly = parts.project_hourly
+        self._project_extra = parts.project_extra
 
     def project_read(self, project_id: str) -> bool:
         """Whether any project row of ``project_id`` is in the windows (a metric absent from
@@ -147,11 +229,9 @@ class Usage:
         divisor = BYTES_PER_GB * (HOURS_PER_GB_MONTH if unit == "byte_hours" else 1)
         days = self._days_of(project_id)
         if days:
-            values = self._project_daily[project_id].get(metric, {})
-            total = sum(values.values()) / divisor
+            total = self._project_daily[project_id].get(metric, 0.0) / divisor
             return ProjectFigure(total * HOURS_PER_GB_MONTH / (24 * days), days, "daily")
-        values = self._project_hourly.get(project_id, {}).get(metric, {})
-        total = sum(values.values()) / divisor
+        total = self._project_hourly.get(project_id, {}).get(metric, 0.0) / divisor
         return ProjectFigure(total * HOURS_PER_GB_MONTH / WINDOW_HOURS, WINDOW_HOURS / 24, "hourly")
 
     def project_cu_hours(self, project_id: str) -> ProjectFigure | None:
@@ -160,11 +240,9 @@ class Usage:
             return None
         days = self._days_of(project_id)
         if days:
-            values = self._project_daily[project_id].get(COMPUTE_UNIT_SECONDS, {})
-            hours = sum(values.values()) / 3600
+            hours = self._project_daily[project_id].get(COMPUTE_UNIT_SECONDS, 0.0) / 3600
             return ProjectFigure(hours * HOURS_PER_MONTH / (24 * days), days, "daily")
-        values = self._project_hourly.get(project_id, {}).get(COMPUTE_UNIT_SECONDS, {})
-        hours = sum(values.values()) / 3600
+        hours = self._project_hourly.get(project_id, {}).get(COMPUTE_UNIT_SECONDS, 0.0) / 3600
         return ProjectFigure(hours * HOURS_PER_MONTH / WINDOW_HOURS, WINDOW_HOURS / 24, "hourly")
 
     def extra_branch_months(self, project_id: str, allowance: int) -> ProjectFigure | None:
@@ -174,8 +252,8 @@ class Usage:
         (daily rows under-estimate the netting, note §1.4)."""
         if project_id not in self._project_hourly:
             return None
-        values = self._project_hourly[project_id].get(EXTRA_BRANCHES_MONTH, {})
-        over = sum(max(0.0, value - allowance) for value in values.values())
+        values = self._project_extra.get(project_id, ())
+        over = sum(max(0.0, value - allowance) for value in values)
         per_month = over * HOURS_PER_MONTH / WINDOW_HOURS / HOURS_PER_GB_MONTH
         return ProjectFigure(per_month, WINDOW_HOURS / 24, "hourly")
 
@@ -185,8 +263,7 @@ class Usage:
 
     def _days_of(self, project_id: str) -> int:
         """Complete days of project rows read (any metric)."""
-        metrics = self._project_daily.get(project_id, {})
-        return len({start for values in metrics.values() for start in values})
+        return self._project_days.get(project_id, 0)
 
     def floor_hours(self, branch_id: str, floor_cu: float) -> FloorHours | None:
         """Hours the branch's computes spent at their floor (``floor_cu`` = Σ min CU).
@@ -196,10 +273,10 @@ class Usage:
         """
         if branch_id not in self._hourly_any or floor_cu <= 0:
             return None
-        hours = self._hourly.get(branch_id, {})
+        hours = self._hourly.get(branch_id, ())
         threshold = FLOOR_SLACK * floor_cu * 3600
-        floor = sum(1 for value in hours.values() if 0 < value <= threshold)
-        active = sum(1 for value in hours.values() if value > 0)
+        floor = sum(1 for value in hours if 0 < value <= threshold)
+        active = sum(1 for value in hours if value > 0)
         return FloorHours(float(floor), float(WINDOW_HOURS), float(active))
 
     def child_storage(self, branch_id: str) -> ChildStorage | None:
@@ -214,15 +291,15 @@ class Usage:
         if unit is None:
             return None
         divisor = BYTES_PER_GB * (HOURS_PER_GB_MONTH if unit == "byte_hours" else 1)
-        days = self._daily_child.get(branch_id)
-        if days:
-            total = sum(days.values()) / divisor
-            per_month = total * HOURS_PER_GB_MONTH / (24 * len(days))
-            return ChildStorage(per_month, len(days), unit)
+        daily = self._daily_child.get(branch_id)
+        if daily is not None:
+            days_sum, days = daily
+            per_month = days_sum / divisor * HOURS_PER_GB_MONTH / (24 * days)
+            return ChildStorage(per_month, days, unit)
         hours = self._hourly_child.get(branch_id)
-        if not hours or branch_id not in self._hourly_any:
+        if hours is None or branch_id not in self._hourly_any:
             return None
-        total = sum(hours.values()) / divisor
+        total = hours / divisor
         per_month = total * HOURS_PER_GB_MONTH / WINDOW_HOURS
         return ChildStorage(per_month, WINDOW_HOURS // 24, unit)
 

@@ -18,8 +18,17 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from governor.costs.calibrate import Calibration, calibrate, root_logical_sizes
-from governor.model.consumption import ROOT_BRANCH_BYTES_MONTH, Bucket, Granularity
-from governor.savings.usage import Usage
+from governor.model.consumption import (
+    CHILD_BRANCH_BYTES_MONTH,
+    COMPUTE_UNIT_SECONDS,
+    EXTRA_BRANCHES_MONTH,
+    ROOT_BRANCH_BYTES_MONTH,
+    Bucket,
+    Granularity,
+    MeterRow,
+    time_key,
+)
+from governor.savings.usage import Usage, UsageParts, windows
 from governor.store.connection import rows, write
 from governor.store.encoding import decode_time, encode_time
 from governor.store.errors import StoreError, one_line
@@ -32,13 +41,19 @@ CALIBRATION_DAYS = 3  # the last complete day is within them
 USAGE_HOURS = 169  # the estimates' 168 complete hours
 USAGE_DAYS = 31
 
+# A re-read (every audit re-reads the last 168 hours) changes a row only where Neon's value
+# did: an unchanged row is found and left alone (its read_at: when its value was last
+# written), so a read's writes are its new and revised rows, not the history kept.
 _UPSERT = (
-    "INSERT INTO consumption_buckets (org_id, project_id, branch_id, granularity, start_at, "
-    "end_at, period_id, period_plan, metric, value, read_at) "
+    "INSERT INTO consumption_buckets (project_id, branch_id, start_at, end_at, period_id, "
+    "period_plan, metric, value, org_id, granularity, read_at) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (org_id, project_id, branch_id, granularity, start_at, period_id, metric) "
     "DO UPDATE SET end_at = excluded.end_at, period_plan = excluded.period_plan, "
-    "value = excluded.value, read_at = excluded.read_at"
+    "value = excluded.value, read_at = excluded.read_at "
+    "WHERE consumption_buckets.value != excluded.value "
+    "OR consumption_buckets.end_at != excluded.end_at "
+    "OR consumption_buckets.period_plan IS NOT excluded.period_plan"
 )
 
 
@@ -73,31 +88,48 @@ class ConsumptionRead:
         )
 
 
-def _encoded(bucket: Bucket, read_at: str) -> tuple[Any, ...]:
-    return (
-        bucket.org_id,
-        bucket.project_id,
-        bucket.branch_id or "",
-        bucket.granularity,
-        encode_time(bucket.start, what="bucket start"),
-        encode_time(bucket.end, what="bucket end"),
-        bucket.period_id or "",
-        bucket.period_plan,
-        bucket.metric,
-        bucket.value,
-        read_at,
-    )
+def write_rows(
+    connection: sqlite3.Connection,
+    org_id: str,
+    granularity: Granularity,
+    meter_rows: Iterable[MeterRow],
+    read_at: datetime,
+) -> int:
+    """Upsert one read's lean rows (``MeterRow``: the reader's tuples, times already keyed);
+    returns how many rows were added or changed (an unchanged row is not rewritten)."""
+    tail = (org_id, granularity, encode_time(read_at, what="read_at"))
+    with write(connection):
+        before = connection.total_changes
+        connection.executemany(_UPSERT, (row + tail for row in meter_rows))
+        return connection.total_changes - before
 
 
 def write_buckets(
     connection: sqlite3.Connection, buckets: Iterable[Bucket], read_at: datetime
 ) -> int:
-    """Upsert ``buckets`` (a re-read replaces the value); returns how many were written."""
+    """Upsert ``buckets`` (a re-read replaces a changed value); returns how many rows were
+    added or changed."""
     at = encode_time(read_at, what="read_at")
-    encoded = [_encoded(bucket, at) for bucket in buckets]
+    encoded = [
+        (
+            bucket.project_id,
+            bucket.branch_id or "",
+            encode_time(bucket.start, what="bucket start"),
+            encode_time(bucket.end, what="bucket end"),
+            bucket.period_id or "",
+            bucket.period_plan,
+            bucket.metric,
+            bucket.value,
+            bucket.org_id,
+            bucket.granularity,
+            at,
+        )
+        for bucket in buckets
+    ]
     with write(connection):
+        before = connection.total_changes
         connection.executemany(_UPSERT, encoded)
-    return len(encoded)
+        return connection.total_changes - before
 
 
 def record_read(
@@ -185,9 +217,12 @@ def buckets(
         encode_time(start, what="start"),
         encode_time(end, what="end"),
     ]
-    if org_id is not None:
-        clauses.append("org_id = ?")
-        params.append(org_id)
+    orgs = [org_id] if org_id is not None else org_ids(connection)
+    if not orgs:
+        return []
+    # by organization, so SQLite seeks its time index or primary key, never scans history
+    clauses.append(f"org_id IN ({', '.join('?' for _ in orgs)})")
+    params.extend(orgs)
     if project_id is not None:
         clauses.append("project_id = ?")
         params.append(project_id)
@@ -289,29 +324,161 @@ def calibrations(
     }
 
 
+def org_ids(connection: sqlite3.Connection) -> list[str]:
+    """The organizations with rows, one index seek each (not a scan of the rows kept)."""
+    found: list[str] = []
+    while True:
+        after = found[-1] if found else ""
+        (org_id,) = connection.execute(
+            "SELECT min(org_id) FROM consumption_buckets WHERE org_id > ?", [after]
+        ).fetchone()
+        if org_id is None:
+            return found
+        found.append(org_id)
+
+
+def _next_ids(
+    connection: sqlite3.Connection, column: str, where: str, params: list[Any]
+) -> list[str]:
+    """The distinct ``column`` values under a primary-key prefix, one seek each (a loose
+    index scan: the rows under each value are never read)."""
+    found: list[str] = []
+    while True:
+        (value,) = connection.execute(
+            f"SELECT min({column}) FROM consumption_buckets WHERE {where} AND {column} > ?",
+            [*params, found[-1] if found else ""],
+        ).fetchone()
+        if value is None:
+            return found
+        found.append(value)
+
+
+USAGE_PROJECTS_PER_QUERY = 500  # ids bound per IN (...), well under SQLite's 32,766
+
+
+class _UsageQuery:
+    """The SQL behind ``usage_for``: sums of the rows inside the estimates' windows, by
+    organization and (``scope``) project or branch ids, so SQLite reads only those rows
+    (through its time index per organization, or the primary key per project and branch)
+    and Python sees a few numbers per project and branch, never a row per reading."""
+
+    def __init__(self, connection: sqlite3.Connection, now: datetime, parts: UsageParts) -> None:
+        self.connection = connection
+        self.parts = parts
+        hourly_start, hourly_end, daily_start, daily_end = windows(now)
+        self.windows: dict[str, list[str]] = {
+            "hourly": [time_key(hourly_start), time_key(hourly_end), time_key(hourly_end)],
+            "daily": [time_key(daily_start), time_key(daily_end), time_key(daily_end)],
+        }
+
+    def _rows(
+        self, select: str, granularity: str, scope: str, params: list[Any], tail: str = ""
+    ) -> list[tuple[Any, ...]]:
+        return self.connection.execute(
+            f"SELECT {select} FROM consumption_buckets WHERE {scope} AND granularity = ? "
+            f"AND start_at >= ? AND start_at < ? AND end_at <= ? {tail}",
+            [*params, granularity, *self.windows[granularity]],
+        ).fetchall()
+
+    def projects(self, org_id: str, scope: str, params: list[Any]) -> None:
+        """Project rows (``branch_id`` ''): sums per metric, daily timeframes, and the
+        extra branch-hours of each hour."""
+        parts = self.parts
+        project_scope = f"{scope} AND branch_id = ''"
+        for granularity, sums in (
+            ("hourly", parts.project_hourly),
+            ("daily", parts.project_daily),
+        ):
+            for project_id, metric, total in self._rows(
+                "project_id, metric, SUM(value)", granularity, project_scope, params,
+                "GROUP BY project_id, metric",
+            ):  # fmt: skip
+                parts.project_org[project_id] = org_id
+                sums.setdefault(project_id, {})[metric] = total
+        for project_id, days in self._rows(
+            "project_id, COUNT(DISTINCT start_at)", "daily", project_scope, params,
+            "GROUP BY project_id",
+        ):  # fmt: skip
+            parts.project_days[project_id] = days
+        extra: dict[str, list[float]] = {}
+        for project_id, total in self._rows(
+            "project_id, SUM(value)", "hourly", f"{project_scope} AND metric = ?",
+            [*params, EXTRA_BRANCHES_MONTH], "GROUP BY project_id, start_at "
+            "ORDER BY project_id, start_at",
+        ):  # fmt: skip
+            extra.setdefault(project_id, []).append(total)
+        parts.project_extra.update((key, tuple(hours)) for key, hours in extra.items())
+
+    def branches(self, org_id: str, scope: str, params: list[Any]) -> None:
+        """Branch rows: which branches have hourly rows, each one's compute per hour, and
+        its child storage summed (hourly, and daily with its days)."""
+        parts = self.parts
+        branch_scope = f"{scope} AND branch_id != ''"
+        for (branch_id,) in self._rows("DISTINCT branch_id", "hourly", branch_scope, params):
+            parts.hourly_any.add(branch_id)
+            parts.org_of[branch_id] = org_id
+        hours: dict[str, list[float]] = {}
+        for branch_id, total in self._rows(
+            "branch_id, SUM(value)", "hourly", f"{branch_scope} AND metric = ?",
+            [*params, COMPUTE_UNIT_SECONDS], "GROUP BY branch_id, start_at "
+            "ORDER BY branch_id, start_at",
+        ):  # fmt: skip
+            hours.setdefault(branch_id, []).append(total)
+        parts.hourly_cu.update((key, tuple(values)) for key, values in hours.items())
+        for branch_id, total in self._rows(
+            "branch_id, SUM(value)", "hourly", f"{branch_scope} AND metric = ?",
+            [*params, CHILD_BRANCH_BYTES_MONTH], "GROUP BY branch_id",
+        ):  # fmt: skip
+            parts.hourly_child[branch_id] = total
+        for branch_id, total, days in self._rows(
+            "branch_id, SUM(value), COUNT(DISTINCT start_at)", "daily",
+            f"{branch_scope} AND metric = ?", [*params, CHILD_BRANCH_BYTES_MONTH],
+            "GROUP BY branch_id",
+        ):  # fmt: skip
+            parts.org_of[branch_id] = org_id
+            parts.daily_child[branch_id] = (total, days)
+
+
 def usage_for(
     connection: sqlite3.Connection,
     now: datetime,
     sizes: Mapping[str, Mapping[str, int | None]] | None = None,
+    *,
+    project_ids: Iterable[str] | None = None,
+    branches: bool = True,
 ) -> Usage:
     """The savings estimates' view of the meters: branch and project rows of the last week
     (hourly) and month (daily), with each organization's calibrated storage unit (project
-    rows price restore windows, snapshots, whole projects and plan fit)."""
-    kept: list[Bucket] = []
-    for branch in ("any", None):
-        kept += buckets(
-            connection,
-            branch_id=branch,
-            granularity="hourly",
-            start=now - timedelta(hours=USAGE_HOURS),
-            end=now,
-        )
-        kept += buckets(
-            connection,
-            branch_id=branch,
-            granularity="daily",
-            start=now - timedelta(days=USAGE_DAYS),
-            end=now,
-        )
+    rows price restore windows, snapshots, whole projects and plan fit).
+
+    ``project_ids``: only these projects' rows (and their branches'), read through the
+    primary key, for a caller that evaluates a batch of projects at a time; None: every
+    project's. ``branches`` False: project rows only (what plan fit reads, organization
+    wide). Either way the work is the rows inside the windows: older history kept is
+    never read."""
+    parts = UsageParts()
+    query = _UsageQuery(connection, now, parts)
+    wanted = None if project_ids is None else sorted(set(project_ids))
+    for org_id in org_ids(connection):
+        projects = wanted
+        if projects is None:
+            projects = _next_ids(connection, "project_id", "org_id = ?", [org_id])
+        for first in range(0, len(projects), USAGE_PROJECTS_PER_QUERY):
+            chunk = projects[first : first + USAGE_PROJECTS_PER_QUERY]
+            marks = ", ".join("?" for _ in chunk)
+            query.projects(org_id, f"org_id = ? AND project_id IN ({marks})", [org_id, *chunk])
+        if not branches:
+            continue
+        for project_id in projects:
+            ids = _next_ids(
+                connection, "branch_id", "org_id = ? AND project_id = ?", [org_id, project_id]
+            )
+            if ids:
+                marks = ", ".join("?" for _ in ids)
+                query.branches(
+                    org_id,
+                    f"org_id = ? AND project_id = ? AND branch_id IN ({marks})",
+                    [org_id, project_id, *ids],
+                )
     units = {org_id: found.unit for org_id, found in calibrations(connection, now, sizes).items()}
-    return Usage(kept, now, units)
+    return Usage.from_parts(parts, now, units)

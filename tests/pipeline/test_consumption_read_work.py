@@ -1,0 +1,86 @@
+"""The consumption read's work: what it asks Neon for and what it writes, so a re-read of
+the same window costs its new rows, not the history, and branches carry only what is read."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from governor.model.consumption import BRANCH_READ_METRICS
+from governor.pipeline.consumption import read_org
+from governor.simulator import SimulatorOptions, World
+from governor.store import Store
+from tests.conftest import WORLD_NOW, ServedSimulator
+from tests.neon.helpers import RecordingTransport, fast_client
+
+Serve = Callable[..., ServedSimulator]
+NO_LIMITS = SimulatorOptions(requests_per_minute=None, requests_per_second_per_route=None)
+
+
+def _changes(connection: sqlite3.Connection) -> int:
+    return connection.total_changes
+
+
+def _branch_metrics(connection: sqlite3.Connection) -> set[str]:
+    found = connection.execute(
+        "SELECT DISTINCT metric FROM consumption_buckets WHERE branch_id != ''"
+    ).fetchall()
+    return {metric for (metric,) in found}
+
+
+async def _read_twice(served_simulator: Serve, tmp_path: Path) -> dict[str, Any]:
+    simulator, base_url = served_simulator(
+        World.generate(seed=3, orgs=1, projects=10, branches=40, now=WORLD_NOW), NO_LIMITS
+    )
+    org_id = next(iter(simulator.world.organizations_by_id))
+    transport = RecordingTransport()
+    async with (
+        fast_client(base_url, "sim-personal-key", transport=transport) as client,
+        await Store.open_async(tmp_path / "g.db") as store,
+    ):
+        client.use_consumption_budget(60_000)
+        first = await read_org(client, store, org_id, now=WORLD_NOW)
+        before = await store.run(_changes)
+        second = await read_org(client, store, org_id, now=WORLD_NOW)
+        changes = await store.run(_changes) - before
+        metrics = await store.run(_branch_metrics)
+    return {
+        "first": first,
+        "second": second,
+        "changes": changes,
+        "branch_metrics": metrics,
+        "urls": [str(request.url) for request in transport.sent],
+    }
+
+
+@pytest.mark.anyio
+async def test_a_second_read_of_the_same_window_rewrites_no_row(
+    served_simulator: Serve, tmp_path: Path
+) -> None:
+    """Before: each re-read of the last 168 hours rewrote every row it carried."""
+    found = await _read_twice(served_simulator, tmp_path)
+    first, second = found["first"], found["second"]
+    assert (first.outcome, second.outcome) == ("ok", "ok")
+    assert first.rows == second.rows > 0
+    assert first.written == first.rows
+    assert second.written == 0
+    assert found["changes"] == 3  # the three reads recorded, and no bucket
+
+
+@pytest.mark.anyio
+async def test_branch_reads_ask_only_for_the_meters_something_reads(
+    served_simulator: Serve, tmp_path: Path
+) -> None:
+    """Before: v2/branches was asked for all six metrics, transfer included, which nothing
+    reads per branch (the bill prices transfer from the project rows)."""
+    found = await _read_twice(served_simulator, tmp_path)
+    asked = [url for url in found["urls"] if "/consumption_history/v2/branches" in url]
+    assert asked
+    expected = "metrics=" + "%2C".join(BRANCH_READ_METRICS)
+    assert all(expected in url for url in asked)
+    assert found["branch_metrics"] <= set(BRANCH_READ_METRICS)
+    assert "public_network_transfer_bytes" not in found["branch_metrics"]
