@@ -8,6 +8,7 @@ not cover what was asked, and the estimate falls back to object fields, labelled
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -64,6 +65,11 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+def hourly(values: Iterable[float] = ()) -> array[float]:
+    """An hourly series as 8 bytes an hour (a tuple of floats takes 32): up to 168 a branch."""
+    return array("d", values)
+
+
 @dataclass
 class UsageParts:
     """What a ``Usage`` holds, compact: per metric sums, and per hour only the two series a
@@ -73,7 +79,7 @@ class UsageParts:
 
     org_of: dict[str, str] = field(default_factory=dict)  # branch -> org
     hourly_any: set[str] = field(default_factory=set)  # branches with any hourly row
-    hourly_cu: dict[str, tuple[float, ...]] = field(default_factory=dict)  # CU-s per hour
+    hourly_cu: dict[str, array[float]] = field(default_factory=dict)  # CU-s per hour
     hourly_child: dict[str, float] = field(default_factory=dict)  # child bytes, summed
     daily_child: dict[str, tuple[float, int]] = field(default_factory=dict)  # (sum, days)
     project_org: dict[str, str] = field(default_factory=dict)
@@ -81,7 +87,7 @@ class UsageParts:
     project_daily: dict[str, dict[str, float]] = field(default_factory=dict)
     project_days: dict[str, int] = field(default_factory=dict)  # distinct daily timeframes
     project_hourly: dict[str, dict[str, float]] = field(default_factory=dict)
-    project_extra: dict[str, tuple[float, ...]] = field(default_factory=dict)  # per hour
+    project_extra: dict[str, array[float]] = field(default_factory=dict)  # per hour
 
 
 class RowSums:
@@ -126,13 +132,13 @@ class RowSums:
 
     def done(self) -> UsageParts:
         parts = self.parts
-        parts.hourly_cu = {key: tuple(hours.values()) for key, hours in self._hourly_cu.items()}
+        parts.hourly_cu = {key: hourly(hours.values()) for key, hours in self._hourly_cu.items()}
         parts.daily_child = {
             key: (sum(days.values()), len(days)) for key, days in self._daily_child.items()
         }
         parts.project_days = {key: len(days) for key, days in self._project_days.items()}
         parts.project_extra = {
-            key: tuple(hours.values()) for key, hours in self._project_extra.items()
+            key: hourly(hours.values()) for key, hours in self._project_extra.items()
         }
         return parts
 
@@ -252,7 +258,7 @@ class Usage:
         (daily rows under-estimate the netting, note §1.4)."""
         if project_id not in self._project_hourly:
             return None
-        values = self._project_extra.get(project_id, ())
+        values = self._project_extra.get(project_id, hourly())
         over = sum(max(0.0, value - allowance) for value in values)
         per_month = over * HOURS_PER_MONTH / WINDOW_HOURS / HOURS_PER_GB_MONTH
         return ProjectFigure(per_month, WINDOW_HOURS / 24, "hourly")
@@ -273,7 +279,7 @@ class Usage:
         """
         if branch_id not in self._hourly_any or floor_cu <= 0:
             return None
-        hours = self._hourly.get(branch_id, ())
+        hours = self._hourly.get(branch_id, hourly())
         threshold = FLOOR_SLACK * floor_cu * 3600
         floor = sum(1 for value in hours if 0 < value <= threshold)
         active = sum(1 for value in hours if value > 0)

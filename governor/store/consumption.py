@@ -28,7 +28,7 @@ from governor.model.consumption import (
     MeterRow,
     time_key,
 )
-from governor.savings.usage import Usage, UsageParts, windows
+from governor.savings.usage import Usage, UsageParts, hourly, windows
 from governor.store.connection import rows, write
 from governor.store.encoding import decode_time, encode_time
 from governor.store.errors import StoreError, one_line
@@ -407,7 +407,7 @@ class _UsageQuery:
             "ORDER BY project_id, start_at",
         ):  # fmt: skip
             extra.setdefault(project_id, []).append(total)
-        parts.project_extra.update((key, tuple(hours)) for key, hours in extra.items())
+        parts.project_extra.update((key, hourly(hours)) for key, hours in extra.items())
 
     def branches(self, org_id: str, scope: str, params: list[Any]) -> None:
         """Branch rows: which branches have hourly rows, each one's compute per hour, and
@@ -424,7 +424,7 @@ class _UsageQuery:
             "ORDER BY branch_id, start_at",
         ):  # fmt: skip
             hours.setdefault(branch_id, []).append(total)
-        parts.hourly_cu.update((key, tuple(values)) for key, values in hours.items())
+        parts.hourly_cu.update((key, hourly(values)) for key, values in hours.items())
         for branch_id, total in self._rows(
             "branch_id, SUM(value)", "hourly", f"{branch_scope} AND metric = ?",
             [*params, CHILD_BRANCH_BYTES_MONTH], "GROUP BY branch_id",
