@@ -8,7 +8,8 @@ is ahead of ours across an hour and it answers 406, an hour later); daily reads 
 the billing period, or two days back early in a month, so the storage calibration has a
 complete day. Each read is recorded, ok, refused (403: Free or legacy plan; the rest of
 the organization is skipped) or failed, so the bill can tell "not read" from "zero". Rows
-are written a page at a time.
+go to the store a chunk at a time as each page is parsed, and a re-read leaves unchanged
+rows alone, so a read's work is the window's rows, never the history kept.
 """
 
 from __future__ import annotations

@@ -226,7 +226,23 @@ def buckets(
     if project_id is not None:
         clauses.append("project_id = ?")
         params.append(project_id)
-    if branch_id == "any":
+    if branch_id == "any" and project_id is not None:
+        # the project's branches by name, so each is a primary-key seek into the window
+        # (``branch_id != ''`` would read every branch row the project ever kept)
+        ids = sorted(
+            {
+                found
+                for org in orgs
+                for found in _next_ids(
+                    connection, "branch_id", "org_id = ? AND project_id = ?", [org, project_id]
+                )
+            }
+        )
+        if not ids:
+            return []
+        clauses.append(f"branch_id IN ({', '.join('?' for _ in ids)})")
+        params.extend(ids)
+    elif branch_id == "any":
         clauses.append("branch_id != ''")
     else:
         clauses.append("branch_id = ?")

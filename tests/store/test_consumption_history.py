@@ -215,3 +215,27 @@ def test_a_re_write_of_unchanged_rows_changes_nothing(tmp_path: Path) -> None:
     assert revised == 5
     assert rewritten == 5
     assert changed[0].value in [row.value for row in values]
+
+
+def test_a_projects_branch_rows_are_read_without_reading_its_history(tmp_path: Path) -> None:
+    """Before: realized savings' series (``buckets(project_id=..., branch_id="any")``) read
+    every branch row the project ever kept to find the window's."""
+    results = {}
+    for days in (1, 30):
+        with Store.open(tmp_path / f"kept-{days}.db") as store:
+            store.call(meters.write_buckets, in_window() + older(days), NOW)
+            results[days] = store.call(
+                counted(
+                    lambda c: meters.buckets(
+                        c,
+                        project_id="pr-1",
+                        branch_id="any",
+                        granularity="hourly",
+                        start=NOW - timedelta(days=2),
+                        end=NOW,
+                    )
+                )
+            )
+    assert results[30][0] == results[1][0]
+    assert {row.branch_id for row in results[1][0]} == {"br-1a", "br-1b"}
+    assert results[30][1] == results[1][1]
