@@ -26,6 +26,7 @@ from governor.model.consumption import (
     Bucket,
     Granularity,
     MeterRow,
+    StorageUnit,
     time_key,
 )
 from governor.savings.usage import Usage, UsageParts, hourly, windows
@@ -462,6 +463,7 @@ def usage_for(
     *,
     project_ids: Iterable[str] | None = None,
     branches: bool = True,
+    units: Mapping[str, StorageUnit | None] | None = None,
 ) -> Usage:
     """The savings estimates' view of the meters: branch and project rows of the last week
     (hourly) and month (daily), with each organization's calibrated storage unit (project
@@ -471,7 +473,8 @@ def usage_for(
     primary key, for a caller that evaluates a batch of projects at a time; None: every
     project's. ``branches`` False: project rows only (what plan fit reads, organization
     wide). Either way the work is the rows inside the windows: older history kept is
-    never read."""
+    never read. ``units``: the organizations' storage units (``storage_units``), computed
+    once by a caller that asks for many batches; None: calibrated here from ``sizes``."""
     parts = UsageParts()
     query = _UsageQuery(connection, now, parts)
     wanted = None if project_ids is None else sorted(set(project_ids))
@@ -496,5 +499,16 @@ def usage_for(
                     f"org_id = ? AND project_id = ? AND branch_id IN ({marks})",
                     [org_id, project_id, *ids],
                 )
-    units = {org_id: found.unit for org_id, found in calibrations(connection, now, sizes).items()}
+    if units is None:
+        units = storage_units(connection, now, sizes)
     return Usage.from_parts(parts, now, units)
+
+
+def storage_units(
+    connection: sqlite3.Connection,
+    now: datetime,
+    sizes: Mapping[str, Mapping[str, int | None]] | None = None,
+) -> dict[str, StorageUnit | None]:
+    """Each organization's calibrated storage unit (None: not calibrated), as ``usage_for``
+    uses them."""
+    return {org_id: found.unit for org_id, found in calibrations(connection, now, sizes).items()}

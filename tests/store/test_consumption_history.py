@@ -239,3 +239,20 @@ def test_a_projects_branch_rows_are_read_without_reading_its_history(tmp_path: P
     assert results[30][0] == results[1][0]
     assert {row.branch_id for row in results[1][0]} == {"br-1a", "br-1b"}
     assert results[30][1] == results[1][1]
+
+
+def test_a_batch_given_the_storage_units_does_not_calibrate_again(tmp_path: Path) -> None:
+    """A caller asking for many batches calibrates once: with ``units`` given, usage_for
+    reads no calibration rows (before, each batch re-read every project's daily root rows)."""
+    with Store.open(tmp_path / "g.db") as store:
+        store.call(meters.write_buckets, in_window(), NOW)
+        units = store.call(meters.storage_units, NOW, {})
+        given, given_steps = store.call(
+            counted(lambda c: meters.usage_for(c, NOW, project_ids=["pr-1"], units=units))
+        )
+        own, own_steps = store.call(
+            counted(lambda c: meters.usage_for(c, NOW, {}, project_ids=["pr-1"]))
+        )
+    assert given.storage_units == own.storage_units == units
+    assert answers(given) == answers(own)
+    assert given_steps < own_steps
