@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-import httpx
-
 from governor.daemon.delivery_jobs import delivery_jobs
 from governor.daemon.digest_jobs import digest_jobs
 from governor.daemon.health import Health
@@ -45,6 +43,7 @@ from governor.daemon.sweeps import (
     sweep_schedules,
 )
 from governor.model.snapshot import Snapshot
+from governor.neon.transport import NeonTransport
 from governor.observability.metrics import Metrics, MetricsTransport
 from governor.pipeline.audit import run_audit
 from governor.pipeline.consumption import targets_of
@@ -112,8 +111,7 @@ class ConfigGeneration:
         """Clients for the runtime's accounts (closed by ``close``), and its jobs."""
         stack = AsyncExitStack()
         try:
-            limits = httpx.Limits(max_connections=runtime.config.neon.concurrency)
-            pool = httpx.AsyncHTTPTransport(limits=limits)
+            pool = NeonTransport(max_connections=runtime.config.neon.concurrency)
 
             def transport(account: str) -> MetricsTransport:
                 return MetricsTransport(pool, shared.metrics, account=account)
