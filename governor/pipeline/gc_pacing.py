@@ -13,8 +13,9 @@ run, when nothing waits on the loop. Reference counting frees everything acyclic
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 YOUNG_INTERVAL_SECONDS = 0.05
@@ -56,3 +57,20 @@ async def young_collections_only(
         _PAUSE.depth -= 1
         if _PAUSE.depth == 0 and _PAUSE.enabled_before:
             gc.enable()
+
+
+_TRIM: Callable[[int], int] | bool | None = False  # False: not looked up yet
+
+
+def return_free_memory() -> None:
+    """Hand the C allocator's free pages back to the system (glibc's ``malloc_trim``;
+    elsewhere nothing). Why: a streamed audit frees each batch of projects, but glibc
+    keeps freed heap pages mapped; measured at 2,000 projects, a few MB of peak RSS."""
+    global _TRIM  # noqa: PLW0603 - looked up once
+    if _TRIM is False:
+        try:
+            _TRIM = ctypes.CDLL(None).malloc_trim
+        except (AttributeError, OSError):
+            _TRIM = None
+    if callable(_TRIM):
+        _TRIM(0)

@@ -27,6 +27,7 @@ from governor.model.findings import Finding
 from governor.model.snapshot import Snapshot, Spooled
 from governor.owners.match import OwnerMap
 from governor.owners.stamp import stamp_findings
+from governor.pipeline.gc_pacing import return_free_memory
 from governor.pipeline.spooled_findings import SpooledFindings
 from governor.policy import Policy, evaluate
 from governor.policy.resources import ProjectTally, SnapshotIndex
@@ -36,7 +37,7 @@ from governor.savings.usage import Usage
 from governor.store import Store, StoredFinding, history
 from governor.sweep.spool import ProjectSpool
 
-BATCH_PROJECTS = 200
+BATCH_PROJECTS = 100
 # judged at the end, over every project's tally: the rest need only a project's own objects
 END_RESOURCES = frozenset({"organization", "api_key"})
 
@@ -163,6 +164,7 @@ async def stream_stage(
     counts = {"branches": 0, "endpoints": 0}
     found = opened = reopened = 0
     records = swept.spooled
+    return_free_memory()  # what the sweep parsed and spooled
     size = batch_projects or BATCH_PROJECTS
     for start in range(0, len(records), size):
         chunk = records[start : start + size]
@@ -192,6 +194,7 @@ async def stream_stage(
         reopened += recorded.reopened
         result.matched.extend(_matched(recorded.stored, run_id))
         del judged, rows, recorded
+        return_free_memory()
     final = await asyncio.to_thread(
         _judge, swept, at_end, prices, now=now, usage=usage, owners=owner_map, tallies=tallies
     )
