@@ -40,7 +40,7 @@ _SPILLED: list[Any] = []
 _SPILLED_MAP: dict[str, Any] = {}
 
 
-@dataclass
+@dataclass(slots=True)  # one per project, kept for the whole run: no __dict__ each
 class ProjectResult:
     project: Project | None
     branches: list[Branch] = field(default_factory=list)
