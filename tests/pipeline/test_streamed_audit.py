@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from governor.config.consumption import ConsumptionSettings
 from governor.pipeline import spooled_findings, stream
 from governor.pipeline.audit import run_audit
 from governor.pipeline.results import AuditResult
@@ -61,7 +62,12 @@ def world_with_an_awake_stale_branch() -> tuple[World, str]:
 
 
 async def audited(
-    base_url: str, db: Path, *, keep: bool, transport: httpx.AsyncBaseTransport | None = None
+    base_url: str,
+    db: Path,
+    *,
+    keep: bool,
+    transport: httpx.AsyncBaseTransport | None = None,
+    consumption: ConsumptionSettings | None = None,
 ) -> AuditResult:
     extra: dict[str, Any] = {} if transport is None else {"transport": transport}
     async with (
@@ -75,6 +81,7 @@ async def audited(
             prices=Prices(),
             clock=lambda: WORLD_NOW,
             keep_snapshot=keep,
+            consumption=consumption,
         )
 
 
@@ -128,8 +135,10 @@ async def test_a_streamed_audit_stores_and_resolves_what_the_in_memory_audit_doe
     simulator, base_url = served_simulator(world)
     in_memory, streamed = tmp_path / "memory.db", tmp_path / "streamed.db"
 
-    first = await audited(base_url, in_memory, keep=True)
-    second = await audited(base_url, streamed, keep=False)
+    # Neon's meters read and priced from (the calibration reads the spooled roots)
+    meters = ConsumptionSettings(requests_per_minute=100_000)
+    first = await audited(base_url, in_memory, keep=True, consumption=meters)
+    second = await audited(base_url, streamed, keep=False, consumption=meters)
     assert second.snapshot is None
     # its findings wait on disk, read back in order one at a time (or by position)
     assert isinstance(second.findings, SpooledFindings)
@@ -142,6 +151,7 @@ async def test_a_streamed_audit_stores_and_resolves_what_the_in_memory_audit_doe
     assert findings_of(first) == findings_of(second)
     assert ("stale-branches", "branch", awake) in findings_of(second)
     assert any((f.estimate_usd or 0) > 0 for f in second.findings)
+    assert any(f.estimate_kind == "measured" for f in second.findings)
     assert first.snapshot_counts == second.snapshot_counts
     assert stored(in_memory) == stored(streamed)
 
