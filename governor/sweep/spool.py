@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import pickle
 import tempfile
-from collections.abc import Iterator
 from typing import IO, Any
 
 from governor.neon.models import Branch, Endpoint, ProjectSnapshot
@@ -65,10 +64,6 @@ class ProjectSpool:
         data = self._file.read(length)
         bulk: Bulk = pickle.loads(data)  # written by this process, above
         return bulk
-
-    def read_many(self, places: list[tuple[int, int] | None]) -> Iterator[Bulk]:
-        for where in places:
-            yield self.get(where)
 
     def close(self) -> None:
         if self._file is not None:
