@@ -361,7 +361,8 @@ class NeonTransport(httpx.AsyncBaseTransport):
                     self._hand_back(slot.result())
                 raise
             if given is _TIMED_OUT:
-                self._waiters.remove((origin, slot))
+                if (origin, slot) in self._waiters:  # a release may have passed it over
+                    self._waiters.remove((origin, slot))
                 raise httpx.PoolTimeout("no connection was free in time")
             if isinstance(given, _Connection):
                 return given

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from governor.neon.retry import dns_failure
-from governor.neon.transport import NeonTransport
+from governor.neon.transport import _TIMED_OUT, NeonTransport
 from tests.channels.harness import self_signed
 from tests.neon.helpers import fast_client
 from tests.neon.scripted_server import Reply, scripted_server
@@ -381,3 +381,22 @@ async def test_a_cookie_the_api_sets_is_sent_back_on_the_next_request() -> None:
 
     assert "Cookie" not in server.received[0].headers
     assert server.received[1].headers.get("Cookie") == "lb=node-7"
+
+
+@pytest.mark.anyio
+async def test_a_pool_wait_timing_out_as_a_connection_is_released_is_a_pool_timeout() -> None:
+    # The wait's timer fires, then a release passes the expired waiter over before the
+    # waiting task runs again: the task must still end in PoolTimeout (not a ValueError).
+    async with serving(keep_alive()) as served:
+        transport = NeonTransport(max_connections=1)
+        async with client_of(transport, pool=60.0) as client:
+            held = await client.send(client.build_request("GET", served.url()), stream=True)
+            waiting = asyncio.ensure_future(client.get(served.url()))
+            while not transport._waiters:
+                await asyncio.sleep(0)
+            _, slot = transport._waiters[0]
+            slot.set_result(_TIMED_OUT)  # what the timer does when the pool wait ends
+            await held.aclose()  # the release that passes the expired waiter over
+            with pytest.raises(httpx.PoolTimeout):
+                await waiting
+            assert (await client.get(served.url())).status_code == 200
