@@ -176,6 +176,8 @@ async def history_child(arguments: argparse.Namespace) -> dict[str, object]:
         figures.update(
             requests=run.requests,
             rows_read=sum(org.rows for org in run.orgs),
+            # rows added or changed (where the read skips unchanged ones), else all read
+            rows_written=sum(int(getattr(org, "written", org.rows)) for org in run.orgs),
             paced_minutes=(clock.now - started_virtual) / 60.0,
             rows_after=await store.run(_bucket_rows),
             rss_before_mb=rss_before,
@@ -207,7 +209,8 @@ def history(arguments: argparse.Namespace) -> list[dict[str, object]]:
         f"branches, budget {arguments.rpm}/min (virtual time); the simulator in process =="
     )
     print(
-        f"{'kept days':>9} {'rows kept':>10} {'requests':>8} {'rows read':>9} {'paced min':>9} "
+        f"{'kept days':>9} {'rows kept':>10} {'requests':>8} {'rows read':>9} {'written':>9} "
+        f"{'paced min':>9} "
         f"{'read CPU s':>10} {'read s':>7} {'age-out CPU s':>13} {'usage CPU s':>11} "
         f"{'RSS before':>10} "
         f"{'peak, read':>10} {'peak, usage':>11}"
@@ -238,6 +241,7 @@ def history(arguments: argparse.Namespace) -> list[dict[str, object]]:
         rows.append(row)
         print(
             f"{kept:>9} {row['rows_before']:>10} {row['requests']:>8} {row['rows_read']:>9} "
+            f"{row['rows_written']:>9} "
             f"{row['paced_minutes']:>9.2f} {row['read_cpu_seconds']:>10.2f} "
             f"{row['read_wall_seconds']:>7.2f} {row['forget_cpu_seconds']:>13.2f} "
             f"{row['usage_cpu_seconds']:>11.2f} "

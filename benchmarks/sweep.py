@@ -31,8 +31,8 @@ checkout's simulator; both rows are printed, then after ÷ before. ``--before ''
 The consumption read: part 1's audits run with ``[consumption]`` on (Neon's v2 meters
 after the sweep, then the estimates priced from them), at a budget raised from the default
 30/min to ``--consumption-rpm`` (6,000) so the runs stay short; the columns *c.req*, *c.s*
-(wall time of the read and the store's usage pass), *c.CPU* (the child's CPU during the
-read) and *c.30/min* (what the requests take at the default budget: 30 at once, then 30 a
+(wall time of the read and the store's usage pass), *c.CPU* (the child's CPU during them)
+and *c.30/min* (what the requests take at the default budget: 30 at once, then 30 a
 minute). Up to ``--consumption-max-projects`` (100): the rows grow with projects x
 branches x 168 h, and the simulator computes each one.
 
@@ -503,7 +503,7 @@ def print_row(label: str, row: dict[str, Any]) -> None:
         steady = max(0, cons - 30) / 30
         consumption = (
             f"{cons:>5} {row['consumption_usage_seconds']:>6.2f} "
-            f"{row['read_consumption_cpu_seconds']:>6.2f} {steady:>6.1f} m"
+            f"{row['consumption_usage_cpu_seconds']:>6.2f} {steady:>6.1f} m"
         )
     limits = f"{row['rpm']}/{row['rps_per_route']}"
     print(
