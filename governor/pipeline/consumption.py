@@ -47,6 +47,12 @@ from governor.sweep import Account
 logger = logging.getLogger("governor.consumption")
 
 HOURLY_LOOKBACK_HOURS = 168
+# Branches a v2/branches page (Neon allows 1,000). A page is decoded whole before it is
+# parsed, about 15x its body: 1,000 branches x 168 hours is a ~24 MB body and ~260 MB
+# at its peak, more than a whole 10,000-project audit may use; 250 is ~95 MB, about what
+# a 100-project v2/projects page takes, for 2.5x the branch requests (5 instead of 2 per
+# 100 projects of 10 branches).
+BRANCH_PAGE_BRANCHES = 250
 CALIBRATION_LOOKBACK = timedelta(days=2)
 
 Outcome = Literal["ok", "refused", "failed"]
@@ -152,7 +158,8 @@ class _OrgReader:
     async def branches(self, window: tuple[datetime, datetime]) -> int:
         """Compute and the three storage meters (``BRANCH_READ_METRICS``): the estimates'
         floor hours and child storage, realized savings' scope and control; transfer is
-        billed per project, so it is not asked for per branch."""
+        billed per project, so it is not asked for per branch. ``BRANCH_PAGE_BRANCHES`` a
+        page (see there)."""
         read = 0
         async for rows in self.client.iter_branch_rows(
             self.org_id,
@@ -161,6 +168,7 @@ class _OrgReader:
             end=window[1],
             granularity="hourly",
             metrics=BRANCH_READ_METRICS,
+            limit=BRANCH_PAGE_BRANCHES,
         ):
             read += await self._write("hourly", rows)
         return read

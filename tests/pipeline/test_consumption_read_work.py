@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from governor.model.consumption import BRANCH_READ_METRICS
-from governor.pipeline.consumption import read_org
+from governor.pipeline.consumption import BRANCH_PAGE_BRANCHES, read_org
 from governor.simulator import SimulatorOptions, World
 from governor.store import Store
 from tests.conftest import WORLD_NOW, ServedSimulator
@@ -84,3 +84,15 @@ async def test_branch_reads_ask_only_for_the_meters_something_reads(
     assert all(expected in url for url in asked)
     assert found["branch_metrics"] <= set(BRANCH_READ_METRICS)
     assert "public_network_transfer_bytes" not in found["branch_metrics"]
+
+
+@pytest.mark.anyio
+async def test_a_branch_page_is_asked_small_enough_to_decode_within_the_memory_bound(
+    served_simulator: Serve, tmp_path: Path
+) -> None:
+    """Before: 1,000 branches a page, 168 hours each: ~260 MB while one page was decoded."""
+    found = await _read_twice(served_simulator, tmp_path)
+    asked = [url for url in found["urls"] if "/consumption_history/v2/branches" in url]
+    assert asked
+    assert all(f"limit={BRANCH_PAGE_BRANCHES}" in url for url in asked)
+    assert BRANCH_PAGE_BRANCHES <= 250
