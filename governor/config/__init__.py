@@ -84,10 +84,32 @@ def checked_api_url(url: str, where: str) -> str:
     return url
 
 
+def in_flight_for(requests_per_minute: int) -> int:
+    """Requests in flight that keep ``requests_per_minute`` busy at 100 ms a round trip
+    (at least 16, at most 128)."""
+    return max(16, min(128, -(-requests_per_minute // 600)))
+
+
 class NeonSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     api_url: str = Field(default=DEFAULT_API_URL, description="Neon API base URL.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _in_flight_for_the_budget(cls, data: Any) -> Any:
+        """Fill ``concurrency`` from the budget when it is not set.
+
+        Why: a client keeps at most ``concurrency`` requests in flight, so it answers at
+        most concurrency / round trip per second. 16 suits Neon's 700/min at any latency;
+        a limit Neon raised to 60,000/min (1,000/s) needs about 100 in flight at 100 ms,
+        and with 16 the sweep would take six times the budget's bound.
+        """
+        if isinstance(data, dict) and "concurrency" not in data:
+            rate = data.get("requests_per_minute", 700)
+            if isinstance(rate, int) and not isinstance(rate, bool):
+                data = {**data, "concurrency": in_flight_for(rate)}
+        return data
 
     @field_validator("api_url")
     @classmethod
@@ -109,7 +131,13 @@ class NeonSettings(BaseModel):
     organizations: list[str] = Field(
         default_factory=list, description="Organization ids to cover; empty means all visible."
     )
-    concurrency: int = Field(default=16, ge=1, le=256, description="Requests in flight at most.")
+    concurrency: int = Field(
+        default=16,
+        ge=1,
+        le=256,
+        description="Requests in flight at most. Unset: enough for the budget at 100 ms a "
+        "round trip (requests_per_minute / 600), at least 16 and at most 128.",
+    )
     timeout_seconds: float = Field(
         default=30.0,
         gt=0,
