@@ -452,6 +452,8 @@ def worktree(revision: str) -> Iterator[Path | None]:
 
 def audit_row(arguments: argparse.Namespace, size: int, latency: str, tree: Path) -> dict[str, Any]:
     """One audit of a fresh world (same seed for every revision) by the governor in ``tree``."""
+    from governor.config import in_flight_for  # this checkout's rule, for both revisions
+
     rpm, rps = limits_for(arguments, size)
     branches = branches_for(arguments, size)
     made = time.perf_counter()
@@ -463,7 +465,7 @@ def audit_row(arguments: argparse.Namespace, size: int, latency: str, tree: Path
             PERSONAL_KEY,
             rpm,
             rps,
-            arguments.concurrency,
+            arguments.concurrency or in_flight_for(rpm),
             sweep_only=False,
             tree=tree,
             consumption_rpm=consumption_for(arguments, size),
@@ -552,7 +554,8 @@ def part_one(arguments: argparse.Namespace) -> list[dict[str, Any]]:
             if arguments.large_branches_per_project
             else ""
         )
-        + f", concurrency {arguments.concurrency}; limits far above Neon's to keep runs short; "
+        + f", concurrency {arguments.concurrency or 'as an unset [neon] concurrency: rpm / 600'}"
+        "; limits far above Neon's to keep runs short; "
         f"{budget} =="
     )
     with worktree(arguments.before) as before_tree:
@@ -599,12 +602,12 @@ def part_two(arguments: argparse.Namespace) -> list[dict[str, Any]]:
                     server = start_simulator(size, per_project, rpm, rps, latency, seed=7)
                     key = ORG_KEY_PREFIX + server.org_id
                     process, folder = start_governor(
-                        server.url, key, rpm, rps, arguments.concurrency, sweep_only=True
+                        server.url, key, rpm, rps, arguments.concurrency or 16, sweep_only=True
                     )
                     governor = finish_governor(process, folder)
                 else:  # both at once, one key: one budget for the account
                     process, folder = start_governor(
-                        server.url, key, rpm, rps, arguments.concurrency, sweep_only=True
+                        server.url, key, rpm, rps, arguments.concurrency or 16, sweep_only=True
                     )
                     time.sleep(0.5)  # the child's imports; start together
                     sdk = sdk_loop(server.url, key, server.org_id)
@@ -694,7 +697,13 @@ def main() -> int:
         help="part 1's audits read Neon's consumption meters at this budget (raised from "
         "[consumption]'s 30/min to keep runs short); 0: no consumption read",
     )
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=0,
+        help="requests in flight (default: what the config gives an unset [neon] concurrency "
+        "for part one's rate, 16 for part two's 700/min)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--sdk-projects", type=int, default=200)
     parser.add_argument("--sdk-latencies", default="0,50,100,20:60")
