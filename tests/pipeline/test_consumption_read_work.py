@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from governor.model.consumption import BRANCH_READ_METRICS
-from governor.pipeline.consumption import BRANCH_PAGE_BRANCHES, read_org
-from governor.simulator import SimulatorOptions, World
+from governor.neon.client import NeonClient
+from governor.pipeline.consumption import BRANCH_PAGE_BRANCHES, hourly_window, read_org
+from governor.simulator import Simulator, SimulatorOptions, World
 from governor.store import Store
+from governor.store import consumption as meters
 from tests.conftest import WORLD_NOW, ServedSimulator
 from tests.neon.helpers import RecordingTransport, fast_client
 
@@ -96,3 +100,48 @@ async def test_a_branch_page_is_asked_small_enough_to_decode_within_the_memory_b
     assert asked
     assert all(f"limit={BRANCH_PAGE_BRANCHES}" in url for url in asked)
     assert BRANCH_PAGE_BRANCHES <= 250
+
+
+class _HourLater(httpx.AsyncBaseTransport):
+    """The simulator's transport; its clock moves an hour on when branches are first asked."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, moment: list[datetime]) -> None:
+        self.inner = inner
+        self.moment = moment
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if "/v2/branches" in request.url.path and self.moment[0] == WORLD_NOW:
+            self.moment[0] = WORLD_NOW + timedelta(hours=1)
+        return await self.inner.handle_async_request(request)
+
+
+@pytest.mark.anyio
+async def test_branches_are_read_when_neons_clock_passed_an_hour_since_the_projects(
+    tmp_path: Path,
+) -> None:
+    """Before: the branch read kept the projects' 168-hour window, Neon refused it (406)
+    once its clock had passed the next hour, and no branch was read: likely at large
+    accounts, whose read takes minutes at 30 requests a minute."""
+    world = World.generate(seed=3, orgs=1, projects=6, branches=20, now=WORLD_NOW)
+    moment = [WORLD_NOW]
+    simulator = Simulator(world, NO_LIMITS, now=lambda: moment[0])
+    org_id = next(iter(world.organizations_by_id))
+    async with (
+        NeonClient(
+            "sim-personal-key",
+            base_url="http://simulator.invalid/api/v2",
+            transport=_HourLater(simulator.transport(), moment),
+            requests_per_minute=60_000,
+            requests_per_second_per_route=1_000,
+        ) as client,
+        await Store.open_async(tmp_path / "g.db") as store,
+    ):
+        client.use_consumption_budget(60_000)
+        read = await read_org(client, store, org_id, now=WORLD_NOW)
+        recorded = await store.run(meters.reads, org_id=org_id, scope="branches")
+    assert moment[0] == WORLD_NOW + timedelta(hours=1)
+    assert read.outcome == "ok"
+    assert [(row.outcome, row.start) for row in recorded] == [
+        ("ok", hourly_window(WORLD_NOW, 167)[0])
+    ]
+    assert recorded[0].rows > 0
