@@ -27,12 +27,12 @@ from governor.commands.common import (
     report_incomplete,
     stdout_is_terminal,
     sweep_progress,
-    write_output,
+    write_output_with,
 )
 from governor.exit_codes import ExitCode
 from governor.pipeline.audit import AuditResult
 from governor.policy import Policy
-from governor.report import render_audit
+from governor.report import write_audit
 from governor.runtime import Runtime
 from governor.secrets import SecretError
 from governor.slack.service import SlackService
@@ -105,8 +105,10 @@ def audit(
             consumption=consumption,
         )
     color = output is None and stdout_is_terminal() and output_format == ReportFormat.table
-    write_output(
-        render_audit(result, output_format.value, color=color, width=output_width()),
+    write_output_with(
+        lambda stream: write_audit(
+            result, output_format.value, stream, color=color, width=output_width()
+        ),
         output,
         counted(len(result.findings), "finding"),
     )

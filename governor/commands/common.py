@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, NoReturn, TextIO
 
 import typer
 from rich.console import Console
@@ -106,6 +106,21 @@ def write_output(text: str, output: Path | None, what: str = "") -> None:
         return
     try:
         output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        fail(f"cannot write {output}: {error.strerror}")
+    typer.echo(f"wrote {printable(str(output))}{': ' + what if what else ''}", err=True)
+
+
+def write_output_with(write: Callable[[TextIO], None], output: Path | None, what: str = "") -> None:
+    """``write_output`` for a report written a piece at a time (a large run's findings are
+    read back from disk as they are written, never held as one text)."""
+    if output is None:
+        write(sys.stdout)
+        sys.stdout.flush()
+        return
+    try:
+        with output.open("w", encoding="utf-8") as stream:
+            write(stream)
     except OSError as error:
         fail(f"cannot write {output}: {error.strerror}")
     typer.echo(f"wrote {printable(str(output))}{': ' + what if what else ''}", err=True)

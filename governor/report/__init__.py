@@ -6,7 +6,14 @@ same rows; the JSON row is the contract every other format is derived from.
 
 from __future__ import annotations
 
-from governor.report.formats import FORMATS, render_audit, render_findings
+from governor.report.formats import FORMATS, render_audit, render_findings, write_audit
 from governor.report.rows import finding_row, summary
 
-__all__ = ["FORMATS", "finding_row", "render_audit", "render_findings", "summary"]
+__all__ = [
+    "FORMATS",
+    "finding_row",
+    "render_audit",
+    "render_findings",
+    "summary",
+    "write_audit",
+]

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from governor.model.findings import SEVERITY_ORDER
-from governor.savings.totals import Totals, count_once
+from governor.savings.totals import CountOnce, Totals, count_once
 from governor.store import StoredFinding
 
 # The JSON contract of one finding; every name is a StoredFinding attribute.
@@ -56,25 +56,35 @@ def sort_key(finding: StoredFinding) -> tuple[str, int, float, str]:
     )
 
 
-def summary(findings: Sequence[StoredFinding]) -> dict[str, Any]:
+def summary(findings: Iterable[StoredFinding]) -> dict[str, Any]:
     """Counts and savings; every total counts each cost once (a stale branch's always-on
     compute is also a never-suspending compute: one dollar, two findings), and
-    ``counted_once`` says how much that left out and why."""
-    by_policy: dict[str, list[StoredFinding]] = defaultdict(list)
+    ``counted_once`` says how much that left out and why.
+
+    One pass that keeps cost keys and counts, not the findings: a streamed run's findings
+    are read back from disk one at a time (about 84,000 at 10,000 projects).
+    """
+    by_policy: dict[str, CountOnce] = defaultdict(CountOnce)
+    counts: dict[str, int] = defaultdict(int)
     by_severity: dict[str, int] = {"high": 0, "medium": 0, "low": 0}
+    overall_count = CountOnce()
+    seen = 0
     for finding in findings:
-        by_policy[finding.policy].append(finding)
+        seen += 1
+        counts[finding.policy] += 1
+        by_policy[finding.policy].add(finding.estimate)
+        overall_count.add(finding.estimate)
         by_severity[finding.severity] = by_severity.get(finding.severity, 0) + 1
-    overall = totals(findings)
+    overall = overall_count.totals()
     return {
-        "findings": len(findings),
+        "findings": seen,
         "estimated_monthly_savings_usd": overall.monthly_usd,
         "by_policy": {
             policy: {
-                "findings": len(items),
-                "estimated_monthly_savings_usd": totals(items).monthly_usd,
+                "findings": counts[policy],
+                "estimated_monthly_savings_usd": counter.totals().monthly_usd,
             }
-            for policy, items in sorted(by_policy.items())
+            for policy, counter in sorted(by_policy.items())
         },
         "by_severity": by_severity,
         "by_estimate_kind": dict(sorted(overall.by_kind.items())),

@@ -42,17 +42,31 @@ class Totals:
 
 def count_once(estimates: Iterable[Estimate | None]) -> Totals:
     """The total of ``estimates`` with each cost part counted once (its largest amount)."""
-    best: dict[str, tuple[float, str]] = {}  # key -> (amount, kind)
-    seen: dict[str, int] = {}
-    whole: dict[str, float] = {}
-    plain = 0.0
+    counter = CountOnce()
     for item in estimates:
+        counter.add(item)
+    return counter.totals()
+
+
+class CountOnce:
+    """``count_once`` one estimate at a time, so a caller going over findings it does not
+    hold (a streamed run's, read back from disk) keeps only the cost keys, not the findings.
+    """
+
+    def __init__(self) -> None:
+        self.best: dict[str, tuple[float, str]] = {}  # key -> (amount, kind)
+        self.seen: dict[str, int] = {}
+        self.whole: dict[str, float] = {}
+        self.plain = 0.0
+
+    def add(self, item: Estimate | None) -> None:
         if item is None:
-            continue
-        plain += item.monthly_usd
+            return
+        whole, best, seen = self.whole, self.best, self.seen
+        self.plain += item.monthly_usd
         if not item.parts:
             whole[item.kind] = whole.get(item.kind, 0.0) + item.monthly_usd
-            continue
+            return
         listed = sum(part.monthly_usd for part in item.parts)
         # Parts that do not add up to the amount (rounding, an unattributed remainder):
         # the remainder is this estimate's own.
@@ -64,16 +78,19 @@ def count_once(estimates: Iterable[Estimate | None]) -> Totals:
             previous = best.get(part.key)
             if previous is None or part.monthly_usd > previous[0]:
                 best[part.key] = (part.monthly_usd, item.kind)
-    by_kind = dict(whole)
-    for amount, kind in best.values():
-        by_kind[kind] = by_kind.get(kind, 0.0) + amount
-    by_kind = {kind: cents(amount) for kind, amount in by_kind.items()}
-    total = cents(sum(by_kind.values()))
-    shared = {key: count for key, count in seen.items() if count > 1}
-    return Totals(
-        monthly_usd=total,
-        counted_twice_usd=cents(max(0.0, plain - total)),
-        by_kind=by_kind,
-        shared=shared,
-        shared_usd={key: best[key][0] for key in shared},
-    )
+
+    def totals(self) -> Totals:
+        best = self.best
+        by_kind = dict(self.whole)
+        for amount, kind in best.values():
+            by_kind[kind] = by_kind.get(kind, 0.0) + amount
+        by_kind = {kind: cents(amount) for kind, amount in by_kind.items()}
+        total = cents(sum(by_kind.values()))
+        shared = {key: count for key, count in self.seen.items() if count > 1}
+        return Totals(
+            monthly_usd=total,
+            counted_twice_usd=cents(max(0.0, self.plain - total)),
+            by_kind=by_kind,
+            shared=shared,
+            shared_usd={key: best[key][0] for key in shared},
+        )
