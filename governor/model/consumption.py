@@ -11,7 +11,7 @@ the calibration decides, never this type.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 Granularity = Literal["hourly", "daily", "monthly"]
@@ -61,17 +61,6 @@ BRANCH_READ_METRICS: tuple[str, ...] = (
     CHILD_BRANCH_BYTES_MONTH,
     INSTANT_RESTORE_BYTES_MONTH,
 )
-
-# One reading as the reader hands it to the store, lean (no object per reading): project
-# id, branch id ('' for a project's row), timeframe start and end as ``time_key`` text,
-# period id ('' for none), period plan, metric, value.
-MeterRow = tuple[str, str, str, str, str, str | None, str, float]
-
-
-def time_key(moment: datetime) -> str:
-    """An aware time as the store keys it: UTC ISO-8601 with microseconds (its text order
-    is time order, so the store compares windows on the text)."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True, slots=True)

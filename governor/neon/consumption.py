@@ -24,10 +24,9 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-from governor.model.consumption import MeterRow, time_key
 from governor.neon.errors import NeonApiError, NeonAuthError, NeonNotFound
 from governor.neon.http import NeonHttp
 from governor.neon.ids import neon_id, shown
@@ -54,6 +53,18 @@ BRANCH_METRIC_NAMES: tuple[str, ...] = (
     "public_network_transfer_bytes",
     "private_network_transfer_bytes",
 )
+# One reading as the reader hands it to the store, lean (no object per reading): project
+# id, branch id ('' for a project's row), timeframe start and end as ``time_key`` text,
+# period id ('' for none), period plan, metric, value.
+MeterRow = tuple[str, str, str, str, str, str | None, str, float]
+
+
+def time_key(moment: datetime) -> str:
+    """An aware time as the store keys it: UTC ISO-8601 with microseconds (its text order
+    is time order, so the store compares windows on the text)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
 PROJECTS_PAGE_LIMIT = 100  # v2/projects: limit 1..100
 BRANCHES_PAGE_LIMIT = 1000  # v2/branches: limit 1..1000
 PROJECT_IDS_PER_REQUEST = 100  # v2/branches: project_ids 1..100

@@ -31,10 +31,10 @@ from governor.costs.bill import (
     billing_period,
 )
 from governor.costs.calibrate import Calibration, root_logical_sizes
-from governor.model.consumption import BRANCH_READ_METRICS, Granularity, MeterRow
+from governor.model.consumption import BRANCH_READ_METRICS, Granularity
 from governor.model.snapshot import Snapshot
 from governor.neon.client import NeonClient
-from governor.neon.consumption import ConsumptionPlanRefused, ConsumptionRangeRefused
+from governor.neon.consumption import ConsumptionPlanRefused, ConsumptionRangeRefused, MeterRow
 from governor.neon.errors import NeonError
 from governor.savings.billing_plan import billing_plan
 from governor.savings.prices import PlanPrices, Prices

@@ -25,10 +25,9 @@ from governor.model.consumption import (
     ROOT_BRANCH_BYTES_MONTH,
     Bucket,
     Granularity,
-    MeterRow,
     StorageUnit,
-    time_key,
 )
+from governor.neon.consumption import MeterRow, time_key
 from governor.savings.usage import Usage, UsageParts, hourly, windows
 from governor.store.connection import rows, write
 from governor.store.encoding import decode_time, encode_time

@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from governor.model.consumption import MeterRow, time_key
-from governor.neon.consumption import MeterReading
+from governor.neon.consumption import MeterReading, MeterRow, time_key
 from governor.neon.errors import NeonProtocolError
 from governor.simulator import SimulatorOptions, World
 from tests.conftest import WORLD_NOW, ServedSimulator
