@@ -18,7 +18,7 @@ from governor.pipeline.results import AuditResult
 from governor.policy import Policy
 from governor.remediate.execute import Outcome
 from governor.remediate.plan import PlanItem
-from governor.report.links import ranked
+from governor.report.links import top_ranked
 from governor.savings.totals import count_once
 from governor.store import StoredFinding
 from governor.store.remediations import RemediationRecord
@@ -36,10 +36,9 @@ def report_data(
     result: AuditResult, *, remediations: Mapping[str, int], top: int = TOP_FINDINGS
 ) -> Data:
     """A run's summary: counts, savings with each cost counted once, its top findings."""
-    findings = ranked(result.findings)
+    shown = top_ranked(result.findings, top)
     totals = count_once(finding.estimate for finding in result.findings)
     new = sum(1 for finding in result.findings if finding.first_run_id == result.run_id)
-    shown = findings[: max(top, 0)]
     return {
         "run_id": result.run_id,
         "complete": result.complete,
@@ -58,7 +57,7 @@ def report_data(
             "counted_once_note": totals.note or None,
         },
         "top_findings": [finding_data(finding, run_id=result.run_id) for finding in shown],
-        "more_findings": len(findings) - len(shown),
+        "more_findings": len(result.findings) - len(shown),
     }
 
 

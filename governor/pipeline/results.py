@@ -60,13 +60,15 @@ class AuditResult:
             return self.names
         return RunNames.of(self.snapshot) if self.snapshot is not None else RunNames()
 
-    def failing(self, fail_on: str) -> list[StoredFinding]:
-        """Open findings at or above ``fail_on`` (``none`` never fails)."""
+    def failing(self, fail_on: str) -> bool:
+        """Whether an open finding is at or above ``fail_on`` (``none`` never fails).
+
+        A yes or no, not a list: a streamed run's findings are read back from disk, and a
+        list of every open one was most of the CLI's peak at 10,000 projects."""
         if fail_on == "none":
-            return []
+            return False
         threshold = SEVERITY_ORDER[fail_on]
-        return [
-            finding
+        return any(
+            finding.status == "open" and SEVERITY_ORDER.get(finding.severity, 0) >= threshold
             for finding in self.findings
-            if finding.status == "open" and SEVERITY_ORDER.get(finding.severity, 0) >= threshold
-        ]
+        )

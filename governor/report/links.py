@@ -7,7 +7,8 @@ drifted (one knew organizations, the other not).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import heapq
+from collections.abc import Iterable, Sequence
 from urllib.parse import quote
 
 from governor.model.findings import SEVERITY_ORDER
@@ -40,13 +41,20 @@ def console_link(finding: StoredFinding, console_url: str = CONSOLE_URL) -> str 
 
 def ranked(findings: Sequence[StoredFinding]) -> list[StoredFinding]:
     """Largest estimate first, then highest severity; ids break ties (stable output)."""
-    return sorted(
-        findings,
-        key=lambda f: (
-            -f.estimated_monthly_savings_usd,
-            -SEVERITY_ORDER.get(f.severity, 0),
-            f.policy,
-            f.resource_type,
-            f.resource_id,
-        ),
+    return sorted(findings, key=_rank)
+
+
+def top_ranked(findings: Iterable[StoredFinding], count: int) -> list[StoredFinding]:
+    """The first ``count`` of ``ranked``, holding only those: a streamed run's findings are
+    read back from disk one at a time."""
+    return heapq.nsmallest(max(count, 0), findings, key=_rank)
+
+
+def _rank(finding: StoredFinding) -> tuple[float, int, str, str, str]:
+    return (
+        -finding.estimated_monthly_savings_usd,
+        -SEVERITY_ORDER.get(finding.severity, 0),
+        finding.policy,
+        finding.resource_type,
+        finding.resource_id,
     )
