@@ -37,7 +37,7 @@ from governor.savings.usage import Usage
 from governor.store import Store, StoredFinding, history
 from governor.sweep.spool import ProjectSpool
 
-BATCH_PROJECTS = 100
+BATCH_PROJECTS = 50
 # judged at the end, over every project's tally: the rest need only a project's own objects
 END_RESOURCES = frozenset({"organization", "api_key"})
 

@@ -136,7 +136,10 @@ def render_findings(
     labels = ProjectLabels(project_names or {})
     if fmt == "json":
         return _json(
-            {"findings": [finding_row(item) for item in in_order], "summary": summary(in_order)}
+            {
+                "findings": [finding_row(item) for item in in_order],
+                "summary": summary(in_order, grouped=True),
+            }
         )
     buffer = io.StringIO()
     if fmt == "csv":
@@ -178,7 +181,7 @@ class ProjectLabels:
 
 
 def _audit_summary(result: AuditResult, findings: Iterable[StoredFinding]) -> dict[str, Any]:
-    document_summary = summary(findings)
+    document_summary = summary(findings, grouped=True)
     document_summary["resolved"] = len(result.resolved)
     document_summary["inventory"] = result.snapshot_counts
     return document_summary
@@ -345,7 +348,7 @@ def _write_table(
         console.print()
     if not findings:
         console.print("No findings.")
-    overall = summary(findings)
+    overall = summary(findings, grouped=True)
     groups = _groups(findings)
     for policy, items in groupby(findings, key=lambda item: item.policy):
         group, first_action = groups[policy]
@@ -443,7 +446,7 @@ def _write_markdown(
     lines += [f"{printable(line)}  " for line in header]
     if header:
         lines.append("")
-    overall = summary(findings)
+    overall = summary(findings, grouped=True)
     lines.append(
         f"**{overall['findings']} findings, estimated savings "
         f"{_money(overall['estimated_monthly_savings_usd'])}/month.**"

@@ -56,25 +56,37 @@ def sort_key(finding: StoredFinding) -> tuple[str, int, float, str]:
     )
 
 
-def summary(findings: Iterable[StoredFinding]) -> dict[str, Any]:
+def summary(findings: Iterable[StoredFinding], *, grouped: bool = False) -> dict[str, Any]:
     """Counts and savings; every total counts each cost once (a stale branch's always-on
     compute is also a never-suspending compute: one dollar, two findings), and
     ``counted_once`` says how much that left out and why.
 
     One pass that keeps cost keys and counts, not the findings: a streamed run's findings
-    are read back from disk one at a time (about 84,000 at 10,000 projects).
+    are read back from disk one at a time (about 84,000 at 10,000 projects). ``grouped``:
+    each policy's findings come together (report order), so a policy's cost keys are let go
+    once its findings have passed.
     """
     by_policy: dict[str, CountOnce] = defaultdict(CountOnce)
+    policy_usd: dict[str, float] = {}
     counts: dict[str, int] = defaultdict(int)
     by_severity: dict[str, int] = {"high": 0, "medium": 0, "low": 0}
     overall_count = CountOnce()
     seen = 0
+    current: str | None = None
     for finding in findings:
         seen += 1
-        counts[finding.policy] += 1
-        by_policy[finding.policy].add(finding.estimate)
+        policy = finding.policy
+        if grouped and policy != current:
+            if current is not None and current in by_policy:
+                policy_usd[current] = by_policy.pop(current).totals().monthly_usd
+            current = policy
+        counts[policy] += 1
+        by_policy[policy].add(finding.estimate)
         overall_count.add(finding.estimate)
         by_severity[finding.severity] = by_severity.get(finding.severity, 0) + 1
+    policy_usd.update(
+        (policy, counter.totals().monthly_usd) for policy, counter in by_policy.items()
+    )
     overall = overall_count.totals()
     return {
         "findings": seen,
@@ -82,9 +94,9 @@ def summary(findings: Iterable[StoredFinding]) -> dict[str, Any]:
         "by_policy": {
             policy: {
                 "findings": counts[policy],
-                "estimated_monthly_savings_usd": counter.totals().monthly_usd,
+                "estimated_monthly_savings_usd": usd,
             }
-            for policy, counter in sorted(by_policy.items())
+            for policy, usd in sorted(policy_usd.items())
         },
         "by_severity": by_severity,
         "by_estimate_kind": dict(sorted(overall.by_kind.items())),
