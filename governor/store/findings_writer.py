@@ -203,6 +203,23 @@ class _Step:
             self.log("finding.resolved", stored.id, details)
 
 
+def _checked_values(
+    findings: Sequence[Finding],
+    policies_evaluated: Sequence[str],
+    owners: Mapping[FindingKey, Ownership] | None,
+) -> dict[FindingKey, tuple[Any, ...]]:
+    """The findings checked against the policies evaluated, and each one's column values
+    with its owner stamp (unstamped where ``owners`` has none): what a whole run and a
+    streamed batch both write."""
+    validate_findings(findings, policies_evaluated)
+    encoder = FindingValues()
+    stamps = owners or {}
+    return {
+        finding.key: encoder.values(finding, stamps.get(finding.key, UNSTAMPED))
+        for finding in findings
+    }
+
+
 def write_findings(
     connection: sqlite3.Connection,
     *,
@@ -219,13 +236,7 @@ def write_findings(
     ``owners``: each finding's (owned_by, owned_by_rule), refreshed like its other columns
     (a finding missing from it, or no ``owners``: unstamped). Resolved findings keep the
     owner they had, so an owner's digest can say what was resolved."""
-    validate_findings(findings, policies_evaluated)
-    encoder = FindingValues()
-    stamps = owners or {}
-    values = {
-        finding.key: encoder.values(finding, stamps.get(finding.key, UNSTAMPED))
-        for finding in findings
-    }
+    values = _checked_values(findings, policies_evaluated, owners)
     policies = sorted(set(policies_evaluated))
     changes = plan_changes(load(connection, policies), findings, policies, coverage)
     step = _Step(connection, values, run_id=run_id, at=at, actor=actor)
@@ -267,13 +278,7 @@ def write_batch(
     """One streamed batch of a run's findings: opened, refreshed or reopened as by
     ``write_findings``, reading only these findings' rows; nothing is resolved here
     (``resolve_unseen`` does it once the run's last batch is in)."""
-    validate_findings(findings, policies_evaluated)
-    encoder = FindingValues()
-    stamps = owners or {}
-    values = {
-        finding.key: encoder.values(finding, stamps.get(finding.key, UNSTAMPED))
-        for finding in findings
-    }
+    values = _checked_values(findings, policies_evaluated, owners)
     keys = json.dumps([list(finding.key) for finding in findings])
     existing: dict[FindingKey, StoredRow] = {
         (row.policy, row.resource_type, row.resource_id): row
