@@ -12,7 +12,8 @@ keep`` (``forget_before``).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -416,14 +417,22 @@ class _UsageQuery:
             "GROUP BY project_id",
         ):  # fmt: skip
             parts.project_days[project_id] = days
-        extra: dict[str, list[float]] = {}
-        for project_id, total in self._rows(
-            "project_id, SUM(value)", "hourly", f"{project_scope} AND metric = ?",
-            [*params, EXTRA_BRANCHES_MONTH], "GROUP BY project_id, start_at "
-            "ORDER BY project_id, start_at",
+        parts.project_extra.update(
+            self._hourly_series("project_id", project_scope, params, EXTRA_BRANCHES_MONTH)
+        )
+
+    def _hourly_series(
+        self, key: str, scope: str, params: list[Any], metric: str
+    ) -> Iterator[tuple[str, array[float]]]:
+        """``metric``'s hourly sums per ``key`` (a project or branch id), in hour order, as
+        the compact series ``Usage`` keeps."""
+        series: dict[str, list[float]] = {}
+        for key_id, total in self._rows(
+            f"{key}, SUM(value)", "hourly", f"{scope} AND metric = ?", [*params, metric],
+            f"GROUP BY {key}, start_at ORDER BY {key}, start_at",
         ):  # fmt: skip
-            extra.setdefault(project_id, []).append(total)
-        parts.project_extra.update((key, hourly(hours)) for key, hours in extra.items())
+            series.setdefault(key_id, []).append(total)
+        return ((key_id, hourly(values)) for key_id, values in series.items())
 
     def branches(self, org_id: str, scope: str, params: list[Any]) -> None:
         """Branch rows: which branches have hourly rows, each one's compute per hour, and
@@ -433,14 +442,9 @@ class _UsageQuery:
         for (branch_id,) in self._rows("DISTINCT branch_id", "hourly", branch_scope, params):
             parts.hourly_any.add(branch_id)
             parts.org_of[branch_id] = org_id
-        hours: dict[str, list[float]] = {}
-        for branch_id, total in self._rows(
-            "branch_id, SUM(value)", "hourly", f"{branch_scope} AND metric = ?",
-            [*params, COMPUTE_UNIT_SECONDS], "GROUP BY branch_id, start_at "
-            "ORDER BY branch_id, start_at",
-        ):  # fmt: skip
-            hours.setdefault(branch_id, []).append(total)
-        parts.hourly_cu.update((key, hourly(values)) for key, values in hours.items())
+        parts.hourly_cu.update(
+            self._hourly_series("branch_id", branch_scope, params, COMPUTE_UNIT_SECONDS)
+        )
         for branch_id, total in self._rows(
             "branch_id, SUM(value)", "hourly", f"{branch_scope} AND metric = ?",
             [*params, CHILD_BRANCH_BYTES_MONTH], "GROUP BY branch_id",
